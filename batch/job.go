@@ -1,0 +1,161 @@
+package batch
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// The methods below are the job's state machine. Stores load a job, call one
+// of them, and persist the result; keeping the rules here means every store
+// moves jobs the same way and the conformance suite tests one set of rules.
+
+// ApplyGeneration updates j from a status report for its current generation
+// and reports whether anything changed. Status only moves forward: a
+// duplicate, a stale state, or a second terminal state changes nothing. An
+// unknown status is kept in ProviderStatus and changes nothing else. A job
+// that completes with a target surface enters the delivery outbox, due at
+// now.
+func (j *Job) ApplyGeneration(gen creativeai.Generation, now time.Time) bool {
+	if gen.ID == "" || gen.ID != j.GenerationID {
+		return false
+	}
+	if !gen.Status.Known() {
+		if j.ProviderStatus == string(gen.Status) || j.Status.Terminal() {
+			return false
+		}
+		j.ProviderStatus = string(gen.Status)
+		j.UpdatedAt = now
+		return true
+	}
+	if !j.Status.Advances(gen.Status) {
+		return false
+	}
+	j.Status = gen.Status
+	j.ProviderStatus = ""
+	j.FailoverUsed = j.FailoverUsed || gen.FailoverUsed
+	if gen.OutputURL != "" {
+		j.OutputURL = gen.OutputURL
+	}
+	if gen.Error != "" {
+		j.Error = gen.Error
+	}
+	if gen.Status.Terminal() {
+		j.CompletedAt = gen.CompletedAt
+		if j.CompletedAt.IsZero() {
+			j.CompletedAt = now
+		}
+	}
+	if gen.Status == creativeai.StatusCompleted && j.TargetSurface != "" && j.Delivery == "" {
+		j.Delivery = creativeai.DeliveryPending
+		j.DeliveryNextAt = now
+	}
+	j.UpdatedAt = now
+	return true
+}
+
+// RecordSubmission stores the outcome of submitting j's current attempt.
+// A generation sets the id and the status the service answered (pending when
+// it sent none or one the SDK does not know); an error makes the job
+// submit_failed. It returns an error when j already has a generation for this
+// attempt that differs from the one given, which would mean two renders.
+func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
+	if sub.Generation == nil {
+		if j.Submitted() {
+			return fmt.Errorf("batch: job %s: attempt %d was already accepted as %s", j.Key, j.Attempt, j.GenerationID)
+		}
+		j.Status = creativeai.StatusSubmitFailed
+		j.Error = sub.Error
+		j.UpdatedAt = now
+		return nil
+	}
+	gen := sub.Generation
+	if gen.ID == "" {
+		return fmt.Errorf("batch: job %s: submission answer has no generation id", j.Key)
+	}
+	if j.Submitted() && j.GenerationID != gen.ID {
+		return fmt.Errorf("batch: job %s: attempt %d was accepted as %s, not %s", j.Key, j.Attempt, j.GenerationID, gen.ID)
+	}
+	j.GenerationID = gen.ID
+	j.Error = ""
+	if sub.StillURL != "" {
+		j.StillURL = sub.StillURL
+	}
+	if j.Status == creativeai.StatusSubmitFailed || !j.Status.Known() {
+		j.Status = creativeai.StatusPending
+	}
+	j.ApplyGeneration(*gen, now)
+	j.UpdatedAt = now
+	return nil
+}
+
+// Replay prepares a submit_failed or failed job for another submission. It
+// returns ErrNotReplayable for any other status.
+//
+// A failed render starts a new attempt: Attempt grows, so the next
+// Idempotency-Key is new and the service renders again. A submit_failed job
+// keeps its attempt, and so its key: the failed submission may have created a
+// render the SDK never heard of (a 502 after create), and the same key makes
+// the service return that render instead of starting a second one.
+func (j *Job) Replay(now time.Time) error {
+	if j.Status != creativeai.StatusSubmitFailed && j.Status != creativeai.StatusFailed {
+		return fmt.Errorf("%w: %s is %s", ErrNotReplayable, j.Key, j.Status)
+	}
+	if j.GenerationID != "" {
+		j.PreviousGenerationIDs = append(slices.Clip(j.PreviousGenerationIDs), j.GenerationID)
+		j.Attempt++
+	}
+	j.GenerationID = ""
+	j.Status = creativeai.StatusPending
+	j.ProviderStatus = ""
+	j.OutputURL = ""
+	j.Error = ""
+	j.FailoverUsed = false
+	j.CompletedAt = time.Time{}
+	j.UpdatedAt = now
+	return nil
+}
+
+// DeliveryDue reports whether j waits in the outbox and is due at now.
+func (j *Job) DeliveryDue(now time.Time) bool {
+	return j.Status == creativeai.StatusCompleted &&
+		j.Delivery == creativeai.DeliveryPending &&
+		!j.DeliveryNextAt.After(now)
+}
+
+// RecordDelivery records one delivery attempt's result on j.
+func (j *Job) RecordDelivery(r DeliveryResult, now time.Time) {
+	j.DeliveryAttempts++
+	switch r.State {
+	case creativeai.DeliveryDelivered:
+		j.Delivery = creativeai.DeliveryDelivered
+		j.DeliveryRef = r.Ref
+		j.DeliveryError = ""
+		j.DeliveryNextAt = time.Time{}
+	case creativeai.DeliveryFailed:
+		j.Delivery = creativeai.DeliveryFailed
+		j.DeliveryError = r.Error
+		j.DeliveryNextAt = time.Time{}
+	default:
+		j.Delivery = creativeai.DeliveryPending
+		j.DeliveryError = r.Error
+		j.DeliveryNextAt = r.NextAt
+	}
+	j.UpdatedAt = now
+}
+
+// HasGeneration reports whether id is the generation of j's current or an
+// earlier attempt.
+func (j *Job) HasGeneration(id string) bool {
+	return id != "" && (j.GenerationID == id || slices.Contains(j.PreviousGenerationIDs, id))
+}
+
+// BuyerStatus returns the buyer-facing line for j's state in the given copy.
+func (j *Job) BuyerStatus(c *creativeai.BuyerCopy) string {
+	if j.ProviderStatus != "" && !j.Status.Terminal() {
+		return c.For(creativeai.Status(j.ProviderStatus), "")
+	}
+	return c.For(j.Status, j.Delivery)
+}

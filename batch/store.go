@@ -1,0 +1,190 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// Job is one manifest row on its way through render and delivery. Its JSON
+// form, one object per line, is the record format of job files and of
+// export: the workflow's fields (sku, collection, target_surface,
+// generation_id, status, output_url, failover_used, completed_at, error) keep
+// their names and meaning, and the SDK's own fields follow them.
+type Job struct {
+	// Key identifies the row: its SKU and a hash of its render inputs (see
+	// RowKey). Job files written by the original workflow carry no key; their
+	// lines are keyed by SKU.
+	Key           string `json:"key"`
+	SKU           string `json:"sku"`
+	Collection    string `json:"collection,omitempty"`
+	TargetSurface string `json:"target_surface,omitempty"`
+	// GenerationID is empty until the service has accepted the submission.
+	GenerationID string            `json:"generation_id,omitempty"`
+	Status       creativeai.Status `json:"status"`
+	OutputURL    string            `json:"output_url,omitempty"`
+	FailoverUsed bool              `json:"failover_used"`
+	CompletedAt  time.Time         `json:"completed_at,omitzero"`
+	Error        string            `json:"error,omitempty"`
+	// ProviderStatus keeps a status the service sent that the SDK does not
+	// know; Status is left as it was.
+	ProviderStatus string `json:"provider_status,omitempty"`
+
+	// The render inputs, as submitted.
+	ImageURL    string              `json:"image_url,omitempty"`
+	VideoPrompt string              `json:"video_prompt,omitempty"`
+	StillPrompt string              `json:"still_prompt,omitempty"`
+	StillURL    string              `json:"still_url,omitempty"`
+	Model       string              `json:"model,omitempty"`
+	Duration    creativeai.Duration `json:"duration,omitempty"`
+	AspectRatio string              `json:"aspect_ratio,omitempty"`
+
+	// Attempt counts replays of the row; it is part of the Idempotency-Key, so
+	// a replay is a new logical request and a rerun of the same attempt is not.
+	Attempt int `json:"attempt,omitempty"`
+	// PreviousGenerationIDs lists the generations of earlier attempts, oldest
+	// first, so that a replay keeps its traceability.
+	PreviousGenerationIDs []string `json:"previous_generation_ids,omitempty"`
+
+	// Delivery of a completed video to its target surface (the outbox).
+	Delivery         creativeai.DeliveryState `json:"delivery_status,omitempty"`
+	DeliveryAttempts int                      `json:"delivery_attempts,omitempty"`
+	DeliveryNextAt   time.Time                `json:"delivery_next_at,omitzero"`
+	// DeliveryRef is what the sink returned, such as a Shopify media id.
+	DeliveryRef   string `json:"delivery_ref,omitempty"`
+	DeliveryError string `json:"delivery_error,omitempty"`
+
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Submitted reports whether the service has accepted the job's current
+// attempt. A pending job that is not submitted is in doubt after a crash: it
+// is submitted again with the same Idempotency-Key.
+func (j *Job) Submitted() bool { return j.GenerationID != "" }
+
+// Submission is the outcome of submitting a job's current attempt.
+type Submission struct {
+	// Generation is what the service answered; nil when the submission failed.
+	Generation *creativeai.Generation
+	// StillURL is the refreshed still the clip was rendered from, if any.
+	StillURL string
+	// Error describes why the submission failed; the job becomes
+	// submit_failed. It is ignored when Generation is set.
+	Error string
+}
+
+// ApplyResult tells what applying an event did.
+type ApplyResult struct {
+	// Job is the job after the event; zero when the event was kept for later.
+	Job Job
+	// Changed reports whether the event moved the job forward (or recorded an
+	// unknown provider status). Duplicates and stale events change nothing.
+	Changed bool
+	// Deferred reports that no job has the event's generation id yet; the
+	// event is kept and applied when a submission records that id.
+	Deferred bool
+}
+
+// Filter selects jobs for List. The zero Filter selects every job.
+type Filter struct {
+	// Statuses keeps jobs in any of these statuses; empty means all.
+	Statuses []creativeai.Status
+	// UpdatedBefore keeps jobs last updated strictly before this time; zero
+	// means no bound.
+	UpdatedBefore time.Time
+	// Submitted, when true, keeps only jobs with a generation id.
+	Submitted bool
+}
+
+// Claim asks for completed jobs whose delivery is due.
+type Claim struct {
+	// Owner names the worker; a lease is released only by its owner.
+	Owner string
+	// Limit is the most jobs to claim at once.
+	Limit int
+	// Lease is how long the claim lasts; a job whose lease expires may be
+	// claimed again, so a crashed worker's jobs are not stranded.
+	Lease time.Duration
+	// Now is the time of the claim; due and lease times compare against it.
+	Now time.Time
+}
+
+// DeliveryResult records one delivery attempt of a claimed job.
+type DeliveryResult struct {
+	// Owner must be the claim's owner.
+	Owner string
+	// State is DeliveryDelivered, DeliveryFailed (final), or DeliveryPending
+	// to retry at NextAt.
+	State creativeai.DeliveryState
+	// Ref is what the sink returned on success, such as a media id.
+	Ref string
+	// Error describes the failure; empty on success.
+	Error string
+	// NextAt is when a pending delivery is due again.
+	NextAt time.Time
+}
+
+// Store keeps jobs durable. Every method returns only once its change is
+// durable, so an acknowledged update is never lost. Implementations are safe
+// for concurrent use; batch/storetest holds the conformance suite every
+// implementation passes.
+type Store interface {
+	// Track records a job before it is submitted. When a job with the same key
+	// exists, Track returns it unchanged with created false.
+	Track(ctx context.Context, job Job) (stored Job, created bool, err error)
+
+	// RecordSubmission stores the outcome of submitting the job's current
+	// attempt. Recording a generation id applies any event kept for it.
+	RecordSubmission(ctx context.Context, key string, sub Submission) (Job, error)
+
+	// Replay prepares a submit_failed or failed job for another submission
+	// (see Job.Replay): the job is pending and not submitted, and a failed
+	// render's generation id moves to PreviousGenerationIDs. Other statuses
+	// return ErrNotReplayable.
+	Replay(ctx context.Context, key string) (Job, error)
+
+	// Apply applies a status update from a webhook or a poll. Status only
+	// moves forward and a duplicate changes nothing; an event for a
+	// generation id no job has yet is kept (Deferred) and applied when a
+	// submission records that id. A completed job with a target surface
+	// enters the delivery outbox.
+	Apply(ctx context.Context, gen creativeai.Generation) (ApplyResult, error)
+
+	// Get returns the job with the given key, or ErrNotFound.
+	Get(ctx context.Context, key string) (Job, error)
+
+	// GetByGenerationID returns the job whose current or earlier attempt has
+	// the given generation id, or ErrNotFound.
+	GetByGenerationID(ctx context.Context, id string) (Job, error)
+
+	// List yields the jobs that match f in the order they were first tracked.
+	List(ctx context.Context, f Filter) iter.Seq2[Job, error]
+
+	// ClaimDeliveries leases up to c.Limit completed jobs whose delivery is
+	// pending and due, and whose lease (if any) has expired. Concurrent
+	// claimers, in this process or others sharing the store, never receive the
+	// same job while its lease lasts.
+	ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error)
+
+	// RecordDelivery records a delivery attempt, counts it, and releases the
+	// lease. It returns ErrLeaseLost when r.Owner no longer holds the lease.
+	RecordDelivery(ctx context.Context, key string, r DeliveryResult) (Job, error)
+
+	// Close releases the store's resources. It does not close a *sql.DB the
+	// caller owns.
+	Close() error
+}
+
+// Errors returned by stores.
+var (
+	ErrNotFound      = errors.New("batch: job not found")
+	ErrNotReplayable = errors.New("batch: job is not submit_failed or failed")
+	ErrLeaseLost     = errors.New("batch: delivery lease not held by this owner")
+	ErrLocked        = errors.New("batch: job store is locked by another process")
+	ErrClosed        = errors.New("batch: job store is closed")
+	ErrInvalidEvent  = errors.New("batch: event has no generation id")
+)

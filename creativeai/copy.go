@@ -1,0 +1,68 @@
+package creativeai
+
+import "fmt"
+
+// DeliveryState is where a completed video stands on its way to its target
+// surface (a Shopify product page, a CMS, an ad pipeline).
+type DeliveryState string
+
+// The delivery states. The empty state means no delivery applies yet.
+const (
+	DeliveryPending   DeliveryState = "pending"
+	DeliveryDelivered DeliveryState = "delivered"
+	DeliveryFailed    DeliveryState = "failed"
+)
+
+// BuyerCopy translates job states into plain language for the people waiting
+// on a video, instead of a vague "Starting…".
+//
+// The zero value is not useful; start from [DefaultBuyerCopy] and override
+// entries to match your product's voice.
+type BuyerCopy struct {
+	// Statuses holds the line shown for each render status.
+	Statuses map[Status]string
+	// Deliveries holds the line shown for a completed render, by delivery
+	// state; it takes precedence over the completed status line.
+	Deliveries map[DeliveryState]string
+	// Unknown formats the line for a status the service sent that this
+	// package does not know; %s is replaced by the raw status.
+	Unknown string
+}
+
+// DefaultBuyerCopy returns the workflow's buyer-facing table, extended with
+// submission failures and delivery states. Each call returns a fresh copy that
+// the caller may modify.
+func DefaultBuyerCopy() *BuyerCopy {
+	return &BuyerCopy{
+		Statuses: map[Status]string{
+			StatusPending:      "Queued with provider - render slot reserved",
+			StatusProcessing:   "Rendering video - we'll deliver it by webhook automatically",
+			StatusCompleted:    "Video ready - safe to publish to PDP, ads, or email",
+			StatusFailed:       "Render failed - retry or fall back to polling/debug flow",
+			StatusSubmitFailed: "Not submitted - fix the row or retry the batch; nothing was charged",
+		},
+		Deliveries: map[DeliveryState]string{
+			DeliveryPending:   "Video ready - publishing to its destination",
+			DeliveryDelivered: "Video live - published to its destination",
+			DeliveryFailed:    "Video ready but publishing failed - our team has the error and can retry",
+		},
+		Unknown: "Update from provider (%s) - we'll keep watching",
+	}
+}
+
+// For returns the line for a job in status s whose delivery is in state d
+// (empty when none applies).
+func (c *BuyerCopy) For(s Status, d DeliveryState) string {
+	if s == StatusCompleted && d != "" {
+		if line, ok := c.Deliveries[d]; ok {
+			return line
+		}
+	}
+	if line, ok := c.Statuses[s]; ok {
+		return line
+	}
+	if c.Unknown != "" {
+		return fmt.Sprintf(c.Unknown, s)
+	}
+	return string(s)
+}
