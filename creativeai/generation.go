@@ -119,7 +119,8 @@ func decodeTime(field string, b json.RawMessage) (time.Time, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > 1e11 {
+	// Written as a negated range so that NaN ("NaN" parses) is rejected too.
+	if err != nil || !(f >= 0 && f <= 1e11) {
 		return time.Time{}, fmt.Errorf("creativeai: %s: %q is neither an RFC 3339 time nor Unix seconds", field, s)
 	}
 	sec := int64(f)

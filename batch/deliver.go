@@ -1,0 +1,318 @@
+package batch
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/internal/backoff"
+)
+
+// Sink delivers a completed video to a target surface: a Shopify product
+// page, a CMS, an ad pipeline. Deliver returns a reference to what it created
+// (such as a media id), which is recorded on the job.
+//
+// A delivery may be attempted more than once: after a failure, and when a
+// worker's lease ran out mid-attempt. Sinks should make a second delivery of
+// the same job harmless, for example by looking for what the first one
+// created (the job's Key identifies it).
+//
+// An error with a method Permanent() bool that returns true (see Permanent)
+// ends the job's delivery at once; any other error is retried with backoff.
+type Sink interface {
+	Deliver(ctx context.Context, job Job) (ref string, err error)
+}
+
+// SinkFunc adapts a function to the Sink interface.
+type SinkFunc func(ctx context.Context, job Job) (ref string, err error)
+
+// Deliver calls f(ctx, job).
+func (f SinkFunc) Deliver(ctx context.Context, job Job) (string, error) { return f(ctx, job) }
+
+// Permanent marks err as final: a delivery that fails with it is not retried.
+// Use it for errors that no retry can fix, such as a product that does not
+// exist. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string   { return e.err.Error() }
+func (e *permanentError) Unwrap() error   { return e.err }
+func (e *permanentError) Permanent() bool { return true }
+
+// IsPermanent reports whether err, or an error it wraps, has a method
+// Permanent() bool that returns true.
+func IsPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// Defaults of DeliverConfig.
+const (
+	DefaultDeliverWorkers     = 4
+	DefaultLease              = 5 * time.Minute
+	DefaultAttemptTimeout     = 2 * time.Minute
+	DefaultMaxAttempts        = 8
+	DefaultDeliverPollInterval = 5 * time.Second
+)
+
+// DeliverConfig configures Deliver and DeliverOnce.
+type DeliverConfig struct {
+	// Store holds the outbox.
+	Store Store
+	// Sinks routes jobs by target_surface.
+	Sinks map[string]Sink
+	// Fallback receives jobs whose target_surface has no sink in Sinks. When
+	// nil, such a job's delivery fails at once with an error naming the
+	// surface: it is visible in the job's status and export instead of being
+	// retried until it runs out of attempts.
+	Fallback Sink
+
+	// Workers is the number of deliveries in flight at once (default 4).
+	Workers int
+	// Owner names this process in claims (default host-pid-random).
+	Owner string
+	// Lease is how long a claimed job stays with its worker (default 5m).
+	// It must exceed AttemptTimeout, or a slow attempt's job could be
+	// claimed again while it is still being delivered.
+	Lease time.Duration
+	// AttemptTimeout bounds one call of a sink (default 2m).
+	AttemptTimeout time.Duration
+	// MaxAttempts is the number of attempts before a delivery fails for good
+	// (default 8).
+	MaxAttempts int
+	// Backoff returns the wait before the next attempt after n failed ones
+	// (n ≥ 1). The default grows from 30s to an hour, with jitter.
+	Backoff func(n int) time.Duration
+	// PollInterval is how often Deliver looks for due jobs when the outbox
+	// is empty (default 5s).
+	PollInterval time.Duration
+
+	// Clock is the time claims and retries are computed from (default
+	// time.Now).
+	Clock Clock
+	// Logger receives failed attempts at warn level (default: discard).
+	Logger *slog.Logger
+	// OnResult, if set, is called after each attempt is recorded with the
+	// job as recorded and the sink's error (nil on success). It is called
+	// from the workers, concurrently.
+	OnResult func(job Job, err error)
+}
+
+// defaultBackoff spaces retries for sinks whose trouble is usually a remote
+// outage or a rate limit: minutes, not milliseconds.
+var defaultBackoff = backoff.Policy{Initial: 30 * time.Second, Max: time.Hour}
+
+type deliverer struct {
+	cfg DeliverConfig
+	log *slog.Logger
+}
+
+func newDeliverer(cfg DeliverConfig) (*deliverer, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("batch: DeliverConfig.Store is nil")
+	case cfg.Workers < 0:
+		return nil, fmt.Errorf("batch: DeliverConfig.Workers is %d; want 0 (default %d) or more", cfg.Workers, DefaultDeliverWorkers)
+	case cfg.MaxAttempts < 0:
+		return nil, fmt.Errorf("batch: DeliverConfig.MaxAttempts is %d; want 0 (default %d) or more", cfg.MaxAttempts, DefaultMaxAttempts)
+	case cfg.Lease < 0 || cfg.AttemptTimeout < 0 || cfg.PollInterval < 0:
+		return nil, errors.New("batch: DeliverConfig durations must not be negative")
+	}
+	for surface, s := range cfg.Sinks {
+		if s == nil {
+			return nil, fmt.Errorf("batch: DeliverConfig.Sinks[%q] is nil", surface)
+		}
+	}
+	cfg.Workers = cmp.Or(cfg.Workers, DefaultDeliverWorkers)
+	cfg.Lease = cmp.Or(cfg.Lease, DefaultLease)
+	cfg.AttemptTimeout = cmp.Or(cfg.AttemptTimeout, DefaultAttemptTimeout)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultDeliverPollInterval)
+	if cfg.Lease <= cfg.AttemptTimeout {
+		return nil, fmt.Errorf("batch: DeliverConfig.Lease (%s) must exceed AttemptTimeout (%s)", cfg.Lease, cfg.AttemptTimeout)
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = func(n int) time.Duration { return defaultBackoff.Delay(n - 1) }
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = defaultOwner()
+	}
+	return &deliverer{cfg: cfg, log: loggerOrDiscard(cfg.Logger)}, nil
+}
+
+// defaultOwner names this process uniquely, so that a restarted process
+// never mistakes its predecessor's leases for its own.
+func defaultOwner() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
+}
+
+// Deliver runs the delivery workers until ctx ends. Each worker claims a
+// due job from the outbox with a lease, hands it to the sink registered for
+// its target_surface with a per-attempt timeout, and records the result: the
+// sink's reference on success; on failure the error and the time of the next
+// attempt, with backoff, until MaxAttempts or a permanent error ends it.
+// Several processes may run Deliver on one shared store; the store's leases
+// keep them from delivering a job at the same time.
+//
+// Deliver returns nil once ctx has ended and the attempts in flight are
+// recorded, or an error for an invalid configuration.
+func Deliver(ctx context.Context, cfg DeliverConfig) error {
+	d, err := newDeliverer(cfg)
+	if err != nil {
+		return err
+	}
+	d.runWorkers(ctx, false)
+	return nil
+}
+
+// DeliverOnce delivers every job that is due now and returns how many
+// attempts it made. Jobs whose retry falls due later are left for a later
+// call. It suits tests and command-line tools; servers use Deliver. A store
+// failure stops it and is returned.
+func DeliverOnce(ctx context.Context, cfg DeliverConfig) (int, error) {
+	d, err := newDeliverer(cfg)
+	if err != nil {
+		return 0, err
+	}
+	n, err := d.runWorkers(ctx, true)
+	if err == nil {
+		err = ctx.Err()
+	}
+	return n, err
+}
+
+// runWorkers runs cfg.Workers claim loops. With once, a worker stops when no
+// job is due or the store fails; otherwise it waits PollInterval and tries
+// again.
+func (d *deliverer) runWorkers(ctx context.Context, once bool) (int, error) {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		total    int
+		firstErr error
+	)
+	for i := range d.cfg.Workers {
+		wg.Go(func() {
+			n, err := d.work(ctx, d.cfg.Owner+"/"+strconv.Itoa(i), once)
+			mu.Lock()
+			defer mu.Unlock()
+			total += n
+			if firstErr == nil {
+				firstErr = err
+			}
+		})
+	}
+	wg.Wait()
+	return total, firstErr
+}
+
+func (d *deliverer) work(ctx context.Context, owner string, once bool) (int, error) {
+	n := 0
+	for ctx.Err() == nil {
+		jobs, err := d.cfg.Store.ClaimDeliveries(ctx, Claim{Owner: owner, Limit: 1, Lease: d.cfg.Lease, Now: d.cfg.Clock.Now()})
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			err = fmt.Errorf("batch: claiming deliveries: %w", err)
+			if once {
+				return n, err
+			}
+			d.log.Error("batch: deliver", "error", err)
+		}
+		if len(jobs) == 0 {
+			if once {
+				return n, nil
+			}
+			if backoff.Sleep(ctx, d.cfg.PollInterval) != nil {
+				break
+			}
+			continue
+		}
+		for _, job := range jobs {
+			if err := d.attempt(ctx, owner, job); err != nil {
+				if once {
+					return n + 1, err
+				}
+				d.log.Error("batch: deliver", "error", err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// attempt delivers one claimed job and records the result. It returns an
+// error only when the store failed to record it.
+func (d *deliverer) attempt(ctx context.Context, owner string, job Job) error {
+	sink, ok := d.cfg.Sinks[job.TargetSurface]
+	if !ok {
+		sink = d.cfg.Fallback
+	}
+	var ref string
+	var err error
+	if sink == nil {
+		err = Permanent(fmt.Errorf("no delivery sink for target_surface %q", job.TargetSurface))
+	} else {
+		actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
+		ref, err = sink.Deliver(actx, job)
+		cancel()
+	}
+
+	now := d.cfg.Clock.Now()
+	r := DeliveryResult{Owner: owner}
+	attempts := job.DeliveryAttempts + 1
+	switch {
+	case err == nil:
+		r.State, r.Ref = creativeai.DeliveryDelivered, ref
+	case IsPermanent(err):
+		r.State, r.Error = creativeai.DeliveryFailed, err.Error()
+	case ctx.Err() != nil:
+		// Shutting down: the job is due again at once, for whoever runs next.
+		r.State, r.Error, r.NextAt = creativeai.DeliveryPending, "interrupted: "+err.Error(), now
+	case attempts >= d.cfg.MaxAttempts:
+		r.State, r.Error = creativeai.DeliveryFailed, fmt.Sprintf("gave up after %d attempts: %v", attempts, err)
+	default:
+		r.State, r.Error, r.NextAt = creativeai.DeliveryPending, err.Error(), now.Add(d.cfg.Backoff(attempts))
+	}
+	if err != nil {
+		d.log.Warn("batch: delivery attempt failed", "key", job.Key, "sku", job.SKU, "target_surface", job.TargetSurface,
+			"attempt", attempts, "state", r.State, "next_at", r.NextAt, "error", err)
+	}
+	// The attempt happened; record it even when ctx has just ended.
+	stored, rerr := d.cfg.Store.RecordDelivery(context.WithoutCancel(ctx), job.Key, r)
+	if errors.Is(rerr, ErrLeaseLost) {
+		// The lease ran out and another worker owns the job now; its result
+		// is the one that counts.
+		d.log.Warn("batch: delivery lease lost before recording", "key", job.Key, "owner", owner)
+		return nil
+	}
+	if rerr != nil {
+		return fmt.Errorf("batch: recording delivery of %s: %w", job.Key, rerr)
+	}
+	if d.cfg.OnResult != nil {
+		d.cfg.OnResult(stored, err)
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+// Package batch takes a catalog of products through video rendering: it reads
+// CSV manifests, submits bounded, rate-limited batches of renders, tracks
+// every row in a durable job [Store], polls for renders whose webhooks never
+// came, and delivers finished videos to their target surfaces through an
+// outbox.
+//
+// # Manifests
+//
+// [NewManifestReader] streams a CSV manifest with the columns sku, image_url
+// and video_prompt (required) and collection, target_surface, model,
+// duration, aspect_ratio and still_prompt (optional). Header problems are a
+// [*ManifestError] before any row is read; a bad row is a [*RowError] naming
+// the file, line and column, and the rows after it are still read.
+//
+// # Submission
+//
+// [Run] submits rows with a bounded number of workers and a rate limiter.
+// Each row has a key, [RowKey]: its SKU and a hash of its render inputs after
+// defaults. The order of work for one row is
+//
+//  1. look the key up in the store (a row already tracked is skipped);
+//  2. wait for the rate limiter;
+//  3. [Store.Track] the row as pending, with no generation id;
+//  4. call the API with an Idempotency-Key derived from the key and the
+//     attempt ([IdempotencyKey]), the same on every retry and every rerun;
+//  5. [Store.RecordSubmission] with the answer or the error.
+//
+// A crash between 3 and 5 leaves a pending job without a generation id. The
+// next run submits it again with the same Idempotency-Key, and the service
+// answers with the render it may already have started, so no row is rendered
+// twice and no render goes untracked. A run that is cancelled behaves the same
+// way, except that any answer already received is still recorded.
+//
+// Rows of job files written by the original Node.js workflow are keyed by
+// SKU. A manifest row whose key is not tracked, but whose SKU is the key of
+// such a job, is treated as tracked and skipped; with [Config.RetryFailed] a
+// failed or submit_failed legacy job is replaced by a new, keyed job for the
+// row, and the legacy line stays as the earlier record.
+//
+// # Events and polling
+//
+// Webhook events (see package webhook) and polls ([Reconcile],
+// [ReconcileLoop]) reach the store through [Store.Apply], which moves a job
+// only forward and treats duplicates as no-ops.
+//
+// # Delivery
+//
+// A completed job with a target_surface enters the delivery outbox kept in
+// the store. [Deliver] runs workers that claim due jobs with a lease, hand
+// each to the [Sink] registered for its target_surface, and record the
+// result, retrying with backoff; [DeliverOnce] drains what is due and
+// returns. A job whose surface has no sink, and no [DeliverConfig.Fallback],
+// fails delivery at once with an error naming the surface, so the problem is
+// visible in [Export] rather than retried for hours.
+//
+// # Memory
+//
+// Reading a manifest and submitting it take memory independent of the
+// manifest's size, except for three things that grow by design: a set of
+// row digests to report duplicate rows (about 40 bytes a row, in the reader
+// and in Run), the per-row results of the [Summary] (a few hundred bytes a
+// row), and whatever the chosen Store keeps in memory.
+package batch

@@ -1,0 +1,41 @@
+package batch
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// Export writes every job in store to w as JSON Lines, in the order the jobs
+// were first tracked: the record format of job files (see Job), with a
+// buyer_status field holding the buyer-facing line for the job's state. A
+// nil buyerCopy uses creativeai.DefaultBuyerCopy.
+func Export(ctx context.Context, store Store, w io.Writer, buyerCopy *creativeai.BuyerCopy) error {
+	if buyerCopy == nil {
+		buyerCopy = creativeai.DefaultBuyerCopy()
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	// Prompts and URLs stay readable: no \u0026 for every & in a query.
+	enc.SetEscapeHTML(false)
+	for job, err := range store.List(ctx, Filter{}) {
+		if err != nil {
+			return fmt.Errorf("batch: export: %w", err)
+		}
+		line := struct {
+			Job
+			BuyerStatus string `json:"buyer_status"`
+		}{job, job.BuyerStatus(buyerCopy)}
+		if err := enc.Encode(line); err != nil {
+			return fmt.Errorf("batch: export %s: %w", job.Key, err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("batch: export: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,301 @@
+package batch_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// seedManifest is the workflow's sample manifest.
+const seedManifest = `sku,image_url,video_prompt,collection,target_surface
+SKU-1001,https://cdn.example.com/catalog/mug-hero.jpg,"5-second product hero shot, slow camera push, clean white sweep",new-arrivals,shopify-pdp
+SKU-1002,https://cdn.example.com/catalog/shoe-hero.jpg,"5-second product reveal, gentle rotation, dynamic shadow",spring-drop,shopify-pdp
+SKU-1003,https://cdn.example.com/catalog/bag-hero.jpg,"5-second lifestyle motion, soft natural light, premium editorial feel",paid-social,meta-ads
+`
+
+// readAll collects the rows and errors of a manifest.
+func readAll(t *testing.T, name, csv string) ([]batch.Row, []error) {
+	t.Helper()
+	m, err := batch.NewManifestReader(strings.NewReader(csv), name)
+	if err != nil {
+		t.Fatalf("NewManifestReader: %v", err)
+	}
+	var rows []batch.Row
+	var errs []error
+	for row, err := range m.Rows() {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rows = append(rows, row)
+	}
+	return rows, errs
+}
+
+func TestManifestSeed(t *testing.T) {
+	rows, errs := readAll(t, "product-videos.csv", seedManifest)
+	if len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	want := []batch.Row{
+		{SKU: "SKU-1001", ImageURL: "https://cdn.example.com/catalog/mug-hero.jpg", VideoPrompt: "5-second product hero shot, slow camera push, clean white sweep", Collection: "new-arrivals", TargetSurface: "shopify-pdp", Line: 2},
+		{SKU: "SKU-1002", ImageURL: "https://cdn.example.com/catalog/shoe-hero.jpg", VideoPrompt: "5-second product reveal, gentle rotation, dynamic shadow", Collection: "spring-drop", TargetSurface: "shopify-pdp", Line: 3},
+		{SKU: "SKU-1003", ImageURL: "https://cdn.example.com/catalog/bag-hero.jpg", VideoPrompt: "5-second lifestyle motion, soft natural light, premium editorial feel", Collection: "paid-social", TargetSurface: "meta-ads", Line: 4},
+	}
+	if diff := cmp.Diff(want, rows); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+func TestManifestSyntax(t *testing.T) {
+	// A BOM, CRLF, headers in another case and order with spaces, quoted
+	// commas, doubled quotes, a quoted newline, empty optional fields, an
+	// unknown column, and per-row settings.
+	csv := "\ufeff Video_Prompt ,SKU,Image_URL,notes,collection,target_surface,model,duration,aspect_ratio,still_prompt\r\n" +
+		`"Mug on a table, ""slow"" push",SKU-1,https://cdn.example.com/a.jpg,whatever,,,,,,` + "\r\n" +
+		`"two` + "\r\n" + `lines",SKU-2,http://cdn.example.com/b.jpg?x=1&y=2,,spring,meta-ads,veo-3.1, 10s ,9:16,"white sweep, studio light"` + "\r\n" +
+		"\r\n" +
+		`spin,SKU-3,https://cdn.example.com/c.jpg,,,,,8,,` + "\r\n"
+	rows, errs := readAll(t, "x.csv", csv)
+	if len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	want := []batch.Row{
+		{SKU: "SKU-1", ImageURL: "https://cdn.example.com/a.jpg", VideoPrompt: `Mug on a table, "slow" push`, Line: 2},
+		{SKU: "SKU-2", ImageURL: "http://cdn.example.com/b.jpg?x=1&y=2", VideoPrompt: "two\r\nlines", Collection: "spring",
+			TargetSurface: "meta-ads", Model: "veo-3.1", Duration: 10, AspectRatio: "9:16", StillPrompt: "white sweep, studio light", Line: 3},
+		{SKU: "SKU-3", ImageURL: "https://cdn.example.com/c.jpg", VideoPrompt: "spin", Duration: 8, Line: 6},
+	}
+	// encoding/csv turns \r\n inside quotes into \n.
+	want[1].VideoPrompt = "two\nlines"
+	if diff := cmp.Diff(want, rows); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+func TestManifestHeaderErrors(t *testing.T) {
+	tests := []struct {
+		name, csv string
+		want      string
+	}{
+		{"empty", "", "m.csv: empty manifest: no header line"},
+		{"only BOM", "\ufeff", "m.csv: empty manifest: no header line"},
+		{"missing video_prompt", "sku,image_url\nA,https://x/y.jpg\n", `m.csv:1: missing required column video_prompt (the header has ["sku" "image_url"])`},
+		{"missing two", "\n\nsku,collection\n", "m.csv:3: missing required column image_url, video_prompt"},
+		{"duplicate", "sku,image_url,video_prompt, SKU \n", `m.csv:1: column "sku": appears more than once in the header`},
+		{"bad quote", "sku,\"image_url\nvideo_prompt", "m.csv:1: header: extraneous or missing \" in quoted-field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := batch.NewManifestReader(strings.NewReader(tt.csv), "m.csv")
+			if m != nil {
+				t.Errorf("got a reader, want none")
+			}
+			var me *batch.ManifestError
+			if !errors.As(err, &me) {
+				t.Fatalf("error %v (%T), want *batch.ManifestError", err, err)
+			}
+			if got := err.Error(); !strings.HasPrefix(got, tt.want) {
+				t.Errorf("error\n got %q\nwant prefix %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestManifestReadError(t *testing.T) {
+	boom := errors.New("disk on fire")
+	r := io.MultiReader(strings.NewReader(seedManifest), iotest.ErrReader(boom))
+	m, err := batch.NewManifestReader(r, "m.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	var last error
+	for _, err := range m.Rows() {
+		if err != nil {
+			last = err
+			continue
+		}
+		rows++
+	}
+	if rows != 3 || !errors.Is(last, boom) {
+		t.Errorf("got %d rows and error %v; want 3 rows, then %v", rows, last, boom)
+	}
+	var re *batch.RowError
+	if errors.As(last, &re) {
+		t.Errorf("a read failure is not a row error: %v", last)
+	}
+}
+
+func TestManifestRowErrors(t *testing.T) {
+	csv := strings.Join([]string{
+		"sku,image_url,video_prompt,duration,aspect_ratio,target_surface",
+		"A,https://cdn.example.com/a.jpg,ok,,,",                   // 2 ok
+		",https://cdn.example.com/b.jpg,p,,,",                     // 3
+		"C,https://cdn.example.com/c.jpg,  ,,,",                   // 4
+		"D,cdn.example.com/d.jpg,p,,,",                            // 5
+		"E,ftp://cdn.example.com/e.jpg,p,,,",                      // 6
+		"F,https://cdn.example.com/f.jpg,p,5 minutes,,",           // 7
+		"G,https://cdn.example.com/g.jpg,p,0,,",                   // 8
+		"H,https://cdn.example.com/h.jpg,p,,16x9,",                // 9
+		"I,https://cdn.example.com/i.jpg,p",                       // 10
+		"J,https://cdn.example.com/j.jpg,p,,,,extra",              // 11
+		`K,https://cdn.example.com/k.jpg,"p"x",,,`,                // 12
+		"A,https://cdn.example.com/a.jpg,ok,,,",                   // 13 duplicate of 2
+		"A,https://cdn.example.com/a.jpg,ok,,,other",              // 14 duplicate: target_surface is no render input
+		"A,https://cdn.example.com/a.jpg,other prompt,,,",         // 15 ok: another version of A
+		"L,https://cdn.example.com/l.jpg,\"multi\nline\",1m,1:1,", // 16-17 ok
+		"M,https://,p,,,",                                         // 18
+	}, "\n") + "\n"
+	rows, errs := readAll(t, "cat.csv", csv)
+	var got []string
+	for _, err := range errs {
+		var re *batch.RowError
+		if !errors.As(err, &re) {
+			t.Fatalf("error %v (%T), want *batch.RowError", err, err)
+		}
+		got = append(got, err.Error())
+	}
+	want := []string{
+		`cat.csv:3: sku is empty`,
+		`cat.csv:4: video_prompt is empty (sku "C")`,
+		`cat.csv:5: image_url "cdn.example.com/d.jpg" is not an absolute http(s) URL (sku "D")`,
+		`cat.csv:6: image_url "ftp://cdn.example.com/e.jpg" is not an absolute http(s) URL (sku "E")`,
+		`cat.csv:7: duration "5 minutes" is not a duration such as 5s (sku "F")`,
+		`cat.csv:8: duration "0" must be at least 1s (sku "G")`,
+		`cat.csv:9: aspect_ratio "16x9" is not an aspect ratio such as 16:9 (sku "H")`,
+		`cat.csv:10: has 3 fields, the header has 6 (sku "I")`,
+		`cat.csv:11: has 7 fields, the header has 6 (sku "J")`,
+		`cat.csv:12: malformed CSV at character 35: extraneous or missing " in quoted-field`,
+		`cat.csv:13: duplicates line 2 (same sku and render inputs) (sku "A")`,
+		`cat.csv:14: duplicates line 2 (same sku and render inputs) (sku "A")`,
+		`cat.csv:18: image_url "https://" is not an absolute http(s) URL (sku "M")`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("row errors (-want +got):\n%s", diff)
+	}
+	var skus []string
+	for _, r := range rows {
+		skus = append(skus, fmt.Sprintf("%s@%d", r.SKU, r.Line))
+	}
+	if diff := cmp.Diff([]string{"A@2", "A@15", "L@16"}, skus); diff != "" {
+		t.Errorf("valid rows (-want +got):\n%s", diff)
+	}
+}
+
+func TestManifestRowsOnce(t *testing.T) {
+	m, err := batch.NewManifestReader(strings.NewReader(seedManifest), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for range m.Rows() {
+		n++
+		break // stopping early must be safe
+	}
+	for range m.Rows() {
+		n++
+	}
+	if n != 1 {
+		t.Errorf("got %d rows over two iterations, want 1: Rows reads its input once", n)
+	}
+}
+
+func TestRowValidate(t *testing.T) {
+	ok := batch.Row{SKU: "A", ImageURL: "HTTPS://cdn.example.com/a.jpg", VideoPrompt: "p", AspectRatio: "4:5"}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("Validate(%+v) = %v", ok, err)
+	}
+	bad := ok
+	bad.AspectRatio, bad.Line = "-1:2", 7
+	err := bad.Validate()
+	var re *batch.RowError
+	if !errors.As(err, &re) || re.Column != "aspect_ratio" || re.Line != 7 {
+		t.Errorf("Validate = %v, want a *RowError for aspect_ratio on line 7", err)
+	}
+	if got, want := err.Error(), `manifest:7: aspect_ratio "-1:2" is not an aspect ratio such as 16:9 (sku "A")`; got != want {
+		t.Errorf("error %q, want %q", got, want)
+	}
+}
+
+func TestRowKey(t *testing.T) {
+	row := batch.Row{SKU: "SKU-1", ImageURL: "https://cdn.example.com/a.jpg", VideoPrompt: "spin", Collection: "c", TargetSurface: "shopify-pdp", Line: 3}
+	key := batch.RowKey(row, batch.Defaults{})
+	if !strings.HasPrefix(key, "SKU-1#") || len(key) != len("SKU-1#")+16 {
+		t.Errorf("RowKey = %q, want SKU-1# and 16 hex digits", key)
+	}
+	explicit := batch.Defaults{Model: batch.DefaultModel, Duration: batch.DefaultDuration, AspectRatio: batch.DefaultAspectRatio}
+	if k := batch.RowKey(row, explicit); k != key {
+		t.Errorf("explicit package defaults give %q, want %q", k, key)
+	}
+	same := row
+	same.Collection, same.TargetSurface, same.Line = "other", "meta-ads", 99
+	if k := batch.RowKey(same, batch.Defaults{}); k != key {
+		t.Errorf("collection, target_surface and line changed the key: %q != %q", k, key)
+	}
+	// A row that spells out the default is the same render.
+	spelled := row
+	spelled.Model, spelled.Duration, spelled.AspectRatio = "kling-v3", 5, "16:9"
+	if k := batch.RowKey(spelled, batch.Defaults{}); k != key {
+		t.Errorf("spelled-out defaults changed the key: %q != %q", k, key)
+	}
+
+	seen := map[string]string{key: "base"}
+	for name, change := range map[string]func(*batch.Row, *batch.Defaults){
+		"image_url":       func(r *batch.Row, _ *batch.Defaults) { r.ImageURL += "?v=2" },
+		"video_prompt":    func(r *batch.Row, _ *batch.Defaults) { r.VideoPrompt += "!" },
+		"still_prompt":    func(r *batch.Row, _ *batch.Defaults) { r.StillPrompt = "studio" },
+		"model":           func(r *batch.Row, _ *batch.Defaults) { r.Model = "veo-3.1" },
+		"duration":        func(r *batch.Row, _ *batch.Defaults) { r.Duration = 10 },
+		"aspect_ratio":    func(r *batch.Row, _ *batch.Defaults) { r.AspectRatio = "9:16" },
+		"default model":   func(_ *batch.Row, d *batch.Defaults) { d.Model = "auto" },
+		"default length":  func(_ *batch.Row, d *batch.Defaults) { d.Duration = 4 },
+		"default ratio":   func(_ *batch.Row, d *batch.Defaults) { d.AspectRatio = "1:1" },
+		"sku":             func(r *batch.Row, _ *batch.Defaults) { r.SKU = "SKU-2" },
+		"field boundary1": func(r *batch.Row, _ *batch.Defaults) { r.ImageURL += "s"; r.VideoPrompt = r.VideoPrompt[1:] },
+	} {
+		r, d := row, batch.Defaults{}
+		change(&r, &d)
+		k := batch.RowKey(r, d)
+		if prev, dup := seen[k]; dup {
+			t.Errorf("changing %s gives key %q, the same as %s", name, k, prev)
+		}
+		seen[k] = name
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	job := batch.Job{Key: "SKU-1#0123456789abcdef"}
+	k0 := batch.IdempotencyKey(job)
+	if k0 != batch.IdempotencyKey(job) {
+		t.Error("IdempotencyKey is not deterministic")
+	}
+	if len(k0) > 64 || !strings.HasPrefix(k0, "cv-") {
+		t.Errorf("IdempotencyKey = %q (%d chars), want cv- and at most 64 chars", k0, len(k0))
+	}
+	job.Attempt = 1
+	if k1 := batch.IdempotencyKey(job); k1 == k0 {
+		t.Error("a new attempt must get a new key")
+	}
+	job.Attempt, job.Key = 0, "SKU-1#0123456789abcdee"
+	if batch.IdempotencyKey(job) == k0 {
+		t.Error("two keys share an Idempotency-Key")
+	}
+}
+
+func TestDefaultsApply(t *testing.T) {
+	d := batch.Defaults{Model: "veo-3.1"}
+	got := d.Apply(batch.Row{SKU: "A", AspectRatio: "1:1"})
+	want := batch.Row{SKU: "A", Model: "veo-3.1", Duration: creativeai.Duration(5), AspectRatio: "1:1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Apply (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,704 @@
+package batch
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// Defaults of Config and ReconcileConfig.
+const (
+	DefaultConcurrency = 4
+	// DefaultRate is the default number of API calls per second.
+	DefaultRate = 2.0
+	// DefaultStillModel renders refreshed stills.
+	DefaultStillModel = "gpt-image-1"
+)
+
+// Config configures Run.
+type Config struct {
+	// Client submits the renders. It may be nil for a dry run.
+	Client *creativeai.Client
+	// Store tracks every row. It may be nil for a dry run; a dry run only
+	// reads from it, to tell which rows are already tracked.
+	Store Store
+
+	// Concurrency bounds the rows in flight at once (default 4).
+	Concurrency int
+	// Rate bounds the API calls per second (default 2); a row with a
+	// still_prompt makes two calls. math.Inf(1) turns the limit off.
+	Rate float64
+	// Burst is how many calls may go out at once after an idle spell
+	// (default 1).
+	Burst int
+
+	// Model, Duration and AspectRatio apply to rows that leave them empty
+	// (defaults kling-v3, 5s, 16:9). They are part of each row's key, so
+	// changing one renders the affected rows again.
+	Model       string
+	Duration    creativeai.Duration
+	AspectRatio string
+	// StillModel and StillSize configure refreshed stills (defaults
+	// gpt-image-1 and the service's default size).
+	StillModel string
+	StillSize  string
+	// WebhookURL receives render events. Leave it empty to poll instead
+	// (see Reconcile).
+	WebhookURL string
+
+	// RetryFailed replays rows that ended submit_failed and renders that
+	// failed. Without it such rows are skipped.
+	RetryFailed bool
+	// DryRun validates the rows and estimates the cost; nothing is sent and
+	// nothing is written.
+	DryRun bool
+	// Pricing estimates costs (default creativeai.DefaultPricing).
+	Pricing creativeai.Pricing
+
+	// Progress, if set, is called once per finished row. Calls are
+	// serialized; a slow callback slows the run.
+	Progress func(Progress)
+	// Logger receives a line per row at debug level and problems at warn
+	// level (default: discard).
+	Logger *slog.Logger
+	// Clock is used for the summary's elapsed time (default time.Now).
+	Clock Clock
+}
+
+// Outcome is what Run did with one row.
+type Outcome string
+
+// The outcomes of a row.
+const (
+	// OutcomeSubmitted: the service accepted the row's render.
+	OutcomeSubmitted Outcome = "submitted"
+	// OutcomeReplayed: a submit_failed or failed row was submitted again
+	// (Config.RetryFailed).
+	OutcomeReplayed Outcome = "replayed"
+	// OutcomeSkipped: the row was already tracked; nothing was sent.
+	OutcomeSkipped Outcome = "skipped"
+	// OutcomeSubmitFailed: the submission failed for good; the row is
+	// tracked as submit_failed with the error.
+	OutcomeSubmitFailed Outcome = "submit_failed"
+	// OutcomeInvalid: the row has a problem (see RowResult.Error) and was
+	// not sent.
+	OutcomeInvalid Outcome = "invalid"
+	// OutcomeInterrupted: the run stopped before the row's submission was
+	// answered. The row is either untracked or tracked as pending without a
+	// generation; the next run submits it with the same Idempotency-Key.
+	OutcomeInterrupted Outcome = "interrupted"
+	// OutcomePlanned: a dry run would submit the row.
+	OutcomePlanned Outcome = "planned"
+)
+
+// Counts tallies rows by outcome.
+type Counts struct {
+	Submitted    int
+	Replayed     int
+	Skipped      int
+	SubmitFailed int
+	Invalid      int
+	Interrupted  int
+	Planned      int
+}
+
+// Total returns the number of rows counted.
+func (c Counts) Total() int {
+	return c.Submitted + c.Replayed + c.Skipped + c.SubmitFailed + c.Invalid + c.Interrupted + c.Planned
+}
+
+func (c *Counts) add(o Outcome) {
+	switch o {
+	case OutcomeSubmitted:
+		c.Submitted++
+	case OutcomeReplayed:
+		c.Replayed++
+	case OutcomeSkipped:
+		c.Skipped++
+	case OutcomeSubmitFailed:
+		c.SubmitFailed++
+	case OutcomeInvalid:
+		c.Invalid++
+	case OutcomeInterrupted:
+		c.Interrupted++
+	case OutcomePlanned:
+		c.Planned++
+	}
+}
+
+// RowResult is what happened to one row.
+type RowResult struct {
+	// Line is the row's manifest line, zero when unknown.
+	Line int
+	SKU  string
+	// Key is the row's key (see RowKey); empty for invalid rows.
+	Key     string
+	Outcome Outcome
+	// Status is the job's status after the run; empty when not tracked.
+	Status       creativeai.Status
+	GenerationID string
+	// Cost is what this run is estimated to have spent on the row: a clip,
+	// plus a still when the row has a still_prompt.
+	Cost creativeai.Cents
+	// Error says why the row is invalid, failed, or was interrupted.
+	Error string
+
+	seq int // position in the input, for ordering
+}
+
+// Progress reports a finished row and the counts so far.
+type Progress struct {
+	Row    RowResult
+	Counts Counts
+}
+
+// Summary is the outcome of a Run.
+type Summary struct {
+	Counts
+	// Rows holds one result per input row, in input order.
+	Rows []RowResult
+	// EstimatedCost is the sum of the rows' costs.
+	EstimatedCost creativeai.Cents
+	Elapsed       time.Duration
+	DryRun        bool
+}
+
+// WriteTo prints the summary as a table, one line per row, followed by the
+// totals.
+func (s *Summary) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w}
+	tw := tabwriter.NewWriter(cw, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "LINE\tSKU\tOUTCOME\tSTATUS\tGENERATION\tCOST\tERROR")
+	for _, r := range s.Rows {
+		line := "-"
+		if r.Line > 0 {
+			line = fmt.Sprint(r.Line)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", line, cmp.Or(r.SKU, "-"), r.Outcome,
+			cmp.Or(string(r.Status), "-"), cmp.Or(r.GenerationID, "-"), r.Cost, oneLine(r.Error))
+	}
+	if err := tw.Flush(); err != nil {
+		return cw.n, err
+	}
+	verb := "estimated cost"
+	if s.DryRun {
+		verb = "dry run, estimated cost"
+	}
+	_, err := fmt.Fprintf(cw, "%d rows: %s; %s %s; elapsed %s\n", s.Total(), s.countsText(), verb,
+		s.EstimatedCost, s.Elapsed.Round(time.Millisecond))
+	return cw.n, err
+}
+
+func (s *Summary) countsText() string {
+	parts := []string{}
+	for _, p := range []struct {
+		name string
+		n    int
+	}{
+		{"submitted", s.Submitted}, {"replayed", s.Replayed}, {"planned", s.Planned},
+		{"skipped", s.Skipped}, {"submit_failed", s.SubmitFailed}, {"invalid", s.Invalid},
+		{"interrupted", s.Interrupted},
+	} {
+		if p.n > 0 || p.name == "submitted" && !s.DryRun || p.name == "planned" && s.DryRun {
+			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.name))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// String returns the table WriteTo prints.
+func (s *Summary) String() string {
+	var b strings.Builder
+	_, _ = s.WriteTo(&b)
+	return b.String()
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func oneLine(s string) string {
+	if s == "" {
+		return ""
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// Run submits the rows to the render service and tracks each in cfg.Store.
+//
+// Every row is recorded in the store before its API call, and the
+// Idempotency-Key sent is derived from the row's key, so after a crash at any
+// point a rerun of the same manifest never renders a row twice and never
+// leaves a render untracked:
+//
+//   - a row not yet tracked is tracked as pending and submitted;
+//   - a pending row without a generation id was in flight when an earlier run
+//     stopped; it is submitted again with the same key, and the service
+//     answers with the render it already has, if any;
+//   - a submitted or completed row is skipped;
+//   - a submit_failed row or failed render is replayed only with
+//     cfg.RetryFailed, keeping its earlier generation ids (see Job.Replay).
+//
+// Job files written by the original workflow key their lines by SKU. A row
+// whose key is not tracked but whose SKU is such a job's key counts as
+// tracked and is skipped (replayed as a new job, when it failed and
+// cfg.RetryFailed is set).
+//
+// A submission that fails after the client's retries, or with a permanent
+// error, makes its row submit_failed and the other rows go on. Row errors
+// from the input (a *RowError) and rows that fail Row.Validate or repeat an
+// earlier row are counted as invalid and never sent; any other error from
+// rows stops the run.
+//
+// When ctx ends, Run starts no new row, records the outcome of every
+// submission the service already answered, and returns ctx.Err() with the
+// summary so far. A store failure also stops the run and is returned.
+func Run(ctx context.Context, cfg Config, rows iter.Seq2[Row, error]) (*Summary, error) {
+	r, err := newRunner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return r.run(ctx, rows)
+}
+
+type runner struct {
+	cfg      Config
+	defaults Defaults
+	limiter  *rate.Limiter
+	log      *slog.Logger
+
+	mu  sync.Mutex
+	sum Summary
+}
+
+func newRunner(cfg Config) (*runner, error) {
+	if cfg.Client == nil && !cfg.DryRun {
+		return nil, errors.New("batch: Config.Client is nil")
+	}
+	if cfg.Store == nil && !cfg.DryRun {
+		return nil, errors.New("batch: Config.Store is nil")
+	}
+	if cfg.Concurrency < 0 {
+		return nil, fmt.Errorf("batch: Config.Concurrency is %d; want 0 (default %d) or more", cfg.Concurrency, DefaultConcurrency)
+	}
+	if cfg.Duration < 0 {
+		return nil, fmt.Errorf("batch: Config.Duration is %s; want a positive duration", cfg.Duration)
+	}
+	if cfg.AspectRatio != "" {
+		if err := checkAspectRatio(cfg.AspectRatio); err != nil {
+			return nil, fmt.Errorf("batch: Config.AspectRatio: %w", err)
+		}
+	}
+	lim, err := newLimiter("Config", cfg.Rate, cfg.Burst)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, DefaultConcurrency)
+	cfg.StillModel = cmp.Or(cfg.StillModel, DefaultStillModel)
+	if cfg.Pricing == (creativeai.Pricing{}) {
+		cfg.Pricing = creativeai.DefaultPricing()
+	}
+	return &runner{
+		cfg:      cfg,
+		defaults: Defaults{Model: cfg.Model, Duration: cfg.Duration, AspectRatio: cfg.AspectRatio},
+		limiter:  lim,
+		log:      loggerOrDiscard(cfg.Logger),
+		sum:      Summary{DryRun: cfg.DryRun},
+	}, nil
+}
+
+// newLimiter builds the API call limiter shared by Run and Reconcile.
+func newLimiter(owner string, perSecond float64, burst int) (*rate.Limiter, error) {
+	switch {
+	case math.IsNaN(perSecond) || perSecond < 0:
+		return nil, fmt.Errorf("batch: %s.Rate is %v; want 0 (default %v per second), a positive rate, or math.Inf(1)", owner, perSecond, DefaultRate)
+	case burst < 0:
+		return nil, fmt.Errorf("batch: %s.Burst is %d; want 0 (default 1) or more", owner, burst)
+	}
+	limit := rate.Limit(cmp.Or(perSecond, DefaultRate))
+	if math.IsInf(perSecond, 1) {
+		limit = rate.Inf
+	}
+	return rate.NewLimiter(limit, cmp.Or(burst, 1)), nil
+}
+
+func loggerOrDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// task is one valid row on its way to a worker.
+type task struct {
+	seq int
+	row Row // with defaults applied
+	key string
+}
+
+func (r *runner) run(parent context.Context, rows iter.Seq2[Row, error]) (*Summary, error) {
+	start := r.cfg.Clock.Now()
+	ctx, stop := context.WithCancelCause(parent)
+	defer stop(nil)
+
+	work := make(chan task)
+	var wg sync.WaitGroup
+	for range r.cfg.Concurrency {
+		wg.Go(func() {
+			for t := range work {
+				res, err := r.handle(ctx, t)
+				if err != nil {
+					stop(err)
+				}
+				r.finish(res)
+			}
+		})
+	}
+
+	// seen finds rows that resolve to the same key, which the manifest
+	// reader cannot see because it does not know the defaults.
+	seen := make(digestSet)
+	var srcErr error
+	seq := 0
+feed:
+	for row, err := range rows {
+		if ctx.Err() != nil {
+			break
+		}
+		seq++
+		if err != nil {
+			var re *RowError
+			if !errors.As(err, &re) {
+				srcErr = err
+				break
+			}
+			r.finish(RowResult{seq: seq, Line: re.Line, SKU: re.SKU, Outcome: OutcomeInvalid, Error: err.Error()})
+			continue
+		}
+		if err := row.Validate(); err != nil {
+			r.finish(RowResult{seq: seq, Line: row.Line, SKU: row.SKU, Outcome: OutcomeInvalid, Error: err.Error()})
+			continue
+		}
+		resolved := r.defaults.Apply(row)
+		if first, dup := seen.add(resolved.digest(), cmp.Or(row.Line, seq)); dup {
+			re := &RowError{Line: row.Line, SKU: row.SKU, Err: fmt.Errorf("duplicates row %d (same sku and render inputs after defaults)", first)}
+			r.finish(RowResult{seq: seq, Line: row.Line, SKU: row.SKU, Outcome: OutcomeInvalid, Error: re.Error()})
+			continue
+		}
+		select {
+		case work <- task{seq: seq, row: resolved, key: RowKey(row, r.defaults)}:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sum := &r.sum
+	slices.SortFunc(sum.Rows, func(a, b RowResult) int { return cmp.Compare(a.seq, b.seq) })
+	sum.Elapsed = r.cfg.Clock.Now().Sub(start)
+	switch {
+	case parent.Err() != nil:
+		return sum, parent.Err()
+	case context.Cause(ctx) != nil:
+		return sum, context.Cause(ctx)
+	case srcErr != nil:
+		return sum, fmt.Errorf("batch: reading rows: %w", srcErr)
+	}
+	return sum, nil
+}
+
+// finish adds a row's result to the summary and reports progress.
+func (r *runner) finish(res RowResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sum.Rows = append(r.sum.Rows, res)
+	r.sum.add(res.Outcome)
+	r.sum.EstimatedCost += res.Cost
+	if r.cfg.Progress != nil {
+		r.cfg.Progress(Progress{Row: res, Counts: r.sum.Counts})
+	}
+	level := slog.LevelDebug
+	if res.Error != "" {
+		level = slog.LevelWarn
+	}
+	r.log.Log(context.Background(), level, "batch: row", "line", res.Line, "sku", res.SKU, "key", res.Key,
+		"outcome", res.Outcome, "status", res.Status, "generation_id", res.GenerationID, "error", res.Error)
+}
+
+// action is what a row needs, decided from its tracked job.
+type action int
+
+const (
+	actSubmit   action = iota // new row: track, then submit
+	actResubmit               // tracked, pending, never answered: submit with the same key
+	actReplay                 // submit_failed or failed, and RetryFailed
+	actSkip
+)
+
+// decide picks the action for a row whose job is job (nil when untracked).
+func (r *runner) decide(job *Job) action {
+	switch {
+	case job == nil:
+		return actSubmit
+	case job.Status == creativeai.StatusSubmitFailed || job.Status == creativeai.StatusFailed:
+		if r.cfg.RetryFailed {
+			return actReplay
+		}
+		return actSkip
+	case job.Status == creativeai.StatusPending && !job.Submitted():
+		return actResubmit
+	default:
+		return actSkip
+	}
+}
+
+// lookup returns the job tracking t and the action it needs. A job keyed by
+// the row's SKU alone comes from a job file of the original workflow and
+// stands for the row (see Run).
+func (r *runner) lookup(ctx context.Context, t task) (*Job, action, error) {
+	job, err := r.cfg.Store.Get(ctx, t.key)
+	if err == nil {
+		return &job, r.decide(&job), nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return nil, actSkip, storeError("get", t.key, err)
+	}
+	legacy, err := r.cfg.Store.Get(ctx, t.row.SKU)
+	switch {
+	case errors.Is(err, ErrNotFound) || err == nil && legacy.Key != t.row.SKU:
+		return nil, actSubmit, nil
+	case err != nil:
+		return nil, actSkip, storeError("get", t.row.SKU, err)
+	}
+	if r.decide(&legacy) == actReplay {
+		// The legacy job has no render inputs to replay; the row becomes a
+		// job of its own and the legacy line stays as the earlier record.
+		r.log.Info("batch: replaying a failed legacy job as a new job", "sku", t.row.SKU, "key", t.key, "legacy_status", legacy.Status)
+		return nil, actSubmit, nil
+	}
+	r.log.Info("batch: row tracked by a legacy job keyed by SKU; skipping", "sku", t.row.SKU, "key", t.key, "status", legacy.Status)
+	return &legacy, actSkip, nil
+}
+
+func storeError(op, key string, err error) error {
+	return fmt.Errorf("batch: store %s %s: %w", op, key, err)
+}
+
+// handle takes one row through lookup, tracking and submission. It returns a
+// non-nil error only when the run must stop (the store failed).
+func (r *runner) handle(ctx context.Context, t task) (RowResult, error) {
+	res := RowResult{seq: t.seq, Line: t.row.Line, SKU: t.row.SKU, Key: t.key}
+	if r.cfg.DryRun {
+		return r.plan(ctx, t, res)
+	}
+	job, act, err := r.lookup(ctx, t)
+	if err != nil {
+		res.Outcome, res.Error = OutcomeInterrupted, err.Error()
+		return res, err
+	}
+	if act == actSkip {
+		return skipped(res, job), nil
+	}
+	if err := r.limiter.Wait(ctx); err != nil {
+		res.Outcome, res.Error = OutcomeInterrupted, "not submitted: "+context.Cause(ctx).Error()
+		return res, nil
+	}
+	outcome := OutcomeSubmitted
+	switch act {
+	case actSubmit:
+		stored, created, err := r.cfg.Store.Track(ctx, r.newJob(t))
+		if err != nil {
+			res.Outcome, res.Error = OutcomeInterrupted, err.Error()
+			return res, storeError("track", t.key, err)
+		}
+		if !created {
+			// Another process tracked the row since the lookup.
+			if act = r.decide(&stored); act == actSkip {
+				return skipped(res, &stored), nil
+			}
+		}
+		job = &stored
+	}
+	if act == actReplay {
+		replayed, err := r.cfg.Store.Replay(ctx, t.key)
+		if errors.Is(err, ErrNotReplayable) {
+			return skipped(res, job), nil
+		}
+		if err != nil {
+			res.Outcome, res.Error = OutcomeInterrupted, err.Error()
+			return res, storeError("replay", t.key, err)
+		}
+		job, outcome = &replayed, OutcomeReplayed
+	}
+	return r.submit(ctx, *job, outcome, res)
+}
+
+func skipped(res RowResult, job *Job) RowResult {
+	res.Outcome = OutcomeSkipped
+	res.Key = job.Key
+	res.Status = job.Status
+	res.GenerationID = job.GenerationID
+	return res
+}
+
+// plan is the dry-run version of handle: it reads the store, if any, and
+// prices what would be sent.
+func (r *runner) plan(ctx context.Context, t task, res RowResult) (RowResult, error) {
+	if r.cfg.Store != nil {
+		job, act, err := r.lookup(ctx, t)
+		if err != nil {
+			res.Outcome, res.Error = OutcomeInterrupted, err.Error()
+			return res, err
+		}
+		if act == actSkip {
+			return skipped(res, job), nil
+		}
+	}
+	res.Outcome = OutcomePlanned
+	res.Cost = r.cfg.Pricing.PerSKU(t.row.StillPrompt != "")
+	return res, nil
+}
+
+func (r *runner) newJob(t task) Job {
+	now := r.cfg.Clock.Now()
+	return Job{
+		Key:           t.key,
+		SKU:           t.row.SKU,
+		Collection:    t.row.Collection,
+		TargetSurface: t.row.TargetSurface,
+		Status:        creativeai.StatusPending,
+		ImageURL:      t.row.ImageURL,
+		VideoPrompt:   t.row.VideoPrompt,
+		StillPrompt:   t.row.StillPrompt,
+		Model:         t.row.Model,
+		Duration:      t.row.Duration,
+		AspectRatio:   t.row.AspectRatio,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+}
+
+// submit sends the job's current attempt and records the answer.
+func (r *runner) submit(ctx context.Context, job Job, outcome Outcome, res RowResult) (RowResult, error) {
+	sub, interrupted := r.send(ctx, job)
+	if interrupted != nil {
+		res.Outcome, res.Status = OutcomeInterrupted, job.Status
+		res.Error = "submission not answered: " + interrupted.Error()
+		return res, nil
+	}
+	// The service has answered: record it even if ctx has just ended, or a
+	// render would exist that only a rerun's idempotent replay finds.
+	stored, err := r.cfg.Store.RecordSubmission(context.WithoutCancel(ctx), job.Key, sub)
+	if err != nil {
+		res.Outcome, res.Error = OutcomeInterrupted, err.Error()
+		return res, storeError("record submission", job.Key, err)
+	}
+	res.Status, res.GenerationID = stored.Status, stored.GenerationID
+	if sub.Generation == nil {
+		res.Outcome, res.Error = OutcomeSubmitFailed, sub.Error
+		return res, nil
+	}
+	res.Outcome = outcome
+	res.Cost = r.cfg.Pricing.PerSKU(job.StillPrompt != "")
+	return res, nil
+}
+
+// send makes the API calls for one attempt: the optional still, then the
+// clip. A failure the service answered, or one that outlasted the client's
+// retries, becomes the Submission's Error. When ctx ended before an answer,
+// send returns the reason as interrupted and the job stays in doubt.
+func (r *runner) send(ctx context.Context, job Job) (sub Submission, interrupted error) {
+	imageURL := job.ImageURL
+	if job.StillPrompt != "" {
+		still, err := r.refreshStill(ctx, job)
+		if err != nil {
+			if cause := r.interrupted(ctx, err); cause != nil {
+				return Submission{}, cause
+			}
+			return Submission{Error: "refreshing still: " + err.Error()}, nil
+		}
+		sub.StillURL, imageURL = still, still
+		// The clip is a second API call and waits for its own token.
+		if err := r.limiter.Wait(ctx); err != nil {
+			return Submission{}, context.Cause(ctx)
+		}
+	}
+	req := &creativeai.VideoRequest{
+		Model:       job.Model,
+		Prompt:      job.VideoPrompt,
+		ImageURL:    imageURL,
+		Duration:    job.Duration,
+		AspectRatio: job.AspectRatio,
+		WebhookURL:  r.cfg.WebhookURL,
+	}
+	gen, _, err := r.cfg.Client.Videos.Create(ctx, req, creativeai.WithIdempotencyKey(IdempotencyKey(job)))
+	switch {
+	case err != nil:
+		if cause := r.interrupted(ctx, err); cause != nil {
+			return Submission{}, cause
+		}
+		return Submission{Error: err.Error()}, nil
+	case gen == nil || gen.ID == "":
+		return Submission{Error: "the service accepted the render but sent no generation id"}, nil
+	}
+	sub.Generation = gen
+	return sub, nil
+}
+
+// interrupted reports the cause when err came from ctx ending rather than
+// from an answer of the service. A permanent error the service sent is an
+// answer even if ctx ended meanwhile.
+func (r *runner) interrupted(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	var apiErr *creativeai.APIError
+	if errors.As(err, &apiErr) && !creativeai.IsRetryable(err) {
+		return nil
+	}
+	return context.Cause(ctx)
+}
+
+// refreshStill renders the refreshed still the clip starts from, anchored on
+// the hero image.
+func (r *runner) refreshStill(ctx context.Context, job Job) (string, error) {
+	req := &creativeai.ImageRequest{
+		Model:    r.cfg.StillModel,
+		Prompt:   job.StillPrompt,
+		Size:     r.cfg.StillSize,
+		N:        1,
+		ImageURL: job.ImageURL,
+	}
+	res, _, err := r.cfg.Client.Images.Create(ctx, req, creativeai.WithIdempotencyKey(idempotencyKey("still", job)))
+	if err != nil {
+		return "", err
+	}
+	if len(res.Data) == 0 || res.Data[0].URL == "" {
+		return "", errors.New("the service returned no image")
+	}
+	return res.Data[0].URL, nil
+}

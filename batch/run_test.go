@@ -1,0 +1,539 @@
+package batch_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"math"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
+)
+
+var unlimited = math.Inf(1)
+
+func TestRunSubmitsManifest(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	store := batch.NewMemoryStore()
+	var progress []batch.Progress
+	sum, err := batch.Run(t.Context(), batch.Config{
+		Client:     simClient(t, sim.URL, sim.APIKey),
+		Store:      store,
+		Rate:       unlimited,
+		WebhookURL: "https://hooks.example.com/creativeai",
+		Progress:   func(p batch.Progress) { progress = append(progress, p) },
+	}, manifestRows(t, "product-videos.csv", seedManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (batch.Counts{Submitted: 3}); sum.Counts != want {
+		t.Errorf("counts %+v, want %+v", sum.Counts, want)
+	}
+	if sum.EstimatedCost != 150 {
+		t.Errorf("estimated cost %s, want $1.50", sum.EstimatedCost)
+	}
+	if len(progress) != 3 || progress[2].Counts.Submitted != 3 {
+		t.Errorf("progress calls %+v, want 3 ending with 3 submitted", progress)
+	}
+
+	jobs := jobsOf(t, store)
+	if len(jobs) != 3 || len(sum.Rows) != 3 {
+		t.Fatalf("%d jobs and %d summary rows, want 3 each", len(jobs), len(sum.Rows))
+	}
+	for i, job := range jobs {
+		res := sum.Rows[i]
+		if res.Outcome != batch.OutcomeSubmitted || res.Line != i+2 || res.Key != job.Key ||
+			res.GenerationID != job.GenerationID || res.Status != creativeai.StatusPending || res.Cost != 50 {
+			t.Errorf("row %d: %+v does not match job %+v", i, res, job)
+		}
+		gen, ok := sim.Generation(job.GenerationID)
+		if !ok {
+			t.Fatalf("the simulator has no generation %s", job.GenerationID)
+		}
+		if gen.Prompt != job.VideoPrompt || gen.ImageURL != job.ImageURL || gen.Model != "kling-v3" ||
+			gen.Duration != 5 || gen.AspectRatio != "16:9" {
+			t.Errorf("generation %+v was not rendered from job %+v", gen, job)
+		}
+		if job.Model != "kling-v3" || job.Duration != 5 || job.AspectRatio != "16:9" || job.Status != creativeai.StatusPending {
+			t.Errorf("job %s: defaults not recorded: %+v", job.Key, job)
+		}
+	}
+	if diff := cmp.Diff([]string{"SKU-1001", "SKU-1002", "SKU-1003"}, []string{jobs[0].SKU, jobs[1].SKU, jobs[2].SKU}); diff != "" {
+		t.Error(diff)
+	}
+	if jobs[2].TargetSurface != "meta-ads" || jobs[2].Collection != "paid-social" {
+		t.Errorf("job 3 lost its routing: %+v", jobs[2])
+	}
+	if st := sim.Stats(); st.Renders != 3 || st.DuplicateRenders != 0 {
+		t.Errorf("simulator rendered %d (%d duplicates), want 3 (0)", st.Renders, st.DuplicateRenders)
+	}
+
+	table := sum.String()
+	for _, want := range []string{"LINE", "SKU-1002", "submitted", jobs[1].GenerationID, "3 rows: 3 submitted; estimated cost $1.50"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("summary table lacks %q:\n%s", want, table)
+		}
+	}
+}
+
+func TestRunRerunRendersNothing(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	store := batch.NewMemoryStore()
+	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited}
+	if _, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", seedManifest)); err != nil {
+		t.Fatal(err)
+	}
+	before := sim.Stats()
+	before.RendersPerInput = nil
+	sum, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", seedManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (batch.Counts{Skipped: 3}); sum.Counts != want || sum.EstimatedCost != 0 {
+		t.Errorf("rerun: counts %+v cost %s, want %+v and $0.00", sum.Counts, sum.EstimatedCost, want)
+	}
+	after := sim.Stats()
+	after.RendersPerInput = nil
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("the rerun talked to the service (-before +after):\n%s", diff)
+	}
+
+	// A changed default is a new version of every row.
+	cfg.AspectRatio = "9:16"
+	sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", seedManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Submitted != 3 || len(jobsOf(t, store)) != 6 {
+		t.Errorf("after changing the aspect ratio: %+v and %d jobs, want 3 submitted and 6 jobs", sum.Counts, len(jobsOf(t, store)))
+	}
+}
+
+// TestRunResubmitsInDoubtRow plays a crash between the API call and
+// recording its answer: the job is tracked as pending without a generation
+// id, and the service has rendered it. The rerun must find that render.
+func TestRunResubmitsInDoubtRow(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	client := simClient(t, sim.URL, sim.APIKey)
+	store := batch.NewMemoryStore()
+	row := batch.Row{SKU: "SKU-1", ImageURL: "https://cdn.example.com/1.jpg", VideoPrompt: "spin", Line: 2}
+	resolved := batch.Defaults{}.Apply(row)
+	job, _, err := store.Track(t.Context(), batch.Job{
+		Key: batch.RowKey(row, batch.Defaults{}), SKU: row.SKU, Status: creativeai.StatusPending,
+		ImageURL: row.ImageURL, VideoPrompt: row.VideoPrompt, Model: resolved.Model, Duration: resolved.Duration, AspectRatio: resolved.AspectRatio,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := client.Videos.Create(t.Context(), &creativeai.VideoRequest{
+		Model: job.Model, Prompt: job.VideoPrompt, ImageURL: job.ImageURL, Duration: job.Duration, AspectRatio: job.AspectRatio,
+	}, creativeai.WithIdempotencyKey(batch.IdempotencyKey(job)))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sum, err := batch.Run(t.Context(), batch.Config{Client: client, Store: store, Rate: unlimited}, seqOf(row))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Submitted != 1 || sum.Rows[0].GenerationID != first.ID {
+		t.Errorf("summary %+v, want the row submitted as %s", sum.Rows, first.ID)
+	}
+	if st := sim.Stats(); st.Renders != 1 || st.IdempotentReplays != 1 {
+		t.Errorf("renders %d, idempotent replays %d; want 1 and 1", st.Renders, st.IdempotentReplays)
+	}
+}
+
+func seqOf(rows ...batch.Row) iter.Seq2[batch.Row, error] {
+	return func(yield func(batch.Row, error) bool) {
+		for _, r := range rows {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+}
+
+func TestRunRetryFailed(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	store := batch.NewMemoryStore()
+	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited}
+	manifest := seedManifest + "SKU-1004,https://cdn.example.com/catalog/cap.jpg,spin,,\n"
+
+	// The service is down for the first run: every row is submit_failed.
+	sim.SetFaults(creativeaitest.Faults{Error500: 1})
+	sum, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.SubmitFailed != 4 || !strings.Contains(sum.Rows[0].Error, "500") {
+		t.Fatalf("with the service down: %+v, first error %q; want 4 submit_failed with the status", sum.Counts, sum.Rows[0].Error)
+	}
+	sim.SetFaults(creativeaitest.Faults{})
+
+	// Without RetryFailed nothing is replayed.
+	sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (batch.Counts{Skipped: 4}); sum.Counts != want {
+		t.Errorf("rerun without RetryFailed: %+v, want %+v", sum.Counts, want)
+	}
+
+	cfg.RetryFailed = true
+	sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (batch.Counts{Replayed: 4}); sum.Counts != want {
+		t.Errorf("rerun with RetryFailed: %+v, want %+v", sum.Counts, want)
+	}
+
+	// A render fails; its replay is a new attempt that keeps the old id.
+	failed := jobsOf(t, store)[1]
+	if err := sim.Fail(failed.GenerationID, "provider timeout after retry budget"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := batch.Reconcile(t.Context(), batch.ReconcileConfig{Client: cfg.Client, Store: store, Rate: unlimited}); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := store.Get(t.Context(), failed.Key); j.Status != creativeai.StatusFailed {
+		t.Fatalf("job %s is %s after the render failed", j.Key, j.Status)
+	}
+	sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (batch.Counts{Replayed: 1, Skipped: 3}); sum.Counts != want {
+		t.Errorf("replaying the failed render: %+v, want %+v", sum.Counts, want)
+	}
+	j, err := store.Get(t.Context(), failed.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Attempt != 1 || j.GenerationID == failed.GenerationID || !j.Submitted() ||
+		!slices.Equal(j.PreviousGenerationIDs, []string{failed.GenerationID}) || j.Status != creativeai.StatusPending {
+		t.Errorf("replayed job %+v: want attempt 1, a new generation, and %s in its history", j, failed.GenerationID)
+	}
+	if st := sim.Stats(); st.Renders != 5 {
+		t.Errorf("renders %d, want 5: four rows, and one failed render rendered again", st.Renders)
+	}
+}
+
+func TestRunStillRefresh(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	store := batch.NewMemoryStore()
+	csv := "sku,image_url,video_prompt,still_prompt\n" +
+		"SKU-1,https://cdn.example.com/1.jpg,slow push,\"white sweep, softbox\"\n" +
+		"SKU-2,https://cdn.example.com/2.jpg,slow push,\n"
+	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited,
+		Pricing: creativeai.Pricing{Clip: 40, Still: 25}}
+	sum, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Submitted != 2 || sum.Rows[0].Cost != 65 || sum.Rows[1].Cost != 40 || sum.EstimatedCost != 105 {
+		t.Errorf("summary %+v, cost %s; want still+clip $0.65 for SKU-1, $0.40 for SKU-2", sum.Rows, sum.EstimatedCost)
+	}
+	jobs := jobsOf(t, store)
+	if jobs[0].StillURL == "" || jobs[0].StillPrompt != "white sweep, softbox" || jobs[1].StillURL != "" {
+		t.Fatalf("jobs %+v: want a still for SKU-1 only", jobs)
+	}
+	gen, _ := sim.Generation(jobs[0].GenerationID)
+	if gen.ImageURL != jobs[0].StillURL {
+		t.Errorf("clip rendered from %q, want the refreshed still %q", gen.ImageURL, jobs[0].StillURL)
+	}
+	if jobs[0].ImageURL != "https://cdn.example.com/1.jpg" {
+		t.Errorf("the job's hero image became %q", jobs[0].ImageURL)
+	}
+	if st := sim.Stats(); st.Images != 1 || st.Renders != 2 {
+		t.Errorf("images %d, renders %d; want 1 and 2", st.Images, st.Renders)
+	}
+}
+
+func TestRunDryRun(t *testing.T) {
+	sim := newSim(t)
+	csv := seedManifest + "SKU-1004,https://cdn.example.com/cap.jpg,spin,,,\n" + // wrong field count
+		"SKU-1005,https://cdn.example.com/5.jpg,spin,c,shopify-pdp\n"
+
+	// Without a store or client, every valid row is planned.
+	sum, err := batch.Run(t.Context(), batch.Config{DryRun: true}, manifestRows(t, "m.csv", csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (batch.Counts{Planned: 4, Invalid: 1}); sum.Counts != want || sum.EstimatedCost != 200 || !sum.DryRun {
+		t.Errorf("dry run: %+v cost %s, want %+v and $2.00", sum.Counts, sum.EstimatedCost, want)
+	}
+	if !strings.Contains(sum.String(), "dry run, estimated cost $2.00") {
+		t.Errorf("table:\n%s", sum)
+	}
+
+	// With a store, tracked rows would be skipped, and nothing is written.
+	store := batch.NewMemoryStore()
+	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited}
+	if _, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", seedManifest)); err != nil {
+		t.Fatal(err)
+	}
+	before := sim.Stats().Requests
+	cfg.DryRun = true
+	sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (batch.Counts{Planned: 1, Skipped: 3, Invalid: 1}); sum.Counts != want || sum.EstimatedCost != 50 {
+		t.Errorf("dry run over a store: %+v cost %s, want %+v and $0.50", sum.Counts, sum.EstimatedCost, want)
+	}
+	if n := len(jobsOf(t, store)); n != 3 {
+		t.Errorf("dry run wrote to the store: %d jobs, want 3", n)
+	}
+	if got := sim.Stats().Requests; got != before {
+		t.Errorf("dry run sent %d requests", got-before)
+	}
+}
+
+func TestRunInvalidRows(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	store := batch.NewMemoryStore()
+	csv := "sku,image_url,video_prompt,model\n" +
+		"A,https://cdn.example.com/a.jpg,spin,\n" +
+		"B,not a url,spin,\n" +
+		"A,https://cdn.example.com/a.jpg,spin,kling-v3\n" + // the same render as line 2 once defaults apply
+		"C,https://cdn.example.com/c.jpg,,\n" +
+		"D,https://cdn.example.com/d.jpg,spin,no-such-model\n" // the service rejects it
+	sum, err := batch.Run(t.Context(), batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited},
+		manifestRows(t, "cat.csv", csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type line struct {
+		Line    int
+		Outcome batch.Outcome
+		Error   string
+	}
+	var got []line
+	for _, r := range sum.Rows {
+		got = append(got, line{r.Line, r.Outcome, r.Error})
+	}
+	want := []line{
+		{2, batch.OutcomeSubmitted, ""},
+		{3, batch.OutcomeInvalid, `cat.csv:3: image_url "not a url" is not an absolute http(s) URL (sku "B")`},
+		{4, batch.OutcomeInvalid, `manifest:4: duplicates row 2 (same sku and render inputs after defaults) (sku "A")`},
+		{5, batch.OutcomeInvalid, `cat.csv:5: video_prompt is empty (sku "C")`},
+		{6, batch.OutcomeSubmitFailed, ""},
+	}
+	want[4].Error = sum.Rows[4].Error
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(sum.Rows[4].Error, "no-such-model") {
+		t.Errorf("submit_failed error %q does not name the model", sum.Rows[4].Error)
+	}
+	d, err := store.Get(t.Context(), sum.Rows[4].Key)
+	if err != nil || d.Status != creativeai.StatusSubmitFailed || d.Error != sum.Rows[4].Error {
+		t.Errorf("job D: %+v, %v; want submit_failed with the error", d, err)
+	}
+	if n := len(jobsOf(t, store)); n != 2 {
+		t.Errorf("%d jobs tracked, want 2: invalid rows are never tracked", n)
+	}
+
+	// Rows from elsewhere are validated too.
+	sum, err = batch.Run(t.Context(), batch.Config{DryRun: true}, seqOf(batch.Row{SKU: "X", ImageURL: "https://e.com/x.jpg", Line: 9}))
+	if err != nil || sum.Invalid != 1 || sum.Rows[0].Error != `manifest:9: video_prompt is empty (sku "X")` {
+		t.Errorf("Run over an invalid row: %v, %+v", err, sum.Rows)
+	}
+}
+
+func TestRunStopsOnReadError(t *testing.T) {
+	boom := errors.New("disk on fire")
+	rows := func(yield func(batch.Row, error) bool) {
+		if yield(batch.Row{SKU: "A", ImageURL: "https://e.com/a.jpg", VideoPrompt: "p"}, nil) {
+			yield(batch.Row{}, boom)
+		}
+	}
+	sum, err := batch.Run(t.Context(), batch.Config{DryRun: true}, rows)
+	if !errors.Is(err, boom) || sum == nil || sum.Planned != 1 {
+		t.Errorf("Run = %+v, %v; want the row planned and %v", sum, err, boom)
+	}
+}
+
+func TestRunConfigErrors(t *testing.T) {
+	sim := newSim(t)
+	client := simClient(t, sim.URL, sim.APIKey)
+	store := batch.NewMemoryStore()
+	for _, tt := range []struct {
+		cfg  batch.Config
+		want string
+	}{
+		{batch.Config{Store: store}, "Client is nil"},
+		{batch.Config{Client: client}, "Store is nil"},
+		{batch.Config{Client: client, Store: store, Rate: -1}, "Rate is -1"},
+		{batch.Config{Client: client, Store: store, Rate: math.NaN()}, "Rate is NaN"},
+		{batch.Config{Client: client, Store: store, Burst: -1}, "Burst is -1"},
+		{batch.Config{Client: client, Store: store, Concurrency: -2}, "Concurrency is -2"},
+		{batch.Config{Client: client, Store: store, AspectRatio: "wide"}, `AspectRatio: "wide"`},
+	} {
+		sum, err := batch.Run(t.Context(), tt.cfg, seqOf())
+		if err == nil || !strings.Contains(err.Error(), tt.want) || sum != nil {
+			t.Errorf("Run(%+v) = %v, %v; want an error containing %q", tt.cfg, sum, err, tt.want)
+		}
+	}
+}
+
+// TestRunCancel cancels a run in the middle and checks that it stops, that
+// the store is consistent, and that a rerun finishes without rendering a row
+// twice.
+func TestRunCancel(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	store := batch.NewMemoryStore()
+	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: 200, Concurrency: 4}
+	ctx, cancel := context.WithCancel(t.Context())
+	cfg.Progress = func(p batch.Progress) {
+		if p.Counts.Total() == 10 {
+			cancel()
+		}
+	}
+	const rows = 200
+	sum, err := batch.Run(ctx, cfg, manifestFrom(t, newGeneratedManifest(rows, "cancel")))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if sum == nil || sum.Total() >= rows || sum.Total() < 10 {
+		t.Fatalf("summary %+v: want the rows handled before the cancel", sum)
+	}
+	for _, job := range jobsOf(t, store) {
+		if job.Submitted() {
+			if _, ok := sim.Generation(job.GenerationID); !ok {
+				t.Errorf("job %s records generation %s, which the service never made", job.Key, job.GenerationID)
+			}
+		} else if job.Status != creativeai.StatusPending {
+			t.Errorf("job %s is %s without a generation", job.Key, job.Status)
+		}
+	}
+	if n, st := len(jobsOf(t, store)), sim.Stats(); st.Renders > n {
+		t.Errorf("%d renders but only %d jobs tracked: a render went untracked", st.Renders, n)
+	}
+
+	cfg.Progress = nil
+	sum, err = batch.Run(t.Context(), cfg, manifestFrom(t, newGeneratedManifest(rows, "cancel")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Submitted+sum.Skipped != rows {
+		t.Errorf("rerun: %+v", sum.Counts)
+	}
+	if st := sim.Stats(); st.Renders != rows || st.DuplicateRenders != 0 {
+		t.Errorf("renders %d with %d duplicates, want %d and 0", st.Renders, st.DuplicateRenders, rows)
+	}
+	for _, job := range jobsOf(t, store) {
+		if !job.Submitted() {
+			t.Errorf("job %s not submitted after the rerun", job.Key)
+		}
+	}
+}
+
+func manifestFrom(t testing.TB, r io.Reader) iter.Seq2[batch.Row, error] {
+	t.Helper()
+	m, err := batch.NewManifestReader(r, "generated.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Rows()
+}
+
+// TestRunRecordsAnswerAfterCancel cancels the run just as the service's
+// answer arrives: the answer must still be recorded.
+func TestRunRecordsAnswerAfterCancel(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	store := batch.NewMemoryStore()
+	ctx, cancel := context.WithCancel(t.Context())
+	transport := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil || r.Method != http.MethodPost {
+			return resp, err
+		}
+		// Read the answer before cancelling, so that it is complete.
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		cancel()
+		return resp, err
+	})
+	client := simClient(t, sim.URL, sim.APIKey, creativeai.WithHTTPClient(&http.Client{Transport: transport}))
+	sum, err := batch.Run(ctx, batch.Config{Client: client, Store: store, Rate: unlimited, Concurrency: 1},
+		manifestRows(t, "m.csv", seedManifest))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if sum.Submitted != 1 || len(sum.Rows) != 1 {
+		t.Fatalf("summary %+v: want exactly the first row submitted", sum.Rows)
+	}
+	job, err := store.Get(t.Context(), sum.Rows[0].Key)
+	if err != nil || !job.Submitted() || job.GenerationID != sum.Rows[0].GenerationID {
+		t.Errorf("job %+v, %v: the answer received before the cancel was not recorded", job, err)
+	}
+}
+
+// TestRunRate checks the limiter in virtual time: N rows at R per second
+// with a burst of 1 take exactly (N-1)/R.
+func TestRunRate(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	synctest.Test(t, func(t *testing.T) {
+		// Connections kept alive would leave goroutines blocked on the
+		// network, which synctest cannot see through.
+		hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		client := simClient(t, sim.URL, sim.APIKey, creativeai.WithHTTPClient(hc))
+		var mu sync.Mutex
+		var at []time.Duration
+		start := time.Now()
+		sum, err := batch.Run(t.Context(), batch.Config{
+			Client: client, Store: batch.NewMemoryStore(), Rate: 5, Concurrency: 3,
+			Progress: func(batch.Progress) {
+				mu.Lock()
+				defer mu.Unlock()
+				at = append(at, time.Since(start))
+			},
+		}, manifestFrom(t, newGeneratedManifest(11, "rate")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Submitted != 11 || sum.Elapsed != 2*time.Second {
+			t.Errorf("%d rows in %s (virtual), want 11 in exactly 2s at 5 per second", sum.Submitted, sum.Elapsed)
+		}
+		want := make([]time.Duration, 11)
+		for i := range want {
+			want[i] = time.Duration(i) * 200 * time.Millisecond
+		}
+		if diff := cmp.Diff(want, at); diff != "" {
+			t.Errorf("rows finished at (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func ExampleSummary_WriteTo() {
+	sum, _ := batch.Run(context.Background(), batch.Config{DryRun: true}, seqOf(
+		batch.Row{SKU: "SKU-1001", ImageURL: "https://cdn.example.com/mug.jpg", VideoPrompt: "slow push", Line: 2},
+		batch.Row{SKU: "SKU-1002", ImageURL: "https://cdn.example.com/shoe.jpg", VideoPrompt: "reveal", StillPrompt: "white sweep", Line: 3},
+		batch.Row{SKU: "SKU-1003", ImageURL: "cdn.example.com/bag.jpg", VideoPrompt: "lifestyle", Line: 4},
+	))
+	sum.Elapsed = 0 // keep the output stable
+	_, _ = sum.WriteTo(os.Stdout)
+	// Output:
+	// LINE  SKU       OUTCOME  STATUS  GENERATION  COST   ERROR
+	// 2     SKU-1001  planned  -       -           $0.50
+	// 3     SKU-1002  planned  -       -           $0.80
+	// 4     SKU-1003  invalid  -       -           $0.00  manifest:4: image_url "cdn.example.com/bag.jpg" is not an absolute http(s) URL (sku "SKU-1003")
+	// 3 rows: 2 planned, 1 invalid; dry run, estimated cost $1.30; elapsed 0s
+}

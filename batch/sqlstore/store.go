@@ -1,0 +1,777 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"iter"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// DefaultTablePrefix starts the names of the store's tables unless
+// WithTablePrefix says otherwise, so that they do not collide with an
+// application's own tables in a shared database.
+const DefaultTablePrefix = "catalogvideo_"
+
+// maxClaim caps how many jobs one ClaimDeliveries call leases, which keeps
+// the statement's parameter count within every database's limit.
+const maxClaim = 1000
+
+// listPage is how many jobs List reads per query. No connection is held
+// while the caller's loop runs, so the loop may write to the store, even
+// through a single-connection pool.
+const listPage = 500
+
+// Option configures New and Migrate.
+type Option func(*config)
+
+type config struct {
+	prefix  string
+	now     batch.Clock
+	migrate bool
+}
+
+// WithTablePrefix names the store's tables <prefix>jobs,
+// <prefix>job_generations, <prefix>deferred_events and
+// <prefix>schema_migrations. The prefix is lower-case ASCII letters, digits
+// and underscores, starting with a letter or underscore, at most 32 bytes;
+// the default is DefaultTablePrefix. Stores with different prefixes share a
+// database without seeing each other's jobs.
+func WithTablePrefix(prefix string) Option {
+	return func(c *config) { c.prefix = prefix }
+}
+
+// WithClock makes the store read the time from clock instead of the
+// system clock (in UTC): it stamps CreatedAt and UpdatedAt, a finished
+// render's CompletedAt when the event carries none, the time a completed job
+// becomes due for delivery, and claims whose Now is zero. A nil clock means
+// the system clock.
+func WithClock(clock batch.Clock) Option {
+	return func(c *config) { c.now = clock }
+}
+
+// WithoutMigrations makes New check that the database's schema is current
+// instead of migrating it, for deployments that run Migrate as a separate
+// step with other privileges.
+func WithoutMigrations() Option {
+	return func(c *config) { c.migrate = false }
+}
+
+var validPrefix = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,31}$`)
+
+func newConfig(db *sql.DB, d Dialect, opts []Option) (*config, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: the *sql.DB is nil")
+	}
+	if !d.valid() {
+		return nil, fmt.Errorf("sqlstore: unknown dialect %v: use sqlstore.SQLite or sqlstore.Postgres", d)
+	}
+	cfg := &config{prefix: DefaultTablePrefix, migrate: true}
+	for _, o := range opts {
+		o(cfg)
+	}
+	if cfg.now == nil {
+		cfg.now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.prefix != "" && !validPrefix.MatchString(cfg.prefix) {
+		return nil, fmt.Errorf("sqlstore: table prefix %q: want at most 32 lower-case letters, digits and underscores, not starting with a digit", cfg.prefix)
+	}
+	return cfg, nil
+}
+
+// Store is a batch.Store kept in a SQL database: SQLite for a single host,
+// PostgreSQL for several processes (webhook receivers, delivery workers)
+// sharing one set of jobs. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	prefix  string
+	now     batch.Clock
+	w       *writer
+	q       queries
+	// lockClass is the first half of the PostgreSQL advisory lock keys that
+	// serialize deferring an event with recording its generation id.
+	lockClass int32
+	closed    atomic.Bool
+}
+
+var _ batch.Store = (*Store)(nil)
+
+// New returns a store keeping its jobs in db, which speaks dialect d. It
+// migrates the schema first (see Migrate) unless WithoutMigrations is given.
+// The caller keeps ownership of db: Close does not close it.
+func New(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
+	cfg, err := newConfig(db, d, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		db:        db,
+		dialect:   d,
+		prefix:    cfg.prefix,
+		now:       cfg.now,
+		w:         newWriter(db, d),
+		q:         buildQueries(d, cfg.prefix),
+		lockClass: hash32("catalogvideo/sqlstore/generation:" + cfg.prefix),
+	}
+	if cfg.migrate {
+		err = migrate(ctx, s.w, cfg.prefix)
+	} else {
+		err = checkSchema(ctx, db, d, cfg.prefix)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dialect returns the dialect the store was opened with.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close marks the store closed; later calls return batch.ErrClosed. It does
+// not close the *sql.DB, which belongs to the caller.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+// ready reports why the store cannot serve a call: it is closed, or ctx has
+// ended. Checking first means a cancelled call changes nothing even where
+// the driver would have run a statement before noticing.
+func (s *Store) ready(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlstore: %w", batch.ErrClosed)
+	}
+	return ctx.Err()
+}
+
+// queries holds the store's SQL, rewritten once for its dialect and prefix.
+type queries struct {
+	getJob, getJobByGen                                          string // reads
+	selectJob, selectJobByGen                                    string // the same, locking the row for a write
+	insertJob, updateJob, releaseLease                           string
+	insertGen, selectGenKey                                      string
+	selectDeferred, upsertDeferred, takeDeferred, lockGeneration string
+	claimCandidates                                              string
+}
+
+func buildQueries(d Dialect, prefix string) queries {
+	forUpdate, forUpdateOfJ, skipLocked := "", "", ""
+	if d == Postgres {
+		// SQLite needs none of these: its writers hold the database lock.
+		forUpdate, forUpdateOfJ, skipLocked = " FOR UPDATE", " FOR UPDATE OF j", " FOR UPDATE SKIP LOCKED"
+	}
+	r := func(q string) string { return d.rebind(prefix, q) }
+	const (
+		byKey = `SELECT record, lease_owner FROM {prefix}jobs WHERE key = $1`
+		byGen = `SELECT j.record, j.lease_owner FROM {prefix}jobs j
+			JOIN {prefix}job_generations g ON g.key = j.key WHERE g.generation_id = $1`
+	)
+	return queries{
+		insertJob: r(`INSERT INTO {prefix}jobs (key, sku, generation_id, status, delivery, delivery_next_at, updated_at, record)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING`),
+		getJob:         r(byKey),
+		getJobByGen:    r(byGen),
+		selectJob:      r(byKey + forUpdate),
+		selectJobByGen: r(byGen + forUpdateOfJ),
+		updateJob: r(`UPDATE {prefix}jobs SET sku = $2, generation_id = $3, status = $4, delivery = $5,
+			delivery_next_at = $6, updated_at = $7, record = $8 WHERE key = $1`),
+		releaseLease:   r(`UPDATE {prefix}jobs SET lease_owner = '', lease_until = $2 WHERE key = $1`),
+		insertGen:      r(`INSERT INTO {prefix}job_generations (generation_id, key) VALUES ($1, $2) ON CONFLICT (generation_id) DO NOTHING`),
+		selectGenKey:   r(`SELECT key FROM {prefix}job_generations WHERE generation_id = $1`),
+		selectDeferred: r(`SELECT event FROM {prefix}deferred_events WHERE generation_id = $1`),
+		upsertDeferred: r(`INSERT INTO {prefix}deferred_events (generation_id, event, received_at) VALUES ($1, $2, $3)
+			ON CONFLICT (generation_id) DO UPDATE SET event = excluded.event, received_at = excluded.received_at`),
+		takeDeferred:   r(`DELETE FROM {prefix}deferred_events WHERE generation_id = $1 RETURNING event`),
+		lockGeneration: `SELECT pg_advisory_xact_lock($1::integer, $2::integer)`,
+		claimCandidates: r(`SELECT seq, record FROM {prefix}jobs
+			WHERE status = 'completed' AND delivery = 'pending' AND delivery_next_at <= $1 AND lease_until <= $1
+			ORDER BY delivery_next_at, seq LIMIT $2` + skipLocked),
+	}
+}
+
+// Track records job before it is submitted; see batch.Store. A job without
+// a status is tracked as pending, and zero CreatedAt and UpdatedAt are set
+// to now. Generation ids the job already carries (a job imported from a job
+// file) are indexed, and events kept for them are applied.
+func (s *Store) Track(ctx context.Context, job batch.Job) (batch.Job, bool, error) {
+	if err := s.ready(ctx); err != nil {
+		return batch.Job{}, false, err
+	}
+	if job.Key == "" {
+		return batch.Job{}, false, fmt.Errorf("sqlstore: Track: job for SKU %q has no key", job.SKU)
+	}
+	var (
+		stored  batch.Job
+		created bool
+	)
+	err := s.w.run(ctx, func(q querier) error {
+		now := s.now.Now()
+		j := job
+		if j.Status == "" {
+			j.Status = creativeai.StatusPending
+		}
+		if j.CreatedAt.IsZero() {
+			j.CreatedAt = now
+		}
+		if j.UpdatedAt.IsZero() {
+			j.UpdatedAt = j.CreatedAt
+		}
+		args, err := rowArgs(&j)
+		if err != nil {
+			return err
+		}
+		res, err := q.ExecContext(ctx, s.q.insertJob, args...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: Track %s: %w", j.Key, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: Track %s: %w", j.Key, err)
+		} else if n == 0 {
+			created = false
+			stored, _, err = s.load(ctx, q, s.q.selectJob, j.Key)
+			return err
+		}
+		created = true
+		ids := append([]string{j.GenerationID}, j.PreviousGenerationIDs...)
+		changed, err := s.attachGenerations(ctx, q, &j, ids, now)
+		if err != nil {
+			return err
+		}
+		if changed {
+			if err := s.save(ctx, q, &j); err != nil {
+				return err
+			}
+		}
+		stored, err = roundTrip(j)
+		return err
+	})
+	if err != nil {
+		return batch.Job{}, false, err
+	}
+	return stored, created, nil
+}
+
+// RecordSubmission stores the outcome of submitting the job's current
+// attempt (see batch.Job.RecordSubmission) and applies an event kept for
+// the generation id it records.
+func (s *Store) RecordSubmission(ctx context.Context, key string, sub batch.Submission) (batch.Job, error) {
+	return s.update(ctx, "RecordSubmission", key, func(q querier, j *batch.Job, now time.Time) (bool, error) {
+		if err := j.RecordSubmission(sub, now); err != nil {
+			return false, err
+		}
+		if j.GenerationID != "" {
+			if _, err := s.attachGenerations(ctx, q, j, []string{j.GenerationID}, now); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+}
+
+// Replay prepares a submit_failed or failed job for another submission (see
+// batch.Job.Replay).
+func (s *Store) Replay(ctx context.Context, key string) (batch.Job, error) {
+	return s.update(ctx, "Replay", key, func(_ querier, j *batch.Job, now time.Time) (bool, error) {
+		return true, j.Replay(now)
+	})
+}
+
+// update runs change on the job with the given key, locked for the rest of
+// the transaction, and saves the job when change reports a change.
+func (s *Store) update(ctx context.Context, op, key string, change func(q querier, j *batch.Job, now time.Time) (bool, error)) (batch.Job, error) {
+	if err := s.ready(ctx); err != nil {
+		return batch.Job{}, err
+	}
+	var out batch.Job
+	err := s.w.run(ctx, func(q querier) error {
+		j, _, err := s.load(ctx, q, s.q.selectJob, key)
+		if err != nil {
+			return fmt.Errorf("sqlstore: %s: %w", op, err)
+		}
+		changed, err := change(q, &j, s.now.Now())
+		if err != nil {
+			return err
+		}
+		if changed {
+			if err := s.save(ctx, q, &j); err != nil {
+				return err
+			}
+		}
+		out, err = roundTrip(j)
+		return err
+	})
+	return out, err
+}
+
+// Apply applies a status update from a webhook or a poll; see batch.Store.
+// The job's row stays locked from reading to writing, so concurrent events
+// for one job apply one after the other and none is lost.
+func (s *Store) Apply(ctx context.Context, gen creativeai.Generation) (batch.ApplyResult, error) {
+	if err := s.ready(ctx); err != nil {
+		return batch.ApplyResult{}, err
+	}
+	if gen.ID == "" {
+		return batch.ApplyResult{}, batch.ErrInvalidEvent
+	}
+	var res batch.ApplyResult
+	err := s.w.run(ctx, func(q querier) error {
+		res = batch.ApplyResult{}
+		now := s.now.Now()
+		j, found, err := s.loadByGeneration(ctx, q, s.q.selectJobByGen, gen.ID)
+		if err != nil {
+			return err
+		}
+		if !found && s.dialect == Postgres {
+			// Look again holding the id's lock: a RecordSubmission that
+			// committed the id meanwhile is now visible, and one still
+			// running will find the event kept below.
+			if err := s.lockGeneration(ctx, q, gen.ID); err != nil {
+				return err
+			}
+			if j, found, err = s.loadByGeneration(ctx, q, s.q.selectJobByGen, gen.ID); err != nil {
+				return err
+			}
+		}
+		if !found {
+			res.Deferred = true
+			return s.deferEvent(ctx, q, gen, now)
+		}
+		if res.Changed = j.ApplyGeneration(gen, now); res.Changed {
+			if err := s.save(ctx, q, &j); err != nil {
+				return err
+			}
+		}
+		res.Job, err = roundTrip(j)
+		return err
+	})
+	if err != nil {
+		return batch.ApplyResult{}, err
+	}
+	return res, nil
+}
+
+// deferEvent keeps gen for a generation id no job has yet. Of several
+// events for one id the most advanced is kept: a known status beats an
+// unknown one and a later known status an earlier one, so a late
+// "processing" does not replace "completed".
+func (s *Store) deferEvent(ctx context.Context, q querier, gen creativeai.Generation, now time.Time) error {
+	var raw []byte
+	switch err := q.QueryRowContext(ctx, s.q.selectDeferred, gen.ID).Scan(&raw); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("sqlstore: Apply %s: reading the kept event: %w", gen.ID, err)
+	default:
+		var kept creativeai.Generation
+		if err := json.Unmarshal(raw, &kept); err != nil {
+			return fmt.Errorf("sqlstore: Apply %s: decoding the kept event: %w", gen.ID, err)
+		}
+		if !moreAdvanced(kept.Status, gen.Status) {
+			return nil
+		}
+	}
+	b, err := json.Marshal(gen)
+	if err != nil {
+		return fmt.Errorf("sqlstore: Apply %s: encoding the event: %w", gen.ID, err)
+	}
+	if _, err := q.ExecContext(ctx, s.q.upsertDeferred, gen.ID, string(b), nanos(now)); err != nil {
+		return fmt.Errorf("sqlstore: Apply %s: keeping the event: %w", gen.ID, err)
+	}
+	return nil
+}
+
+// moreAdvanced reports whether an event with status next should replace a
+// kept event with status kept.
+func moreAdvanced(kept, next creativeai.Status) bool {
+	if !kept.Known() && !next.Known() {
+		return true // the latest word of the service, until it says something known
+	}
+	return kept.Advances(next)
+}
+
+// attachGenerations indexes ids as generations of j and applies to j the
+// events kept for them. It reports whether j changed.
+func (s *Store) attachGenerations(ctx context.Context, q querier, j *batch.Job, ids []string, now time.Time) (bool, error) {
+	changed := false
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		res, err := q.ExecContext(ctx, s.q.insertGen, id, j.Key)
+		if err != nil {
+			return false, fmt.Errorf("sqlstore: job %s: indexing generation %s: %w", j.Key, id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return false, fmt.Errorf("sqlstore: job %s: indexing generation %s: %w", j.Key, id, err)
+		} else if n == 0 {
+			var owner string
+			if err := q.QueryRowContext(ctx, s.q.selectGenKey, id).Scan(&owner); err != nil {
+				return false, fmt.Errorf("sqlstore: job %s: indexing generation %s: %w", j.Key, id, err)
+			}
+			if owner != j.Key {
+				return false, fmt.Errorf("sqlstore: job %s: generation %s already belongs to job %s", j.Key, id, owner)
+			}
+			continue // indexed before, so no event can have been kept for it since
+		}
+		if s.dialect == Postgres {
+			if err := s.lockGeneration(ctx, q, id); err != nil {
+				return false, err
+			}
+		}
+		var raw []byte
+		switch err := q.QueryRowContext(ctx, s.q.takeDeferred, id).Scan(&raw); {
+		case errors.Is(err, sql.ErrNoRows):
+			continue
+		case err != nil:
+			return false, fmt.Errorf("sqlstore: job %s: reading the event kept for %s: %w", j.Key, id, err)
+		}
+		var gen creativeai.Generation
+		if err := json.Unmarshal(raw, &gen); err != nil {
+			return false, fmt.Errorf("sqlstore: job %s: decoding the event kept for %s: %w", j.Key, id, err)
+		}
+		changed = j.ApplyGeneration(gen, now) || changed
+	}
+	return changed, nil
+}
+
+// lockGeneration takes, until the transaction ends, a PostgreSQL advisory
+// lock on a generation id. Apply holds it between finding no job for the id
+// and keeping the event; recording the id takes it before looking for kept
+// events. Without it each could miss the other's uncommitted row and the
+// event would be kept forever. Unrelated ids that hash alike only wait for
+// each other.
+func (s *Store) lockGeneration(ctx context.Context, q querier, id string) error {
+	if _, err := q.ExecContext(ctx, s.q.lockGeneration, s.lockClass, hash32(id)); err != nil {
+		return fmt.Errorf("sqlstore: locking generation %s: %w", id, err)
+	}
+	return nil
+}
+
+// Get returns the job with the given key, or an error wrapping
+// batch.ErrNotFound.
+func (s *Store) Get(ctx context.Context, key string) (batch.Job, error) {
+	if err := s.ready(ctx); err != nil {
+		return batch.Job{}, err
+	}
+	j, _, err := s.load(ctx, s.db, s.q.getJob, key)
+	return j, err
+}
+
+// GetByGenerationID returns the job whose current or earlier attempt has
+// the given generation id, or an error wrapping batch.ErrNotFound.
+func (s *Store) GetByGenerationID(ctx context.Context, id string) (batch.Job, error) {
+	if err := s.ready(ctx); err != nil {
+		return batch.Job{}, err
+	}
+	j, found, err := s.loadByGeneration(ctx, s.db, s.q.getJobByGen, id)
+	if err == nil && !found {
+		err = fmt.Errorf("%w: no job has generation %s", batch.ErrNotFound, id)
+	}
+	return j, err
+}
+
+// List yields the jobs that match f in the order they were first tracked.
+// It reads them a page at a time and holds no connection between pages, so
+// the loop body may update the store; a job is yielded at most once, as it
+// was when its page was read.
+func (s *Store) List(ctx context.Context, f batch.Filter) iter.Seq2[batch.Job, error] {
+	return func(yield func(batch.Job, error) bool) {
+		if err := s.ready(ctx); err != nil {
+			yield(batch.Job{}, err)
+			return
+		}
+		var after int64 = 0
+		for {
+			page, last, err := s.listPage(ctx, f, after)
+			if err != nil {
+				yield(batch.Job{}, err)
+				return
+			}
+			for _, j := range page {
+				if !yield(j, nil) {
+					return
+				}
+			}
+			if len(page) < listPage {
+				return
+			}
+			after = last
+		}
+	}
+}
+
+func (s *Store) listPage(ctx context.Context, f batch.Filter, after int64) (jobs []batch.Job, last int64, err error) {
+	var sb strings.Builder
+	args := []any{after}
+	sb.WriteString(`SELECT seq, record FROM {prefix}jobs WHERE seq > $1`)
+	if len(f.Statuses) > 0 {
+		sb.WriteString(` AND status IN (`)
+		for i, st := range f.Statuses {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			args = append(args, string(st))
+			sb.WriteString("$" + strconv.Itoa(len(args)))
+		}
+		sb.WriteString(`)`)
+	}
+	if !f.UpdatedBefore.IsZero() {
+		args = append(args, nanos(f.UpdatedBefore))
+		sb.WriteString(` AND updated_at < $` + strconv.Itoa(len(args)))
+	}
+	if f.Submitted {
+		sb.WriteString(` AND generation_id <> ''`)
+	}
+	args = append(args, listPage)
+	sb.WriteString(` ORDER BY seq LIMIT $` + strconv.Itoa(len(args)))
+
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(s.prefix, sb.String()), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: List: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&last, &raw); err != nil {
+			return nil, 0, fmt.Errorf("sqlstore: List: %w", err)
+		}
+		j, err := decodeRecord(raw)
+		if err != nil {
+			return nil, 0, fmt.Errorf("sqlstore: List: row %d: %w", last, err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: List: %w", err)
+	}
+	return jobs, last, nil
+}
+
+// ClaimDeliveries leases up to c.Limit (at most 1000) completed jobs whose
+// delivery is due at c.Now (the clock's time when zero), oldest due first;
+// see batch.Store. A lease lasts while a claim's Now is before the claim
+// time plus c.Lease. On
+// PostgreSQL, rows another claimer has locked are skipped rather than
+// waited for, so concurrent claimers in any number of processes each get
+// different jobs without queueing behind one another.
+func (s *Store) ClaimDeliveries(ctx context.Context, c batch.Claim) ([]batch.Job, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.Owner == "":
+		return nil, errors.New("sqlstore: ClaimDeliveries: Claim.Owner is empty")
+	case c.Limit <= 0:
+		return nil, fmt.Errorf("sqlstore: ClaimDeliveries: Claim.Limit is %d, want at least 1", c.Limit)
+	case c.Lease <= 0:
+		return nil, fmt.Errorf("sqlstore: ClaimDeliveries: Claim.Lease is %v, want a positive duration", c.Lease)
+	}
+	if c.Now.IsZero() {
+		c.Now = s.now.Now()
+	}
+	limit := min(c.Limit, maxClaim)
+	var claimed []batch.Job
+	err := s.w.run(ctx, func(q querier) error {
+		claimed = claimed[:0]
+		rows, err := q.QueryContext(ctx, s.q.claimCandidates, nanos(c.Now), limit)
+		if err != nil {
+			return fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
+		}
+		var seqs []any
+		for rows.Next() {
+			var (
+				seq int64
+				raw []byte
+			)
+			if err := rows.Scan(&seq, &raw); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
+			}
+			j, err := decodeRecord(raw)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlstore: ClaimDeliveries: row %d: %w", seq, err)
+			}
+			// The columns are copies of the record; the job's own rule decides.
+			if j.DeliveryDue(c.Now) {
+				seqs = append(seqs, seq)
+				claimed = append(claimed, j)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
+		}
+		if len(seqs) == 0 {
+			return nil
+		}
+		var sb strings.Builder
+		sb.WriteString(`UPDATE {prefix}jobs SET lease_owner = $1, lease_until = $2 WHERE seq IN (`)
+		for i := range seqs {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("$" + strconv.Itoa(i+3))
+		}
+		sb.WriteString(")")
+		args := append([]any{c.Owner, nanos(c.Now.Add(c.Lease))}, seqs...)
+		if _, err := q.ExecContext(ctx, s.dialect.rebind(s.prefix, sb.String()), args...); err != nil {
+			return fmt.Errorf("sqlstore: ClaimDeliveries: leasing: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return claimed, nil
+}
+
+// RecordDelivery records a delivery attempt (see batch.Job.RecordDelivery)
+// and releases the lease. It returns an error wrapping batch.ErrLeaseLost
+// unless r.Owner holds the job's lease; a lease that expired but that no one
+// claimed since is still held. r.State must be pending, delivered or failed.
+func (s *Store) RecordDelivery(ctx context.Context, key string, r batch.DeliveryResult) (batch.Job, error) {
+	if err := s.ready(ctx); err != nil {
+		return batch.Job{}, err
+	}
+	switch r.State {
+	case creativeai.DeliveryPending, creativeai.DeliveryDelivered, creativeai.DeliveryFailed:
+	default:
+		return batch.Job{}, fmt.Errorf("sqlstore: RecordDelivery %s: DeliveryResult.State %q is not pending, delivered or failed", key, r.State)
+	}
+	var out batch.Job
+	err := s.w.run(ctx, func(q querier) error {
+		j, owner, err := s.load(ctx, q, s.q.selectJob, key)
+		if err != nil {
+			return fmt.Errorf("sqlstore: RecordDelivery: %w", err)
+		}
+		if owner == "" || owner != r.Owner {
+			return fmt.Errorf("sqlstore: RecordDelivery: %w: job %s is leased to %q, not %q", batch.ErrLeaseLost, key, owner, r.Owner)
+		}
+		j.RecordDelivery(r, s.now.Now())
+		if err := s.save(ctx, q, &j); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, s.q.releaseLease, key, nanos(time.Time{})); err != nil {
+			return fmt.Errorf("sqlstore: RecordDelivery %s: releasing the lease: %w", key, err)
+		}
+		out, err = roundTrip(j)
+		return err
+	})
+	return out, err
+}
+
+// load reads one job with query (by key) and its lease owner.
+func (s *Store) load(ctx context.Context, q querier, query, key string) (batch.Job, string, error) {
+	var (
+		raw   []byte
+		owner string
+	)
+	switch err := q.QueryRowContext(ctx, query, key).Scan(&raw, &owner); {
+	case errors.Is(err, sql.ErrNoRows):
+		return batch.Job{}, "", fmt.Errorf("%w: %s", batch.ErrNotFound, key)
+	case err != nil:
+		return batch.Job{}, "", fmt.Errorf("sqlstore: reading job %s: %w", key, err)
+	}
+	j, err := decodeRecord(raw)
+	if err != nil {
+		return batch.Job{}, "", fmt.Errorf("sqlstore: job %s: %w", key, err)
+	}
+	return j, owner, nil
+}
+
+// loadByGeneration reads with query the job with generation id among its
+// attempts.
+func (s *Store) loadByGeneration(ctx context.Context, q querier, query, id string) (batch.Job, bool, error) {
+	var raw []byte
+	var owner string
+	switch err := q.QueryRowContext(ctx, query, id).Scan(&raw, &owner); {
+	case errors.Is(err, sql.ErrNoRows):
+		return batch.Job{}, false, nil
+	case err != nil:
+		return batch.Job{}, false, fmt.Errorf("sqlstore: finding the job of generation %s: %w", id, err)
+	}
+	j, err := decodeRecord(raw)
+	if err != nil {
+		return batch.Job{}, false, fmt.Errorf("sqlstore: job of generation %s: %w", id, err)
+	}
+	return j, true, nil
+}
+
+// save writes j back over its row.
+func (s *Store) save(ctx context.Context, q querier, j *batch.Job) error {
+	args, err := rowArgs(j)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, s.q.updateJob, args...); err != nil {
+		return fmt.Errorf("sqlstore: writing job %s: %w", j.Key, err)
+	}
+	return nil
+}
+
+// rowArgs returns the column values of j in the order insertJob and
+// updateJob take them.
+func rowArgs(j *batch.Job) ([]any, error) {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: encoding job %s: %w", j.Key, err)
+	}
+	return []any{j.Key, j.SKU, j.GenerationID, string(j.Status), string(j.Delivery),
+		nanos(j.DeliveryNextAt), nanos(j.UpdatedAt), string(b)}, nil
+}
+
+func decodeRecord(raw []byte) (batch.Job, error) {
+	var j batch.Job
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return batch.Job{}, fmt.Errorf("decoding the stored record: %w", err)
+	}
+	return j, nil
+}
+
+// roundTrip returns j as reading it back would, so that every method
+// returns what a later Get returns (times in the location JSON gives them).
+func roundTrip(j batch.Job) (batch.Job, error) {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return batch.Job{}, fmt.Errorf("sqlstore: encoding job %s: %w", j.Key, err)
+	}
+	return decodeRecord(b)
+}
+
+// Times are stored as Unix nanoseconds so that the database compares them
+// exactly as time.Time does. Times outside the int64 range (years before
+// 1678 or after 2261, the zero time among them) are clamped to its ends.
+var (
+	minNanoTime = time.Unix(0, math.MinInt64)
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+)
+
+func nanos(t time.Time) int64 {
+	switch {
+	case t.Before(minNanoTime):
+		return math.MinInt64
+	case t.After(maxNanoTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+func hash32(s string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return int32(h.Sum32())
+}

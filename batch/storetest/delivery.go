@@ -1,0 +1,248 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// completedJob tracks, submits and completes a job with a target surface, so
+// that its delivery is due at the clock's time.
+func (h *harness) completedJob(key string) batch.Job {
+	h.Helper()
+	h.trackSubmitted(key, "vgen_"+key)
+	return h.complete("vgen_" + key)
+}
+
+func testClaimOnlyDue(h *harness) {
+	h.track(newJob("unsubmitted"))
+	h.trackSubmitted("pending", "vgen_pending")
+	h.trackSubmitted("processing", "vgen_processing")
+	h.apply(event("vgen_processing", creativeai.StatusProcessing))
+	h.trackSubmitted("failed", "vgen_failed")
+	h.apply(event("vgen_failed", creativeai.StatusFailed))
+	nowhere := newJob("no-surface")
+	nowhere.TargetSurface = ""
+	h.track(nowhere)
+	h.submit("no-surface", "vgen_no-surface")
+	h.complete("vgen_no-surface")
+	h.completedJob("delivered")
+	h.completedJob("retry-later")
+	for _, c := range h.claim("setup", 10, h.clock.Now()) {
+		r := batch.DeliveryResult{Owner: "setup", State: creativeai.DeliveryDelivered, Ref: "gid://shopify/MediaImage/1"}
+		if c.Key == "retry-later" {
+			r = batch.DeliveryResult{Owner: "setup", State: creativeai.DeliveryPending, Error: "HTTP 503", NextAt: h.clock.Now().Add(time.Hour)}
+		}
+		h.recordDelivery(c.Key, r)
+	}
+	due := h.completedJob("due")
+
+	got := h.claim("w", 10, h.clock.Now())
+	h.diff("claimed", []batch.Job{due}, got)
+	h.diff("Get of the claimed job", due, h.get("due"))
+}
+
+func testClaimLease(h *harness) {
+	h.completedJob("a")
+	t0 := h.clock.Now()
+	if got := h.claim("w1", 10, t0); len(got) != 1 {
+		h.Fatalf("w1 claimed %v; want [a]", keys(got))
+	}
+	if got := h.claim("w2", 10, t0.Add(30*time.Second)); len(got) != 0 {
+		h.Errorf("w2 claimed %v while w1's lease lasts", keys(got))
+	}
+	if got := h.claim("w1", 10, t0.Add(30*time.Second)); len(got) != 0 {
+		h.Errorf("w1 claimed %v again while its own lease lasts", keys(got))
+	}
+	// w1 crashed: once its lease has expired, the job is claimed again.
+	got := h.claim("w2", 10, t0.Add(2*time.Minute))
+	h.diff("claimed after the lease expired", []string{"a"}, keys(got))
+
+	_, err := h.s.RecordDelivery(h.ctx, "a", batch.DeliveryResult{Owner: "w1", State: creativeai.DeliveryDelivered, Ref: "media-1"})
+	h.wantErr("RecordDelivery by the owner of an expired, reclaimed lease", err, batch.ErrLeaseLost)
+	j := h.recordDelivery("a", batch.DeliveryResult{Owner: "w2", State: creativeai.DeliveryDelivered, Ref: "media-2"})
+	if j.DeliveryRef != "media-2" || j.DeliveryAttempts != 1 {
+		h.Errorf("DeliveryRef = %q, DeliveryAttempts = %d; want media-2, 1", j.DeliveryRef, j.DeliveryAttempts)
+	}
+}
+
+func testClaimLimit(h *harness) {
+	var want []string
+	for i := range 5 {
+		k := fmt.Sprintf("job-%d", i)
+		h.completedJob(k)
+		want = append(want, k)
+	}
+	now := h.clock.Now()
+	var got []string
+	for i, n := range []int{2, 2, 1, 0} {
+		c := h.claim(fmt.Sprintf("w%d", i), 2, now)
+		if len(c) != n {
+			h.Errorf("claim %d with Limit 2: %d jobs, want %d", i, len(c), n)
+		}
+		got = append(got, keys(c)...)
+	}
+	slices.Sort(got)
+	h.diff("jobs claimed in all", want, got)
+}
+
+func testClaimZeroNow(h *harness) {
+	h.completedJob("a")
+	h.clock.Advance(time.Second)
+	got, err := h.s.ClaimDeliveries(h.ctx, batch.Claim{Owner: "w", Limit: 1, Lease: time.Minute})
+	if err != nil {
+		h.Fatal(err)
+	}
+	h.diff("claimed with a zero Now", []string{"a"}, keys(got))
+	// The lease was taken at the clock's time and lasts a minute.
+	if again := h.claim("w2", 1, h.clock.Now().Add(30*time.Second)); len(again) != 0 {
+		h.Errorf("claimed %v during the lease", keys(again))
+	}
+	if again := h.claim("w2", 1, h.clock.Now().Add(2*time.Minute)); len(again) != 1 {
+		h.Errorf("claimed %v after the lease; want [a]", keys(again))
+	}
+}
+
+func testClaimInvalid(h *harness) {
+	h.completedJob("a")
+	now := h.clock.Now()
+	for name, c := range map[string]batch.Claim{
+		"no owner":       {Limit: 1, Lease: time.Minute, Now: now},
+		"zero limit":     {Owner: "w", Lease: time.Minute, Now: now},
+		"negative limit": {Owner: "w", Limit: -1, Lease: time.Minute, Now: now},
+		"zero lease":     {Owner: "w", Limit: 1, Now: now},
+	} {
+		if got, err := h.s.ClaimDeliveries(h.ctx, c); err == nil {
+			h.Errorf("ClaimDeliveries with %s: no error (claimed %v)", name, keys(got))
+		}
+	}
+	h.diff("a valid claim afterwards", []string{"a"}, keys(h.claim("w", 1, now)))
+}
+
+func testClaimConcurrent(h *harness) {
+	const jobs, workers = 40, 8
+	for i := range jobs {
+		h.completedJob(fmt.Sprintf("job-%02d", i))
+	}
+	now := h.clock.Now()
+	var (
+		mu     sync.Mutex
+		counts = map[string]int{}
+		wg     sync.WaitGroup
+	)
+	for w := range workers {
+		wg.Go(func() {
+			owner := fmt.Sprintf("worker-%d", w)
+			for {
+				got, err := h.s.ClaimDeliveries(h.ctx, batch.Claim{Owner: owner, Limit: 3, Lease: time.Hour, Now: now})
+				if err != nil {
+					h.Errorf("%s: ClaimDeliveries: %v", owner, err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range got {
+					counts[j.Key]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(counts) != jobs {
+		h.Errorf("%d distinct jobs claimed, want %d", len(counts), jobs)
+	}
+	for k, n := range counts {
+		if n != 1 {
+			h.Errorf("%s claimed %d times during one lease", k, n)
+		}
+	}
+}
+
+func testDeliveryDelivered(h *harness) {
+	want := h.completedJob("a")
+	h.claim("w", 1, h.clock.Now())
+	now := h.clock.Advance(time.Second)
+	got := h.recordDelivery("a", batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryDelivered, Ref: "gid://shopify/MediaImage/42"})
+	want.Delivery = creativeai.DeliveryDelivered
+	want.DeliveryRef = "gid://shopify/MediaImage/42"
+	want.DeliveryAttempts = 1
+	want.DeliveryNextAt = time.Time{}
+	want.UpdatedAt = now
+	h.diff("RecordDelivery", want, got)
+	h.diff("Get", want, h.get("a"))
+
+	if c := h.claim("w", 1, now.Add(time.Hour)); len(c) != 0 {
+		h.Errorf("delivered job claimed again: %v", keys(c))
+	}
+	_, err := h.s.RecordDelivery(h.ctx, "a", batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryDelivered, Ref: "again"})
+	h.wantErr("second RecordDelivery (the lease was released)", err, batch.ErrLeaseLost)
+	h.diff("Get after the refused record", want, h.get("a"))
+}
+
+func testDeliveryRetryThenFail(h *harness) {
+	want := h.completedJob("a")
+	h.claim("w", 1, h.clock.Now())
+	now := h.clock.Advance(time.Second)
+	next := now.Add(time.Minute)
+	got := h.recordDelivery("a", batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryPending, Error: "HTTP 503", NextAt: next})
+	want.DeliveryAttempts = 1
+	want.DeliveryError = "HTTP 503"
+	want.DeliveryNextAt = next
+	want.UpdatedAt = now
+	h.diff("RecordDelivery retry", want, got)
+
+	if c := h.claim("w", 1, next.Add(-time.Second)); len(c) != 0 {
+		h.Errorf("claimed before NextAt: %v", keys(c))
+	}
+	if c := h.claim("w2", 1, next); len(c) != 1 {
+		h.Fatalf("claimed %v at NextAt; want [a]", keys(c))
+	}
+	now = h.clock.Advance(time.Minute)
+	got = h.recordDelivery("a", batch.DeliveryResult{Owner: "w2", State: creativeai.DeliveryFailed, Error: "product not found for SKU"})
+	want.Delivery = creativeai.DeliveryFailed
+	want.DeliveryAttempts = 2
+	want.DeliveryError = "product not found for SKU"
+	want.DeliveryNextAt = time.Time{}
+	want.UpdatedAt = now
+	h.diff("RecordDelivery final failure", want, got)
+	h.diff("Get", want, h.get("a"))
+	if c := h.claim("w", 1, now.Add(time.Hour)); len(c) != 0 {
+		h.Errorf("finally failed job claimed again: %v", keys(c))
+	}
+}
+
+func testDeliveryLeaseLost(h *harness) {
+	want := h.completedJob("a")
+	ok := batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryDelivered, Ref: "m"}
+	_, err := h.s.RecordDelivery(h.ctx, "a", ok)
+	h.wantErr("RecordDelivery of an unclaimed job", err, batch.ErrLeaseLost)
+	h.claim("w", 1, h.clock.Now())
+	_, err = h.s.RecordDelivery(h.ctx, "a", batch.DeliveryResult{Owner: "intruder", State: creativeai.DeliveryDelivered, Ref: "m"})
+	h.wantErr("RecordDelivery by another owner", err, batch.ErrLeaseLost)
+	_, err = h.s.RecordDelivery(h.ctx, "a", batch.DeliveryResult{State: creativeai.DeliveryDelivered, Ref: "m"})
+	h.wantErr("RecordDelivery without an owner", err, batch.ErrLeaseLost)
+	h.diff("Get after refused records", want, h.get("a"))
+	_, err = h.s.RecordDelivery(h.ctx, "missing", ok)
+	h.wantErr("RecordDelivery of an unknown key", err, batch.ErrNotFound)
+
+	// The rightful owner still holds the lease.
+	if got := h.recordDelivery("a", ok); got.Delivery != creativeai.DeliveryDelivered {
+		h.Errorf("Delivery = %q, want delivered", got.Delivery)
+	}
+}
+
+func testDeliveryInvalid(h *harness) {
+	want := h.completedJob("a")
+	h.claim("w", 1, h.clock.Now())
+	if _, err := h.s.RecordDelivery(h.ctx, "a", batch.DeliveryResult{Owner: "w", State: "published"}); err == nil {
+		h.Error("RecordDelivery with an unknown state: no error")
+	}
+	h.diff("Get after the refused record", want, h.get("a"))
+}

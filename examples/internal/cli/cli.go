@@ -1,0 +1,156 @@
+// Package cli holds what the example programs share: exit codes and flag
+// handling, the environment they read, opening a job store from a path or a
+// DSN, the webhook receiver that applies events to a store, the delivery
+// sinks, and the tables and summaries they print.
+//
+// It is internal to the examples: programs that embed the SDK write their own
+// wiring, and this package shows one way to do it.
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Exit codes shared by every program. Outside tests rely on them.
+const (
+	// ExitOK means the program did everything it was asked.
+	ExitOK = 0
+	// ExitFailure means the program ran but some work did not succeed, such
+	// as a row that ended submit_failed or a render that did not finish in
+	// time.
+	ExitFailure = 1
+	// ExitUsage means bad flags, a missing setting, or a manifest error;
+	// nothing was sent.
+	ExitUsage = 2
+)
+
+// UsageError is a mistake in how a program was invoked: a bad flag, a
+// missing setting, a manifest the program refuses. Programs exit with
+// ExitUsage when they return one.
+type UsageError struct {
+	Err error
+	// ShowUsage asks for a pointer to -h after the message.
+	ShowUsage bool
+	// printed records that the flag package has already reported the error.
+	printed bool
+}
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Usagef returns a *UsageError whose message is followed by a pointer to
+// the program's -h.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...), ShowUsage: true}
+}
+
+// Invalidf returns a *UsageError for input the program refuses, such as a
+// manifest with a missing column; the flag summary is not printed.
+func Invalidf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// ExitError ends a program with a given exit code after it has already
+// reported what went wrong; Main prints nothing more for it.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// NewFlagSet returns a flag set that reports errors instead of exiting and
+// prints usage as the synopsis, the description, and the flags.
+func NewFlagSet(name, synopsis, description string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, "usage: %s %s\n\n%s\n", name, synopsis, strings.TrimSpace(description))
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(out, "\nflags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// Parse parses args with fs. Asked for help (-h), it prints the usage to
+// stdout and returns flag.ErrHelp; on a bad flag it prints the flag
+// package's message and the usage to stderr and returns a *UsageError.
+func Parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		_, _ = stdout.Write(buf.Bytes())
+		return flag.ErrHelp
+	default:
+		_, _ = stderr.Write(buf.Bytes())
+		return &UsageError{Err: err, printed: true}
+	}
+}
+
+// IsSet reports whether the named flag was given on the command line, which
+// tells an explicit empty value from the default.
+func IsSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// Program is the body of a program: it parses args, does its work, and
+// returns nil, flag.ErrHelp, a *UsageError, an *ExitError, or any other error
+// (a failure, exit 1).
+type Program func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+// Main runs p with the process's arguments and standard streams, with a
+// context that ends on SIGINT or SIGTERM, and exits with the matching code.
+func Main(name string, p Program) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, name, p, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Run runs p and maps its result to an exit code, printing the error to
+// stderr prefixed with the program's name.
+func Run(ctx context.Context, name string, p Program, args []string, stdout, stderr io.Writer) int {
+	err := p(ctx, args, stdout, stderr)
+	var usage *UsageError
+	var exit *ExitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	case errors.As(err, &exit):
+		return exit.Code
+	case errors.As(err, &usage):
+		if !usage.printed {
+			fmt.Fprintf(stderr, "%s: %v\n", name, usage.Err)
+			if usage.ShowUsage {
+				fmt.Fprintf(stderr, "Run '%s -h' for usage.\n", name)
+			}
+		}
+		return ExitUsage
+	default:
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return ExitFailure
+	}
+}

@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// WriteStatusTable prints one row per job: SKU, status, the buyer-facing
+// line, generation id, and delivery state (with the sink's reference or
+// error).
+func WriteStatusTable(w io.Writer, jobs []batch.Job, copy *creativeai.BuyerCopy) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SKU\tSTATUS\tBUYER STATUS\tGENERATION\tDELIVERY")
+	for i := range jobs {
+		j := &jobs[i]
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
+			j.SKU, statusText(j), j.BuyerStatus(copy), cmp.Or(j.GenerationID, "-"), DeliveryText(j))
+	}
+	return tw.Flush()
+}
+
+// statusText is the job's status, with an unknown provider status beside it.
+func statusText(j *batch.Job) string {
+	if j.ProviderStatus != "" {
+		return fmt.Sprintf("%s (%s)", j.Status, j.ProviderStatus)
+	}
+	return string(j.Status)
+}
+
+// DeliveryText describes where a job's delivery stands, such as
+// "delivered gid://shopify/MediaImage/1" or "pending (attempt 2: HTTP 503)".
+func DeliveryText(j *batch.Job) string {
+	switch j.Delivery {
+	case "":
+		if j.Status == creativeai.StatusCompleted && j.TargetSurface == "" {
+			return "none (no target_surface)"
+		}
+		return "-"
+	case creativeai.DeliveryDelivered:
+		return joinNonEmpty("delivered", j.DeliveryRef)
+	case creativeai.DeliveryFailed:
+		return joinNonEmpty("failed:", j.DeliveryError)
+	default:
+		if j.DeliveryError != "" {
+			return fmt.Sprintf("pending (attempt %d: %s)", j.DeliveryAttempts, j.DeliveryError)
+		}
+		return "pending"
+	}
+}
+
+func joinNonEmpty(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + " " + b
+}
+
+// JobUnits counts what a job has been charged for so far: one clip per
+// generation the service accepted (earlier attempts included) and one still
+// when the clip was rendered from a refreshed still. A row that was never
+// accepted counts nothing.
+func JobUnits(j *batch.Job) (clips, stills int) {
+	clips = len(j.PreviousGenerationIDs)
+	if j.Submitted() {
+		clips++
+	}
+	if j.StillURL != "" {
+		stills = 1
+	}
+	return clips, stills
+}
+
+// WriteCostSummary prints each job's cost and the total, with the prices
+// used, so a buyer sees the per-SKU math.
+func WriteCostSummary(w io.Writer, jobs []batch.Job, p creativeai.Pricing) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SKU\tCLIPS\tSTILLS\tCOST")
+	var clips, stills int
+	for i := range jobs {
+		c, s := JobUnits(&jobs[i])
+		clips += c
+		stills += s
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", jobs[i].SKU, c, s, p.Total(c, s))
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t%s\n", clips, stills, p.Total(clips, stills))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "Prices: %s per clip, %s per still (the top of the published ranges; set your credit tier's).\n", p.Clip, p.Still)
+	return err
+}
+
+// WriteCounts prints how many jobs are in each status and delivery state,
+// such as "3 jobs: 2 completed, 1 failed; delivery: 2 delivered".
+func WriteCounts(w io.Writer, jobs []batch.Job) error {
+	statuses := map[string]int{}
+	deliveries := map[string]int{}
+	for i := range jobs {
+		statuses[string(jobs[i].Status)]++
+		if d := jobs[i].Delivery; d != "" {
+			deliveries[string(d)]++
+		}
+	}
+	line := fmt.Sprintf("%d jobs: %s", len(jobs), countList(statuses, statusOrder))
+	if len(deliveries) > 0 {
+		line += "; delivery: " + countList(deliveries, deliveryOrder)
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
+}
+
+var (
+	statusOrder   = []string{"completed", "processing", "pending", "failed", "submit_failed"}
+	deliveryOrder = []string{"delivered", "pending", "failed"}
+)
+
+// countList formats counts in the given order, then any other keys sorted.
+func countList(counts map[string]int, order []string) string {
+	var parts []string
+	for _, k := range order {
+		if n := counts[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, k))
+			delete(counts, k)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+	}
+	return strings.Join(parts, ", ")
+}

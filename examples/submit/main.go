@@ -1,0 +1,352 @@
+// Command submit is the workflow's submit script done right: it reads a CSV
+// manifest, submits one video render per row with bounded concurrency and a
+// rate limit, and tracks every row in a job store, so a rerun after a crash
+// skips what is tracked and never renders a row twice.
+//
+// Usage:
+//
+//	submit -csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2]
+//	       [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9]
+//	       [-retry-failed] [-dry-run] [-v]
+//
+// The manifest has the columns sku, image_url, video_prompt (required) and
+// collection, target_surface, model, duration, aspect_ratio, still_prompt
+// (optional). The whole manifest is checked before anything is sent: a
+// missing column or any bad row (reported as FILE:LINE) stops the program
+// with exit status 2 and nothing submitted.
+//
+// -jobs takes a JSONL file path, sqlite:PATH, or a postgres:// URL.
+// -webhook-url is where the service sends render events (a webhook-server);
+// give it explicitly empty (-webhook-url=) to send none and rely on polling.
+//
+// Environment: CREATIVEAI_API_KEY (required unless -dry-run),
+// CREATIVEAI_BASE_URL (optional).
+//
+// It prints a table of the rows with their cost, then the line
+// "Submitted X/Y jobs -> FILE", where X counts the rows the service has
+// accepted (now or in an earlier run) and Y the rows of the manifest. A
+// progress bar is drawn on stderr when it is a terminal; otherwise a line per
+// row is written there.
+//
+// Exit status: 0 when every row is tracked and accepted; 1 when some row
+// ended submit_failed (rerun with -retry-failed to replay it), the run was
+// interrupted, or the job store failed; 2 for bad flags, a missing
+// CREATIVEAI_API_KEY, or manifest errors.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"os"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
+)
+
+func main() { cli.Main("submit", run) }
+
+const description = `Submits one video render per manifest row and tracks each in a job store.
+
+The manifest is checked in full before anything is sent: a missing column or a
+bad row (reported as FILE:LINE) exits with status 2. Rows already tracked are
+skipped, so rerunning after a crash or an interruption is safe; rows that ended
+submit_failed (or renders that failed) are replayed only with -retry-failed.
+
+Prints a table of the rows with their cost and "Submitted X/Y jobs -> FILE".
+
+environment:
+  CREATIVEAI_API_KEY   API key (required unless -dry-run)
+  CREATIVEAI_BASE_URL  API base URL (default https://api.creativeai.run)
+
+exit status: 0 every row tracked; 1 some row submit_failed, interrupted, or a
+store failure; 2 bad flags, missing API key, or manifest errors.`
+
+type options struct {
+	csv         string
+	jobs        string
+	webhookURL  string
+	concurrency int
+	rate        float64
+	model       string
+	duration    creativeai.Duration
+	aspectRatio string
+	retryFailed bool
+	dryRun      bool
+	verbose     bool
+}
+
+func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
+	fs := cli.NewFlagSet("submit",
+		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] [-retry-failed] [-dry-run]",
+		description)
+	var o options
+	durationText := "5s"
+	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (required)")
+	fs.StringVar(&o.jobs, "jobs", "", cli.JobsFlagHelp+" (required unless -dry-run)")
+	fs.StringVar(&o.webhookURL, "webhook-url", "", "public `URL` the service posts render events to (required unless -dry-run; -webhook-url= sends none, for polling)")
+	fs.IntVar(&o.concurrency, "concurrency", batch.DefaultConcurrency, "rows submitted at once")
+	fs.Float64Var(&o.rate, "rate", batch.DefaultRate, "API calls per second")
+	fs.StringVar(&o.model, "model", batch.DefaultModel, "model for rows that name none")
+	fs.StringVar(&durationText, "duration", durationText, "clip length for rows that give none, such as 5s")
+	fs.StringVar(&o.aspectRatio, "aspect-ratio", batch.DefaultAspectRatio, "aspect ratio W:H for rows that give none")
+	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "check the manifest and estimate the cost; send and write nothing")
+	fs.BoolVar(&o.verbose, "v", false, "log every row and retry to stderr")
+	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, cli.Usagef("unexpected arguments %q", fs.Args())
+	}
+	var err error
+	switch {
+	case o.csv == "":
+		return nil, cli.Usagef("-csv is required")
+	case o.jobs == "" && !o.dryRun:
+		return nil, cli.Usagef("-jobs is required")
+	case !cli.IsSet(fs, "webhook-url") && !o.dryRun:
+		return nil, cli.Usagef("-webhook-url is required (give -webhook-url= to send no webhooks and poll instead)")
+	case o.concurrency < 1:
+		return nil, cli.Usagef("-concurrency is %d; want 1 or more", o.concurrency)
+	case math.IsNaN(o.rate) || o.rate <= 0 || math.IsInf(o.rate, 0):
+		return nil, cli.Usagef("-rate is %v; want a positive number of calls per second", o.rate)
+	case o.model == "":
+		return nil, cli.Usagef("-model is empty")
+	}
+	if o.duration, err = creativeai.ParseDuration(durationText); err != nil || o.duration == 0 {
+		return nil, cli.Usagef("-duration %q: want a positive whole number of seconds, such as 5s", durationText)
+	}
+	if err := cli.CheckAspectRatio(o.aspectRatio); err != nil {
+		return nil, cli.Usagef("-aspect-ratio: %v", err)
+	}
+	if o.webhookURL != "" {
+		if err := checkWebhookURL(o.webhookURL); err != nil {
+			return nil, cli.Usagef("-webhook-url: %v", err)
+		}
+	}
+	if o.jobs != "" {
+		if _, err := cli.ParseStoreSpec(o.jobs); err != nil {
+			return nil, cli.Usagef("-jobs: %v", err)
+		}
+	}
+	return &o, nil
+}
+
+func checkWebhookURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	env := cli.LoadEnv(os.Getenv)
+	if !env.Live() && !o.dryRun {
+		return cli.Usagef("%s is not set (it is needed to submit; -dry-run needs none)", cli.EnvAPIKey)
+	}
+	logger := cli.NewLogger(stderr, o.verbose)
+
+	valid, err := checkManifest(o.csv, stderr)
+	if err != nil {
+		return err
+	}
+
+	cfg := batch.Config{
+		Concurrency: o.concurrency,
+		Rate:        o.rate,
+		Model:       o.model,
+		Duration:    o.duration,
+		AspectRatio: o.aspectRatio,
+		WebhookURL:  o.webhookURL,
+		RetryFailed: o.retryFailed,
+		DryRun:      o.dryRun,
+		Logger:      logger,
+	}
+	display := o.jobs
+	if !o.dryRun {
+		if cfg.Client, err = cli.NewAPIClient(env, "submit", logger); err != nil {
+			return cli.Usagef("%v", err)
+		}
+	}
+	if o.jobs != "" && (!o.dryRun || storeExists(o.jobs)) {
+		store, spec, err := cli.OpenStore(ctx, o.jobs, logger)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		cfg.Store, display = store, spec.Display
+	}
+
+	progress := newProgress(stderr, valid, o.dryRun)
+	cfg.Progress = progress.row
+	f, err := os.Open(o.csv)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	m, err := batch.NewManifestReader(f, o.csv)
+	if err != nil {
+		// The file changed since it was checked.
+		return cli.Invalidf("%v", err)
+	}
+	sum, runErr := batch.Run(ctx, cfg, m.Rows())
+	progress.done()
+	if sum == nil {
+		return runErr
+	}
+	if _, err := sum.WriteTo(stdout); err != nil {
+		return err
+	}
+
+	accepted, failed := 0, 0
+	for _, r := range sum.Rows {
+		switch {
+		case r.Status == creativeai.StatusSubmitFailed:
+			failed++
+		case r.Outcome == batch.OutcomePlanned, r.GenerationID != "":
+			accepted++
+		}
+	}
+	if o.dryRun {
+		fmt.Fprintf(stdout, "Dry run: would submit %d/%d jobs -> %s (nothing was sent)\n", sum.Planned, sum.Total(), orNone(display))
+		return runErr
+	}
+	fmt.Fprintf(stdout, "Submitted %d/%d jobs -> %s\n", accepted, sum.Total(), display)
+	switch {
+	case errors.Is(runErr, context.Canceled) && ctx.Err() != nil:
+		return fmt.Errorf("interrupted: %d rows not answered yet; rerun the same command to go on", sum.Interrupted)
+	case runErr != nil:
+		return runErr
+	case sum.Invalid > 0:
+		// Rows changed since the check: report as a manifest error.
+		return cli.Invalidf("%d manifest rows are invalid (see the table)", sum.Invalid)
+	case failed > 0:
+		fmt.Fprintf(stderr, "submit: %d rows are submit_failed; fix them or rerun with -retry-failed\n", failed)
+		return &cli.ExitError{Code: cli.ExitFailure}
+	case accepted < sum.Total():
+		return fmt.Errorf("%d rows are tracked but not accepted yet; rerun to submit them", sum.Total()-accepted)
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(no job store)"
+	}
+	return s
+}
+
+// storeExists reports whether a dry run should read the job store: a
+// database always, a JSONL file only when it exists, since opening would
+// create it.
+func storeExists(spec string) bool {
+	s, err := cli.ParseStoreSpec(spec)
+	if err != nil {
+		return false
+	}
+	if s.Kind != cli.StoreJSONL {
+		return true
+	}
+	_, err = os.Stat(s.Target)
+	return err == nil
+}
+
+// checkManifest reads the whole manifest once and reports every problem
+// before anything is sent. It returns the number of valid rows.
+func checkManifest(path string, stderr io.Writer) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, cli.Invalidf("manifest: %v", err)
+	}
+	defer f.Close()
+	m, err := batch.NewManifestReader(f, path)
+	if err != nil {
+		return 0, cli.Invalidf("%v", err)
+	}
+	valid, bad := 0, 0
+	for row, err := range m.Rows() {
+		if err == nil {
+			err = row.Validate()
+		}
+		var re *batch.RowError
+		switch {
+		case err == nil:
+			valid++
+		case errors.As(err, &re):
+			bad++
+			fmt.Fprintf(stderr, "%v\n", err)
+		default:
+			return 0, cli.Invalidf("manifest %s: %v", path, err)
+		}
+	}
+	if bad > 0 {
+		return 0, cli.Invalidf("%s: %d invalid rows; nothing was submitted", path, bad)
+	}
+	if valid == 0 {
+		return 0, cli.Invalidf("%s: no rows", path)
+	}
+	return valid, nil
+}
+
+// progress shows rows as they finish: a bar on a terminal, a line per row
+// otherwise.
+type progress struct {
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	total int
+	n     int
+}
+
+func newProgress(w io.Writer, total int, dryRun bool) *progress {
+	p := &progress{w: w, total: total}
+	if cli.IsTerminal(w) {
+		desc := "submitting"
+		if dryRun {
+			desc = "checking"
+		}
+		p.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription(desc),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	return p
+}
+
+// row is the batch.Config.Progress callback; Run serializes its calls.
+func (p *progress) row(pr batch.Progress) {
+	p.n++
+	if p.bar != nil {
+		_ = p.bar.Add(1)
+		return
+	}
+	r := pr.Row
+	line := fmt.Sprintf("[%d/%d] %s %s", p.n, p.total, r.SKU, r.Outcome)
+	if r.GenerationID != "" {
+		line += " " + r.GenerationID
+	}
+	if r.Error != "" {
+		line += ": " + r.Error
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+func (p *progress) done() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

@@ -1,0 +1,271 @@
+// Command webhook-server receives CreativeAI render events and delivers the
+// finished videos: it embeds webhook.Handler on a real HTTP server, applies
+// every verified event to the job store before acknowledging it, runs the
+// delivery workers (the outbox: shopify-pdp to the Shopify publisher,
+// meta-ads to a stand-in ad pipeline), and polls unfinished jobs as a
+// fallback for webhooks that never arrive.
+//
+// Usage:
+//
+//	webhook-server -addr 127.0.0.1:8080 -jobs FILE|DSN [-path /webhooks/creativeai]
+//	               [-poll-interval 30s] [-delivery-workers 4] [-delivery-backoff 30s]
+//	               [-shopify-poll-interval 2s] [-v]
+//
+// -jobs takes a JSONL file path (job files written by the workflow's original
+// script open as they are), sqlite:PATH, or a postgres:// URL; several
+// servers may share one PostgreSQL database.
+//
+// It prints "listening on http://HOST:PORT" once it accepts connections
+// (useful with -addr 127.0.0.1:0) and serves the webhook handler at -path and
+// GET /healthz. SIGINT or SIGTERM shut it down cleanly: requests in flight
+// finish, the workers stop and record what they were doing, and the store
+// is flushed and closed.
+//
+// Environment: CREATIVEAI_WEBHOOK_SECRET (signing secrets, comma-separated
+// during a rotation; default CREATIVEAI_API_KEY), CREATIVEAI_API_KEY and
+// CREATIVEAI_BASE_URL (for polling), SHOPIFY_STORE, SHOPIFY_ADMIN_TOKEN,
+// SHOPIFY_API_VERSION, SHOPIFY_ADMIN_API_URL (for shopify-pdp deliveries).
+//
+// Exit status: 0 after a clean shutdown; 1 when the server or the store
+// fails; 2 for bad flags or settings.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
+	"github.com/creativeai-run/catalogvideo/internal/backoff"
+	"github.com/creativeai-run/catalogvideo/shopify"
+)
+
+func main() { cli.Main("webhook-server", run) }
+
+const description = `Receives render webhooks, applies them to a job store, delivers finished
+videos, and polls unfinished jobs as a fallback.
+
+Serves the webhook handler at -path and GET /healthz, and prints
+"listening on http://HOST:PORT" once it accepts connections. SIGINT or SIGTERM
+shut it down cleanly (in-flight requests finish, the store is flushed).
+
+Deliveries go by target_surface: shopify-pdp to the Shopify product with the
+row's SKU (needs SHOPIFY_*; without it those deliveries fail with a clear
+error), meta-ads to a stand-in ad pipeline that downloads and checks the video.
+
+environment:
+  CREATIVEAI_WEBHOOK_SECRET  signing secret(s), comma-separated during a rotation
+                             (default CREATIVEAI_API_KEY)
+  CREATIVEAI_API_KEY         API key, needed for polling (-poll-interval)
+  CREATIVEAI_BASE_URL        API base URL (default https://api.creativeai.run)
+  SHOPIFY_STORE, SHOPIFY_ADMIN_TOKEN, SHOPIFY_API_VERSION, SHOPIFY_ADMIN_API_URL
+                             the Shopify store that shopify-pdp videos go to
+
+exit status: 0 clean shutdown; 1 server or store failure; 2 bad flags or settings.`
+
+type options struct {
+	addr            string
+	jobs            string
+	path            string
+	pollInterval    time.Duration
+	workers         int
+	deliveryBackoff time.Duration
+	shopifyPoll     time.Duration
+	verbose         bool
+}
+
+func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options, error) {
+	fs := cli.NewFlagSet("webhook-server",
+		"-addr 127.0.0.1:8080 -jobs FILE|DSN [-path /webhooks/creativeai] [-poll-interval 30s]",
+		description)
+	var o options
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (port 0 picks a free one)")
+	fs.StringVar(&o.jobs, "jobs", "", cli.JobsFlagHelp+" (required)")
+	fs.StringVar(&o.path, "path", cli.DefaultWebhookPath, "URL `path` of the webhook handler")
+	fs.DurationVar(&o.pollInterval, "poll-interval", 30*time.Second, "how often to poll unfinished jobs (0 turns polling off; needs CREATIVEAI_API_KEY)")
+	fs.IntVar(&o.workers, "delivery-workers", batch.DefaultDeliverWorkers, "deliveries in flight at once")
+	fs.DurationVar(&o.deliveryBackoff, "delivery-backoff", 30*time.Second, "wait before retrying a failed delivery; it doubles per attempt, up to an hour")
+	fs.DurationVar(&o.shopifyPoll, "shopify-poll-interval", 2*time.Second, "first wait between checks of a video Shopify is processing")
+	fs.BoolVar(&o.verbose, "v", false, "log every event and delivery at debug level")
+	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, cli.Usagef("unexpected arguments %q", fs.Args())
+	case o.jobs == "":
+		return nil, cli.Usagef("-jobs is required")
+	case o.addr == "":
+		return nil, cli.Usagef("-addr is empty")
+	case !strings.HasPrefix(o.path, "/") || o.path == "/healthz":
+		return nil, cli.Usagef("-path %q: want an absolute URL path other than /healthz, such as %s", o.path, cli.DefaultWebhookPath)
+	case o.pollInterval < 0:
+		return nil, cli.Usagef("-poll-interval is %s; want 0 (off) or more", o.pollInterval)
+	case o.workers < 1:
+		return nil, cli.Usagef("-delivery-workers is %d; want 1 or more", o.workers)
+	case o.deliveryBackoff <= 0:
+		return nil, cli.Usagef("-delivery-backoff is %s; want a positive duration", o.deliveryBackoff)
+	case o.shopifyPoll <= 0:
+		return nil, cli.Usagef("-shopify-poll-interval is %s; want a positive duration", o.shopifyPoll)
+	case len(env.WebhookSecrets) == 0:
+		return nil, cli.Usagef("no webhook signing secret: set %s (or %s, which the service signs with by default)", cli.EnvWebhookSecret, cli.EnvAPIKey)
+	}
+	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+		return nil, cli.Usagef("-addr %q: %v", o.addr, err)
+	}
+	if _, err := cli.ParseStoreSpec(o.jobs); err != nil {
+		return nil, cli.Usagef("-jobs: %v", err)
+	}
+	if o.pollInterval > 0 && !env.Live() {
+		if cli.IsSet(fs, "poll-interval") {
+			return nil, cli.Usagef("-poll-interval %s needs %s to poll the service (or give -poll-interval 0)", o.pollInterval, cli.EnvAPIKey)
+		}
+		o.pollInterval = 0 // default polling, but nothing to poll with: say so at startup
+	}
+	if err := env.CheckShopify(); err != nil {
+		return nil, cli.Usagef("%v", err)
+	}
+	return &o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	env := cli.LoadEnv(os.Getenv)
+	o, err := parseFlags(args, stdout, stderr, env)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	store, spec, err := cli.OpenStore(ctx, o.jobs, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			logger.Error("closing the job store", "error", err)
+		}
+	}()
+
+	receiver, err := cli.NewReceiver(store, env.WebhookSecrets, logger, nil)
+	if err != nil {
+		return cli.Usagef("%v", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(o.path, receiver)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+
+	deliver, err := deliverConfig(o, env, store, logger)
+	if err != nil {
+		return err
+	}
+	var reconcile *batch.ReconcileConfig
+	if o.pollInterval > 0 {
+		client, err := cli.NewAPIClient(env, "webhook-server", logger)
+		if err != nil {
+			return cli.Usagef("%v", err)
+		}
+		// Jobs updated within the last interval probably have a webhook on
+		// its way; polling them would only add load.
+		reconcile = &batch.ReconcileConfig{Client: client, Store: store, OlderThan: o.pollInterval, Logger: logger}
+	} else if !env.Live() {
+		logger.Warn("polling fallback off: " + cli.EnvAPIKey + " is not set")
+	}
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "webhook URL: http://%s%s; job store: %s %s\n", ln.Addr(), o.path, spec.Kind, spec.Display)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := batch.Deliver(workCtx, deliver); err != nil {
+			logger.Error("delivery workers stopped", "error", err)
+		}
+	})
+	if reconcile != nil {
+		wg.Go(func() {
+			if err := batch.ReconcileLoop(workCtx, *reconcile, o.pollInterval); err != nil {
+				logger.Error("polling stopped", "error", err)
+			}
+		})
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down: finishing requests in flight")
+	case err := <-serveErr:
+		runErr = fmt.Errorf("server: %w", err)
+	}
+	// Stop taking webhooks first and let those in flight reach the store;
+	// then stop the workers, which record any attempt they were making.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		runErr = errors.Join(runErr, fmt.Errorf("shutdown: %w", err))
+	}
+	stopWork()
+	wg.Wait()
+	if runErr == nil {
+		fmt.Fprintln(stdout, "stopped")
+	}
+	return runErr
+}
+
+// deliverConfig sets up the outbox: a sink per surface, with retries spaced
+// by -delivery-backoff.
+func deliverConfig(o *options, env cli.Env, store batch.Store, logger *slog.Logger) (batch.DeliverConfig, error) {
+	var pub *shopify.Publisher
+	if env.ShopifyConfigured() {
+		client, err := cli.NewShopifyClient(env, logger)
+		if err != nil {
+			return batch.DeliverConfig{}, cli.Usagef("Shopify: %v", err)
+		}
+		pub = shopify.NewPublisher(client, shopify.WithPollInterval(o.shopifyPoll, max(15*time.Second, o.shopifyPoll)))
+	} else {
+		logger.Warn("Shopify not configured: shopify-pdp deliveries will fail; set SHOPIFY_STORE and SHOPIFY_ADMIN_TOKEN")
+	}
+	policy := backoff.Policy{Initial: o.deliveryBackoff, Max: max(time.Hour, o.deliveryBackoff)}
+	return batch.DeliverConfig{
+		Store:        store,
+		Sinks:        cli.Sinks(pub, &cli.AdPipelineSink{}),
+		Workers:      o.workers,
+		Backoff:      func(n int) time.Duration { return policy.Delay(n - 1) },
+		PollInterval: time.Second,
+		Logger:       logger,
+		OnResult: func(job batch.Job, err error) {
+			if err == nil {
+				logger.Info("delivered", "sku", job.SKU, "target_surface", job.TargetSurface, "ref", job.DeliveryRef)
+			}
+		},
+	}, nil
+}

@@ -1,0 +1,621 @@
+package shopify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/creativeai-run/catalogvideo/internal/backoff"
+)
+
+// Publisher defaults.
+const (
+	// DefaultProcessingTimeout is how long PublishVideo waits for Shopify to
+	// finish processing a video.
+	DefaultProcessingTimeout = 10 * time.Minute
+	// DefaultMaxVideoBytes is the largest video Shopify accepts (1 GB); a
+	// larger one is refused before it is uploaded.
+	DefaultMaxVideoBytes = 1 << 30
+	// DefaultMaxProductMedia is how many media a product may hold.
+	DefaultMaxProductMedia = 250
+	// DefaultSKUCacheTTL is how long a resolved SKU is remembered.
+	DefaultSKUCacheTTL = 10 * time.Minute
+
+	// maxAltLength is Shopify's limit on media alt text, in characters.
+	maxAltLength = 512
+	// scanPageSize is how many videos one page of the duplicate check reads;
+	// pollPageSize is smaller because the video polled is the newest.
+	scanPageSize = 50
+	pollPageSize = 10
+	videoFilter  = "media_type:VIDEO"
+)
+
+// ErrProcessingTimeout is matched (with errors.Is) by the error PublishVideo
+// returns when Shopify is still processing the video at the deadline. It is
+// not permanent: publishing the same job again finds the video and resumes
+// waiting.
+var ErrProcessingTimeout = errors.New("shopify: video still processing at the deadline")
+
+// VideoJob is one video to publish on a product.
+type VideoJob struct {
+	// Key identifies the job and must be the same every time the job is
+	// published (the batch package's row key, for instance). The video
+	// carries a marker derived from it (see MediaMarker), which is how a
+	// retry finds a video an earlier attempt already attached.
+	Key string
+	// SKU is the exact SKU of a variant of the product to publish on.
+	SKU string
+	// OutputURL is where the rendered mp4 can be downloaded (http or https).
+	OutputURL string
+	// Alt is the video's alternative text; the product's title and "video"
+	// when empty. The marker is appended to it.
+	Alt string
+}
+
+func (j VideoJob) validate() error {
+	var errs []error
+	if strings.TrimSpace(j.Key) == "" {
+		errs = append(errs, errors.New("VideoJob.Key is empty: give a key that stays the same across retries"))
+	}
+	if strings.TrimSpace(j.SKU) == "" {
+		errs = append(errs, errors.New("VideoJob.SKU is empty"))
+	}
+	if u, err := url.Parse(j.OutputURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("VideoJob.OutputURL %q is not an absolute http(s) URL", redactURL(j.OutputURL)))
+	}
+	return errors.Join(errs...)
+}
+
+// PublishResult tells where a video ended up.
+type PublishResult struct {
+	// ProductID is the product the video is attached to.
+	ProductID string
+	// VariantID is the variant whose SKU matched.
+	VariantID string
+	// MediaID is the video's global ID (gid://shopify/Video/…).
+	MediaID string
+	// Status is the video's processing status when PublishVideo returned:
+	// READY, or UPLOADED/PROCESSING when not waiting or at the deadline.
+	Status MediaStatus
+	// Reused reports that the video was already on the product from an
+	// earlier attempt, so nothing was uploaded.
+	Reused bool
+}
+
+// PublishOutcome is the result of one job of PublishVideos.
+type PublishOutcome struct {
+	// Job is the job as given.
+	Job VideoJob
+	// Result is filled as far as publishing got.
+	Result PublishResult
+	// Err is nil when the video was published.
+	Err error
+}
+
+// Publisher attaches rendered mp4 videos to products found by SKU.
+//
+// For each job it resolves the SKU to a product, looks among the product's
+// videos for one carrying the job's marker (and if it finds one, reports it
+// instead of uploading again), streams the mp4 from the job's URL into a
+// staged upload, attaches it with productUpdate as VIDEO media, and waits
+// for Shopify to finish processing it. A Publisher is safe for concurrent
+// use; jobs with the same key are published one at a time.
+type Publisher struct {
+	client            *Client
+	transfer          *http.Client
+	clock             Clock
+	logger            *slog.Logger
+	poll              backoff.Policy
+	processingTimeout time.Duration
+	wait              bool
+	spoolDir          string
+	maxVideoBytes     int64
+	maxProductMedia   int
+	skus              *skuCache
+	keys              keyedMutex
+}
+
+// PublisherOption configures a Publisher.
+type PublisherOption func(*Publisher)
+
+// WithTransferClient sets the HTTP client that downloads videos and uploads
+// them to staged targets. The default is the Client's HTTP client. The
+// access token is never sent on these requests.
+func WithTransferClient(hc *http.Client) PublisherOption {
+	return func(p *Publisher) {
+		if hc != nil {
+			p.transfer = hc
+		}
+	}
+}
+
+// WithProcessingTimeout sets how long to wait for a video to be processed;
+// the default is DefaultProcessingTimeout.
+func WithProcessingTimeout(d time.Duration) PublisherOption {
+	return func(p *Publisher) {
+		if d > 0 {
+			p.processingTimeout = d
+		}
+	}
+}
+
+// WithPollInterval sets the first wait between status polls and the longest
+// one; waits grow between the two. The defaults are 2 and 15 seconds.
+func WithPollInterval(first, longest time.Duration) PublisherOption {
+	return func(p *Publisher) {
+		if first > 0 {
+			p.poll.Initial = first
+		}
+		if longest >= p.poll.Initial {
+			p.poll.Max = longest
+		}
+	}
+}
+
+// WithoutWaiting makes PublishVideo return as soon as the video is attached,
+// with the status Shopify reported then, instead of polling until it is
+// READY.
+func WithoutWaiting() PublisherOption {
+	return func(p *Publisher) { p.wait = false }
+}
+
+// WithSpoolDir sets the directory for the temporary file a video is copied
+// to when its server does not send Content-Length. The default is
+// os.TempDir().
+func WithSpoolDir(dir string) PublisherOption {
+	return func(p *Publisher) { p.spoolDir = dir }
+}
+
+// WithMaxVideoBytes sets the largest video to publish; the default is
+// DefaultMaxVideoBytes.
+func WithMaxVideoBytes(n int64) PublisherOption {
+	return func(p *Publisher) {
+		if n > 0 {
+			p.maxVideoBytes = n
+		}
+	}
+}
+
+// WithMaxProductMedia sets how many media a product may hold before a
+// publish is refused without uploading; the default is
+// DefaultMaxProductMedia.
+func WithMaxProductMedia(n int) PublisherOption {
+	return func(p *Publisher) {
+		if n > 0 {
+			p.maxProductMedia = n
+		}
+	}
+}
+
+// WithSKUCacheTTL sets how long resolved SKUs (and SKUs found missing or
+// ambiguous) are remembered; the default is DefaultSKUCacheTTL.
+func WithSKUCacheTTL(d time.Duration) PublisherOption {
+	return func(p *Publisher) {
+		if d > 0 {
+			p.skus.ttl = d
+		}
+	}
+}
+
+// NewPublisher returns a Publisher that calls Shopify through c.
+func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
+	p := &Publisher{
+		client:            c,
+		transfer:          c.httpClient,
+		clock:             c.clock,
+		logger:            c.logger,
+		poll:              backoff.Policy{Initial: 2 * time.Second, Max: 15 * time.Second, Multiplier: 1.5, Jitter: 0.2},
+		processingTimeout: DefaultProcessingTimeout,
+		wait:              true,
+		maxVideoBytes:     DefaultMaxVideoBytes,
+		maxProductMedia:   DefaultMaxProductMedia,
+		skus:              newSKUCache(DefaultSKUCacheTTL),
+	}
+	for _, opt := range opts {
+		opt(p)
+	}
+	return p
+}
+
+// Publish publishes one video from plain values and returns the media ID.
+// It exists so that a delivery outbox can use the Publisher without this
+// package knowing the outbox's types: wrap it in the outbox's sink
+// interface, for example
+//
+//	type shopifySink struct{ p *shopify.Publisher }
+//
+//	func (s shopifySink) Deliver(ctx context.Context, d batch.Delivery) (string, error) {
+//		return s.p.Publish(ctx, d.Key, d.SKU, d.OutputURL)
+//	}
+//
+// Errors that retrying cannot fix have a Permanent() bool method returning
+// true (see IsPermanent), which the outbox can check with errors.As.
+func (p *Publisher) Publish(ctx context.Context, key, sku, outputURL string) (mediaID string, err error) {
+	res, err := p.PublishVideo(ctx, VideoJob{Key: key, SKU: sku, OutputURL: outputURL})
+	return res.MediaID, err
+}
+
+// PublishVideos publishes jobs one after another, first resolving all their
+// SKUs with one productVariants call per SKUsPerLookup SKUs. It stops
+// early, reporting the context's error for the remaining jobs, when ctx
+// ends.
+func (p *Publisher) PublishVideos(ctx context.Context, jobs []VideoJob) []PublishOutcome {
+	skus := make([]string, 0, len(jobs))
+	for _, j := range jobs {
+		if s := strings.TrimSpace(j.SKU); s != "" {
+			skus = append(skus, s)
+		}
+	}
+	if err := p.Prefetch(ctx, skus); err != nil {
+		p.logger.LogAttrs(ctx, slog.LevelWarn, "shopify: SKU prefetch failed; resolving one by one", slog.String("error", err.Error()))
+	}
+	out := make([]PublishOutcome, len(jobs))
+	for i, j := range jobs {
+		out[i].Job = j
+		if err := ctx.Err(); err != nil {
+			out[i].Err = err
+			continue
+		}
+		out[i].Result, out[i].Err = p.PublishVideo(ctx, j)
+	}
+	return out
+}
+
+// Prefetch resolves SKUs in batches and remembers the answers, so that
+// publishing them later costs no lookup call each. SKUs that are missing or
+// ambiguous are remembered as such. It returns an error only when a lookup
+// call failed.
+func (p *Publisher) Prefetch(ctx context.Context, skus []string) error {
+	var todo []string
+	for _, s := range skus {
+		if _, _, ok := p.skus.get(s, p.clock.Now()); !ok {
+			todo = append(todo, s)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	found, err := p.client.LookupSKUs(ctx, todo)
+	now := p.clock.Now()
+	for sku, v := range found {
+		p.skus.put(sku, v, nil, now)
+	}
+	var multi interface{ Unwrap() []error }
+	if errors.As(err, &multi) {
+		for _, e := range multi.Unwrap() {
+			var nf *SKUNotFoundError
+			var amb *AmbiguousSKUError
+			switch {
+			case errors.As(e, &nf):
+				p.skus.put(nf.SKU, Variant{}, e, now)
+			case errors.As(e, &amb):
+				p.skus.put(amb.SKU, Variant{}, e, now)
+			default:
+				return err
+			}
+		}
+		return nil
+	}
+	return err
+}
+
+func (p *Publisher) resolveSKU(ctx context.Context, sku string) (Variant, error) {
+	sku = strings.TrimSpace(sku)
+	if v, err, ok := p.skus.get(sku, p.clock.Now()); ok {
+		return v, err
+	}
+	v, err := p.client.LookupSKU(ctx, sku)
+	if err == nil || IsPermanent(err) {
+		p.skus.put(sku, v, err, p.clock.Now())
+	}
+	return v, err
+}
+
+// PublishVideo publishes one video and returns where it is. When the job's
+// video is already on the product (an earlier attempt attached it), nothing
+// is uploaded and Result.Reused is set.
+//
+// Errors: a *PermanentError (with Shopify's code where there is one) for a
+// product at its media limit, a video Shopify failed to process, or input
+// Shopify refuses; *SKUNotFoundError and *AmbiguousSKUError for SKUs that do
+// not name one product; an error matching ErrProcessingTimeout when
+// processing outlasts the deadline. Other errors (network, throttling
+// exhausted, server errors) are worth retrying; IsPermanent tells them
+// apart. The result is filled as far as publishing got.
+func (p *Publisher) PublishVideo(ctx context.Context, job VideoJob) (PublishResult, error) {
+	if err := job.validate(); err != nil {
+		return PublishResult{}, &PermanentError{Op: "validate", Err: err}
+	}
+	unlock := p.keys.lock(job.Key)
+	defer unlock()
+
+	v, err := p.resolveSKU(ctx, job.SKU)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	res := PublishResult{ProductID: v.ProductID, VariantID: v.ID}
+	marker := MediaMarker(job.Key)
+	log := p.logger.With(slog.String("sku", v.SKU), slog.String("product", v.ProductID), slog.String("marker", marker))
+
+	existing, count, err := p.findVideo(ctx, v, hasMarker(marker), scanPageSize)
+	if err != nil {
+		return res, err
+	}
+	if existing != nil {
+		res.MediaID, res.Status, res.Reused = existing.ID, existing.Status, true
+		log.LogAttrs(ctx, slog.LevelInfo, "shopify: video already on product", slog.String("media", existing.ID), slog.String("status", string(existing.Status)))
+		return p.finish(ctx, v, res, existing)
+	}
+	if count >= p.maxProductMedia {
+		return res, &PermanentError{Op: "attach", Code: CodeProductMediaLimitExceeded,
+			Err: fmt.Errorf("product %s already has %d media, the most a product may hold is %d", v.ProductID, count, p.maxProductMedia)}
+	}
+
+	vid, err := p.openVideo(ctx, job.OutputURL)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if cerr := vid.close(); cerr != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "shopify: closing video source", slog.String("error", cerr.Error()))
+		}
+	}()
+	filename := marker + ".mp4"
+	target, err := p.stage(ctx, filename, vid.size)
+	if err != nil {
+		return res, err
+	}
+	if err := p.upload(ctx, target, filename, vid); err != nil {
+		return res, err
+	}
+	alt := job.Alt
+	if strings.TrimSpace(alt) == "" {
+		alt = v.ProductTitle + " video"
+	}
+	item, err := p.attach(ctx, v, target.ResourceURL, mediaAlt(alt, marker), marker)
+	if err != nil {
+		return res, err
+	}
+	res.MediaID, res.Status = item.ID, item.Status
+	log.LogAttrs(ctx, slog.LevelInfo, "shopify: video attached", slog.String("media", item.ID), slog.Int64("bytes", vid.size))
+	return p.finish(ctx, v, res, item)
+}
+
+// finish reports a video's final state, waiting for processing if needed.
+func (p *Publisher) finish(ctx context.Context, v Variant, res PublishResult, m *mediaItem) (PublishResult, error) {
+	switch m.Status {
+	case MediaStatusReady:
+		return res, nil
+	case MediaStatusFailed:
+		return res, processingError(m)
+	}
+	if !p.wait {
+		return res, nil
+	}
+	deadline := p.clock.Now().Add(p.processingTimeout)
+	for attempt := 0; ; attempt++ {
+		now := p.clock.Now()
+		if !now.Before(deadline) {
+			return res, fmt.Errorf("shopify: video %s is %s after %v: %w", m.ID, res.Status, p.processingTimeout, ErrProcessingTimeout)
+		}
+		if err := p.clock.Sleep(ctx, min(p.poll.Delay(attempt), deadline.Sub(now))); err != nil {
+			return res, fmt.Errorf("shopify: waiting for video %s: %w", m.ID, err)
+		}
+		cur, _, err := p.findVideo(ctx, v, hasID(m.ID), pollPageSize)
+		if err != nil {
+			return res, err
+		}
+		if cur == nil {
+			return res, fmt.Errorf("shopify: video %s disappeared from product %s while processing", m.ID, v.ProductID)
+		}
+		res.Status = cur.Status
+		switch cur.Status {
+		case MediaStatusReady:
+			return res, nil
+		case MediaStatusFailed:
+			return res, processingError(cur)
+		}
+	}
+}
+
+// attach appends the uploaded video to the product and returns it as
+// Shopify reports it.
+func (p *Publisher) attach(ctx context.Context, v Variant, resourceURL, alt, marker string) (*mediaItem, error) {
+	resp, err := attachMedia(ctx, p.client, productRef{Id: v.ProductID}, []createMediaInput{{
+		OriginalSource:   resourceURL,
+		Alt:              alt,
+		MediaContentType: "VIDEO",
+	}})
+	if err != nil {
+		if IsPermanent(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		// No answer (a dropped connection, a 5xx) does not mean it was not
+		// applied: look before reporting a failure that would be retried.
+		found, _, ferr := p.findVideo(ctx, v, hasMarker(marker), scanPageSize)
+		if ferr == nil && found != nil {
+			p.logger.LogAttrs(ctx, slog.LevelInfo, "shopify: productUpdate failed but the video was attached",
+				slog.String("media", found.ID), slog.String("error", err.Error()))
+			return found, nil
+		}
+		return nil, err
+	}
+	payload := resp.GetProductUpdate()
+	if ues := payload.GetUserErrors(); len(ues) > 0 {
+		errs := &UserErrors{Operation: "productUpdate"}
+		for _, ue := range ues {
+			errs.Errors = append(errs.Errors, &UserError{Field: ue.GetField(), Message: ue.GetMessage()})
+		}
+		return nil, &PermanentError{Op: "attach", Err: errs}
+	}
+	for _, n := range payload.Product.Media.GetNodes() {
+		if it := newMediaItem(n); hasMarker(marker)(it) {
+			return &it, nil
+		}
+	}
+	// Not among the newest videos (others were attached at the same time).
+	found, _, err := p.findVideo(ctx, v, hasMarker(marker), scanPageSize)
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("shopify: productUpdate succeeded but product %s has no video with marker %s", v.ProductID, marker)
+	}
+	return found, nil
+}
+
+// mediaItem is what the publisher reads of one media item.
+type mediaItem struct {
+	ID       string
+	Alt      string
+	Filename string
+	Status   MediaStatus
+	Errors   []mediaFieldsMediaErrorsMediaError
+}
+
+// mediaNode is the part of genqlient's media types the publisher reads;
+// both operations' node types satisfy it through the mediaFields fragment.
+type mediaNode interface {
+	GetId() string
+	GetAlt() string
+	GetStatus() MediaStatus
+	GetMediaErrors() []mediaFieldsMediaErrorsMediaError
+}
+
+func newMediaItem(n mediaNode) mediaItem {
+	it := mediaItem{ID: n.GetId(), Alt: n.GetAlt(), Status: n.GetStatus(), Errors: n.GetMediaErrors()}
+	if f, ok := n.(interface{ GetFilename() string }); ok {
+		it.Filename = f.GetFilename()
+	}
+	return it
+}
+
+// findVideo pages through the product's videos, newest first, until match
+// accepts one. It also returns the product's media count.
+func (p *Publisher) findVideo(ctx context.Context, v Variant, match func(mediaItem) bool, pageSize int) (*mediaItem, int, error) {
+	after := ""
+	for {
+		resp, err := productVideos(ctx, p.client, v.ProductID, pageSize, after, videoFilter)
+		if err != nil {
+			return nil, 0, err
+		}
+		prod := resp.GetProduct()
+		if prod.GetId() == "" {
+			// Deleted since the SKU was resolved: resolve it afresh next time.
+			p.skus.forget(v.SKU)
+			return nil, 0, fmt.Errorf("shopify: product %s of SKU %q no longer exists", v.ProductID, v.SKU)
+		}
+		conn := prod.GetMedia()
+		for _, n := range conn.GetNodes() {
+			if it := newMediaItem(n); match(it) {
+				return &it, prod.MediaCount.GetCount(), nil
+			}
+		}
+		pi := conn.GetPageInfo()
+		if !pi.GetHasNextPage() || pi.GetEndCursor() == "" || pi.GetEndCursor() == after {
+			return nil, prod.MediaCount.GetCount(), nil
+		}
+		after = pi.GetEndCursor()
+	}
+}
+
+func hasID(id string) func(mediaItem) bool {
+	return func(m mediaItem) bool { return m.ID == id }
+}
+
+func hasMarker(marker string) func(mediaItem) bool {
+	tag := "[" + marker + "]"
+	return func(m mediaItem) bool {
+		return strings.Contains(m.Alt, tag) || strings.HasPrefix(m.Filename, marker)
+	}
+}
+
+// processingError reports a video Shopify failed to process, with the code
+// of its first media error.
+func processingError(m *mediaItem) error {
+	code := ""
+	msgs := make([]string, 0, len(m.Errors))
+	for _, e := range m.Errors {
+		if code == "" {
+			code = e.GetCode()
+		}
+		msg := e.GetMessage()
+		if d := e.GetDetails(); d != "" {
+			msg += " (" + d + ")"
+		}
+		msgs = append(msgs, msg)
+	}
+	if len(msgs) == 0 {
+		msgs = append(msgs, "no reason given")
+	}
+	return &PermanentError{Op: "processing", Code: code,
+		Err: fmt.Errorf("Shopify could not process video %s: %s", m.ID, strings.Join(msgs, "; "))}
+}
+
+// MediaMarker returns the marker that identifies the video of the job with
+// the given key: "cv-" and 20 hex digits of the key's SHA-256. The
+// publisher appends it in brackets to the video's alt text and uses it as
+// the file name, and finds earlier attempts' videos by it.
+func MediaMarker(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "cv-" + hex.EncodeToString(sum[:10])
+}
+
+// mediaAlt appends the bracketed marker to alt, shortening alt so that the
+// whole fits Shopify's limit.
+func mediaAlt(alt, marker string) string {
+	tag := "[" + marker + "]"
+	alt = strings.TrimSpace(alt)
+	room := maxAltLength - utf8.RuneCountInString(tag) - 1
+	if utf8.RuneCountInString(alt) > room {
+		alt = strings.TrimSpace(string([]rune(alt)[:room]))
+	}
+	if alt == "" {
+		return tag
+	}
+	return alt + " " + tag
+}
+
+// keyedMutex serializes work per key, so two concurrent publishes of one
+// job cannot both miss each other's video and attach it twice.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = make(map[string]*keyedLock)
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.locks[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

@@ -1,0 +1,415 @@
+package shopifytest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
+)
+
+// maxRequestBytes bounds a GraphQL request body.
+const maxRequestBytes = 1 << 20
+
+type gqlRequest struct {
+	Query         string         `json:"query"`
+	OperationName string         `json:"operationName"`
+	Variables     map[string]any `json:"variables"`
+}
+
+// serveGraphQL answers a GraphQL request the way Shopify does: 401 without
+// a valid token, and otherwise HTTP 200 with data and/or errors, including
+// for documents that do not parse or validate and for THROTTLED refusals.
+func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"errors": "Method not allowed"})
+		return
+	}
+	if r.Header.Get("X-Shopify-Access-Token") != s.cfg.token {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{
+			"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)",
+		})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+	if err != nil || len(body) > maxRequestBytes {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"errors": "request body too large"})
+		return
+	}
+	status, answer := s.handleGraphQL(body)
+	w.Header().Set("X-Shopify-API-Version", r.PathValue("version"))
+	if f, ok := answer.(*Fault); ok {
+		writeFault(w, f)
+		return
+	}
+	writeJSON(w, status, answer)
+}
+
+// handleGraphQL runs one request body and returns the HTTP status and the
+// JSON answer, or a *Fault to answer instead.
+func (s *Server) handleGraphQL(body []byte) (int, any) {
+	var req gqlRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&req); err != nil || req.Query == "" {
+		return http.StatusBadRequest, map[string]any{"errors": map[string]any{"query": "Required parameter missing or invalid"}}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reqSeq++
+	s.stats.Requests++
+
+	doc, perr := parser.ParseQuery(&ast.Source{Name: "request", Input: req.Query})
+	if perr != nil {
+		s.stats.Invalid++
+		return http.StatusOK, errorAnswer(toList(perr), nil)
+	}
+	op, err := pickOperation(doc, req.OperationName)
+	if err != nil {
+		s.stats.Invalid++
+		return http.StatusOK, errorAnswer(gqlerror.List{gqlerror.Errorf("%s", err.Error())}, nil)
+	}
+	fields := rootFields(op)
+	for _, f := range fields {
+		s.stats.Calls[f]++
+	}
+	if errs := validator.Validate(s.schema, doc); len(errs) > 0 {
+		s.stats.Invalid++
+		return http.StatusOK, errorAnswer(errs, nil)
+	}
+	vars, err := validator.VariableValues(s.schema, op, req.Variables)
+	if err != nil {
+		s.stats.Invalid++
+		return http.StatusOK, errorAnswer(toList(err), nil)
+	}
+
+	fault := s.takeFault(fields...)
+	if fault == nil {
+		fault = s.randomFault()
+	}
+	if fault != nil && !fault.AfterExecute {
+		return 0, fault
+	}
+
+	now := s.now()
+	requested := s.requestedCost(op, vars)
+	if requested > s.bucket.capacity {
+		e := gqlerror.Errorf("Query cost is %d, which exceeds the single query max cost limit (%d).", int(requested), int(s.bucket.capacity))
+		e.Extensions = map[string]any{"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": s.bucket.capacity}
+		return http.StatusOK, errorAnswer(gqlerror.List{e}, s.costExtension(requested, nil))
+	}
+	if !s.bucket.take(requested, now) {
+		s.stats.Throttled++
+		e := gqlerror.Errorf("Throttled")
+		e.Extensions = map[string]any{"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}
+		return http.StatusOK, errorAnswer(gqlerror.List{e}, s.costExtension(requested, nil))
+	}
+
+	ex := &executor{schema: s.schema, vars: vars, fragments: doc.Fragments}
+	var root object = queryRoot{s}
+	if op.Operation == ast.Mutation {
+		root = mutationRoot{s}
+	}
+	data, err := ex.object(root, op.SelectionSet, nil)
+	actual := requested
+	if op.Operation == ast.Query {
+		actual = min(requested, countObjects(data))
+	}
+	s.bucket.refund(requested - actual)
+	if fault != nil {
+		return 0, fault
+	}
+	if err != nil {
+		var ge *gqlerror.Error
+		if !errors.As(err, &ge) {
+			ge = gqlerror.Errorf("%s", err.Error())
+		}
+		return http.StatusOK, map[string]any{"data": nil, "errors": gqlerror.List{ge}, "extensions": s.costExtension(requested, &actual)}
+	}
+	return http.StatusOK, map[string]any{"data": data, "extensions": s.costExtension(requested, &actual)}
+}
+
+// costExtension is extensions with Shopify's cost report; actual is nil
+// for a refused request.
+func (s *Server) costExtension(requested float64, actual *float64) map[string]any {
+	var act any
+	if actual != nil {
+		act = *actual
+	}
+	return map[string]any{"cost": map[string]any{
+		"requestedQueryCost": requested,
+		"actualQueryCost":    act,
+		"throttleStatus": map[string]any{
+			"maximumAvailable":   s.bucket.capacity,
+			"currentlyAvailable": s.bucket.level,
+			"restoreRate":        s.bucket.rate,
+		},
+	}}
+}
+
+func errorAnswer(errs gqlerror.List, extensions map[string]any) map[string]any {
+	for _, e := range errs {
+		if e.Extensions == nil && e.Rule != "" {
+			e.Extensions = map[string]any{"code": "GRAPHQL_VALIDATION_FAILED", "rule": e.Rule}
+		}
+	}
+	out := map[string]any{"errors": errs}
+	if extensions != nil {
+		out["extensions"] = extensions
+	}
+	return out
+}
+
+func toList(err error) gqlerror.List {
+	var list gqlerror.List
+	if errors.As(err, &list) {
+		return list
+	}
+	var ge *gqlerror.Error
+	if errors.As(err, &ge) {
+		return gqlerror.List{ge}
+	}
+	return gqlerror.List{gqlerror.Errorf("%s", err.Error())}
+}
+
+func pickOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, error) {
+	if name != "" {
+		if op := doc.Operations.ForName(name); op != nil {
+			return op, nil
+		}
+		return nil, fmt.Errorf("no operation named %q", name)
+	}
+	if len(doc.Operations) != 1 {
+		return nil, fmt.Errorf("the document has %d operations; give operationName", len(doc.Operations))
+	}
+	return doc.Operations[0], nil
+}
+
+// rootFields names the fields an operation selects at its root.
+func rootFields(op *ast.OperationDefinition) []string {
+	var names []string
+	for _, sel := range op.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok {
+			names = append(names, f.Name)
+		}
+	}
+	if len(names) == 0 {
+		names = []string{""}
+	}
+	return names
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"errors":"encoding the answer failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// requestedCost estimates a request's cost the way Shopify describes it: a
+// mutation costs 10; in a query each object costs 1, scalars and enums cost
+// nothing, and a connection costs 2 plus its page size times the cost of
+// one item.
+func (s *Server) requestedCost(op *ast.OperationDefinition, vars map[string]any) float64 {
+	if op.Operation == ast.Mutation {
+		return 10
+	}
+	return max(1, s.selectionCost(op.SelectionSet, vars))
+}
+
+func (s *Server) selectionCost(set ast.SelectionSet, vars map[string]any) float64 {
+	total := 0.0
+	for _, sel := range set {
+		switch f := sel.(type) {
+		case *ast.Field:
+			if f.Definition == nil {
+				continue
+			}
+			def := s.schema.Types[f.Definition.Type.Name()]
+			if def == nil || def.Kind == ast.Scalar || def.Kind == ast.Enum {
+				continue
+			}
+			child := s.selectionCost(f.SelectionSet, vars)
+			if n, ok := f.ArgumentMap(vars)["first"]; ok && n != nil {
+				total += 2 + float64(toInt(n))*child
+			} else {
+				total += 1 + child
+			}
+		case *ast.InlineFragment:
+			total += s.selectionCost(f.SelectionSet, vars)
+		case *ast.FragmentSpread:
+			if f.Definition != nil {
+				total += s.selectionCost(f.Definition.SelectionSet, vars)
+			}
+		}
+	}
+	return total
+}
+
+// countObjects is the actual cost of a query's answer: one point per object
+// returned.
+func countObjects(v any) float64 {
+	switch v := v.(type) {
+	case map[string]any:
+		n := 1.0
+		for _, x := range v {
+			n += countObjects(x)
+		}
+		return n
+	case []any:
+		n := 0.0
+		for _, x := range v {
+			n += countObjects(x)
+		}
+		return n
+	}
+	return 0
+}
+
+// object is a GraphQL object the executor can read fields of.
+type object interface {
+	typeName() string
+	field(name string, args map[string]any) (any, error)
+}
+
+// fields is an object whose fields are fixed values.
+type fields struct {
+	name   string
+	values map[string]any
+}
+
+func (f fields) typeName() string { return f.name }
+
+func (f fields) field(name string, _ map[string]any) (any, error) { return f.values[name], nil }
+
+// executor resolves a validated operation against objects. Values are nil,
+// scalars, objects, or slices of those.
+type executor struct {
+	schema    *ast.Schema
+	vars      map[string]any
+	fragments ast.FragmentDefinitionList
+}
+
+func (e *executor) object(obj object, set ast.SelectionSet, path ast.Path) (map[string]any, error) {
+	out := make(map[string]any)
+	if err := e.collect(obj, set, out, path); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (e *executor) collect(obj object, set ast.SelectionSet, out map[string]any, path ast.Path) error {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			key := s.Alias
+			if key == "" {
+				key = s.Name
+			}
+			if s.Name == "__typename" {
+				out[key] = obj.typeName()
+				continue
+			}
+			p := append(path[:len(path):len(path)], ast.PathName(key))
+			raw, err := obj.field(s.Name, s.ArgumentMap(e.vars))
+			if err != nil {
+				ge := gqlerror.WrapPath(p, err)
+				return ge
+			}
+			v, err := e.value(raw, s.SelectionSet, p)
+			if err != nil {
+				return err
+			}
+			out[key] = merge(out[key], v)
+		case *ast.InlineFragment:
+			if e.applies(s.TypeCondition, obj) {
+				if err := e.collect(obj, s.SelectionSet, out, path); err != nil {
+					return err
+				}
+			}
+		case *ast.FragmentSpread:
+			def := s.Definition
+			if def == nil {
+				def = e.fragments.ForName(s.Name)
+			}
+			if def != nil && e.applies(def.TypeCondition, obj) {
+				if err := e.collect(obj, def.SelectionSet, out, path); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (e *executor) value(v any, set ast.SelectionSet, path ast.Path) (any, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case object:
+		return e.object(v, set, path)
+	case []object:
+		out := make([]any, len(v))
+		for i, o := range v {
+			x, err := e.object(o, set, append(path[:len(path):len(path)], ast.PathIndex(i)))
+			if err != nil {
+				return nil, err
+			}
+			out[i] = x
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+func (e *executor) applies(cond string, obj object) bool {
+	if cond == "" || cond == obj.typeName() {
+		return true
+	}
+	for _, d := range e.schema.PossibleTypes[cond] {
+		if d.Name == obj.typeName() {
+			return true
+		}
+	}
+	return false
+}
+
+// merge combines two selections of the same response key.
+func merge(a, b any) any {
+	am, ok1 := a.(map[string]any)
+	bm, ok2 := b.(map[string]any)
+	if !ok1 || !ok2 {
+		return b
+	}
+	for k, v := range bm {
+		am[k] = merge(am[k], v)
+	}
+	return am
+}
+
+func toInt(v any) int {
+	switch n := v.(type) {
+	case int:
+		return n
+	case int64:
+		return int(n)
+	case float64:
+		return int(n)
+	case json.Number:
+		i, _ := n.Int64()
+		return int(i)
+	}
+	return 0
+}
