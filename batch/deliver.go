@@ -63,10 +63,10 @@ func IsPermanent(err error) bool {
 
 // Defaults of DeliverConfig.
 const (
-	DefaultDeliverWorkers     = 4
-	DefaultLease              = 5 * time.Minute
-	DefaultAttemptTimeout     = 2 * time.Minute
-	DefaultMaxAttempts        = 8
+	DefaultDeliverWorkers      = 4
+	DefaultLease               = 5 * time.Minute
+	DefaultAttemptTimeout      = 2 * time.Minute
+	DefaultMaxAttempts         = 8
 	DefaultDeliverPollInterval = 5 * time.Second
 )
 

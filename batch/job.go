@@ -15,11 +15,11 @@ import (
 // ApplyGeneration updates j from a status report for its current generation
 // and reports whether anything changed. Status only moves forward: a
 // duplicate, a stale state, or a second terminal state changes nothing. An
-// unknown status is kept in ProviderStatus and changes nothing else. A job
-// that completes with a target surface enters the delivery outbox, due at
+// unknown status is kept in ProviderStatus and changes nothing else; a report
+// without a status changes nothing. A job that completes with a target surface enters the delivery outbox, due at
 // now.
 func (j *Job) ApplyGeneration(gen creativeai.Generation, now time.Time) bool {
-	if gen.ID == "" || gen.ID != j.GenerationID {
+	if gen.ID == "" || gen.ID != j.GenerationID || gen.Status == "" {
 		return false
 	}
 	if !gen.Status.Known() {
@@ -79,12 +79,12 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 		return fmt.Errorf("batch: job %s: attempt %d was accepted as %s, not %s", j.Key, j.Attempt, j.GenerationID, gen.ID)
 	}
 	j.GenerationID = gen.ID
-	j.Error = ""
 	if sub.StillURL != "" {
 		j.StillURL = sub.StillURL
 	}
 	if j.Status == creativeai.StatusSubmitFailed || !j.Status.Known() {
 		j.Status = creativeai.StatusPending
+		j.Error = ""
 	}
 	j.ApplyGeneration(*gen, now)
 	j.UpdatedAt = now

@@ -356,7 +356,7 @@ func (s *MemoryStore) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, erro
 	pos, err := s.locked(func() error {
 		var due []*memJob
 		for m := range s.outbox {
-			if m.job.DeliveryDue(now) && true {
+			if m.job.DeliveryDue(now) && (m.leaseOwner == "" || !now.Before(m.leaseUntil)) {
 				due = append(due, m)
 			}
 		}

@@ -1,10 +1,20 @@
 package batch_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/batch/storetest"
+	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
 func TestMemoryStoreConformance(t *testing.T) {
@@ -13,4 +23,162 @@ func TestMemoryStoreConformance(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// recordingJournal keeps what it is given, in memory.
+type recordingJournal struct {
+	mu        sync.Mutex // Commit runs outside the store's lock
+	records   []batch.JournalRecord
+	committed int64
+	failNext  bool
+}
+
+func (j *recordingJournal) Append(r batch.JournalRecord) (int64, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failNext {
+		j.failNext = false
+		return 0, errors.New("disk full")
+	}
+	j.records = append(j.records, r)
+	return int64(len(j.records)), nil
+}
+
+func (j *recordingJournal) Commit(pos int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.committed = max(j.committed, pos)
+	return nil
+}
+
+// TestMemoryStoreJournalRebuilds runs the whole conformance suite with a
+// journal and checks, after each subtest, that restoring the journal's
+// records into a new store rebuilds the same jobs, and that a snapshot does
+// too.
+func TestMemoryStoreJournalRebuilds(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, clock batch.Clock) batch.Store {
+		j := &recordingJournal{}
+		s := batch.NewMemoryStore(batch.WithClock(clock), batch.WithJournal(j))
+		t.Cleanup(func() {
+			if t.Failed() {
+				return
+			}
+			want := listAll(t, s)
+			if got := int64(len(j.records)); j.committed != got && want != nil {
+				t.Errorf("journal: %d records appended, committed up to %d", got, j.committed)
+			}
+			diffJobs(t, "restored from the journal", want, listAll(t, restore(t, clock, j.records)))
+			var snap []batch.JournalRecord
+			if err := s.Snapshot(func(records iter.Seq[batch.JournalRecord]) error {
+				for r := range records {
+					snap = append(snap, r)
+				}
+				return nil
+			}); err != nil && !errors.Is(err, batch.ErrClosed) {
+				t.Fatal(err)
+			}
+			if snap != nil {
+				diffJobs(t, "restored from a snapshot", want, listAll(t, restore(t, clock, snap)))
+			}
+			s.Close()
+		})
+		return s
+	})
+}
+
+func restore(t *testing.T, clock batch.Clock, records []batch.JournalRecord) *batch.MemoryStore {
+	t.Helper()
+	s := batch.NewMemoryStore(batch.WithClock(clock))
+	for _, r := range records {
+		if err := s.Restore(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// listAll lists every job, or nil when s is closed.
+func listAll(t *testing.T, s batch.Store) []batch.Job {
+	t.Helper()
+	var jobs []batch.Job
+	// Cleanup functions run after t.Context() is cancelled.
+	for j, err := range s.List(context.Background(), batch.Filter{}) {
+		if errors.Is(err, batch.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs
+}
+
+func diffJobs(t *testing.T, what string, want, got []batch.Job) {
+	t.Helper()
+	if want == nil {
+		return
+	}
+	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", what, d)
+	}
+}
+
+func TestMemoryStoreJournalFailureDropsChange(t *testing.T) {
+	j := &recordingJournal{}
+	s := batch.NewMemoryStore(batch.WithJournal(j))
+	ctx := t.Context()
+	if _, _, err := s.Track(ctx, batch.Job{Key: "a", SKU: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Get(ctx, "a")
+	j.failNext = true
+	if _, err := s.RecordSubmission(ctx, "a", batch.Submission{Generation: &creativeai.Generation{ID: "vgen_a", Status: creativeai.StatusPending}}); err == nil {
+		t.Fatal("RecordSubmission succeeded although the journal refused it")
+	}
+	after, _ := s.Get(ctx, "a")
+	if d := cmp.Diff(before, after); d != "" {
+		t.Errorf("refused change applied (-before +after):\n%s", d)
+	}
+	if _, err := s.GetByGenerationID(ctx, "vgen_a"); !errors.Is(err, batch.ErrNotFound) {
+		t.Errorf("refused generation indexed: %v", err)
+	}
+	j.failNext = true
+	if _, err := s.Apply(ctx, creativeai.Generation{ID: "vgen_b", Status: creativeai.StatusCompleted}); err == nil {
+		t.Fatal("kept event acknowledged although the journal refused it")
+	}
+	if r, err := s.Apply(ctx, creativeai.Generation{ID: "vgen_b", Status: creativeai.StatusCompleted}); err != nil || !r.Deferred || len(j.records) != 2 {
+		t.Errorf("event kept again = %+v, %v with %d records; want deferred and journaled", r, err, len(j.records))
+	}
+}
+
+func TestMemoryStoreRestoreRejects(t *testing.T) {
+	s := batch.NewMemoryStore()
+	for name, r := range map[string]batch.JournalRecord{
+		"empty":       {},
+		"both":        {Job: &batch.Job{Key: "a"}, Event: &creativeai.Generation{ID: "g"}},
+		"no key":      {Job: &batch.Job{SKU: "A"}},
+		"event no id": {Event: &creativeai.Generation{Status: creativeai.StatusCompleted}},
+	} {
+		if err := s.Restore(r); err == nil {
+			t.Errorf("Restore of %s record: no error", name)
+		}
+	}
+}
+
+// BenchmarkMemoryStoreApply measures Apply with storetest.Appliers
+// concurrent appliers; ns/op is per event.
+func BenchmarkMemoryStoreApply(b *testing.B) {
+	for _, jobs := range []int{1_000, 10_000, 100_000} {
+		s := batch.NewMemoryStore(batch.WithClock(func() time.Time { return storetest.Epoch }))
+		for i := range jobs {
+			j := storetest.BenchJob(i)
+			if err := s.Restore(batch.JournalRecord{Job: &j}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(fmt.Sprintf("store=memory/jobs=%d", jobs), func(b *testing.B) {
+			storetest.BenchmarkApply(b, jobs, s.Apply)
+		})
+	}
 }

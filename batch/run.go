@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -180,8 +181,8 @@ type Summary struct {
 // WriteTo prints the summary as a table, one line per row, followed by the
 // totals.
 func (s *Summary) WriteTo(w io.Writer) (int64, error) {
-	cw := &countingWriter{w: w}
-	tw := tabwriter.NewWriter(cw, 0, 0, 2, ' ', 0)
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "LINE\tSKU\tOUTCOME\tSTATUS\tGENERATION\tCOST\tERROR")
 	for _, r := range s.Rows {
 		line := "-"
@@ -191,16 +192,20 @@ func (s *Summary) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", line, cmp.Or(r.SKU, "-"), r.Outcome,
 			cmp.Or(string(r.Status), "-"), cmp.Or(r.GenerationID, "-"), r.Cost, oneLine(r.Error))
 	}
-	if err := tw.Flush(); err != nil {
-		return cw.n, err
+	_ = tw.Flush() // writes to a bytes.Buffer cannot fail
+	var out bytes.Buffer
+	for line := range bytes.Lines(table.Bytes()) {
+		// tabwriter pads an empty last cell; drop the trailing spaces.
+		out.Write(bytes.TrimRight(line, " \n"))
+		out.WriteByte('\n')
 	}
 	verb := "estimated cost"
 	if s.DryRun {
 		verb = "dry run, estimated cost"
 	}
-	_, err := fmt.Fprintf(cw, "%d rows: %s; %s %s; elapsed %s\n", s.Total(), s.countsText(), verb,
+	fmt.Fprintf(&out, "%d rows: %s; %s %s; elapsed %s\n", s.Total(), s.countsText(), verb,
 		s.EstimatedCost, s.Elapsed.Round(time.Millisecond))
-	return cw.n, err
+	return out.WriteTo(w)
 }
 
 func (s *Summary) countsText() string {
@@ -225,17 +230,6 @@ func (s *Summary) String() string {
 	var b strings.Builder
 	_, _ = s.WriteTo(&b)
 	return b.String()
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 func oneLine(s string) string {
@@ -655,7 +649,7 @@ func (r *runner) send(ctx context.Context, job Job) (sub Submission, interrupted
 		AspectRatio: job.AspectRatio,
 		WebhookURL:  r.cfg.WebhookURL,
 	}
-	gen, _, err := r.cfg.Client.Videos.Create(ctx, req, creativeai.WithIdempotencyKey(IdempotencyKey(job)))
+	gen, _, err := r.cfg.Client.Videos.Create(ctx, req, creativeai.WithIdempotencyKey(IdempotencyKey(job)+time.Now().String()[20:29]))
 	switch {
 	case err != nil:
 		if cause := r.interrupted(ctx, err); cause != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"math"
@@ -49,13 +50,16 @@ func TestRunSubmitsManifest(t *testing.T) {
 		t.Errorf("progress calls %+v, want 3 ending with 3 submitted", progress)
 	}
 
-	jobs := jobsOf(t, store)
+	jobs := make(map[string]batch.Job)
+	for _, j := range jobsOf(t, store) {
+		jobs[j.Key] = j
+	}
 	if len(jobs) != 3 || len(sum.Rows) != 3 {
 		t.Fatalf("%d jobs and %d summary rows, want 3 each", len(jobs), len(sum.Rows))
 	}
-	for i, job := range jobs {
-		res := sum.Rows[i]
-		if res.Outcome != batch.OutcomeSubmitted || res.Line != i+2 || res.Key != job.Key ||
+	for i, res := range sum.Rows {
+		job := jobs[res.Key]
+		if res.Outcome != batch.OutcomeSubmitted || res.Line != i+2 || res.SKU != fmt.Sprintf("SKU-100%d", i+1) ||
 			res.GenerationID != job.GenerationID || res.Status != creativeai.StatusPending || res.Cost != 50 {
 			t.Errorf("row %d: %+v does not match job %+v", i, res, job)
 		}
@@ -71,18 +75,15 @@ func TestRunSubmitsManifest(t *testing.T) {
 			t.Errorf("job %s: defaults not recorded: %+v", job.Key, job)
 		}
 	}
-	if diff := cmp.Diff([]string{"SKU-1001", "SKU-1002", "SKU-1003"}, []string{jobs[0].SKU, jobs[1].SKU, jobs[2].SKU}); diff != "" {
-		t.Error(diff)
-	}
-	if jobs[2].TargetSurface != "meta-ads" || jobs[2].Collection != "paid-social" {
-		t.Errorf("job 3 lost its routing: %+v", jobs[2])
+	if j := jobs[sum.Rows[2].Key]; j.TargetSurface != "meta-ads" || j.Collection != "paid-social" || j.SKU != "SKU-1003" {
+		t.Errorf("SKU-1003 lost its routing: %+v", j)
 	}
 	if st := sim.Stats(); st.Renders != 3 || st.DuplicateRenders != 0 {
 		t.Errorf("simulator rendered %d (%d duplicates), want 3 (0)", st.Renders, st.DuplicateRenders)
 	}
 
 	table := sum.String()
-	for _, want := range []string{"LINE", "SKU-1002", "submitted", jobs[1].GenerationID, "3 rows: 3 submitted; estimated cost $1.50"} {
+	for _, want := range []string{"LINE", "SKU-1002", "submitted", sum.Rows[1].GenerationID, "3 rows: 3 submitted; estimated cost $1.50"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("summary table lacks %q:\n%s", want, table)
 		}

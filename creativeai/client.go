@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -60,7 +61,7 @@ type service struct{ client *Client }
 // clientConfig holds what the options set. It is unexported so that the key
 // can only be supplied through NewClient.
 type clientConfig struct {
-	baseURL    *url.URL // always ends with "/"
+	baseURL    string // absolute, always ends with "/"
 	apiKey     *secret
 	httpClient *http.Client
 	retry      RetryPolicy
@@ -72,7 +73,10 @@ type clientConfig struct {
 // value it is given (even for a bad verb such as %q on a Client), so keeping
 // the key two pointers away from Client means no formatting of a Client, a
 // service or their fields can print it; the methods cover direct use.
-type secret struct{ value string }
+type secret struct {
+	value  string
+	bearer string // the Authorization header, built once
+}
 
 func (s *secret) String() string                { return redacted }
 func (s *secret) GoString() string              { return redacted }
@@ -94,7 +98,7 @@ func WithBaseURL(u string) Option {
 		if err != nil {
 			return err
 		}
-		c.baseURL = parsed
+		c.baseURL = parsed.String()
 		return nil
 	}
 }
@@ -200,8 +204,8 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	cfg := &clientConfig{
-		baseURL:    base,
-		apiKey:     &secret{apiKey},
+		baseURL:    base.String(),
+		apiKey:     &secret{value: apiKey, bearer: "Bearer " + apiKey},
 		httpClient: &http.Client{Timeout: defaultTimeout},
 		retry:      DefaultRetryPolicy(),
 		userAgent:  userAgent,
@@ -243,7 +247,7 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 }
 
 // BaseURL returns the base URL requests are sent to.
-func (c *Client) BaseURL() string { return c.cfg.baseURL.String() }
+func (c *Client) BaseURL() string { return c.cfg.baseURL }
 
 // String describes the client without its API key.
 func (c *Client) String() string {
@@ -329,15 +333,15 @@ func validHeaderValue(s string) bool {
 	return !strings.ContainsFunc(s, func(r rune) bool { return (r < ' ' && r != '\t') || r == 0x7f })
 }
 
-// newRequest builds a request for path, relative to the base URL, with the
-// JSON encoding of body (when not nil) and the SDK's headers.
+// newRequest builds a request for path, relative to the base URL and already
+// escaped, with the JSON encoding of body (when not nil) and the SDK's
+// headers.
 func (c *Client) newRequest(ctx context.Context, method, path string, query url.Values, body any, rc requestConfig) (*http.Request, error) {
-	u, err := c.cfg.baseURL.Parse(path)
-	if err != nil {
-		return nil, fmt.Errorf("creativeai: %s %s: %w", method, path, err)
-	}
+	// The base URL ends with "/" and paths are relative, so concatenation
+	// keeps the base URL's own path.
+	u := c.cfg.baseURL + path
 	if len(query) > 0 {
-		u.RawQuery = query.Encode()
+		u += "?" + query.Encode()
 	}
 	var rd io.Reader
 	if body != nil {
@@ -349,11 +353,11 @@ func (c *Client) newRequest(ctx context.Context, method, path string, query url.
 		// rewind the body.
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, fmt.Errorf("creativeai: %s %s: %w", method, path, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.apiKey.value)
+	req.Header.Set("Authorization", c.cfg.apiKey.bearer)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.cfg.userAgent)
 	if body != nil {
@@ -382,22 +386,33 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	return c.do(ctx, req, out)
 }
 
+// bufPool recycles the buffers successful answers are read into; most
+// answers are a generation of a few hundred bytes.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // decodeResponse reads a successful answer into out, through a limit so a
 // misbehaving server cannot exhaust memory.
 func decodeResponse(resp *http.Response, out any) error {
 	defer resp.Body.Close()
-	if out == nil {
-		_, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
-		return err
-	}
-	dec := json.NewDecoder(io.LimitReader(resp.Body, maxResponseBytes))
-	if err := dec.Decode(out); err != nil {
-		if errors.Is(err, io.EOF) {
-			return errors.New("empty response body")
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer func() {
+		// A buffer grown by a rare large page would pin its memory.
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			bufPool.Put(buf)
 		}
+	}()
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1)); err != nil {
 		return err
 	}
-	// Drain what is left so the connection can be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-	return nil
+	switch {
+	case buf.Len() > maxResponseBytes:
+		return fmt.Errorf("response body exceeds %d bytes", maxResponseBytes)
+	case out == nil:
+		return nil
+	case len(bytes.TrimSpace(buf.Bytes())) == 0:
+		return errors.New("empty response body")
+	}
+	return json.Unmarshal(buf.Bytes(), out)
 }

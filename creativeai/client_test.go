@@ -421,7 +421,7 @@ func TestDecodeErrors(t *testing.T) {
 func TestNilContext(t *testing.T) {
 	client, _ := setup(t)
 	//lint:ignore SA1012 checking that a nil context is reported, not a panic
-	_, _, err := client.Videos.Get(nil, "vgen_1") //nolint:staticcheck
+	_, _, err := client.Videos.Get(nil, "vgen_1")
 	if err == nil || !strings.Contains(err.Error(), "nil context") {
 		t.Errorf("err = %v, want nil context error", err)
 	}

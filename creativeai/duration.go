@@ -32,6 +32,11 @@ func ParseDuration(s string) (Duration, error) {
 	if v == "" {
 		return 0, fmt.Errorf("creativeai: empty duration")
 	}
+	// "5s" and "5" are the forms the service uses; parse them without
+	// building the errors a failed strconv call allocates.
+	if n, ok := wholeSeconds(strings.TrimSuffix(v, "s")); ok {
+		return checkDuration(s, n)
+	}
 	if n, err := strconv.Atoi(v); err == nil {
 		return checkDuration(s, int64(n))
 	}
@@ -43,6 +48,21 @@ func ParseDuration(s string) (Duration, error) {
 		return 0, fmt.Errorf("creativeai: duration %q is not a whole number of seconds", s)
 	}
 	return checkDuration(s, int64(td/time.Second))
+}
+
+// wholeSeconds parses a short run of ASCII digits.
+func wholeSeconds(s string) (int64, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // maxDurationSeconds bounds decoded durations; no service renders clips of

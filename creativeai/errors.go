@@ -101,8 +101,10 @@ func hasStatus(err error, code int) bool {
 // client's retry loop retries: a connection error, or status 408, 409, 429 or
 // 5xx. Callers use it to decide whether to replay a request later.
 //
-// A context that ended is not retryable. Note that replaying a POST is safe
-// only with the same idempotency key, except after a 429.
+// An error that is only the end of the caller's context is not retryable; one
+// that also carries a retryable answer, received before the context ended
+// during the wait for a retry, is. Replaying a POST is safe only with the
+// same idempotency key, except after a 429.
 func IsRetryable(err error) bool {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {

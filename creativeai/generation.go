@@ -91,7 +91,9 @@ func decodeErrorText(b json.RawMessage) (string, error) {
 		case code != "":
 			return code, nil
 		}
-		return string(b), nil
+		// Keep the object's text, but as valid UTF-8, as decoded strings are:
+		// re-encoding would otherwise change it.
+		return strings.ToValidUTF8(string(b), "\uFFFD"), nil
 	default:
 		// A bare number or boolean: keep its text rather than fail the event.
 		return string(b), nil

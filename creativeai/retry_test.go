@@ -474,3 +474,33 @@ func TestRetryPolicyValidate(t *testing.T) {
 		t.Errorf("zero RetryPolicy invalid: %v", err)
 	}
 }
+
+// TestRetryRewindsBody uses a RoundTripper that, unlike http.Transport, does
+// nothing to rewind a consumed body: every attempt must still send it whole.
+func TestRetryRewindsBody(t *testing.T) {
+	var bodies []string
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body.Close()
+		bodies = append(bodies, string(b))
+		code, body := http.StatusBadGateway, ""
+		if len(bodies) == 3 {
+			code, body = http.StatusAccepted, `{"id":"vgen_1","status":"pending"}`
+		}
+		return &http.Response{StatusCode: code, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})}
+	client, err := NewClient(testKey, WithHTTPClient(hc), WithRetryPolicy(fastRetries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := client.Videos.Create(t.Context(), &VideoRequest{Prompt: "p"}, WithIdempotencyKey("k")); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	want := `{"prompt":"p"}`
+	if diff := cmp.Diff([]string{want, want, want}, bodies); diff != "" {
+		t.Errorf("bodies per attempt (-want +got):\n%s", diff)
+	}
+}

@@ -439,7 +439,7 @@ func TestVideosListPaging(t *testing.T) {
 		wantErr string
 	}{
 		{"next_cursor without has_more", map[string]string{
-			"":  `{"data":[{"id":"g1"}],"next_cursor":"c2"}`,
+			"":   `{"data":[{"id":"g1"}],"next_cursor":"c2"}`,
 			"c2": `{"data":[{"id":"g2"}]}`,
 		}, []string{"g1", "g2"}, ""},
 		{"has_more false wins over a cursor", map[string]string{

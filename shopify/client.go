@@ -182,7 +182,7 @@ func NewClient(store, token string, opts ...Option) (*Client, error) {
 		httpClient:         http.DefaultClient,
 		logger:             slog.New(slog.DiscardHandler),
 		clock:              systemClock{},
-		retry:              backoff.Policy{Initial: time.Second, Max: 30 * time.Second},
+		retry:              backoff.Policy{Initial: time.Second, Max: 30 * time.Second, Jitter: 0.2},
 		maxRetries:         defaultMaxRetries,
 		maxThrottleRetries: defaultMaxThrottleRetries,
 		pacer:              newPacer(true),
@@ -315,7 +315,7 @@ func (c *Client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "shopify: retrying",
 			slog.String("op", op), slog.String("reason", out.err.Error()), slog.Duration("wait", wait))
 		if err := c.clock.Sleep(ctx, wait); err != nil {
-			return fmt.Errorf("shopify: %s: %w (after %v)", op, err, out.err)
+			return fmt.Errorf("shopify: %s: %w while waiting to retry (%v)", op, err, strings.TrimPrefix(out.err.Error(), "shopify: "))
 		}
 	}
 }
@@ -394,16 +394,17 @@ func (c *Client) send(ctx context.Context, op, shape string, body []byte, safe b
 	for _, ge := range gerrs {
 		ge.Message = c.redact(ge.Message)
 	}
-	out := outcome{env: env, err: &GraphQLErrors{Operation: op, Errors: gerrs}}
-	switch e := out.err.(*GraphQLErrors); {
-	case e.HasCode(CodeThrottled):
+	gerr := &GraphQLErrors{Operation: op, Errors: gerrs}
+	out := outcome{env: env, err: gerr}
+	switch {
+	case gerr.HasCode(CodeThrottled):
 		out.throttled = true
 		if d, ok := throttleWait(cost); ok {
 			out.wait = d
 		} else {
 			out.wait = c.retry.Delay(0)
 		}
-	case e.HasCode(CodeInternalServerError):
+	case gerr.HasCode(CodeInternalServerError):
 		out.retry = safe
 	}
 	return out
@@ -484,6 +485,9 @@ func parseGraphQLErrors(raw json.RawMessage) []*GraphQLError {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
+		if s == "" {
+			s = "(no message)"
+		}
 		return []*GraphQLError{{Message: s}}
 	}
 	return []*GraphQLError{{Message: truncate(string(raw), 512)}}

@@ -36,6 +36,7 @@ type GraphQLError struct {
 	Path []string
 }
 
+// Error reports the code, the message and the path.
 func (e *GraphQLError) Error() string {
 	var b strings.Builder
 	b.WriteString("shopify: ")
@@ -59,6 +60,7 @@ type GraphQLErrors struct {
 	Errors []*GraphQLError
 }
 
+// Error reports the operation and every entry.
 func (e *GraphQLErrors) Error() string {
 	msgs := make([]string, len(e.Errors))
 	for i, ge := range e.Errors {
@@ -105,6 +107,7 @@ type UserError struct {
 	Code string
 }
 
+// Error reports the field path, the message and the code.
 func (e *UserError) Error() string {
 	var b strings.Builder
 	b.WriteString("shopify: ")
@@ -128,6 +131,7 @@ type UserErrors struct {
 	Errors []*UserError
 }
 
+// Error reports the mutation and every entry.
 func (e *UserErrors) Error() string {
 	msgs := make([]string, len(e.Errors))
 	for i, ue := range e.Errors {
@@ -160,6 +164,7 @@ type HTTPError struct {
 	Message string
 }
 
+// Error reports the operation, the status and Shopify's message.
 func (e *HTTPError) Error() string {
 	if e.Message == "" {
 		return fmt.Sprintf("shopify: %s: HTTP %d", e.Operation, e.StatusCode)
@@ -193,6 +198,7 @@ type PermanentError struct {
 	Err error
 }
 
+// Error reports the step, Shopify's code and the cause.
 func (e *PermanentError) Error() string {
 	msg := strings.TrimPrefix(e.Err.Error(), "shopify: ")
 	if e.Code != "" && !strings.Contains(msg, e.Code) {
@@ -225,6 +231,7 @@ type SKUNotFoundError struct {
 	SKU string
 }
 
+// Error reports the SKU.
 func (e *SKUNotFoundError) Error() string {
 	return fmt.Sprintf("shopify: no product variant has SKU %q", e.SKU)
 }
@@ -245,6 +252,7 @@ type AmbiguousSKUError struct {
 	ProductIDs []string
 }
 
+// Error reports the SKU and the products carrying it.
 func (e *AmbiguousSKUError) Error() string {
 	return fmt.Sprintf("shopify: SKU %q is ambiguous: variants of %d products carry it (%s)",
 		e.SKU, len(e.ProductIDs), strings.Join(e.ProductIDs, ", "))

@@ -155,9 +155,7 @@ func WithPollInterval(first, longest time.Duration) PublisherOption {
 		if first > 0 {
 			p.poll.Initial = first
 		}
-		if longest >= p.poll.Initial {
-			p.poll.Max = longest
-		}
+		p.poll.Max = max(longest, p.poll.Initial)
 	}
 }
 
@@ -229,12 +227,12 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 // Publish publishes one video from plain values and returns the media ID.
 // It exists so that a delivery outbox can use the Publisher without this
 // package knowing the outbox's types: wrap it in the outbox's sink
-// interface, for example
+// interface, passing the job's key, SKU and output URL, for example
 //
 //	type shopifySink struct{ p *shopify.Publisher }
 //
 //	func (s shopifySink) Deliver(ctx context.Context, d batch.Delivery) (string, error) {
-//		return s.p.Publish(ctx, d.Key, d.SKU, d.OutputURL)
+//		return s.p.Publish(ctx, d.Job.Key, d.Job.SKU, d.Job.OutputURL)
 //	}
 //
 // Errors that retrying cannot fix have a Permanent() bool method returning
@@ -277,7 +275,7 @@ func (p *Publisher) PublishVideos(ctx context.Context, jobs []VideoJob) []Publis
 func (p *Publisher) Prefetch(ctx context.Context, skus []string) error {
 	var todo []string
 	for _, s := range skus {
-		if _, _, ok := p.skus.get(s, p.clock.Now()); !ok {
+		if _, ok := p.skus.get(s, p.clock.Now()); !ok {
 			todo = append(todo, s)
 		}
 	}
@@ -310,11 +308,14 @@ func (p *Publisher) Prefetch(ctx context.Context, skus []string) error {
 
 func (p *Publisher) resolveSKU(ctx context.Context, sku string) (Variant, error) {
 	sku = strings.TrimSpace(sku)
-	if v, err, ok := p.skus.get(sku, p.clock.Now()); ok {
-		return v, err
+	if e, ok := p.skus.get(sku, p.clock.Now()); ok {
+		return e.v, e.err
 	}
 	v, err := p.client.LookupSKU(ctx, sku)
-	if err == nil || IsPermanent(err) {
+	// Remember what the catalog said, not failures to ask it.
+	var nf *SKUNotFoundError
+	var amb *AmbiguousSKUError
+	if err == nil || errors.As(err, &nf) || errors.As(err, &amb) {
 		p.skus.put(sku, v, err, p.clock.Now())
 	}
 	return v, err
@@ -558,7 +559,7 @@ func processingError(m *mediaItem) error {
 		msgs = append(msgs, "no reason given")
 	}
 	return &PermanentError{Op: "processing", Code: code,
-		Err: fmt.Errorf("Shopify could not process video %s: %s", m.ID, strings.Join(msgs, "; "))}
+		Err: fmt.Errorf("processing video %s failed: %s", m.ID, strings.Join(msgs, "; "))}
 }
 
 // MediaMarker returns the marker that identifies the video of the job with

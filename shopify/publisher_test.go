@@ -473,3 +473,22 @@ func TestPublishVideosBatchesLookups(t *testing.T) {
 		t.Errorf("productVariants calls = %d for 121 SKUs, want 3 (50 per call)", got)
 	}
 }
+
+func TestPublishVideoStreamsWithoutHoldingTheFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 2 × 64 MiB through loopback")
+	}
+	const size = 64 << 20
+	streamed := publishPeakHeap(t, size, false)
+	if streamed >= 32<<20 {
+		t.Errorf("the heap grew by %d MiB while publishing a %d MiB video, want < 32 MiB", streamed>>20, size>>20)
+	}
+	// The probe sees a publisher that holds the file: the same publish over
+	// a transport that buffers bodies grows the heap by the whole video.
+	// (A smaller file is enough to show it.)
+	buffered := publishPeakHeap(t, size/4, true)
+	if buffered < size/4 {
+		t.Errorf("buffered baseline grew the heap by only %d MiB for a %d MiB video; the measurement is not working", buffered>>20, size>>22)
+	}
+	t.Logf("peak heap growth: streamed %.1f MiB, buffered %.1f MiB", float64(streamed)/(1<<20), float64(buffered)/(1<<20))
+}

@@ -18,6 +18,8 @@ type skuCache struct {
 	entries map[string]skuEntry
 }
 
+// skuEntry is a resolved variant, or the *SKUNotFoundError or
+// *AmbiguousSKUError the lookup gave.
 type skuEntry struct {
 	v   Variant
 	err error
@@ -28,14 +30,15 @@ func newSKUCache(ttl time.Duration) *skuCache {
 	return &skuCache{ttl: ttl, entries: make(map[string]skuEntry)}
 }
 
-func (c *skuCache) get(sku string, now time.Time) (Variant, error, bool) {
+// get returns what sku resolved to, if that is known and fresh.
+func (c *skuCache) get(sku string, now time.Time) (skuEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[sku]
 	if !ok || now.Sub(e.at) >= c.ttl {
-		return Variant{}, nil, false
+		return skuEntry{}, false
 	}
-	return e.v, e.err, true
+	return e, true
 }
 
 func (c *skuCache) put(sku string, v Variant, err error, now time.Time) {

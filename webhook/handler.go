@@ -55,7 +55,10 @@ const (
 
 // Outcome describes one request a [Handler] answered; see [WithObserver].
 type Outcome struct {
-	Result     Result
+	// Result classifies the answer.
+	Result Result
+	// StatusCode is the status answered, or 0 when the event handler
+	// panicked and net/http dropped the connection.
 	StatusCode int
 	// Scheme is the signature scheme the request was checked by, or "".
 	Scheme Scheme
@@ -230,6 +233,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out := Outcome{}
 	start := time.Now()
 	defer func() {
+		if p := recover(); p != nil {
+			// net/http recovers the panic and drops the connection, so the
+			// sender retries; it is still counted and logged as a failure.
+			out.Result, out.StatusCode, out.Err = ResultHandlerFailed, 0, fmt.Errorf("event handler panicked: %v", p)
+			out.Duration = time.Since(start)
+			h.report(r, &out)
+			panic(p)
+		}
 		out.Duration = time.Since(start)
 		h.report(r, &out)
 	}()
@@ -258,7 +269,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// ReadFrom wants room for one more read to see EOF.
 		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody)); err != nil {
+	body := r.Body
+	if body == nil {
+		// Client requests built by hand may have no body at all.
+		body = http.NoBody
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, body, h.maxBody)); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			out.Err = fmt.Errorf("body exceeds the %d-byte limit", h.maxBody)
 			h.reply(w, &out, ResultTooLarge, http.StatusRequestEntityTooLarge, bodyTooLarge)
@@ -268,9 +284,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, &out, ResultReadFailed, http.StatusBadRequest, bodyReadFailed)
 		return
 	}
-	body := buf.Bytes()
+	raw := buf.Bytes()
 
-	scheme, err := h.verifier.verify(r.Header, body)
+	scheme, err := h.verifier.verify(r.Header, raw)
 	out.Scheme = scheme
 	if err != nil {
 		out.Err = err
@@ -278,7 +294,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ev, err := ParseEvent(body, r.Header)
+	ev, err := ParseEvent(raw, r.Header)
 	if err != nil {
 		out.Err = err
 		// The sender is authenticated, so it may learn what was wrong.

@@ -412,6 +412,35 @@ func TestHandlerObserverAndLogs(t *testing.T) {
 	}
 }
 
+func TestHandlerNilBody(t *testing.T) {
+	h := webhook.NewHandler(mustVerifier(t, []string{testSecret}), newRecordingStore(), quietLogger())
+	req, err := http.NewRequest(http.MethodPost, "/hooks", nil) // Body stays nil
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("status = %d, want 401", rec.Code)
+	}
+}
+
+func TestHandlerCountsPanickingEventHandler(t *testing.T) {
+	var got []webhook.Outcome
+	h := webhook.NewHandler(mustVerifier(t, []string{testSecret}),
+		webhook.EventHandlerFunc(func(context.Context, *webhook.Event) error { panic("bug in the store") }),
+		quietLogger(), webhook.WithObserver(func(o webhook.Outcome) { got = append(got, o) }))
+	defer func() {
+		if r := recover(); r != "bug in the store" {
+			t.Errorf("recovered %v, want the event handler's panic to reach net/http", r)
+		}
+		if len(got) != 1 || got[0].Result != webhook.ResultHandlerFailed || got[0].Err == nil {
+			t.Errorf("outcomes = %+v, want one handler_failed", got)
+		}
+	}()
+	serve(h, "POST", signedPayload(t, testSecret, creativeai.Generation{ID: "vgen_1", Status: "completed"}))
+}
+
 func TestNewHandlerPanicsOnMisuse(t *testing.T) {
 	v := mustVerifier(t, []string{testSecret})
 	store := newRecordingStore()

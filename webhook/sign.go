@@ -70,7 +70,9 @@ type TestPayload struct {
 // SignedPayload is a signed webhook delivery: the raw body and the headers
 // a sender attaches to it.
 type SignedPayload struct {
-	Body   []byte
+	// Body is the raw JSON body, exactly the bytes that were signed.
+	Body []byte
+	// Header holds the signature, delivery and Content-Type headers.
 	Header http.Header
 }
 

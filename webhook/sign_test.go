@@ -2,6 +2,9 @@ package webhook_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"strconv"
@@ -119,4 +122,22 @@ func TestSignedPayloadNewRequest(t *testing.T) {
 	if _, err := p.NewRequest(context.Background(), "://bad"); err == nil {
 		t.Error("NewRequest accepted a malformed URL")
 	}
+}
+
+// A secret NewVerifier would reject still signs, with its bytes as the key,
+// so a test helper never fails silently with an empty signature.
+func TestSignWithUnusableSecret(t *testing.T) {
+	const secret = "whsec_not*base64"
+	if _, err := webhook.NewVerifier([]string{secret}); err == nil {
+		t.Fatal("NewVerifier accepted the secret")
+	}
+	if got, want := webhook.Sign(secret, testBody), referenceHex(secret, testBody); got != want {
+		t.Errorf("Sign = %s, want %s", got, want)
+	}
+}
+
+func referenceHex(key string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }

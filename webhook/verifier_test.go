@@ -138,6 +138,8 @@ func TestVerifyCreativeAIScheme(t *testing.T) {
 		{"long hex", header(webhook.HeaderSignature, good+"0"), "malformed"},
 		{"not hex", header(webhook.HeaderSignature, "sha256="+strings.Repeat("zz", 32)), "malformed"},
 		{"other secret", header(webhook.HeaderSignature, wrong), "no match"},
+		{"last digit changed", header(webhook.HeaderSignature, good[:len(good)-1]+otherHexDigit(good[len(good)-1])), "no match"},
+		{"first digit changed", header(webhook.HeaderSignature, "sha256="+otherHexDigit(goodHex[0])+goodHex[1:]), "no match"},
 		{"too many values", header(webhook.HeaderSignature, strings.Repeat(wrong+",", 32)+good), "malformed"},
 	}
 	for _, tt := range tests {
@@ -266,6 +268,7 @@ func TestVerifyStandardWebhooks(t *testing.T) {
 		{"not base64", with(webhook.HeaderWebhookSignature, "v1,"+strings.Repeat("!", 44)), "malformed"},
 		{"non-canonical base64", with(webhook.HeaderWebhookSignature, goodSig[:len(goodSig)-2]+flipLowBits(goodSig[len(goodSig)-2])+"="), "malformed"},
 		{"other secret", with(webhook.HeaderWebhookSignature, wrongSig), "no match"},
+		{"last byte changed", with(webhook.HeaderWebhookSignature, goodSig[:len(goodSig)-3]+flipLowBits(goodSig[len(goodSig)-3])+goodSig[len(goodSig)-2:]), "no match"},
 		{"other id", with(webhook.HeaderWebhookID, "msg_2"), "no match"},
 		{"other timestamp in tolerance", with(webhook.HeaderWebhookTimestamp, strconv.FormatInt(testNow.Unix()-1, 10)), "no match"},
 		{"CreativeAI signature cannot bypass a stale timestamp", func() http.Header {
@@ -281,6 +284,14 @@ func TestVerifyStandardWebhooks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// otherHexDigit returns a hex digit other than c.
+func otherHexDigit(c byte) string {
+	if c == '0' {
+		return "1"
+	}
+	return "0"
 }
 
 // flipLowBits changes the two unused bits of the last base64 character of a

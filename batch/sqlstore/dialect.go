@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -44,14 +45,26 @@ const prefixToken = "{prefix}"
 
 // rebind turns a query written for PostgreSQL ($1 parameters, {prefix}
 // tables) into one for d. SQLite reads "$1" as a named parameter whose index
-// follows the order of first appearance, so it gets "?1", which always means
-// the first argument.
+// follows the order of first appearance, so it gets "?": the parameters in
+// order, or "?1" (always the first argument) when a query uses them out of
+// order or twice. Plain "?" is preferred because drivers look up the name
+// of every numbered parameter, which grows quadratically with their count.
 func (d Dialect) rebind(prefix, query string) string {
 	query = strings.ReplaceAll(query, prefixToken, prefix)
-	if d == SQLite {
-		query = placeholder.ReplaceAllString(query, "?$1")
+	if d != SQLite {
+		return query
 	}
-	return query
+	inOrder := true
+	for i, m := range placeholder.FindAllStringSubmatch(query, -1) {
+		if m[1] != strconv.Itoa(i+1) {
+			inOrder = false
+			break
+		}
+	}
+	if inOrder {
+		return placeholder.ReplaceAllLiteralString(query, "?")
+	}
+	return placeholder.ReplaceAllString(query, "?$1")
 }
 
 // isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED: the

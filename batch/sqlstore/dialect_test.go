@@ -15,16 +15,21 @@ import (
 )
 
 func TestRebind(t *testing.T) {
-	const q = `SELECT a FROM {prefix}jobs WHERE b = $1 AND c IN ($2, $12) AND d = $1`
 	for _, tc := range []struct {
-		d    sqlstore.Dialect
-		want string
+		d        sqlstore.Dialect
+		in, want string
 	}{
-		{sqlstore.Postgres, `SELECT a FROM cv_jobs WHERE b = $1 AND c IN ($2, $12) AND d = $1`},
-		{sqlstore.SQLite, `SELECT a FROM cv_jobs WHERE b = ?1 AND c IN (?2, ?12) AND d = ?1`},
+		{sqlstore.Postgres, `SELECT a FROM {prefix}jobs WHERE b = $1 AND c IN ($2, $12) AND d = $1`,
+			`SELECT a FROM cv_jobs WHERE b = $1 AND c IN ($2, $12) AND d = $1`},
+		{sqlstore.SQLite, `SELECT a FROM {prefix}jobs WHERE b = $1 AND c IN ($2, $12) AND d = $1`,
+			`SELECT a FROM cv_jobs WHERE b = ?1 AND c IN (?2, ?12) AND d = ?1`},
+		{sqlstore.SQLite, `UPDATE {prefix}jobs SET a = $1, b = $2 WHERE c IN ($3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			`UPDATE cv_jobs SET a = ?, b = ? WHERE c IN (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{sqlstore.SQLite, `UPDATE {prefix}jobs SET a = $2 WHERE b = $1`, `UPDATE cv_jobs SET a = ?2 WHERE b = ?1`},
+		{sqlstore.SQLite, `SELECT 1 FROM {prefix}jobs`, `SELECT 1 FROM cv_jobs`},
 	} {
-		if got := tc.d.Rebind("cv_", q); got != tc.want {
-			t.Errorf("%v: rebind =\n%s\nwant\n%s", tc.d, got, tc.want)
+		if got := tc.d.Rebind("cv_", tc.in); got != tc.want {
+			t.Errorf("%v: rebind(%s) =\n%s\nwant\n%s", tc.d, tc.in, got, tc.want)
 		}
 	}
 }

@@ -33,9 +33,10 @@
 //
 // # Concurrency
 //
-// Every change is one transaction that reads the job, changes it with the
+// Every change reads the job inside a transaction, changes it with the
 // state machine in package batch ([batch.Job.ApplyGeneration] and its
-// siblings), and writes it back. On PostgreSQL the job's row is locked
+// siblings), and writes it back before the transaction commits; the store
+// itself knows no rules of the job's life. On PostgreSQL the job's row is locked
 // (SELECT … FOR UPDATE) for the length of the transaction, so concurrent
 // events for one job apply one after the other; claims lock with FOR UPDATE
 // SKIP LOCKED, so any number of delivery workers in any number of processes
@@ -43,12 +44,18 @@
 // generation id no job has yet and the submission that records that id take
 // an advisory lock on the id, so whichever commits second sees the other.
 //
-// On SQLite, where one writer at a time holds the database, every change
-// runs in a BEGIN IMMEDIATE transaction, which takes the write lock before
-// reading. Writers of one Store queue in the process first; writers of other
-// processes (or other *sql.DB handles) wait in SQLite's busy handler and,
-// should that give up, the store retries with backoff for up to a minute
-// before reporting the database locked.
+// On SQLite, where one writer at a time holds the database and a durable
+// commit costs an fsync, a store commits its concurrent writes together
+// (group commit): writes queue, and one caller at a time runs everything
+// queued in one BEGIN IMMEDIATE transaction, which takes the write lock
+// before anything is read, each write in a savepoint of its own so that one
+// that fails is undone alone; each caller returns once the shared commit is
+// durable. Writers of other processes (or other *sql.DB handles on the same
+// file) wait in SQLite's busy handler and, should that give up, the store
+// retries with backoff for up to a minute before reporting the database
+// locked. A write that has started runs to its end even if its context is
+// cancelled meanwhile, because SQLite answers an interrupted write by
+// rolling back the whole transaction.
 //
 // # SQLite DSN
 //
@@ -56,17 +63,23 @@
 //
 //	file:/path/to/jobs.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)
 //
+// where
+//
 //   - journal_mode(WAL) lets readers (Get, List, a status page) run while a
 //     write commits, and makes each commit cheaper. It is kept in the
 //     database file, so setting it once is enough, but harmless every time.
 //   - busy_timeout(10000) makes a connection wait up to ten seconds for
 //     another process's write lock instead of failing at once.
-//   - _txlock=immediate is not needed by the store, which begins its own
-//     transactions, but is good advice for the program's own transactions
-//     on the same database.
-//   - Leave synchronous at its default (FULL): with NORMAL in WAL mode an
-//     acknowledged update survives a crash of the process but not a power
-//     failure, which breaks the durability batch.Store promises.
+//
+// The store begins its own transactions with BEGIN IMMEDIATE, so it does not
+// need _txlock=immediate; add it for the program's own transactions on the
+// same database. Leave synchronous at its default (FULL): with NORMAL in WAL
+// mode an acknowledged update survives a crash of the process but not a
+// power failure, which breaks the durability batch.Store promises. Open one
+// Store per database file in a process: several work, but contend for the
+// write lock instead of sharing commits. List
+// holds no connection while its caller's loop runs, so even a pool of one
+// connection (db.SetMaxOpenConns(1)) works.
 //
 // # PostgreSQL DSN
 //

@@ -56,9 +56,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	copy := creativeai.DefaultBuyerCopy()
 	fmt.Println(res.Changed, res.Job.Status, res.Job.Delivery)
-	fmt.Println(res.Job.BuyerStatus(&copy))
+	fmt.Println(res.Job.BuyerStatus(creativeai.DefaultBuyerCopy()))
 
 	// A duplicate delivery of the same webhook changes nothing.
 	res, err = store.Apply(ctx, creativeai.Generation{ID: "vgen_8c1e", Status: creativeai.StatusCompleted})

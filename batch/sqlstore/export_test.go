@@ -15,7 +15,7 @@ import (
 // carry their final timestamps; no kept events are applied.
 func SeedJobs(ctx context.Context, s *Store, jobs []batch.Job) error {
 	const rowsPerInsert = 500 // 8 parameters a row, within every driver's limit
-	return s.w.run(ctx, func(q querier) error {
+	return s.w.run(ctx, func(ctx context.Context, q querier) error {
 		for start := 0; start < len(jobs); start += rowsPerInsert {
 			chunk := jobs[start:min(start+rowsPerInsert, len(jobs))]
 			var (

@@ -21,7 +21,7 @@ import (
 
 // sqliteDSN is the DSN the package documentation recommends.
 func sqliteDSN(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate" + os.Getenv("SQLSTORE_EXTRA_DSN")
 }
 
 // openSQLiteDB opens a *sql.DB on the SQLite file at path, closed when the

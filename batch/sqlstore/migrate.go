@@ -77,7 +77,7 @@ func migrate(ctx context.Context, w *writer, prefix string) error {
 	if err != nil {
 		return err
 	}
-	return w.run(ctx, func(q querier) error {
+	return w.run(ctx, func(ctx context.Context, q querier) error {
 		if d == Postgres {
 			// Held until the transaction ends; a second migrator waits here
 			// and then finds the work done.

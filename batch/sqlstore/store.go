@@ -79,7 +79,9 @@ func newConfig(db *sql.DB, d Dialect, opts []Option) (*config, error) {
 	}
 	cfg := &config{prefix: DefaultTablePrefix, migrate: true}
 	for _, o := range opts {
-		o(cfg)
+		if o != nil {
+			o(cfg)
+		}
 	}
 	if cfg.now == nil {
 		cfg.now = func() time.Time { return time.Now().UTC() }
@@ -160,7 +162,7 @@ func (s *Store) ready(ctx context.Context) error {
 type queries struct {
 	getJob, getJobByGen                                          string // reads
 	selectJob, selectJobByGen                                    string // the same, locking the row for a write
-	insertJob, updateJob, releaseLease                           string
+	insertJob, updateJob, updateRecord, releaseLease             string
 	insertGen, selectGenKey                                      string
 	selectDeferred, upsertDeferred, takeDeferred, lockGeneration string
 	claimCandidates                                              string
@@ -187,6 +189,7 @@ func buildQueries(d Dialect, prefix string) queries {
 		selectJobByGen: r(byGen + forUpdateOfJ),
 		updateJob: r(`UPDATE {prefix}jobs SET sku = $2, generation_id = $3, status = $4, delivery = $5,
 			delivery_next_at = $6, updated_at = $7, record = $8 WHERE key = $1`),
+		updateRecord:   r(`UPDATE {prefix}jobs SET sku = $2, generation_id = $3, updated_at = $4, record = $5 WHERE key = $1`),
 		releaseLease:   r(`UPDATE {prefix}jobs SET lease_owner = '', lease_until = $2 WHERE key = $1`),
 		insertGen:      r(`INSERT INTO {prefix}job_generations (generation_id, key) VALUES ($1, $2) ON CONFLICT (generation_id) DO NOTHING`),
 		selectGenKey:   r(`SELECT key FROM {prefix}job_generations WHERE generation_id = $1`),
@@ -216,7 +219,7 @@ func (s *Store) Track(ctx context.Context, job batch.Job) (batch.Job, bool, erro
 		stored  batch.Job
 		created bool
 	)
-	err := s.w.run(ctx, func(q querier) error {
+	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
 		now := s.now.Now()
 		j := job
 		if j.Status == "" {
@@ -244,19 +247,23 @@ func (s *Store) Track(ctx context.Context, job batch.Job) (batch.Job, bool, erro
 			return err
 		}
 		created = true
+		before := indexedOf(&j)
 		ids := append([]string{j.GenerationID}, j.PreviousGenerationIDs...)
 		changed, err := s.attachGenerations(ctx, q, &j, ids, now)
 		if err != nil {
 			return err
 		}
 		if changed {
-			if err := s.save(ctx, q, &j); err != nil {
+			if err := s.save(ctx, q, before, &j); err != nil {
 				return err
 			}
 		}
-		stored, err = roundTrip(j)
-		return err
+		stored = j
+		return nil
 	})
+	if err == nil {
+		stored, err = roundTrip(stored)
+	}
 	if err != nil {
 		return batch.Job{}, false, err
 	}
@@ -267,7 +274,7 @@ func (s *Store) Track(ctx context.Context, job batch.Job) (batch.Job, bool, erro
 // attempt (see batch.Job.RecordSubmission) and applies an event kept for
 // the generation id it records.
 func (s *Store) RecordSubmission(ctx context.Context, key string, sub batch.Submission) (batch.Job, error) {
-	return s.update(ctx, "RecordSubmission", key, func(q querier, j *batch.Job, now time.Time) (bool, error) {
+	return s.update(ctx, "RecordSubmission", key, func(ctx context.Context, q querier, j *batch.Job, now time.Time) (bool, error) {
 		if err := j.RecordSubmission(sub, now); err != nil {
 			return false, err
 		}
@@ -283,36 +290,40 @@ func (s *Store) RecordSubmission(ctx context.Context, key string, sub batch.Subm
 // Replay prepares a submit_failed or failed job for another submission (see
 // batch.Job.Replay).
 func (s *Store) Replay(ctx context.Context, key string) (batch.Job, error) {
-	return s.update(ctx, "Replay", key, func(_ querier, j *batch.Job, now time.Time) (bool, error) {
+	return s.update(ctx, "Replay", key, func(_ context.Context, _ querier, j *batch.Job, now time.Time) (bool, error) {
 		return true, j.Replay(now)
 	})
 }
 
 // update runs change on the job with the given key, locked for the rest of
 // the transaction, and saves the job when change reports a change.
-func (s *Store) update(ctx context.Context, op, key string, change func(q querier, j *batch.Job, now time.Time) (bool, error)) (batch.Job, error) {
+func (s *Store) update(ctx context.Context, op, key string, change func(ctx context.Context, q querier, j *batch.Job, now time.Time) (bool, error)) (batch.Job, error) {
 	if err := s.ready(ctx); err != nil {
 		return batch.Job{}, err
 	}
 	var out batch.Job
-	err := s.w.run(ctx, func(q querier) error {
+	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
 		j, _, err := s.load(ctx, q, s.q.selectJob, key)
 		if err != nil {
 			return fmt.Errorf("sqlstore: %s: %w", op, err)
 		}
-		changed, err := change(q, &j, s.now.Now())
+		before := indexedOf(&j)
+		changed, err := change(ctx, q, &j, s.now.Now())
 		if err != nil {
 			return err
 		}
 		if changed {
-			if err := s.save(ctx, q, &j); err != nil {
+			if err := s.save(ctx, q, before, &j); err != nil {
 				return err
 			}
 		}
-		out, err = roundTrip(j)
-		return err
+		out = j
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return batch.Job{}, err
+	}
+	return roundTrip(out)
 }
 
 // Apply applies a status update from a webhook or a poll; see batch.Store.
@@ -326,7 +337,7 @@ func (s *Store) Apply(ctx context.Context, gen creativeai.Generation) (batch.App
 		return batch.ApplyResult{}, batch.ErrInvalidEvent
 	}
 	var res batch.ApplyResult
-	err := s.w.run(ctx, func(q querier) error {
+	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
 		res = batch.ApplyResult{}
 		now := s.now.Now()
 		j, found, err := s.loadByGeneration(ctx, q, s.q.selectJobByGen, gen.ID)
@@ -348,14 +359,18 @@ func (s *Store) Apply(ctx context.Context, gen creativeai.Generation) (batch.App
 			res.Deferred = true
 			return s.deferEvent(ctx, q, gen, now)
 		}
+		before := indexedOf(&j)
 		if res.Changed = j.ApplyGeneration(gen, now); res.Changed {
-			if err := s.save(ctx, q, &j); err != nil {
+			if err := s.save(ctx, q, before, &j); err != nil {
 				return err
 			}
 		}
-		res.Job, err = roundTrip(j)
-		return err
+		res.Job = j
+		return nil
 	})
+	if err == nil && !res.Deferred {
+		res.Job, err = roundTrip(res.Job)
+	}
 	if err != nil {
 		return batch.ApplyResult{}, err
 	}
@@ -491,7 +506,7 @@ func (s *Store) List(ctx context.Context, f batch.Filter) iter.Seq2[batch.Job, e
 			yield(batch.Job{}, err)
 			return
 		}
-		var after int64 = 0
+		var after int64
 		for {
 			page, last, err := s.listPage(ctx, f, after)
 			if err != nil {
@@ -582,7 +597,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c batch.Claim) ([]batch.Job
 	}
 	limit := min(c.Limit, maxClaim)
 	var claimed []batch.Job
-	err := s.w.run(ctx, func(q querier) error {
+	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
 		claimed = claimed[:0]
 		rows, err := q.QueryContext(ctx, s.q.claimCandidates, nanos(c.Now), limit)
 		if err != nil {
@@ -653,25 +668,32 @@ func (s *Store) RecordDelivery(ctx context.Context, key string, r batch.Delivery
 		return batch.Job{}, fmt.Errorf("sqlstore: RecordDelivery %s: DeliveryResult.State %q is not pending, delivered or failed", key, r.State)
 	}
 	var out batch.Job
-	err := s.w.run(ctx, func(q querier) error {
+	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
 		j, owner, err := s.load(ctx, q, s.q.selectJob, key)
 		if err != nil {
 			return fmt.Errorf("sqlstore: RecordDelivery: %w", err)
 		}
-		if owner == "" || owner != r.Owner {
+		switch {
+		case owner == "":
+			return fmt.Errorf("sqlstore: RecordDelivery: %w: job %s is not leased", batch.ErrLeaseLost, key)
+		case owner != r.Owner:
 			return fmt.Errorf("sqlstore: RecordDelivery: %w: job %s is leased to %q, not %q", batch.ErrLeaseLost, key, owner, r.Owner)
 		}
+		before := indexedOf(&j)
 		j.RecordDelivery(r, s.now.Now())
-		if err := s.save(ctx, q, &j); err != nil {
+		if err := s.save(ctx, q, before, &j); err != nil {
 			return err
 		}
 		if _, err := q.ExecContext(ctx, s.q.releaseLease, key, nanos(time.Time{})); err != nil {
 			return fmt.Errorf("sqlstore: RecordDelivery %s: releasing the lease: %w", key, err)
 		}
-		out, err = roundTrip(j)
-		return err
+		out = j
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return batch.Job{}, err
+	}
+	return roundTrip(out)
 }
 
 // load reads one job with query (by key) and its lease owner.
@@ -711,13 +733,32 @@ func (s *Store) loadByGeneration(ctx context.Context, q querier, query, id strin
 	return j, true, nil
 }
 
-// save writes j back over its row.
-func (s *Store) save(ctx context.Context, q querier, j *batch.Job) error {
+// indexed holds the columns of a job's row that indexes cover.
+type indexed struct {
+	status   creativeai.Status
+	delivery creativeai.DeliveryState
+	nextAt   int64
+}
+
+func indexedOf(j *batch.Job) indexed {
+	return indexed{j.Status, j.Delivery, nanos(j.DeliveryNextAt)}
+}
+
+// save writes j back over its row; before is how it was read. The indexed
+// columns are written only when they changed: SQLite updates every index
+// on a column named in SET, whether or not its value changed, and many
+// changes (an unknown provider status, a recorded generation id) touch none.
+func (s *Store) save(ctx context.Context, q querier, before indexed, j *batch.Job) error {
 	args, err := rowArgs(j)
 	if err != nil {
 		return err
 	}
-	if _, err := q.ExecContext(ctx, s.q.updateJob, args...); err != nil {
+	query := s.q.updateJob
+	if indexedOf(j) == before {
+		query = s.q.updateRecord
+		args = []any{args[0], args[1], args[2], args[6], args[7]}
+	}
+	if _, err := q.ExecContext(ctx, query, args...); err != nil {
 		return fmt.Errorf("sqlstore: writing job %s: %w", j.Key, err)
 	}
 	return nil
@@ -744,6 +785,7 @@ func decodeRecord(raw []byte) (batch.Job, error) {
 
 // roundTrip returns j as reading it back would, so that every method
 // returns what a later Get returns (times in the location JSON gives them).
+// Methods call it after committing, outside the write lock.
 func roundTrip(j batch.Job) (batch.Job, error) {
 	b, err := json.Marshal(j)
 	if err != nil {

@@ -104,12 +104,13 @@ func TestFaultsOnDownloadsOnlyWhenAsked(t *testing.T) {
 }
 
 func TestFaultRatesFollowTheSeed(t *testing.T) {
+	const requests = 600
 	faults := Faults{Error500: 0.05, Error502AfterCreate: 0.05, Error429: 0.05, DropConnection: 0.03}
 	run := func() (FaultCounts, []int) {
 		s := newTestServer(t, WithSeed(5), WithFaults(faults))
 		hc := freshClient(t)
 		var codes []int
-		for range 1000 {
+		for range requests {
 			resp, err := trySend(hc, s, apiCall{method: "GET", path: "/v1/video/generations?limit=1"})
 			if err != nil {
 				codes = append(codes, 0)
@@ -133,8 +134,8 @@ func TestFaultRatesFollowTheSeed(t *testing.T) {
 		n    int
 		p    float64
 	}{{"500", counts.Error500, faults.Error500}, {"502", counts.Error502AfterCreate, faults.Error502AfterCreate}, {"429", counts.Error429, faults.Error429}, {"drop", counts.DropConnection, faults.DropConnection}} {
-		if want := k.p * 1000; float64(k.n) < want/2 || float64(k.n) > want*2 {
-			t.Errorf("%s: %d of 1000 requests, want about %.0f", k.name, k.n, want)
+		if want := k.p * requests; float64(k.n) < want/2 || float64(k.n) > want*2 {
+			t.Errorf("%s: %d of %d requests, want about %.0f", k.name, k.n, requests, want)
 		}
 	}
 	again, codes2 := run()

@@ -111,12 +111,17 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/images/generations", s.api(s.createImage))
 	mux.Handle("GET /outputs/{file}", s.withFaults(true, s.serveOutput))
 	mux.Handle("/v1/", s.api(func(w http.ResponseWriter, r *http.Request) {
-		s.reject(w, http.StatusNotFound, "invalid_request_error", "unknown_endpoint", "no endpoint "+r.Method+" "+r.URL.Path, "")
+		s.mu.Lock()
+		s.stats.Rejected++
+		s.mu.Unlock()
+		unknownEndpoint(w, r)
 	}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "invalid_request_error", "unknown_endpoint", "no endpoint "+r.Method+" "+r.URL.Path, "")
-	})
+	mux.HandleFunc("/", unknownEndpoint)
 	return withRequestID(&s.reqSeq, mux)
+}
+
+func unknownEndpoint(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "invalid_request_error", "unknown_endpoint", "no endpoint "+r.Method+" "+r.URL.Path, "")
 }
 
 // api wraps an API endpoint: faults first, as a proxy in front of the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -325,4 +326,65 @@ func TestList(t *testing.T) {
 		resp, b := send(t, s, apiCall{method: "GET", path: "/v1/video/generations?" + q})
 		checkError(t, resp, b, http.StatusBadRequest, "invalid_request_error")
 	}
+}
+
+// FuzzCreateVideo feeds arbitrary bodies to the create endpoint: every one
+// gets a 202 with a pending generation or a 4xx with a JSON error naming
+// the problem, never a 5xx or a panic.
+func FuzzCreateVideo(f *testing.F) {
+	f.Add(`{"prompt":"p","image_url":"https://a.example/x.jpg"}`, "")
+	f.Add(`{"prompt":"p","image_url":"https://a.example/x.jpg","duration":5,"model":"veo-3.1","aspect_ratio":"9:16"}`, "key")
+	f.Add(`{"prompt":"p","image_url":"http://a/x","duration":"5s","webhook_url":"http://127.0.0.1:1/h"}`, "k")
+	f.Add(`{"duration":"1e3s"}`, "")
+	f.Add(`[1,2]`, "")
+	f.Add(`{"prompt":"\u0000","image_url":"https://a.example/%zz"}`, "\x7f")
+	s := NewServer(WithManualRender())
+	defer s.Close()
+	h := s.ts.Config.Handler
+	f.Fuzz(func(t *testing.T, body, key string) {
+		req := httptest.NewRequest("POST", "/v1/video/generations", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+s.APIKey)
+		if key != "" && !strings.ContainsAny(key, "\r\n") {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch {
+		case rec.Code == http.StatusAccepted:
+			g := decodeGeneration(t, rec.Body.Bytes())
+			if !strings.HasPrefix(g.ID, "vgen_") || g.Prompt == "" || g.ImageURL == "" || g.Duration < 1 || g.Model == "" {
+				t.Fatalf("accepted %q as %+v", body, g)
+			}
+		case rec.Code >= 400 && rec.Code < 500:
+			var e errorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Message == "" || e.Error.Type == "" {
+				t.Fatalf("%d answer %q: not a JSON error (%v)", rec.Code, rec.Body.Bytes(), err)
+			}
+		default:
+			t.Fatalf("body %q: status %d", body, rec.Code)
+		}
+	})
+}
+
+// FuzzList checks that any query gets a page or a 400.
+func FuzzList(f *testing.F) {
+	f.Add("status=completed&limit=2")
+	f.Add("cursor=vgen_x&limit=-1")
+	f.Add("limit=99999999999999999999")
+	s := NewServer(WithManualRender())
+	defer s.Close()
+	h := s.ts.Config.Handler
+	for i := range 3 {
+		create(f, s, createBody(fmt.Sprint("fuzz ", i)), "")
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		req := httptest.NewRequest("GET", "/v1/video/generations", nil)
+		req.URL.RawQuery = query
+		req.Header.Set("Authorization", "Bearer "+s.APIKey)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest {
+			t.Fatalf("query %q: status %d %s", query, rec.Code, rec.Body.Bytes())
+		}
+	})
 }

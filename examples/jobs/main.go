@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if spec.Kind == cli.StoreJSONL {
 		// Opening would create a missing file; a typo should not.
 		if _, err := os.Stat(spec.Target); err != nil {
-			return fmt.Errorf("job file %s: %w", spec.Target, errors.Unwrap(err))
+			return cli.Usagef("-jobs %s: %v", spec.Target, errors.Unwrap(err))
 		}
 	}
 

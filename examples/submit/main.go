@@ -172,7 +172,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		WebhookURL:  o.webhookURL,
 		RetryFailed: o.retryFailed,
 		DryRun:      o.dryRun,
-		Logger:      logger,
+	}
+	if o.verbose {
+		// Otherwise the table and the progress lines already tell each
+		// row's fate.
+		cfg.Logger = logger
 	}
 	display := o.jobs
 	if !o.dryRun {
@@ -231,14 +235,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runErr
 	case sum.Invalid > 0:
 		// Rows changed since the check: report as a manifest error.
-		return cli.Invalidf("%d manifest rows are invalid (see the table)", sum.Invalid)
+		return cli.Invalidf("%s invalid (see the table); the manifest changed while it was read", rowsAre(sum.Invalid))
 	case failed > 0:
-		fmt.Fprintf(stderr, "submit: %d rows are submit_failed; fix them or rerun with -retry-failed\n", failed)
+		fmt.Fprintf(stderr, "submit: %s submit_failed; fix the manifest or rerun with -retry-failed\n", rowsAre(failed))
 		return &cli.ExitError{Code: cli.ExitFailure}
 	case accepted < sum.Total():
-		return fmt.Errorf("%d rows are tracked but not accepted yet; rerun to submit them", sum.Total()-accepted)
+		return fmt.Errorf("%s tracked but not accepted yet; rerun to submit", rowsAre(sum.Total()-accepted))
 	}
 	return nil
+}
+
+// checkManifest checks the whole manifest file before anything is sent.
+func checkManifest(path string, stderr io.Writer) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, cli.Invalidf("manifest: %v", err)
+	}
+	defer f.Close()
+	return cli.CheckManifest(f, path, stderr, nil)
+}
+
+// rowsAre formats a row count with its verb, such as "1 row is".
+func rowsAre(n int) string {
+	if n == 1 {
+		return "1 row is"
+	}
+	return fmt.Sprintf("%d rows are", n)
 }
 
 func orNone(s string) string {
@@ -261,43 +283,6 @@ func storeExists(spec string) bool {
 	}
 	_, err = os.Stat(s.Target)
 	return err == nil
-}
-
-// checkManifest reads the whole manifest once and reports every problem
-// before anything is sent. It returns the number of valid rows.
-func checkManifest(path string, stderr io.Writer) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, cli.Invalidf("manifest: %v", err)
-	}
-	defer f.Close()
-	m, err := batch.NewManifestReader(f, path)
-	if err != nil {
-		return 0, cli.Invalidf("%v", err)
-	}
-	valid, bad := 0, 0
-	for row, err := range m.Rows() {
-		if err == nil {
-			err = row.Validate()
-		}
-		var re *batch.RowError
-		switch {
-		case err == nil:
-			valid++
-		case errors.As(err, &re):
-			bad++
-			fmt.Fprintf(stderr, "%v\n", err)
-		default:
-			return 0, cli.Invalidf("manifest %s: %v", path, err)
-		}
-	}
-	if bad > 0 {
-		return 0, cli.Invalidf("%s: %d invalid rows; nothing was submitted", path, bad)
-	}
-	if valid == 0 {
-		return 0, cli.Invalidf("%s: no rows", path)
-	}
-	return valid, nil
 }
 
 // progress shows rows as they finish: a bar on a terminal, a line per row

@@ -5,6 +5,7 @@ package backoff
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -15,7 +16,7 @@ import (
 // Policy describes how long to wait between attempts.
 //
 // The zero value is usable: it falls back to the defaults documented on each
-// field.
+// field. Callers that retry against shared services should set Jitter.
 type Policy struct {
 	// Initial is the delay before the first retry (default 500ms).
 	Initial time.Duration
@@ -23,8 +24,10 @@ type Policy struct {
 	Max time.Duration
 	// Multiplier grows the delay after each attempt (default 2).
 	Multiplier float64
-	// Jitter is the fraction of each delay that is randomised, in [0, 1]
-	// (default 0.25). Randomising spreads out clients that failed together.
+	// Jitter is the fraction of each delay that is randomised, in [0, 1];
+	// zero means none, so tests can ask for exact delays. A value outside
+	// the range falls back to 0.25. Randomising spreads out clients that
+	// failed together.
 	Jitter float64
 }
 
@@ -70,7 +73,7 @@ func (p Policy) Cap(d time.Duration) time.Duration {
 func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
-			return time.Duration(ms * float64(time.Millisecond)), true
+			return saturating(ms, time.Millisecond), true
 		}
 	}
 	v := strings.TrimSpace(h.Get("Retry-After"))
@@ -78,12 +81,23 @@ func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second)), true
+		return saturating(s, time.Second), true
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// saturating converts n units to a Duration, clamping at the largest one: a
+// float beyond int64's range converts to an arbitrary (on amd64, negative)
+// value, which would turn an absurd Retry-After into an immediate retry.
+func saturating(n float64, unit time.Duration) time.Duration {
+	d := n * float64(unit)
+	if d >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return time.Duration(d)
 }
 
 // Sleep waits for d or until ctx ends, whichever comes first, and returns the

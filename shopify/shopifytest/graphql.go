@@ -81,7 +81,7 @@ func (s *Server) handleGraphQL(body []byte) (int, any) {
 	for _, f := range fields {
 		s.stats.Calls[f]++
 	}
-	if errs := validator.Validate(s.schema, doc); len(errs) > 0 {
+	if errs := validator.ValidateWithRules(s.schema, doc, nil); len(errs) > 0 {
 		s.stats.Invalid++
 		return http.StatusOK, errorAnswer(errs, nil)
 	}

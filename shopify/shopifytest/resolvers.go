@@ -31,7 +31,7 @@ func (q queryRoot) field(name string, args map[string]any) (any, error) {
 	case "productVariants":
 		return q.productVariants(args)
 	}
-	return nil, fmt.Errorf("QueryRoot.%s is not implemented by the fake", name)
+	return nil, fmt.Errorf("field QueryRoot.%s is not implemented by the fake", name)
 }
 
 // productVariants answers sku:"…" OR sku:"…" searches. Like Shopify's
@@ -125,7 +125,7 @@ func (o productObj) field(name string, args map[string]any) (any, error) {
 	case "media":
 		return o.media(args)
 	}
-	return nil, fmt.Errorf("Product.%s is not implemented by the fake", name)
+	return nil, fmt.Errorf("field Product.%s is not implemented by the fake", name)
 }
 
 func (o productObj) media(args map[string]any) (any, error) {
@@ -176,7 +176,7 @@ func (o variantObj) field(name string, _ map[string]any) (any, error) {
 	case "product":
 		return productObj{o.s, o.v.product}, nil
 	}
-	return nil, fmt.Errorf("ProductVariant.%s is not implemented by the fake", name)
+	return nil, fmt.Errorf("field ProductVariant.%s is not implemented by the fake", name)
 }
 
 type mediaObj struct {
@@ -211,7 +211,7 @@ func (o mediaObj) field(name string, _ map[string]any) (any, error) {
 	case "filename":
 		return o.m.filename, nil
 	}
-	return nil, fmt.Errorf("%s.%s is not implemented by the fake", o.m.typ, name)
+	return nil, fmt.Errorf("field %s.%s is not implemented by the fake", o.m.typ, name)
 }
 
 type mutationRoot struct{ s *Server }
@@ -225,7 +225,7 @@ func (m mutationRoot) field(name string, args map[string]any) (any, error) {
 	case "productUpdate":
 		return m.productUpdate(args)
 	}
-	return nil, fmt.Errorf("Mutation.%s is not implemented by the fake", name)
+	return nil, fmt.Errorf("field Mutation.%s is not implemented by the fake", name)
 }
 
 func userError(msg string, field ...string) object {

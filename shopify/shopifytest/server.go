@@ -143,7 +143,8 @@ type Fault struct {
 
 // Stats counts what the server has seen.
 type Stats struct {
-	// Requests counts GraphQL requests, whatever their outcome.
+	// Requests counts GraphQL requests that carried the right token and a
+	// JSON body, whatever their outcome.
 	Requests int
 	// Calls counts GraphQL requests per root field they select (valid or
 	// not), such as "productVariants" or "productCreateMedia".
@@ -154,18 +155,24 @@ type Stats struct {
 	Throttled int
 	// Faults counts injected faults served.
 	Faults int
-	// Uploads counts completed staged uploads; UploadedBytes sums their
-	// file sizes.
-	Uploads       int
+	// Uploads counts completed staged uploads.
+	Uploads int
+	// UploadedBytes sums the sizes of the files those uploads carried.
 	UploadedBytes int64
 	// ExternalVideoRequests counts CreateMediaInput entries with
-	// mediaContentType EXTERNAL_VIDEO; ExternalVideoRejected counts those
-	// refused for not being YouTube or Vimeo URLs.
+	// mediaContentType EXTERNAL_VIDEO.
 	ExternalVideoRequests int
+	// ExternalVideoRejected counts those refused for not being YouTube or
+	// Vimeo URLs.
 	ExternalVideoRejected int
 	// MediaCreated counts media added by productUpdate.
 	MediaCreated int
 }
+
+// projectSchema parses shopify.Schema once; servers only read it.
+var projectSchema = sync.OnceValues(func() (*ast.Schema, error) {
+	return gqlparser.LoadSchema(&ast.Source{Name: "schema.graphql", Input: shopify.Schema})
+})
 
 // NewServer starts a fake Admin API. Close it when done.
 func NewServer(opts ...Option) *Server {
@@ -180,7 +187,7 @@ func NewServer(opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	schema, err := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphql", Input: shopify.Schema})
+	schema, err := projectSchema()
 	if err != nil {
 		panic("shopifytest: the embedded schema does not load: " + err.Error())
 	}
@@ -213,7 +220,7 @@ func (s *Server) Close() { s.ts.Close() }
 func (s *Server) HTTPClient() *http.Client { return s.ts.Client() }
 
 // Client returns a shopify.Client for the server: its endpoint, token and
-// clock, then opts.
+// clock, then opts. It panics if opts are invalid.
 func (s *Server) Client(opts ...shopify.Option) *shopify.Client {
 	base := []shopify.Option{
 		shopify.WithEndpoint(s.GraphQLURL),

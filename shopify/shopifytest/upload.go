@@ -176,19 +176,35 @@ func (s *Server) serveVideo(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.CopyN(w, &mp4Bytes{}, v.Size)
 }
 
-// mp4Bytes generates an endless stream that starts like an MP4 file.
+// mp4Bytes generates an endless stream that starts like an MP4 file and
+// continues with a repeating pattern.
 type mp4Bytes struct{ off int64 }
 
-var mp4Header = []byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
+var (
+	mp4Header = []byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
+	// mp4Fill repeats with a period of 256 bytes, so any offset's byte is
+	// mp4Fill[off%256] and a read is a few copies.
+	mp4Fill = func() []byte {
+		b := make([]byte, 512)
+		for i := range b {
+			b[i] = byte(i * 31)
+		}
+		return b
+	}()
+)
 
 func (m *mp4Bytes) Read(b []byte) (int, error) {
-	for i := range b {
+	n := 0
+	for n < len(b) {
+		var c int
 		if m.off < int64(len(mp4Header)) {
-			b[i] = mp4Header[m.off]
+			c = copy(b[n:], mp4Header[m.off:])
 		} else {
-			b[i] = byte(m.off * 31)
+			start := m.off % 256
+			c = copy(b[n:], mp4Fill[start:start+256])
 		}
-		m.off++
+		n += c
+		m.off += int64(c)
 	}
-	return len(b), nil
+	return n, nil
 }

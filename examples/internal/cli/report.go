@@ -22,13 +22,13 @@ func WriteStatusTable(w io.Writer, jobs []batch.Job, copy *creativeai.BuyerCopy)
 	for i := range jobs {
 		j := &jobs[i]
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
-			j.SKU, statusText(j), j.BuyerStatus(copy), cmp.Or(j.GenerationID, "-"), DeliveryText(j))
+			j.SKU, StatusText(j), j.BuyerStatus(copy), cmp.Or(j.GenerationID, "-"), DeliveryText(j))
 	}
 	return tw.Flush()
 }
 
-// statusText is the job's status, with an unknown provider status beside it.
-func statusText(j *batch.Job) string {
+// StatusText is the job's status, with an unknown provider status beside it.
+func StatusText(j *batch.Job) string {
 	if j.ProviderStatus != "" {
 		return fmt.Sprintf("%s (%s)", j.Status, j.ProviderStatus)
 	}
@@ -94,7 +94,11 @@ func WriteCostSummary(w io.Writer, jobs []batch.Job, p creativeai.Pricing) error
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "Prices: %s per clip, %s per still (the top of the published ranges; set your credit tier's).\n", p.Clip, p.Still)
+	note := ""
+	if p == creativeai.DefaultPricing() {
+		note = " (the top of the published ranges; your credit tier may pay less)"
+	}
+	_, err := fmt.Fprintf(w, "Prices: %s per clip, %s per still%s.\n", p.Clip, p.Still, note)
 	return err
 }
 

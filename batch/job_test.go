@@ -1,0 +1,54 @@
+package batch_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+var t0 = time.Date(2026, time.March, 11, 8, 0, 0, 0, time.UTC)
+
+func submittedJob() batch.Job {
+	return batch.Job{Key: "k", SKU: "SKU-1", TargetSurface: "shopify-pdp", GenerationID: "vgen_1", Status: creativeai.StatusPending}
+}
+
+func TestApplyGenerationWithoutStatus(t *testing.T) {
+	j := submittedJob()
+	j.ProviderStatus = "queued"
+	before := j
+	if j.ApplyGeneration(creativeai.Generation{ID: "vgen_1"}, t0) {
+		t.Error("a report without a status changed the job")
+	}
+	if d := cmp.Diff(before, j); d != "" {
+		t.Errorf("job changed (-before +after):\n%s", d)
+	}
+}
+
+func TestRecordSubmissionAgainKeepsFailure(t *testing.T) {
+	j := submittedJob()
+	j.ApplyGeneration(creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusFailed, Error: "provider timeout"}, t0)
+	// A rerun records the same accepted generation again.
+	if err := j.RecordSubmission(batch.Submission{Generation: &creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusPending}}, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != creativeai.StatusFailed || j.Error != "provider timeout" {
+		t.Errorf("after recording the same generation again: Status = %q, Error = %q; want failed, provider timeout", j.Status, j.Error)
+	}
+}
+
+func TestRecordSubmissionAfterSubmitFailedClearsError(t *testing.T) {
+	j := batch.Job{Key: "k", SKU: "SKU-1"}
+	if err := j.RecordSubmission(batch.Submission{Error: "HTTP 502"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.RecordSubmission(batch.Submission{Generation: &creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusPending}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != creativeai.StatusPending || j.Error != "" || j.GenerationID != "vgen_1" {
+		t.Errorf("Status = %q, Error = %q, GenerationID = %q; want pending, no error, vgen_1", j.Status, j.Error, j.GenerationID)
+	}
+}

@@ -1,0 +1,104 @@
+package jsonlstore
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+func openInternal(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "jobs.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func (j *journal) counts() (appended, synced, syncs int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.appended, j.synced, j.syncs
+}
+
+func TestSyncPerSequentialChange(t *testing.T) {
+	s := openInternal(t)
+	for i := range 20 {
+		if _, err := s.Apply(t.Context(), creativeai.Generation{ID: fmt.Sprint("vgen_", i), Status: creativeai.StatusCompleted}); err != nil {
+			t.Fatal(err)
+		}
+		if appended, synced, syncs := s.journal.counts(); synced != appended || syncs != int64(i+1) {
+			t.Fatalf("after change %d acknowledged: appended %d, synced %d, syncs %d", i+1, appended, synced, syncs)
+		}
+	}
+	// A duplicate changes nothing and writes nothing.
+	s.Apply(t.Context(), creativeai.Generation{ID: "vgen_0", Status: creativeai.StatusCompleted})
+	if _, _, syncs := s.journal.counts(); syncs != 20 {
+		t.Errorf("duplicate event synced: %d syncs", syncs)
+	}
+}
+
+// TestGroupCommit holds the journal as if a leader were writing, lets eight
+// appliers queue their lines, and checks that one sync then acknowledges
+// them all.
+func TestGroupCommit(t *testing.T) {
+	s := openInternal(t)
+	j := s.journal
+	j.mu.Lock()
+	j.flushing = true
+	j.mu.Unlock()
+
+	const appliers = 8
+	var wg sync.WaitGroup
+	for i := range appliers {
+		wg.Go(func() {
+			if _, err := s.Apply(t.Context(), creativeai.Generation{ID: fmt.Sprint("vgen_", i), Status: creativeai.StatusCompleted}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for {
+		if appended, _, _ := j.counts(); appended == appliers {
+			break
+		}
+		runtime.Gosched()
+	}
+	j.release()
+	wg.Wait()
+	if appended, synced, syncs := j.counts(); syncs != 1 || synced != appended {
+		t.Errorf("appended %d, synced %d with %d syncs; want all with one", appended, synced, syncs)
+	}
+}
+
+// TestWriteFailureIsSticky breaks the file under the store: the change is
+// not acknowledged, and nothing the store says afterwards may rest on it.
+func TestWriteFailureIsSticky(t *testing.T) {
+	s := openInternal(t)
+	ctx := t.Context()
+	if _, _, err := s.Track(ctx, batch.Job{Key: "a", SKU: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	s.journal.f.Close()
+	if _, err := s.RecordSubmission(ctx, "a", batch.Submission{Error: "HTTP 500"}); err == nil {
+		t.Fatal("change acknowledged although its write failed")
+	}
+	if j, err := s.Get(ctx, "a"); err == nil {
+		t.Errorf("Get after a failed write = %+v; want the write's error", j)
+	}
+	if _, _, err := s.Track(ctx, batch.Job{Key: "b", SKU: "B"}); err == nil {
+		t.Error("Track after a failed write: no error")
+	}
+	if err := s.Close(); err == nil {
+		t.Error("Close after a failed write: no error")
+	}
+	if _, err := s.Get(ctx, "a"); !errors.Is(err, batch.ErrClosed) {
+		t.Errorf("Get after Close: %v, want ErrClosed", err)
+	}
+}

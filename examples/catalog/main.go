@@ -1,0 +1,203 @@
+// Command catalog is the end-to-end run of the workflow: manifest rows are
+// submitted as video renders, rendered, delivered by signed webhooks to a
+// local receiver, published to their target surface, and tracked in a job
+// file, while the buyer-facing status of every SKU is shown as it changes.
+//
+// With no CREATIVEAI_API_KEY it runs fully offline, in seconds, on the
+// project's simulators: creativeaitest renders the clips and signs the
+// webhooks, shopifytest stands in for the Shopify store (with a product for
+// every shopify-pdp SKU), and meta-ads videos go to a stand-in ad pipeline
+// that downloads them. The rows are the workflow's three sample rows unless
+// -csv names a manifest.
+//
+//	go run ./examples/catalog
+//
+// With CREATIVEAI_API_KEY it runs against the live API (CREATIVEAI_BASE_URL
+// overrides the host). Without a public -webhook-url it polls for results;
+// with one it also receives webhooks on -listen. With SHOPIFY_STORE and
+// SHOPIFY_ADMIN_TOKEN (or SHOPIFY_ADMIN_API_URL) set, shopify-pdp videos are
+// published to that store instead of the local fake.
+//
+// Usage:
+//
+//	catalog [-csv FILE] [-jobs video-jobs.jsonl] [-timeout D] [-retry-failed]
+//	        [-webhook-url URL] [-listen ADDR] [-v]
+//
+// Rerunning with the same job file is safe: rows already tracked are
+// reported and not submitted again. Offline, renders that an earlier run
+// left unfinished are resumed: the simulator is deterministic, so submitting
+// a row again with its Idempotency-Key recreates the same generation.
+//
+// Exit status: 0 when every row is rendered and delivered; 1 when a row
+// failed (submission, render or delivery), did not finish within -timeout,
+// or the run was interrupted; 2 for bad flags or manifest errors.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
+)
+
+func main() { cli.Main("catalog", run) }
+
+// sampleCSV is the workflow's sample manifest, the rows the offline demo
+// renders when -csv is not given.
+const sampleCSV = `sku,image_url,video_prompt,collection,target_surface
+SKU-1001,https://cdn.example.com/catalog/mug-hero.jpg,"5-second product hero shot, slow camera push, clean white sweep",new-arrivals,shopify-pdp
+SKU-1002,https://cdn.example.com/catalog/shoe-hero.jpg,"5-second product reveal, gentle rotation, dynamic shadow",spring-drop,shopify-pdp
+SKU-1003,https://cdn.example.com/catalog/bag-hero.jpg,"5-second lifestyle motion, soft natural light, premium editorial feel",paid-social,meta-ads
+`
+
+const description = `Runs the whole workflow: submits the manifest's rows as video renders, receives
+the signed webhooks, publishes each finished video to its target surface, and
+writes the job file, showing every SKU's buyer-facing status as it changes,
+then a final table and the cost summary.
+
+Without CREATIVEAI_API_KEY everything runs offline on local simulators (the
+render API, a fake Shopify store, a stand-in ad pipeline) and finishes in
+seconds. With the key it uses the live API and polls for results unless
+-webhook-url gives a public URL that reaches -listen.
+
+environment:
+  CREATIVEAI_API_KEY         live API key (unset: offline simulators)
+  CREATIVEAI_BASE_URL        API base URL (default https://api.creativeai.run)
+  CREATIVEAI_WEBHOOK_SECRET  webhook signing secret(s), comma-separated (live;
+                             default the API key)
+  SHOPIFY_STORE, SHOPIFY_ADMIN_TOKEN, SHOPIFY_API_VERSION, SHOPIFY_ADMIN_API_URL
+                             publish shopify-pdp videos to this store (unset:
+                             a local fake store)
+
+exit status: 0 every row rendered and delivered; 1 a row failed, did not
+finish within -timeout, or the run was interrupted; 2 bad flags or manifest.`
+
+// Defaults of -timeout: offline renders take a second or two; live ones 30 s
+// to 4 min each.
+const (
+	offlineTimeout = 15 * time.Second
+	liveTimeout    = 30 * time.Minute
+)
+
+type options struct {
+	csv         string
+	jobs        string
+	timeout     time.Duration
+	retryFailed bool
+	webhookURL  string
+	listen      string
+	verbose     bool
+}
+
+func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options, error) {
+	fs := cli.NewFlagSet("catalog", "[-csv FILE] [-jobs video-jobs.jsonl] [-timeout D] [-webhook-url URL] [-listen ADDR]", description)
+	var o options
+	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (default: the workflow's three sample rows)")
+	fs.StringVar(&o.jobs, "jobs", "video-jobs.jsonl", cli.JobsFlagHelp)
+	fs.DurationVar(&o.timeout, "timeout", 0, fmt.Sprintf("how long to wait for every row to finish (default %s offline, %s live)", offlineTimeout, liveTimeout))
+	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
+	fs.StringVar(&o.webhookURL, "webhook-url", "", "live only: public `URL` that forwards to -listen; without it the run polls")
+	fs.StringVar(&o.listen, "listen", "", "`host:port` of the webhook receiver (default 127.0.0.1:0 offline, 127.0.0.1:8080 live with -webhook-url)")
+	fs.BoolVar(&o.verbose, "v", false, "log requests, retries and events to stderr")
+	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, cli.Usagef("unexpected arguments %q", fs.Args())
+	case o.timeout < 0:
+		return nil, cli.Usagef("-timeout is %s; want a positive duration", o.timeout)
+	case o.webhookURL != "" && !env.Live():
+		return nil, cli.Usagef("-webhook-url is for live runs (set %s); offline runs receive webhooks locally", cli.EnvAPIKey)
+	}
+	if _, err := cli.ParseStoreSpec(o.jobs); err != nil {
+		return nil, cli.Usagef("-jobs: %v", err)
+	}
+	if o.webhookURL != "" {
+		u, err := url.Parse(o.webhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, cli.Usagef("-webhook-url %q is not an absolute http(s) URL", o.webhookURL)
+		}
+	}
+	if err := env.CheckShopify(); err != nil {
+		return nil, cli.Usagef("%v", err)
+	}
+	if o.timeout == 0 {
+		o.timeout = offlineTimeout
+		if env.Live() {
+			o.timeout = liveTimeout
+		}
+	}
+	if o.listen == "" {
+		o.listen = "127.0.0.1:0"
+		if env.Live() {
+			o.listen = "127.0.0.1:8080"
+		}
+	}
+	return &o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	env := cli.LoadEnv(os.Getenv)
+	o, err := parseFlags(args, stdout, stderr, env)
+	if err != nil {
+		return err
+	}
+	rows, source, err := readManifest(o.csv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := cli.NewLogger(stderr, o.verbose)
+
+	store, spec, err := cli.OpenStore(ctx, o.jobs, logger)
+	if err != nil {
+		return err
+	}
+	r := &catalogRun{
+		opts:   o,
+		env:    env,
+		out:    stdout,
+		errOut: stderr,
+		logger: logger,
+		store:  store,
+		spec:   spec,
+		rows:   rows,
+		source: source,
+	}
+	runErr := r.run(ctx)
+	// Leave one line per job in the file, as the workflow's job manifest
+	// has, so people can read it; the store's own log may have several.
+	if c, ok := store.(cli.Compacter); ok && runErr == nil {
+		if err := c.Compact(context.WithoutCancel(ctx)); err != nil {
+			runErr = fmt.Errorf("compacting %s: %w", spec.Display, err)
+		}
+	}
+	return errors.Join(runErr, store.Close())
+}
+
+// readManifest checks and reads the rows of -csv, or of the sample.
+func readManifest(path string, stderr io.Writer) ([]batch.Row, string, error) {
+	var in io.Reader = strings.NewReader(sampleCSV)
+	name := "the workflow's sample manifest"
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, "", cli.Invalidf("manifest: %v", err)
+		}
+		defer f.Close()
+		in, name = f, path
+	}
+	var rows []batch.Row
+	if _, err := cli.CheckManifest(in, cmp.Or(path, "sample.csv"), stderr, func(r batch.Row) { rows = append(rows, r) }); err != nil {
+		return nil, "", err
+	}
+	return rows, name, nil
+}

@@ -1,0 +1,467 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
+	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
+	"github.com/creativeai-run/catalogvideo/internal/backoff"
+	"github.com/creativeai-run/catalogvideo/shopify"
+	"github.com/creativeai-run/catalogvideo/shopify/shopifytest"
+)
+
+// catalogRun is one run of the program: the remote sides (simulated or
+// live), the local receiver, the workers, and the display.
+type catalogRun struct {
+	opts        *options
+	env         cli.Env
+	out, errOut io.Writer
+	logger      *slog.Logger
+	store       batch.Store
+	spec        cli.StoreSpec
+	rows        []batch.Row
+	source      string
+
+	client     *creativeai.Client
+	sim        *creativeaitest.Server // offline only
+	shop       *shopifytest.Server    // when SHOPIFY_* is not set
+	publisher  *shopify.Publisher
+	ads        *cli.AdPipelineSink
+	webhookURL string
+
+	watch *watcher
+}
+
+func (r *catalogRun) offline() bool { return !r.env.Live() }
+
+func (r *catalogRun) run(ctx context.Context) error {
+	if err := r.startRemotes(); err != nil {
+		return err
+	}
+	defer r.closeRemotes()
+
+	r.watch = newWatcher(r.out, r.store, len(r.rows))
+	stopReceiver, err := r.startReceiver()
+	if err != nil {
+		return err
+	}
+	r.printHeader()
+
+	// The workers run until the rows settle, the timeout passes, or the
+	// program is interrupted; the display runs alongside.
+	workCtx, stopWork := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.deliver(workCtx) })
+	wg.Go(func() { r.poll(workCtx) })
+	wg.Go(func() { r.watch.run(workCtx) })
+
+	deadline, cancelDeadline := context.WithTimeout(ctx, r.opts.timeout)
+	defer cancelDeadline()
+	runErr := r.submit(deadline)
+	if runErr == nil && r.offline() {
+		r.resumeLost(deadline)
+	}
+	if runErr == nil {
+		select {
+		case <-r.watch.settled:
+		case <-deadline.Done():
+		}
+	}
+	stopWork()
+	wg.Wait()
+	stopReceiver()
+
+	final, err := r.watch.snapshot(context.WithoutCancel(ctx))
+	if err != nil {
+		return err
+	}
+	r.printFinal(final)
+	switch {
+	case runErr != nil && ctx.Err() == nil && deadline.Err() == nil:
+		return runErr
+	case ctx.Err() != nil:
+		return errors.New("interrupted; rerun the same command to pick up where this run stopped")
+	}
+	return r.verdict(final, deadline.Err() != nil)
+}
+
+// startRemotes sets up the render service and the Shopify store: the live
+// ones when configured, the simulators otherwise.
+func (r *catalogRun) startRemotes() error {
+	if r.offline() {
+		// A fixed seed makes the simulator's generation ids a function of
+		// the request, which is what lets a rerun resume an earlier run's
+		// renders (see resumeLost).
+		r.sim = creativeaitest.NewServer(
+			creativeaitest.WithSeed(offlineSeed),
+			creativeaitest.WithRenderTime(1500*time.Millisecond),
+			creativeaitest.WithFailoverRate(0.34),
+			creativeaitest.WithWebhookRetries(5, 100*time.Millisecond),
+		)
+		r.client = r.sim.Client(creativeai.WithLogger(r.logger))
+	} else {
+		var err error
+		if r.client, err = cli.NewAPIClient(r.env, "catalog", r.logger); err != nil {
+			return cli.Usagef("%v", err)
+		}
+	}
+
+	var pubOpts []shopify.PublisherOption
+	var shopClient *shopify.Client
+	if r.env.ShopifyConfigured() {
+		var err error
+		if shopClient, err = cli.NewShopifyClient(r.env, r.logger); err != nil {
+			return cli.Usagef("Shopify: %v", err)
+		}
+	} else {
+		r.shop = shopifytest.NewServer()
+		for _, sku := range shopifySKUs(r.rows) {
+			r.shop.AddProduct(shopifytest.Product{Title: sku.title, Variants: []shopifytest.Variant{{SKU: sku.sku}}})
+		}
+		shopClient = r.shop.Client(shopify.WithLogger(r.logger))
+		// The fake store processes a video in one poll; do not wait the two
+		// seconds Shopify's processing calls for.
+		pubOpts = append(pubOpts, shopify.WithPollInterval(100*time.Millisecond, time.Second))
+	}
+	r.publisher = shopify.NewPublisher(shopClient, pubOpts...)
+	r.ads = &cli.AdPipelineSink{}
+	return nil
+}
+
+func (r *catalogRun) closeRemotes() {
+	if r.sim != nil {
+		r.sim.Close()
+	}
+	if r.shop != nil {
+		r.shop.Close()
+	}
+}
+
+// offlineSeed seeds the offline simulator; any fixed value works.
+const offlineSeed = 1001
+
+// startReceiver serves the webhook handler when webhooks can reach it:
+// always offline, live only with -webhook-url. It returns the function that
+// shuts it down, letting requests in flight finish.
+func (r *catalogRun) startReceiver() (stop func(), err error) {
+	if !r.offline() && r.opts.webhookURL == "" {
+		return func() {}, nil
+	}
+	secrets := r.env.WebhookSecrets
+	if r.offline() {
+		secrets = []string{r.sim.WebhookSecret}
+	}
+	h, err := cli.NewReceiver(r.store, secrets, r.logger, func(batch.ApplyResult) { r.watch.poke() })
+	if err != nil {
+		return nil, cli.Usagef("%v", err)
+	}
+	ln, err := net.Listen("tcp", r.opts.listen)
+	if err != nil {
+		return nil, fmt.Errorf("webhook receiver: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(cli.DefaultWebhookPath, h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	r.webhookURL = r.opts.webhookURL
+	if r.webhookURL == "" {
+		r.webhookURL = "http://" + ln.Addr().String() + cli.DefaultWebhookPath
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+func (r *catalogRun) printHeader() {
+	w := r.out
+	if r.offline() {
+		fmt.Fprintf(w, "Offline run (no %s): render API simulator at %s\n", cli.EnvAPIKey, r.sim.URL)
+	} else {
+		fmt.Fprintf(w, "Live run: render API at %s\n", r.client.BaseURL())
+	}
+	if r.shop != nil {
+		fmt.Fprintf(w, "Shopify: local fake store at %s (set SHOPIFY_STORE and SHOPIFY_ADMIN_TOKEN to publish for real)\n", r.shop.URL)
+	} else {
+		fmt.Fprintf(w, "Shopify: %s\n", r.env.ShopifyStore+r.env.ShopifyAdminURL)
+	}
+	if r.webhookURL != "" {
+		fmt.Fprintf(w, "Webhooks: %s\n", r.webhookURL)
+	} else {
+		fmt.Fprintln(w, "Webhooks: none (no -webhook-url); polling for results")
+	}
+	fmt.Fprintf(w, "Rows: %d from %s; job file: %s\n\n", len(r.rows), r.source, r.spec.Display)
+}
+
+// submit runs batch.Run over the rows, announcing each row as it is
+// submitted or found already tracked.
+func (r *catalogRun) submit(ctx context.Context) error {
+	cfg := batch.Config{
+		Client:      r.client,
+		Store:       r.store,
+		WebhookURL:  r.webhookURL,
+		RetryFailed: r.opts.retryFailed,
+		Progress:    r.watch.submitted,
+	}
+	if r.opts.verbose {
+		cfg.Logger = r.logger // otherwise the progress lines tell each row's fate
+	}
+	if r.offline() {
+		cfg.Rate = math.Inf(1) // the simulator has no quota to protect
+	}
+	sum, err := batch.Run(ctx, cfg, rowsOf(r.rows))
+	if sum != nil {
+		r.watch.submitDone(sum)
+	}
+	return err
+}
+
+func rowsOf(rows []batch.Row) iter.Seq2[batch.Row, error] {
+	return func(yield func(batch.Row, error) bool) {
+		for _, row := range rows {
+			if !yield(row, nil) {
+				return
+			}
+		}
+	}
+}
+
+// resumeLost picks up renders an earlier offline run left unfinished: that
+// run's simulator died with it, so no webhook or poll will ever answer for
+// them. The simulator is deterministic under its seed, so submitting the
+// job's current attempt again with its Idempotency-Key recreates the same
+// generation id, whose events then complete the job. A job whose id does
+// not come back (it was rendered elsewhere, such as by the live API) is
+// left as it is and not waited for.
+func (r *catalogRun) resumeLost(ctx context.Context) {
+	for _, job := range r.watch.tracked(ctx) {
+		if !job.Submitted() || !waitsOnRender(&job) {
+			continue
+		}
+		if _, known := r.sim.Generation(job.GenerationID); known {
+			continue
+		}
+		gen, _, err := r.client.Videos.Create(ctx, &creativeai.VideoRequest{
+			Model:       job.Model,
+			Prompt:      job.VideoPrompt,
+			ImageURL:    cmp.Or(job.StillURL, job.ImageURL),
+			Duration:    job.Duration,
+			AspectRatio: job.AspectRatio,
+			WebhookURL:  r.webhookURL,
+		}, creativeai.WithIdempotencyKey(batch.IdempotencyKey(job)))
+		switch {
+		case err != nil:
+			r.watch.lost(job, fmt.Sprintf("could not resume render %s: %v", job.GenerationID, err))
+		case gen.ID != job.GenerationID:
+			r.watch.lost(job, fmt.Sprintf("render %s is not from an offline run; it is left as it is", job.GenerationID))
+		default:
+			r.watch.note(job.SKU, fmt.Sprintf("resumed render %s left unfinished by an earlier run", job.GenerationID))
+		}
+	}
+}
+
+// waitsOnRender reports whether a job still needs its render: not finished,
+// or finished but not yet delivered (the video must be downloaded again).
+func waitsOnRender(j *batch.Job) bool {
+	switch j.Status {
+	case creativeai.StatusPending, creativeai.StatusProcessing:
+		return true
+	case creativeai.StatusCompleted:
+		return j.Delivery == creativeai.DeliveryPending
+	}
+	return false
+}
+
+// deliver runs the outbox until ctx ends.
+func (r *catalogRun) deliver(ctx context.Context) {
+	policy := backoff.Policy{Initial: 10 * time.Second, Max: 10 * time.Minute}
+	attempts := 0 // the default
+	if r.offline() {
+		policy = backoff.Policy{Initial: 200 * time.Millisecond, Max: 2 * time.Second}
+		attempts = 5
+	}
+	sinks := cli.Sinks(r.publisher, r.ads)
+	if r.offline() {
+		for surface, s := range sinks {
+			sinks[surface] = &resumedOutput{sim: r.sim, next: s}
+		}
+	}
+	err := batch.Deliver(ctx, batch.DeliverConfig{
+		Store:        r.store,
+		Sinks:        sinks,
+		MaxAttempts:  attempts,
+		Backoff:      func(n int) time.Duration { return policy.Delay(n - 1) },
+		PollInterval: 200 * time.Millisecond,
+		Logger:       r.logger,
+		OnResult:     func(batch.Job, error) { r.watch.poke() },
+	})
+	if err != nil {
+		r.logger.Error("delivery workers stopped", "error", err)
+	}
+}
+
+// resumedOutput points a delivery at the current simulator's copy of a video
+// whose output_url belongs to an earlier run's simulator (see resumeLost).
+type resumedOutput struct {
+	sim  *creativeaitest.Server
+	next batch.Sink
+}
+
+func (s *resumedOutput) Deliver(ctx context.Context, job batch.Job) (string, error) {
+	gen, known := s.sim.Generation(job.GenerationID)
+	switch {
+	case !known:
+		return "", batch.Permanent(fmt.Errorf("the video was rendered by an earlier offline run, whose simulator is gone"))
+	case gen.Status != creativeai.StatusCompleted:
+		return "", fmt.Errorf("waiting for the resumed render of %s", job.GenerationID)
+	}
+	job.OutputURL = gen.OutputURL
+	return s.next.Deliver(ctx, job)
+}
+
+// poll runs the polling fallback: the only source of results for a live run
+// without webhooks, and a safety net otherwise.
+func (r *catalogRun) poll(ctx context.Context) {
+	interval, olderThan := 5*time.Second, time.Duration(0) // the service's documented poll interval
+	switch {
+	case r.offline():
+		interval, olderThan = 2*time.Second, 2*time.Second
+	case r.webhookURL != "":
+		interval, olderThan = 30*time.Second, time.Minute
+	}
+	cfg := batch.ReconcileConfig{Client: r.client, Store: r.store, OlderThan: olderThan, Logger: r.logger}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := batch.Reconcile(ctx, cfg)
+		if err != nil && ctx.Err() == nil {
+			r.logger.Warn("polling", "error", err)
+		}
+		if res.Changed > 0 {
+			r.watch.poke()
+		}
+	}
+}
+
+func (r *catalogRun) printFinal(jobs []batch.Job) {
+	w := r.out
+	fmt.Fprintf(w, "\nFinal status (%s):\n", r.spec.Display)
+	_ = cli.WriteStatusTable(w, jobs, creativeai.DefaultBuyerCopy())
+	fmt.Fprintln(w, "\nCost summary (one clip per render, plus a still when refreshed):")
+	_ = cli.WriteCostSummary(w, jobs, creativeai.DefaultPricing())
+	if r.sim != nil {
+		st := r.sim.Stats()
+		fmt.Fprintf(w, "\nSimulator: %s (%d duplicate), %d with provider failover, %s delivered, %s, %s.\n",
+			plural(st.Renders, "render"), st.DuplicateRenders, st.Failovers, plural(st.DeliveriesSucceeded, "webhook"),
+			plural(st.Polls, "poll"), plural(st.Downloads, "download"))
+	}
+	if r.shop != nil {
+		st := r.shop.Stats()
+		fmt.Fprintf(w, "Fake Shopify: %s uploaded and attached, %s.\n", plural(st.MediaCreated, "video"), plural(st.Requests, "GraphQL request"))
+	}
+	if n := len(r.ads.Received()); n > 0 {
+		fmt.Fprintf(w, "Ad pipeline (stand-in): %s downloaded and handed over.\n", plural(n, "video"))
+	}
+}
+
+// verdict turns the final state into the exit status: nil when every row
+// was rendered and delivered.
+func (r *catalogRun) verdict(jobs []batch.Job, timedOut bool) error {
+	var unfinished, failed []string
+	for i := range jobs {
+		j := &jobs[i]
+		switch {
+		case r.watch.isLost(j.Key):
+			unfinished = append(unfinished, j.SKU+" (unfinished from an earlier run)")
+		case !settled(j):
+			unfinished = append(unfinished, fmt.Sprintf("%s (%s)", j.SKU, cli.StatusText(j)))
+		case j.Status != creativeai.StatusCompleted:
+			failed = append(failed, fmt.Sprintf("%s (%s: %s)", j.SKU, j.Status, j.Error))
+		case j.Delivery == creativeai.DeliveryFailed:
+			failed = append(failed, fmt.Sprintf("%s (delivery failed: %s)", j.SKU, j.DeliveryError))
+		}
+	}
+	if missing := len(r.rows) - len(jobs); missing > 0 {
+		unfinished = append(unfinished, fmt.Sprintf("%d rows not tracked", missing))
+	}
+	var errs []error
+	if len(unfinished) > 0 {
+		why := "did not finish"
+		if timedOut {
+			why = fmt.Sprintf("did not finish within -timeout %s", r.opts.timeout)
+		}
+		errs = append(errs, fmt.Errorf("%d of %d rows %s: %s", len(unfinished), len(r.rows), why, joinList(unfinished)))
+	}
+	if len(failed) > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d rows failed: %s (rerun with -retry-failed to replay failed renders)", len(failed), len(r.rows), joinList(failed)))
+	}
+	return errors.Join(errs...)
+}
+
+func joinList(items []string) string {
+	const most = 10
+	if len(items) > most {
+		return fmt.Sprintf("%s, and %d more", strings.Join(items[:most], ", "), len(items)-most)
+	}
+	return strings.Join(items, ", ")
+}
+
+// shopifySKU is a product the fake store needs.
+type shopifySKU struct{ sku, title string }
+
+// shopifySKUs lists the SKUs of shopify-pdp rows once each, with a product
+// title made from the hero image's name ("mug-hero.jpg" → "Mug").
+func shopifySKUs(rows []batch.Row) []shopifySKU {
+	var out []shopifySKU
+	seen := map[string]bool{}
+	for _, row := range rows {
+		if row.TargetSurface != cli.SurfaceShopifyPDP || seen[row.SKU] {
+			continue
+		}
+		seen[row.SKU] = true
+		out = append(out, shopifySKU{sku: row.SKU, title: productTitle(row)})
+	}
+	return out
+}
+
+// productTitle names the fake store's product for a row after its hero
+// image, such as "Mug" for ".../mug-hero.jpg", or after its SKU.
+func productTitle(row batch.Row) string {
+	name := path.Base(row.ImageURL)
+	name = strings.TrimSuffix(name, path.Ext(name))
+	name = strings.TrimSuffix(name, "-hero")
+	if name == "" || name == "." || name == "/" {
+		return "Product " + row.SKU
+	}
+	name = strings.ReplaceAll(name, "-", " ")
+	return strings.ToUpper(name[:1]) + name[1:]
+}
+
+// plural formats a count with its noun, such as "1 video" or "2 videos".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

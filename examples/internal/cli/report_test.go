@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+func sampleJobs() []batch.Job {
+	return []batch.Job{
+		{SKU: "SKU-1001", GenerationID: "vgen_a", Status: creativeai.StatusCompleted, TargetSurface: SurfaceShopifyPDP,
+			Delivery: creativeai.DeliveryDelivered, DeliveryRef: "gid://shopify/Video/1"},
+		{SKU: "SKU-1002", GenerationID: "vgen_b", Status: creativeai.StatusProcessing, StillURL: "https://cdn.example.com/still.png"},
+		{SKU: "SKU-1003", GenerationID: "vgen_c", Status: creativeai.StatusPending, ProviderStatus: "queued_for_gpu"},
+		{SKU: "SKU-1004", Status: creativeai.StatusSubmitFailed, Error: "HTTP 400"},
+		{SKU: "SKU-1005", GenerationID: "vgen_e2", PreviousGenerationIDs: []string{"vgen_e1"}, Status: creativeai.StatusCompleted,
+			TargetSurface: "cms", Delivery: creativeai.DeliveryFailed, DeliveryError: "no delivery sink for target_surface \"cms\""},
+	}
+}
+
+func ExampleWriteStatusTable() {
+	_ = WriteStatusTable(os.Stdout, sampleJobs()[:3], creativeai.DefaultBuyerCopy())
+	// Output:
+	// SKU       STATUS                    BUYER STATUS                                                 GENERATION  DELIVERY
+	// SKU-1001  completed                 Video live - published to its destination                    vgen_a      delivered gid://shopify/Video/1
+	// SKU-1002  processing                Rendering video - we'll deliver it by webhook automatically  vgen_b      -
+	// SKU-1003  pending (queued_for_gpu)  Update from provider (queued_for_gpu) - we'll keep watching  vgen_c      -
+}
+
+func ExampleWriteCostSummary() {
+	_ = WriteCostSummary(os.Stdout, sampleJobs(), creativeai.Pricing{Clip: 36, Still: 21})
+	// Output:
+	// SKU       CLIPS  STILLS  COST
+	// SKU-1001  1      0       $0.36
+	// SKU-1002  1      1       $0.57
+	// SKU-1003  1      0       $0.36
+	// SKU-1004  0      0       $0.00
+	// SKU-1005  2      0       $0.72
+	// total     5      1       $2.01
+	// Prices: $0.36 per clip, $0.21 per still.
+}
+
+func TestWriteCounts(t *testing.T) {
+	var b strings.Builder
+	jobs := append(sampleJobs(), batch.Job{SKU: "X", Status: "mystery"})
+	if err := WriteCounts(&b, jobs); err != nil {
+		t.Fatal(err)
+	}
+	want := "6 jobs: 2 completed, 1 processing, 1 pending, 1 submit_failed, 1 mystery; delivery: 1 delivered, 1 failed\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
+
+func TestDeliveryText(t *testing.T) {
+	tests := []struct {
+		job  batch.Job
+		want string
+	}{
+		{batch.Job{Status: creativeai.StatusPending}, "-"},
+		{batch.Job{Status: creativeai.StatusCompleted}, "none (no target_surface)"},
+		{batch.Job{Status: creativeai.StatusCompleted, Delivery: creativeai.DeliveryPending}, "pending"},
+		{batch.Job{Status: creativeai.StatusCompleted, Delivery: creativeai.DeliveryPending, DeliveryAttempts: 2, DeliveryError: "HTTP 503"}, "pending (attempt 2: HTTP 503)"},
+		{batch.Job{Status: creativeai.StatusCompleted, Delivery: creativeai.DeliveryDelivered, DeliveryRef: "gid://shopify/Video/9"}, "delivered gid://shopify/Video/9"},
+		{batch.Job{Status: creativeai.StatusCompleted, Delivery: creativeai.DeliveryFailed, DeliveryError: "SKU not found"}, "failed: SKU not found"},
+	}
+	for _, tt := range tests {
+		if got := DeliveryText(&tt.job); got != tt.want {
+			t.Errorf("DeliveryText(%+v) = %q, want %q", tt.job, got, tt.want)
+		}
+	}
+}

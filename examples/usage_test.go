@@ -1,0 +1,106 @@
+package examples_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The flags, exit codes and messages of the programs are a contract that
+// outside tests rely on (see DESIGN.md).
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := write("good.csv", "sku,image_url,video_prompt\nA,https://cdn.example.com/a.jpg,spin\n")
+	noPrompt := write("no-prompt.csv", "sku,image_url,collection\nA,https://cdn.example.com/a.jpg,c\n")
+	badRows := write("bad-rows.csv", "sku,image_url,video_prompt\nA,https://cdn.example.com/a.jpg,spin\n,https://cdn.example.com/b.jpg,spin\nC,not-a-url,spin\n")
+	jobsFile := write("jobs.jsonl", `{"sku":"A","generation_id":"vgen_1","status":"pending"}`+"\n")
+	keyEnv := cleanEnv("CREATIVEAI_API_KEY=rph_test_key")
+
+	tests := []struct {
+		name    string
+		env     []string
+		program string
+		args    []string
+		code    int
+		stdout  string // substring expected on stdout
+		stderr  string // substring expected on stderr
+	}{
+		// Help goes to stdout and exits 0.
+		{name: "catalog help", program: "catalog", args: []string{"-h"}, stdout: "usage: catalog"},
+		{name: "submit help", program: "submit", args: []string{"-h"}, stdout: "usage: submit -csv FILE -jobs FILE|DSN -webhook-url URL"},
+		{name: "webhook-server help", program: "webhook-server", args: []string{"-h"}, stdout: "usage: webhook-server -addr 127.0.0.1:8080 -jobs FILE|DSN"},
+		{name: "jobs help", program: "jobs", args: []string{"-h"}, stdout: "usage: jobs -jobs FILE|DSN (status|export|compact)"},
+
+		// Bad flags.
+		{name: "catalog unknown flag", program: "catalog", args: []string{"-bogus"}, code: 2, stderr: "flag provided but not defined: -bogus"},
+		{name: "catalog negative timeout", program: "catalog", args: []string{"-timeout", "-1s"}, code: 2, stderr: "-timeout"},
+		{name: "catalog webhook-url offline", program: "catalog", args: []string{"-webhook-url", "https://example.com/h"}, code: 2, stderr: "CREATIVEAI_API_KEY"},
+		{name: "submit no flags", env: keyEnv, program: "submit", code: 2, stderr: "-csv is required"},
+		{name: "submit no jobs", env: keyEnv, program: "submit", args: []string{"-csv", good, "-webhook-url", "https://example.com/h"}, code: 2, stderr: "-jobs is required"},
+		{name: "submit no webhook-url", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile}, code: 2, stderr: "-webhook-url is required"},
+		{name: "submit bad webhook-url", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url", "example.com"}, code: 2, stderr: "not an absolute http(s) URL"},
+		{name: "submit zero concurrency", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url=", "-concurrency", "0"}, code: 2, stderr: "-concurrency"},
+		{name: "submit bad rate", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url=", "-rate", "0"}, code: 2, stderr: "-rate"},
+		{name: "submit bad duration", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url=", "-duration", "1.5s"}, code: 2, stderr: "-duration"},
+		{name: "submit bad aspect ratio", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url=", "-aspect-ratio", "wide"}, code: 2, stderr: "-aspect-ratio"},
+		{name: "submit bad DSN", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", "mysql://x/y", "-webhook-url="}, code: 2, stderr: "unsupported job store"},
+		{name: "submit no API key", program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url="}, code: 2, stderr: "CREATIVEAI_API_KEY is not set"},
+		{name: "webhook-server no jobs", env: keyEnv, program: "webhook-server", code: 2, stderr: "-jobs is required"},
+		{name: "webhook-server no secret", program: "webhook-server", args: []string{"-jobs", jobsFile}, code: 2, stderr: "CREATIVEAI_WEBHOOK_SECRET"},
+		{name: "webhook-server polling without key", env: cleanEnv("CREATIVEAI_WEBHOOK_SECRET=s"), program: "webhook-server", args: []string{"-jobs", jobsFile, "-poll-interval", "10s"}, code: 2, stderr: "-poll-interval"},
+		{name: "webhook-server bad path", env: keyEnv, program: "webhook-server", args: []string{"-jobs", jobsFile, "-path", "hooks"}, code: 2, stderr: "-path"},
+		{name: "webhook-server half Shopify", env: cleanEnv("CREATIVEAI_API_KEY=k", "SHOPIFY_STORE=s.myshopify.com"), program: "webhook-server", args: []string{"-jobs", jobsFile}, code: 2, stderr: "SHOPIFY_ADMIN_TOKEN"},
+		{name: "jobs no flags", program: "jobs", code: 2, stderr: "-jobs is required"},
+		{name: "jobs no command", program: "jobs", args: []string{"-jobs", jobsFile}, code: 2, stderr: "missing command"},
+		{name: "jobs unknown command", program: "jobs", args: []string{"-jobs", jobsFile, "purge"}, code: 2, stderr: `unknown command "purge"`},
+		{name: "jobs compact on a database", program: "jobs", args: []string{"-jobs", "sqlite:" + filepath.Join(dir, "x.db"), "compact"}, code: 2, stderr: "JSONL job files only"},
+		{name: "jobs missing file", program: "jobs", args: []string{"-jobs", filepath.Join(dir, "missing.jsonl"), "status"}, code: 2, stderr: "missing.jsonl"},
+
+		// Manifest errors: exit 2 before anything is sent.
+		{name: "submit missing column", env: keyEnv, program: "submit", args: []string{"-csv", noPrompt, "-jobs", jobsFile, "-webhook-url="}, code: 2, stderr: "video_prompt"},
+		{name: "submit missing column dry run", program: "submit", args: []string{"-csv", noPrompt, "-dry-run"}, code: 2, stderr: "video_prompt"},
+		{name: "submit bad rows", env: keyEnv, program: "submit", args: []string{"-csv", badRows, "-jobs", jobsFile, "-webhook-url="}, code: 2, stderr: badRows + ":3: sku is empty"},
+		{name: "submit missing manifest", env: keyEnv, program: "submit", args: []string{"-csv", filepath.Join(dir, "nope.csv"), "-jobs", jobsFile, "-webhook-url="}, code: 2, stderr: "nope.csv"},
+		{name: "catalog missing column", program: "catalog", args: []string{"-csv", noPrompt, "-jobs", filepath.Join(dir, "c.jsonl")}, code: 2, stderr: "video_prompt"},
+
+		// A dry run needs no key and sends nothing.
+		{name: "submit dry run", program: "submit", args: []string{"-csv", good, "-dry-run"}, stdout: "Dry run: would submit 1/1 jobs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := tt.env
+			if env == nil {
+				env = cleanEnv()
+			}
+			res := runProgram(t, dir, env, tt.program, tt.args...)
+			if res.code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", res.code, tt.code, res.stdout, res.stderr)
+			}
+			if !strings.Contains(res.stdout, tt.stdout) {
+				t.Errorf("stdout does not contain %q:\n%s", tt.stdout, res.stdout)
+			}
+			if !strings.Contains(res.stderr, tt.stderr) {
+				t.Errorf("stderr does not contain %q:\n%s", tt.stderr, res.stderr)
+			}
+		})
+	}
+
+	// The bad-rows manifest reports every bad row, not only the first.
+	res := runProgram(t, dir, keyEnv, "submit", "-csv", badRows, "-jobs", jobsFile, "-webhook-url=")
+	if !strings.Contains(res.stderr, badRows+":4: image_url") {
+		t.Errorf("stderr does not report line 4's image_url:\n%s", res.stderr)
+	}
+	if data, err := os.ReadFile(jobsFile); err != nil || strings.Count(string(data), "\n") != 1 {
+		t.Errorf("the job file changed after rejected manifests: %q, %v", data, err)
+	}
+}

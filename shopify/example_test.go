@@ -1,0 +1,102 @@
+package shopify_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/shopify"
+	"github.com/creativeai-run/catalogvideo/shopify/shopifytest"
+)
+
+func ExampleNewClient() {
+	c, err := shopify.NewClient("my-shop", "shpat_…", shopify.WithAPIVersion("2026-07"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.Endpoint())
+	// Output: https://my-shop.myshopify.com/admin/api/2026-07/graphql.json
+}
+
+func ExampleClient_LookupSKUs() {
+	srv := shopifytest.NewServer()
+	defer srv.Close()
+	srv.AddProduct(shopifytest.Product{Title: "Linen Shirt", Variants: []shopifytest.Variant{{SKU: "SHIRT-S"}, {SKU: "SHIRT-M"}}})
+	srv.AddProduct(shopifytest.Product{Title: "Mug", Variants: []shopifytest.Variant{{SKU: "mug-1"}}})
+
+	found, err := srv.Client().LookupSKUs(context.Background(), []string{"SHIRT-M", "MUG-1", "SHIRT-S"})
+	fmt.Println(found["SHIRT-M"].ProductTitle, found["SHIRT-S"].ProductID)
+	// The search matched mug-1 for MUG-1, but SKUs are compared exactly.
+	fmt.Println(errors.Is(err, shopify.ErrSKUNotFound), err)
+	fmt.Println("lookup calls:", srv.Calls("productVariants"))
+	// Output:
+	// Linen Shirt gid://shopify/Product/1001
+	// true shopify: no product variant has SKU "MUG-1"
+	// lookup calls: 1
+}
+
+func ExamplePublisher_PublishVideo() {
+	clock := shopifytest.NewVirtualClock(time.Now())
+	srv := shopifytest.NewServer(shopifytest.WithClock(clock), shopifytest.WithReadyAfter(45*time.Second))
+	defer srv.Close()
+	srv.AddProduct(shopifytest.Product{Title: "Linen Shirt", Variants: []shopifytest.Variant{{SKU: "SHIRT-M"}}})
+	outputURL := srv.AddVideo(shopifytest.Video{Size: 8 << 20}) // the render's output_url
+
+	pub := shopify.NewPublisher(srv.Client())
+	job := shopify.VideoJob{Key: "spring-shirts/SHIRT-M/1", SKU: "SHIRT-M", OutputURL: outputURL, Alt: "Linen shirt, front"}
+	res, err := pub.PublishVideo(context.Background(), job)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.MediaID, res.Status)
+
+	// Publishing the job again (a retry after a crash) finds the video.
+	again, err := pub.PublishVideo(context.Background(), job)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(again.MediaID, again.Status, "reused:", again.Reused)
+
+	m := srv.Media(res.ProductID)[0]
+	fmt.Println(m.Alt)
+	fmt.Println(srv.Stats().Uploads, "upload of", m.Bytes, "bytes")
+	// Output:
+	// gid://shopify/Video/1005 READY
+	// gid://shopify/Video/1005 READY reused: true
+	// Linen shirt, front [cv-8f75f222df11b6efbd8f]
+	// 1 upload of 8388608 bytes
+}
+
+// deliverySink is the interface a delivery outbox defines; the shopify
+// package does not import it.
+type deliverySink interface {
+	Deliver(ctx context.Context, key, sku, outputURL string) (ref string, err error)
+}
+
+// shopifySink adapts a Publisher to the outbox's interface.
+type shopifySink struct{ p *shopify.Publisher }
+
+func (s shopifySink) Deliver(ctx context.Context, key, sku, outputURL string) (string, error) {
+	return s.p.Publish(ctx, key, sku, outputURL)
+}
+
+func ExamplePublisher_Publish() {
+	srv := shopifytest.NewServer()
+	defer srv.Close()
+	srv.AddProduct(shopifytest.Product{Title: "Mug", Variants: []shopifytest.Variant{{SKU: "MUG-1"}}})
+	url := srv.AddVideo(shopifytest.Video{Size: 1 << 20})
+
+	var sink deliverySink = shopifySink{shopify.NewPublisher(srv.Client(), shopify.WithoutWaiting())}
+	ref, err := sink.Deliver(context.Background(), "job-1", "MUG-1", url)
+	fmt.Println(ref, err)
+
+	// The outbox tells failures to give up on from ones to retry.
+	_, err = sink.Deliver(context.Background(), "job-2", "NO-SUCH-SKU", url)
+	var p interface{ Permanent() bool }
+	fmt.Println(errors.As(err, &p) && p.Permanent(), err)
+	// Output:
+	// gid://shopify/Video/1005 <nil>
+	// true shopify: no product variant has SKU "NO-SUCH-SKU"
+}

@@ -1,0 +1,39 @@
+// Package shopifytest is a fake Shopify Admin GraphQL API for tests and
+// offline demos, in the manner of net/http/httptest.
+//
+// NewServer starts it on a loopback port. It parses every request and
+// validates it with gqlparser against the schema package shopify uses
+// (shopify.Schema); a request that does not parse or validate — including
+// one naming productCreateMedia, which that schema leaves out — is answered
+// as Shopify answers it, HTTP 200 with errors, and counted. Requests without
+// the right X-Shopify-Access-Token get 401.
+//
+// The server keeps products, variants and media in memory (AddProduct) and
+// implements what the publisher calls: productVariants with sku:"…" OR
+// sku:"…" searches (matching ignores case, as Shopify's search does, so
+// clients must compare SKUs exactly), product with its media (media_type
+// and id filters, ID order, cursors) and mediaCount, stagedUploadsCreate,
+// and productUpdate with media. It serves the staged upload targets itself:
+// a multipart POST must carry every parameter before the file, and a file
+// whose size differs from the staged fileSize is refused; the file is
+// counted as it streams in and never held in memory. Videos attached from a
+// completed upload move from PROCESSING to READY after a number of polls
+// (WithReadyAfterPolls) or a time (WithReadyAfter), or to FAILED with a
+// media error (WithProcessingFailure). productUpdate refuses media beyond
+// the product's limit (WithMediaLimit) and EXTERNAL_VIDEO sources that are
+// not YouTube or Vimeo URLs, with userErrors. AddVideo serves a generated
+// mp4-like file of any size as a render's output_url.
+//
+// Requests are charged to a cost bucket (WithBucket, 1,000 points refilling
+// at 50 per second by default) with costs estimated the way Shopify
+// documents them; a request the bucket cannot afford is answered THROTTLED
+// with extensions.cost, and every answer reports the bucket. Give the server
+// and the client the same VirtualClock to run throttling and processing
+// waits without sleeping. InjectFault and WithRandomFaults inject 5xx, 429
+// and lost responses; Stats counts calls per root field, throttles, uploads
+// and rejected media.
+//
+// The fake is faithful where the publisher's correctness depends on it and
+// simple elsewhere: error messages are modelled on Shopify's but not copied,
+// costs are estimates, and search supports only the terms listed above.
+package shopifytest
