@@ -78,8 +78,9 @@ type Row struct {
 	// StillPrompt, when set, asks for a refreshed still generated from the
 	// hero image; the clip is then rendered from that still.
 	StillPrompt string
-	// Line is the manifest line the row starts on (1-based), or zero for rows
-	// that did not come from a file.
+	// File and Line locate the row in its manifest (Line is 1-based); they
+	// are empty for rows that did not come from a file.
+	File string
 	Line int
 }
 
@@ -88,7 +89,7 @@ type Row struct {
 // that is not an absolute http(s) URL, or an invalid aspect ratio.
 func (r Row) Validate() error {
 	if col, err := r.check(); err != nil {
-		return &RowError{Line: r.Line, Column: manifestColumns[col], SKU: r.SKU, Err: err}
+		return &RowError{File: r.File, Line: r.Line, Column: manifestColumns[col], SKU: r.SKU, Err: err}
 	}
 	return nil
 }
@@ -158,6 +159,7 @@ type RowError struct {
 	Err error
 }
 
+// Error formats the problem as "file:line: column problem (sku "X")".
 func (e *RowError) Error() string {
 	var b strings.Builder
 	b.WriteString(position(e.File, e.Line))
@@ -173,17 +175,23 @@ func (e *RowError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the underlying problem.
 func (e *RowError) Unwrap() error { return e.Err }
 
 // ManifestError is a problem with the manifest as a whole, such as a missing
 // required column. It is reported before any row, so nothing is submitted.
+// A failure to read the input midway is a ManifestError too.
 type ManifestError struct {
-	File   string
-	Line   int
+	File string
+	// Line is where the problem is (1-based), or zero when it concerns no
+	// line in particular.
+	Line int
+	// Column is the header name concerned, if any.
 	Column string
 	Err    error
 }
 
+// Error formats the problem as "file:line: column "x": problem".
 func (e *ManifestError) Error() string {
 	s := position(e.File, e.Line) + ": "
 	if e.Column != "" {
@@ -192,6 +200,7 @@ func (e *ManifestError) Error() string {
 	return s + e.Err.Error()
 }
 
+// Unwrap returns the underlying problem.
 func (e *ManifestError) Unwrap() error { return e.Err }
 
 // position formats "file:line" the way compilers do, so editors can jump to it.
@@ -362,6 +371,7 @@ func (m *ManifestReader) row(rec []string) (Row, *RowError) {
 		Model:         get(colModel),
 		AspectRatio:   get(colAspectRatio),
 		StillPrompt:   get(colStillPrompt),
+		File:          m.name,
 		Line:          start,
 	}
 	fail := func(c int, err error) *RowError {
@@ -427,8 +437,12 @@ func firstNonEmpty(s ...string) string {
 // the same keys, so tracked rows are skipped; changing a prompt or a default
 // makes a new version of the row, which is rendered.
 func RowKey(r Row, d Defaults) string {
-	sum := d.Apply(r).digest()
-	return r.SKU + "#" + hex.EncodeToString(sum[:8])
+	return keyOf(r.SKU, d.Apply(r).digest())
+}
+
+// keyOf makes a row key from the digest of the row with defaults applied.
+func keyOf(sku string, resolved [sha256.Size]byte) string {
+	return sku + "#" + hex.EncodeToString(resolved[:8])
 }
 
 // digest hashes the SKU and the render inputs as they are (before defaults).

@@ -46,9 +46,9 @@ func TestManifestSeed(t *testing.T) {
 		t.Fatalf("errors: %v", errs)
 	}
 	want := []batch.Row{
-		{SKU: "SKU-1001", ImageURL: "https://cdn.example.com/catalog/mug-hero.jpg", VideoPrompt: "5-second product hero shot, slow camera push, clean white sweep", Collection: "new-arrivals", TargetSurface: "shopify-pdp", Line: 2},
-		{SKU: "SKU-1002", ImageURL: "https://cdn.example.com/catalog/shoe-hero.jpg", VideoPrompt: "5-second product reveal, gentle rotation, dynamic shadow", Collection: "spring-drop", TargetSurface: "shopify-pdp", Line: 3},
-		{SKU: "SKU-1003", ImageURL: "https://cdn.example.com/catalog/bag-hero.jpg", VideoPrompt: "5-second lifestyle motion, soft natural light, premium editorial feel", Collection: "paid-social", TargetSurface: "meta-ads", Line: 4},
+		{SKU: "SKU-1001", ImageURL: "https://cdn.example.com/catalog/mug-hero.jpg", VideoPrompt: "5-second product hero shot, slow camera push, clean white sweep", Collection: "new-arrivals", TargetSurface: "shopify-pdp", File: "product-videos.csv", Line: 2},
+		{SKU: "SKU-1002", ImageURL: "https://cdn.example.com/catalog/shoe-hero.jpg", VideoPrompt: "5-second product reveal, gentle rotation, dynamic shadow", Collection: "spring-drop", TargetSurface: "shopify-pdp", File: "product-videos.csv", Line: 3},
+		{SKU: "SKU-1003", ImageURL: "https://cdn.example.com/catalog/bag-hero.jpg", VideoPrompt: "5-second lifestyle motion, soft natural light, premium editorial feel", Collection: "paid-social", TargetSurface: "meta-ads", File: "product-videos.csv", Line: 4},
 	}
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
@@ -69,10 +69,10 @@ func TestManifestSyntax(t *testing.T) {
 		t.Fatalf("errors: %v", errs)
 	}
 	want := []batch.Row{
-		{SKU: "SKU-1", ImageURL: "https://cdn.example.com/a.jpg", VideoPrompt: `Mug on a table, "slow" push`, Line: 2},
+		{SKU: "SKU-1", ImageURL: "https://cdn.example.com/a.jpg", VideoPrompt: `Mug on a table, "slow" push`, File: "x.csv", Line: 2},
 		{SKU: "SKU-2", ImageURL: "http://cdn.example.com/b.jpg?x=1&y=2", VideoPrompt: "two\r\nlines", Collection: "spring",
-			TargetSurface: "meta-ads", Model: "veo-3.1", Duration: 10, AspectRatio: "9:16", StillPrompt: "white sweep, studio light", Line: 3},
-		{SKU: "SKU-3", ImageURL: "https://cdn.example.com/c.jpg", VideoPrompt: "spin", Duration: 8, Line: 6},
+			TargetSurface: "meta-ads", Model: "veo-3.1", Duration: 10, AspectRatio: "9:16", StillPrompt: "white sweep, studio light", File: "x.csv", Line: 3},
+		{SKU: "SKU-3", ImageURL: "https://cdn.example.com/c.jpg", VideoPrompt: "spin", Duration: 8, File: "x.csv", Line: 6},
 	}
 	// encoding/csv turns \r\n inside quotes into \n.
 	want[1].VideoPrompt = "two\nlines"
@@ -227,7 +227,7 @@ func TestRowValidate(t *testing.T) {
 }
 
 func TestRowKey(t *testing.T) {
-	row := batch.Row{SKU: "SKU-1", ImageURL: "https://cdn.example.com/a.jpg", VideoPrompt: "spin", Collection: "c", TargetSurface: "shopify-pdp", Line: 3}
+	row := batch.Row{SKU: "SKU-1", ImageURL: "https://cdn.example.com/a.jpg", VideoPrompt: "spin", Collection: "c", TargetSurface: "shopify-pdp", File: "product-videos.csv", Line: 3}
 	key := batch.RowKey(row, batch.Defaults{})
 	if !strings.HasPrefix(key, "SKU-1#") || len(key) != len("SKU-1#")+16 {
 		t.Errorf("RowKey = %q, want SKU-1# and 16 hex digits", key)

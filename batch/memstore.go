@@ -28,11 +28,11 @@ type MemoryStore struct {
 	mu       sync.Mutex
 	closed   bool
 	jobs     map[string]*memJob
-	order    []*memJob                           // first-tracked order
-	byGen    map[string]*memJob                  // current and earlier generation ids
+	order    []*memJob                          // first-tracked order
+	byGen    map[string]*memJob                 // current and earlier generation ids
 	deferred map[string][]creativeai.Generation // events for ids no job has yet, in arrival order
-	outbox   map[*memJob]struct{}                // completed jobs whose delivery is pending
-	pos      int64                               // journal position of the last change
+	outbox   map[*memJob]struct{}               // completed jobs whose delivery is pending
+	pos      int64                              // journal position of the last change
 }
 
 type memJob struct {

@@ -182,3 +182,23 @@ func BenchmarkMemoryStoreApply(b *testing.B) {
 		})
 	}
 }
+
+// A webhook can arrive before the submission's answer is recorded: the event
+// is kept and applied when the job records its generation.
+func ExampleNewMemoryStore() {
+	ctx := context.Background()
+	s := batch.NewMemoryStore()
+	defer s.Close()
+
+	s.Track(ctx, batch.Job{Key: "SKU-1001-3f9a", SKU: "SKU-1001", TargetSurface: "shopify-pdp"})
+	r, _ := s.Apply(ctx, creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusCompleted})
+	fmt.Println("deferred:", r.Deferred)
+
+	j, _ := s.RecordSubmission(ctx, "SKU-1001-3f9a", batch.Submission{
+		Generation: &creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusPending},
+	})
+	fmt.Println(j.SKU, j.Status, "delivery:", j.Delivery)
+	// Output:
+	// deferred: true
+	// SKU-1001 completed delivery: pending
+}

@@ -58,7 +58,9 @@ type Config struct {
 	StillModel string
 	StillSize  string
 	// WebhookURL receives render events. Leave it empty to poll instead
-	// (see Reconcile).
+	// (see Reconcile). It is part of the request an Idempotency-Key stands
+	// for: keep it when rerunning after a crash, or the service may refuse
+	// the resubmission of rows that were in flight.
 	WebhookURL string
 
 	// RetryFailed replays rows that ended submit_failed and renders that
@@ -395,13 +397,19 @@ feed:
 			continue
 		}
 		resolved := r.defaults.Apply(row)
-		if first, dup := seen.add(resolved.digest(), cmp.Or(row.Line, seq)); dup {
-			re := &RowError{Line: row.Line, SKU: row.SKU, Err: fmt.Errorf("duplicates row %d (same sku and render inputs after defaults)", first)}
+		digest := resolved.digest()
+		if first, dup := seen.add(digest, cmp.Or(row.Line, seq)); dup {
+			what := "line"
+			if row.Line == 0 {
+				what = "row" // rows without lines are numbered by position
+			}
+			re := &RowError{File: row.File, Line: row.Line, SKU: row.SKU,
+				Err: fmt.Errorf("duplicates %s %d (same sku and render inputs after defaults)", what, first)}
 			r.finish(RowResult{seq: seq, Line: row.Line, SKU: row.SKU, Outcome: OutcomeInvalid, Error: re.Error()})
 			continue
 		}
 		select {
-		case work <- task{seq: seq, row: resolved, key: RowKey(row, r.defaults)}:
+		case work <- task{seq: seq, row: resolved, key: keyOf(row.SKU, digest)}:
 		case <-ctx.Done():
 			break feed
 		}
@@ -427,6 +435,9 @@ feed:
 
 // finish adds a row's result to the summary and reports progress.
 func (r *runner) finish(res RowResult) {
+	// The SKU is a substring of its whole manifest line; a copy keeps the
+	// summary from holding every line in memory.
+	res.SKU = strings.Clone(res.SKU)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sum.Rows = append(r.sum.Rows, res)
@@ -506,6 +517,10 @@ func storeError(op, key string, err error) error {
 // non-nil error only when the run must stop (the store failed).
 func (r *runner) handle(ctx context.Context, t task) (RowResult, error) {
 	res := RowResult{seq: t.seq, Line: t.row.Line, SKU: t.row.SKU, Key: t.key}
+	if cause := context.Cause(ctx); cause != nil {
+		res.Outcome, res.Error = OutcomeInterrupted, "not started: "+cause.Error()
+		return res, nil
+	}
 	if r.cfg.DryRun {
 		return r.plan(ctx, t, res)
 	}
@@ -649,7 +664,7 @@ func (r *runner) send(ctx context.Context, job Job) (sub Submission, interrupted
 		AspectRatio: job.AspectRatio,
 		WebhookURL:  r.cfg.WebhookURL,
 	}
-	gen, _, err := r.cfg.Client.Videos.Create(ctx, req, creativeai.WithIdempotencyKey(IdempotencyKey(job)+time.Now().String()[20:29]))
+	gen, _, err := r.cfg.Client.Videos.Create(ctx, req, creativeai.WithIdempotencyKey(IdempotencyKey(job)))
 	switch {
 	case err != nil:
 		if cause := r.interrupted(ctx, err); cause != nil {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jsonlstore"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
 )
@@ -331,7 +333,7 @@ func TestRunInvalidRows(t *testing.T) {
 	want := []line{
 		{2, batch.OutcomeSubmitted, ""},
 		{3, batch.OutcomeInvalid, `cat.csv:3: image_url "not a url" is not an absolute http(s) URL (sku "B")`},
-		{4, batch.OutcomeInvalid, `manifest:4: duplicates row 2 (same sku and render inputs after defaults) (sku "A")`},
+		{4, batch.OutcomeInvalid, `cat.csv:4: duplicates line 2 (same sku and render inputs after defaults) (sku "A")`},
 		{5, batch.OutcomeInvalid, `cat.csv:5: video_prompt is empty (sku "C")`},
 		{6, batch.OutcomeSubmitFailed, ""},
 	}
@@ -537,4 +539,67 @@ func ExampleSummary_WriteTo() {
 	// 3     SKU-1002  planned  -       -           $0.80
 	// 4     SKU-1003  invalid  -       -           $0.00  manifest:4: image_url "cdn.example.com/bag.jpg" is not an absolute http(s) URL (sku "SKU-1003")
 	// 3 rows: 2 planned, 1 invalid; dry run, estimated cost $1.30; elapsed 0s
+}
+
+// TestRunLegacyJobFile runs the seed manifest over a job file written by the
+// original workflow script, whose lines are keyed by SKU.
+func TestRunLegacyJobFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "video-jobs.jsonl")
+	legacy := `{"sku":"SKU-1001","collection":"new-arrivals","target_surface":"shopify-pdp","generation_id":"vgen_abc123","status":"completed","output_url":"https://cdn.creativeai.run/output/video-abc123.mp4","failover_used":false,"completed_at":"2026-03-11T08:44:03Z","error":null}
+{"sku":"SKU-1002","collection":"spring-drop","target_surface":"shopify-pdp","generation_id":"vgen_def456","status":"pending"}
+{"sku":"SKU-1003","collection":"paid-social","target_surface":"meta-ads","generation_id":"vgen_ghi789","status":"failed","error":"provider timeout after retry budget"}
+`
+	if err := os.WriteFile(path, []byte(legacy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store, err := jsonlstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	sim := newSim(t, creativeaitest.WithManualRender())
+	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited}
+
+	sum, err := batch.Run(t.Context(), cfg, manifestRows(t, "product-videos.csv", seedManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (batch.Counts{Skipped: 3}); sum.Counts != want || sim.Stats().Requests != 0 {
+		t.Fatalf("over the legacy file: %+v and %d requests, want %+v and none", sum.Counts, sim.Stats().Requests, want)
+	}
+	var got []string
+	for _, r := range sum.Rows {
+		got = append(got, fmt.Sprintf("%s %s %s %s", r.Key, r.Outcome, r.Status, r.GenerationID))
+	}
+	want := []string{
+		"SKU-1001 skipped completed vgen_abc123",
+		"SKU-1002 skipped pending vgen_def456",
+		"SKU-1003 skipped failed vgen_ghi789",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+
+	// Retrying failed rows renders SKU-1003 as a job of its own; the legacy
+	// line stays as the record of the failed render.
+	cfg.RetryFailed = true
+	sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "product-videos.csv", seedManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (batch.Counts{Submitted: 1, Skipped: 2}); sum.Counts != want {
+		t.Errorf("with RetryFailed: %+v, want %+v", sum.Counts, want)
+	}
+	fresh, err := store.Get(t.Context(), sum.Rows[2].Key)
+	if err != nil || fresh.SKU != "SKU-1003" || !fresh.Submitted() || fresh.Key == "SKU-1003" {
+		t.Errorf("new job for SKU-1003: %+v, %v", fresh, err)
+	}
+	if old, err := store.Get(t.Context(), "SKU-1003"); err != nil || old.Status != creativeai.StatusFailed {
+		t.Errorf("legacy SKU-1003: %+v, %v", old, err)
+	}
+	// And a third run finds the new job.
+	cfg.RetryFailed = false
+	if sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "product-videos.csv", seedManifest)); err != nil || sum.Skipped != 3 {
+		t.Errorf("third run: %+v, %v", sum.Counts, err)
+	}
 }

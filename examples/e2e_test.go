@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -151,6 +152,83 @@ func TestCatalogResumesAfterKill(t *testing.T) {
 	checkCatalogFile(t, dir)
 }
 
+// TestCatalogLive runs the main job in its live mode, pointed at the
+// simulator and the fake store through the environment as it would be at
+// the real services: with no webhook URL it polls for results, and with
+// SHOPIFY_* set it publishes to that store.
+func TestCatalogLive(t *testing.T) {
+	t.Parallel()
+	sim := creativeaitest.NewServer(creativeaitest.WithSeed(5), creativeaitest.WithRenderTime(50*time.Millisecond))
+	defer sim.Close()
+	shop := shopifytest.NewServer()
+	defer shop.Close()
+	products := map[string]string{}
+	for _, sku := range []string{"SKU-1001", "SKU-1002"} {
+		products[sku] = shop.AddProduct(shopifytest.Product{Title: sku, Variants: []shopifytest.Variant{{SKU: sku}}})
+	}
+	env := cleanEnv(
+		"CREATIVEAI_API_KEY="+sim.APIKey,
+		"CREATIVEAI_BASE_URL="+sim.URL,
+		"SHOPIFY_ADMIN_API_URL="+shop.GraphQLURL,
+		"SHOPIFY_ADMIN_TOKEN="+shopifytest.DefaultToken,
+	)
+	dir := t.TempDir()
+	res := runProgram(t, dir, env, "catalog", "-timeout", "1m")
+	if res.code != 0 {
+		t.Fatalf("catalog exited %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"Live run: render API at " + sim.URL, "polling for results", "Shopify: " + shop.GraphQLURL} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	checkCatalogFile(t, dir)
+	checkPublishedOnce(t, shop, products)
+	if st := sim.Stats(); st.Polls == 0 || st.Deliveries != 0 {
+		t.Errorf("simulator saw %d polls and %d webhook deliveries; a live run without -webhook-url polls", st.Polls, st.Deliveries)
+	}
+}
+
+// TestCatalogFailures checks that the main job exits 1 with a message that
+// names the problem when a row cannot be delivered or rows do not finish in
+// time.
+func TestCatalogFailures(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "rows.csv")
+	manifest := "sku,image_url,video_prompt,target_surface\n" +
+		"SKU-1,https://cdn.example.com/1.jpg,spin,shopify-pdp\n" +
+		"SKU-2,https://cdn.example.com/2.jpg,spin,cms\n"
+	if err := os.WriteFile(csv, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := runProgram(t, dir, cleanEnv(), "catalog", "-csv", csv, "-jobs", filepath.Join(dir, "a.jsonl"))
+	if res.code != 1 || !strings.Contains(res.stderr, `1 of 2 rows failed: SKU-2 (delivery failed: no delivery sink for target_surface "cms")`) {
+		t.Errorf("exit %d; want 1 and the failed delivery named\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+
+	res = runProgram(t, dir, cleanEnv(), "catalog", "-csv", csv, "-jobs", filepath.Join(dir, "b.jsonl"), "-timeout", "1ms")
+	if res.code != 1 || !strings.Contains(res.stderr, "did not finish within -timeout 1ms") {
+		t.Errorf("exit %d; want 1 and the timeout named\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+}
+
+// TestCatalogInterrupt stops the main job with SIGINT: it says so, exits 1,
+// and a rerun finishes the job.
+func TestCatalogInterrupt(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startProgram(t, dir, cleanEnv(), "catalog")
+	p.waitOutput(regexp.MustCompile(`SKU-100\d\s+pending`), time.Minute)
+	if code := p.stop(syscall.SIGINT, time.Minute); code != 1 || !strings.Contains(p.stderr.String(), "interrupted") {
+		t.Errorf("exit %d after SIGINT; want 1 and a word about the interruption\nstderr:\n%s", code, p.stderr)
+	}
+	if res := runProgram(t, dir, cleanEnv(), "catalog"); res.code != 0 {
+		t.Fatalf("rerun exited %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	checkCatalogFile(t, dir)
+}
+
 // TestSubmitWebhookServerShopify runs the workflow across processes with
 // faults on both remote sides: submit sends 200 rows to the render
 // simulator, which calls webhook-server back; webhook-server applies the
@@ -177,7 +255,7 @@ func TestSubmitWebhookServerShopify(t *testing.T) {
 	defer sim.Close()
 	shop := shopifytest.NewServer(
 		shopifytest.WithBucket(1e6, 1e6),
-		shopifytest.WithRandomFaults(shopifytest.RandomFaults{ServerError: 0.03, LostResponse: 0.02, Seed: 7}),
+		shopifytest.WithRandomFaults(shopifytest.RandomFaults{ServerError: 0.03, LostResponse: 0.02, TooManyRequests: 0.01, Seed: 7}),
 	)
 	defer shop.Close()
 
@@ -203,6 +281,7 @@ func TestSubmitWebhookServerShopify(t *testing.T) {
 	)
 	server, base := startServer(t, env, "-jobs", jobs, "-poll-interval", "2s",
 		"-delivery-workers", "16", "-delivery-backoff", "100ms", "-shopify-poll-interval", "20ms")
+	checkHealthz(t, base)
 
 	// Injected faults can exhaust a row's retries; the operator's answer is
 	// to rerun with -retry-failed, which resubmits with the same
@@ -265,6 +344,20 @@ func TestSubmitWebhookServerShopify(t *testing.T) {
 	res = runProgram(t, dir, env, "jobs", "-jobs", jobs, "status")
 	if want := fmt.Sprintf("%d jobs: %d completed; delivery: %d delivered", rows, rows, rows); res.code != 0 || !strings.Contains(res.stdout, want) {
 		t.Errorf("jobs status exited %d without %q:\n%s%s", res.code, want, res.stdout, res.stderr)
+	}
+}
+
+// checkHealthz checks the server's health endpoint.
+func checkHealthz(t *testing.T, base string) {
+	t.Helper()
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != "ok\n" {
+		t.Errorf("GET /healthz: %d %q, want 200 \"ok\"", resp.StatusCode, body)
 	}
 }
 
@@ -477,9 +570,10 @@ func TestMultiInstancePostgres(t *testing.T) {
 	}
 	checkAcknowledged(t, store, acked)
 	waitDelivered(t, store, jobsN, 2*time.Minute)
-	for i, p := range servers {
-		if code := p.stop(syscall.SIGTERM, time.Minute); code != 0 {
-			t.Errorf("server %d exited %d\nstderr:\n%s", i, code, p.stderr)
+	// Both signals shut the server down cleanly.
+	for i, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		if code := servers[i].stop(sig, time.Minute); code != 0 {
+			t.Errorf("server %d exited %d after %s\nstderr:\n%s", i, code, sig, servers[i].stderr)
 		}
 	}
 	checkPublishedOnce(t, shop, products)
@@ -711,7 +805,6 @@ func TestWebhookServerCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
 	checkAcknowledged(t, store, acked)
 	media := checkPublishedOnce(t, shop, products)
 	n := 0
@@ -726,5 +819,21 @@ func TestWebhookServerCrash(t *testing.T) {
 	}
 	if n != jobsN {
 		t.Errorf("the job file holds %d jobs, want %d", n, jobsN)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The log of many lines per job compacts to one line each.
+	res := runProgram(t, dir, env, "jobs", "-jobs", file, "compact")
+	if res.code != 0 || !strings.Contains(res.stdout, "Compacted "+file) {
+		t.Errorf("jobs compact exited %d:\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs := readRecords(t, data); len(recs) != jobsN {
+		t.Errorf("compacted file has %d lines, want %d", len(recs), jobsN)
 	}
 }

@@ -62,6 +62,8 @@ func TestUsage(t *testing.T) {
 		{name: "jobs no flags", program: "jobs", code: 2, stderr: "-jobs is required"},
 		{name: "jobs no command", program: "jobs", args: []string{"-jobs", jobsFile}, code: 2, stderr: "missing command"},
 		{name: "jobs unknown command", program: "jobs", args: []string{"-jobs", jobsFile, "purge"}, code: 2, stderr: `unknown command "purge"`},
+		{name: "jobs flags after the command", program: "jobs", args: []string{"status", "-jobs", jobsFile}, stdout: "1 job: 1 pending"},
+		{name: "jobs extra arguments", program: "jobs", args: []string{"-jobs", jobsFile, "status", "export"}, code: 2, stderr: "unexpected arguments after status"},
 		{name: "jobs compact on a database", program: "jobs", args: []string{"-jobs", "sqlite:" + filepath.Join(dir, "x.db"), "compact"}, code: 2, stderr: "JSONL job files only"},
 		{name: "jobs missing file", program: "jobs", args: []string{"-jobs", filepath.Join(dir, "missing.jsonl"), "status"}, code: 2, stderr: "missing.jsonl"},
 

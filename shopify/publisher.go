@@ -227,13 +227,12 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 // Publish publishes one video from plain values and returns the media ID.
 // It exists so that a delivery outbox can use the Publisher without this
 // package knowing the outbox's types: wrap it in the outbox's sink
-// interface, passing the job's key, SKU and output URL, for example
+// interface, passing the job's key, SKU and output URL. For the batch
+// package's outbox:
 //
-//	type shopifySink struct{ p *shopify.Publisher }
-//
-//	func (s shopifySink) Deliver(ctx context.Context, d batch.Delivery) (string, error) {
-//		return s.p.Publish(ctx, d.Job.Key, d.Job.SKU, d.Job.OutputURL)
-//	}
+//	sink := batch.SinkFunc(func(ctx context.Context, job batch.Job) (string, error) {
+//		return pub.Publish(ctx, job.Key, job.SKU, job.OutputURL)
+//	})
 //
 // Errors that retrying cannot fix have a Permanent() bool method returning
 // true (see IsPermanent), which the outbox can check with errors.As.

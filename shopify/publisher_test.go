@@ -492,3 +492,32 @@ func TestPublishVideoStreamsWithoutHoldingTheFile(t *testing.T) {
 	}
 	t.Logf("peak heap growth: streamed %.1f MiB, buffered %.1f MiB", float64(streamed)/(1<<20), float64(buffered)/(1<<20))
 }
+
+func TestPublisherRemembersSKUs(t *testing.T) {
+	f := newFixture(t, nil)
+	pub := shopify.NewPublisher(f.srv.Client(shopify.WithRetries(0)), shopify.WithSKUCacheTTL(time.Minute))
+	url := f.srv.AddVideo(shopifytest.Video{Size: 10})
+
+	// A failed lookup is not remembered: the next attempt asks again.
+	f.srv.InjectFault(shopifytest.Fault{Field: "productVariants", Status: http.StatusInternalServerError})
+	if _, err := pub.PublishVideo(context.Background(), shopify.VideoJob{Key: "a", SKU: "SHIRT-S", OutputURL: url}); err == nil {
+		t.Fatal("no error from a failed lookup")
+	}
+	if _, err := pub.PublishVideo(context.Background(), shopify.VideoJob{Key: "a", SKU: "SHIRT-S", OutputURL: url}); err != nil {
+		t.Fatal(err)
+	}
+	// A resolved SKU is remembered until the TTL passes.
+	if _, err := pub.PublishVideo(context.Background(), shopify.VideoJob{Key: "b", SKU: "SHIRT-S", OutputURL: url}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.srv.Calls("productVariants"); got != 2 {
+		t.Errorf("%d lookups, want 2 (the failed one and one more)", got)
+	}
+	f.clock.Advance(time.Minute)
+	if _, err := pub.PublishVideo(context.Background(), shopify.VideoJob{Key: "c", SKU: "SHIRT-S", OutputURL: url}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.srv.Calls("productVariants"); got != 3 {
+		t.Errorf("%d lookups after the TTL, want 3", got)
+	}
+}

@@ -111,73 +111,87 @@ func TestTwoProcessesClaim(t *testing.T) {
 // reordered events for them, some arriving before the id is recorded.
 // Nothing may be lost: every job ends completed, and no event is left kept.
 func TestTwoProcessesApply(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		db, stores := twoProcesses(t, b)
-		const jobs, workers = 120, 12
-		type op struct {
-			key string
-			sub bool // record the submission rather than apply gen
-			gen creativeai.Generation
-		}
-		var ops []op
-		for i := range jobs {
-			key, id := fmt.Sprintf("job-%03d", i), fmt.Sprintf("vgen_%03d", i)
-			if _, _, err := stores[i%2].Track(t.Context(), batch.Job{Key: key, SKU: key, TargetSurface: "shopify-pdp"}); err != nil {
-				t.Fatal(err)
-			}
-			ops = append(ops, op{key: key, sub: true, gen: creativeai.Generation{ID: id, Status: creativeai.StatusPending}})
-			for range 2 { // senders retry and duplicate
-				ops = append(ops,
-					op{gen: creativeai.Generation{ID: id, Status: creativeai.StatusProcessing}},
-					op{gen: creativeai.Generation{ID: id, Status: "upscaling"}},
-					op{gen: creativeai.Generation{ID: id, Status: creativeai.StatusCompleted, OutputURL: "https://cdn.example/" + id + ".mp4"}})
-			}
-		}
-		rand.New(rand.NewPCG(7, 11)).Shuffle(len(ops), func(i, j int) { ops[i], ops[j] = ops[j], ops[i] })
+	forEachBackend(t, testTwoProcessesApply)
+}
 
-		next := make(chan op)
-		var wg sync.WaitGroup
-		for w := range workers {
-			s := stores[w%2]
-			wg.Go(func() {
-				for o := range next {
-					var err error
-					if o.sub {
-						gen := o.gen
-						_, err = s.RecordSubmission(t.Context(), o.key, batch.Submission{Generation: &gen})
-					} else {
-						_, err = s.Apply(t.Context(), o.gen)
-					}
-					if err != nil {
-						t.Errorf("op %+v: %v", o, err)
-					}
+// TestPostgresServerIsolation runs the race of TestTwoProcessesApply on
+// connections whose default isolation is REPEATABLE READ: the store must
+// still see, after taking a generation's lock, what committed before.
+func TestPostgresServerIsolation(t *testing.T) {
+	b := backend{name: "Postgres", dialect: sqlstore.Postgres, open: func(tb testing.TB) (*sql.DB, func(testing.TB) *sql.DB) {
+		tb.Helper()
+		dsn := withParam(tb, postgresSchemaDSN(tb), "default_transaction_isolation", "repeatable read")
+		return openPostgresDB(tb, dsn), func(tb testing.TB) *sql.DB { return openPostgresDB(tb, dsn) }
+	}}
+	testTwoProcessesApply(t, b)
+}
+
+func testTwoProcessesApply(t *testing.T, b backend) {
+	db, stores := twoProcesses(t, b)
+	const jobs, workers = 120, 12
+	type op struct {
+		key string
+		sub bool // record the submission rather than apply gen
+		gen creativeai.Generation
+	}
+	var ops []op
+	for i := range jobs {
+		key, id := fmt.Sprintf("job-%03d", i), fmt.Sprintf("vgen_%03d", i)
+		if _, _, err := stores[i%2].Track(t.Context(), batch.Job{Key: key, SKU: key, TargetSurface: "shopify-pdp"}); err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, op{key: key, sub: true, gen: creativeai.Generation{ID: id, Status: creativeai.StatusPending}})
+		for range 2 { // senders retry and duplicate
+			ops = append(ops,
+				op{gen: creativeai.Generation{ID: id, Status: creativeai.StatusProcessing}},
+				op{gen: creativeai.Generation{ID: id, Status: "upscaling"}},
+				op{gen: creativeai.Generation{ID: id, Status: creativeai.StatusCompleted, OutputURL: "https://cdn.example/" + id + ".mp4"}})
+		}
+	}
+	rand.New(rand.NewPCG(7, 11)).Shuffle(len(ops), func(i, j int) { ops[i], ops[j] = ops[j], ops[i] })
+
+	next := make(chan op)
+	var wg sync.WaitGroup
+	for w := range workers {
+		s := stores[w%2]
+		wg.Go(func() {
+			for o := range next {
+				var err error
+				if o.sub {
+					gen := o.gen
+					_, err = s.RecordSubmission(t.Context(), o.key, batch.Submission{Generation: &gen})
+				} else {
+					_, err = s.Apply(t.Context(), o.gen)
 				}
-			})
-		}
-		for _, o := range ops {
-			next <- o
-		}
-		close(next)
-		wg.Wait()
+				if err != nil {
+					t.Errorf("op %+v: %v", o, err)
+				}
+			}
+		})
+	}
+	for _, o := range ops {
+		next <- o
+	}
+	close(next)
+	wg.Wait()
 
-		n := 0
-		for j, err := range stores[0].List(t.Context(), batch.Filter{}) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			n++
-			if j.Status != creativeai.StatusCompleted || j.OutputURL == "" || j.ProviderStatus != "" || j.Delivery != creativeai.DeliveryPending {
-				t.Errorf("%s: Status %q, OutputURL %q, ProviderStatus %q, Delivery %q; want completed with output, awaiting delivery",
-					j.Key, j.Status, j.OutputURL, j.ProviderStatus, j.Delivery)
-			}
+	n := 0
+	for j, err := range stores[0].List(t.Context(), batch.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
 		}
-		if n != jobs {
-			t.Errorf("%d jobs listed, want %d", n, jobs)
+		n++
+		if j.Status != creativeai.StatusCompleted || j.OutputURL == "" || j.ProviderStatus != "" || j.Delivery != creativeai.DeliveryPending {
+			t.Errorf("%s: Status %q, OutputURL %q, ProviderStatus %q, Delivery %q; want completed with output, awaiting delivery",
+				j.Key, j.Status, j.OutputURL, j.ProviderStatus, j.Delivery)
 		}
-		if kept := countRows(t, db, "catalogvideo_deferred_events"); kept != 0 {
-			t.Errorf("%d events still kept after every id was recorded", kept)
-		}
-	})
+	}
+	if n != jobs {
+		t.Errorf("%d jobs listed, want %d", n, jobs)
+	}
+	if kept := countRows(t, db, "catalogvideo_deferred_events"); kept != 0 {
+		t.Errorf("%d events still kept after every id was recorded", kept)
+	}
 }
 
 // TestSQLiteBusyWithoutTimeout runs two processes' appliers on a database

@@ -101,3 +101,40 @@ func isRetryablePG(err error) bool {
 	}
 	return false
 }
+
+// query assembles a statement whose parameters are numbered as they are
+// added, for the few statements whose shape depends on their arguments.
+type query struct {
+	sb   strings.Builder
+	args []any
+}
+
+// add appends SQL text.
+func (q *query) add(sql string) *query {
+	q.sb.WriteString(sql)
+	return q
+}
+
+// param appends a parameter for v.
+func (q *query) param(v any) *query {
+	q.args = append(q.args, v)
+	q.sb.WriteString("$" + strconv.Itoa(len(q.args)))
+	return q
+}
+
+// list appends parameters for vs, separated by commas.
+func (q *query) list(vs ...any) *query {
+	for i, v := range vs {
+		if i > 0 {
+			q.sb.WriteString(", ")
+		}
+		q.param(v)
+	}
+	return q
+}
+
+// build returns the statement for dialect d and the tables of prefix, and
+// its arguments.
+func (q *query) build(d Dialect, prefix string) (string, []any) {
+	return d.rebind(prefix, q.sb.String()), q.args
+}

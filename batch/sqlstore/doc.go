@@ -30,6 +30,9 @@
 //     current and earlier attempts, to the job.
 //   - deferred_events keeps, per generation id no job has yet, the most
 //     advanced event received for it, until a submission records the id.
+//     Events for ids no submission ever records (another system's renders
+//     sharing the webhook URL) stay; operators may delete old ones by
+//     received_at (Unix nanoseconds) at any time.
 //
 // # Concurrency
 //

@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/creativeai-run/catalogvideo/batch"
 )
@@ -18,58 +16,41 @@ func SeedJobs(ctx context.Context, s *Store, jobs []batch.Job) error {
 	return s.w.run(ctx, func(ctx context.Context, q querier) error {
 		for start := 0; start < len(jobs); start += rowsPerInsert {
 			chunk := jobs[start:min(start+rowsPerInsert, len(jobs))]
-			var (
-				jobSQL, genSQL   strings.Builder
-				jobArgs, genArgs []any
-			)
-			jobSQL.WriteString(`INSERT INTO {prefix}jobs (key, sku, generation_id, status, delivery, delivery_next_at, updated_at, record) VALUES `)
-			genSQL.WriteString(`INSERT INTO {prefix}job_generations (generation_id, key) VALUES `)
+			var jobRows, genRows query
+			jobRows.add(`INSERT INTO {prefix}jobs (key, sku, generation_id, status, delivery, delivery_next_at, updated_at, record) VALUES `)
+			genRows.add(`INSERT INTO {prefix}job_generations (generation_id, key) VALUES `)
 			for i := range chunk {
 				args, err := rowArgs(&chunk[i])
 				if err != nil {
 					return err
 				}
 				if i > 0 {
-					jobSQL.WriteString(", ")
+					jobRows.add(", ")
 				}
-				jobSQL.WriteString(tuple(len(jobArgs), len(args)))
-				jobArgs = append(jobArgs, args...)
+				jobRows.add("(").list(args...).add(")")
 				for _, id := range append([]string{chunk[i].GenerationID}, chunk[i].PreviousGenerationIDs...) {
 					if id == "" {
 						continue
 					}
-					if len(genArgs) > 0 {
-						genSQL.WriteString(", ")
+					if len(genRows.args) > 0 {
+						genRows.add(", ")
 					}
-					genSQL.WriteString(tuple(len(genArgs), 2))
-					genArgs = append(genArgs, id, chunk[i].Key)
+					genRows.add("(").list(id, chunk[i].Key).add(")")
 				}
 			}
-			if _, err := q.ExecContext(ctx, s.dialect.rebind(s.prefix, jobSQL.String()), jobArgs...); err != nil {
+			stmt, args := jobRows.build(s.dialect, s.prefix)
+			if _, err := q.ExecContext(ctx, stmt, args...); err != nil {
 				return fmt.Errorf("seeding jobs: %w", err)
 			}
-			if len(genArgs) > 0 {
-				if _, err := q.ExecContext(ctx, s.dialect.rebind(s.prefix, genSQL.String()), genArgs...); err != nil {
+			if len(genRows.args) > 0 {
+				stmt, args := genRows.build(s.dialect, s.prefix)
+				if _, err := q.ExecContext(ctx, stmt, args...); err != nil {
 					return fmt.Errorf("seeding generations: %w", err)
 				}
 			}
 		}
 		return nil
 	})
-}
-
-// tuple returns "($from+1, …, $from+n)".
-func tuple(from, n int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("$" + strconv.Itoa(from+i+1))
-	}
-	b.WriteByte(')')
-	return b.String()
 }
 
 // Internals the external tests check directly.
@@ -79,6 +60,9 @@ var (
 	Nanos         = nanos
 	ListPage      = listPage
 )
+
+// Commits returns how many SQLite transactions s has committed.
+func Commits(s *Store) int64 { return s.w.commits.Load() }
 
 // Rebind exposes Dialect.rebind.
 func (d Dialect) Rebind(prefix, query string) string { return d.rebind(prefix, query) }

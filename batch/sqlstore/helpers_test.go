@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,9 +18,10 @@ import (
 	"github.com/creativeai-run/catalogvideo/batch/sqlstore"
 )
 
-// sqliteDSN is the DSN the package documentation recommends.
+// sqliteDSN is the DSN the package documentation recommends, with
+// _txlock=immediate to show that it does not disturb the store.
 func sqliteDSN(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate" + os.Getenv("SQLSTORE_EXTRA_DSN")
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
 }
 
 // openSQLiteDB opens a *sql.DB on the SQLite file at path, closed when the
@@ -67,22 +67,24 @@ func postgresSchemaDSN(tb testing.TB) string {
 			tb.Errorf("dropping schema %s: %v", schema, err)
 		}
 	})
-	return withSearchPath(tb, dsn, schema)
+	return withParam(tb, dsn, "search_path", schema)
 }
 
-// withSearchPath adds search_path to a pgx DSN in URL or keyword form; pgx
-// sends unknown parameters to the server as run-time settings.
-func withSearchPath(tb testing.TB, dsn, schema string) string {
+// withParam adds a run-time setting to a pgx DSN in URL or keyword form;
+// pgx sends parameters it does not know to the server.
+func withParam(tb testing.TB, dsn, name, value string) string {
+	tb.Helper()
 	if !strings.Contains(dsn, "://") {
-		return dsn + " search_path=" + schema
+		return dsn + " " + name + "='" + value + "'"
 	}
 	u, err := url.Parse(dsn)
 	if err != nil {
 		tb.Fatalf("%s: %v", postgresEnv, err)
 	}
 	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	q.Set(name, value)
+	// pgx reads "+" literally, so spaces are sent as %20.
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	return u.String()
 }
 
@@ -122,6 +124,7 @@ var backends = []backend{
 		name:    "SQLite",
 		dialect: sqlstore.SQLite,
 		open: func(tb testing.TB) (*sql.DB, func(testing.TB) *sql.DB) {
+			tb.Helper()
 			path := newSQLitePath(tb)
 			return openSQLiteDB(tb, path), func(tb testing.TB) *sql.DB { return openSQLiteDB(tb, path) }
 		},
@@ -130,6 +133,7 @@ var backends = []backend{
 		name:    "Postgres",
 		dialect: sqlstore.Postgres,
 		open: func(tb testing.TB) (*sql.DB, func(testing.TB) *sql.DB) {
+			tb.Helper()
 			dsn := postgresSchemaDSN(tb)
 			return openPostgresDB(tb, dsn), func(tb testing.TB) *sql.DB { return openPostgresDB(tb, dsn) }
 		},
@@ -160,11 +164,12 @@ func (r *reopeners) add(s batch.Store, reopen func(testing.TB) *sql.DB) {
 }
 
 func (r *reopeners) get(tb testing.TB, s batch.Store) func(testing.TB) *sql.DB {
+	tb.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	reopen, ok := r.m[s]
 	if !ok {
-		tb.Fatalf("reopen of a store the opener did not return: %v", fmt.Sprintf("%p", s))
+		tb.Fatalf("reopen of a store the opener did not return: %p", s)
 	}
 	return reopen
 }

@@ -10,8 +10,6 @@ import (
 	"iter"
 	"math"
 	"regexp"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -160,8 +158,9 @@ func (s *Store) ready(ctx context.Context) error {
 
 // queries holds the store's SQL, rewritten once for its dialect and prefix.
 type queries struct {
-	getJob, getJobByGen                                          string // reads
-	selectJob, selectJobByGen                                    string // the same, locking the row for a write
+	getJob                                                       string
+	selectJob                                                    string    // the same, locking the row for a write
+	getJobByGen, selectJobByGen                                  [2]string // by current attempt, by earlier ones
 	insertJob, updateJob, updateRecord, releaseLease             string
 	insertGen, selectGenKey                                      string
 	selectDeferred, upsertDeferred, takeDeferred, lockGeneration string
@@ -177,19 +176,22 @@ func buildQueries(d Dialect, prefix string) queries {
 	r := func(q string) string { return d.rebind(prefix, q) }
 	const (
 		byKey = `SELECT record, lease_owner FROM {prefix}jobs WHERE key = $1`
-		byGen = `SELECT j.record, j.lease_owner FROM {prefix}jobs j
+		byGen = `SELECT record, lease_owner FROM {prefix}jobs WHERE generation_id = $1`
+		// Events for earlier attempts are rare, so the common lookup reads
+		// one index and job_generations is consulted only when it misses.
+		byEarlierGen = `SELECT j.record, j.lease_owner FROM {prefix}jobs j
 			JOIN {prefix}job_generations g ON g.key = j.key WHERE g.generation_id = $1`
 	)
 	return queries{
 		insertJob: r(`INSERT INTO {prefix}jobs (key, sku, generation_id, status, delivery, delivery_next_at, updated_at, record)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING`),
 		getJob:         r(byKey),
-		getJobByGen:    r(byGen),
+		getJobByGen:    [2]string{r(byGen), r(byEarlierGen)},
 		selectJob:      r(byKey + forUpdate),
-		selectJobByGen: r(byGen + forUpdateOfJ),
+		selectJobByGen: [2]string{r(byGen + forUpdate), r(byEarlierGen + forUpdateOfJ)},
 		updateJob: r(`UPDATE {prefix}jobs SET sku = $2, generation_id = $3, status = $4, delivery = $5,
 			delivery_next_at = $6, updated_at = $7, record = $8 WHERE key = $1`),
-		updateRecord:   r(`UPDATE {prefix}jobs SET sku = $2, generation_id = $3, updated_at = $4, record = $5 WHERE key = $1`),
+		updateRecord:   r(`UPDATE {prefix}jobs SET sku = $2, updated_at = $3, record = $4 WHERE key = $1`),
 		releaseLease:   r(`UPDATE {prefix}jobs SET lease_owner = '', lease_until = $2 WHERE key = $1`),
 		insertGen:      r(`INSERT INTO {prefix}job_generations (generation_id, key) VALUES ($1, $2) ON CONFLICT (generation_id) DO NOTHING`),
 		selectGenKey:   r(`SELECT key FROM {prefix}job_generations WHERE generation_id = $1`),
@@ -527,31 +529,24 @@ func (s *Store) List(ctx context.Context, f batch.Filter) iter.Seq2[batch.Job, e
 }
 
 func (s *Store) listPage(ctx context.Context, f batch.Filter, after int64) (jobs []batch.Job, last int64, err error) {
-	var sb strings.Builder
-	args := []any{after}
-	sb.WriteString(`SELECT seq, record FROM {prefix}jobs WHERE seq > $1`)
+	var qb query
+	qb.add(`SELECT seq, record FROM {prefix}jobs WHERE seq > `).param(after)
 	if len(f.Statuses) > 0 {
-		sb.WriteString(` AND status IN (`)
+		statuses := make([]any, len(f.Statuses))
 		for i, st := range f.Statuses {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			args = append(args, string(st))
-			sb.WriteString("$" + strconv.Itoa(len(args)))
+			statuses[i] = string(st)
 		}
-		sb.WriteString(`)`)
+		qb.add(` AND status IN (`).list(statuses...).add(`)`)
 	}
 	if !f.UpdatedBefore.IsZero() {
-		args = append(args, nanos(f.UpdatedBefore))
-		sb.WriteString(` AND updated_at < $` + strconv.Itoa(len(args)))
+		qb.add(` AND updated_at < `).param(nanos(f.UpdatedBefore))
 	}
 	if f.Submitted {
-		sb.WriteString(` AND generation_id <> ''`)
+		qb.add(` AND generation_id <> ''`)
 	}
-	args = append(args, listPage)
-	sb.WriteString(` ORDER BY seq LIMIT $` + strconv.Itoa(len(args)))
-
-	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(s.prefix, sb.String()), args...)
+	qb.add(` ORDER BY seq LIMIT `).param(listPage)
+	stmt, args := qb.build(s.dialect, s.prefix)
+	rows, err := s.db.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: List: %w", err)
 	}
@@ -576,10 +571,10 @@ func (s *Store) listPage(ctx context.Context, f batch.Filter, after int64) (jobs
 // ClaimDeliveries leases up to c.Limit (at most 1000) completed jobs whose
 // delivery is due at c.Now (the clock's time when zero), oldest due first;
 // see batch.Store. A lease lasts while a claim's Now is before the claim
-// time plus c.Lease. On
-// PostgreSQL, rows another claimer has locked are skipped rather than
-// waited for, so concurrent claimers in any number of processes each get
-// different jobs without queueing behind one another.
+// time plus c.Lease. On PostgreSQL, rows another claimer has locked are
+// skipped rather than waited for (FOR UPDATE SKIP LOCKED), so concurrent
+// claimers in any number of processes each get different jobs without
+// queueing behind one another.
 func (s *Store) ClaimDeliveries(ctx context.Context, c batch.Claim) ([]batch.Job, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
@@ -633,17 +628,12 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c batch.Claim) ([]batch.Job
 		if len(seqs) == 0 {
 			return nil
 		}
-		var sb strings.Builder
-		sb.WriteString(`UPDATE {prefix}jobs SET lease_owner = $1, lease_until = $2 WHERE seq IN (`)
-		for i := range seqs {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString("$" + strconv.Itoa(i+3))
-		}
-		sb.WriteString(")")
-		args := append([]any{c.Owner, nanos(c.Now.Add(c.Lease))}, seqs...)
-		if _, err := q.ExecContext(ctx, s.dialect.rebind(s.prefix, sb.String()), args...); err != nil {
+		var qb query
+		qb.add(`UPDATE {prefix}jobs SET lease_owner = `).param(c.Owner).
+			add(`, lease_until = `).param(nanos(c.Now.Add(c.Lease))).
+			add(` WHERE seq IN (`).list(seqs...).add(`)`)
+		stmt, args := qb.build(s.dialect, s.prefix)
+		if _, err := q.ExecContext(ctx, stmt, args...); err != nil {
 			return fmt.Errorf("sqlstore: ClaimDeliveries: leasing: %w", err)
 		}
 		return nil
@@ -715,12 +705,20 @@ func (s *Store) load(ctx context.Context, q querier, query, key string) (batch.J
 	return j, owner, nil
 }
 
-// loadByGeneration reads with query the job with generation id among its
-// attempts.
-func (s *Store) loadByGeneration(ctx context.Context, q querier, query, id string) (batch.Job, bool, error) {
+// loadByGeneration reads with queries (getJobByGen or selectJobByGen) the
+// job with generation id in its current attempt or, failing that, in an
+// earlier one.
+func (s *Store) loadByGeneration(ctx context.Context, q querier, queries [2]string, id string) (batch.Job, bool, error) {
+	if id == "" {
+		return batch.Job{}, false, nil // the generation id of every job not yet submitted
+	}
 	var raw []byte
 	var owner string
-	switch err := q.QueryRowContext(ctx, query, id).Scan(&raw, &owner); {
+	err := q.QueryRowContext(ctx, queries[0], id).Scan(&raw, &owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = q.QueryRowContext(ctx, queries[1], id).Scan(&raw, &owner)
+	}
+	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return batch.Job{}, false, nil
 	case err != nil:
@@ -735,19 +733,20 @@ func (s *Store) loadByGeneration(ctx context.Context, q querier, query, id strin
 
 // indexed holds the columns of a job's row that indexes cover.
 type indexed struct {
-	status   creativeai.Status
-	delivery creativeai.DeliveryState
-	nextAt   int64
+	generationID string
+	status       creativeai.Status
+	delivery     creativeai.DeliveryState
+	nextAt       int64
 }
 
 func indexedOf(j *batch.Job) indexed {
-	return indexed{j.Status, j.Delivery, nanos(j.DeliveryNextAt)}
+	return indexed{j.GenerationID, j.Status, j.Delivery, nanos(j.DeliveryNextAt)}
 }
 
 // save writes j back over its row; before is how it was read. The indexed
 // columns are written only when they changed: SQLite updates every index
 // on a column named in SET, whether or not its value changed, and many
-// changes (an unknown provider status, a recorded generation id) touch none.
+// changes (an unknown provider status, an error text) touch none.
 func (s *Store) save(ctx context.Context, q querier, before indexed, j *batch.Job) error {
 	args, err := rowArgs(j)
 	if err != nil {
@@ -756,7 +755,7 @@ func (s *Store) save(ctx context.Context, q querier, before indexed, j *batch.Jo
 	query := s.q.updateJob
 	if indexedOf(j) == before {
 		query = s.q.updateRecord
-		args = []any{args[0], args[1], args[2], args[6], args[7]}
+		args = []any{args[0], args[1], args[6], args[7]}
 	}
 	if _, err := q.ExecContext(ctx, query, args...); err != nil {
 		return fmt.Errorf("sqlstore: writing job %s: %w", j.Key, err)

@@ -49,6 +49,9 @@ type writer struct {
 	mu    sync.Mutex
 	queue []*request
 	lead  chan struct{}
+	// commits counts SQLite transactions committed, so that benchmarks can
+	// report how many writes share one.
+	commits atomic.Int64
 }
 
 func newWriter(db *sql.DB, d Dialect) *writer {
@@ -76,8 +79,14 @@ func (w *writer) run(ctx context.Context, fn txFunc) error {
 	return err
 }
 
+// pgTxOptions asks for READ COMMITTED whatever the server's default: the
+// locking in Apply and RecordSubmission relies on each statement seeing
+// what committed before it began, where a REPEATABLE READ snapshot would
+// hide the other side's commit.
+var pgTxOptions = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+
 func (w *writer) runPostgres(ctx context.Context, fn txFunc) error {
-	tx, err := w.db.BeginTx(ctx, nil)
+	tx, err := w.db.BeginTx(ctx, pgTxOptions)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
@@ -235,6 +244,7 @@ func (w *writer) commitOnce(reqs []*request, errs []error) (handled int) {
 		rollbackSQLite(conn)
 		return fail(fmt.Errorf("sqlstore: commit: %w", err))
 	}
+	w.commits.Add(1)
 	return len(reqs)
 }
 

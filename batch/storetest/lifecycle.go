@@ -133,7 +133,7 @@ func calls(s batch.Store) map[string]func(ctx context.Context) error {
 					return err
 				}
 			}
-			return errors.New("List yielded no error")
+			return errors.New("no error from List")
 		},
 		"ClaimDeliveries": func(ctx context.Context) error {
 			_, err := s.ClaimDeliveries(ctx, batch.Claim{Owner: "w2", Limit: 10, Lease: time.Minute})

@@ -39,7 +39,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -122,9 +121,8 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 		return nil, cli.Usagef("-jobs: %v", err)
 	}
 	if o.webhookURL != "" {
-		u, err := url.Parse(o.webhookURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, cli.Usagef("-webhook-url %q is not an absolute http(s) URL", o.webhookURL)
+		if err := cli.CheckWebhookURL(o.webhookURL); err != nil {
+			return nil, cli.Usagef("-webhook-url: %v", err)
 		}
 	}
 	if err := env.CheckShopify(); err != nil {
@@ -175,7 +173,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runErr := r.run(ctx)
 	// Leave one line per job in the file, as the workflow's job manifest
 	// has, so people can read it; the store's own log may have several.
-	if c, ok := store.(cli.Compacter); ok && runErr == nil {
+	// An interrupted run leaves that to the next.
+	if c, ok := store.(cli.Compacter); ok && ctx.Err() == nil {
 		if err := c.Compact(context.WithoutCancel(ctx)); err != nil {
 			runErr = fmt.Errorf("compacting %s: %w", spec.Display, err)
 		}
@@ -196,7 +195,7 @@ func readManifest(path string, stderr io.Writer) ([]batch.Row, string, error) {
 		in, name = f, path
 	}
 	var rows []batch.Row
-	if _, err := cli.CheckManifest(in, cmp.Or(path, "sample.csv"), stderr, func(r batch.Row) { rows = append(rows, r) }); err != nil {
+	if _, err := cli.CheckManifest(in, cmp.Or(path, "sample.csv"), batch.Defaults{}, stderr, func(r batch.Row) { rows = append(rows, r) }); err != nil {
 		return nil, "", err
 	}
 	return rows, name, nil

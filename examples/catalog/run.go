@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -129,7 +130,9 @@ func (r *catalogRun) startRemotes() error {
 			return cli.Usagef("Shopify: %v", err)
 		}
 	} else {
-		r.shop = shopifytest.NewServer()
+		// The bucket of a Shopify Plus store, so that a -csv of a few
+		// hundred rows is not paced like a basic plan's.
+		r.shop = shopifytest.NewServer(shopifytest.WithBucket(10_000, 1_000))
 		for _, sku := range shopifySKUs(r.rows) {
 			r.shop.AddProduct(shopifytest.Product{Title: sku.title, Variants: []shopifytest.Variant{{SKU: sku.sku}}})
 		}
@@ -199,7 +202,7 @@ func (r *catalogRun) printHeader() {
 	if r.shop != nil {
 		fmt.Fprintf(w, "Shopify: local fake store at %s (set SHOPIFY_STORE and SHOPIFY_ADMIN_TOKEN to publish for real)\n", r.shop.URL)
 	} else {
-		fmt.Fprintf(w, "Shopify: %s\n", r.env.ShopifyStore+r.env.ShopifyAdminURL)
+		fmt.Fprintf(w, "Shopify: %s\n", cmp.Or(r.env.ShopifyAdminURL, r.env.ShopifyStore))
 	}
 	if r.webhookURL != "" {
 		fmt.Fprintf(w, "Webhooks: %s\n", r.webhookURL)
@@ -326,13 +329,31 @@ type resumedOutput struct {
 func (s *resumedOutput) Deliver(ctx context.Context, job batch.Job) (string, error) {
 	gen, known := s.sim.Generation(job.GenerationID)
 	switch {
-	case !known:
-		return "", batch.Permanent(fmt.Errorf("the video was rendered by an earlier offline run, whose simulator is gone"))
-	case gen.Status != creativeai.StatusCompleted:
+	case known && gen.Status == creativeai.StatusCompleted:
+		job.OutputURL = gen.OutputURL
+	case known:
 		return "", fmt.Errorf("waiting for the resumed render of %s", job.GenerationID)
+	case !onLoopback(job.OutputURL):
+		// Not a simulator's video (a live render in the same job file):
+		// deliver it as it is.
+	default:
+		return "", batch.Permanent(errors.New("the video was rendered by an earlier offline run, whose simulator is gone"))
 	}
-	job.OutputURL = gen.OutputURL
 	return s.next.Deliver(ctx, job)
+}
+
+// onLoopback reports whether rawURL points at this machine, where the
+// simulators serve their files.
+func onLoopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
 }
 
 // poll runs the polling fallback: the only source of results for a live run
@@ -373,15 +394,15 @@ func (r *catalogRun) printFinal(jobs []batch.Job) {
 	if r.sim != nil {
 		st := r.sim.Stats()
 		fmt.Fprintf(w, "\nSimulator: %s (%d duplicate), %d with provider failover, %s delivered, %s, %s.\n",
-			plural(st.Renders, "render"), st.DuplicateRenders, st.Failovers, plural(st.DeliveriesSucceeded, "webhook"),
-			plural(st.Polls, "poll"), plural(st.Downloads, "download"))
+			cli.Plural(st.Renders, "render"), st.DuplicateRenders, st.Failovers, cli.Plural(st.DeliveriesSucceeded, "webhook"),
+			cli.Plural(st.Polls, "poll"), cli.Plural(st.Downloads, "download"))
 	}
 	if r.shop != nil {
 		st := r.shop.Stats()
-		fmt.Fprintf(w, "Fake Shopify: %s uploaded and attached, %s.\n", plural(st.MediaCreated, "video"), plural(st.Requests, "GraphQL request"))
+		fmt.Fprintf(w, "Fake Shopify: %s uploaded and attached, %s.\n", cli.Plural(st.MediaCreated, "video"), cli.Plural(st.Requests, "GraphQL request"))
 	}
 	if n := len(r.ads.Received()); n > 0 {
-		fmt.Fprintf(w, "Ad pipeline (stand-in): %s downloaded and handed over.\n", plural(n, "video"))
+		fmt.Fprintf(w, "Ad pipeline (stand-in): %s downloaded and handed over.\n", cli.Plural(n, "video"))
 	}
 }
 
@@ -456,12 +477,4 @@ func productTitle(row batch.Row) string {
 	}
 	name = strings.ReplaceAll(name, "-", " ")
 	return strings.ToUpper(name[:1]) + name[1:]
-}
-
-// plural formats a count with its noun, such as "1 video" or "2 videos".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

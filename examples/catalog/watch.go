@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -30,6 +31,7 @@ type watcher struct {
 
 	mu        sync.Mutex
 	keys      []string          // tracked rows, in manifest order once Run is done
+	known     map[string]bool   // the keys in keys
 	shown     map[string]string // key → last line shown
 	done      map[string]bool   // keys counted as settled
 	lostKeys  map[string]bool
@@ -46,6 +48,7 @@ func newWatcher(out io.Writer, store batch.Store, total int) *watcher {
 		copy:     creativeai.DefaultBuyerCopy(),
 		settled:  make(chan struct{}),
 		pokes:    make(chan struct{}, 1),
+		known:    map[string]bool{},
 		shown:    map[string]string{},
 		done:     map[string]bool{},
 		lostKeys: map[string]bool{},
@@ -78,7 +81,8 @@ func (w *watcher) submitted(p batch.Progress) {
 	default:
 		w.printf("%-10s  %s: %s", row.SKU, row.Outcome, row.Error)
 	}
-	if row.Key != "" && !w.isKnownLocked(row.Key) {
+	if row.Key != "" && !w.known[row.Key] {
+		w.known[row.Key] = true
 		w.keys = append(w.keys, row.Key)
 	}
 	w.poke()
@@ -91,22 +95,15 @@ func generationSuffix(id string) string {
 	return ", " + id
 }
 
-func (w *watcher) isKnownLocked(key string) bool {
-	for _, k := range w.keys {
-		if k == key {
-			return true
-		}
-	}
-	return false
-}
-
 // submitDone records that Run has finished, putting the rows in manifest
 // order for the final table.
 func (w *watcher) submitDone(sum *batch.Summary) {
 	w.mu.Lock()
 	w.keys = w.keys[:0]
+	clear(w.known)
 	for _, r := range sum.Rows {
-		if r.Key != "" && !w.isKnownLocked(r.Key) {
+		if r.Key != "" && !w.known[r.Key] {
+			w.known[r.Key] = true
 			w.keys = append(w.keys, r.Key)
 		}
 	}
@@ -203,6 +200,9 @@ func (w *watcher) snapshot(ctx context.Context) ([]batch.Job, error) {
 	jobs := make([]batch.Job, 0, len(keys))
 	for _, k := range keys {
 		j, err := w.store.Get(ctx, k)
+		if errors.Is(err, batch.ErrNotFound) {
+			continue // interrupted before it was tracked
+		}
 		if err != nil {
 			return nil, err
 		}

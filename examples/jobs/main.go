@@ -46,23 +46,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	if *jobsSpec == "" {
+	rest := fs.Args()
+	if len(rest) == 0 {
+		if *jobsSpec == "" {
+			return cli.Usagef("-jobs is required")
+		}
+		return cli.Usagef("missing command: want status, export, or compact")
+	}
+	// Flags may follow the command too: jobs status -jobs FILE.
+	cmd := rest[0]
+	if err := cli.Parse(fs, rest[1:], stdout, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return cli.Usagef("unexpected arguments after %s: %q", cmd, fs.Args())
+	}
+	return runCommand(ctx, *jobsSpec, cmd, stdout)
+}
+
+// runCommand runs one command on the job store named by jobsSpec.
+func runCommand(ctx context.Context, jobsSpec, cmd string, stdout io.Writer) error {
+	if jobsSpec == "" {
 		return cli.Usagef("-jobs is required")
 	}
-	switch fs.NArg() {
-	case 0:
-		return cli.Usagef("missing command: want status, export, or compact")
-	case 1:
-	default:
-		return cli.Usagef("too many arguments %q: want one command (status, export, or compact)", fs.Args())
-	}
-	cmd := fs.Arg(0)
 	switch cmd {
 	case "status", "export", "compact":
 	default:
 		return cli.Usagef("unknown command %q: want status, export, or compact", cmd)
 	}
-	spec, err := cli.ParseStoreSpec(*jobsSpec)
+	spec, err := cli.ParseStoreSpec(jobsSpec)
 	if err != nil {
 		return cli.Usagef("-jobs: %v", err)
 	}
@@ -76,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	store, _, err := cli.OpenStore(ctx, *jobsSpec, nil)
+	store, _, err := cli.OpenStore(ctx, jobsSpec, nil)
 	if err != nil {
 		return err
 	}

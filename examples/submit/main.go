@@ -40,7 +40,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/url"
 	"os"
 
 	"github.com/schollz/progressbar/v3"
@@ -91,11 +90,11 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (required)")
 	fs.StringVar(&o.jobs, "jobs", "", cli.JobsFlagHelp+" (required unless -dry-run)")
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "public `URL` the service posts render events to (required unless -dry-run; -webhook-url= sends none, for polling)")
-	fs.IntVar(&o.concurrency, "concurrency", batch.DefaultConcurrency, "rows submitted at once")
-	fs.Float64Var(&o.rate, "rate", batch.DefaultRate, "API calls per second")
-	fs.StringVar(&o.model, "model", batch.DefaultModel, "model for rows that name none")
-	fs.StringVar(&durationText, "duration", durationText, "clip length for rows that give none, such as 5s")
-	fs.StringVar(&o.aspectRatio, "aspect-ratio", batch.DefaultAspectRatio, "aspect ratio W:H for rows that give none")
+	fs.IntVar(&o.concurrency, "concurrency", batch.DefaultConcurrency, "`rows` submitted at once")
+	fs.Float64Var(&o.rate, "rate", batch.DefaultRate, "API `calls` per second")
+	fs.StringVar(&o.model, "model", batch.DefaultModel, "`model` for rows that name none")
+	fs.StringVar(&durationText, "duration", durationText, "clip `length` for rows that give none, such as 5s")
+	fs.StringVar(&o.aspectRatio, "aspect-ratio", batch.DefaultAspectRatio, "aspect ratio `W:H` for rows that give none")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the manifest and estimate the cost; send and write nothing")
 	fs.BoolVar(&o.verbose, "v", false, "log every row and retry to stderr")
@@ -127,7 +126,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 		return nil, cli.Usagef("-aspect-ratio: %v", err)
 	}
 	if o.webhookURL != "" {
-		if err := checkWebhookURL(o.webhookURL); err != nil {
+		if err := cli.CheckWebhookURL(o.webhookURL); err != nil {
 			return nil, cli.Usagef("-webhook-url: %v", err)
 		}
 	}
@@ -137,14 +136,6 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 		}
 	}
 	return &o, nil
-}
-
-func checkWebhookURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", s)
-	}
-	return nil
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -158,7 +149,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := cli.NewLogger(stderr, o.verbose)
 
-	valid, err := checkManifest(o.csv, stderr)
+	defaults := batch.Defaults{Model: o.model, Duration: o.duration, AspectRatio: o.aspectRatio}
+	valid, err := checkManifest(o.csv, defaults, stderr)
 	if err != nil {
 		return err
 	}
@@ -234,8 +226,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case runErr != nil:
 		return runErr
 	case sum.Invalid > 0:
-		// Rows changed since the check: report as a manifest error.
-		return cli.Invalidf("%s invalid (see the table); the manifest changed while it was read", rowsAre(sum.Invalid))
+		// Only if the file changed since it was checked.
+		return cli.Invalidf("%s invalid (see the table)", rowsAre(sum.Invalid))
 	case failed > 0:
 		fmt.Fprintf(stderr, "submit: %s submit_failed; fix the manifest or rerun with -retry-failed\n", rowsAre(failed))
 		return &cli.ExitError{Code: cli.ExitFailure}
@@ -246,13 +238,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // checkManifest checks the whole manifest file before anything is sent.
-func checkManifest(path string, stderr io.Writer) (int, error) {
+func checkManifest(path string, defaults batch.Defaults, stderr io.Writer) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, cli.Invalidf("manifest: %v", err)
 	}
 	defer f.Close()
-	return cli.CheckManifest(f, path, stderr, nil)
+	return cli.CheckManifest(f, path, defaults, stderr, nil)
 }
 
 // rowsAre formats a row count with its verb, such as "1 row is".

@@ -59,8 +59,9 @@ Serves the webhook handler at -path and GET /healthz, and prints
 shut it down cleanly (in-flight requests finish, the store is flushed).
 
 Deliveries go by target_surface: shopify-pdp to the Shopify product with the
-row's SKU (needs SHOPIFY_*; without it those deliveries fail with a clear
-error), meta-ads to a stand-in ad pipeline that downloads and checks the video.
+row's SKU (needs SHOPIFY_*; without it they are retried with backoff), meta-ads
+to a stand-in ad pipeline that downloads and checks the video; any other
+surface fails delivery with an error naming it.
 
 environment:
   CREATIVEAI_WEBHOOK_SECRET  signing secret(s), comma-separated during a rotation
@@ -81,6 +82,9 @@ type options struct {
 	deliveryBackoff time.Duration
 	shopifyPoll     time.Duration
 	verbose         bool
+	// pollNoKey records that the default polling was turned off for want of
+	// an API key, which the server says at startup.
+	pollNoKey bool
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options, error) {
@@ -92,7 +96,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	fs.StringVar(&o.jobs, "jobs", "", cli.JobsFlagHelp+" (required)")
 	fs.StringVar(&o.path, "path", cli.DefaultWebhookPath, "URL `path` of the webhook handler")
 	fs.DurationVar(&o.pollInterval, "poll-interval", 30*time.Second, "how often to poll unfinished jobs (0 turns polling off; needs CREATIVEAI_API_KEY)")
-	fs.IntVar(&o.workers, "delivery-workers", batch.DefaultDeliverWorkers, "deliveries in flight at once")
+	fs.IntVar(&o.workers, "delivery-workers", batch.DefaultDeliverWorkers, "`deliveries` in flight at once")
 	fs.DurationVar(&o.deliveryBackoff, "delivery-backoff", 30*time.Second, "wait before retrying a failed delivery; it doubles per attempt, up to an hour")
 	fs.DurationVar(&o.shopifyPoll, "shopify-poll-interval", 2*time.Second, "first wait between checks of a video Shopify is processing")
 	fs.BoolVar(&o.verbose, "v", false, "log every event and delivery at debug level")
@@ -129,7 +133,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 		if cli.IsSet(fs, "poll-interval") {
 			return nil, cli.Usagef("-poll-interval %s needs %s to poll the service (or give -poll-interval 0)", o.pollInterval, cli.EnvAPIKey)
 		}
-		o.pollInterval = 0 // default polling, but nothing to poll with: say so at startup
+		o.pollInterval, o.pollNoKey = 0, true
 	}
 	if err := env.CheckShopify(); err != nil {
 		return nil, cli.Usagef("%v", err)
@@ -153,9 +157,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	closed := false
 	defer func() {
-		if err := store.Close(); err != nil {
-			logger.Error("closing the job store", "error", err)
+		if !closed {
+			store.Close()
 		}
 	}()
 
@@ -183,7 +188,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// Jobs updated within the last interval probably have a webhook on
 		// its way; polling them would only add load.
 		reconcile = &batch.ReconcileConfig{Client: client, Store: store, OlderThan: o.pollInterval, Logger: logger}
-	} else if !env.Live() {
+	} else if o.pollNoKey {
 		logger.Warn("polling fallback off: " + cli.EnvAPIKey + " is not set")
 	}
 
@@ -235,6 +240,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	stopWork()
 	wg.Wait()
+	// Every acknowledged update is already durable; closing waits for the
+	// last writes and releases the file lock.
+	closed = true
+	if err := store.Close(); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("closing the job store: %w", err))
+	}
 	if runErr == nil {
 		fmt.Fprintln(stdout, "stopped")
 	}
@@ -252,7 +263,7 @@ func deliverConfig(o *options, env cli.Env, store batch.Store, logger *slog.Logg
 		}
 		pub = shopify.NewPublisher(client, shopify.WithPollInterval(o.shopifyPoll, max(15*time.Second, o.shopifyPoll)))
 	} else {
-		logger.Warn("Shopify not configured: shopify-pdp deliveries will fail; set SHOPIFY_STORE and SHOPIFY_ADMIN_TOKEN")
+		logger.Warn("Shopify not configured: shopify-pdp deliveries wait, retrying with backoff, until a server with SHOPIFY_STORE and SHOPIFY_ADMIN_TOKEN set delivers them")
 	}
 	policy := backoff.Policy{Initial: o.deliveryBackoff, Max: max(time.Hour, o.deliveryBackoff)}
 	return batch.DeliverConfig{

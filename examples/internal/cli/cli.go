@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -44,7 +45,10 @@ type UsageError struct {
 	printed bool
 }
 
+// Error returns the message, without the program's name.
 func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
 func (e *UsageError) Unwrap() error { return e.Err }
 
 // Usagef returns a *UsageError whose message is followed by a pointer to
@@ -54,7 +58,7 @@ func Usagef(format string, args ...any) error {
 }
 
 // Invalidf returns a *UsageError for input the program refuses, such as a
-// manifest with a missing column; the flag summary is not printed.
+// manifest with a missing column, without the pointer to -h.
 func Invalidf(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
@@ -63,6 +67,7 @@ func Invalidf(format string, args ...any) error {
 // reported what went wrong; Main prints nothing more for it.
 type ExitError struct{ Code int }
 
+// Error describes the exit status.
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // NewFlagSet returns a flag set that reports errors instead of exiting and
@@ -100,6 +105,16 @@ func Parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 		_, _ = stderr.Write(buf.Bytes())
 		return &UsageError{Err: err, printed: true}
 	}
+}
+
+// CheckWebhookURL reports whether s can receive webhooks from the service:
+// an absolute http or https URL.
+func CheckWebhookURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
 }
 
 // IsSet reports whether the named flag was given on the command line, which

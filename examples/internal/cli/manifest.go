@@ -10,21 +10,33 @@ import (
 
 // CheckManifest reads a whole manifest and reports every problem before
 // anything is sent: a header problem (a missing required column) at once,
-// and each bad row as FILE:LINE on stderr. It calls each, if not nil, for
-// every valid row, and returns the number of valid rows. Any problem is a
-// *UsageError, so programs exit with ExitUsage and nothing submitted.
+// and each bad row as FILE:LINE on stderr, including rows that repeat an
+// earlier one once the run's defaults fill their empty settings. It calls
+// each, if not nil, for every valid row, and returns the number of valid
+// rows. Any problem is a *UsageError, so programs exit with ExitUsage and
+// nothing submitted.
 //
-// It reads the manifest as a stream, in constant memory, so checking first
-// costs a second read of the file but no memory.
-func CheckManifest(r io.Reader, name string, stderr io.Writer, each func(batch.Row)) (int, error) {
+// It reads the manifest as a stream; what it keeps per row is the row's key,
+// to find repeats.
+func CheckManifest(r io.Reader, name string, defaults batch.Defaults, stderr io.Writer, each func(batch.Row)) (int, error) {
 	m, err := batch.NewManifestReader(r, name)
 	if err != nil {
 		return 0, Invalidf("%v", err)
 	}
 	valid, bad := 0, 0
+	firstLine := map[string]int{} // row key → line
 	for row, err := range m.Rows() {
 		if err == nil {
 			err = row.Validate()
+		}
+		if err == nil {
+			key := batch.RowKey(row, defaults)
+			if first, dup := firstLine[key]; dup {
+				err = &batch.RowError{File: name, Line: row.Line, SKU: row.SKU,
+					Err: fmt.Errorf("repeats line %d once defaults apply (same sku and render inputs)", first)}
+			} else {
+				firstLine[key] = row.Line
+			}
 		}
 		var re *batch.RowError
 		switch {

@@ -29,12 +29,18 @@ func TestCheckManifest(t *testing.T) {
 			stderr: []string{"products.csv:2: sku", "products.csv:3: image_url", "products.csv:4: video_prompt"},
 		},
 		{name: "header only", csv: "sku,image_url,video_prompt\n", err: "no rows"},
+		{
+			name:   "repeat once defaults apply",
+			csv:    "sku,image_url,video_prompt,model\nA,https://cdn.example.com/a.jpg,p,\nA,https://cdn.example.com/a.jpg,p,kling-v3\nA,https://cdn.example.com/a.jpg,p,veo-3.1\n",
+			err:    "1 invalid row",
+			stderr: []string{"products.csv:3: repeats line 2 once defaults apply"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr strings.Builder
 			var rows []batch.Row
-			n, err := CheckManifest(strings.NewReader(tt.csv), "products.csv", &stderr, func(r batch.Row) { rows = append(rows, r) })
+			n, err := CheckManifest(strings.NewReader(tt.csv), "products.csv", batch.Defaults{}, &stderr, func(r batch.Row) { rows = append(rows, r) })
 			if tt.err != "" {
 				var usage *UsageError
 				if !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.err) {
@@ -43,7 +49,7 @@ func TestCheckManifest(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			if n != tt.valid || len(rows) != tt.valid {
+			if n != tt.valid || (err == nil && len(rows) != tt.valid) {
 				t.Errorf("valid rows %d (%d yielded), want %d", n, len(rows), tt.valid)
 			}
 			for _, want := range tt.stderr {

@@ -113,7 +113,7 @@ func WriteCounts(w io.Writer, jobs []batch.Job) error {
 			deliveries[string(d)]++
 		}
 	}
-	line := fmt.Sprintf("%d jobs: %s", len(jobs), countList(statuses, statusOrder))
+	line := Plural(len(jobs), "job") + ": " + countList(statuses, statusOrder)
 	if len(deliveries) > 0 {
 		line += "; delivery: " + countList(deliveries, deliveryOrder)
 	}
@@ -139,4 +139,12 @@ func countList(counts map[string]int, order []string) string {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Plural formats a count with its noun, such as "1 video" or "2 videos".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/creativeai-run/catalogvideo/batch"
@@ -29,6 +30,8 @@ func ShopifySink(p *shopify.Publisher) batch.Sink {
 	})
 }
 
+var errShopifyNotConfigured = errors.New("no Shopify store configured: set " + EnvShopifyStore + " and " + EnvShopifyToken)
+
 // NewShopifyClient builds a Shopify Admin client from the environment:
 // SHOPIFY_ADMIN_API_URL overrides SHOPIFY_STORE and SHOPIFY_API_VERSION.
 func NewShopifyClient(env Env, logger *slog.Logger, opts ...shopify.Option) (*shopify.Client, error) {
@@ -43,13 +46,22 @@ func NewShopifyClient(env Env, logger *slog.Logger, opts ...shopify.Option) (*sh
 }
 
 // Sinks returns the delivery sinks of the programs: the Shopify publisher for
-// shopify-pdp when pub is not nil, and the stand-in ad pipeline for
-// meta-ads. Jobs for any other surface fail delivery with an error naming
-// it (batch.DeliverConfig's default).
+// shopify-pdp, and the stand-in ad pipeline for meta-ads. Jobs for any other
+// surface fail delivery with an error naming it (batch.DeliverConfig's
+// default).
+//
+// With no publisher (Shopify not configured), shopify-pdp deliveries fail
+// with an error that is retried with backoff rather than final, so that an
+// operator who restarts the program with SHOPIFY_* set still gets them
+// published.
 func Sinks(pub *shopify.Publisher, ads *AdPipelineSink) map[string]batch.Sink {
 	sinks := map[string]batch.Sink{}
 	if pub != nil {
 		sinks[SurfaceShopifyPDP] = ShopifySink(pub)
+	} else {
+		sinks[SurfaceShopifyPDP] = batch.SinkFunc(func(context.Context, batch.Job) (string, error) {
+			return "", errShopifyNotConfigured
+		})
 	}
 	if ads != nil {
 		sinks[SurfaceMetaAds] = ads

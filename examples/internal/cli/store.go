@@ -32,6 +32,7 @@ const (
 	StorePostgres
 )
 
+// String names the kind for messages, such as "PostgreSQL".
 func (k StoreKind) String() string {
 	switch k {
 	case StoreSQLite:
@@ -122,6 +123,9 @@ func OpenStore(ctx context.Context, spec string, logger *slog.Logger) (batch.Sto
 	switch s.Kind {
 	case StoreJSONL:
 		st, err := jsonlstore.Open(s.Target, jsonlstore.WithLogger(logger))
+		if errors.Is(err, batch.ErrLocked) {
+			return nil, s, fmt.Errorf("open job file %s: %w (stop the program that has it open, or share jobs between processes through sqlite:PATH or postgres://)", s.Display, err)
+		}
 		if err != nil {
 			return nil, s, fmt.Errorf("open job file %s: %w", s.Display, err)
 		}

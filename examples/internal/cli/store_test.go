@@ -171,3 +171,35 @@ func TestOpenStorePostgresUnreachable(t *testing.T) {
 		t.Errorf("error %q shows the password", err)
 	}
 }
+
+// FuzzParseStoreSpec checks that any -jobs value parses or fails without a
+// panic, and that a password never reaches a message.
+func FuzzParseStoreSpec(f *testing.F) {
+	for _, s := range []string{
+		"video-jobs.jsonl", "sqlite:jobs.db", "sqlite://", "postgres://u:pw@h/db", "postgresql://h:5432/db?sslmode=disable",
+		"postgres://u:pw@/db", "postgres://u:p%zz@h/db", "mysql://u:pw@h/db", "", " ", "://", "POSTGRES://U:PW@H/DB",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		spec, err := ParseStoreSpec(s)
+		if err != nil {
+			if spec != (StoreSpec{}) {
+				t.Errorf("error %v with a non-zero spec %+v", err, spec)
+			}
+			return
+		}
+		if spec.Target == "" || spec.Display == "" {
+			t.Errorf("ParseStoreSpec(%q) = %+v: empty target or display", s, spec)
+		}
+		if spec.Kind == StorePostgres {
+			u, perr := url.Parse(spec.Target)
+			if perr != nil {
+				t.Fatalf("accepted an unparsable URL %q", s)
+			}
+			if pw, ok := u.User.Password(); ok && pw != "" && pw != "xxxxx" && strings.Contains(spec.Display, ":"+pw+"@") {
+				t.Errorf("Display %q shows the password", spec.Display)
+			}
+		}
+	})
+}

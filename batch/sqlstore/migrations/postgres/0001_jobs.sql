@@ -19,12 +19,16 @@ CREATE TABLE {prefix}jobs (
 
 CREATE INDEX {prefix}jobs_status ON {prefix}jobs (status, seq);
 
+-- The generation of each job's current attempt, which events name.
+CREATE INDEX {prefix}jobs_generation ON {prefix}jobs (generation_id);
+
 -- The delivery outbox: only completed jobs waiting for delivery are indexed.
 CREATE INDEX {prefix}jobs_outbox ON {prefix}jobs (delivery_next_at, seq)
 	WHERE status = 'completed' AND delivery = 'pending';
 
--- Every generation id a job has had, current and earlier attempts, so that
--- an event or a lookup finds its job whichever attempt it belongs to.
+-- Every generation id a job has had, current and earlier attempts: an event
+-- or a lookup for an earlier attempt finds its job here, and the primary key
+-- keeps two jobs from claiming one generation.
 CREATE TABLE {prefix}job_generations (
 	generation_id text NOT NULL PRIMARY KEY,
 	key           text NOT NULL REFERENCES {prefix}jobs (key)

@@ -1,0 +1,126 @@
+package batch_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"strings"
+
+	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
+)
+
+func ExampleNewManifestReader() {
+	csv := "\ufeffSKU,Image_URL,Video_Prompt,Target_Surface\r\n" +
+		"SKU-1001,https://cdn.example.com/mug.jpg,\"slow push, clean white sweep\",shopify-pdp\r\n" +
+		"SKU-1002,cdn.example.com/shoe.jpg,gentle rotation,shopify-pdp\r\n" +
+		",https://cdn.example.com/bag.jpg,lifestyle motion,meta-ads\r\n"
+	m, err := batch.NewManifestReader(strings.NewReader(csv), "product-videos.csv")
+	if err != nil {
+		log.Fatal(err) // a *batch.ManifestError: nothing has been read
+	}
+	for row, err := range m.Rows() {
+		if err != nil {
+			fmt.Println("skip:", err) // a *batch.RowError; the next rows are still read
+			continue
+		}
+		fmt.Printf("line %d: %s %q -> %s\n", row.Line, row.SKU, row.VideoPrompt, row.TargetSurface)
+	}
+	// Output:
+	// line 2: SKU-1001 "slow push, clean white sweep" -> shopify-pdp
+	// skip: product-videos.csv:3: image_url "cdn.example.com/shoe.jpg" is not an absolute http(s) URL (sku "SKU-1002")
+	// skip: product-videos.csv:4: sku is empty
+}
+
+func ExampleNewManifestReader_missingColumn() {
+	_, err := batch.NewManifestReader(strings.NewReader("sku,image_url,prompt\n"), "product-videos.csv")
+	fmt.Println(err)
+	// Output:
+	// product-videos.csv:1: missing required column video_prompt (the header has ["sku" "image_url" "prompt"])
+}
+
+// The key's hash is part of every job file: changing how it is computed
+// would make every tracked row look new and render it again.
+func ExampleRowKey() {
+	row := batch.Row{SKU: "SKU-1001", ImageURL: "https://cdn.example.com/mug.jpg", VideoPrompt: "slow push"}
+	key := batch.RowKey(row, batch.Defaults{})
+	fmt.Println(key)
+	// Spelling out a default names the same render.
+	row.Model = "kling-v3"
+	fmt.Println(batch.RowKey(row, batch.Defaults{}) == key)
+	// Changing a default makes a new version of the row.
+	fmt.Println(batch.RowKey(row, batch.Defaults{AspectRatio: "9:16"}) == key)
+	// Output:
+	// SKU-1001#d821b2fb2543d8dc
+	// true
+	// false
+}
+
+func ExampleRun() {
+	// The simulator stands in for the render service.
+	sim := creativeaitest.NewServer(creativeaitest.WithManualRender())
+	defer sim.Close()
+	client, err := creativeai.NewClient(sim.APIKey, creativeai.WithBaseURL(sim.URL))
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := batch.NewManifestReader(strings.NewReader(seedManifest), "product-videos.csv")
+	if err != nil {
+		log.Fatal(err)
+	}
+	store := batch.NewMemoryStore()
+	cfg := batch.Config{
+		Client:     client,
+		Store:      store,
+		Rate:       20,
+		WebhookURL: "https://your-app.example.com/webhooks/creativeai",
+	}
+	sum, err := batch.Run(context.Background(), cfg, m.Rows())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range sum.Rows {
+		fmt.Println(r.SKU, r.Outcome, r.Status, r.Cost)
+	}
+	fmt.Printf("Submitted %d/%d jobs, estimated cost %s\n", sum.Submitted, sum.Total(), sum.EstimatedCost)
+
+	// A rerun finds every row tracked and sends nothing.
+	m, _ = batch.NewManifestReader(strings.NewReader(seedManifest), "product-videos.csv")
+	sum, _ = batch.Run(context.Background(), cfg, m.Rows())
+	fmt.Printf("rerun: %d skipped, %d renders in all\n", sum.Skipped, sim.Stats().Renders)
+	// Output:
+	// SKU-1001 submitted pending $0.50
+	// SKU-1002 submitted pending $0.50
+	// SKU-1003 submitted pending $0.50
+	// Submitted 3/3 jobs, estimated cost $1.50
+	// rerun: 3 skipped, 3 renders in all
+}
+
+func ExampleDeliverOnce() {
+	ctx := context.Background()
+	store := batch.NewMemoryStore()
+	// A job whose render has completed waits in the outbox.
+	job, _, _ := store.Track(ctx, batch.Job{Key: "SKU-1001#1", SKU: "SKU-1001", TargetSurface: "shopify-pdp", Status: creativeai.StatusPending})
+	_, _ = store.RecordSubmission(ctx, job.Key, batch.Submission{Generation: &creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusPending}})
+	_, _ = store.Apply(ctx, creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusCompleted, OutputURL: "https://cdn.example.com/abc123.mp4"})
+
+	publish := batch.SinkFunc(func(ctx context.Context, job batch.Job) (string, error) {
+		fmt.Println("publishing", job.OutputURL, "to", job.SKU)
+		return "gid://shopify/Video/1", nil
+	})
+	n, err := batch.DeliverOnce(ctx, batch.DeliverConfig{
+		Store: store,
+		Sinks: map[string]batch.Sink{"shopify-pdp": publish},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	job, _ = store.Get(ctx, job.Key)
+	fmt.Println(n, job.Delivery, job.DeliveryRef)
+	fmt.Println(job.BuyerStatus(creativeai.DefaultBuyerCopy()))
+	// Output:
+	// publishing https://cdn.example.com/abc123.mp4 to SKU-1001
+	// 1 delivered gid://shopify/Video/1
+	// Video live - published to its destination
+}
