@@ -31,17 +31,22 @@
 //
 // # Packages
 //
-//   - [github.com/creativeai-run/catalogvideo/creativeai]: the typed client for the render API, its statuses,
-//     buyer-facing status copy, and per-SKU cost math.
-//   - [github.com/creativeai-run/catalogvideo/creativeai/creativeaitest]: a simulator of the render API for tests
-//     and offline demos, in the spirit of net/http/httptest.
-//   - [github.com/creativeai-run/catalogvideo/webhook]: signature verification and an http.Handler for render events.
-//   - [github.com/creativeai-run/catalogvideo/batch]: manifests, submission, the job store interface, polling
-//     fallback, and the delivery outbox; batch/jsonlstore (the default job
-//     file), batch/sqlstore (SQLite and PostgreSQL), and batch/storetest (the
-//     conformance suite every store passes).
-//   - [github.com/creativeai-run/catalogvideo/shopify]: a genqlient-generated Admin GraphQL client and the video
-//     publisher; shopify/shopifytest is a fake Admin API for tests.
+//   - [github.com/creativeai-run/catalogvideo/creativeai]: the typed client
+//     for the render API, its statuses, buyer-facing status copy, and per-SKU
+//     cost math.
+//   - [github.com/creativeai-run/catalogvideo/creativeai/creativeaitest]: a
+//     simulator of the render API for tests and offline demos, in the spirit
+//     of net/http/httptest.
+//   - [github.com/creativeai-run/catalogvideo/webhook]: signature
+//     verification and an http.Handler for render events.
+//   - [github.com/creativeai-run/catalogvideo/batch]: manifests, submission,
+//     the job store interface, polling fallback, and the delivery outbox;
+//     batch/jsonlstore (the default job file), batch/sqlstore (SQLite and
+//     PostgreSQL), and batch/storetest (the conformance suite every store
+//     passes).
+//   - [github.com/creativeai-run/catalogvideo/shopify]: a genqlient-generated
+//     Admin GraphQL client and the video publisher; shopify/shopifytest is a
+//     fake Admin API for tests.
 //
 // The import graph is a tree: webhook and batch import creativeai, shopify
 // imports neither, and programs wire them together through small interfaces.

@@ -10,7 +10,6 @@ import (
 	"iter"
 	"log/slog"
 	"math"
-	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -159,8 +158,6 @@ type RowResult struct {
 	Cost creativeai.Cents
 	// Error says why the row is invalid, failed, or was interrupted.
 	Error string
-
-	seq int // position in the input, for ordering
 }
 
 // Progress reports a finished row and the counts so far.
@@ -348,7 +345,7 @@ func loggerOrDiscard(l *slog.Logger) *slog.Logger {
 
 // task is one valid row on its way to a worker.
 type task struct {
-	seq int
+	i   int // index of the row's result in the summary
 	row Row // with defaults applied
 	key string
 }
@@ -367,7 +364,7 @@ func (r *runner) run(parent context.Context, rows iter.Seq2[Row, error]) (*Summa
 				if err != nil {
 					stop(err)
 				}
-				r.finish(res)
+				r.finish(t.i, res)
 			}
 		})
 	}
@@ -383,17 +380,18 @@ feed:
 			break
 		}
 		seq++
+		var re *RowError
+		if err != nil && !errors.As(err, &re) {
+			srcErr = err
+			break
+		}
+		i := r.reserve()
 		if err != nil {
-			var re *RowError
-			if !errors.As(err, &re) {
-				srcErr = err
-				break
-			}
-			r.finish(RowResult{seq: seq, Line: re.Line, SKU: re.SKU, Outcome: OutcomeInvalid, Error: err.Error()})
+			r.finish(i, RowResult{Line: re.Line, SKU: re.SKU, Outcome: OutcomeInvalid, Error: err.Error()})
 			continue
 		}
 		if err := row.Validate(); err != nil {
-			r.finish(RowResult{seq: seq, Line: row.Line, SKU: row.SKU, Outcome: OutcomeInvalid, Error: err.Error()})
+			r.finish(i, RowResult{Line: row.Line, SKU: row.SKU, Outcome: OutcomeInvalid, Error: err.Error()})
 			continue
 		}
 		resolved := r.defaults.Apply(row)
@@ -405,12 +403,14 @@ feed:
 			}
 			re := &RowError{File: row.File, Line: row.Line, SKU: row.SKU,
 				Err: fmt.Errorf("duplicates %s %d (same sku and render inputs after defaults)", what, first)}
-			r.finish(RowResult{seq: seq, Line: row.Line, SKU: row.SKU, Outcome: OutcomeInvalid, Error: re.Error()})
+			r.finish(i, RowResult{Line: row.Line, SKU: row.SKU, Outcome: OutcomeInvalid, Error: re.Error()})
 			continue
 		}
 		select {
-		case work <- task{seq: seq, row: resolved, key: keyOf(row.SKU, digest)}:
+		case work <- task{i: i, row: resolved, key: keyOf(row.SKU, digest)}:
 		case <-ctx.Done():
+			// Like the rows not yet read, the row is left out of the summary.
+			r.unreserve(i)
 			break feed
 		}
 	}
@@ -420,7 +420,6 @@ feed:
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	sum := &r.sum
-	slices.SortFunc(sum.Rows, func(a, b RowResult) int { return cmp.Compare(a.seq, b.seq) })
 	sum.Elapsed = r.cfg.Clock.Now().Sub(start)
 	switch {
 	case parent.Err() != nil:
@@ -433,14 +432,37 @@ feed:
 	return sum, nil
 }
 
-// finish adds a row's result to the summary and reports progress.
-func (r *runner) finish(res RowResult) {
-	// The SKU is a substring of its whole manifest line; a copy keeps the
-	// summary from holding every line in memory.
-	res.SKU = strings.Clone(res.SKU)
+// reserve makes room in the summary for the next row's result and returns
+// its index. Rows thus keep their input order however the workers finish,
+// without a sort or a position kept in every result.
+func (r *runner) reserve() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.sum.Rows = append(r.sum.Rows, res)
+	r.sum.Rows = append(r.sum.Rows, RowResult{})
+	return len(r.sum.Rows) - 1
+}
+
+// unreserve gives back the room reserve last made, at index i.
+func (r *runner) unreserve(i int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sum.Rows = r.sum.Rows[:i]
+}
+
+// finish records the result of the row reserved at index i and reports
+// progress.
+func (r *runner) finish(i int, res RowResult) {
+	// The SKU is a substring of its whole manifest line, which the summary
+	// must not keep alive. A row's key starts with its SKU, so the SKU can
+	// share the key's bytes; only a row without a key needs a copy.
+	if strings.HasPrefix(res.Key, res.SKU) {
+		res.SKU = res.Key[:len(res.SKU)]
+	} else {
+		res.SKU = strings.Clone(res.SKU)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sum.Rows[i] = res
 	r.sum.add(res.Outcome)
 	r.sum.EstimatedCost += res.Cost
 	if r.cfg.Progress != nil {
@@ -516,7 +538,7 @@ func storeError(op, key string, err error) error {
 // handle takes one row through lookup, tracking and submission. It returns a
 // non-nil error only when the run must stop (the store failed).
 func (r *runner) handle(ctx context.Context, t task) (RowResult, error) {
-	res := RowResult{seq: t.seq, Line: t.row.Line, SKU: t.row.SKU, Key: t.key}
+	res := RowResult{Line: t.row.Line, SKU: t.row.SKU, Key: t.key}
 	if cause := context.Cause(ctx); cause != nil {
 		res.Outcome, res.Error = OutcomeInterrupted, "not started: "+cause.Error()
 		return res, nil

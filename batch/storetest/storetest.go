@@ -33,7 +33,10 @@
 //     delivery due time of a job that completes. A zero Claim.Now means the
 //     clock's time.
 //   - Track rejects a job without a Key and records an empty Status as
-//     pending.
+//     pending. Otherwise a new key's job is kept exactly as given, in
+//     whatever state another store left it (completed, delivered, on a
+//     later attempt), and later methods carry on from that state: this is
+//     how an export is imported into another store.
 //   - A claim needs an Owner, a Limit of at least 1 and a positive Lease.
 //     A lease lasts while Claim.Now is before the claim time plus Lease.
 //   - RecordDelivery succeeds when r.Owner holds the job's lease, whether or
@@ -55,6 +58,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -78,7 +82,7 @@ type Reopener func(t *testing.T, s batch.Store, clock batch.Clock) batch.Store
 // store that open returns fresh and empty.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
-	for _, tc := range cases {
+	for _, tc := range slices.Concat(cases, importCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(newHarness(t, open))
 		})

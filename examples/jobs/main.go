@@ -1,23 +1,34 @@
 // Command jobs is the operator's view of a job store: a status table with
-// the buyer-facing copy, the record-format export, and compaction of a JSONL
-// job file.
+// the buyer-facing copy, the record-format export, compaction of a JSONL
+// job file, and import of an export into another store.
 //
 // Usage:
 //
-//	jobs -jobs FILE|DSN status    # SKU, status, buyer-facing line, generation id, delivery
-//	jobs -jobs FILE|DSN export    # one JSON record per job, as DESIGN.md specifies
-//	jobs -jobs FILE compact       # rewrite a JSONL job file with one line per job
+//	jobs -jobs FILE|DSN status         # SKU, status, buyer-facing line, generation id, delivery
+//	jobs -jobs FILE|DSN export         # one JSON record per job, as DESIGN.md specifies
+//	jobs -jobs FILE compact            # rewrite a JSONL job file with one line per job
+//	jobs -jobs FILE|DSN import EXPORT  # track every job of an export, with its full state
 //
-// -jobs takes a JSONL file path, sqlite:PATH, or a postgres:// URL. Exit
-// status is 0 on success, 1 when the store cannot be read or written, and 2
-// for bad flags or an unknown command.
+// -jobs takes a JSONL file path, sqlite:PATH, or a postgres:// URL. Moving a
+// job file to PostgreSQL is an export and an import:
+//
+//	jobs -jobs video-jobs.jsonl export > jobs.jsonl
+//	jobs -jobs postgres://… import jobs.jsonl
+//
+// Exit status is 0 on success, 1 when the store cannot be read or written,
+// and 2 for bad flags, an unknown command, or an import file with a bad
+// record (nothing is imported then).
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 
 	"github.com/creativeai-run/catalogvideo/batch"
@@ -27,21 +38,35 @@ import (
 
 func main() { cli.Main("jobs", run) }
 
-const description = `Shows, exports, or compacts a job store.
+// synopsis keeps the first form DESIGN.md documents and adds import's.
+const synopsis = `-jobs FILE|DSN (status|export|compact)
+   or: jobs -jobs FILE|DSN import FILE`
+
+const description = `Shows, exports, compacts, or imports a job store.
 
 commands:
-  status   a table of every job: SKU, status, buyer-facing status line,
-           generation id, and delivery state
-  export   one JSON record per job (the job file's record format, with the
-           buyer-facing status line)
-  compact  rewrite a JSONL job file to one line per job (JSONL only; database
-           stores need no compaction)
+  status       a table of every job: SKU, status, buyer-facing status line,
+               generation id, and delivery state
+  export       one JSON record per job (the job file's record format, with the
+               buyer-facing status line)
+  compact      rewrite a JSONL job file to one line per job (JSONL only;
+               database stores need no compaction)
+  import FILE  track every job of FILE, the output of export, in this store
+               with its full state: status, output, attempts, delivery. A job
+               whose key the store already has is left as it is and counted as
+               already present, so an import can be rerun. Every record is
+               checked first; a bad one is reported as FILE:LINE and nothing
+               is imported.
+
+Moving a job file to PostgreSQL:
+  jobs -jobs video-jobs.jsonl export > jobs.jsonl
+  jobs -jobs postgres://user@host/db import jobs.jsonl
 
 A JSONL file is locked while a webhook-server or another program has it open;
 stop that program first.`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlagSet("jobs", "-jobs FILE|DSN (status|export|compact)", description)
+	fs := cli.NewFlagSet("jobs", synopsis, description)
 	jobsSpec := fs.String("jobs", "", cli.JobsFlagHelp)
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return err
@@ -51,15 +76,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *jobsSpec == "" {
 			return cli.Usagef("-jobs is required")
 		}
-		return cli.Usagef("missing command: want status, export, or compact")
+		return cli.Usagef("missing command: want status, export, compact, or import")
 	}
 	// Flags may follow the command too: jobs status -jobs FILE.
 	cmd := rest[0]
 	if err := cli.Parse(fs, rest[1:], stdout, stderr); err != nil {
 		return err
 	}
+	var file string
+	if cmd == "import" && fs.NArg() > 0 {
+		// And follow import's file: jobs import jobs.jsonl -jobs DSN.
+		file = fs.Arg(0)
+		if err := cli.Parse(fs, fs.Args()[1:], stdout, stderr); err != nil {
+			return err
+		}
+		cmd = "import " + file
+	}
 	if fs.NArg() > 0 {
 		return cli.Usagef("unexpected arguments after %s: %q", cmd, fs.Args())
+	}
+	if file != "" {
+		return importFile(ctx, *jobsSpec, file, stdout, stderr)
 	}
 	return runCommand(ctx, *jobsSpec, cmd, stdout)
 }
@@ -71,8 +108,10 @@ func runCommand(ctx context.Context, jobsSpec, cmd string, stdout io.Writer) err
 	}
 	switch cmd {
 	case "status", "export", "compact":
+	case "import":
+		return cli.Usagef("import needs the FILE to read: the output of jobs export")
 	default:
-		return cli.Usagef("unknown command %q: want status, export, or compact", cmd)
+		return cli.Usagef("unknown command %q: want status, export, compact, or import", cmd)
 	}
 	spec, err := cli.ParseStoreSpec(jobsSpec)
 	if err != nil {
@@ -138,4 +177,197 @@ func compact(ctx context.Context, store batch.Store, spec cli.StoreSpec, w io.Wr
 		_, err = fmt.Fprintf(w, "Compacted %s: %d -> %d bytes\n", spec.Display, before.Size(), after.Size())
 	}
 	return err
+}
+
+// importFile tracks every record of the export file in the store jobsSpec
+// names. It reads the file twice: once to check every record before the
+// store is touched, so a bad line cannot leave half a file imported, and
+// once to import, so a file of any size takes constant memory apart from
+// its keys.
+func importFile(ctx context.Context, jobsSpec, file string, stdout, stderr io.Writer) error {
+	if jobsSpec == "" {
+		return cli.Usagef("-jobs is required")
+	}
+	spec, err := cli.ParseStoreSpec(jobsSpec)
+	if err != nil {
+		return cli.Usagef("-jobs: %v", err)
+	}
+	if _, err := os.Stat(file); err != nil {
+		return cli.Usagef("import %s: %v", file, errors.Unwrap(err))
+	}
+	if err := checkExport(file, stderr); err != nil {
+		return err
+	}
+
+	// Unlike the other commands, import may create the store: a new JSONL
+	// file or database is the usual target.
+	store, _, err := cli.OpenStore(ctx, jobsSpec, nil)
+	if err != nil {
+		return err
+	}
+	created, present, err := importRecords(ctx, store, file)
+	if err != nil {
+		err = fmt.Errorf("%w\n%s imported before the failure; jobs already present are skipped, so the same import can be rerun once the problem is fixed",
+			err, cli.Plural(created, "job"))
+	} else {
+		_, err = fmt.Fprintf(stdout, "Imported %s (%d already present) -> %s\n", cli.Plural(created, "job"), present, spec.Display)
+	}
+	return errors.Join(err, store.Close())
+}
+
+// checkExport reads every record of file and reports each bad one on stderr
+// as FILE:LINE. Any bad record is a usage error: nothing is imported.
+func checkExport(file string, stderr io.Writer) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bad := 0
+	firstLine := map[string]int{} // key → line
+	for rec, err := range exportRecords(f, file) {
+		if err == nil {
+			if first, dup := firstLine[rec.Key]; dup {
+				// A job file has a line per change, the last one winning;
+				// importing the first would lose the job's later state.
+				err = &recordError{file, rec.line, fmt.Errorf("key %q repeats line %d; import reads jobs export output, one record per job (export the job file first)", rec.Key, first)}
+			} else {
+				firstLine[rec.Key] = rec.line
+			}
+		}
+		var re *recordError
+		switch {
+		case err == nil:
+		case errors.As(err, &re):
+			bad++
+			fmt.Fprintln(stderr, re)
+		default:
+			return err
+		}
+	}
+	switch {
+	case bad == 1:
+		return cli.Invalidf("%s: 1 bad record; nothing was imported", file)
+	case bad > 1:
+		return cli.Invalidf("%s: %d bad records; nothing was imported", file, bad)
+	}
+	return nil
+}
+
+// importRecords tracks each record of file in store, in the file's order, so
+// the store lists them as the source did. It returns how many jobs were new
+// and how many keys the store already had.
+func importRecords(ctx context.Context, store batch.Store, file string) (created, present int, err error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	for rec, err := range exportRecords(f, file) {
+		if err != nil {
+			return created, present, err // the file changed since it was checked
+		}
+		_, isNew, err := store.Track(ctx, rec.Job)
+		if err != nil {
+			return created, present, fmt.Errorf("%s:%d: import %s: %w", file, rec.line, rec.Key, err)
+		}
+		if isNew {
+			created++
+		} else {
+			present++
+		}
+	}
+	return created, present, nil
+}
+
+// exportRecord is a line of jobs export: a job's record, and the
+// buyer-facing line derived from its state, which import has no use for.
+type exportRecord struct {
+	batch.Job
+	BuyerStatus string `json:"buyer_status"`
+}
+
+// record is a job read from an export, with the line it came from.
+type record struct {
+	batch.Job
+	line int
+}
+
+// recordError is a bad record, named by its file and line.
+type recordError struct {
+	file string
+	line int
+	err  error
+}
+
+func (e *recordError) Error() string { return fmt.Sprintf("%s:%d: %v", e.file, e.line, e.err) }
+
+// maxRecordBytes bounds one line of an export; a job's record is a few
+// hundred bytes.
+const maxRecordBytes = 1 << 20
+
+// exportRecords yields the records of an export in order, skipping blank
+// lines. A bad record is yielded as a *recordError and reading goes on; a
+// failure to read the file is yielded as another error and ends the
+// sequence.
+func exportRecords(r io.Reader, name string) iter.Seq2[record, error] {
+	return func(yield func(record, error) bool) {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(nil, maxRecordBytes)
+		line := 0
+		for sc.Scan() {
+			line++
+			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+				continue
+			}
+			job, err := decodeRecord(sc.Bytes())
+			if err != nil {
+				if !yield(record{}, &recordError{name, line, err}) {
+					return
+				}
+				continue
+			}
+			if !yield(record{job, line}, nil) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				err = fmt.Errorf("line longer than %d bytes", maxRecordBytes)
+			}
+			yield(record{}, fmt.Errorf("%s:%d: %w", name, line+1, err))
+		}
+	}
+}
+
+// decodeRecord reads one line of an export. Fields it does not know are an
+// error rather than dropped: a record from a newer SDK would otherwise lose
+// state on the way into the new store.
+func decodeRecord(line []byte) (batch.Job, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	var rec exportRecord
+	if err := dec.Decode(&rec); err != nil {
+		return batch.Job{}, fmt.Errorf("not a job record: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return batch.Job{}, errors.New("more than one JSON value on the line")
+	}
+	j := rec.Job
+	switch {
+	case j.Key == "":
+		return batch.Job{}, errors.New("record has no key (import reads jobs export output)")
+	case j.SKU == "":
+		return batch.Job{}, fmt.Errorf("job %s has no sku", j.Key)
+	case j.Status == "":
+		return batch.Job{}, fmt.Errorf("job %s has no status", j.Key)
+	case !j.Status.Known():
+		return batch.Job{}, fmt.Errorf("job %s: unknown status %q (a status the SDK does not know belongs in provider_status)", j.Key, j.Status)
+	}
+	switch j.Delivery {
+	case "", creativeai.DeliveryPending, creativeai.DeliveryDelivered, creativeai.DeliveryFailed:
+	default:
+		return batch.Job{}, fmt.Errorf("job %s: unknown delivery_status %q", j.Key, j.Delivery)
+	}
+	return j, nil
 }

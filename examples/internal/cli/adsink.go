@@ -30,23 +30,15 @@ type AdPipelineSink struct {
 	received map[string]int64
 }
 
-// permanentError is a delivery failure that retrying cannot fix, such as a
-// video the server no longer has. The outbox stops retrying on it.
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string   { return e.err.Error() }
-func (e *permanentError) Unwrap() error   { return e.err }
-func (e *permanentError) Permanent() bool { return true }
-
 // Deliver downloads job's video. Client errors (4xx) and a body that is not
 // an MP4 are permanent; network errors and 5xx are retried by the outbox.
 func (s *AdPipelineSink) Deliver(ctx context.Context, job batch.Job) (string, error) {
 	if job.OutputURL == "" {
-		return "", &permanentError{errors.New("job has no output_url")}
+		return "", batch.Permanent(errors.New("job has no output_url"))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, job.OutputURL, nil)
 	if err != nil {
-		return "", &permanentError{fmt.Errorf("bad output_url: %w", err)}
+		return "", batch.Permanent(fmt.Errorf("bad output_url: %w", err))
 	}
 	client := s.Client
 	if client == nil {
@@ -60,7 +52,7 @@ func (s *AdPipelineSink) Deliver(ctx context.Context, job batch.Job) (string, er
 	if resp.StatusCode != http.StatusOK {
 		err := fmt.Errorf("download video: HTTP %d", resp.StatusCode)
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusRequestTimeout {
-			return "", &permanentError{err}
+			return "", batch.Permanent(err)
 		}
 		return "", err
 	}
@@ -77,7 +69,7 @@ func (s *AdPipelineSink) Deliver(ctx context.Context, job batch.Job) (string, er
 	h.Write(head[:n])
 	// An MP4 starts with a box whose type, at offset 4, is "ftyp".
 	if n < 8 || string(head[4:8]) != "ftyp" {
-		return "", &permanentError{errors.New("downloaded file is not an MP4 (no ftyp box)")}
+		return "", batch.Permanent(errors.New("downloaded file is not an MP4 (no ftyp box)"))
 	}
 	rest, err := io.Copy(h, io.LimitReader(resp.Body, limit-int64(n)+1))
 	if err != nil {
@@ -85,7 +77,7 @@ func (s *AdPipelineSink) Deliver(ctx context.Context, job batch.Job) (string, er
 	}
 	size := int64(n) + rest
 	if size > limit {
-		return "", &permanentError{fmt.Errorf("video is larger than %d bytes", limit)}
+		return "", batch.Permanent(fmt.Errorf("video is larger than %d bytes", limit))
 	}
 	s.mu.Lock()
 	if s.received == nil {
