@@ -66,10 +66,13 @@
 // Reading a manifest takes constant memory, apart from the set of row
 // digests kept to report duplicate rows (about 40 bytes a row). Run keeps a
 // second such set, for rows that repeat each other once defaults apply, and
-// a RowResult per row for its Summary: about 250 bytes a row in all, some
-// 25 MB for 100,000 rows. The Store adds what it keeps in memory; the JSONL
-// and memory stores keep every job, about 600 bytes each. With the garbage
-// collector's default headroom the peak heap is about twice the live data,
-// so programs submitting very large manifests may want a soft memory limit
-// (GOMEMLIMIT or runtime/debug.SetMemoryLimit).
+// a RowResult per row for its Summary: about 200 bytes a row in all, some
+// 20 MB for 100,000 rows. The Store adds what it keeps in memory; the JSONL
+// and memory stores keep every job, about 300 bytes each besides the row's
+// own text (its URL and prompts). Submitting 100,000 rows to the JSONL store
+// thus holds about 65 MB. With the garbage collector's default headroom the
+// peak heap is up to twice the live data (about 115 MB there, 140 MB
+// resident; see BenchmarkRunMemory), so programs submitting much larger
+// manifests may want a soft memory limit (GOMEMLIMIT or
+// runtime/debug.SetMemoryLimit).
 package batch

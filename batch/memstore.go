@@ -282,7 +282,7 @@ func (s *MemoryStore) Apply(ctx context.Context, gen creativeai.Generation) (App
 			}
 			res.Changed = true
 		}
-		res.Job = m.job()
+		res.Job = cloneJob(j) // j's slices may belong to m now
 		return nil
 	})
 	if err = s.commit(pos, err); err != nil {
@@ -363,23 +363,19 @@ func (s *MemoryStore) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, erro
 	}
 	var claimed []Job
 	pos, err := s.locked(func() error {
-		type dueJob struct {
-			m *memJob
-			j Job
-		}
-		var due []dueJob
+		var due []*memJob
 		for m := range s.outbox {
-			l, leased := s.leases[m]
-			if j := m.job(); j.DeliveryDue(now) && (!leased || !now.Before(l.until)) {
-				due = append(due, dueJob{m, j})
+			if l, leased := s.leases[m]; m.deliveryDue(now) && (!leased || !now.Before(l.until)) {
+				due = append(due, m)
 			}
 		}
-		slices.SortFunc(due, func(a, b dueJob) int {
-			return cmp.Or(a.j.DeliveryNextAt.Compare(b.j.DeliveryNextAt), a.j.CreatedAt.Compare(b.j.CreatedAt), cmp.Compare(a.j.Key, b.j.Key))
+		// A due job has a delivery state, so its later fields are set.
+		slices.SortFunc(due, func(a, b *memJob) int {
+			return cmp.Or(a.later.deliveryNextAt.Compare(b.later.deliveryNextAt), a.createdAt.Compare(b.createdAt), cmp.Compare(a.key, b.key))
 		})
-		for _, d := range due[:min(len(due), c.Limit)] {
-			s.leases[d.m] = lease{owner: c.Owner, until: now.Add(c.Lease)}
-			claimed = append(claimed, d.j)
+		for _, m := range due[:min(len(due), c.Limit)] {
+			s.leases[m] = lease{owner: c.Owner, until: now.Add(c.Lease)}
+			claimed = append(claimed, m.job())
 		}
 		return nil
 	})
@@ -725,6 +721,16 @@ func (m *memJob) job() Job {
 		j.DeliveryError = l.deliveryError
 	}
 	return j
+}
+
+// deliveryDue is Job.DeliveryDue for m, without copying the whole job: a
+// claim looks at every job in the outbox.
+func (m *memJob) deliveryDue(now time.Time) bool {
+	if m.later == nil {
+		return false // no delivery state
+	}
+	j := Job{Status: m.status.Value(), Delivery: m.later.delivery, DeliveryNextAt: m.later.deliveryNextAt}
+	return j.DeliveryDue(now)
 }
 
 // generationIDs returns m's current and earlier generation ids; none for a

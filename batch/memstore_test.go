@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -163,6 +164,60 @@ func TestMemoryStoreRestoreRejects(t *testing.T) {
 		if err := s.Restore(r); err == nil {
 			t.Errorf("Restore of %s record: no error", name)
 		}
+	}
+}
+
+// TestMemoryStoreKeepsEveryField checks that a job comes back from the
+// store exactly as it went in, with every field of Job set. The store keeps
+// jobs in a compact form of its own, so a field added to Job and forgotten
+// there would otherwise be dropped silently; filling the fields by
+// reflection makes such a field fail this test.
+func TestMemoryStoreKeepsEveryField(t *testing.T) {
+	var job batch.Job
+	v := reflect.ValueOf(&job).Elem()
+	for i := range v.NumField() {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		switch {
+		case f.Type() == reflect.TypeFor[time.Time]():
+			f.Set(reflect.ValueOf(storetest.Epoch.Add(time.Duration(i) * time.Minute)))
+		case f.Kind() == reflect.String:
+			f.SetString("value of " + name)
+		case f.Kind() == reflect.Bool:
+			f.SetBool(true)
+		case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:
+			f.SetInt(int64(i + 1))
+		case f.Type() == reflect.TypeFor[[]string]():
+			f.Set(reflect.ValueOf([]string{name + "-1", name + "-2"}))
+		default:
+			t.Fatalf("Job.%s has type %s, which this test cannot fill yet", name, f.Type())
+		}
+	}
+	job.Status = creativeai.StatusProcessing // Track accepts only known statuses
+
+	ctx := t.Context()
+	s := batch.NewMemoryStore()
+	if _, _, err := s.Track(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, job.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(job, got); d != "" {
+		t.Errorf("tracked job read back (-tracked +read):\n%s", d)
+	}
+
+	restored := batch.NewMemoryStore()
+	if err := restored.Restore(batch.JournalRecord{Job: &job}); err != nil {
+		t.Fatal(err)
+	}
+	diffJobs(t, "restored job listed", []batch.Job{job}, listAll(t, restored))
+
+	// The store shares no slice with its callers.
+	got.PreviousGenerationIDs[0] = "changed by the caller"
+	job.PreviousGenerationIDs[1] = "changed by the caller"
+	if again, _ := s.Get(ctx, job.Key); again.PreviousGenerationIDs[0] != "PreviousGenerationIDs-1" || again.PreviousGenerationIDs[1] != "PreviousGenerationIDs-2" {
+		t.Errorf("the store's job changed with its callers' copies: %q", again.PreviousGenerationIDs)
 	}
 }
 

@@ -416,6 +416,14 @@ func TestRunCancel(t *testing.T) {
 	if sum == nil || sum.Total() >= rows || sum.Total() < 10 {
 		t.Fatalf("summary %+v: want the rows handled before the cancel", sum)
 	}
+	if len(sum.Rows) != sum.Total() {
+		t.Errorf("%d rows in the summary, %d counted", len(sum.Rows), sum.Total())
+	}
+	for i, r := range sum.Rows {
+		if r.Outcome == "" || r.SKU == "" {
+			t.Errorf("summary row %d is not filled in: %+v", i, r)
+		}
+	}
 	for _, job := range jobsOf(t, store) {
 		if job.Submitted() {
 			if _, ok := sim.Generation(job.GenerationID); !ok {
