@@ -409,29 +409,17 @@ func (s *MemoryStore) RecordDelivery(ctx context.Context, key string, r Delivery
 	default:
 		return Job{}, fmt.Errorf("batch: record delivery of %s: unknown state %q", key, r.State)
 	}
-	now := s.clock.Now()
-	var out Job
-	pos, err := s.locked(func() error {
+	return s.update(ctx, key, func(j *Job, now time.Time) error {
 		m := s.jobs[key]
-		if m == nil {
-			return fmt.Errorf("%w: key %s", ErrNotFound, key)
-		}
 		if l, leased := s.leases[m]; !leased || l.owner != r.Owner {
 			return fmt.Errorf("%w: %s", ErrLeaseLost, key)
 		}
-		j := m.job()
 		j.RecordDelivery(r, now)
-		if err := s.change(m, j); err != nil {
-			return err
-		}
+		// Released before the change is journaled: should that fail, the job
+		// is merely claimable again, which an expired lease allows anyway.
 		delete(s.leases, m)
-		out = m.job()
 		return nil
 	})
-	if err = s.commit(pos, err); err != nil {
-		return Job{}, err
-	}
-	return out, nil
 }
 
 // Close marks the store closed once every change is committed; later calls

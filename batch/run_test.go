@@ -251,16 +251,22 @@ func TestRunStillRefresh(t *testing.T) {
 	if sum.Submitted != 2 || sum.Rows[0].Cost != 65 || sum.Rows[1].Cost != 40 || sum.EstimatedCost != 105 {
 		t.Errorf("summary %+v, cost %s; want still+clip $0.65 for SKU-1, $0.40 for SKU-2", sum.Rows, sum.EstimatedCost)
 	}
-	jobs := jobsOf(t, store)
-	if jobs[0].StillURL == "" || jobs[0].StillPrompt != "white sweep, softbox" || jobs[1].StillURL != "" {
-		t.Fatalf("jobs %+v: want a still for SKU-1 only", jobs)
+	// Workers track rows in whatever order they get to them, so look the
+	// jobs up by SKU rather than by position.
+	bySKU := map[string]batch.Job{}
+	for _, j := range jobsOf(t, store) {
+		bySKU[j.SKU] = j
 	}
-	gen, _ := sim.Generation(jobs[0].GenerationID)
-	if gen.ImageURL != jobs[0].StillURL {
-		t.Errorf("clip rendered from %q, want the refreshed still %q", gen.ImageURL, jobs[0].StillURL)
+	withStill, without := bySKU["SKU-1"], bySKU["SKU-2"]
+	if withStill.StillURL == "" || withStill.StillPrompt != "white sweep, softbox" || without.StillURL != "" {
+		t.Fatalf("jobs %+v: want a still for SKU-1 only", bySKU)
 	}
-	if jobs[0].ImageURL != "https://cdn.example.com/1.jpg" {
-		t.Errorf("the job's hero image became %q", jobs[0].ImageURL)
+	gen, _ := sim.Generation(withStill.GenerationID)
+	if gen.ImageURL != withStill.StillURL {
+		t.Errorf("clip rendered from %q, want the refreshed still %q", gen.ImageURL, withStill.StillURL)
+	}
+	if withStill.ImageURL != "https://cdn.example.com/1.jpg" {
+		t.Errorf("the job's hero image became %q", withStill.ImageURL)
 	}
 	if st := sim.Stats(); st.Images != 1 || st.Renders != 2 {
 		t.Errorf("images %d, renders %d; want 1 and 2", st.Images, st.Renders)
