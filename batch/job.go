@@ -59,8 +59,9 @@ func (j *Job) ApplyGeneration(gen creativeai.Generation, now time.Time) bool {
 // RecordSubmission stores the outcome of submitting j's current attempt.
 // A generation sets the id and the status the service answered (pending when
 // it sent none or one the SDK does not know); an error makes the job
-// submit_failed. It returns an error when j already has a generation for this
-// attempt that differs from the one given, which would mean two renders.
+// submit_failed, and a KeyConflict also closes the attempt. It returns an
+// error when j already has a generation for this attempt that differs from
+// the one given, which would mean two renders.
 func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 	if sub.Generation == nil {
 		if j.Submitted() {
@@ -68,6 +69,11 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 		}
 		j.Status = creativeai.StatusSubmitFailed
 		j.Error = sub.Error
+		if sub.KeyConflict {
+			// The key is spent on a request the service will not repeat
+			// for us: the next replay needs a key of its own.
+			j.Attempt++
+		}
 		j.UpdatedAt = now
 		return nil
 	}
@@ -98,7 +104,9 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 // Idempotency-Key is new and the service renders again. A submit_failed job
 // keeps its attempt, and so its key: the failed submission may have created a
 // render the SDK never heard of (a 502 after create), and the same key makes
-// the service return that render instead of starting a second one.
+// the service return that render instead of starting a second one. (A
+// submission that failed with Submission.KeyConflict has already moved to a
+// new attempt.)
 func (j *Job) Replay(now time.Time) error {
 	if j.Status != creativeai.StatusSubmitFailed && j.Status != creativeai.StatusFailed {
 		return fmt.Errorf("%w: %s is %s", ErrNotReplayable, j.Key, j.Status)

@@ -52,3 +52,29 @@ func TestRecordSubmissionAfterSubmitFailedClearsError(t *testing.T) {
 		t.Errorf("Status = %q, Error = %q, GenerationID = %q; want pending, no error, vgen_1", j.Status, j.Error, j.GenerationID)
 	}
 }
+
+func TestKeyConflictClosesTheAttempt(t *testing.T) {
+	j := batch.Job{Key: "SKU-1#abc", SKU: "SKU-1", Status: creativeai.StatusPending}
+	before := batch.IdempotencyKey(j)
+	if err := j.RecordSubmission(batch.Submission{Error: "422 idempotency_key_reused", KeyConflict: true}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != creativeai.StatusSubmitFailed || j.Attempt != 1 {
+		t.Fatalf("after a key conflict: status %s, attempt %d; want submit_failed, attempt 1", j.Status, j.Attempt)
+	}
+	if err := j.Replay(t0); err != nil {
+		t.Fatal(err)
+	}
+	if j.Attempt != 1 || batch.IdempotencyKey(j) == before {
+		t.Errorf("replay after a key conflict: attempt %d, key %s; want attempt 1 and a key other than %s", j.Attempt, batch.IdempotencyKey(j), before)
+	}
+
+	// Any other failure keeps the attempt, and so the key, for the replay.
+	k := batch.Job{Key: "SKU-2#abc", SKU: "SKU-2", Status: creativeai.StatusPending}
+	if err := k.RecordSubmission(batch.Submission{Error: "502 bad gateway"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Replay(t0); err != nil || k.Attempt != 0 {
+		t.Errorf("replay after a plain failure: attempt %d, err %v; want attempt 0", k.Attempt, err)
+	}
+}

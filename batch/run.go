@@ -58,8 +58,9 @@ type Config struct {
 	StillSize  string
 	// WebhookURL receives render events. Leave it empty to poll instead
 	// (see Reconcile). It is part of the request an Idempotency-Key stands
-	// for: keep it when rerunning after a crash, or the service may refuse
-	// the resubmission of rows that were in flight.
+	// for: keep it when rerunning after a crash. If it changed, a row that
+	// was in flight is refused as a key conflict and becomes submit_failed;
+	// RetryFailed then renders it anew under a new key.
 	WebhookURL string
 
 	// RetryFailed replays rows that ended submit_failed and renders that
@@ -691,6 +692,11 @@ func (r *runner) send(ctx context.Context, job Job) (sub Submission, interrupted
 	case err != nil:
 		if cause := r.interrupted(ctx, err); cause != nil {
 			return Submission{}, cause
+		}
+		if creativeai.IsIdempotencyConflict(err) {
+			return Submission{KeyConflict: true, Error: err.Error() +
+				" (an interrupted earlier run sent this row with other settings, such as another webhook URL;" +
+				" rerun with those settings to pick up its render, or with RetryFailed to render it anew)"}, nil
 		}
 		return Submission{Error: err.Error()}, nil
 	case gen == nil || gen.ID == "":

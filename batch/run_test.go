@@ -617,3 +617,47 @@ func TestRunLegacyJobFile(t *testing.T) {
 		t.Errorf("third run: %+v, %v", sum.Counts, err)
 	}
 }
+
+// TestRunKeyConflictAfterWebhookURLChange models a run interrupted after the
+// service accepted a row but before the answer was recorded (here: recorded
+// in another store), followed by a rerun with another webhook URL. The
+// resend under the row's key is refused as a conflict; the row must not be
+// stuck: RetryFailed renders it anew under a new key.
+func TestRunKeyConflictAfterWebhookURLChange(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	client := simClient(t, sim.URL, sim.APIKey)
+	manifest := "sku,image_url,video_prompt\nSKU-1,https://cdn.example.com/1.jpg,slow push\n"
+
+	lost := batch.NewMemoryStore()
+	cfg := batch.Config{Client: client, Store: lost, Rate: unlimited, WebhookURL: "https://old.example/hooks"}
+	if _, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifest)); err != nil {
+		t.Fatal(err)
+	}
+
+	store := batch.NewMemoryStore()
+	cfg.Store, cfg.WebhookURL = store, "https://new.example/hooks"
+	sum, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.SubmitFailed != 1 || !strings.Contains(sum.Rows[0].Error, "webhook URL") {
+		t.Fatalf("rerun with a new webhook URL: %+v; want one submit_failed row explaining the conflict", sum.Rows)
+	}
+
+	cfg.RetryFailed = true
+	sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := jobsOf(t, store)
+	if sum.Replayed != 1 || len(jobs) != 1 || !jobs[0].Submitted() || jobs[0].Attempt != 1 {
+		t.Fatalf("replay: %+v, jobs %+v; want the row submitted as attempt 1", sum.Counts, jobs)
+	}
+	gen, ok := sim.Generation(jobs[0].GenerationID)
+	if !ok {
+		t.Fatalf("generation %s unknown to the service", jobs[0].GenerationID)
+	}
+	if st := sim.Stats(); st.Renders != 2 {
+		t.Errorf("renders %d, want 2: the lost one and the replay %s", st.Renders, gen.ID)
+	}
+}

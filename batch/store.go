@@ -75,6 +75,12 @@ type Submission struct {
 	// Error describes why the submission failed; the job becomes
 	// submit_failed. It is ignored when Generation is set.
 	Error string
+	// KeyConflict reports that the service holds a different request under
+	// this attempt's Idempotency-Key (an earlier run sent the row with other
+	// settings, such as another webhook URL, and was interrupted before
+	// recording the answer). Resending with that key can never succeed, so
+	// the failed attempt is closed and a replay starts a new one.
+	KeyConflict bool
 }
 
 // ApplyResult tells what applying an event did.

@@ -92,6 +92,25 @@ func IsNotFound(err error) bool { return hasStatus(err, http.StatusNotFound) }
 // the API key is missing, wrong or revoked.
 func IsUnauthorized(err error) bool { return hasStatus(err, http.StatusUnauthorized) }
 
+// IsIdempotencyConflict reports whether err is, or wraps, the answer that an
+// Idempotency-Key was already used for a different request. Retrying with the
+// same key can never succeed; only a new key can, and it starts a new render.
+//
+// The service does not document idempotency keys. This recognises the answer
+// comparable APIs give (Stripe's "idempotency_error", a 400, 409 or 422 whose
+// type or code names idempotency), which the simulator gives too.
+func IsIdempotencyConflict(err error) bool {
+	var e *APIError
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.StatusCode {
+	case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity:
+		return strings.Contains(strings.ToLower(e.Type+" "+e.Code), "idempotency")
+	}
+	return false
+}
+
 func hasStatus(err error, code int) bool {
 	var e *APIError
 	return errors.As(err, &e) && e.StatusCode == code

@@ -218,3 +218,26 @@ func TestCertificateErrorNotRetried(t *testing.T) {
 		t.Errorf("%d connections, want 1 (no retry)", n)
 	}
 }
+
+func TestIsIdempotencyConflict(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"simulator 422", fmt.Errorf("row 3: %w", &APIError{StatusCode: 422, Type: "idempotency_error", Code: "idempotency_key_reused"}), true},
+		{"stripe-style 400", &APIError{StatusCode: 400, Type: "idempotency_error"}, true},
+		{"409 by code", &APIError{StatusCode: 409, Code: "Idempotency_Key_In_Use"}, true},
+		{"422 validation", &APIError{StatusCode: 422, Type: "invalid_request_error", Code: "invalid_image_url"}, false},
+		{"500 naming idempotency", &APIError{StatusCode: 500, Type: "idempotency_error"}, false},
+		{"not an API error", errors.New("idempotency_error"), false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsIdempotencyConflict(tt.err); got != tt.want {
+				t.Errorf("IsIdempotencyConflict(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}

@@ -12,7 +12,7 @@ import (
 )
 
 func TestAdPipelineSinkDownloadsSimulatorOutput(t *testing.T) {
-	sim := creativeaitest.NewServer(creativeaitest.WithSeed(3), creativeaitest.WithOutputSize(10_000))
+	sim := creativeaitest.NewServer(creativeaitest.WithSeed(3), creativeaitest.WithOutputSize(10_000), creativeaitest.WithManualRender())
 	defer sim.Close()
 	ctx := t.Context()
 	gen, _, err := sim.Client().Videos.Create(ctx, &creativeai.VideoRequest{Prompt: "spin", ImageURL: "https://cdn.example.com/a.jpg"})
