@@ -544,16 +544,25 @@ func (r *runner) handle(ctx context.Context, t task) (RowResult, error) {
 		res.Outcome, res.Error = OutcomeInterrupted, "not started: "+cause.Error()
 		return res, nil
 	}
+	// A dry run may have no store; with one, it skips what a real run would.
+	var (
+		job *Job
+		act = actSubmit
+	)
+	if r.cfg.Store != nil {
+		var err error
+		if job, act, err = r.lookup(ctx, t); err != nil {
+			res.Outcome, res.Error = OutcomeInterrupted, err.Error()
+			return res, err
+		}
+		if act == actSkip {
+			return skipped(res, job), nil
+		}
+	}
 	if r.cfg.DryRun {
-		return r.plan(ctx, t, res)
-	}
-	job, act, err := r.lookup(ctx, t)
-	if err != nil {
-		res.Outcome, res.Error = OutcomeInterrupted, err.Error()
-		return res, err
-	}
-	if act == actSkip {
-		return skipped(res, job), nil
+		res.Outcome = OutcomePlanned
+		res.Cost = r.cfg.Pricing.PerSKU(t.row.StillPrompt != "")
+		return res, nil
 	}
 	if err := r.limiter.Wait(ctx); err != nil {
 		res.Outcome, res.Error = OutcomeInterrupted, "not submitted: "+context.Cause(ctx).Error()
@@ -595,24 +604,6 @@ func skipped(res RowResult, job *Job) RowResult {
 	res.Status = job.Status
 	res.GenerationID = job.GenerationID
 	return res
-}
-
-// plan is the dry-run version of handle: it reads the store, if any, and
-// prices what would be sent.
-func (r *runner) plan(ctx context.Context, t task, res RowResult) (RowResult, error) {
-	if r.cfg.Store != nil {
-		job, act, err := r.lookup(ctx, t)
-		if err != nil {
-			res.Outcome, res.Error = OutcomeInterrupted, err.Error()
-			return res, err
-		}
-		if act == actSkip {
-			return skipped(res, job), nil
-		}
-	}
-	res.Outcome = OutcomePlanned
-	res.Cost = r.cfg.Pricing.PerSKU(t.row.StillPrompt != "")
-	return res, nil
 }
 
 func (r *runner) newJob(t task) Job {

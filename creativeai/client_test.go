@@ -519,20 +519,8 @@ func TestAPIKeyNeverPrinted(t *testing.T) {
 
 func TestResponseBodyBounded(t *testing.T) {
 	// A 2xx body that never ends must not be read forever.
-	var read countingReader
-	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		return &http.Response{
-			StatusCode: http.StatusOK,
-			Header:     http.Header{"Content-Type": {"application/json"}},
-			Body:       io.NopCloser(io.MultiReader(strings.NewReader(`{"id":"`), &read)),
-			Request:    r,
-		}, nil
-	})}
-	client, err := NewClient(testKey, WithHTTPClient(hc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = client.Videos.Get(t.Context(), "vgen_1")
+	client, read := endlessBodyClient(t, http.StatusOK, "application/json", `{"id":"`)
+	_, _, err := client.Videos.Get(t.Context(), "vgen_1")
 	if err == nil {
 		t.Fatal("Get of an endless body succeeded")
 	}
@@ -546,6 +534,28 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // countingReader is an endless stream of 'x' that counts what was read.
+// endlessBodyClient returns a client whose every answer has the given status
+// and a body that starts with prefix and never ends, and the reader that
+// counts how much of the endless part was read.
+func endlessBodyClient(t *testing.T, status int, contentType, prefix string) (*Client, *countingReader) {
+	t.Helper()
+	read := new(countingReader)
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{
+			StatusCode: status,
+			Header:     http.Header{"Content-Type": {contentType}},
+			Body:       io.NopCloser(io.MultiReader(strings.NewReader(prefix), read)),
+			Request:    r,
+		}, nil
+	})}
+	client, err := NewClient(testKey, WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, read
+}
+
+// countingReader is an endless body of 'x' bytes that counts what is read.
 type countingReader struct{ n int64 }
 
 func (c *countingReader) Read(p []byte) (int, error) {

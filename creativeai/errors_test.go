@@ -120,20 +120,8 @@ func TestAPIErrorString(t *testing.T) {
 // TestErrorBodyBounded: an error answer with an endless body must be read
 // only up to the limit, and only that much kept.
 func TestErrorBodyBounded(t *testing.T) {
-	var read countingReader
-	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		return &http.Response{
-			StatusCode: http.StatusBadRequest,
-			Header:     http.Header{"Content-Type": {"text/plain"}},
-			Body:       io.NopCloser(&read),
-			Request:    r,
-		}, nil
-	})}
-	client, err := NewClient(testKey, WithHTTPClient(hc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = client.Videos.Get(t.Context(), "vgen_1")
+	client, read := endlessBodyClient(t, http.StatusBadRequest, "text/plain", "")
+	_, _, err := client.Videos.Get(t.Context(), "vgen_1")
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("err = %v, want *APIError", err)

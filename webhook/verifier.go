@@ -313,28 +313,10 @@ func (v *Verifier) verifyCreativeAI(vals []string, body []byte) error {
 	defer v.scratch.Put(s)
 
 	// Values are "sha256=<hex>", several separated by commas or spaces,
-	// possibly over several header lines. Values of other algorithms are
-	// skipped so a sender may add one without breaking receivers.
-	seen, n := 0, 0
-	for _, val := range vals {
-		for rest := val; ; {
-			var tok string
-			tok, rest = nextToken(rest, isCreativeAISeparator)
-			if tok == "" {
-				break
-			}
-			if seen++; seen > maxSignatures {
-				return fmt.Errorf("%w: %s has more than %d values", ErrMalformedSignature, HeaderSignature, maxSignatures)
-			}
-			alg, digest, ok := strings.Cut(tok, "=")
-			if !ok || !strings.EqualFold(alg, "sha256") || len(digest) != hex.EncodedLen(sha256.Size) {
-				continue
-			}
-			if _, err := hex.Decode(s.sigs[n][:], []byte(digest)); err != nil {
-				continue
-			}
-			n++
-		}
+	// possibly over several header lines.
+	seen, n, err := s.collect(HeaderSignature, vals, isCreativeAISeparator, decodeHexEntry)
+	if err != nil {
+		return err
 	}
 	if seen == 0 {
 		return fmt.Errorf("%w: %s header is empty", ErrMissingSignature, HeaderSignature)
@@ -360,25 +342,10 @@ func (v *Verifier) verifyStandard(h http.Header, body []byte) error {
 	s := v.scratch.Get().(*scratch)
 	defer v.scratch.Put(s)
 
-	// Entries are "v1,<base64>" separated by spaces. Other versions (such as
-	// the asymmetric "v1a") are skipped.
-	seen, n := 0, 0
-	for _, val := range sigVals {
-		for rest := val; ; {
-			var tok string
-			tok, rest = nextToken(rest, isStandardSeparator)
-			if tok == "" {
-				break
-			}
-			if seen++; seen > maxSignatures {
-				return fmt.Errorf("%w: %s has more than %d entries", ErrMalformedSignature, HeaderWebhookSignature, maxSignatures)
-			}
-			version, sig, ok := strings.Cut(tok, ",")
-			if !ok || version != "v1" || !decodeBase64Sum(&s.sigs[n], sig) {
-				continue
-			}
-			n++
-		}
+	// Entries are "v1,<base64>" separated by spaces.
+	seen, n, err := s.collect(HeaderWebhookSignature, sigVals, isStandardSeparator, decodeStandardEntry)
+	if err != nil {
+		return err
 	}
 	if seen == 0 {
 		return fmt.Errorf("%w: %s header not present or empty", ErrMissingSignature, HeaderWebhookSignature)
@@ -412,6 +379,47 @@ func (v *Verifier) verifyStandard(h http.Header, body []byte) error {
 		}
 	}
 	return noMatch(HeaderWebhookSignature, n)
+}
+
+// collect splits the values of a signature header into entries and decodes
+// into s.sigs those that decode accepts. Entries it refuses (another
+// algorithm or version, such as the asymmetric "v1a") are skipped, so a
+// sender may add one without breaking receivers. It returns how many entries
+// there were and how many were decoded, and an error past maxSignatures
+// entries, which bounds the work an unauthenticated request can cause.
+func (s *scratch) collect(header string, vals []string, sep func(byte) bool, decode func(dst *[sha256.Size]byte, entry string) bool) (seen, n int, err error) {
+	for _, val := range vals {
+		for rest := val; ; {
+			var tok string
+			tok, rest = nextToken(rest, sep)
+			if tok == "" {
+				break
+			}
+			if seen++; seen > maxSignatures {
+				return seen, n, fmt.Errorf("%w: %s has more than %d entries", ErrMalformedSignature, header, maxSignatures)
+			}
+			if decode(&s.sigs[n], tok) {
+				n++
+			}
+		}
+	}
+	return seen, n, nil
+}
+
+// decodeHexEntry decodes a CreativeAI entry, "sha256=<64 hex digits>".
+func decodeHexEntry(dst *[sha256.Size]byte, entry string) bool {
+	alg, digest, ok := strings.Cut(entry, "=")
+	if !ok || !strings.EqualFold(alg, "sha256") || len(digest) != hex.EncodedLen(sha256.Size) {
+		return false
+	}
+	_, err := hex.Decode(dst[:], []byte(digest))
+	return err == nil
+}
+
+// decodeStandardEntry decodes a Standard Webhooks entry, "v1,<base64>".
+func decodeStandardEntry(dst *[sha256.Size]byte, entry string) bool {
+	version, sig, ok := strings.Cut(entry, ",")
+	return ok && version == "v1" && decodeBase64Sum(dst, sig)
 }
 
 // match reports whether one of the first n received signatures equals the

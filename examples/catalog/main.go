@@ -39,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -153,7 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := cli.NewLogger(stderr, o.verbose)
+	logger := cli.NewLogger(stderr, slog.LevelWarn, o.verbose)
 
 	store, spec, err := cli.OpenStore(ctx, o.jobs, logger)
 	if err != nil {

@@ -39,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 
@@ -147,7 +148,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !env.Live() && !o.dryRun {
 		return cli.Usagef("%s is not set (it is needed to submit; -dry-run needs none)", cli.EnvAPIKey)
 	}
-	logger := cli.NewLogger(stderr, o.verbose)
+	logger := cli.NewLogger(stderr, slog.LevelWarn, o.verbose)
 
 	defaults := batch.Defaults{Model: o.model, Duration: o.duration, AspectRatio: o.aspectRatio}
 	valid, err := checkManifest(o.csv, defaults, stderr)

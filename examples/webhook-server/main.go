@@ -147,11 +147,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	level := slog.LevelInfo
-	if o.verbose {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := cli.NewLogger(stderr, slog.LevelInfo, o.verbose)
 
 	store, spec, err := cli.OpenStore(ctx, o.jobs, logger)
 	if err != nil {

@@ -25,10 +25,10 @@ func NewAPIClient(env Env, program string, logger *slog.Logger, opts ...creative
 	return creativeai.NewClient(env.APIKey, append(base, opts...)...)
 }
 
-// NewLogger returns the programs' logger: text records on w at Warn level,
-// or Debug when verbose.
-func NewLogger(w io.Writer, verbose bool) *slog.Logger {
-	level := slog.LevelWarn
+// NewLogger returns the programs' logger: text records on w from level up,
+// or from Debug when verbose. Batch programs pass Warn; the long-running
+// server passes Info, so that each delivery leaves a line for its operators.
+func NewLogger(w io.Writer, level slog.Level, verbose bool) *slog.Logger {
 	if verbose {
 		level = slog.LevelDebug
 	}
