@@ -9,8 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/outbox"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/creativeai-run/catalogvideo/batch"
-	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
 	"github.com/creativeai-run/catalogvideo/shopify"
 	"github.com/creativeai-run/catalogvideo/shopify/shopifytest"
@@ -31,7 +35,7 @@ func Example() {
 
 	// The job store, and the webhook receiver that makes each verified
 	// event durable in it before answering 2xx.
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
 	verifier, err := webhook.NewVerifier([]string{srv.WebhookSecret})
 	if err != nil {
@@ -83,10 +87,10 @@ SKU-1003,https://cdn.example.com/catalog/bag-hero.jpg,"soft natural light, edito
 		log.Fatal(err)
 	}
 	pub := shopify.NewPublisher(sc, shopify.WithPollInterval(10*time.Millisecond, 100*time.Millisecond))
-	_, err = batch.DeliverOnce(ctx, batch.DeliverConfig{
+	_, err = outbox.DeliverOnce(ctx, outbox.Config{
 		Store: store,
-		Sinks: map[string]batch.Sink{
-			"shopify-pdp": batch.SinkFunc(func(ctx context.Context, job batch.Job) (string, error) {
+		Sinks: map[string]outbox.Sink{
+			"shopify-pdp": outbox.SinkFunc(func(ctx context.Context, job jobs.Job) (string, error) {
 				return pub.Publish(ctx, job.Key, job.SKU, job.OutputURL)
 			}),
 		},
@@ -96,7 +100,7 @@ SKU-1003,https://cdn.example.com/catalog/bag-hero.jpg,"soft natural light, edito
 	}
 
 	// What the buyer sees, in manifest order.
-	buyerCopy := creativeai.DefaultBuyerCopy()
+	buyerCopy := jobs.DefaultBuyerCopy()
 	for _, row := range summary.Rows {
 		job, err := store.Get(ctx, row.Key)
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"golang.org/x/time/rate"
 
 	"github.com/creativeai-run/catalogvideo/batch"
@@ -50,7 +52,7 @@ func BenchmarkRunRate(b *testing.B) {
 			i++
 			// New rows each time, so that no row is skipped as tracked.
 			rows := manifestFrom(b, newGeneratedManifest(rows, "rate-"+strconv.Itoa(i)))
-			sum, err := batch.Run(b.Context(), batch.Config{Client: client, Store: batch.NewMemoryStore(), Rate: perSecond}, rows)
+			sum, err := batch.Run(b.Context(), batch.Config{Client: client, Store: memstore.New(), Rate: perSecond}, rows)
 			if err != nil {
 				b.Fatal(err)
 			}

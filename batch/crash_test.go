@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/batch/jsonlstore"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
@@ -187,7 +188,7 @@ func checkJobFile(t *testing.T, path string, sim *creativeaitest.Server, acked [
 
 	seen := make(map[string]bool)
 	submitted := 0
-	for job, err := range store.List(ctx, batch.Filter{}) {
+	for job, err := range store.List(ctx, jobs.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +205,7 @@ func checkJobFile(t *testing.T, path string, sim *creativeaitest.Server, acked [
 			if _, ok := sim.Generation(job.GenerationID); !ok {
 				t.Errorf("job %s records generation %s, which the service never made", job.Key, job.GenerationID)
 			}
-		case job.Status != creativeai.StatusPending:
+		case job.Status != jobs.StatusPending:
 			t.Errorf("job %s is %s without a generation", job.Key, job.Status)
 		}
 		if final && (!job.Submitted() || !job.Status.Terminal()) {
@@ -222,7 +223,7 @@ func checkJobFile(t *testing.T, path string, sim *creativeaitest.Server, acked [
 	}
 	for _, a := range acked {
 		job, err := store.GetByGenerationID(ctx, a.id)
-		if errors.Is(err, batch.ErrNotFound) && !final {
+		if errors.Is(err, jobs.ErrNotFound) && !final {
 			// The event arrived before the submission's answer was
 			// recorded; it is kept and applied when the rerun records it.
 			continue
@@ -234,7 +235,7 @@ func checkJobFile(t *testing.T, path string, sim *creativeaitest.Server, acked [
 		if job.GenerationID != a.id {
 			continue // an earlier attempt's event
 		}
-		if job.Status != a.status && job.Status.Advances(a.status) || a.status.Terminal() && job.Status != a.status {
+		if st := jobs.Status(a.status); job.Status != st && job.Status.Advances(st) || st.Terminal() && job.Status != st {
 			t.Errorf("acknowledged %s for %s, but job %s is %s", a.status, a.id, job.Key, job.Status)
 		}
 		if a.status == creativeai.StatusCompleted && job.OutputURL == "" {

@@ -6,7 +6,10 @@ import (
 	"log"
 	"strings"
 
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
 )
@@ -69,7 +72,7 @@ func ExampleRun() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	cfg := batch.Config{
 		Client:     client,
 		Store:      store,
@@ -99,13 +102,13 @@ func ExampleRun() {
 
 func ExampleDeliverOnce() {
 	ctx := context.Background()
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	// A job whose render has completed waits in the outbox.
-	job, _, _ := store.Track(ctx, batch.Job{Key: "SKU-1001#1", SKU: "SKU-1001", TargetSurface: "shopify-pdp", Status: creativeai.StatusPending})
-	_, _ = store.RecordSubmission(ctx, job.Key, batch.Submission{Generation: &creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusPending}})
+	job, _, _ := store.Track(ctx, jobs.Job{Key: "SKU-1001#1", SKU: "SKU-1001", TargetSurface: "shopify-pdp", Status: jobs.StatusPending})
+	_, _ = store.RecordSubmission(ctx, job.Key, jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusPending}})
 	_, _ = store.Apply(ctx, creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusCompleted, OutputURL: "https://cdn.example.com/abc123.mp4"})
 
-	publish := batch.SinkFunc(func(ctx context.Context, job batch.Job) (string, error) {
+	publish := batch.SinkFunc(func(ctx context.Context, job jobs.Job) (string, error) {
 		fmt.Println("publishing", job.OutputURL, "to", job.SKU)
 		return "gid://shopify/Video/1", nil
 	})
@@ -118,7 +121,7 @@ func ExampleDeliverOnce() {
 	}
 	job, _ = store.Get(ctx, job.Key)
 	fmt.Println(n, job.Delivery, job.DeliveryRef)
-	fmt.Println(job.BuyerStatus(creativeai.DefaultBuyerCopy()))
+	fmt.Println(job.BuyerStatus(jobs.DefaultBuyerCopy()))
 	// Output:
 	// publishing https://cdn.example.com/abc123.mp4 to SKU-1001
 	// 1 delivered gid://shopify/Video/1

@@ -7,16 +7,16 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 )
 
 // Export writes every job in store to w as JSON Lines, in the order the jobs
 // were first tracked: the record format of job files (see Job), with a
 // buyer_status field holding the buyer-facing line for the job's state. A
-// nil buyerCopy uses creativeai.DefaultBuyerCopy.
-func Export(ctx context.Context, store Store, w io.Writer, buyerCopy *creativeai.BuyerCopy) error {
+// nil buyerCopy uses jobs.DefaultBuyerCopy.
+func Export(ctx context.Context, store Store, w io.Writer, buyerCopy *jobs.BuyerCopy) error {
 	if buyerCopy == nil {
-		buyerCopy = creativeai.DefaultBuyerCopy()
+		buyerCopy = jobs.DefaultBuyerCopy()
 	}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)

@@ -11,25 +11,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+	"github.com/creativeai-run/catalogvideo/batch/storetest"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
 func TestExport(t *testing.T) {
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	ctx := t.Context()
-	done := completedJob(t, store, "SKU-1001", "shopify-pdp")
-	if _, _, err := store.Track(ctx, batch.Job{Key: "SKU-1002", SKU: "SKU-1002", Collection: "spring-drop", Status: creativeai.StatusSubmitFailed,
+	done := storetest.CompletedJob(t, store, "SKU-1001", "shopify-pdp")
+	if _, _, err := store.Track(ctx, jobs.Job{Key: "SKU-1002", SKU: "SKU-1002", Collection: "spring-drop", Status: jobs.StatusSubmitFailed,
 		Error: `HTTP 500: {"error":"boom"}`}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := store.Track(ctx, batch.Job{Key: "SKU-1003#ab", SKU: "SKU-1003", ImageURL: "https://cdn.example.com/a.jpg?w=1&h=2", Status: creativeai.StatusPending}); err != nil {
+	if _, _, err := store.Track(ctx, jobs.Job{Key: "SKU-1003#ab", SKU: "SKU-1003", ImageURL: "https://cdn.example.com/a.jpg?w=1&h=2", Status: jobs.StatusPending}); err != nil {
 		t.Fatal(err)
 	}
-	copyText := creativeai.DefaultBuyerCopy()
-	copyText.Statuses[creativeai.StatusPending] = "In the queue"
+	copyText := jobs.DefaultBuyerCopy()
+	copyText.Statuses[jobs.StatusPending] = "In the queue"
 
 	var buf bytes.Buffer
 	if err := batch.Export(ctx, store, &buf, copyText); err != nil {
@@ -89,10 +93,10 @@ func (errWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") 
 func ExampleExport() {
 	ctx := context.Background()
 	at := time.Date(2026, 3, 11, 8, 44, 3, 0, time.UTC)
-	store := batch.NewMemoryStore(batch.WithClock(func() time.Time { return at }))
-	job, _, _ := store.Track(ctx, batch.Job{Key: "SKU-1001#4f2a", SKU: "SKU-1001", Collection: "new-arrivals",
-		TargetSurface: "shopify-pdp", Status: creativeai.StatusPending})
-	_, _ = store.RecordSubmission(ctx, job.Key, batch.Submission{Generation: &creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusPending}})
+	store := memstore.New(memstore.WithClock(jobs.ClockFunc(func() time.Time { return at })))
+	job, _, _ := store.Track(ctx, jobs.Job{Key: "SKU-1001#4f2a", SKU: "SKU-1001", Collection: "new-arrivals",
+		TargetSurface: "shopify-pdp", Status: jobs.StatusPending})
+	_, _ = store.RecordSubmission(ctx, job.Key, jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusPending}})
 	_, _ = store.Apply(ctx, creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusCompleted,
 		OutputURL: "https://cdn.creativeai.run/output/video-abc123.mp4", CompletedAt: at})
 

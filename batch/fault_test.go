@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
@@ -18,7 +21,7 @@ func TestRunUnderFaults(t *testing.T) {
 	const rows = 200
 	sim := newSim(t, creativeaitest.WithManualRender(), creativeaitest.WithSeed(20260311),
 		creativeaitest.WithFaults(creativeaitest.Faults{Error500: 0.05, Error502AfterCreate: 0.05, Error429: 0.05, DropConnection: 0.03}))
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	// One retry only, so that some rows run out of retries and take the
 	// replay path, where a 502 after create must not become a second render.
 	client := simClient(t, sim.URL, sim.APIKey, creativeai.WithRetryPolicy(creativeai.RetryPolicy{MaxRetries: 1, InitialDelay: time.Millisecond}))
@@ -38,11 +41,11 @@ func TestRunUnderFaults(t *testing.T) {
 		cfg.RetryFailed = true
 	}
 
-	jobs := jobsOf(t, store)
+	jobList := jobsOf(t, store)
 	keys := make(map[string]bool)
 	gens := make(map[string]bool)
-	for _, j := range jobs {
-		if !j.Submitted() || j.Status != creativeai.StatusPending || j.Attempt != 0 {
+	for _, j := range jobList {
+		if !j.Submitted() || j.Status != jobs.StatusPending || j.Attempt != 0 {
 			t.Errorf("job %s: status %s, generation %q, attempt %d", j.Key, j.Status, j.GenerationID, j.Attempt)
 		}
 		if keys[j.Key] || gens[j.GenerationID] {
@@ -52,8 +55,8 @@ func TestRunUnderFaults(t *testing.T) {
 	}
 	st := sim.Stats()
 	t.Logf("simulator: %d requests, %d renders, %d idempotent replays, faults %+v", st.Requests, st.Renders, st.IdempotentReplays, st.Faults)
-	if len(jobs) != rows || st.Renders != rows || st.DuplicateRenders != 0 {
-		t.Errorf("%d jobs, %d renders, %d duplicate renders; want %d, %d, 0", len(jobs), st.Renders, st.DuplicateRenders, rows, rows)
+	if len(jobList) != rows || st.Renders != rows || st.DuplicateRenders != 0 {
+		t.Errorf("%d jobs, %d renders, %d duplicate renders; want %d, %d, 0", len(jobList), st.Renders, st.DuplicateRenders, rows, rows)
 	}
 	f := st.Faults
 	if f.Error500 == 0 || f.Error502AfterCreate == 0 || f.Error429 == 0 || f.DropConnection == 0 {

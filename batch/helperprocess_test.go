@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/batch/jsonlstore"
 	"github.com/creativeai-run/catalogvideo/creativeai"
@@ -128,7 +130,7 @@ func runHelper(mode string) error {
 	if err != nil {
 		return err
 	}
-	var store batch.Store
+	var store jobs.Store
 	if mode == "membench-discard" {
 		store = discardStore{}
 	} else {
@@ -182,7 +184,7 @@ func runHelper(mode string) error {
 			return err
 		}
 		open := 0
-		for _, err := range store.List(ctx, batch.Filter{Statuses: []creativeai.Status{creativeai.StatusPending, creativeai.StatusProcessing}}) {
+		for _, err := range store.List(ctx, jobs.Filter{Statuses: []jobs.Status{jobs.StatusPending, jobs.StatusProcessing}}) {
 			if err != nil {
 				return err
 			}
@@ -267,18 +269,18 @@ func peakRSS() uint64 {
 
 // discardStore keeps nothing: with it, the memory benchmark measures what Run
 // itself holds. Only the methods Run calls work.
-type discardStore struct{ batch.Store }
+type discardStore struct{ jobs.Store }
 
-func (discardStore) Get(context.Context, string) (batch.Job, error) {
-	return batch.Job{}, batch.ErrNotFound
+func (discardStore) Get(context.Context, string) (jobs.Job, error) {
+	return jobs.Job{}, jobs.ErrNotFound
 }
-func (discardStore) Track(_ context.Context, j batch.Job) (batch.Job, bool, error) {
+func (discardStore) Track(_ context.Context, j jobs.Job) (jobs.Job, bool, error) {
 	return j, true, nil
 }
-func (discardStore) RecordSubmission(_ context.Context, key string, sub batch.Submission) (batch.Job, error) {
-	j := batch.Job{Key: key, Status: creativeai.StatusSubmitFailed}
+func (discardStore) RecordSubmission(_ context.Context, key string, sub jobs.Submission) (jobs.Job, error) {
+	j := jobs.Job{Key: key, Status: jobs.StatusSubmitFailed}
 	if sub.Generation != nil {
-		j.GenerationID, j.Status = sub.Generation.ID, sub.Generation.Status
+		j.GenerationID, j.Status = sub.Generation.ID, jobs.Status(sub.Generation.Status)
 	}
 	return j, nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
@@ -74,16 +76,16 @@ func (g *generatedManifest) Read(p []byte) (int, error) {
 }
 
 // jobsOf lists every job in store.
-func jobsOf(t testing.TB, store batch.Store) []batch.Job {
+func jobsOf(t testing.TB, store jobs.Store) []jobs.Job {
 	t.Helper()
-	var jobs []batch.Job
-	for j, err := range store.List(context.Background(), batch.Filter{}) {
+	var jobList []jobs.Job
+	for j, err := range store.List(context.Background(), jobs.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		jobs = append(jobs, j)
+		jobList = append(jobList, j)
 	}
-	return jobs
+	return jobList
 }
 
 // roundTripFunc adapts a function to http.RoundTripper.

@@ -466,25 +466,6 @@ func durationText(d creativeai.Duration) string {
 	return d.String()
 }
 
-// IdempotencyKey returns the Idempotency-Key sent when submitting the job's
-// current attempt: the same for every retry and every rerun of that attempt,
-// and new for each replay of a failed render (see Job.Replay). It is at most
-// 64 characters.
-func IdempotencyKey(job Job) string {
-	return idempotencyKey("video", job)
-}
-
-// idempotencyKey derives a key for one kind of request made for a job, so the
-// still and the clip of one attempt never share a key.
-func idempotencyKey(kind string, job Job) string {
-	h := sha256.Sum256([]byte(kind + "\x00" + job.Key + "\x00" + strconv.Itoa(job.Attempt)))
-	prefix := "cv-"
-	if kind != "video" {
-		prefix = "cv-" + kind + "-"
-	}
-	return prefix + hex.EncodeToString(h[:20])
-}
-
 // digestSet remembers row digests to find duplicate rows. It keeps 16 bytes
 // of each digest: collisions among 128-bit prefixes are out of reach for any
 // manifest.

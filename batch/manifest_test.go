@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/creativeai-run/catalogvideo/batch"
@@ -273,7 +275,7 @@ func TestRowKey(t *testing.T) {
 }
 
 func TestIdempotencyKey(t *testing.T) {
-	job := batch.Job{Key: "SKU-1#0123456789abcdef"}
+	job := jobs.Job{Key: "SKU-1#0123456789abcdef"}
 	k0 := batch.IdempotencyKey(job)
 	if k0 != batch.IdempotencyKey(job) {
 		t.Error("IdempotencyKey is not deterministic")

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/internal/logx"
 )
 
 // ReconcileConfig configures Reconcile and ReconcileLoop.
@@ -24,8 +26,11 @@ type ReconcileConfig struct {
 	// limit off. Burst is how many may go out at once (default 1).
 	Rate  float64
 	Burst int
-	// Clock decides which jobs are old enough (default time.Now).
-	Clock Clock
+	// Clock decides which jobs are old enough (default jobs.WallClock).
+	Clock jobs.Clock
+	// Interval is the time between the passes of ReconcileLoop; Reconcile
+	// ignores it.
+	Interval time.Duration
 	// Logger receives failed polls at warn level (default: discard).
 	Logger *slog.Logger
 }
@@ -61,10 +66,10 @@ func Reconcile(ctx context.Context, cfg ReconcileConfig) (ReconcileResult, error
 	if err != nil {
 		return ReconcileResult{}, err
 	}
-	log := loggerOrDiscard(cfg.Logger)
+	log := logx.OrDiscard(cfg.Logger)
 
 	f := Filter{
-		Statuses:  []creativeai.Status{creativeai.StatusPending, creativeai.StatusProcessing},
+		Statuses:  []jobs.Status{jobs.StatusPending, jobs.StatusProcessing},
 		Submitted: true,
 	}
 	if cfg.OlderThan > 0 {
@@ -129,6 +134,7 @@ func (cfg *ReconcileConfig) validate() error {
 	case cfg.OlderThan < 0:
 		return fmt.Errorf("batch: ReconcileConfig.OlderThan is %s; want 0 or more", cfg.OlderThan)
 	}
+	cfg.Clock = jobs.OrWall(cfg.Clock)
 	return nil
 }
 
@@ -136,18 +142,18 @@ func (cfg *ReconcileConfig) validate() error {
 // ends, logging each pass, for servers that keep polling as a fallback to
 // webhooks. It returns nil when ctx ends, and an error only for an invalid
 // configuration.
-func ReconcileLoop(ctx context.Context, cfg ReconcileConfig, interval time.Duration) error {
+func ReconcileLoop(ctx context.Context, cfg ReconcileConfig) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
 	if _, err := newLimiter("ReconcileConfig", cfg.Rate, cfg.Burst); err != nil {
 		return err
 	}
-	if interval <= 0 {
-		return fmt.Errorf("batch: ReconcileLoop interval is %s; want a positive interval", interval)
+	if cfg.Interval <= 0 {
+		return fmt.Errorf("batch: ReconcileConfig.Interval is %s; want a positive interval for ReconcileLoop", cfg.Interval)
 	}
-	log := loggerOrDiscard(cfg.Logger)
-	t := time.NewTicker(interval)
+	log := logx.OrDiscard(cfg.Logger)
+	t := time.NewTicker(cfg.Interval)
 	defer t.Stop()
 	for {
 		res, err := Reconcile(ctx, cfg)

@@ -8,6 +8,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
@@ -15,13 +18,13 @@ import (
 
 // submitSeed runs the seed manifest without a webhook URL and returns the
 // jobs by SKU.
-func submitSeed(t *testing.T, client *creativeai.Client, store batch.Store) map[string]batch.Job {
+func submitSeed(t *testing.T, client *creativeai.Client, store jobs.Store) map[string]jobs.Job {
 	t.Helper()
 	if _, err := batch.Run(t.Context(), batch.Config{Client: client, Store: store, Rate: unlimited},
 		manifestRows(t, "m.csv", seedManifest)); err != nil {
 		t.Fatal(err)
 	}
-	bySKU := make(map[string]batch.Job)
+	bySKU := make(map[string]jobs.Job)
 	for _, j := range jobsOf(t, store) {
 		bySKU[j.SKU] = j
 	}
@@ -31,13 +34,13 @@ func submitSeed(t *testing.T, client *creativeai.Client, store batch.Store) map[
 func TestReconcileAppliesPolls(t *testing.T) {
 	sim := newSim(t, creativeaitest.WithManualRender())
 	client := simClient(t, sim.URL, sim.APIKey)
-	store := batch.NewMemoryStore()
-	jobs := submitSeed(t, client, store)
+	store := memstore.New()
+	jobList := submitSeed(t, client, store)
 
-	if err := sim.Complete(jobs["SKU-1001"].GenerationID); err != nil {
+	if err := sim.Complete(jobList["SKU-1001"].GenerationID); err != nil {
 		t.Fatal(err)
 	}
-	if err := sim.Fail(jobs["SKU-1003"].GenerationID, "provider timeout after retry budget"); err != nil {
+	if err := sim.Fail(jobList["SKU-1003"].GenerationID, "provider timeout after retry budget"); err != nil {
 		t.Fatal(err)
 	}
 	cfg := batch.ReconcileConfig{Client: client, Store: store, Rate: unlimited}
@@ -48,14 +51,14 @@ func TestReconcileAppliesPolls(t *testing.T) {
 	if want := (batch.ReconcileResult{Polled: 3, Changed: 2}); res != want {
 		t.Errorf("first pass %+v, want %+v", res, want)
 	}
-	done, _ := store.Get(t.Context(), jobs["SKU-1001"].Key)
+	done, _ := store.Get(t.Context(), jobList["SKU-1001"].Key)
 	gen, _ := sim.Generation(done.GenerationID)
-	if done.Status != creativeai.StatusCompleted || done.OutputURL != gen.OutputURL || done.OutputURL == "" ||
-		done.Delivery != creativeai.DeliveryPending || done.CompletedAt.IsZero() {
+	if done.Status != jobs.StatusCompleted || done.OutputURL != gen.OutputURL || done.OutputURL == "" ||
+		done.Delivery != jobs.DeliveryPending || done.CompletedAt.IsZero() {
 		t.Errorf("completed job %+v: want completed with the output URL, in the outbox", done)
 	}
-	failed, _ := store.Get(t.Context(), jobs["SKU-1003"].Key)
-	if failed.Status != creativeai.StatusFailed || failed.Error != "provider timeout after retry budget" {
+	failed, _ := store.Get(t.Context(), jobList["SKU-1003"].Key)
+	if failed.Status != jobs.StatusFailed || failed.Error != "provider timeout after retry budget" {
 		t.Errorf("failed job %+v", failed)
 	}
 
@@ -74,7 +77,7 @@ func TestReconcileAppliesPolls(t *testing.T) {
 	if res, err := batch.Reconcile(t.Context(), cfg); err != nil || res != (batch.ReconcileResult{}) {
 		t.Errorf("with OlderThan 1h: %+v, %v; want nothing polled", res, err)
 	}
-	cfg.Clock = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	cfg.Clock = jobs.ClockFunc(func() time.Time { return time.Now().Add(2 * time.Hour) })
 	if res, err := batch.Reconcile(t.Context(), cfg); err != nil || res.Polled != 1 {
 		t.Errorf("two hours later: %+v, %v; want the pending job polled", res, err)
 	}
@@ -83,15 +86,15 @@ func TestReconcileAppliesPolls(t *testing.T) {
 func TestReconcileErrors(t *testing.T) {
 	sim := newSim(t, creativeaitest.WithManualRender())
 	client := simClient(t, sim.URL, sim.APIKey)
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	submitSeed(t, client, store)
 
 	// A generation the service does not know is counted and left alone.
-	lost, _, err := store.Track(t.Context(), batch.Job{Key: "LOST#1", SKU: "LOST", Status: creativeai.StatusPending})
+	lost, _, err := store.Track(t.Context(), jobs.Job{Key: "LOST#1", SKU: "LOST", Status: jobs.StatusPending})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.RecordSubmission(t.Context(), lost.Key, batch.Submission{
+	if _, err := store.RecordSubmission(t.Context(), lost.Key, jobs.Submission{
 		Generation: &creativeai.Generation{ID: "vgen_unknown", Status: creativeai.StatusPending}}); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +103,7 @@ func TestReconcileErrors(t *testing.T) {
 	if err != nil || res != (batch.ReconcileResult{Polled: 3, NotFound: 1}) {
 		t.Errorf("Reconcile = %+v, %v; want 3 polled and 1 not found", res, err)
 	}
-	if j, _ := store.Get(t.Context(), lost.Key); j.Status != creativeai.StatusPending {
+	if j, _ := store.Get(t.Context(), lost.Key); j.Status != jobs.StatusPending {
 		t.Errorf("the unknown generation's job became %s", j.Status)
 	}
 
@@ -121,7 +124,7 @@ func TestReconcileErrors(t *testing.T) {
 			t.Errorf("Reconcile(%+v) accepted an invalid config", bad)
 		}
 	}
-	if err := batch.ReconcileLoop(t.Context(), cfg, 0); err == nil {
+	if err := batch.ReconcileLoop(t.Context(), cfg); err == nil {
 		t.Error("ReconcileLoop accepted a zero interval")
 	}
 }
@@ -131,13 +134,13 @@ func TestReconcileLoop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 		client := simClient(t, sim.URL, sim.APIKey, creativeai.WithHTTPClient(hc))
-		store := batch.NewMemoryStore()
+		store := memstore.New()
 		job := submitSeed(t, client, store)["SKU-1002"]
 
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() {
-			done <- batch.ReconcileLoop(ctx, batch.ReconcileConfig{Client: client, Store: store, Rate: unlimited}, time.Minute)
+			done <- batch.ReconcileLoop(ctx, batch.ReconcileConfig{Client: client, Store: store, Rate: unlimited, Interval: time.Minute})
 		}()
 		synctest.Wait() // the first pass has run
 		if err := sim.Complete(job.GenerationID); err != nil {
@@ -145,12 +148,12 @@ func TestReconcileLoop(t *testing.T) {
 		}
 		time.Sleep(time.Minute - time.Nanosecond)
 		synctest.Wait()
-		if j, _ := store.Get(t.Context(), job.Key); j.Status != creativeai.StatusPending {
+		if j, _ := store.Get(t.Context(), job.Key); j.Status != jobs.StatusPending {
 			t.Fatalf("polled before the interval passed: %s", j.Status)
 		}
 		time.Sleep(time.Nanosecond)
 		synctest.Wait()
-		if j, _ := store.Get(t.Context(), job.Key); j.Status != creativeai.StatusCompleted {
+		if j, _ := store.Get(t.Context(), job.Key); j.Status != jobs.StatusCompleted {
 			t.Errorf("after one interval the job is %s, want completed", j.Status)
 		}
 		cancel()

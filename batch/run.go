@@ -17,7 +17,9 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/internal/logx"
 )
 
 // Defaults of Config and ReconcileConfig.
@@ -78,8 +80,10 @@ type Config struct {
 	// Logger receives a line per row at debug level and problems at warn
 	// level (default: discard).
 	Logger *slog.Logger
-	// Clock is used for the summary's elapsed time (default time.Now).
-	Clock Clock
+	// Clock times the summary and stamps the jobs Run creates (CreatedAt
+	// and UpdatedAt); pass the store's clock so that a job's times all come
+	// from one clock (default jobs.WallClock).
+	Clock jobs.Clock
 }
 
 // Outcome is what Run did with one row.
@@ -152,7 +156,7 @@ type RowResult struct {
 	Key     string
 	Outcome Outcome
 	// Status is the job's status after the run; empty when not tracked.
-	Status       creativeai.Status
+	Status       jobs.Status
 	GenerationID string
 	// Cost is what this run is estimated to have spent on the row: a clip,
 	// plus a still when the row has a still_prompt.
@@ -309,6 +313,7 @@ func newRunner(cfg Config) (*runner, error) {
 		return nil, err
 	}
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, DefaultConcurrency)
+	cfg.Clock = jobs.OrWall(cfg.Clock)
 	cfg.StillModel = cmp.Or(cfg.StillModel, DefaultStillModel)
 	if cfg.Pricing == (creativeai.Pricing{}) {
 		cfg.Pricing = creativeai.DefaultPricing()
@@ -317,7 +322,7 @@ func newRunner(cfg Config) (*runner, error) {
 		cfg:      cfg,
 		defaults: Defaults{Model: cfg.Model, Duration: cfg.Duration, AspectRatio: cfg.AspectRatio},
 		limiter:  lim,
-		log:      loggerOrDiscard(cfg.Logger),
+		log:      logx.OrDiscard(cfg.Logger),
 		sum:      Summary{DryRun: cfg.DryRun},
 	}, nil
 }
@@ -335,13 +340,6 @@ func newLimiter(owner string, perSecond float64, burst int) (*rate.Limiter, erro
 		limit = rate.Inf
 	}
 	return rate.NewLimiter(limit, cmp.Or(burst, 1)), nil
-}
-
-func loggerOrDiscard(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
 }
 
 // task is one valid row on its way to a worker.
@@ -492,12 +490,12 @@ func (r *runner) decide(job *Job) action {
 	switch {
 	case job == nil:
 		return actSubmit
-	case job.Status == creativeai.StatusSubmitFailed || job.Status == creativeai.StatusFailed:
+	case job.Status == jobs.StatusSubmitFailed || job.Status == jobs.StatusFailed:
 		if r.cfg.RetryFailed {
 			return actReplay
 		}
 		return actSkip
-	case job.Status == creativeai.StatusPending && !job.Submitted():
+	case job.Status == jobs.StatusPending && !job.Submitted():
 		return actResubmit
 	default:
 		return actSkip
@@ -561,7 +559,7 @@ func (r *runner) handle(ctx context.Context, t task) (RowResult, error) {
 	}
 	if r.cfg.DryRun {
 		res.Outcome = OutcomePlanned
-		res.Cost = r.cfg.Pricing.PerSKU(t.row.StillPrompt != "")
+		res.Cost = costPerSKU(r.cfg.Pricing, t.row.StillPrompt != "")
 		return res, nil
 	}
 	if err := r.limiter.Wait(ctx); err != nil {
@@ -613,7 +611,7 @@ func (r *runner) newJob(t task) Job {
 		SKU:           t.row.SKU,
 		Collection:    t.row.Collection,
 		TargetSurface: t.row.TargetSurface,
-		Status:        creativeai.StatusPending,
+		Status:        jobs.StatusPending,
 		ImageURL:      t.row.ImageURL,
 		VideoPrompt:   t.row.VideoPrompt,
 		StillPrompt:   t.row.StillPrompt,
@@ -646,7 +644,7 @@ func (r *runner) submit(ctx context.Context, job Job, outcome Outcome, res RowRe
 		return res, nil
 	}
 	res.Outcome = outcome
-	res.Cost = r.cfg.Pricing.PerSKU(job.StillPrompt != "")
+	res.Cost = costPerSKU(r.cfg.Pricing, job.StillPrompt != "")
 	return res, nil
 }
 
@@ -678,7 +676,7 @@ func (r *runner) send(ctx context.Context, job Job) (sub Submission, interrupted
 		AspectRatio: job.AspectRatio,
 		WebhookURL:  r.cfg.WebhookURL,
 	}
-	gen, _, err := r.cfg.Client.Videos.Create(ctx, req, creativeai.WithIdempotencyKey(IdempotencyKey(job)))
+	gen, _, err := r.cfg.Client.Videos.Create(ctx, req, creativeai.WithIdempotencyKey(job.IdempotencyKey()))
 	switch {
 	case err != nil:
 		if cause := r.interrupted(ctx, err); cause != nil {
@@ -721,7 +719,7 @@ func (r *runner) refreshStill(ctx context.Context, job Job) (string, error) {
 		N:        1,
 		ImageURL: job.ImageURL,
 	}
-	res, _, err := r.cfg.Client.Images.Create(ctx, req, creativeai.WithIdempotencyKey(idempotencyKey("still", job)))
+	res, _, err := r.cfg.Client.Images.Create(ctx, req, creativeai.WithIdempotencyKey(job.StillIdempotencyKey()))
 	if err != nil {
 		return "", err
 	}
@@ -729,4 +727,13 @@ func (r *runner) refreshStill(ctx context.Context, job Job) (string, error) {
 		return "", errors.New("the service returned no image")
 	}
 	return res.Data[0].URL, nil
+}
+
+// costPerSKU returns what one row costs: one clip, plus one refreshed still
+// when the row asks for one.
+func costPerSKU(p creativeai.Pricing, withStill bool) creativeai.Cents {
+	if withStill {
+		return p.Total(1, 1)
+	}
+	return p.Total(1, 0)
 }

@@ -18,6 +18,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/creativeai-run/catalogvideo/batch"
@@ -30,7 +33,7 @@ var unlimited = math.Inf(1)
 
 func TestRunSubmitsManifest(t *testing.T) {
 	sim := newSim(t, creativeaitest.WithManualRender())
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	var progress []batch.Progress
 	sum, err := batch.Run(t.Context(), batch.Config{
 		Client:     simClient(t, sim.URL, sim.APIKey),
@@ -52,17 +55,17 @@ func TestRunSubmitsManifest(t *testing.T) {
 		t.Errorf("progress calls %+v, want 3 ending with 3 submitted", progress)
 	}
 
-	jobs := make(map[string]batch.Job)
+	jobList := make(map[string]jobs.Job)
 	for _, j := range jobsOf(t, store) {
-		jobs[j.Key] = j
+		jobList[j.Key] = j
 	}
-	if len(jobs) != 3 || len(sum.Rows) != 3 {
-		t.Fatalf("%d jobs and %d summary rows, want 3 each", len(jobs), len(sum.Rows))
+	if len(jobList) != 3 || len(sum.Rows) != 3 {
+		t.Fatalf("%d jobs and %d summary rows, want 3 each", len(jobList), len(sum.Rows))
 	}
 	for i, res := range sum.Rows {
-		job := jobs[res.Key]
+		job := jobList[res.Key]
 		if res.Outcome != batch.OutcomeSubmitted || res.Line != i+2 || res.SKU != fmt.Sprintf("SKU-100%d", i+1) ||
-			res.GenerationID != job.GenerationID || res.Status != creativeai.StatusPending || res.Cost != 50 {
+			res.GenerationID != job.GenerationID || res.Status != jobs.StatusPending || res.Cost != 50 {
 			t.Errorf("row %d: %+v does not match job %+v", i, res, job)
 		}
 		gen, ok := sim.Generation(job.GenerationID)
@@ -73,11 +76,11 @@ func TestRunSubmitsManifest(t *testing.T) {
 			gen.Duration != 5 || gen.AspectRatio != "16:9" {
 			t.Errorf("generation %+v was not rendered from job %+v", gen, job)
 		}
-		if job.Model != "kling-v3" || job.Duration != 5 || job.AspectRatio != "16:9" || job.Status != creativeai.StatusPending {
+		if job.Model != "kling-v3" || job.Duration != 5 || job.AspectRatio != "16:9" || job.Status != jobs.StatusPending {
 			t.Errorf("job %s: defaults not recorded: %+v", job.Key, job)
 		}
 	}
-	if j := jobs[sum.Rows[2].Key]; j.TargetSurface != "meta-ads" || j.Collection != "paid-social" || j.SKU != "SKU-1003" {
+	if j := jobList[sum.Rows[2].Key]; j.TargetSurface != "meta-ads" || j.Collection != "paid-social" || j.SKU != "SKU-1003" {
 		t.Errorf("SKU-1003 lost its routing: %+v", j)
 	}
 	if st := sim.Stats(); st.Renders != 3 || st.DuplicateRenders != 0 {
@@ -94,7 +97,7 @@ func TestRunSubmitsManifest(t *testing.T) {
 
 func TestRunRerunRendersNothing(t *testing.T) {
 	sim := newSim(t, creativeaitest.WithManualRender())
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited}
 	if _, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", seedManifest)); err != nil {
 		t.Fatal(err)
@@ -131,11 +134,11 @@ func TestRunRerunRendersNothing(t *testing.T) {
 func TestRunResubmitsInDoubtRow(t *testing.T) {
 	sim := newSim(t, creativeaitest.WithManualRender())
 	client := simClient(t, sim.URL, sim.APIKey)
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	row := batch.Row{SKU: "SKU-1", ImageURL: "https://cdn.example.com/1.jpg", VideoPrompt: "spin", Line: 2}
 	resolved := batch.Defaults{}.Apply(row)
-	job, _, err := store.Track(t.Context(), batch.Job{
-		Key: batch.RowKey(row, batch.Defaults{}), SKU: row.SKU, Status: creativeai.StatusPending,
+	job, _, err := store.Track(t.Context(), jobs.Job{
+		Key: batch.RowKey(row, batch.Defaults{}), SKU: row.SKU, Status: jobs.StatusPending,
 		ImageURL: row.ImageURL, VideoPrompt: row.VideoPrompt, Model: resolved.Model, Duration: resolved.Duration, AspectRatio: resolved.AspectRatio,
 	})
 	if err != nil {
@@ -172,7 +175,7 @@ func seqOf(rows ...batch.Row) iter.Seq2[batch.Row, error] {
 
 func TestRunRetryFailed(t *testing.T) {
 	sim := newSim(t, creativeaitest.WithManualRender())
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited}
 	manifest := seedManifest + "SKU-1004,https://cdn.example.com/catalog/cap.jpg,spin,,\n"
 
@@ -213,7 +216,7 @@ func TestRunRetryFailed(t *testing.T) {
 	if _, err := batch.Reconcile(t.Context(), batch.ReconcileConfig{Client: cfg.Client, Store: store, Rate: unlimited}); err != nil {
 		t.Fatal(err)
 	}
-	if j, _ := store.Get(t.Context(), failed.Key); j.Status != creativeai.StatusFailed {
+	if j, _ := store.Get(t.Context(), failed.Key); j.Status != jobs.StatusFailed {
 		t.Fatalf("job %s is %s after the render failed", j.Key, j.Status)
 	}
 	sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifest))
@@ -228,7 +231,7 @@ func TestRunRetryFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if j.Attempt != 1 || j.GenerationID == failed.GenerationID || !j.Submitted() ||
-		!slices.Equal(j.PreviousGenerationIDs, []string{failed.GenerationID}) || j.Status != creativeai.StatusPending {
+		!slices.Equal(j.PreviousGenerationIDs, []string{failed.GenerationID}) || j.Status != jobs.StatusPending {
 		t.Errorf("replayed job %+v: want attempt 1, a new generation, and %s in its history", j, failed.GenerationID)
 	}
 	if st := sim.Stats(); st.Renders != 5 {
@@ -238,7 +241,7 @@ func TestRunRetryFailed(t *testing.T) {
 
 func TestRunStillRefresh(t *testing.T) {
 	sim := newSim(t, creativeaitest.WithManualRender())
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	csv := "sku,image_url,video_prompt,still_prompt\n" +
 		"SKU-1,https://cdn.example.com/1.jpg,slow push,\"white sweep, softbox\"\n" +
 		"SKU-2,https://cdn.example.com/2.jpg,slow push,\n"
@@ -253,7 +256,7 @@ func TestRunStillRefresh(t *testing.T) {
 	}
 	// Workers track rows in whatever order they get to them, so look the
 	// jobs up by SKU rather than by position.
-	bySKU := map[string]batch.Job{}
+	bySKU := map[string]jobs.Job{}
 	for _, j := range jobsOf(t, store) {
 		bySKU[j.SKU] = j
 	}
@@ -291,7 +294,7 @@ func TestRunDryRun(t *testing.T) {
 	}
 
 	// With a store, tracked rows would be skipped, and nothing is written.
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited}
 	if _, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", seedManifest)); err != nil {
 		t.Fatal(err)
@@ -315,7 +318,7 @@ func TestRunDryRun(t *testing.T) {
 
 func TestRunInvalidRows(t *testing.T) {
 	sim := newSim(t, creativeaitest.WithManualRender())
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	csv := "sku,image_url,video_prompt,model\n" +
 		"A,https://cdn.example.com/a.jpg,spin,\n" +
 		"B,not a url,spin,\n" +
@@ -351,7 +354,7 @@ func TestRunInvalidRows(t *testing.T) {
 		t.Errorf("submit_failed error %q does not name the model", sum.Rows[4].Error)
 	}
 	d, err := store.Get(t.Context(), sum.Rows[4].Key)
-	if err != nil || d.Status != creativeai.StatusSubmitFailed || d.Error != sum.Rows[4].Error {
+	if err != nil || d.Status != jobs.StatusSubmitFailed || d.Error != sum.Rows[4].Error {
 		t.Errorf("job D: %+v, %v; want submit_failed with the error", d, err)
 	}
 	if n := len(jobsOf(t, store)); n != 2 {
@@ -381,7 +384,7 @@ func TestRunStopsOnReadError(t *testing.T) {
 func TestRunConfigErrors(t *testing.T) {
 	sim := newSim(t)
 	client := simClient(t, sim.URL, sim.APIKey)
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	for _, tt := range []struct {
 		cfg  batch.Config
 		want string
@@ -406,7 +409,7 @@ func TestRunConfigErrors(t *testing.T) {
 // twice.
 func TestRunCancel(t *testing.T) {
 	sim := newSim(t, creativeaitest.WithManualRender())
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: 200, Concurrency: 4}
 	ctx, cancel := context.WithCancel(t.Context())
 	cfg.Progress = func(p batch.Progress) {
@@ -435,7 +438,7 @@ func TestRunCancel(t *testing.T) {
 			if _, ok := sim.Generation(job.GenerationID); !ok {
 				t.Errorf("job %s records generation %s, which the service never made", job.Key, job.GenerationID)
 			}
-		} else if job.Status != creativeai.StatusPending {
+		} else if job.Status != jobs.StatusPending {
 			t.Errorf("job %s is %s without a generation", job.Key, job.Status)
 		}
 	}
@@ -474,7 +477,7 @@ func manifestFrom(t testing.TB, r io.Reader) iter.Seq2[batch.Row, error] {
 // answer arrives: the answer must still be recorded.
 func TestRunRecordsAnswerAfterCancel(t *testing.T) {
 	sim := newSim(t, creativeaitest.WithManualRender())
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	ctx, cancel := context.WithCancel(t.Context())
 	transport := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		resp, err := http.DefaultTransport.RoundTrip(r)
@@ -516,7 +519,7 @@ func TestRunRate(t *testing.T) {
 		var at []time.Duration
 		start := time.Now()
 		sum, err := batch.Run(t.Context(), batch.Config{
-			Client: client, Store: batch.NewMemoryStore(), Rate: 5, Concurrency: 3,
+			Client: client, Store: memstore.New(), Rate: 5, Concurrency: 3,
 			Progress: func(batch.Progress) {
 				mu.Lock()
 				defer mu.Unlock()
@@ -608,7 +611,7 @@ func TestRunLegacyJobFile(t *testing.T) {
 	if err != nil || fresh.SKU != "SKU-1003" || !fresh.Submitted() || fresh.Key == "SKU-1003" {
 		t.Errorf("new job for SKU-1003: %+v, %v", fresh, err)
 	}
-	if old, err := store.Get(t.Context(), "SKU-1003"); err != nil || old.Status != creativeai.StatusFailed {
+	if old, err := store.Get(t.Context(), "SKU-1003"); err != nil || old.Status != jobs.StatusFailed {
 		t.Errorf("legacy SKU-1003: %+v, %v", old, err)
 	}
 	// And a third run finds the new job.
@@ -628,13 +631,13 @@ func TestRunKeyConflictAfterWebhookURLChange(t *testing.T) {
 	client := simClient(t, sim.URL, sim.APIKey)
 	manifest := "sku,image_url,video_prompt\nSKU-1,https://cdn.example.com/1.jpg,slow push\n"
 
-	lost := batch.NewMemoryStore()
+	lost := memstore.New()
 	cfg := batch.Config{Client: client, Store: lost, Rate: unlimited, WebhookURL: "https://old.example/hooks"}
 	if _, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifest)); err != nil {
 		t.Fatal(err)
 	}
 
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	cfg.Store, cfg.WebhookURL = store, "https://new.example/hooks"
 	sum, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifest))
 	if err != nil {
@@ -649,13 +652,13 @@ func TestRunKeyConflictAfterWebhookURLChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs := jobsOf(t, store)
-	if sum.Replayed != 1 || len(jobs) != 1 || !jobs[0].Submitted() || jobs[0].Attempt != 1 {
-		t.Fatalf("replay: %+v, jobs %+v; want the row submitted as attempt 1", sum.Counts, jobs)
+	jobList := jobsOf(t, store)
+	if sum.Replayed != 1 || len(jobList) != 1 || !jobList[0].Submitted() || jobList[0].Attempt != 1 {
+		t.Fatalf("replay: %+v, jobs %+v; want the row submitted as attempt 1", sum.Counts, jobList)
 	}
-	gen, ok := sim.Generation(jobs[0].GenerationID)
+	gen, ok := sim.Generation(jobList[0].GenerationID)
 	if !ok {
-		t.Fatalf("generation %s unknown to the service", jobs[0].GenerationID)
+		t.Fatalf("generation %s unknown to the service", jobList[0].GenerationID)
 	}
 	if st := sim.Stats(); st.Renders != 2 {
 		t.Errorf("renders %d, want 2: the lost one and the replay %s", st.Renders, gen.ID)

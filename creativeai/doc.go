@@ -47,12 +47,15 @@
 // A generation is "pending", then "processing", then "completed" (with an
 // output_url to copy out promptly, since such URLs expire) or "failed". The
 // service's documentation disagrees with itself on several wire forms, so
-// [Generation] decodes them all; [Status] keeps unknown values without letting
-// them replace a known state ([Status.Advances]). Completion arrives by
-// webhook when a WebhookURL is given; [VideoService.Wait] polls instead.
+// [Generation] decodes them all; [Status] keeps a value the service sends
+// that this package does not know, so callers can record it as it came.
+// Completion arrives by webhook when a WebhookURL is given;
+// [VideoService.Wait] polls instead.
 //
-// [BuyerCopy] turns those states into plain language for buyers, and
-// [Pricing] totals what a batch costs.
+// [Pricing] holds the price of one generation and totals what a batch costs.
+// This package speaks the API only: the job workflow built on it (the order
+// in which a job's states may follow each other, submit_failed, delivery
+// states and buyer-facing copy) lives in package batch/jobs.
 //
 // # Testing
 //

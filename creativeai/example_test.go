@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
 )
@@ -140,12 +141,12 @@ func ExampleVideoService_Wait() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("buyer sees:", creativeai.DefaultBuyerCopy().For(done.Status, ""))
+	fmt.Println("video ready:", done.OutputURL != "")
 	// Output:
 	// status: pending
 	// status: processing
 	// status: completed
-	// buyer sees: Video ready - safe to publish to PDP, ads, or email
+	// video ready: true
 }
 
 // ExampleWithIdempotencyKey shows why creates carry a key: the simulator
@@ -250,32 +251,15 @@ func ExampleAPIError() {
 	// worth retrying later: false
 }
 
-// ExamplePricing_PerSKU estimates a batch: one refreshed still and one clip
-// per SKU, at the prices of the account's tier.
-func ExamplePricing_PerSKU() {
+// ExamplePricing_Total estimates a batch at the prices of the account's
+// tier: one refreshed still and one clip per SKU.
+func ExamplePricing_Total() {
 	tier := creativeai.Pricing{Clip: 36, Still: 21} // the low end of the published ranges
-	fmt.Println("per SKU:", tier.PerSKU(true))
 	fmt.Println("catalog of 1,200 SKUs:", tier.Total(1200, 1200))
-	fmt.Println("worst case per SKU:", creativeai.DefaultPricing().PerSKU(true))
+	fmt.Println("worst case per SKU:", creativeai.DefaultPricing().Total(1, 1))
 	// Output:
-	// per SKU: $0.57
 	// catalog of 1,200 SKUs: $684.00
 	// worst case per SKU: $0.80
-}
-
-// ExampleBuyerCopy_For turns job states into the line a buyer sees, with one
-// line overridden.
-func ExampleBuyerCopy_For() {
-	lines := creativeai.DefaultBuyerCopy()
-	lines.Statuses[creativeai.StatusPending] = "In the queue - usually under a minute"
-
-	fmt.Println(lines.For(creativeai.StatusPending, ""))
-	fmt.Println(lines.For(creativeai.StatusCompleted, creativeai.DeliveryDelivered))
-	fmt.Println(lines.For("upscaling", ""))
-	// Output:
-	// In the queue - usually under a minute
-	// Video live - published to its destination
-	// Update from provider (upscaling) - we'll keep watching
 }
 
 // ExampleParseDuration reads clip lengths in the forms manifests use.
@@ -289,19 +273,4 @@ func ExampleParseDuration() {
 	// 10s <nil>
 	// 60s <nil>
 	// 0s creativeai: duration "2.5s" is not a whole number of seconds
-}
-
-// ExampleStatus_Advances applies only updates that move a job forward, so a
-// late "processing" webhook cannot undo "completed".
-func ExampleStatus_Advances() {
-	current := creativeai.StatusCompleted
-	for _, update := range []creativeai.Status{creativeai.StatusProcessing, creativeai.StatusFailed, "upscaling"} {
-		fmt.Println(update, current.Advances(update))
-	}
-	fmt.Println(creativeai.StatusPending, creativeai.StatusPending.Advances(creativeai.StatusProcessing))
-	// Output:
-	// processing false
-	// failed false
-	// upscaling false
-	// pending true
 }

@@ -31,15 +31,6 @@ func DefaultPricing() Pricing {
 	return Pricing{Clip: 50, Still: 30}
 }
 
-// PerSKU returns the cost of one SKU: one clip, plus one refreshed still when
-// withStill is true.
-func (p Pricing) PerSKU(withStill bool) Cents {
-	if withStill {
-		return p.Clip + p.Still
-	}
-	return p.Clip
-}
-
 // Total returns the cost of the given numbers of clips and stills.
 func (p Pricing) Total(clips, stills int) Cents {
 	return Cents(clips)*p.Clip + Cents(stills)*p.Still

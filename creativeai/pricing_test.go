@@ -28,12 +28,6 @@ func TestPricing(t *testing.T) {
 	if p.Clip != 50 || p.Still != 30 {
 		t.Errorf("DefaultPricing() = %+v, want {Clip:50 Still:30}", p)
 	}
-	if got := p.PerSKU(true); got != 80 {
-		t.Errorf("PerSKU(true) = %v, want $0.80", got)
-	}
-	if got := p.PerSKU(false); got != 50 {
-		t.Errorf("PerSKU(false) = %v, want $0.50", got)
-	}
 	low := Pricing{Clip: 36, Still: 21}
 	if got := low.Total(1000, 1000); got != 57000 {
 		t.Errorf("Total(1000, 1000) = %v, want $570.00", got)

@@ -23,7 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
 	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
@@ -33,7 +34,7 @@ import (
 
 // exportRecord is a line of `jobs export`: the record format of DESIGN.md.
 type exportRecord struct {
-	batch.Job
+	jobs.Job
 	BuyerStatus string `json:"buyer_status"`
 }
 
@@ -53,7 +54,7 @@ func readRecords(t *testing.T, data []byte) []exportRecord {
 	return out
 }
 
-var buyerCopy = creativeai.DefaultBuyerCopy()
+var buyerCopy = jobs.DefaultBuyerCopy()
 
 // TestCatalogOffline runs the main job the way a newcomer does, with no key
 // and no flags, twice on the same job file.
@@ -66,8 +67,8 @@ func TestCatalogOffline(t *testing.T) {
 	}
 	checkCatalogFile(t, dir)
 	for _, want := range []string{
-		buyerCopy.Statuses[creativeai.StatusPending],
-		buyerCopy.Deliveries[creativeai.DeliveryDelivered],
+		buyerCopy.Statuses[jobs.StatusPending],
+		buyerCopy.Deliveries[jobs.DeliveryDelivered],
 		"SKU-1001", "SKU-1002", "SKU-1003",
 		"Cost summary", "total     3      0       $1.50",
 	} {
@@ -105,7 +106,7 @@ func checkCatalogFile(t *testing.T, dir string) {
 	skus := map[string]bool{}
 	for i, r := range recs {
 		skus[r.SKU] = true
-		if r.Status != creativeai.StatusCompleted || r.Delivery != creativeai.DeliveryDelivered || r.OutputURL == "" || r.GenerationID == "" {
+		if r.Status != jobs.StatusCompleted || r.Delivery != jobs.DeliveryDelivered || r.OutputURL == "" || r.GenerationID == "" {
 			t.Errorf("line %d: %s is %s, delivery %q, output %q, generation %q; want completed and delivered",
 				i+1, r.SKU, r.Status, r.Delivery, r.OutputURL, r.GenerationID)
 		}
@@ -131,11 +132,11 @@ func TestCatalogResumesAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	unfinished := 0
-	for j, err := range store.List(t.Context(), batch.Filter{}) {
+	for j, err := range store.List(t.Context(), jobs.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.Submitted() && (!j.Status.Terminal() || j.Delivery == creativeai.DeliveryPending) {
+		if j.Submitted() && (!j.Status.Terminal() || j.Delivery == jobs.DeliveryPending) {
 			unfinished++
 		}
 	}
@@ -239,7 +240,7 @@ func TestSubmitWebhookServerShopify(t *testing.T) {
 	t.Parallel()
 	const rows = 200
 	dir := t.TempDir()
-	jobs := "sqlite:" + filepath.Join(dir, "jobs.db")
+	jobList := "sqlite:" + filepath.Join(dir, "jobs.db")
 
 	sim := creativeaitest.NewServer(
 		creativeaitest.WithSeed(7),
@@ -280,14 +281,14 @@ func TestSubmitWebhookServerShopify(t *testing.T) {
 		"SHOPIFY_ADMIN_API_URL="+shop.GraphQLURL,
 		"SHOPIFY_ADMIN_TOKEN="+shopifytest.DefaultToken,
 	)
-	server, base := startServer(t, env, "-jobs", jobs, "-poll-interval", "2s",
+	server, base := startServer(t, env, "-jobs", jobList, "-poll-interval", "2s",
 		"-delivery-workers", "16", "-delivery-backoff", "100ms", "-shopify-poll-interval", "20ms")
 	checkHealthz(t, base)
 
 	// Injected faults can exhaust a row's retries; the operator's answer is
 	// to rerun with -retry-failed, which resubmits with the same
 	// Idempotency-Key and so never renders a row twice.
-	args := []string{"-csv", csvPath, "-jobs", jobs, "-webhook-url", base + cli.DefaultWebhookPath, "-concurrency", "8", "-rate", "500"}
+	args := []string{"-csv", csvPath, "-jobs", jobList, "-webhook-url", base + cli.DefaultWebhookPath, "-concurrency", "8", "-rate", "500"}
 	var res result
 	for attempt := 0; ; attempt++ {
 		res = runProgram(t, dir, env, "submit", args...)
@@ -302,11 +303,11 @@ func TestSubmitWebhookServerShopify(t *testing.T) {
 			args = append(args, "-retry-failed")
 		}
 	}
-	if want := fmt.Sprintf("Submitted %d/%d jobs -> %s", rows, rows, jobs); !strings.Contains(res.stdout, want) {
+	if want := fmt.Sprintf("Submitted %d/%d jobs -> %s", rows, rows, jobList); !strings.Contains(res.stdout, want) {
 		t.Errorf("submit output lacks %q:\n%s", want, res.stdout)
 	}
 
-	store, _, err := cli.OpenStore(t.Context(), jobs, nil)
+	store, _, err := cli.OpenStore(t.Context(), jobList, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +329,7 @@ func TestSubmitWebhookServerShopify(t *testing.T) {
 		t.Errorf("%d EXTERNAL_VIDEO media requested; mp4s must be staged", n)
 	}
 
-	res = runProgram(t, dir, env, "jobs", "-jobs", jobs, "export")
+	res = runProgram(t, dir, env, "jobs", "-jobs", jobList, "export")
 	if res.code != 0 {
 		t.Fatalf("jobs export exited %d: %s", res.code, res.stderr)
 	}
@@ -337,12 +338,12 @@ func TestSubmitWebhookServerShopify(t *testing.T) {
 		t.Fatalf("export has %d records, want %d", len(recs), rows)
 	}
 	for _, r := range recs {
-		if r.Status != creativeai.StatusCompleted || r.Delivery != creativeai.DeliveryDelivered ||
-			r.DeliveryRef != media[r.SKU] || r.BuyerStatus != buyerCopy.Deliveries[creativeai.DeliveryDelivered] {
+		if r.Status != jobs.StatusCompleted || r.Delivery != jobs.DeliveryDelivered ||
+			r.DeliveryRef != media[r.SKU] || r.BuyerStatus != buyerCopy.Deliveries[jobs.DeliveryDelivered] {
 			t.Errorf("export: %s is %s, delivery %s %q, buyer %q; want completed, delivered as %s", r.SKU, r.Status, r.Delivery, r.DeliveryRef, r.BuyerStatus, media[r.SKU])
 		}
 	}
-	res = runProgram(t, dir, env, "jobs", "-jobs", jobs, "status")
+	res = runProgram(t, dir, env, "jobs", "-jobs", jobList, "status")
 	if want := fmt.Sprintf("%d jobs: %d completed; delivery: %d delivered", rows, rows, rows); res.code != 0 || !strings.Contains(res.stdout, want) {
 		t.Errorf("jobs status exited %d without %q:\n%s%s", res.code, want, res.stdout, res.stderr)
 	}
@@ -364,18 +365,18 @@ func checkHealthz(t *testing.T, base string) {
 
 // waitDelivered waits until n jobs are completed and delivered, failing at
 // once when a delivery failed for good.
-func waitDelivered(t *testing.T, store batch.Store, n int, timeout time.Duration) {
+func waitDelivered(t *testing.T, store jobs.Store, n int, timeout time.Duration) {
 	t.Helper()
 	waitFor(t, timeout, fmt.Sprintf("%d jobs delivered", n), func() (bool, error) {
 		delivered := 0
-		for j, err := range store.List(t.Context(), batch.Filter{}) {
+		for j, err := range store.List(t.Context(), jobs.Filter{}) {
 			if err != nil {
 				return false, err
 			}
-			if j.Delivery == creativeai.DeliveryFailed {
+			if j.Delivery == jobs.DeliveryFailed {
 				t.Fatalf("delivery of %s failed: %s", j.SKU, j.DeliveryError)
 			}
-			if j.Status == creativeai.StatusCompleted && j.Delivery == creativeai.DeliveryDelivered {
+			if j.Status == jobs.StatusCompleted && j.Delivery == jobs.DeliveryDelivered {
 				delivered++
 			}
 		}
@@ -475,7 +476,7 @@ func rankOf(s creativeai.Status) int {
 // checkAcknowledged checks that every acknowledged event is reflected in the
 // store: the job is at least as far along, and a completed event's output
 // is recorded.
-func checkAcknowledged(t *testing.T, store batch.Store, acked []event) {
+func checkAcknowledged(t *testing.T, store jobs.Store, acked []event) {
 	t.Helper()
 	for _, e := range acked {
 		j, err := store.GetByGenerationID(t.Context(), e.gen.ID)
@@ -483,7 +484,7 @@ func checkAcknowledged(t *testing.T, store batch.Store, acked []event) {
 			t.Errorf("acknowledged %s event for %s: %v", e.gen.Status, e.gen.ID, err)
 			continue
 		}
-		if rankOf(j.Status) < rankOf(e.gen.Status) {
+		if rankOf(creativeai.Status(j.Status)) < rankOf(e.gen.Status) {
 			t.Errorf("acknowledged %s event for %s lost: job %s is %s", e.gen.Status, e.gen.ID, j.SKU, j.Status)
 		}
 		if e.gen.Status == creativeai.StatusCompleted && j.OutputURL != e.gen.OutputURL {
@@ -525,7 +526,7 @@ func TestMultiInstancePostgres(t *testing.T) {
 		sku := fmt.Sprintf("SKU-%04d", i)
 		products[sku] = shop.AddProduct(shopifytest.Product{Title: sku, Variants: []shopifytest.Variant{{SKU: sku}}})
 		id := fmt.Sprintf("vgen_e2e%04d", i)
-		if _, _, err := store.Track(t.Context(), batch.Job{Key: sku + "#e2e", SKU: sku, TargetSurface: "shopify-pdp"}); err != nil {
+		if _, _, err := store.Track(t.Context(), jobs.Job{Key: sku + "#e2e", SKU: sku, TargetSurface: "shopify-pdp"}); err != nil {
 			t.Fatal(err)
 		}
 		if i >= deferred {
@@ -614,10 +615,10 @@ func freshSchema(t *testing.T, dsn string) string {
 	return u.String()
 }
 
-func recordSubmission(t *testing.T, store batch.Store, key, id string) {
+func recordSubmission(t *testing.T, store jobs.Store, key, id string) {
 	t.Helper()
 	gen := &creativeai.Generation{ID: id, Object: "video.generation", Status: creativeai.StatusPending}
-	if _, err := store.RecordSubmission(t.Context(), key, batch.Submission{Generation: gen}); err != nil {
+	if _, err := store.RecordSubmission(t.Context(), key, jobs.Submission{Generation: gen}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -753,12 +754,12 @@ func TestWebhookServerCrash(t *testing.T) {
 			t.Errorf("open the job file after the crash: %v", err)
 		} else {
 			checkAcknowledged(t, store, acked)
-			for j, err := range store.List(t.Context(), batch.Filter{Statuses: []creativeai.Status{creativeai.StatusCompleted}}) {
+			for j, err := range store.List(t.Context(), jobs.Filter{Statuses: []jobs.Status{jobs.StatusCompleted}}) {
 				if err != nil {
 					t.Error(err)
 					break
 				}
-				if j.Delivery == creativeai.DeliveryDelivered {
+				if j.Delivery == jobs.DeliveryDelivered {
 					mu.Lock()
 					deliveredAtCrash[j.SKU] = true
 					mu.Unlock()
@@ -827,12 +828,12 @@ func TestWebhookServerCrash(t *testing.T) {
 	checkAcknowledged(t, store, acked)
 	media := checkPublishedOnce(t, shop, products)
 	n := 0
-	for j, err := range store.List(t.Context(), batch.Filter{}) {
+	for j, err := range store.List(t.Context(), jobs.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		n++
-		if j.Status != creativeai.StatusCompleted || j.Delivery != creativeai.DeliveryDelivered || j.DeliveryRef != media[j.SKU] {
+		if j.Status != jobs.StatusCompleted || j.Delivery != jobs.DeliveryDelivered || j.DeliveryRef != media[j.SKU] {
 			t.Errorf("%s is %s, delivery %s %q; want completed and delivered as %s", j.SKU, j.Status, j.Delivery, j.DeliveryRef, media[j.SKU])
 		}
 	}

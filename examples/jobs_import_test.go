@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/creativeai-run/catalogvideo/batch"
@@ -103,7 +105,7 @@ func seedJobFile(t *testing.T, path string) {
 			VideoPrompt: "5-second product hero shot, slow camera push", Collection: "spring-drop", TargetSurface: surface}
 		row = batch.Defaults{}.Apply(row)
 		key := batch.RowKey(row, batch.Defaults{})
-		job := batch.Job{Key: key, SKU: sku, Collection: row.Collection, TargetSurface: surface,
+		job := jobs.Job{Key: key, SKU: sku, Collection: row.Collection, TargetSurface: surface,
 			ImageURL: row.ImageURL, VideoPrompt: row.VideoPrompt, Model: row.Model, Duration: row.Duration, AspectRatio: row.AspectRatio}
 		if _, _, err := store.Track(ctx, job); err != nil {
 			t.Fatal(err)
@@ -130,17 +132,17 @@ func seedJobFile(t *testing.T, path string) {
 		finish(id, creativeai.StatusCompleted, "")
 	}
 	// SKU-1001 is delivered, SKU-1002 waits for a retry, SKU-1003 failed.
-	claimed, err := store.ClaimDeliveries(ctx, batch.Claim{Owner: "seed", Limit: 10, Lease: time.Minute})
+	claimed, err := store.ClaimDeliveries(ctx, jobs.Claim{Owner: "seed", Limit: 10, Lease: time.Minute})
 	if err != nil || len(claimed) != 3 {
 		t.Fatalf("claimed %d jobs (%v), want 3", len(claimed), err)
 	}
 	for _, j := range claimed {
-		r := batch.DeliveryResult{Owner: "seed", State: creativeai.DeliveryDelivered, Ref: "gid://shopify/MediaVideo/1"}
+		r := jobs.DeliveryResult{Owner: "seed", State: jobs.DeliveryDelivered, Ref: "gid://shopify/MediaVideo/1"}
 		switch j.SKU {
 		case "SKU-1002":
-			r = batch.DeliveryResult{Owner: "seed", State: creativeai.DeliveryPending, Error: "HTTP 503", NextAt: time.Now().Add(time.Hour)}
+			r = jobs.DeliveryResult{Owner: "seed", State: jobs.DeliveryPending, Error: "HTTP 503", NextAt: time.Now().Add(time.Hour)}
 		case "SKU-1003":
-			r = batch.DeliveryResult{Owner: "seed", State: creativeai.DeliveryFailed, Error: "no product has SKU SKU-1003"}
+			r = jobs.DeliveryResult{Owner: "seed", State: jobs.DeliveryFailed, Error: "no product has SKU SKU-1003"}
 		}
 		must(store.RecordDelivery(ctx, j.Key, r))
 	}
@@ -157,7 +159,7 @@ func seedJobFile(t *testing.T, path string) {
 
 	// A submission the service refused, a render in a status the SDK does
 	// not know, and a row tracked but never submitted.
-	must(store.RecordSubmission(ctx, track("SKU-3001", ""), batch.Submission{Error: "HTTP 422: image_url is not reachable"}))
+	must(store.RecordSubmission(ctx, track("SKU-3001", ""), jobs.Submission{Error: "HTTP 422: image_url is not reachable"}))
 	odd := track("SKU-3002", cli.SurfaceShopifyPDP)
 	submit(odd, "vgen_3002")
 	finish("vgen_3002", "upscaling", "")

@@ -12,7 +12,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/creativeai-run/catalogvideo/batch/storetest"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
@@ -22,25 +24,25 @@ import (
 // (every event reads the whole file and rewrites it, without fsync), both
 // with storetest.Appliers concurrent appliers. ns/op is per event.
 func BenchmarkApply(b *testing.B) {
-	for _, jobs := range []int{1_000, 10_000, 100_000} {
-		path := seedFile(b, jobs)
+	for _, jobList := range []int{1_000, 10_000, 100_000} {
+		path := seedFile(b, jobList)
 		s, err := Open(path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("store=jsonl/jobs=%d", jobs), func(b *testing.B) {
+		b.Run(fmt.Sprintf("store=jsonl/jobs=%d", jobList), func(b *testing.B) {
 			before := s.syncCount()
-			storetest.BenchmarkApply(b, jobs, s.Apply)
+			storetest.BenchmarkApply(b, jobList, s.Apply)
 			b.ReportMetric(float64(b.N)/float64(s.syncCount()-before), "events/fsync")
 		})
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	for _, jobs := range []int{1_000, 10_000} {
-		r := &rewriteStore{path: seedFile(b, jobs)}
-		b.Run(fmt.Sprintf("store=rewrite/jobs=%d", jobs), func(b *testing.B) {
-			storetest.BenchmarkApply(b, jobs, r.apply)
+	for _, jobList := range []int{1_000, 10_000} {
+		r := &rewriteStore{path: seedFile(b, jobList)}
+		b.Run(fmt.Sprintf("store=rewrite/jobs=%d", jobList), func(b *testing.B) {
+			storetest.BenchmarkApply(b, jobList, r.apply)
 		})
 	}
 }
@@ -54,7 +56,7 @@ func (s *Store) syncCount() int64 {
 // seedFile writes a job file holding storetest.BenchJob(0) to
 // BenchJob(jobs-1) directly, which is what tracking them would leave after
 // compaction.
-func seedFile(b *testing.B, jobs int) string {
+func seedFile(b *testing.B, jobList int) string {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "jobs.jsonl")
 	f, err := os.Create(path)
@@ -63,10 +65,10 @@ func seedFile(b *testing.B, jobs int) string {
 	}
 	w := bufio.NewWriter(f)
 	var line bytes.Buffer
-	for i := range jobs {
+	for i := range jobList {
 		j := storetest.BenchJob(i)
 		line.Reset()
-		if err := encodeRecord(&line, batch.JournalRecord{Job: &j}); err != nil {
+		if err := encodeRecord(&line, memstore.Record{Job: &j}); err != nil {
 			b.Fatal(err)
 		}
 		w.Write(line.Bytes())
@@ -88,38 +90,38 @@ type rewriteStore struct {
 	path string
 }
 
-func (r *rewriteStore) apply(_ context.Context, gen creativeai.Generation) (batch.ApplyResult, error) {
+func (r *rewriteStore) apply(_ context.Context, gen creativeai.Generation) (jobs.ApplyResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	data, err := os.ReadFile(r.path)
 	if err != nil {
-		return batch.ApplyResult{}, err
+		return jobs.ApplyResult{}, err
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	jobs := make([]map[string]any, len(lines))
+	jobList := make([]map[string]any, len(lines))
 	changed := false
 	for i, l := range lines {
-		if err := json.Unmarshal([]byte(l), &jobs[i]); err != nil {
-			return batch.ApplyResult{}, err
+		if err := json.Unmarshal([]byte(l), &jobList[i]); err != nil {
+			return jobs.ApplyResult{}, err
 		}
-		if jobs[i]["generation_id"] == gen.ID {
-			jobs[i]["status"] = gen.Status
-			jobs[i]["output_url"] = nilIfEmpty(gen.OutputURL)
-			jobs[i]["failover_used"] = gen.FailoverUsed
-			jobs[i]["error"] = nilIfEmpty(gen.Error)
+		if jobList[i]["generation_id"] == gen.ID {
+			jobList[i]["status"] = gen.Status
+			jobList[i]["output_url"] = nilIfEmpty(gen.OutputURL)
+			jobList[i]["failover_used"] = gen.FailoverUsed
+			jobList[i]["error"] = nilIfEmpty(gen.Error)
 			changed = true
 		}
 	}
 	var out bytes.Buffer
-	for _, j := range jobs {
+	for _, j := range jobList {
 		b, err := json.Marshal(j)
 		if err != nil {
-			return batch.ApplyResult{}, err
+			return jobs.ApplyResult{}, err
 		}
 		out.Write(b)
 		out.WriteByte('\n')
 	}
-	return batch.ApplyResult{Changed: changed}, os.WriteFile(r.path, out.Bytes(), 0o644)
+	return jobs.ApplyResult{Changed: changed}, os.WriteFile(r.path, out.Bytes(), 0o644)
 }
 
 func nilIfEmpty(s string) any {

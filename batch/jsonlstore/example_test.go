@@ -7,7 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch/jsonlstore"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
@@ -50,7 +51,7 @@ func ExampleOpen() {
 	}
 	fmt.Println("changed:", r.Changed)
 
-	for j, err := range s.List(ctx, batch.Filter{Statuses: []creativeai.Status{creativeai.StatusCompleted}}) {
+	for j, err := range s.List(ctx, jobs.Filter{Statuses: []jobs.Status{jobs.StatusCompleted}}) {
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/batch/jsonlstore"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
@@ -29,7 +30,7 @@ const seedLines = `{"sku":"SKU-1001","collection":"new-arrivals","target_surface
 
 var now = time.Date(2026, time.March, 11, 9, 0, 0, 0, time.UTC)
 
-func clock() time.Time { return now }
+var clock = jobs.ClockFunc(func() time.Time { return now })
 
 func writeFile(t *testing.T, content string) string {
 	t.Helper()
@@ -49,16 +50,16 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-func list(t *testing.T, s batch.Store) []batch.Job {
+func list(t *testing.T, s jobs.Store) []jobs.Job {
 	t.Helper()
-	var jobs []batch.Job
-	for j, err := range s.List(t.Context(), batch.Filter{}) {
+	var jobList []jobs.Job
+	for j, err := range s.List(t.Context(), jobs.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		jobs = append(jobs, j)
+		jobList = append(jobList, j)
 	}
-	return jobs
+	return jobList
 }
 
 func diff(t *testing.T, what string, want, got any) {
@@ -71,17 +72,17 @@ func diff(t *testing.T, what string, want, got any) {
 func TestOpenSeedFile(t *testing.T) {
 	path := writeFile(t, seedLines)
 	s := open(t, path, jsonlstore.WithClock(clock))
-	want := []batch.Job{{
+	want := []jobs.Job{{
 		Key: "SKU-1001", SKU: "SKU-1001", Collection: "new-arrivals", TargetSurface: "shopify-pdp",
-		GenerationID: "vgen_abc123", Status: creativeai.StatusCompleted,
+		GenerationID: "vgen_abc123", Status: jobs.StatusCompleted,
 		OutputURL:   "https://cdn.creativeai.run/output/video-abc123.mp4",
 		CompletedAt: time.Date(2026, time.March, 11, 8, 44, 3, 0, time.UTC),
 	}, {
 		Key: "SKU-1002", SKU: "SKU-1002", Collection: "spring-drop", TargetSurface: "shopify-pdp",
-		GenerationID: "vgen_def456", Status: creativeai.StatusPending,
+		GenerationID: "vgen_def456", Status: jobs.StatusPending,
 	}, {
 		Key: "SKU-1003", SKU: "SKU-1003", Collection: "paid-social", TargetSurface: "meta-ads",
-		GenerationID: "vgen_ghi789", Status: creativeai.StatusFailed, Error: "provider timeout after retry budget",
+		GenerationID: "vgen_ghi789", Status: jobs.StatusFailed, Error: "provider timeout after retry budget",
 	}}
 	diff(t, "jobs of the seed file", want, list(t, s))
 
@@ -91,7 +92,7 @@ func TestOpenSeedFile(t *testing.T) {
 	if err != nil || !r.Changed {
 		t.Fatalf("Apply = %+v, %v; want changed", r, err)
 	}
-	if r.Job.Key != "SKU-1002" || r.Job.Delivery != creativeai.DeliveryPending {
+	if r.Job.Key != "SKU-1002" || r.Job.Delivery != jobs.DeliveryPending {
 		t.Errorf("applied to %s with delivery %q; want SKU-1002, pending", r.Job.Key, r.Job.Delivery)
 	}
 	if _, err := s.Replay(t.Context(), "SKU-1003"); err != nil {
@@ -114,32 +115,32 @@ func TestOpenSeedFile(t *testing.T) {
 func TestOpenSeedVariants(t *testing.T) {
 	for _, tc := range []struct {
 		name, line string
-		want       batch.Job
+		want       jobs.Job
 	}{{
 		name: "unknown status",
 		line: `{"sku":"A","generation_id":"vgen_a","status":"queued"}`,
-		want: batch.Job{Key: "A", SKU: "A", GenerationID: "vgen_a", Status: creativeai.StatusPending, ProviderStatus: "queued"},
+		want: jobs.Job{Key: "A", SKU: "A", GenerationID: "vgen_a", Status: jobs.StatusPending, ProviderStatus: "queued"},
 	}, {
 		name: "submit_failed without generation",
 		line: `{"sku":"A","status":"submit_failed","error":"Error: HTTP 429: {\"error\":\"rate limited\"}"}`,
-		want: batch.Job{Key: "A", SKU: "A", Status: creativeai.StatusSubmitFailed, Error: `Error: HTTP 429: {"error":"rate limited"}`},
+		want: jobs.Job{Key: "A", SKU: "A", Status: jobs.StatusSubmitFailed, Error: `Error: HTTP 429: {"error":"rate limited"}`},
 	}, {
 		name: "nulls everywhere",
 		line: `{"sku":"A","collection":null,"generation_id":null,"status":null,"output_url":null,"failover_used":null,"completed_at":null,"error":null}`,
-		want: batch.Job{Key: "A", SKU: "A", Status: creativeai.StatusPending},
+		want: jobs.Job{Key: "A", SKU: "A", Status: jobs.StatusPending},
 	}, {
 		name: "event fields as the service sent them",
 		line: `{"sku":"A","generation_id":"vgen_a","status":"failed","completed_at":1773218643,"error":{"code":"provider_timeout","message":"gave up"},"failover_used":true}`,
-		want: batch.Job{Key: "A", SKU: "A", GenerationID: "vgen_a", Status: creativeai.StatusFailed,
+		want: jobs.Job{Key: "A", SKU: "A", GenerationID: "vgen_a", Status: jobs.StatusFailed,
 			CompletedAt: time.Unix(1773218643, 0), Error: "provider_timeout: gave up", FailoverUsed: true},
 	}, {
 		name: "exported line with buyer_status",
 		line: `{"key":"A-1f2e","sku":"A","status":"processing","generation_id":"vgen_a","buyer_status":"Rendering video"}`,
-		want: batch.Job{Key: "A-1f2e", SKU: "A", GenerationID: "vgen_a", Status: creativeai.StatusProcessing},
+		want: jobs.Job{Key: "A-1f2e", SKU: "A", GenerationID: "vgen_a", Status: jobs.StatusProcessing},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t, writeFile(t, tc.line+"\n"))
-			diff(t, "job", []batch.Job{tc.want}, list(t, s))
+			diff(t, "job", []jobs.Job{tc.want}, list(t, s))
 		})
 	}
 }
@@ -162,7 +163,7 @@ func TestOpenTolerates(t *testing.T) {
 			if got := len(list(t, s)); got != want {
 				t.Fatalf("%d jobs, want %d", got, want)
 			}
-			if _, _, err := s.Track(t.Context(), batch.Job{Key: "new", SKU: "NEW"}); err != nil {
+			if _, _, err := s.Track(t.Context(), jobs.Job{Key: "new", SKU: "NEW"}); err != nil {
 				t.Fatal(err)
 			}
 			s.Close()
@@ -219,9 +220,9 @@ func buildFile(t *testing.T) (string, string) {
 	ctx := t.Context()
 	for i := range 3 {
 		key, id := fmt.Sprintf("k%d", i), fmt.Sprintf("vgen_%d", i)
-		s.Track(ctx, batch.Job{Key: key, SKU: "SKU-" + key, TargetSurface: "shopify-pdp", VideoPrompt: "slow push, white sweep, soft light"})
+		s.Track(ctx, jobs.Job{Key: key, SKU: "SKU-" + key, TargetSurface: "shopify-pdp", VideoPrompt: "slow push, white sweep, soft light"})
 		s.Apply(ctx, creativeai.Generation{ID: id, Status: creativeai.StatusProcessing}) // kept
-		s.RecordSubmission(ctx, key, batch.Submission{Generation: &creativeai.Generation{ID: id, Status: creativeai.StatusPending}})
+		s.RecordSubmission(ctx, key, jobs.Submission{Generation: &creativeai.Generation{ID: id, Status: creativeai.StatusPending}})
 	}
 	if _, err := s.Apply(ctx, creativeai.Generation{ID: "vgen_2", Status: creativeai.StatusCompleted, OutputURL: "https://cdn.creativeai.run/output/2.mp4"}); err != nil {
 		t.Fatal(err)
@@ -236,11 +237,11 @@ func TestOpenTornLastLine(t *testing.T) {
 	path, full := buildFile(t)
 	lastStart := strings.LastIndex(strings.TrimSuffix(full, "\n"), "\n") + 1
 
-	snapshot := func(content string) []batch.Job {
+	snapshot := func(content string) []jobs.Job {
 		return list(t, open(t, writeFile(t, content)))
 	}
 	before, after := snapshot(full[:lastStart]), snapshot(full)
-	if before[2].Status != creativeai.StatusProcessing || after[2].Status != creativeai.StatusCompleted {
+	if before[2].Status != jobs.StatusProcessing || after[2].Status != jobs.StatusCompleted {
 		t.Fatalf("fixture: last line should complete k2: before %q, after %q", before[2].Status, after[2].Status)
 	}
 
@@ -275,7 +276,7 @@ func TestOpenTornLastLine(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cut at %d: reopen after repair and append: %v", cut, err)
 		}
-		if got := list(t, s); got[0].Status != creativeai.StatusFailed || len(got) != 3 {
+		if got := list(t, s); got[0].Status != jobs.StatusFailed || len(got) != 3 {
 			t.Fatalf("cut at %d: after repair and append: %+v", cut, got)
 		}
 		s.Close()
@@ -306,8 +307,8 @@ func TestLockSameProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "jobs.jsonl")
 	s := open(t, path)
 	_, err := jsonlstore.Open(path)
-	if !errors.Is(err, batch.ErrLocked) || !strings.Contains(err.Error(), path) {
-		t.Fatalf("second Open: error = %v; want batch.ErrLocked naming %s", err, path)
+	if !errors.Is(err, jobs.ErrLocked) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("second Open: error = %v; want jobs.ErrLocked naming %s", err, path)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -328,7 +329,7 @@ func TestLockHelperProcess(t *testing.T) {
 		return
 	}
 	fmt.Println(err)
-	if errors.Is(err, batch.ErrLocked) {
+	if errors.Is(err, jobs.ErrLocked) {
 		os.Exit(3)
 	}
 }
@@ -390,10 +391,10 @@ func TestCompact(t *testing.T) {
 	diff(t, "jobs after Compact", want, list(t, s))
 
 	// Changes after compaction go to the new file.
-	s.Track(ctx, batch.Job{Key: "k9", SKU: "SKU-k9"})
-	s.RecordSubmission(ctx, "k9", batch.Submission{Generation: &creativeai.Generation{ID: "vgen_later", Status: creativeai.StatusPending}})
+	s.Track(ctx, jobs.Job{Key: "k9", SKU: "SKU-k9"})
+	s.RecordSubmission(ctx, "k9", jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_later", Status: creativeai.StatusPending}})
 	want = list(t, s)
-	if want[3].Status != creativeai.StatusCompleted {
+	if want[3].Status != jobs.StatusCompleted {
 		t.Errorf("kept event not applied after Compact: %q", want[3].Status)
 	}
 	s.Close()
@@ -404,16 +405,16 @@ func TestCompactWhileApplying(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "jobs.jsonl")
 	s := open(t, path)
 	ctx := t.Context()
-	const jobs, workers = 200, 8
-	for i := range jobs {
+	const jobList, workers = 200, 8
+	for i := range jobList {
 		key := fmt.Sprintf("k%03d", i)
-		s.Track(ctx, batch.Job{Key: key, SKU: key})
-		s.RecordSubmission(ctx, key, batch.Submission{Generation: &creativeai.Generation{ID: "vgen_" + key, Status: creativeai.StatusPending}})
+		s.Track(ctx, jobs.Job{Key: key, SKU: key})
+		s.RecordSubmission(ctx, key, jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_" + key, Status: creativeai.StatusPending}})
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			for i := w; i < jobs; i += workers {
+			for i := w; i < jobList; i += workers {
 				for _, st := range []creativeai.Status{creativeai.StatusProcessing, creativeai.StatusCompleted} {
 					if _, err := s.Apply(ctx, creativeai.Generation{ID: fmt.Sprintf("vgen_k%03d", i), Status: st}); err != nil {
 						t.Error(err)
@@ -435,7 +436,7 @@ func TestCompactWhileApplying(t *testing.T) {
 	got := list(t, open(t, path))
 	diff(t, "jobs after reopen", want, got)
 	for _, j := range got {
-		if j.Status != creativeai.StatusCompleted {
+		if j.Status != jobs.StatusCompleted {
 			t.Fatalf("%s: %q after reopen, want completed", j.Key, j.Status)
 		}
 	}

@@ -10,10 +10,11 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
 )
 
-// journal is the batch.Journal behind a Store: it appends encoded records to
+// journal is the memstore.Journal behind a Store: it appends encoded records to
 // the file and syncs them with group commit. Append only queues a line;
 // the first Commit that finds no write in flight becomes the leader, writes
 // everything queued so far with one write and one fsync, and wakes the
@@ -42,8 +43,8 @@ func newJournal(path string, f *os.File) *journal {
 	return j
 }
 
-// Append implements batch.Journal.
-func (j *journal) Append(r batch.JournalRecord) (int64, error) {
+// Append implements memstore.Journal.
+func (j *journal) Append(r memstore.Record) (int64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err != nil {
@@ -58,7 +59,7 @@ func (j *journal) Append(r batch.JournalRecord) (int64, error) {
 	return j.appended, nil
 }
 
-// Commit implements batch.Journal.
+// Commit implements memstore.Journal.
 func (j *journal) Commit(pos int64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -122,7 +123,7 @@ func (j *journal) release() {
 // writing a temporary file, syncing it, renaming it over the file and
 // syncing the directory. The store is locked meanwhile, so the queued lines
 // are all part of records and are dropped.
-func (j *journal) compact(records iter.Seq[batch.JournalRecord]) error {
+func (j *journal) compact(records iter.Seq[memstore.Record]) error {
 	if err := j.acquire(); err != nil {
 		return err
 	}
@@ -155,7 +156,7 @@ func (j *journal) compact(records iter.Seq[batch.JournalRecord]) error {
 
 // writeTemp writes records to a synced temporary file beside the journal,
 // with the journal's permissions, and leaves it open at its end.
-func (j *journal) writeTemp(records iter.Seq[batch.JournalRecord]) (_ *os.File, err error) {
+func (j *journal) writeTemp(records iter.Seq[memstore.Record]) (_ *os.File, err error) {
 	info, err := j.f.Stat()
 	if err != nil {
 		return nil, err
@@ -191,7 +192,7 @@ func (j *journal) writeTemp(records iter.Seq[batch.JournalRecord]) (_ *os.File, 
 }
 
 // close closes the file once no write is in flight; the store has committed
-// every record before. Later calls fail with batch.ErrClosed.
+// every record before. Later calls fail with jobs.ErrClosed.
 func (j *journal) close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -204,7 +205,7 @@ func (j *journal) close() error {
 	err := j.f.Close()
 	j.f = nil
 	if j.err == nil {
-		j.err = batch.ErrClosed
+		j.err = jobs.ErrClosed
 	}
 	return err
 }

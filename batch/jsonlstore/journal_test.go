@@ -8,7 +8,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
@@ -82,23 +83,23 @@ func TestGroupCommit(t *testing.T) {
 func TestWriteFailureIsSticky(t *testing.T) {
 	s := openInternal(t)
 	ctx := t.Context()
-	if _, _, err := s.Track(ctx, batch.Job{Key: "a", SKU: "A"}); err != nil {
+	if _, _, err := s.Track(ctx, jobs.Job{Key: "a", SKU: "A"}); err != nil {
 		t.Fatal(err)
 	}
 	s.journal.f.Close()
-	if _, err := s.RecordSubmission(ctx, "a", batch.Submission{Error: "HTTP 500"}); err == nil {
+	if _, err := s.RecordSubmission(ctx, "a", jobs.Submission{Error: "HTTP 500"}); err == nil {
 		t.Fatal("change acknowledged although its write failed")
 	}
 	if j, err := s.Get(ctx, "a"); err == nil {
 		t.Errorf("Get after a failed write = %+v; want the write's error", j)
 	}
-	if _, _, err := s.Track(ctx, batch.Job{Key: "b", SKU: "B"}); err == nil {
+	if _, _, err := s.Track(ctx, jobs.Job{Key: "b", SKU: "B"}); err == nil {
 		t.Error("Track after a failed write: no error")
 	}
 	if err := s.Close(); err == nil {
 		t.Error("Close after a failed write: no error")
 	}
-	if _, err := s.Get(ctx, "a"); !errors.Is(err, batch.ErrClosed) {
+	if _, err := s.Get(ctx, "a"); !errors.Is(err, jobs.ErrClosed) {
 		t.Errorf("Get after Close: %v, want ErrClosed", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 )
 
 // lockFile takes an exclusive flock on path, creating it if needed. The lock
@@ -21,7 +21,7 @@ func lockFile(path string) (*os.File, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, batch.ErrLocked
+			return nil, jobs.ErrLocked
 		}
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 )
 
 // Without flock the lock only guards against a second Open in this process;
@@ -25,7 +25,7 @@ func lockFile(path string) (*os.File, error) {
 	lockedMu.Lock()
 	defer lockedMu.Unlock()
 	if locked[abs] {
-		return nil, batch.ErrLocked
+		return nil, jobs.ErrLocked
 	}
 	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {

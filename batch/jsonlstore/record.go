@@ -6,16 +6,18 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
-// deferredField names the member that marks a kept-event line. batch.Job has
+// deferredField names the member that marks a kept-event line. jobs.Job has
 // no field of that name, so no job line can be mistaken for one.
 const deferredField = "deferred_event"
 
 // encodeRecord appends r's line, newline included, to buf.
-func encodeRecord(buf *bytes.Buffer, r batch.JournalRecord) error {
+func encodeRecord(buf *bytes.Buffer, r memstore.Record) error {
 	var v any
 	switch {
 	case r.Job != nil:
@@ -38,26 +40,26 @@ func encodeRecord(buf *bytes.Buffer, r batch.JournalRecord) error {
 // error as null, and whatever the service sent, such as Unix seconds or an
 // error object.
 type wireLine struct {
-	batch.Job
+	jobs.Job
 	CompletedAt json.RawMessage        `json:"completed_at"`
 	Error       json.RawMessage        `json:"error"`
 	Event       *creativeai.Generation `json:"deferred_event"`
 }
 
 // decodeLine reads one non-empty line of a job file.
-func decodeLine(line []byte) (batch.JournalRecord, error) {
+func decodeLine(line []byte) (memstore.Record, error) {
 	var w wireLine
 	if err := json.Unmarshal(line, &w); err != nil {
-		return batch.JournalRecord{}, fmt.Errorf("not a JSON object: %w", err)
+		return memstore.Record{}, fmt.Errorf("not a JSON object: %w", err)
 	}
 	if w.Event != nil {
 		if w.Key != "" || w.SKU != "" {
-			return batch.JournalRecord{}, fmt.Errorf("line has both a job and %s", deferredField)
+			return memstore.Record{}, fmt.Errorf("line has both a job and %s", deferredField)
 		}
 		if w.Event.ID == "" {
-			return batch.JournalRecord{}, fmt.Errorf("%s has no id", deferredField)
+			return memstore.Record{}, fmt.Errorf("%s has no id", deferredField)
 		}
-		return batch.JournalRecord{Event: w.Event}, nil
+		return memstore.Record{Event: w.Event}, nil
 	}
 	j := w.Job
 	if j.Key == "" {
@@ -66,27 +68,27 @@ func decodeLine(line []byte) (batch.JournalRecord, error) {
 		j.Key = j.SKU
 	}
 	if j.Key == "" {
-		return batch.JournalRecord{}, errors.New("job has neither key nor sku")
+		return memstore.Record{}, errors.New("job has neither key nor sku")
 	}
 	// Reuse the service's lenient reading of these two fields, since the
 	// script copied them from events as they came.
 	var lenient creativeai.Generation
 	if err := json.Unmarshal(fmt.Appendf(nil, `{"completed_at":%s,"error":%s}`, orNull(w.CompletedAt), orNull(w.Error)), &lenient); err != nil {
-		return batch.JournalRecord{}, err
+		return memstore.Record{}, err
 	}
 	j.CompletedAt, j.Error = lenient.CompletedAt, lenient.Error
 	switch {
 	case j.Status == "":
-		j.Status = creativeai.StatusPending
+		j.Status = jobs.StatusPending
 	case !j.Status.Known():
 		// The script stored whatever status the service answered; status
 		// holds only the SDK's values, the rest is kept beside it.
 		if j.ProviderStatus == "" {
 			j.ProviderStatus = string(j.Status)
 		}
-		j.Status = creativeai.StatusPending
+		j.Status = jobs.StatusPending
 	}
-	return batch.JournalRecord{Job: &j}, nil
+	return memstore.Record{Job: &j}, nil
 }
 
 func orNull(raw json.RawMessage) []byte {

@@ -5,29 +5,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
 func TestEncodeRecord(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		r    batch.JournalRecord
+		r    memstore.Record
 		want string
 	}{{
 		name: "job",
-		r: batch.JournalRecord{Job: &batch.Job{
+		r: memstore.Record{Job: &jobs.Job{
 			Key: "SKU-1-ab12", SKU: "SKU-1", TargetSurface: "shopify-pdp", GenerationID: "vgen_1",
-			Status: creativeai.StatusCompleted, OutputURL: "https://cdn.example.com/v.mp4?a=1&b=2",
+			Status: jobs.StatusCompleted, OutputURL: "https://cdn.example.com/v.mp4?a=1&b=2",
 			CompletedAt: time.Date(2026, 3, 11, 8, 44, 3, 0, time.UTC), Duration: 5,
 		}},
 		want: `{"key":"SKU-1-ab12","sku":"SKU-1","target_surface":"shopify-pdp","generation_id":"vgen_1","status":"completed","output_url":"https://cdn.example.com/v.mp4?a=1&b=2","failover_used":false,"completed_at":"2026-03-11T08:44:03Z","duration":"5s"}` + "\n",
 	}, {
 		name: "kept event",
-		r:    batch.JournalRecord{Event: &creativeai.Generation{ID: "vgen_2", Status: creativeai.StatusFailed, Error: "nsfw"}},
+		r:    memstore.Record{Event: &creativeai.Generation{ID: "vgen_2", Status: creativeai.StatusFailed, Error: "nsfw"}},
 		want: `{"deferred_event":{"id":"vgen_2","status":"failed","error":"nsfw"}}` + "\n",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {

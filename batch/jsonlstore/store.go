@@ -5,7 +5,7 @@
 // # File format
 //
 // The file is an append-only log. Every change to a job appends the job's
-// full record, one JSON object per line, in the record format of batch.Job
+// full record, one JSON object per line, in the record format of jobs.Job
 // (the format export prints); the last line for a key wins. A line without a
 // key, as the workflow script wrote them, is keyed by its sku, and its null
 // values, Unix-seconds completed_at or error object are read as the service
@@ -51,15 +51,17 @@ import (
 	"os"
 	"sync"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
-// Store is a batch.Store kept in a JSON Lines file. It is safe for
+// Store is a jobs.Store kept in a JSON Lines file. It is safe for
 // concurrent use.
 type Store struct {
 	path    string
-	mem     *batch.MemoryStore
+	mem     *memstore.Store
 	journal *journal
 	lock    *os.File
 
@@ -67,19 +69,19 @@ type Store struct {
 	closeErr  error
 }
 
-var _ batch.Store = (*Store)(nil)
+var _ jobs.Store = (*Store)(nil)
 
 // Option configures Open.
 type Option func(*options)
 
 type options struct {
-	clock  batch.Clock
+	clock  jobs.Clock
 	logger *slog.Logger
 }
 
 // WithClock sets the clock the store stamps jobs with; the default is
 // time.Now.
-func WithClock(c batch.Clock) Option { return func(o *options) { o.clock = c } }
+func WithClock(c jobs.Clock) Option { return func(o *options) { o.clock = c } }
 
 // WithLogger sets where Open reports a torn last line; the default is
 // slog.Default().
@@ -87,7 +89,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 
 // Open opens the job file at path, creating it if it does not exist, and
 // locks it. A file another Store holds open fails with an error wrapping
-// batch.ErrLocked.
+// jobs.ErrLocked.
 func Open(path string, opts ...Option) (*Store, error) {
 	o := options{logger: slog.Default()}
 	for _, opt := range opts {
@@ -110,7 +112,7 @@ func open(path string, lock *os.File, o *options) (*Store, error) {
 		return nil, fmt.Errorf("jsonlstore: %w", err)
 	}
 	j := newJournal(path, f)
-	mem := batch.NewMemoryStore(batch.WithClock(o.clock), batch.WithJournal(j))
+	mem := memstore.New(memstore.WithClock(o.clock), memstore.WithJournal(j))
 	if err := load(path, f, mem, o.logger); err != nil {
 		return nil, errors.Join(err, f.Close())
 	}
@@ -120,7 +122,7 @@ func open(path string, lock *os.File, o *options) (*Store, error) {
 // load replays the file into mem and leaves f positioned after its last
 // whole line, cutting off a torn tail and ending a whole but unterminated
 // last line, so that appended lines start on a line of their own.
-func load(path string, f *os.File, mem *batch.MemoryStore, log *slog.Logger) error {
+func load(path string, f *os.File, mem *memstore.Store, log *slog.Logger) error {
 	r := bufio.NewReaderSize(f, 1<<16)
 	var end int64 // offset after the last whole line
 	unterminated := false
@@ -190,51 +192,51 @@ func load(path string, f *os.File, mem *batch.MemoryStore, log *slog.Logger) err
 // Path returns the path of the job file.
 func (s *Store) Path() string { return s.path }
 
-// Track records a job before it is submitted; see batch.Store.
-func (s *Store) Track(ctx context.Context, job batch.Job) (batch.Job, bool, error) {
+// Track records a job before it is submitted; see jobs.Store.
+func (s *Store) Track(ctx context.Context, job jobs.Job) (jobs.Job, bool, error) {
 	return s.mem.Track(ctx, job)
 }
 
-// RecordSubmission stores the outcome of submitting a job; see batch.Store.
-func (s *Store) RecordSubmission(ctx context.Context, key string, sub batch.Submission) (batch.Job, error) {
+// RecordSubmission stores the outcome of submitting a job; see jobs.Store.
+func (s *Store) RecordSubmission(ctx context.Context, key string, sub jobs.Submission) (jobs.Job, error) {
 	return s.mem.RecordSubmission(ctx, key, sub)
 }
 
-// Replay prepares a failed job for another submission; see batch.Store.
-func (s *Store) Replay(ctx context.Context, key string) (batch.Job, error) {
+// Replay prepares a failed job for another submission; see jobs.Store.
+func (s *Store) Replay(ctx context.Context, key string) (jobs.Job, error) {
 	return s.mem.Replay(ctx, key)
 }
 
-// Apply applies a status update; see batch.Store.
-func (s *Store) Apply(ctx context.Context, gen creativeai.Generation) (batch.ApplyResult, error) {
+// Apply applies a status update; see jobs.Store.
+func (s *Store) Apply(ctx context.Context, gen creativeai.Generation) (jobs.ApplyResult, error) {
 	return s.mem.Apply(ctx, gen)
 }
 
-// Get returns the job with the given key; see batch.Store.
-func (s *Store) Get(ctx context.Context, key string) (batch.Job, error) {
+// Get returns the job with the given key; see jobs.Store.
+func (s *Store) Get(ctx context.Context, key string) (jobs.Job, error) {
 	return s.mem.Get(ctx, key)
 }
 
 // GetByGenerationID returns the job with the given generation; see
-// batch.Store.
-func (s *Store) GetByGenerationID(ctx context.Context, id string) (batch.Job, error) {
+// jobs.Store.
+func (s *Store) GetByGenerationID(ctx context.Context, id string) (jobs.Job, error) {
 	return s.mem.GetByGenerationID(ctx, id)
 }
 
 // List yields the jobs that match f in first-tracked order; see
-// batch.Store.
-func (s *Store) List(ctx context.Context, f batch.Filter) iter.Seq2[batch.Job, error] {
+// jobs.Store.
+func (s *Store) List(ctx context.Context, f jobs.Filter) iter.Seq2[jobs.Job, error] {
 	return s.mem.List(ctx, f)
 }
 
 // ClaimDeliveries leases completed jobs whose delivery is due; see
-// batch.Store.
-func (s *Store) ClaimDeliveries(ctx context.Context, c batch.Claim) ([]batch.Job, error) {
+// jobs.Store.
+func (s *Store) ClaimDeliveries(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
 	return s.mem.ClaimDeliveries(ctx, c)
 }
 
-// RecordDelivery records a delivery attempt; see batch.Store.
-func (s *Store) RecordDelivery(ctx context.Context, key string, r batch.DeliveryResult) (batch.Job, error) {
+// RecordDelivery records a delivery attempt; see jobs.Store.
+func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryResult) (jobs.Job, error) {
 	return s.mem.RecordDelivery(ctx, key, r)
 }
 

@@ -4,7 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch/jsonlstore"
 	"github.com/creativeai-run/catalogvideo/batch/storetest"
 )
@@ -22,10 +23,10 @@ func open(t *testing.T, path string, opts ...jsonlstore.Option) *jsonlstore.Stor
 
 func TestConformance(t *testing.T) {
 	storetest.RunDurable(t,
-		func(t *testing.T, clock batch.Clock) batch.Store {
+		func(t *testing.T, clock jobs.Clock) jobs.Store {
 			return open(t, filepath.Join(t.TempDir(), "jobs.jsonl"), jsonlstore.WithClock(clock))
 		},
-		func(t *testing.T, s batch.Store, clock batch.Clock) batch.Store {
+		func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store {
 			path := s.(*jsonlstore.Store).Path()
 			if err := s.Close(); err != nil {
 				t.Fatalf("Close: %v", err)
@@ -38,10 +39,10 @@ func TestConformance(t *testing.T) {
 // every reopen.
 func TestConformanceCompacted(t *testing.T) {
 	storetest.RunDurable(t,
-		func(t *testing.T, clock batch.Clock) batch.Store {
+		func(t *testing.T, clock jobs.Clock) jobs.Store {
 			return open(t, filepath.Join(t.TempDir(), "jobs.jsonl"), jsonlstore.WithClock(clock))
 		},
-		func(t *testing.T, s batch.Store, clock batch.Clock) batch.Store {
+		func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store {
 			js := s.(*jsonlstore.Store)
 			if err := js.Compact(t.Context()); err != nil {
 				t.Fatalf("Compact: %v", err)

@@ -8,7 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch/sqlstore"
 	"github.com/creativeai-run/catalogvideo/batch/storetest"
 )
@@ -32,11 +33,11 @@ func BenchmarkApply(b *testing.B) {
 				db.SetMaxOpenConns(2 * storetest.Appliers)
 				db.SetMaxIdleConns(2 * storetest.Appliers)
 				s := newStore(b, db, be.dialect)
-				jobs := make([]batch.Job, n)
-				for i := range jobs {
-					jobs[i] = storetest.BenchJob(i)
+				jobList := make([]jobs.Job, n)
+				for i := range jobList {
+					jobList[i] = storetest.BenchJob(i)
 				}
-				if err := sqlstore.SeedJobs(b.Context(), s, jobs); err != nil {
+				if err := sqlstore.SeedJobs(b.Context(), s, jobList); err != nil {
 					b.Fatal(err)
 				}
 				b.Run("store", func(b *testing.B) {

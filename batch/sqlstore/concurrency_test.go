@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch/sqlstore"
 	"github.com/creativeai-run/catalogvideo/batch/storetest"
 	"github.com/creativeai-run/catalogvideo/creativeai"
@@ -31,16 +32,16 @@ func twoProcesses(t *testing.T, b backend, opts ...sqlstore.Option) (*sql.DB, [2
 
 // completedJobs builds n jobs that completed at storetest.Epoch and wait for
 // delivery.
-func completedJobs(n int) []batch.Job {
-	jobs := make([]batch.Job, n)
-	for i := range jobs {
+func completedJobs(n int) []jobs.Job {
+	jobList := make([]jobs.Job, n)
+	for i := range jobList {
 		key := fmt.Sprintf("job-%04d", i)
-		j := batch.Job{Key: key, SKU: "SKU-" + key, TargetSurface: "shopify-pdp", Status: creativeai.StatusPending,
+		j := jobs.Job{Key: key, SKU: "SKU-" + key, TargetSurface: "shopify-pdp", Status: jobs.StatusPending,
 			CreatedAt: storetest.Epoch, UpdatedAt: storetest.Epoch, GenerationID: "vgen_" + key}
 		j.ApplyGeneration(creativeai.Generation{ID: j.GenerationID, Status: creativeai.StatusCompleted, OutputURL: "https://cdn.example/" + key + ".mp4"}, storetest.Epoch)
-		jobs[i] = j
+		jobList[i] = j
 	}
-	return jobs
+	return jobList
 }
 
 // TestTwoProcessesClaim has delivery workers of two processes drain one
@@ -48,8 +49,8 @@ func completedJobs(n int) []batch.Job {
 func TestTwoProcessesClaim(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		_, stores := twoProcesses(t, b)
-		const jobs, workersPerProcess = 300, 6
-		if err := sqlstore.SeedJobs(t.Context(), stores[0], completedJobs(jobs)); err != nil {
+		const jobList, workersPerProcess = 300, 6
+		if err := sqlstore.SeedJobs(t.Context(), stores[0], completedJobs(jobList)); err != nil {
 			t.Fatal(err)
 		}
 		now := storetest.Epoch.Add(time.Second)
@@ -63,7 +64,7 @@ func TestTwoProcessesClaim(t *testing.T) {
 			owner := fmt.Sprintf("process-%d/worker-%d", w%2, w)
 			wg.Go(func() {
 				for {
-					claimed, err := s.ClaimDeliveries(t.Context(), batch.Claim{Owner: owner, Limit: 7, Lease: time.Hour, Now: now})
+					claimed, err := s.ClaimDeliveries(t.Context(), jobs.Claim{Owner: owner, Limit: 7, Lease: time.Hour, Now: now})
 					if err != nil {
 						t.Errorf("%s: ClaimDeliveries: %v", owner, err)
 						return
@@ -75,7 +76,7 @@ func TestTwoProcessesClaim(t *testing.T) {
 						mu.Lock()
 						counts[j.Key]++
 						mu.Unlock()
-						if _, err := s.RecordDelivery(t.Context(), j.Key, batch.DeliveryResult{Owner: owner, State: creativeai.DeliveryDelivered, Ref: owner}); err != nil {
+						if _, err := s.RecordDelivery(t.Context(), j.Key, jobs.DeliveryResult{Owner: owner, State: jobs.DeliveryDelivered, Ref: owner}); err != nil {
 							t.Errorf("%s: RecordDelivery(%s): %v", owner, j.Key, err)
 						}
 					}
@@ -83,8 +84,8 @@ func TestTwoProcessesClaim(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if len(counts) != jobs {
-			t.Errorf("%d distinct jobs claimed, want %d", len(counts), jobs)
+		if len(counts) != jobList {
+			t.Errorf("%d distinct jobs claimed, want %d", len(counts), jobList)
 		}
 		for k, n := range counts {
 			if n != 1 {
@@ -92,16 +93,16 @@ func TestTwoProcessesClaim(t *testing.T) {
 			}
 		}
 		delivered := 0
-		for j, err := range stores[1].List(t.Context(), batch.Filter{}) {
+		for j, err := range stores[1].List(t.Context(), jobs.Filter{}) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if j.Delivery == creativeai.DeliveryDelivered && j.DeliveryAttempts == 1 {
+			if j.Delivery == jobs.DeliveryDelivered && j.DeliveryAttempts == 1 {
 				delivered++
 			}
 		}
-		if delivered != jobs {
-			t.Errorf("%d jobs delivered once, want %d", delivered, jobs)
+		if delivered != jobList {
+			t.Errorf("%d jobs delivered once, want %d", delivered, jobList)
 		}
 	})
 }
@@ -128,16 +129,16 @@ func TestPostgresServerIsolation(t *testing.T) {
 
 func testTwoProcessesApply(t *testing.T, b backend) {
 	db, stores := twoProcesses(t, b)
-	const jobs, workers = 120, 12
+	const jobList, workers = 120, 12
 	type op struct {
 		key string
 		sub bool // record the submission rather than apply gen
 		gen creativeai.Generation
 	}
 	var ops []op
-	for i := range jobs {
+	for i := range jobList {
 		key, id := fmt.Sprintf("job-%03d", i), fmt.Sprintf("vgen_%03d", i)
-		if _, _, err := stores[i%2].Track(t.Context(), batch.Job{Key: key, SKU: key, TargetSurface: "shopify-pdp"}); err != nil {
+		if _, _, err := stores[i%2].Track(t.Context(), jobs.Job{Key: key, SKU: key, TargetSurface: "shopify-pdp"}); err != nil {
 			t.Fatal(err)
 		}
 		ops = append(ops, op{key: key, sub: true, gen: creativeai.Generation{ID: id, Status: creativeai.StatusPending}})
@@ -159,7 +160,7 @@ func testTwoProcessesApply(t *testing.T, b backend) {
 				var err error
 				if o.sub {
 					gen := o.gen
-					_, err = s.RecordSubmission(t.Context(), o.key, batch.Submission{Generation: &gen})
+					_, err = s.RecordSubmission(t.Context(), o.key, jobs.Submission{Generation: &gen})
 				} else {
 					_, err = s.Apply(t.Context(), o.gen)
 				}
@@ -176,18 +177,18 @@ func testTwoProcessesApply(t *testing.T, b backend) {
 	wg.Wait()
 
 	n := 0
-	for j, err := range stores[0].List(t.Context(), batch.Filter{}) {
+	for j, err := range stores[0].List(t.Context(), jobs.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		n++
-		if j.Status != creativeai.StatusCompleted || j.OutputURL == "" || j.ProviderStatus != "" || j.Delivery != creativeai.DeliveryPending {
+		if j.Status != jobs.StatusCompleted || j.OutputURL == "" || j.ProviderStatus != "" || j.Delivery != jobs.DeliveryPending {
 			t.Errorf("%s: Status %q, OutputURL %q, ProviderStatus %q, Delivery %q; want completed with output, awaiting delivery",
 				j.Key, j.Status, j.OutputURL, j.ProviderStatus, j.Delivery)
 		}
 	}
-	if n != jobs {
-		t.Errorf("%d jobs listed, want %d", n, jobs)
+	if n != jobList {
+		t.Errorf("%d jobs listed, want %d", n, jobList)
 	}
 	if kept := countRows(t, db, "catalogvideo_deferred_events"); kept != 0 {
 		t.Errorf("%d events still kept after every id was recorded", kept)
@@ -208,14 +209,14 @@ func TestSQLiteBusyWithoutTimeout(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		stores[i] = newStore(t, db, sqlstore.SQLite)
 	}
-	const jobs, workers = 40, 8
-	for i := range jobs {
+	const jobList, workers = 40, 8
+	for i := range jobList {
 		key := fmt.Sprintf("job-%02d", i)
-		if _, _, err := stores[0].Track(t.Context(), batch.Job{Key: key, SKU: key}); err != nil {
+		if _, _, err := stores[0].Track(t.Context(), jobs.Job{Key: key, SKU: key}); err != nil {
 			t.Fatal(err)
 		}
 		gen := &creativeai.Generation{ID: "vgen_" + key, Status: creativeai.StatusPending}
-		if _, err := stores[1].RecordSubmission(t.Context(), key, batch.Submission{Generation: gen}); err != nil {
+		if _, err := stores[1].RecordSubmission(t.Context(), key, jobs.Submission{Generation: gen}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -223,9 +224,9 @@ func TestSQLiteBusyWithoutTimeout(t *testing.T) {
 	for w := range workers {
 		s := stores[w%2]
 		wg.Go(func() {
-			for i := w; i < jobs*2; i += workers {
-				status := []creativeai.Status{creativeai.StatusProcessing, creativeai.StatusCompleted}[i/jobs]
-				if _, err := s.Apply(t.Context(), creativeai.Generation{ID: fmt.Sprintf("vgen_job-%02d", i%jobs), Status: status}); err != nil {
+			for i := w; i < jobList*2; i += workers {
+				status := []creativeai.Status{creativeai.StatusProcessing, creativeai.StatusCompleted}[i/jobList]
+				if _, err := s.Apply(t.Context(), creativeai.Generation{ID: fmt.Sprintf("vgen_job-%02d", i%jobList), Status: status}); err != nil {
 					t.Errorf("Apply: %v", err)
 				}
 			}
@@ -233,14 +234,14 @@ func TestSQLiteBusyWithoutTimeout(t *testing.T) {
 	}
 	wg.Wait()
 	var done []string
-	for j, err := range stores[0].List(t.Context(), batch.Filter{Statuses: []creativeai.Status{creativeai.StatusCompleted}}) {
+	for j, err := range stores[0].List(t.Context(), jobs.Filter{Statuses: []jobs.Status{jobs.StatusCompleted}}) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		done = append(done, j.Key)
 	}
-	if len(done) != jobs {
-		t.Errorf("%d jobs completed, want %d", len(done), jobs)
+	if len(done) != jobList {
+		t.Errorf("%d jobs completed, want %d", len(done), jobList)
 	}
 }
 
@@ -253,17 +254,17 @@ func TestListSingleConnection(t *testing.T) {
 		db.SetMaxOpenConns(1)
 		s := newStore(t, db, b.dialect)
 		n := sqlstore.ListPage*2 + 17
-		jobs := make([]batch.Job, n)
-		for i := range jobs {
+		jobList := make([]jobs.Job, n)
+		for i := range jobList {
 			key := fmt.Sprintf("job-%04d", (i*7919)%n) // tracked out of key order
-			jobs[i] = batch.Job{Key: key, SKU: key, Status: creativeai.StatusPending, GenerationID: "vgen_" + key,
+			jobList[i] = jobs.Job{Key: key, SKU: key, Status: jobs.StatusPending, GenerationID: "vgen_" + key,
 				CreatedAt: storetest.Epoch, UpdatedAt: storetest.Epoch}
 		}
-		if err := sqlstore.SeedJobs(t.Context(), s, jobs); err != nil {
+		if err := sqlstore.SeedJobs(t.Context(), s, jobList); err != nil {
 			t.Fatal(err)
 		}
 		var keys []string
-		for j, err := range s.List(t.Context(), batch.Filter{Statuses: []creativeai.Status{creativeai.StatusPending}}) {
+		for j, err := range s.List(t.Context(), jobs.Filter{Statuses: []jobs.Status{jobs.StatusPending}}) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -275,7 +276,7 @@ func TestListSingleConnection(t *testing.T) {
 			}
 		}
 		want := make([]string, n)
-		for i, j := range jobs {
+		for i, j := range jobList {
 			want[i] = j.Key
 		}
 		if !slices.Equal(keys, want) {

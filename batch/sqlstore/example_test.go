@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	_ "modernc.org/sqlite" // the program picks the driver; the store imports none
 
-	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/batch/sqlstore"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
@@ -40,12 +41,12 @@ func Example() {
 	}
 	defer store.Close()
 
-	job := batch.Job{Key: "SKU-1042/3f9a", SKU: "SKU-1042", TargetSurface: "shopify-pdp"}
+	job := jobs.Job{Key: "SKU-1042/3f9a", SKU: "SKU-1042", TargetSurface: "shopify-pdp"}
 	if _, created, err := store.Track(ctx, job); err != nil || !created {
 		log.Fatal(created, err)
 	}
 	gen := &creativeai.Generation{ID: "vgen_8c1e", Status: creativeai.StatusPending}
-	if _, err := store.RecordSubmission(ctx, job.Key, batch.Submission{Generation: gen}); err != nil {
+	if _, err := store.RecordSubmission(ctx, job.Key, jobs.Submission{Generation: gen}); err != nil {
 		log.Fatal(err)
 	}
 	res, err := store.Apply(ctx, creativeai.Generation{
@@ -57,7 +58,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println(res.Changed, res.Job.Status, res.Job.Delivery)
-	fmt.Println(res.Job.BuyerStatus(creativeai.DefaultBuyerCopy()))
+	fmt.Println(res.Job.BuyerStatus(jobs.DefaultBuyerCopy()))
 
 	// A duplicate delivery of the same webhook changes nothing.
 	res, err = store.Apply(ctx, creativeai.Generation{ID: "vgen_8c1e", Status: creativeai.StatusCompleted})

@@ -4,18 +4,18 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 )
 
 // SeedJobs inserts jobs, with their generation ids, using multi-row INSERTs
 // in one transaction: a benchmark's setup for 100k jobs in seconds, where
 // 100k Track calls would each wait for a commit. The jobs must be new and
 // carry their final timestamps; no kept events are applied.
-func SeedJobs(ctx context.Context, s *Store, jobs []batch.Job) error {
+func SeedJobs(ctx context.Context, s *Store, jobList []jobs.Job) error {
 	const rowsPerInsert = 500 // 8 parameters a row, within every driver's limit
 	return s.w.run(ctx, func(ctx context.Context, q querier) error {
-		for start := 0; start < len(jobs); start += rowsPerInsert {
-			chunk := jobs[start:min(start+rowsPerInsert, len(jobs))]
+		for start := 0; start < len(jobList); start += rowsPerInsert {
+			chunk := jobList[start:min(start+rowsPerInsert, len(jobList))]
 			var jobRows, genRows query
 			jobRows.add(`INSERT INTO {prefix}jobs (key, sku, generation_id, status, delivery, delivery_next_at, updated_at, record) VALUES `)
 			genRows.add(`INSERT INTO {prefix}job_generations (generation_id, key) VALUES `)

@@ -11,10 +11,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
 	_ "modernc.org/sqlite"             // driver "sqlite"
 
-	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/batch/sqlstore"
 )
 
@@ -151,19 +152,19 @@ func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) {
 // the data of each store a second time.
 type reopeners struct {
 	mu sync.Mutex
-	m  map[batch.Store]func(testing.TB) *sql.DB
+	m  map[jobs.Store]func(testing.TB) *sql.DB
 }
 
-func (r *reopeners) add(s batch.Store, reopen func(testing.TB) *sql.DB) {
+func (r *reopeners) add(s jobs.Store, reopen func(testing.TB) *sql.DB) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.m == nil {
-		r.m = map[batch.Store]func(testing.TB) *sql.DB{}
+		r.m = map[jobs.Store]func(testing.TB) *sql.DB{}
 	}
 	r.m[s] = reopen
 }
 
-func (r *reopeners) get(tb testing.TB, s batch.Store) func(testing.TB) *sql.DB {
+func (r *reopeners) get(tb testing.TB, s jobs.Store) func(testing.TB) *sql.DB {
 	tb.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()

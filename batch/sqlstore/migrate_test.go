@@ -7,7 +7,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch/sqlstore"
 )
 
@@ -35,7 +36,7 @@ func TestMigrateIdempotent(t *testing.T) {
 			t.Errorf("%d migrations recorded, want %d", n, migrationCount)
 		}
 		s := newStore(t, db, b.dialect) // migrates a fourth time
-		if _, _, err := s.Track(t.Context(), batch.Job{Key: "a", SKU: "A"}); err != nil {
+		if _, _, err := s.Track(t.Context(), jobs.Job{Key: "a", SKU: "A"}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -66,7 +67,7 @@ func TestMigrateConcurrent(t *testing.T) {
 		// Both pools see one set of tables.
 		s1 := newStore(t, pools[0], b.dialect, sqlstore.WithoutMigrations())
 		s2 := newStore(t, pools[1], b.dialect, sqlstore.WithoutMigrations())
-		if _, _, err := s1.Track(t.Context(), batch.Job{Key: "a", SKU: "A"}); err != nil {
+		if _, _, err := s1.Track(t.Context(), jobs.Job{Key: "a", SKU: "A"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s2.Get(t.Context(), "a"); err != nil {
@@ -118,10 +119,10 @@ func TestTablePrefix(t *testing.T) {
 		def := newStore(t, db, b.dialect)
 		other := newStore(t, db, b.dialect, sqlstore.WithTablePrefix("tenant2_"))
 		bare := newStore(t, db, b.dialect, sqlstore.WithTablePrefix(""))
-		if _, _, err := def.Track(ctx, batch.Job{Key: "a", SKU: "A"}); err != nil {
+		if _, _, err := def.Track(ctx, jobs.Job{Key: "a", SKU: "A"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := other.Track(ctx, batch.Job{Key: "b", SKU: "B"}); err != nil {
+		if _, _, err := other.Track(ctx, jobs.Job{Key: "b", SKU: "B"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := other.Get(ctx, "a"); err == nil {

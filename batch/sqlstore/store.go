@@ -13,7 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
@@ -36,7 +37,7 @@ type Option func(*config)
 
 type config struct {
 	prefix  string
-	now     batch.Clock
+	now     jobs.Clock
 	migrate bool
 }
 
@@ -55,7 +56,7 @@ func WithTablePrefix(prefix string) Option {
 // render's CompletedAt when the event carries none, the time a completed job
 // becomes due for delivery, and claims whose Now is zero. A nil clock means
 // the system clock.
-func WithClock(clock batch.Clock) Option {
+func WithClock(clock jobs.Clock) Option {
 	return func(c *config) { c.now = clock }
 }
 
@@ -82,7 +83,7 @@ func newConfig(db *sql.DB, d Dialect, opts []Option) (*config, error) {
 		}
 	}
 	if cfg.now == nil {
-		cfg.now = func() time.Time { return time.Now().UTC() }
+		cfg.now = jobs.ClockFunc(func() time.Time { return time.Now().UTC() })
 	}
 	if cfg.prefix != "" && !validPrefix.MatchString(cfg.prefix) {
 		return nil, fmt.Errorf("sqlstore: table prefix %q: want at most 32 lower-case letters, digits and underscores, not starting with a digit", cfg.prefix)
@@ -90,14 +91,14 @@ func newConfig(db *sql.DB, d Dialect, opts []Option) (*config, error) {
 	return cfg, nil
 }
 
-// Store is a batch.Store kept in a SQL database: SQLite for a single host,
+// Store is a jobs.Store kept in a SQL database: SQLite for a single host,
 // PostgreSQL for several processes (webhook receivers, delivery workers)
 // sharing one set of jobs. It is safe for concurrent use.
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	prefix  string
-	now     batch.Clock
+	now     jobs.Clock
 	w       *writer
 	q       queries
 	// lockClass is the first half of the PostgreSQL advisory lock keys that
@@ -106,7 +107,7 @@ type Store struct {
 	closed    atomic.Bool
 }
 
-var _ batch.Store = (*Store)(nil)
+var _ jobs.Store = (*Store)(nil)
 
 // New returns a store keeping its jobs in db, which speaks dialect d. It
 // migrates the schema first (see Migrate) unless WithoutMigrations is given.
@@ -139,7 +140,7 @@ func New(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, er
 // Dialect returns the dialect the store was opened with.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
-// Close marks the store closed; later calls return batch.ErrClosed. It does
+// Close marks the store closed; later calls return jobs.ErrClosed. It does
 // not close the *sql.DB, which belongs to the caller.
 func (s *Store) Close() error {
 	s.closed.Store(true)
@@ -151,7 +152,7 @@ func (s *Store) Close() error {
 // the driver would have run a statement before noticing.
 func (s *Store) ready(ctx context.Context) error {
 	if s.closed.Load() {
-		return fmt.Errorf("sqlstore: %w", batch.ErrClosed)
+		return fmt.Errorf("sqlstore: %w", jobs.ErrClosed)
 	}
 	return ctx.Err()
 }
@@ -206,26 +207,26 @@ func buildQueries(d Dialect, prefix string) queries {
 	}
 }
 
-// Track records job before it is submitted; see batch.Store. A job without
+// Track records job before it is submitted; see jobs.Store. A job without
 // a status is tracked as pending, and zero CreatedAt and UpdatedAt are set
 // to now. Generation ids the job already carries (a job imported from a job
 // file) are indexed, and events kept for them are applied.
-func (s *Store) Track(ctx context.Context, job batch.Job) (batch.Job, bool, error) {
+func (s *Store) Track(ctx context.Context, job jobs.Job) (jobs.Job, bool, error) {
 	if err := s.ready(ctx); err != nil {
-		return batch.Job{}, false, err
+		return jobs.Job{}, false, err
 	}
 	if job.Key == "" {
-		return batch.Job{}, false, fmt.Errorf("sqlstore: Track: job for SKU %q has no key", job.SKU)
+		return jobs.Job{}, false, fmt.Errorf("sqlstore: Track: job for SKU %q has no key", job.SKU)
 	}
 	var (
-		stored  batch.Job
+		stored  jobs.Job
 		created bool
 	)
 	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
 		now := s.now.Now()
 		j := job
 		if j.Status == "" {
-			j.Status = creativeai.StatusPending
+			j.Status = jobs.StatusPending
 		}
 		if j.CreatedAt.IsZero() {
 			j.CreatedAt = now
@@ -267,16 +268,16 @@ func (s *Store) Track(ctx context.Context, job batch.Job) (batch.Job, bool, erro
 		stored, err = roundTrip(stored)
 	}
 	if err != nil {
-		return batch.Job{}, false, err
+		return jobs.Job{}, false, err
 	}
 	return stored, created, nil
 }
 
 // RecordSubmission stores the outcome of submitting the job's current
-// attempt (see batch.Job.RecordSubmission) and applies an event kept for
+// attempt (see jobs.Job.RecordSubmission) and applies an event kept for
 // the generation id it records.
-func (s *Store) RecordSubmission(ctx context.Context, key string, sub batch.Submission) (batch.Job, error) {
-	return s.update(ctx, "RecordSubmission", key, func(ctx context.Context, q querier, j *batch.Job, now time.Time) (bool, error) {
+func (s *Store) RecordSubmission(ctx context.Context, key string, sub jobs.Submission) (jobs.Job, error) {
+	return s.update(ctx, "RecordSubmission", key, func(ctx context.Context, q querier, j *jobs.Job, now time.Time) (bool, error) {
 		if err := j.RecordSubmission(sub, now); err != nil {
 			return false, err
 		}
@@ -290,20 +291,20 @@ func (s *Store) RecordSubmission(ctx context.Context, key string, sub batch.Subm
 }
 
 // Replay prepares a submit_failed or failed job for another submission (see
-// batch.Job.Replay).
-func (s *Store) Replay(ctx context.Context, key string) (batch.Job, error) {
-	return s.update(ctx, "Replay", key, func(_ context.Context, _ querier, j *batch.Job, now time.Time) (bool, error) {
+// jobs.Job.Replay).
+func (s *Store) Replay(ctx context.Context, key string) (jobs.Job, error) {
+	return s.update(ctx, "Replay", key, func(_ context.Context, _ querier, j *jobs.Job, now time.Time) (bool, error) {
 		return true, j.Replay(now)
 	})
 }
 
 // update runs change on the job with the given key, locked for the rest of
 // the transaction, and saves the job when change reports a change.
-func (s *Store) update(ctx context.Context, op, key string, change func(ctx context.Context, q querier, j *batch.Job, now time.Time) (bool, error)) (batch.Job, error) {
+func (s *Store) update(ctx context.Context, op, key string, change func(ctx context.Context, q querier, j *jobs.Job, now time.Time) (bool, error)) (jobs.Job, error) {
 	if err := s.ready(ctx); err != nil {
-		return batch.Job{}, err
+		return jobs.Job{}, err
 	}
-	var out batch.Job
+	var out jobs.Job
 	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
 		j, _, err := s.load(ctx, q, s.q.selectJob, key)
 		if err != nil {
@@ -323,24 +324,24 @@ func (s *Store) update(ctx context.Context, op, key string, change func(ctx cont
 		return nil
 	})
 	if err != nil {
-		return batch.Job{}, err
+		return jobs.Job{}, err
 	}
 	return roundTrip(out)
 }
 
-// Apply applies a status update from a webhook or a poll; see batch.Store.
+// Apply applies a status update from a webhook or a poll; see jobs.Store.
 // The job's row stays locked from reading to writing, so concurrent events
 // for one job apply one after the other and none is lost.
-func (s *Store) Apply(ctx context.Context, gen creativeai.Generation) (batch.ApplyResult, error) {
+func (s *Store) Apply(ctx context.Context, gen creativeai.Generation) (jobs.ApplyResult, error) {
 	if err := s.ready(ctx); err != nil {
-		return batch.ApplyResult{}, err
+		return jobs.ApplyResult{}, err
 	}
 	if gen.ID == "" {
-		return batch.ApplyResult{}, batch.ErrInvalidEvent
+		return jobs.ApplyResult{}, jobs.ErrNoGenerationID
 	}
-	var res batch.ApplyResult
+	var res jobs.ApplyResult
 	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
-		res = batch.ApplyResult{}
+		res = jobs.ApplyResult{}
 		now := s.now.Now()
 		j, found, err := s.loadByGeneration(ctx, q, s.q.selectJobByGen, gen.ID)
 		if err != nil {
@@ -374,15 +375,14 @@ func (s *Store) Apply(ctx context.Context, gen creativeai.Generation) (batch.App
 		res.Job, err = roundTrip(res.Job)
 	}
 	if err != nil {
-		return batch.ApplyResult{}, err
+		return jobs.ApplyResult{}, err
 	}
 	return res, nil
 }
 
-// deferEvent keeps gen for a generation id no job has yet. Of several
-// events for one id the most advanced is kept: a known status beats an
-// unknown one and a later known status an earlier one, so a late
-// "processing" does not replace "completed".
+// deferEvent keeps gen for a generation id no job has yet, unless the
+// event kept for it supersedes it (jobs.SupersedesDeferred: the rule every
+// store follows).
 func (s *Store) deferEvent(ctx context.Context, q querier, gen creativeai.Generation, now time.Time) error {
 	var raw []byte
 	switch err := q.QueryRowContext(ctx, s.q.selectDeferred, gen.ID).Scan(&raw); {
@@ -394,7 +394,7 @@ func (s *Store) deferEvent(ctx context.Context, q querier, gen creativeai.Genera
 		if err := json.Unmarshal(raw, &kept); err != nil {
 			return fmt.Errorf("sqlstore: Apply %s: decoding the kept event: %w", gen.ID, err)
 		}
-		if !moreAdvanced(kept.Status, gen.Status) {
+		if !jobs.SupersedesDeferred(kept, gen) {
 			return nil
 		}
 	}
@@ -408,18 +408,9 @@ func (s *Store) deferEvent(ctx context.Context, q querier, gen creativeai.Genera
 	return nil
 }
 
-// moreAdvanced reports whether an event with status next should replace a
-// kept event with status kept.
-func moreAdvanced(kept, next creativeai.Status) bool {
-	if !kept.Known() && !next.Known() {
-		return true // the latest word of the service, until it says something known
-	}
-	return kept.Advances(next)
-}
-
 // attachGenerations indexes ids as generations of j and applies to j the
 // events kept for them. It reports whether j changed.
-func (s *Store) attachGenerations(ctx context.Context, q querier, j *batch.Job, ids []string, now time.Time) (bool, error) {
+func (s *Store) attachGenerations(ctx context.Context, q querier, j *jobs.Job, ids []string, now time.Time) (bool, error) {
 	changed := false
 	for _, id := range ids {
 		if id == "" {
@@ -476,24 +467,24 @@ func (s *Store) lockGeneration(ctx context.Context, q querier, id string) error 
 }
 
 // Get returns the job with the given key, or an error wrapping
-// batch.ErrNotFound.
-func (s *Store) Get(ctx context.Context, key string) (batch.Job, error) {
+// jobs.ErrNotFound.
+func (s *Store) Get(ctx context.Context, key string) (jobs.Job, error) {
 	if err := s.ready(ctx); err != nil {
-		return batch.Job{}, err
+		return jobs.Job{}, err
 	}
 	j, _, err := s.load(ctx, s.db, s.q.getJob, key)
 	return j, err
 }
 
 // GetByGenerationID returns the job whose current or earlier attempt has
-// the given generation id, or an error wrapping batch.ErrNotFound.
-func (s *Store) GetByGenerationID(ctx context.Context, id string) (batch.Job, error) {
+// the given generation id, or an error wrapping jobs.ErrNotFound.
+func (s *Store) GetByGenerationID(ctx context.Context, id string) (jobs.Job, error) {
 	if err := s.ready(ctx); err != nil {
-		return batch.Job{}, err
+		return jobs.Job{}, err
 	}
 	j, found, err := s.loadByGeneration(ctx, s.db, s.q.getJobByGen, id)
 	if err == nil && !found {
-		err = fmt.Errorf("%w: no job has generation %s", batch.ErrNotFound, id)
+		err = fmt.Errorf("%w: no job has generation %s", jobs.ErrNotFound, id)
 	}
 	return j, err
 }
@@ -502,17 +493,17 @@ func (s *Store) GetByGenerationID(ctx context.Context, id string) (batch.Job, er
 // It reads them a page at a time and holds no connection between pages, so
 // the loop body may update the store; a job is yielded at most once, as it
 // was when its page was read.
-func (s *Store) List(ctx context.Context, f batch.Filter) iter.Seq2[batch.Job, error] {
-	return func(yield func(batch.Job, error) bool) {
+func (s *Store) List(ctx context.Context, f jobs.Filter) iter.Seq2[jobs.Job, error] {
+	return func(yield func(jobs.Job, error) bool) {
 		if err := s.ready(ctx); err != nil {
-			yield(batch.Job{}, err)
+			yield(jobs.Job{}, err)
 			return
 		}
 		var after int64
 		for {
 			page, last, err := s.listPage(ctx, f, after)
 			if err != nil {
-				yield(batch.Job{}, err)
+				yield(jobs.Job{}, err)
 				return
 			}
 			for _, j := range page {
@@ -528,7 +519,7 @@ func (s *Store) List(ctx context.Context, f batch.Filter) iter.Seq2[batch.Job, e
 	}
 }
 
-func (s *Store) listPage(ctx context.Context, f batch.Filter, after int64) (jobs []batch.Job, last int64, err error) {
+func (s *Store) listPage(ctx context.Context, f jobs.Filter, after int64) (jobList []jobs.Job, last int64, err error) {
 	var qb query
 	qb.add(`SELECT seq, record FROM {prefix}jobs WHERE seq > `).param(after)
 	if len(f.Statuses) > 0 {
@@ -560,22 +551,22 @@ func (s *Store) listPage(ctx context.Context, f batch.Filter, after int64) (jobs
 		if err != nil {
 			return nil, 0, fmt.Errorf("sqlstore: List: row %d: %w", last, err)
 		}
-		jobs = append(jobs, j)
+		jobList = append(jobList, j)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: List: %w", err)
 	}
-	return jobs, last, nil
+	return jobList, last, nil
 }
 
 // ClaimDeliveries leases up to c.Limit (at most 1000) completed jobs whose
 // delivery is due at c.Now (the clock's time when zero), oldest due first;
-// see batch.Store. A lease lasts while a claim's Now is before the claim
+// see jobs.Store. A lease lasts while a claim's Now is before the claim
 // time plus c.Lease. On PostgreSQL, rows another claimer has locked are
 // skipped rather than waited for (FOR UPDATE SKIP LOCKED), so concurrent
 // claimers in any number of processes each get different jobs without
 // queueing behind one another.
-func (s *Store) ClaimDeliveries(ctx context.Context, c batch.Claim) ([]batch.Job, error) {
+func (s *Store) ClaimDeliveries(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
@@ -591,7 +582,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c batch.Claim) ([]batch.Job
 		c.Now = s.now.Now()
 	}
 	limit := min(c.Limit, maxClaim)
-	var claimed []batch.Job
+	var claimed []jobs.Job
 	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
 		claimed = claimed[:0]
 		rows, err := q.QueryContext(ctx, s.q.claimCandidates, nanos(c.Now), limit)
@@ -644,20 +635,20 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c batch.Claim) ([]batch.Job
 	return claimed, nil
 }
 
-// RecordDelivery records a delivery attempt (see batch.Job.RecordDelivery)
-// and releases the lease. It returns an error wrapping batch.ErrLeaseLost
+// RecordDelivery records a delivery attempt (see jobs.Job.RecordDelivery)
+// and releases the lease. It returns an error wrapping jobs.ErrLeaseLost
 // unless r.Owner holds the job's lease; a lease that expired but that no one
 // claimed since is still held. r.State must be pending, delivered or failed.
-func (s *Store) RecordDelivery(ctx context.Context, key string, r batch.DeliveryResult) (batch.Job, error) {
+func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryResult) (jobs.Job, error) {
 	if err := s.ready(ctx); err != nil {
-		return batch.Job{}, err
+		return jobs.Job{}, err
 	}
 	switch r.State {
-	case creativeai.DeliveryPending, creativeai.DeliveryDelivered, creativeai.DeliveryFailed:
+	case jobs.DeliveryPending, jobs.DeliveryDelivered, jobs.DeliveryFailed:
 	default:
-		return batch.Job{}, fmt.Errorf("sqlstore: RecordDelivery %s: DeliveryResult.State %q is not pending, delivered or failed", key, r.State)
+		return jobs.Job{}, fmt.Errorf("sqlstore: RecordDelivery %s: DeliveryResult.State %q is not pending, delivered or failed", key, r.State)
 	}
-	var out batch.Job
+	var out jobs.Job
 	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
 		j, owner, err := s.load(ctx, q, s.q.selectJob, key)
 		if err != nil {
@@ -665,9 +656,9 @@ func (s *Store) RecordDelivery(ctx context.Context, key string, r batch.Delivery
 		}
 		switch {
 		case owner == "":
-			return fmt.Errorf("sqlstore: RecordDelivery: %w: job %s is not leased", batch.ErrLeaseLost, key)
+			return fmt.Errorf("sqlstore: RecordDelivery: %w: job %s is not leased", jobs.ErrLeaseLost, key)
 		case owner != r.Owner:
-			return fmt.Errorf("sqlstore: RecordDelivery: %w: job %s is leased to %q, not %q", batch.ErrLeaseLost, key, owner, r.Owner)
+			return fmt.Errorf("sqlstore: RecordDelivery: %w: job %s is leased to %q, not %q", jobs.ErrLeaseLost, key, owner, r.Owner)
 		}
 		before := indexedOf(&j)
 		j.RecordDelivery(r, s.now.Now())
@@ -681,26 +672,26 @@ func (s *Store) RecordDelivery(ctx context.Context, key string, r batch.Delivery
 		return nil
 	})
 	if err != nil {
-		return batch.Job{}, err
+		return jobs.Job{}, err
 	}
 	return roundTrip(out)
 }
 
 // load reads one job with query (by key) and its lease owner.
-func (s *Store) load(ctx context.Context, q querier, query, key string) (batch.Job, string, error) {
+func (s *Store) load(ctx context.Context, q querier, query, key string) (jobs.Job, string, error) {
 	var (
 		raw   []byte
 		owner string
 	)
 	switch err := q.QueryRowContext(ctx, query, key).Scan(&raw, &owner); {
 	case errors.Is(err, sql.ErrNoRows):
-		return batch.Job{}, "", fmt.Errorf("%w: %s", batch.ErrNotFound, key)
+		return jobs.Job{}, "", fmt.Errorf("%w: %s", jobs.ErrNotFound, key)
 	case err != nil:
-		return batch.Job{}, "", fmt.Errorf("sqlstore: reading job %s: %w", key, err)
+		return jobs.Job{}, "", fmt.Errorf("sqlstore: reading job %s: %w", key, err)
 	}
 	j, err := decodeRecord(raw)
 	if err != nil {
-		return batch.Job{}, "", fmt.Errorf("sqlstore: job %s: %w", key, err)
+		return jobs.Job{}, "", fmt.Errorf("sqlstore: job %s: %w", key, err)
 	}
 	return j, owner, nil
 }
@@ -708,9 +699,9 @@ func (s *Store) load(ctx context.Context, q querier, query, key string) (batch.J
 // loadByGeneration reads with queries (getJobByGen or selectJobByGen) the
 // job with generation id in its current attempt or, failing that, in an
 // earlier one.
-func (s *Store) loadByGeneration(ctx context.Context, q querier, queries [2]string, id string) (batch.Job, bool, error) {
+func (s *Store) loadByGeneration(ctx context.Context, q querier, queries [2]string, id string) (jobs.Job, bool, error) {
 	if id == "" {
-		return batch.Job{}, false, nil // the generation id of every job not yet submitted
+		return jobs.Job{}, false, nil // the generation id of every job not yet submitted
 	}
 	var raw []byte
 	var owner string
@@ -720,13 +711,13 @@ func (s *Store) loadByGeneration(ctx context.Context, q querier, queries [2]stri
 	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return batch.Job{}, false, nil
+		return jobs.Job{}, false, nil
 	case err != nil:
-		return batch.Job{}, false, fmt.Errorf("sqlstore: finding the job of generation %s: %w", id, err)
+		return jobs.Job{}, false, fmt.Errorf("sqlstore: finding the job of generation %s: %w", id, err)
 	}
 	j, err := decodeRecord(raw)
 	if err != nil {
-		return batch.Job{}, false, fmt.Errorf("sqlstore: job of generation %s: %w", id, err)
+		return jobs.Job{}, false, fmt.Errorf("sqlstore: job of generation %s: %w", id, err)
 	}
 	return j, true, nil
 }
@@ -734,12 +725,12 @@ func (s *Store) loadByGeneration(ctx context.Context, q querier, queries [2]stri
 // indexed holds the columns of a job's row that indexes cover.
 type indexed struct {
 	generationID string
-	status       creativeai.Status
-	delivery     creativeai.DeliveryState
+	status       jobs.Status
+	delivery     jobs.DeliveryState
 	nextAt       int64
 }
 
-func indexedOf(j *batch.Job) indexed {
+func indexedOf(j *jobs.Job) indexed {
 	return indexed{j.GenerationID, j.Status, j.Delivery, nanos(j.DeliveryNextAt)}
 }
 
@@ -747,7 +738,7 @@ func indexedOf(j *batch.Job) indexed {
 // columns are written only when they changed: SQLite updates every index
 // on a column named in SET, whether or not its value changed, and many
 // changes (an unknown provider status, an error text) touch none.
-func (s *Store) save(ctx context.Context, q querier, before indexed, j *batch.Job) error {
+func (s *Store) save(ctx context.Context, q querier, before indexed, j *jobs.Job) error {
 	args, err := rowArgs(j)
 	if err != nil {
 		return err
@@ -765,7 +756,7 @@ func (s *Store) save(ctx context.Context, q querier, before indexed, j *batch.Jo
 
 // rowArgs returns the column values of j in the order insertJob and
 // updateJob take them.
-func rowArgs(j *batch.Job) ([]any, error) {
+func rowArgs(j *jobs.Job) ([]any, error) {
 	b, err := json.Marshal(j)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: encoding job %s: %w", j.Key, err)
@@ -774,10 +765,10 @@ func rowArgs(j *batch.Job) ([]any, error) {
 		nanos(j.DeliveryNextAt), nanos(j.UpdatedAt), string(b)}, nil
 }
 
-func decodeRecord(raw []byte) (batch.Job, error) {
-	var j batch.Job
+func decodeRecord(raw []byte) (jobs.Job, error) {
+	var j jobs.Job
 	if err := json.Unmarshal(raw, &j); err != nil {
-		return batch.Job{}, fmt.Errorf("decoding the stored record: %w", err)
+		return jobs.Job{}, fmt.Errorf("decoding the stored record: %w", err)
 	}
 	return j, nil
 }
@@ -785,10 +776,10 @@ func decodeRecord(raw []byte) (batch.Job, error) {
 // roundTrip returns j as reading it back would, so that every method
 // returns what a later Get returns (times in the location JSON gives them).
 // Methods call it after committing, outside the write lock.
-func roundTrip(j batch.Job) (batch.Job, error) {
+func roundTrip(j jobs.Job) (jobs.Job, error) {
 	b, err := json.Marshal(j)
 	if err != nil {
-		return batch.Job{}, fmt.Errorf("sqlstore: encoding job %s: %w", j.Key, err)
+		return jobs.Job{}, fmt.Errorf("sqlstore: encoding job %s: %w", j.Key, err)
 	}
 	return decodeRecord(b)
 }

@@ -5,7 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch/sqlstore"
 	"github.com/creativeai-run/catalogvideo/batch/storetest"
 	"github.com/creativeai-run/catalogvideo/creativeai"
@@ -15,13 +16,13 @@ func TestConformance(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		var r reopeners
 		storetest.RunDurable(t,
-			func(t *testing.T, clock batch.Clock) batch.Store {
+			func(t *testing.T, clock jobs.Clock) jobs.Store {
 				db, reopen := b.open(t)
 				s := newStore(t, db, b.dialect, sqlstore.WithClock(clock))
 				r.add(s, reopen)
 				return s
 			},
-			func(t *testing.T, s batch.Store, clock batch.Clock) batch.Store {
+			func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store {
 				reopen := r.get(t, s)
 				if err := s.Close(); err != nil {
 					t.Fatal(err)
@@ -40,15 +41,15 @@ func TestGenerationOfAnotherJob(t *testing.T) {
 		s := newStore(t, db, b.dialect)
 		ctx := t.Context()
 		for _, key := range []string{"a", "b"} {
-			if _, _, err := s.Track(ctx, batch.Job{Key: key, SKU: key}); err != nil {
+			if _, _, err := s.Track(ctx, jobs.Job{Key: key, SKU: key}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		gen := &creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusPending}
-		if _, err := s.RecordSubmission(ctx, "a", batch.Submission{Generation: gen}); err != nil {
+		if _, err := s.RecordSubmission(ctx, "a", jobs.Submission{Generation: gen}); err != nil {
 			t.Fatal(err)
 		}
-		_, err := s.RecordSubmission(ctx, "b", batch.Submission{Generation: gen})
+		_, err := s.RecordSubmission(ctx, "b", jobs.Submission{Generation: gen})
 		if err == nil || !strings.Contains(err.Error(), "generation vgen_1 already belongs to job a") {
 			t.Errorf("recording a's generation for b: error = %v, want one naming job a", err)
 		}
@@ -72,12 +73,12 @@ func TestTrackSubmittedJob(t *testing.T) {
 		if r, err := s.Apply(ctx, creativeai.Generation{ID: "vgen_2", Status: creativeai.StatusProcessing}); err != nil || !r.Deferred {
 			t.Fatalf("Apply before the job = %+v, %v; want deferred", r, err)
 		}
-		in := batch.Job{Key: "a", SKU: "A", Status: creativeai.StatusPending, GenerationID: "vgen_2", Attempt: 1, PreviousGenerationIDs: []string{"vgen_1"}}
+		in := jobs.Job{Key: "a", SKU: "A", Status: jobs.StatusPending, GenerationID: "vgen_2", Attempt: 1, PreviousGenerationIDs: []string{"vgen_1"}}
 		got, created, err := s.Track(ctx, in)
 		if err != nil || !created {
 			t.Fatalf("Track = %v, %v", created, err)
 		}
-		if got.Status != creativeai.StatusProcessing {
+		if got.Status != jobs.StatusProcessing {
 			t.Errorf("Status = %q, want the kept event's processing", got.Status)
 		}
 		for _, id := range []string{"vgen_1", "vgen_2"} {
@@ -99,11 +100,11 @@ func TestRecordFormat(t *testing.T) {
 		db, _ := b.open(t)
 		s := newStore(t, db, b.dialect)
 		ctx := t.Context()
-		if _, _, err := s.Track(ctx, batch.Job{Key: "a", SKU: "SKU-1", Collection: "spring", TargetSurface: "shopify-pdp"}); err != nil {
+		if _, _, err := s.Track(ctx, jobs.Job{Key: "a", SKU: "SKU-1", Collection: "spring", TargetSurface: "shopify-pdp"}); err != nil {
 			t.Fatal(err)
 		}
 		gen := &creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusPending}
-		if _, err := s.RecordSubmission(ctx, "a", batch.Submission{Generation: gen}); err != nil {
+		if _, err := s.RecordSubmission(ctx, "a", jobs.Submission{Generation: gen}); err != nil {
 			t.Fatal(err)
 		}
 		r, err := s.Apply(ctx, creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusCompleted, OutputURL: "https://cdn.example/a.mp4", FailoverUsed: true})
@@ -145,7 +146,7 @@ func TestCloseLeavesDBOpen(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		db, _ := b.open(t)
 		s := newStore(t, db, b.dialect)
-		if _, _, err := s.Track(t.Context(), batch.Job{Key: "a", SKU: "A"}); err != nil {
+		if _, _, err := s.Track(t.Context(), jobs.Job{Key: "a", SKU: "A"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Close(); err != nil {

@@ -7,7 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
@@ -18,7 +19,7 @@ const Appliers = 8
 // BenchJob returns the i-th job BenchmarkApply expects a store to hold: a
 // submitted, pending job with key "bench-<i>" and generation "vgen_bench_<i>".
 // Stores seed them their fastest way (a written file, a bulk insert).
-func BenchJob(i int) batch.Job {
+func BenchJob(i int) jobs.Job {
 	j := newJob(fmt.Sprintf("bench-%d", i))
 	j.GenerationID = fmt.Sprintf("vgen_bench_%d", i)
 	j.CreatedAt, j.UpdatedAt = Epoch, Epoch
@@ -34,10 +35,10 @@ var benchRuns atomic.Int64
 // BenchJob(jobs-1). Every event changes its job (the events step each job
 // through provider statuses it has not had), so every Apply writes; ns/op is
 // the cost per event.
-func BenchmarkApply(b *testing.B, jobs int, apply func(context.Context, creativeai.Generation) (batch.ApplyResult, error)) {
+func BenchmarkApply(b *testing.B, n int, apply func(context.Context, creativeai.Generation) (jobs.ApplyResult, error)) {
 	run := benchRuns.Add(1)
 	ctx := b.Context()
-	ids := make([]string, jobs)
+	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("vgen_bench_%d", i)
 	}
@@ -52,8 +53,8 @@ func BenchmarkApply(b *testing.B, jobs int, apply func(context.Context, creative
 					return
 				}
 				gen := creativeai.Generation{
-					ID:     ids[k%int64(jobs)],
-					Status: creativeai.Status(fmt.Sprintf("rendering-%d-%d", run, k/int64(jobs))),
+					ID:     ids[k%int64(n)],
+					Status: creativeai.Status(fmt.Sprintf("rendering-%d-%d", run, k/int64(n))),
 				}
 				r, err := apply(ctx, gen)
 				if err != nil {

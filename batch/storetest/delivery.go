@@ -6,13 +6,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/creativeai"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 )
 
 // completedJob tracks, submits and completes a job with a target surface, so
 // that its delivery is due at the clock's time.
-func (h *harness) completedJob(key string) batch.Job {
+func (h *harness) completedJob(key string) jobs.Job {
 	h.Helper()
 	h.trackSubmitted(key, "vgen_"+key)
 	return h.complete("vgen_" + key)
@@ -33,16 +34,16 @@ func testClaimOnlyDue(h *harness) {
 	h.completedJob("delivered")
 	h.completedJob("retry-later")
 	for _, c := range h.claim("setup", 10, h.clock.Now()) {
-		r := batch.DeliveryResult{Owner: "setup", State: creativeai.DeliveryDelivered, Ref: "gid://shopify/MediaImage/1"}
+		r := jobs.DeliveryResult{Owner: "setup", State: jobs.DeliveryDelivered, Ref: "gid://shopify/MediaImage/1"}
 		if c.Key == "retry-later" {
-			r = batch.DeliveryResult{Owner: "setup", State: creativeai.DeliveryPending, Error: "HTTP 503", NextAt: h.clock.Now().Add(time.Hour)}
+			r = jobs.DeliveryResult{Owner: "setup", State: jobs.DeliveryPending, Error: "HTTP 503", NextAt: h.clock.Now().Add(time.Hour)}
 		}
 		h.recordDelivery(c.Key, r)
 	}
 	due := h.completedJob("due")
 
 	got := h.claim("w", 10, h.clock.Now())
-	h.diff("claimed", []batch.Job{due}, got)
+	h.diff("claimed", []jobs.Job{due}, got)
 	h.diff("Get of the claimed job", due, h.get("due"))
 }
 
@@ -62,9 +63,9 @@ func testClaimLease(h *harness) {
 	got := h.claim("w2", 10, t0.Add(2*time.Minute))
 	h.diff("claimed after the lease expired", []string{"a"}, keys(got))
 
-	_, err := h.s.RecordDelivery(h.ctx, "a", batch.DeliveryResult{Owner: "w1", State: creativeai.DeliveryDelivered, Ref: "media-1"})
-	h.wantErr("RecordDelivery by the owner of an expired, reclaimed lease", err, batch.ErrLeaseLost)
-	j := h.recordDelivery("a", batch.DeliveryResult{Owner: "w2", State: creativeai.DeliveryDelivered, Ref: "media-2"})
+	_, err := h.s.RecordDelivery(h.ctx, "a", jobs.DeliveryResult{Owner: "w1", State: jobs.DeliveryDelivered, Ref: "media-1"})
+	h.wantErr("RecordDelivery by the owner of an expired, reclaimed lease", err, jobs.ErrLeaseLost)
+	j := h.recordDelivery("a", jobs.DeliveryResult{Owner: "w2", State: jobs.DeliveryDelivered, Ref: "media-2"})
 	if j.DeliveryRef != "media-2" || j.DeliveryAttempts != 1 {
 		h.Errorf("DeliveryRef = %q, DeliveryAttempts = %d; want media-2, 1", j.DeliveryRef, j.DeliveryAttempts)
 	}
@@ -93,7 +94,7 @@ func testClaimLimit(h *harness) {
 func testClaimZeroNow(h *harness) {
 	h.completedJob("a")
 	h.clock.Advance(time.Second)
-	got, err := h.s.ClaimDeliveries(h.ctx, batch.Claim{Owner: "w", Limit: 1, Lease: time.Minute})
+	got, err := h.s.ClaimDeliveries(h.ctx, jobs.Claim{Owner: "w", Limit: 1, Lease: time.Minute})
 	if err != nil {
 		h.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func testClaimZeroNow(h *harness) {
 func testClaimInvalid(h *harness) {
 	h.completedJob("a")
 	now := h.clock.Now()
-	for name, c := range map[string]batch.Claim{
+	for name, c := range map[string]jobs.Claim{
 		"no owner":       {Limit: 1, Lease: time.Minute, Now: now},
 		"zero limit":     {Owner: "w", Lease: time.Minute, Now: now},
 		"negative limit": {Owner: "w", Limit: -1, Lease: time.Minute, Now: now},
@@ -124,8 +125,8 @@ func testClaimInvalid(h *harness) {
 }
 
 func testClaimConcurrent(h *harness) {
-	const jobs, workers = 40, 8
-	for i := range jobs {
+	const jobList, workers = 40, 8
+	for i := range jobList {
 		h.completedJob(fmt.Sprintf("job-%02d", i))
 	}
 	now := h.clock.Now()
@@ -138,8 +139,8 @@ func testClaimConcurrent(h *harness) {
 		wg.Go(func() {
 			owner := fmt.Sprintf("worker-%d", w)
 			// More rounds than there are jobs means jobs are claimed twice.
-			for range jobs + 1 {
-				got, err := h.s.ClaimDeliveries(h.ctx, batch.Claim{Owner: owner, Limit: 3, Lease: time.Hour, Now: now})
+			for range jobList + 1 {
+				got, err := h.s.ClaimDeliveries(h.ctx, jobs.Claim{Owner: owner, Limit: 3, Lease: time.Hour, Now: now})
 				if err != nil {
 					h.Errorf("%s: ClaimDeliveries: %v", owner, err)
 					return
@@ -156,8 +157,8 @@ func testClaimConcurrent(h *harness) {
 		})
 	}
 	wg.Wait()
-	if len(counts) != jobs {
-		h.Errorf("%d distinct jobs claimed, want %d", len(counts), jobs)
+	if len(counts) != jobList {
+		h.Errorf("%d distinct jobs claimed, want %d", len(counts), jobList)
 	}
 	for k, n := range counts {
 		if n != 1 {
@@ -170,8 +171,8 @@ func testDeliveryDelivered(h *harness) {
 	want := h.completedJob("a")
 	h.claim("w", 1, h.clock.Now())
 	now := h.clock.Advance(time.Second)
-	got := h.recordDelivery("a", batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryDelivered, Ref: "gid://shopify/MediaImage/42"})
-	want.Delivery = creativeai.DeliveryDelivered
+	got := h.recordDelivery("a", jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryDelivered, Ref: "gid://shopify/MediaImage/42"})
+	want.Delivery = jobs.DeliveryDelivered
 	want.DeliveryRef = "gid://shopify/MediaImage/42"
 	want.DeliveryAttempts = 1
 	want.DeliveryNextAt = time.Time{}
@@ -182,8 +183,8 @@ func testDeliveryDelivered(h *harness) {
 	if c := h.claim("w", 1, now.Add(time.Hour)); len(c) != 0 {
 		h.Errorf("delivered job claimed again: %v", keys(c))
 	}
-	_, err := h.s.RecordDelivery(h.ctx, "a", batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryDelivered, Ref: "again"})
-	h.wantErr("second RecordDelivery (the lease was released)", err, batch.ErrLeaseLost)
+	_, err := h.s.RecordDelivery(h.ctx, "a", jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryDelivered, Ref: "again"})
+	h.wantErr("second RecordDelivery (the lease was released)", err, jobs.ErrLeaseLost)
 	h.diff("Get after the refused record", want, h.get("a"))
 }
 
@@ -192,7 +193,7 @@ func testDeliveryRetryThenFail(h *harness) {
 	h.claim("w", 1, h.clock.Now())
 	now := h.clock.Advance(time.Second)
 	next := now.Add(time.Minute)
-	got := h.recordDelivery("a", batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryPending, Error: "HTTP 503", NextAt: next})
+	got := h.recordDelivery("a", jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryPending, Error: "HTTP 503", NextAt: next})
 	want.DeliveryAttempts = 1
 	want.DeliveryError = "HTTP 503"
 	want.DeliveryNextAt = next
@@ -206,8 +207,8 @@ func testDeliveryRetryThenFail(h *harness) {
 		h.Fatalf("claimed %v at NextAt; want [a]", keys(c))
 	}
 	now = h.clock.Advance(time.Minute)
-	got = h.recordDelivery("a", batch.DeliveryResult{Owner: "w2", State: creativeai.DeliveryFailed, Error: "product not found for SKU"})
-	want.Delivery = creativeai.DeliveryFailed
+	got = h.recordDelivery("a", jobs.DeliveryResult{Owner: "w2", State: jobs.DeliveryFailed, Error: "product not found for SKU"})
+	want.Delivery = jobs.DeliveryFailed
 	want.DeliveryAttempts = 2
 	want.DeliveryError = "product not found for SKU"
 	want.DeliveryNextAt = time.Time{}
@@ -221,20 +222,20 @@ func testDeliveryRetryThenFail(h *harness) {
 
 func testDeliveryLeaseLost(h *harness) {
 	want := h.completedJob("a")
-	ok := batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryDelivered, Ref: "m"}
+	ok := jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryDelivered, Ref: "m"}
 	_, err := h.s.RecordDelivery(h.ctx, "a", ok)
-	h.wantErr("RecordDelivery of an unclaimed job", err, batch.ErrLeaseLost)
+	h.wantErr("RecordDelivery of an unclaimed job", err, jobs.ErrLeaseLost)
 	h.claim("w", 1, h.clock.Now())
-	_, err = h.s.RecordDelivery(h.ctx, "a", batch.DeliveryResult{Owner: "intruder", State: creativeai.DeliveryDelivered, Ref: "m"})
-	h.wantErr("RecordDelivery by another owner", err, batch.ErrLeaseLost)
-	_, err = h.s.RecordDelivery(h.ctx, "a", batch.DeliveryResult{State: creativeai.DeliveryDelivered, Ref: "m"})
-	h.wantErr("RecordDelivery without an owner", err, batch.ErrLeaseLost)
+	_, err = h.s.RecordDelivery(h.ctx, "a", jobs.DeliveryResult{Owner: "intruder", State: jobs.DeliveryDelivered, Ref: "m"})
+	h.wantErr("RecordDelivery by another owner", err, jobs.ErrLeaseLost)
+	_, err = h.s.RecordDelivery(h.ctx, "a", jobs.DeliveryResult{State: jobs.DeliveryDelivered, Ref: "m"})
+	h.wantErr("RecordDelivery without an owner", err, jobs.ErrLeaseLost)
 	h.diff("Get after refused records", want, h.get("a"))
 	_, err = h.s.RecordDelivery(h.ctx, "missing", ok)
-	h.wantErr("RecordDelivery of an unknown key", err, batch.ErrNotFound)
+	h.wantErr("RecordDelivery of an unknown key", err, jobs.ErrNotFound)
 
 	// The rightful owner still holds the lease.
-	if got := h.recordDelivery("a", ok); got.Delivery != creativeai.DeliveryDelivered {
+	if got := h.recordDelivery("a", ok); got.Delivery != jobs.DeliveryDelivered {
 		h.Errorf("Delivery = %q, want delivered", got.Delivery)
 	}
 }
@@ -242,7 +243,7 @@ func testDeliveryLeaseLost(h *harness) {
 func testDeliveryInvalid(h *harness) {
 	want := h.completedJob("a")
 	h.claim("w", 1, h.clock.Now())
-	if _, err := h.s.RecordDelivery(h.ctx, "a", batch.DeliveryResult{Owner: "w", State: "published"}); err == nil {
+	if _, err := h.s.RecordDelivery(h.ctx, "a", jobs.DeliveryResult{Owner: "w", State: "published"}); err == nil {
 		h.Error("RecordDelivery with an unknown state: no error")
 	}
 	h.diff("Get after the refused record", want, h.get("a"))

@@ -6,7 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
@@ -20,7 +21,7 @@ var durableCases = []testCase{
 
 // everyState builds jobs in every state the store can hold and returns the
 // jobs as listed.
-func (h *harness) everyState() []batch.Job {
+func (h *harness) everyState() []jobs.Job {
 	h.Helper()
 	h.track(newJob("pending"))
 	h.trackSubmitted("submitted", "vgen_submitted")
@@ -29,11 +30,11 @@ func (h *harness) everyState() []batch.Job {
 	h.trackSubmitted("odd", "vgen_odd")
 	h.apply(event("vgen_odd", "upscaling"))
 	h.track(newJob("submit_failed"))
-	h.recordSubmission("submit_failed", batch.Submission{Error: "HTTP 422: bad image"})
+	h.recordSubmission("submit_failed", jobs.Submission{Error: "HTTP 422: bad image"})
 	h.trackSubmitted("replayed", "vgen_r1")
 	h.apply(creativeai.Generation{ID: "vgen_r1", Status: creativeai.StatusFailed, Error: "provider timeout"})
 	h.replay("replayed")
-	h.recordSubmission("replayed", batch.Submission{
+	h.recordSubmission("replayed", jobs.Submission{
 		Generation: &creativeai.Generation{ID: "vgen_r2", Status: creativeai.StatusProcessing},
 		StillURL:   "https://cdn.example.com/still.png",
 	})
@@ -47,21 +48,21 @@ func (h *harness) everyState() []batch.Job {
 	for _, c := range h.claim("w", 10, h.clock.Now()) {
 		switch c.Key {
 		case "delivered":
-			h.recordDelivery(c.Key, batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryDelivered, Ref: "gid://shopify/MediaImage/7"})
+			h.recordDelivery(c.Key, jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryDelivered, Ref: "gid://shopify/MediaImage/7"})
 		case "retrying":
-			h.recordDelivery(c.Key, batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryPending, Error: "HTTP 503", NextAt: h.clock.Now().Add(time.Hour)})
+			h.recordDelivery(c.Key, jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryPending, Error: "HTTP 503", NextAt: h.clock.Now().Add(time.Hour)})
 		case "undeliverable":
-			h.recordDelivery(c.Key, batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryFailed, Error: "no product for SKU"})
+			h.recordDelivery(c.Key, jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryFailed, Error: "no product for SKU"})
 		}
 	}
-	return h.list(batch.Filter{})
+	return h.list(jobs.Filter{})
 }
 
 // checkSame checks that the store holds exactly want, in order, and finds
 // each job by its current and earlier generation ids.
-func (h *harness) checkSame(what string, want []batch.Job) {
+func (h *harness) checkSame(what string, want []jobs.Job) {
 	h.Helper()
-	h.diff(what+": List", want, h.list(batch.Filter{}))
+	h.diff(what+": List", want, h.list(jobs.Filter{}))
 	for _, w := range want {
 		h.diff(what+": Get("+w.Key+")", w, h.get(w.Key))
 		for _, id := range append([]string{w.GenerationID}, w.PreviousGenerationIDs...) {
@@ -104,39 +105,39 @@ func testDurableDeferred(h *harness) {
 	h.apply(event("vgen_later", creativeai.StatusProcessing))
 	h.apply(completed("vgen_later"))
 	h.apply(event("vgen_other", creativeai.StatusFailed))
-	want := h.list(batch.Filter{})
+	want := h.list(jobs.Filter{})
 	h.reopen()
 	h.checkSame("after reopen", want)
 
 	h.track(newJob("later"))
 	now := h.clock.Advance(time.Second)
 	got := h.submit("later", "vgen_later")
-	if got.Status != creativeai.StatusCompleted || !got.DeliveryNextAt.Equal(now) {
+	if got.Status != jobs.StatusCompleted || !got.DeliveryNextAt.Equal(now) {
 		h.Errorf("events kept across reopen: Status = %q, DeliveryNextAt = %v; want completed at %v", got.Status, got.DeliveryNextAt, now)
 	}
 	// The event applied before the reopen does not come back.
-	if got := h.submit("used", "vgen_used"); got.ProviderStatus != "" || got.Status != creativeai.StatusProcessing {
+	if got := h.submit("used", "vgen_used"); got.ProviderStatus != "" || got.Status != jobs.StatusProcessing {
 		h.Errorf("event applied before reopen applied again: Status = %q, ProviderStatus = %q", got.Status, got.ProviderStatus)
 	}
 	h.reopen()
 	h.track(newJob("other"))
-	if got := h.submit("other", "vgen_other"); got.Status != creativeai.StatusFailed {
+	if got := h.submit("other", "vgen_other"); got.Status != jobs.StatusFailed {
 		h.Errorf("event kept across two reopens: Status = %q, want failed", got.Status)
 	}
-	if got := h.get("later"); got.Status != creativeai.StatusCompleted {
+	if got := h.get("later"); got.Status != jobs.StatusCompleted {
 		h.Errorf("later: Status = %q after second reopen", got.Status)
 	}
 }
 
 func testDurableConcurrent(h *harness) {
-	const jobs, workers = 80, 8
-	for i := range jobs {
+	const jobList, workers = 80, 8
+	for i := range jobList {
 		h.trackSubmitted(fmt.Sprintf("job-%02d", i), fmt.Sprintf("vgen_%02d", i))
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			for i := w; i < jobs; i += workers {
+			for i := w; i < jobList; i += workers {
 				id := fmt.Sprintf("vgen_%02d", i)
 				for _, gen := range []creativeai.Generation{event(id, creativeai.StatusProcessing), completed(id)} {
 					if _, err := h.s.Apply(h.ctx, gen); err != nil {
@@ -147,11 +148,11 @@ func testDurableConcurrent(h *harness) {
 		})
 	}
 	wg.Wait()
-	want := h.list(batch.Filter{})
+	want := h.list(jobs.Filter{})
 	h.reopen()
 	h.checkSame("after reopen", want)
-	if n := len(h.list(batch.Filter{Statuses: []creativeai.Status{creativeai.StatusCompleted}})); n != jobs {
-		h.Errorf("%d completed jobs after reopen, want %d", n, jobs)
+	if n := len(h.list(jobs.Filter{Statuses: []jobs.Status{jobs.StatusCompleted}})); n != jobList {
+		h.Errorf("%d completed jobs after reopen, want %d", n, jobList)
 	}
 }
 
@@ -161,7 +162,7 @@ func testDurableReopenTwice(h *harness) {
 	h.clock.Advance(time.Second)
 	h.complete("vgen_submitted")
 	h.trackSubmitted("new", "vgen_new")
-	want := h.list(batch.Filter{})
+	want := h.list(jobs.Filter{})
 	h.reopen()
 	h.checkSame("after second reopen", want)
 }

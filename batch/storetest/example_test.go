@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/creativeai-run/catalogvideo/batch/storetest"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
@@ -17,10 +19,10 @@ import (
 func ExampleNewClock() {
 	ctx := context.Background()
 	clock := storetest.NewClock(storetest.Epoch)
-	store := batch.NewMemoryStore(batch.WithClock(clock.Now))
+	store := memstore.New(memstore.WithClock(clock))
 	defer store.Close()
 
-	job, _, err := store.Track(ctx, batch.Job{Key: "SKU-1001#1", SKU: "SKU-1001", TargetSurface: "shopify-pdp"})
+	job, _, err := store.Track(ctx, jobs.Job{Key: "SKU-1001#1", SKU: "SKU-1001", TargetSurface: "shopify-pdp"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -28,7 +30,7 @@ func ExampleNewClock() {
 
 	clock.Advance(time.Second)
 	gen := &creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusPending}
-	if _, err := store.RecordSubmission(ctx, job.Key, batch.Submission{Generation: gen}); err != nil {
+	if _, err := store.RecordSubmission(ctx, job.Key, jobs.Submission{Generation: gen}); err != nil {
 		log.Fatal(err)
 	}
 
@@ -54,8 +56,8 @@ func ExampleNewClock() {
 func ExampleRun() {
 	// In the store's package, as func TestConformance(t *testing.T):
 	testConformance := func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T, clock batch.Clock) batch.Store {
-			store := batch.NewMemoryStore(batch.WithClock(clock))
+		storetest.Run(t, func(t *testing.T, clock jobs.Clock) jobs.Store {
+			store := memstore.New(memstore.WithClock(clock))
 			t.Cleanup(func() { _ = store.Close() })
 			return store
 		})

@@ -4,7 +4,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
@@ -28,11 +29,11 @@ var (
 
 // importedRecords returns records in every state an export holds, with
 // every field a store keeps set on at least one of them, in export order.
-func importedRecords() []batch.Job {
+func importedRecords() []jobs.Job {
 	// delivered completed on its second attempt and was published.
 	delivered := newJob("delivered")
 	delivered.GenerationID = "vgen_delivered_2"
-	delivered.Status = creativeai.StatusCompleted
+	delivered.Status = jobs.StatusCompleted
 	delivered.OutputURL = "https://cdn.creativeai.run/output/vgen_delivered_2.mp4"
 	delivered.FailoverUsed = true
 	delivered.CompletedAt = importCompleted
@@ -40,65 +41,65 @@ func importedRecords() []batch.Job {
 	delivered.StillURL = "https://cdn.creativeai.run/images/still-delivered.png"
 	delivered.Attempt = 1
 	delivered.PreviousGenerationIDs = []string{"vgen_delivered_1"}
-	delivered.Delivery = creativeai.DeliveryDelivered
+	delivered.Delivery = jobs.DeliveryDelivered
 	delivered.DeliveryAttempts = 2
 	delivered.DeliveryRef = "gid://shopify/MediaVideo/7"
 
 	// due waits in the outbox for a retry that is already due.
 	due := completedRecord("due")
-	due.Delivery = creativeai.DeliveryPending
+	due.Delivery = jobs.DeliveryPending
 	due.DeliveryAttempts = 1
 	due.DeliveryError = "HTTP 503"
 	due.DeliveryNextAt = Epoch.Add(-time.Minute)
 
 	// later waits for a retry an hour after the clock's start.
 	later := completedRecord("later")
-	later.Delivery = creativeai.DeliveryPending
+	later.Delivery = jobs.DeliveryPending
 	later.DeliveryAttempts = 3
 	later.DeliveryError = "THROTTLED"
 	later.DeliveryNextAt = Epoch.Add(time.Hour)
 
 	undeliverable := completedRecord("undeliverable")
-	undeliverable.Delivery = creativeai.DeliveryFailed
+	undeliverable.Delivery = jobs.DeliveryFailed
 	undeliverable.DeliveryAttempts = 8
 	undeliverable.DeliveryError = "no product has SKU SKU-undeliverable"
 
 	failed := newJob("failed")
 	failed.GenerationID = "vgen_failed"
-	failed.Status = creativeai.StatusFailed
+	failed.Status = jobs.StatusFailed
 	failed.Error = "provider timeout"
 	failed.CompletedAt = importCompleted
 
 	// rendering is processing, with a status the SDK does not know beside it.
 	rendering := newJob("rendering")
 	rendering.GenerationID = "vgen_rendering"
-	rendering.Status = creativeai.StatusProcessing
+	rendering.Status = jobs.StatusProcessing
 	rendering.ProviderStatus = "upscaling"
 
 	submitFailed := newJob("submit_failed")
-	submitFailed.Status = creativeai.StatusSubmitFailed
+	submitFailed.Status = jobs.StatusSubmitFailed
 	submitFailed.Error = "HTTP 422: image_url is not reachable"
 
-	jobs := []batch.Job{delivered, due, later, undeliverable, failed, rendering, submitFailed}
-	for i := range jobs {
-		jobs[i].CreatedAt, jobs[i].UpdatedAt = importCreated, importUpdated
+	jobList := []jobs.Job{delivered, due, later, undeliverable, failed, rendering, submitFailed}
+	for i := range jobList {
+		jobList[i].CreatedAt, jobList[i].UpdatedAt = importCreated, importUpdated
 	}
-	return jobs
+	return jobList
 }
 
 // completedRecord returns a record of a completed render of its first
 // attempt, before any delivery state is set.
-func completedRecord(key string) batch.Job {
+func completedRecord(key string) jobs.Job {
 	j := newJob(key)
 	j.GenerationID = "vgen_" + key
-	j.Status = creativeai.StatusCompleted
+	j.Status = jobs.StatusCompleted
 	j.OutputURL = "https://cdn.creativeai.run/output/vgen_" + key + ".mp4"
 	j.CompletedAt = importCompleted
 	return j
 }
 
 // importAll tracks every record, checking that each is kept as given.
-func (h *harness) importAll() []batch.Job {
+func (h *harness) importAll() []jobs.Job {
 	h.Helper()
 	records := importedRecords()
 	for _, want := range records {
@@ -108,8 +109,8 @@ func (h *harness) importAll() []batch.Job {
 }
 
 // byKey returns the record with the given key.
-func byKey(jobs []batch.Job, key string) batch.Job {
-	for _, j := range jobs {
+func byKey(jobList []jobs.Job, key string) jobs.Job {
+	for _, j := range jobList {
 		if j.Key == key {
 			return j
 		}
@@ -122,9 +123,9 @@ func testImportAsGiven(h *harness) {
 	for _, want := range records {
 		h.diff("Get of "+want.Key, want, h.get(want.Key))
 	}
-	h.diff("List", records, h.list(batch.Filter{}))
-	h.diff("List of completed jobs", []batch.Job{records[0], records[1], records[2], records[3]},
-		h.list(batch.Filter{Statuses: []creativeai.Status{creativeai.StatusCompleted}}))
+	h.diff("List", records, h.list(jobs.Filter{}))
+	h.diff("List of completed jobs", []jobs.Job{records[0], records[1], records[2], records[3]},
+		h.list(jobs.Filter{Statuses: []jobs.Status{jobs.StatusCompleted}}))
 
 	// An earlier attempt's generation still finds its job.
 	got, err := h.s.GetByGenerationID(h.ctx, "vgen_delivered_1")
@@ -137,7 +138,7 @@ func testImportAsGiven(h *harness) {
 	h.clock.Advance(time.Second)
 	for _, rec := range records {
 		again := rec
-		again.Status, again.DeliveryRef = creativeai.StatusPending, ""
+		again.Status, again.DeliveryRef = jobs.StatusPending, ""
 		stored, created, err := h.s.Track(h.ctx, again)
 		if err != nil {
 			h.Fatalf("second Track(%s): %v", rec.Key, err)
@@ -147,7 +148,7 @@ func testImportAsGiven(h *harness) {
 		}
 		h.diff("second Track of "+rec.Key, rec, stored)
 	}
-	h.diff("List after importing again", records, h.list(batch.Filter{}))
+	h.diff("List after importing again", records, h.list(jobs.Filter{}))
 }
 
 func testImportOutbox(h *harness) {
@@ -156,12 +157,12 @@ func testImportOutbox(h *harness) {
 	// Only the pending delivery whose retry is due is claimed: not the
 	// delivered or failed ones, nor the one due later.
 	claimed := h.claim("w", 10, h.clock.Now())
-	h.diff("claimed at the start", []batch.Job{byKey(records, "due")}, claimed)
+	h.diff("claimed at the start", []jobs.Job{byKey(records, "due")}, claimed)
 
 	now := h.clock.Advance(time.Second)
-	got := h.recordDelivery("due", batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryDelivered, Ref: "gid://shopify/MediaVideo/8"})
+	got := h.recordDelivery("due", jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryDelivered, Ref: "gid://shopify/MediaVideo/8"})
 	want := byKey(records, "due")
-	want.Delivery, want.DeliveryRef, want.DeliveryError = creativeai.DeliveryDelivered, "gid://shopify/MediaVideo/8", ""
+	want.Delivery, want.DeliveryRef, want.DeliveryError = jobs.DeliveryDelivered, "gid://shopify/MediaVideo/8", ""
 	want.DeliveryAttempts, want.DeliveryNextAt, want.UpdatedAt = 2, time.Time{}, now
 	h.diff("RecordDelivery continuing the imported attempts", want, got)
 	h.diff("Get after RecordDelivery", want, h.get("due"))
@@ -171,7 +172,7 @@ func testImportOutbox(h *harness) {
 		h.Errorf("claimed %v before the imported retry time", keys(got))
 	}
 	h.clock.Advance(time.Hour)
-	h.diff("claimed once the retry is due", []batch.Job{byKey(records, "later")}, h.claim("w", 10, h.clock.Now()))
+	h.diff("claimed once the retry is due", []jobs.Job{byKey(records, "later")}, h.claim("w", 10, h.clock.Now()))
 }
 
 func testImportEvents(h *harness) {
@@ -191,28 +192,28 @@ func testImportEvents(h *harness) {
 		if gen.ID == "vgen_failed" {
 			want = byKey(records, "failed")
 		}
-		h.diff("Apply("+gen.ID+" "+string(gen.Status)+") to an imported job", batch.ApplyResult{Job: want}, r)
+		h.diff("Apply("+gen.ID+" "+string(gen.Status)+") to an imported job", jobs.ApplyResult{Job: want}, r)
 	}
 
 	// The render in progress completes and enters the outbox.
 	r := h.apply(completed("vgen_rendering"))
 	want := byKey(records, "rendering")
-	want.Status, want.ProviderStatus = creativeai.StatusCompleted, ""
+	want.Status, want.ProviderStatus = jobs.StatusCompleted, ""
 	want.OutputURL, want.FailoverUsed, want.CompletedAt = "https://cdn.creativeai.run/output/vgen_rendering.mp4", true, Epoch.Add(-time.Minute)
-	want.Delivery, want.DeliveryNextAt, want.UpdatedAt = creativeai.DeliveryPending, now, now
-	h.diff("Apply(completed) to the imported render in progress", batch.ApplyResult{Job: want, Changed: true}, r)
+	want.Delivery, want.DeliveryNextAt, want.UpdatedAt = jobs.DeliveryPending, now, now
+	h.diff("Apply(completed) to the imported render in progress", jobs.ApplyResult{Job: want, Changed: true}, r)
 	h.diff("claimed after it completed", []string{"due", "rendering"}, slices.Sorted(slices.Values(keys(h.claim("w", 10, now)))))
 
 	// A failed render replays as its next attempt.
 	got := h.replay("failed")
 	wantFailed := byKey(records, "failed")
-	wantFailed.Status, wantFailed.GenerationID, wantFailed.Error, wantFailed.CompletedAt = creativeai.StatusPending, "", "", time.Time{}
+	wantFailed.Status, wantFailed.GenerationID, wantFailed.Error, wantFailed.CompletedAt = jobs.StatusPending, "", "", time.Time{}
 	wantFailed.Attempt, wantFailed.PreviousGenerationIDs, wantFailed.UpdatedAt = 1, []string{"vgen_failed"}, now
 	h.diff("Replay of the imported failed job", wantFailed, got)
 
 	// A submission that failed replays with its attempt.
 	got = h.replay("submit_failed")
 	wantSF := byKey(records, "submit_failed")
-	wantSF.Status, wantSF.Error, wantSF.UpdatedAt = creativeai.StatusPending, "", now
+	wantSF.Status, wantSF.Error, wantSF.UpdatedAt = jobs.StatusPending, "", now
 	h.diff("Replay of the imported submit_failed job", wantSF, got)
 }

@@ -3,7 +3,8 @@ package storetest
 import (
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
@@ -76,20 +77,20 @@ func testTrackKeepsExisting(h *harness) {
 	}
 	h.diff("Track of an existing key", first, got)
 	h.diff("Get", first, h.get("a"))
-	h.diff("List", []batch.Job{first}, h.list(batch.Filter{}))
+	h.diff("List", []jobs.Job{first}, h.list(jobs.Filter{}))
 }
 
 func testTrackRejectsEmptyKey(h *harness) {
-	if _, _, err := h.s.Track(h.ctx, batch.Job{SKU: "SKU-1"}); err == nil {
+	if _, _, err := h.s.Track(h.ctx, jobs.Job{SKU: "SKU-1"}); err == nil {
 		h.Error("Track of a job without a key: no error")
 	}
-	h.diff("List", []batch.Job(nil), h.list(batch.Filter{}))
+	h.diff("List", []jobs.Job(nil), h.list(jobs.Filter{}))
 }
 
 func testSubmissionAccepted(h *harness) {
 	h.track(newJob("a"))
 	now := h.clock.Advance(time.Second)
-	got := h.recordSubmission("a", batch.Submission{
+	got := h.recordSubmission("a", jobs.Submission{
 		Generation: &creativeai.Generation{ID: "vgen_a", Status: creativeai.StatusPending},
 		StillURL:   "https://cdn.example.com/still-a.png",
 	})
@@ -102,19 +103,19 @@ func testSubmissionAccepted(h *harness) {
 
 	// A rerun that records the same answer again is not a conflict.
 	again := h.submit("a", "vgen_a")
-	h.diff("RecordSubmission again", batch.Job{Key: "a", GenerationID: "vgen_a", Status: creativeai.StatusPending},
-		batch.Job{Key: again.Key, GenerationID: again.GenerationID, Status: again.Status})
+	h.diff("RecordSubmission again", jobs.Job{Key: "a", GenerationID: "vgen_a", Status: jobs.StatusPending},
+		jobs.Job{Key: again.Key, GenerationID: again.GenerationID, Status: again.Status})
 }
 
 func testSubmissionAnswerStatus(h *harness) {
 	h.track(newJob("a"))
-	got := h.recordSubmission("a", batch.Submission{Generation: &creativeai.Generation{ID: "vgen_a", Status: creativeai.StatusProcessing}})
-	if got.Status != creativeai.StatusProcessing {
+	got := h.recordSubmission("a", jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_a", Status: creativeai.StatusProcessing}})
+	if got.Status != jobs.StatusProcessing {
 		h.Errorf("submission answered processing: Status = %q", got.Status)
 	}
 	h.track(newJob("b"))
-	got = h.recordSubmission("b", batch.Submission{Generation: &creativeai.Generation{ID: "vgen_b", Status: "queued"}})
-	if got.Status != creativeai.StatusPending || got.ProviderStatus != "queued" {
+	got = h.recordSubmission("b", jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_b", Status: "queued"}})
+	if got.Status != jobs.StatusPending || got.ProviderStatus != "queued" {
 		h.Errorf("submission answered an unknown status: Status = %q, ProviderStatus = %q; want pending, queued", got.Status, got.ProviderStatus)
 	}
 }
@@ -122,9 +123,9 @@ func testSubmissionAnswerStatus(h *harness) {
 func testSubmissionFailed(h *harness) {
 	h.track(newJob("a"))
 	now := h.clock.Advance(time.Second)
-	got := h.recordSubmission("a", batch.Submission{Error: "HTTP 422: image_url unreachable"})
+	got := h.recordSubmission("a", jobs.Submission{Error: "HTTP 422: image_url unreachable"})
 	want := newJob("a")
-	want.Status = creativeai.StatusSubmitFailed
+	want.Status = jobs.StatusSubmitFailed
 	want.Error = "HTTP 422: image_url unreachable"
 	want.CreatedAt, want.UpdatedAt = Epoch, now
 	h.diff("RecordSubmission", want, got)
@@ -134,13 +135,13 @@ func testSubmissionFailed(h *harness) {
 func testSubmissionConflict(h *harness) {
 	before := h.trackSubmitted("a", "vgen_a")
 	h.clock.Advance(time.Second)
-	if _, err := h.s.RecordSubmission(h.ctx, "a", batch.Submission{Generation: &creativeai.Generation{ID: "vgen_other", Status: creativeai.StatusPending}}); err == nil {
+	if _, err := h.s.RecordSubmission(h.ctx, "a", jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_other", Status: creativeai.StatusPending}}); err == nil {
 		h.Error("RecordSubmission of a second generation for the same attempt: no error")
 	}
-	if _, err := h.s.RecordSubmission(h.ctx, "a", batch.Submission{Error: "timeout"}); err == nil {
+	if _, err := h.s.RecordSubmission(h.ctx, "a", jobs.Submission{Error: "timeout"}); err == nil {
 		h.Error("RecordSubmission of a failure after the attempt was accepted: no error")
 	}
-	if _, err := h.s.RecordSubmission(h.ctx, "a", batch.Submission{Generation: &creativeai.Generation{Status: creativeai.StatusPending}}); err == nil {
+	if _, err := h.s.RecordSubmission(h.ctx, "a", jobs.Submission{Generation: &creativeai.Generation{Status: creativeai.StatusPending}}); err == nil {
 		h.Error("RecordSubmission of a generation without an id: no error")
 	}
 	h.diff("Get after rejected submissions", before, h.get("a"))
@@ -150,8 +151,8 @@ func testSubmissionConflict(h *harness) {
 }
 
 func testSubmissionNotFound(h *harness) {
-	_, err := h.s.RecordSubmission(h.ctx, "missing", batch.Submission{Generation: &creativeai.Generation{ID: "vgen_x", Status: creativeai.StatusPending}})
-	h.wantErr("RecordSubmission of an unknown key", err, batch.ErrNotFound)
+	_, err := h.s.RecordSubmission(h.ctx, "missing", jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_x", Status: creativeai.StatusPending}})
+	h.wantErr("RecordSubmission of an unknown key", err, jobs.ErrNotFound)
 }
 
 func testApplyMovesForward(h *harness) {
@@ -159,19 +160,19 @@ func testApplyMovesForward(h *harness) {
 
 	now := h.clock.Advance(time.Second)
 	r := h.apply(event("vgen_a", creativeai.StatusProcessing))
-	want.Status, want.UpdatedAt = creativeai.StatusProcessing, now
-	h.diff("Apply processing", batch.ApplyResult{Job: want, Changed: true}, r)
+	want.Status, want.UpdatedAt = jobs.StatusProcessing, now
+	h.diff("Apply processing", jobs.ApplyResult{Job: want, Changed: true}, r)
 
 	now = h.clock.Advance(time.Second)
 	r = h.apply(completed("vgen_a"))
-	want.Status = creativeai.StatusCompleted
+	want.Status = jobs.StatusCompleted
 	want.OutputURL = "https://cdn.creativeai.run/output/vgen_a.mp4"
 	want.FailoverUsed = true
 	want.CompletedAt = Epoch.Add(-time.Minute)
-	want.Delivery = creativeai.DeliveryPending
+	want.Delivery = jobs.DeliveryPending
 	want.DeliveryNextAt = now
 	want.UpdatedAt = now
-	h.diff("Apply completed", batch.ApplyResult{Job: want, Changed: true}, r)
+	h.diff("Apply completed", jobs.ApplyResult{Job: want, Changed: true}, r)
 	h.diff("Get", want, h.get("a"))
 }
 
@@ -189,7 +190,7 @@ func testApplyMonotonic(h *harness) {
 	}
 	for _, gen := range late {
 		r := h.apply(gen)
-		h.diff("Apply "+string(gen.Status)+" after completed", batch.ApplyResult{Job: done}, r)
+		h.diff("Apply "+string(gen.Status)+" after completed", jobs.ApplyResult{Job: done}, r)
 	}
 	h.diff("Get", done, h.get("a"))
 }
@@ -198,15 +199,15 @@ func testApplyFailed(h *harness) {
 	want := h.trackSubmitted("a", "vgen_a")
 	now := h.clock.Advance(time.Second)
 	r := h.apply(creativeai.Generation{ID: "vgen_a", Status: creativeai.StatusFailed, Error: "provider timeout after retry budget"})
-	want.Status = creativeai.StatusFailed
+	want.Status = jobs.StatusFailed
 	want.Error = "provider timeout after retry budget"
 	want.CompletedAt = now // the event carries no completion time
 	want.UpdatedAt = now
-	h.diff("Apply failed", batch.ApplyResult{Job: want, Changed: true}, r)
+	h.diff("Apply failed", jobs.ApplyResult{Job: want, Changed: true}, r)
 
 	h.clock.Advance(time.Second)
 	r = h.apply(completed("vgen_a"))
-	h.diff("Apply completed after failed", batch.ApplyResult{Job: want}, r)
+	h.diff("Apply completed after failed", jobs.ApplyResult{Job: want}, r)
 	h.diff("Get", want, h.get("a"))
 }
 
@@ -232,27 +233,27 @@ func testApplyUnknownStatus(h *harness) {
 	r := h.apply(odd)
 	want.ProviderStatus = "upscaling"
 	want.UpdatedAt = now
-	h.diff("Apply unknown status", batch.ApplyResult{Job: want, Changed: true}, r)
+	h.diff("Apply unknown status", jobs.ApplyResult{Job: want, Changed: true}, r)
 
 	h.clock.Advance(time.Second)
 	r = h.apply(odd)
-	h.diff("Apply the same unknown status again", batch.ApplyResult{Job: want}, r)
+	h.diff("Apply the same unknown status again", jobs.ApplyResult{Job: want}, r)
 
 	now = h.clock.Advance(time.Second)
 	r = h.apply(event("vgen_a", creativeai.StatusProcessing))
-	want.Status, want.ProviderStatus, want.UpdatedAt = creativeai.StatusProcessing, "", now
-	h.diff("Apply processing after unknown status", batch.ApplyResult{Job: want, Changed: true}, r)
+	want.Status, want.ProviderStatus, want.UpdatedAt = jobs.StatusProcessing, "", now
+	h.diff("Apply processing after unknown status", jobs.ApplyResult{Job: want, Changed: true}, r)
 	h.diff("Get", want, h.get("a"))
 }
 
 func testApplyInvalidEvent(h *harness) {
 	_, err := h.s.Apply(h.ctx, creativeai.Generation{Status: creativeai.StatusCompleted})
-	h.wantErr("Apply without an id", err, batch.ErrInvalidEvent)
+	h.wantErr("Apply without an id", err, jobs.ErrNoGenerationID)
 }
 
 func testApplyDeferred(h *harness) {
 	r := h.apply(completed("vgen_early"))
-	h.diff("Apply for an unknown id", batch.ApplyResult{Deferred: true}, r)
+	h.diff("Apply for an unknown id", jobs.ApplyResult{Deferred: true}, r)
 	if _, err := h.s.GetByGenerationID(h.ctx, "vgen_early"); err == nil {
 		h.Error("GetByGenerationID finds a generation no job has")
 	}
@@ -262,11 +263,11 @@ func testApplyDeferred(h *harness) {
 	got := h.submit("a", "vgen_early")
 	want := newJob("a")
 	want.GenerationID = "vgen_early"
-	want.Status = creativeai.StatusCompleted
+	want.Status = jobs.StatusCompleted
 	want.OutputURL = "https://cdn.creativeai.run/output/vgen_early.mp4"
 	want.FailoverUsed = true
 	want.CompletedAt = Epoch.Add(-time.Minute)
-	want.Delivery = creativeai.DeliveryPending
+	want.Delivery = jobs.DeliveryPending
 	want.DeliveryNextAt = now
 	want.CreatedAt, want.UpdatedAt = Epoch, now
 	h.diff("RecordSubmission applies the kept event", want, got)
@@ -274,7 +275,7 @@ func testApplyDeferred(h *harness) {
 
 	h.clock.Advance(time.Second)
 	r = h.apply(completed("vgen_early"))
-	h.diff("the kept event delivered again", batch.ApplyResult{Job: want}, r)
+	h.diff("the kept event delivered again", jobs.ApplyResult{Job: want}, r)
 }
 
 func testApplyDeferredMostAdvanced(h *harness) {
@@ -291,14 +292,14 @@ func testApplyDeferredMostAdvanced(h *harness) {
 		}
 		h.track(newJob(id))
 		got := h.submit(id, id)
-		wantStatus := creativeai.StatusCompleted
+		wantStatus := jobs.StatusCompleted
 		if id == "vgen_3" {
-			wantStatus = creativeai.StatusProcessing
+			wantStatus = jobs.StatusProcessing
 		}
 		if got.Status != wantStatus {
 			h.Errorf("%s: status after the kept events = %q, want %q", id, got.Status, wantStatus)
 		}
-		if wantStatus == creativeai.StatusCompleted && got.OutputURL == "" {
+		if wantStatus == jobs.StatusCompleted && got.OutputURL == "" {
 			h.Errorf("%s: completed without the event's output URL", id)
 		}
 		h.diff(id+" Get", got, h.get(id))
@@ -309,14 +310,14 @@ func testApplyDeferredWaitsForItsID(h *harness) {
 	h.apply(completed("vgen_b"))
 	h.trackSubmitted("a", "vgen_a")
 	h.track(newJob("b"))
-	if got := h.recordSubmission("b", batch.Submission{Error: "HTTP 502"}); got.Status != creativeai.StatusSubmitFailed {
+	if got := h.recordSubmission("b", jobs.Submission{Error: "HTTP 502"}); got.Status != jobs.StatusSubmitFailed {
 		h.Fatalf("Status = %q, want submit_failed", got.Status)
 	}
-	if got := h.get("a"); got.Status != creativeai.StatusPending {
+	if got := h.get("a"); got.Status != jobs.StatusPending {
 		h.Errorf("another job's kept event changed a: Status = %q", got.Status)
 	}
 	h.replay("b")
-	if got := h.submit("b", "vgen_b"); got.Status != creativeai.StatusCompleted {
+	if got := h.submit("b", "vgen_b"); got.Status != jobs.StatusCompleted {
 		h.Errorf("the kept event was not applied when its id was recorded: Status = %q", got.Status)
 	}
 }
@@ -330,7 +331,7 @@ func testApplyDeferredConsumedOnce(h *harness) {
 	h.apply(event("vgen_a", creativeai.StatusProcessing))
 	// A rerun records the same answer again; the event was already applied
 	// and must not come back.
-	if got := h.submit("a", "vgen_a"); got.ProviderStatus != "" || got.Status != creativeai.StatusProcessing {
+	if got := h.submit("a", "vgen_a"); got.ProviderStatus != "" || got.Status != jobs.StatusProcessing {
 		h.Errorf("kept event applied twice: Status = %q, ProviderStatus = %q", got.Status, got.ProviderStatus)
 	}
 }
@@ -343,7 +344,7 @@ func testApplyPreviousAttempt(h *harness) {
 	h.clock.Advance(time.Second)
 	for _, gen := range []creativeai.Generation{completed("vgen_1"), event("vgen_1", creativeai.StatusProcessing), event("vgen_1", "upscaling")} {
 		r := h.apply(gen)
-		h.diff("Apply for the previous attempt's generation", batch.ApplyResult{Job: cur}, r)
+		h.diff("Apply for the previous attempt's generation", jobs.ApplyResult{Job: cur}, r)
 	}
 	h.diff("Get", cur, h.get("a"))
 	// Applying the current generation still works.
@@ -354,7 +355,7 @@ func testApplyPreviousAttempt(h *harness) {
 
 func testReplaySubmitFailed(h *harness) {
 	h.track(newJob("a"))
-	h.recordSubmission("a", batch.Submission{Error: "HTTP 502"})
+	h.recordSubmission("a", jobs.Submission{Error: "HTTP 502"})
 	now := h.clock.Advance(time.Second)
 	got := h.replay("a")
 	want := newJob("a")
@@ -392,21 +393,21 @@ func testReplayNotReplayable(h *harness) {
 	for _, key := range []string{"pending", "processing", "completed"} {
 		before := h.get(key)
 		_, err := h.s.Replay(h.ctx, key)
-		h.wantErr("Replay of "+key, err, batch.ErrNotReplayable)
+		h.wantErr("Replay of "+key, err, jobs.ErrNotReplayable)
 		h.diff("Get after refused replay", before, h.get(key))
 	}
 	_, err := h.s.Replay(h.ctx, "missing")
-	h.wantErr("Replay of an unknown key", err, batch.ErrNotFound)
+	h.wantErr("Replay of an unknown key", err, jobs.ErrNotFound)
 }
 
 func testGetNotFound(h *harness) {
 	_, err := h.s.Get(h.ctx, "missing")
-	h.wantErr("Get of an unknown key", err, batch.ErrNotFound)
+	h.wantErr("Get of an unknown key", err, jobs.ErrNotFound)
 	_, err = h.s.GetByGenerationID(h.ctx, "vgen_missing")
-	h.wantErr("GetByGenerationID of an unknown id", err, batch.ErrNotFound)
+	h.wantErr("GetByGenerationID of an unknown id", err, jobs.ErrNotFound)
 	h.track(newJob("a")) // not submitted: its empty generation id must not match
 	_, err = h.s.GetByGenerationID(h.ctx, "")
-	h.wantErr("GetByGenerationID of the empty id", err, batch.ErrNotFound)
+	h.wantErr("GetByGenerationID of the empty id", err, jobs.ErrNotFound)
 }
 
 func testGetByGenerationID(h *harness) {
@@ -434,8 +435,8 @@ func testListOrder(h *harness) {
 	}
 	h.submit("a", "vgen_a") // updating a job does not move it
 	h.complete("vgen_a")
-	h.diff("List order", []string{"m", "z", "a", "k"}, keys(h.list(batch.Filter{})))
-	h.diff("List jobs", []batch.Job{h.get("m"), h.get("z"), h.get("a"), h.get("k")}, h.list(batch.Filter{}))
+	h.diff("List order", []string{"m", "z", "a", "k"}, keys(h.list(jobs.Filter{})))
+	h.diff("List jobs", []jobs.Job{h.get("m"), h.get("z"), h.get("a"), h.get("k")}, h.list(jobs.Filter{}))
 }
 
 func testListFilters(h *harness) {
@@ -447,24 +448,24 @@ func testListFilters(h *harness) {
 	h.apply(event("vgen_p", creativeai.StatusProcessing))
 	h.clock.Advance(time.Second)
 	h.track(newJob("submit_failed")) // Epoch+3s
-	h.recordSubmission("submit_failed", batch.Submission{Error: "HTTP 500"})
+	h.recordSubmission("submit_failed", jobs.Submission{Error: "HTTP 500"})
 	h.clock.Advance(time.Second)
 	h.trackSubmitted("completed", "vgen_c") // Epoch+4s
 	h.complete("vgen_c")
 
 	for _, tc := range []struct {
 		name string
-		f    batch.Filter
+		f    jobs.Filter
 		want []string
 	}{
-		{"zero", batch.Filter{}, []string{"pending", "submitted", "processing", "submit_failed", "completed"}},
-		{"one status", batch.Filter{Statuses: []creativeai.Status{creativeai.StatusPending}}, []string{"pending", "submitted"}},
-		{"two statuses", batch.Filter{Statuses: []creativeai.Status{creativeai.StatusCompleted, creativeai.StatusProcessing}}, []string{"processing", "completed"}},
-		{"status nobody has", batch.Filter{Statuses: []creativeai.Status{creativeai.StatusFailed}}, nil},
-		{"updated before", batch.Filter{UpdatedBefore: Epoch.Add(2 * time.Second)}, []string{"pending", "submitted"}},
-		{"submitted", batch.Filter{Submitted: true}, []string{"submitted", "processing", "completed"}},
-		{"all fields", batch.Filter{
-			Statuses:      []creativeai.Status{creativeai.StatusPending, creativeai.StatusProcessing},
+		{"zero", jobs.Filter{}, []string{"pending", "submitted", "processing", "submit_failed", "completed"}},
+		{"one status", jobs.Filter{Statuses: []jobs.Status{jobs.StatusPending}}, []string{"pending", "submitted"}},
+		{"two statuses", jobs.Filter{Statuses: []jobs.Status{jobs.StatusCompleted, jobs.StatusProcessing}}, []string{"processing", "completed"}},
+		{"status nobody has", jobs.Filter{Statuses: []jobs.Status{jobs.StatusFailed}}, nil},
+		{"updated before", jobs.Filter{UpdatedBefore: Epoch.Add(2 * time.Second)}, []string{"pending", "submitted"}},
+		{"submitted", jobs.Filter{Submitted: true}, []string{"submitted", "processing", "completed"}},
+		{"all fields", jobs.Filter{
+			Statuses:      []jobs.Status{jobs.StatusPending, jobs.StatusProcessing},
 			UpdatedBefore: Epoch.Add(3 * time.Second),
 			Submitted:     true,
 		}, []string{"submitted", "processing"}},
@@ -478,7 +479,7 @@ func testListReentrant(h *harness) {
 		h.trackSubmitted(k, "vgen_"+k)
 	}
 	var seen []string
-	for j, err := range h.s.List(h.ctx, batch.Filter{Statuses: []creativeai.Status{creativeai.StatusPending}}) {
+	for j, err := range h.s.List(h.ctx, jobs.Filter{Statuses: []jobs.Status{jobs.StatusPending}}) {
 		if err != nil {
 			h.Fatal(err)
 		}
@@ -490,6 +491,6 @@ func testListReentrant(h *harness) {
 		}
 	}
 	h.diff("keys seen before break", []string{"a", "b"}, seen)
-	h.diff("statuses", []creativeai.Status{creativeai.StatusProcessing, creativeai.StatusProcessing, creativeai.StatusPending},
-		[]creativeai.Status{h.get("a").Status, h.get("b").Status, h.get("c").Status})
+	h.diff("statuses", []jobs.Status{jobs.StatusProcessing, jobs.StatusProcessing, jobs.StatusPending},
+		[]jobs.Status{h.get("a").Status, h.get("b").Status, h.get("c").Status})
 }

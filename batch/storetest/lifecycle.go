@@ -8,14 +8,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
 func testConcurrentApply(h *harness) {
-	const jobs, workers = 60, 8
+	const jobList, workers = 60, 8
 	var events []creativeai.Generation
-	for i := range jobs {
+	for i := range jobList {
 		id := fmt.Sprintf("vgen_%02d", i)
 		h.trackSubmitted(fmt.Sprintf("job-%02d", i), id)
 		// Every event twice, as webhook senders retry and duplicate.
@@ -39,7 +40,7 @@ func testConcurrentApply(h *harness) {
 					h.Errorf("Apply(%s %s): %v", gen.ID, gen.Status, err)
 					continue
 				}
-				if r.Changed && r.Job.Status == creativeai.StatusCompleted && gen.Status == creativeai.StatusCompleted {
+				if r.Changed && r.Job.Status == jobs.StatusCompleted && gen.Status == creativeai.StatusCompleted {
 					mu.Lock()
 					completions[gen.ID]++
 					mu.Unlock()
@@ -53,15 +54,15 @@ func testConcurrentApply(h *harness) {
 	close(next)
 	wg.Wait()
 
-	listed := h.list(batch.Filter{Statuses: []creativeai.Status{creativeai.StatusCompleted}})
-	if len(listed) != jobs {
-		h.Errorf("%d completed jobs listed, want %d", len(listed), jobs)
+	listed := h.list(jobs.Filter{Statuses: []jobs.Status{jobs.StatusCompleted}})
+	if len(listed) != jobList {
+		h.Errorf("%d completed jobs listed, want %d", len(listed), jobList)
 	}
 	for _, j := range listed {
 		if n := completions[j.GenerationID]; n != 1 {
 			h.Errorf("%s: %d applies reported completing it, want 1", j.Key, n)
 		}
-		if j.OutputURL == "" || j.Delivery != creativeai.DeliveryPending || j.ProviderStatus != "" {
+		if j.OutputURL == "" || j.Delivery != jobs.DeliveryPending || j.ProviderStatus != "" {
 			h.Errorf("%s: OutputURL = %q, Delivery = %q, ProviderStatus = %q", j.Key, j.OutputURL, j.Delivery, j.ProviderStatus)
 		}
 	}
@@ -70,15 +71,15 @@ func testConcurrentApply(h *harness) {
 // testConcurrentSubmissionAndEvent races each submission against the
 // webhook for the generation it records: whichever wins, the event is applied.
 func testConcurrentSubmissionAndEvent(h *harness) {
-	const jobs = 40
-	for i := range jobs {
+	const jobList = 40
+	for i := range jobList {
 		h.track(newJob(fmt.Sprintf("job-%02d", i)))
 	}
 	var wg sync.WaitGroup
-	for i := range jobs {
+	for i := range jobList {
 		key, id := fmt.Sprintf("job-%02d", i), fmt.Sprintf("vgen_%02d", i)
 		wg.Go(func() {
-			if _, err := h.s.RecordSubmission(h.ctx, key, batch.Submission{Generation: &creativeai.Generation{ID: id, Status: creativeai.StatusPending}}); err != nil {
+			if _, err := h.s.RecordSubmission(h.ctx, key, jobs.Submission{Generation: &creativeai.Generation{ID: id, Status: creativeai.StatusPending}}); err != nil {
 				h.Errorf("RecordSubmission(%s): %v", key, err)
 			}
 		})
@@ -89,22 +90,22 @@ func testConcurrentSubmissionAndEvent(h *harness) {
 		})
 	}
 	wg.Wait()
-	for j := range h.s.List(h.ctx, batch.Filter{}) {
-		if j.Status != creativeai.StatusCompleted {
+	for j := range h.s.List(h.ctx, jobs.Filter{}) {
+		if j.Status != jobs.StatusCompleted {
 			h.Errorf("%s: Status = %q after its submission and completion raced; want completed", j.Key, j.Status)
 		}
 	}
 }
 
 // calls exercises every method once, for the cancellation and Close tests.
-func calls(s batch.Store) map[string]func(ctx context.Context) error {
+func calls(s jobs.Store) map[string]func(ctx context.Context) error {
 	return map[string]func(ctx context.Context) error{
 		"Track": func(ctx context.Context) error {
 			_, _, err := s.Track(ctx, newJob("new"))
 			return err
 		},
 		"RecordSubmission": func(ctx context.Context) error {
-			_, err := s.RecordSubmission(ctx, "fresh", batch.Submission{Generation: &creativeai.Generation{ID: "vgen_fresh", Status: creativeai.StatusPending}})
+			_, err := s.RecordSubmission(ctx, "fresh", jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_fresh", Status: creativeai.StatusPending}})
 			return err
 		},
 		"Replay": func(ctx context.Context) error {
@@ -128,7 +129,7 @@ func calls(s batch.Store) map[string]func(ctx context.Context) error {
 			return err
 		},
 		"List": func(ctx context.Context) error {
-			for _, err := range s.List(ctx, batch.Filter{}) {
+			for _, err := range s.List(ctx, jobs.Filter{}) {
 				if err != nil {
 					return err
 				}
@@ -136,11 +137,11 @@ func calls(s batch.Store) map[string]func(ctx context.Context) error {
 			return errors.New("no error from List")
 		},
 		"ClaimDeliveries": func(ctx context.Context) error {
-			_, err := s.ClaimDeliveries(ctx, batch.Claim{Owner: "w2", Limit: 10, Lease: time.Minute})
+			_, err := s.ClaimDeliveries(ctx, jobs.Claim{Owner: "w2", Limit: 10, Lease: time.Minute})
 			return err
 		},
 		"RecordDelivery": func(ctx context.Context) error {
-			_, err := s.RecordDelivery(ctx, "claimed", batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryDelivered, Ref: "m"})
+			_, err := s.RecordDelivery(ctx, "claimed", jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryDelivered, Ref: "m"})
 			return err
 		},
 	}
@@ -161,7 +162,7 @@ func (h *harness) setupCalls() {
 
 func testContextCanceled(h *harness) {
 	h.setupCalls()
-	before := h.list(batch.Filter{})
+	before := h.list(jobs.Filter{})
 	h.clock.Advance(time.Second)
 
 	ctx, cancel := context.WithCancel(h.ctx)
@@ -171,12 +172,12 @@ func testContextCanceled(h *harness) {
 			h.Errorf("%s with a cancelled context: error = %v, want context.Canceled", name, err)
 		}
 	}
-	h.diff("jobs after cancelled calls", before, h.list(batch.Filter{}))
+	h.diff("jobs after cancelled calls", before, h.list(jobs.Filter{}))
 	// The cancelled claim took nothing and the cancelled record released nothing.
 	if got := h.claim("w2", 10, h.clock.Now()); len(got) != 0 {
 		h.Errorf("claimed %v; want nothing (the job is leased to w)", keys(got))
 	}
-	h.recordDelivery("claimed", batch.DeliveryResult{Owner: "w", State: creativeai.DeliveryDelivered, Ref: "m"})
+	h.recordDelivery("claimed", jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryDelivered, Ref: "m"})
 	r := h.apply(completed("vgen_unknown"))
 	if !r.Deferred {
 		h.Error("event for an unknown id not deferred")
@@ -189,8 +190,8 @@ func testClosed(h *harness) {
 		h.Fatalf("Close: %v", err)
 	}
 	for name, call := range calls(h.s) {
-		if err := call(h.ctx); !errors.Is(err, batch.ErrClosed) {
-			h.Errorf("%s after Close: error = %v, want batch.ErrClosed", name, err)
+		if err := call(h.ctx); !errors.Is(err, jobs.ErrClosed) {
+			h.Errorf("%s after Close: error = %v, want jobs.ErrClosed", name, err)
 		}
 	}
 }

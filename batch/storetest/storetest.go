@@ -1,4 +1,4 @@
-// Package storetest is the conformance suite for batch.Store
+// Package storetest is the conformance suite for jobs.Store
 // implementations. Every store in this module runs it, and a program that
 // writes its own store can run it too.
 //
@@ -8,11 +8,11 @@
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.RunDurable(t,
-//			func(t *testing.T, clock batch.Clock) batch.Store {
+//			func(t *testing.T, clock jobs.Clock) jobs.Store {
 //				path := filepath.Join(t.TempDir(), "jobs.jsonl")
 //				return open(t, path, clock)
 //			},
-//			func(t *testing.T, s batch.Store, clock batch.Clock) batch.Store {
+//			func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store {
 //				path := s.(*jsonlstore.Store).Path()
 //				if err := s.Close(); err != nil {
 //					t.Fatal(err)
@@ -25,7 +25,7 @@
 // its Close with t.Cleanup. Close may therefore be called twice; the suite
 // ignores the second call's result.
 //
-// Beyond the documentation of batch.Store, the suite pins down these rules:
+// Beyond the documentation of jobs.Store, the suite pins down these rules:
 //
 //   - The store takes every time it records from its clock: CreatedAt and
 //     UpdatedAt (Track sets them when the job has none), UpdatedAt on every
@@ -46,7 +46,7 @@
 //     error.
 //   - Every method given a cancelled context returns an error that wraps
 //     context.Canceled and changes nothing. After Close, every method
-//     returns an error wrapping batch.ErrClosed (List yields it).
+//     returns an error wrapping jobs.ErrClosed (List yields it).
 //   - List may be called while the caller's loop body uses the store (the
 //     reconcile loop does), and stops when the loop breaks.
 //
@@ -63,20 +63,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
 // Opener opens a fresh, empty store that reads the time from clock, and
 // registers the store's Close with t.Cleanup.
-type Opener func(t *testing.T, clock batch.Clock) batch.Store
+type Opener func(t *testing.T, clock jobs.Clock) jobs.Store
 
 // Reopener closes s, checking the error, and opens the same data again with
 // clock. Everything s acknowledged must be there; leases need not survive.
-type Reopener func(t *testing.T, s batch.Store, clock batch.Clock) batch.Store
+type Reopener func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store
 
 // Run runs the conformance suite, one subtest per behaviour, each against a
 // store that open returns fresh and empty.
@@ -109,7 +110,7 @@ func RunDurable(t *testing.T, open Opener, reopen Reopener) {
 var Epoch = time.Date(2026, time.March, 11, 8, 0, 0, 0, time.UTC)
 
 // Clock is a manual clock, safe for concurrent use. Pass its Now method as a
-// store's batch.Clock.
+// store's jobs.Clock.
 type Clock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -144,13 +145,13 @@ type harness struct {
 	*testing.T
 	ctx      context.Context
 	clock    *Clock
-	s        batch.Store
+	s        jobs.Store
 	reopenFn Reopener
 }
 
 func newHarness(t *testing.T, open Opener) *harness {
 	clock := NewClock(Epoch)
-	s := open(t, clock.Now)
+	s := open(t, clock)
 	if s == nil {
 		t.Fatal("storetest: open returned a nil store")
 	}
@@ -159,7 +160,7 @@ func newHarness(t *testing.T, open Opener) *harness {
 
 func (h *harness) reopen() {
 	h.Helper()
-	h.s = h.reopenFn(h.T, h.s, h.clock.Now)
+	h.s = h.reopenFn(h.T, h.s, h.clock)
 	if h.s == nil {
 		h.Fatal("storetest: reopen returned a nil store")
 	}
@@ -176,13 +177,13 @@ func (h *harness) diff(what string, want, got any) {
 }
 
 // newJob returns an untracked job with every input field set.
-func newJob(key string) batch.Job {
-	return batch.Job{
+func newJob(key string) jobs.Job {
+	return jobs.Job{
 		Key:           key,
 		SKU:           "SKU-" + key,
 		Collection:    "new-arrivals",
 		TargetSurface: "shopify-pdp",
-		Status:        creativeai.StatusPending,
+		Status:        jobs.StatusPending,
 		ImageURL:      "https://cdn.example.com/catalog/" + key + ".jpg",
 		VideoPrompt:   "5-second product hero shot, slow camera push",
 		Model:         "kling-v3",
@@ -191,7 +192,7 @@ func newJob(key string) batch.Job {
 	}
 }
 
-func (h *harness) track(j batch.Job) batch.Job {
+func (h *harness) track(j jobs.Job) jobs.Job {
 	h.Helper()
 	got, created, err := h.s.Track(h.ctx, j)
 	if err != nil {
@@ -203,12 +204,12 @@ func (h *harness) track(j batch.Job) batch.Job {
 	return got
 }
 
-func (h *harness) submit(key, genID string) batch.Job {
+func (h *harness) submit(key, genID string) jobs.Job {
 	h.Helper()
-	return h.recordSubmission(key, batch.Submission{Generation: &creativeai.Generation{ID: genID, Status: creativeai.StatusPending}})
+	return h.recordSubmission(key, jobs.Submission{Generation: &creativeai.Generation{ID: genID, Status: creativeai.StatusPending}})
 }
 
-func (h *harness) recordSubmission(key string, sub batch.Submission) batch.Job {
+func (h *harness) recordSubmission(key string, sub jobs.Submission) jobs.Job {
 	h.Helper()
 	j, err := h.s.RecordSubmission(h.ctx, key, sub)
 	if err != nil {
@@ -218,13 +219,13 @@ func (h *harness) recordSubmission(key string, sub batch.Submission) batch.Job {
 }
 
 // trackSubmitted tracks a job and records its submission as genID.
-func (h *harness) trackSubmitted(key, genID string) batch.Job {
+func (h *harness) trackSubmitted(key, genID string) jobs.Job {
 	h.Helper()
 	h.track(newJob(key))
 	return h.submit(key, genID)
 }
 
-func (h *harness) apply(gen creativeai.Generation) batch.ApplyResult {
+func (h *harness) apply(gen creativeai.Generation) jobs.ApplyResult {
 	h.Helper()
 	r, err := h.s.Apply(h.ctx, gen)
 	if err != nil {
@@ -234,7 +235,7 @@ func (h *harness) apply(gen creativeai.Generation) batch.ApplyResult {
 }
 
 // complete applies a completed event for genID and returns the job.
-func (h *harness) complete(genID string) batch.Job {
+func (h *harness) complete(genID string) jobs.Job {
 	h.Helper()
 	r := h.apply(completed(genID))
 	if !r.Changed {
@@ -243,7 +244,7 @@ func (h *harness) complete(genID string) batch.Job {
 	return r.Job
 }
 
-func (h *harness) replay(key string) batch.Job {
+func (h *harness) replay(key string) jobs.Job {
 	h.Helper()
 	j, err := h.s.Replay(h.ctx, key)
 	if err != nil {
@@ -252,7 +253,7 @@ func (h *harness) replay(key string) batch.Job {
 	return j
 }
 
-func (h *harness) get(key string) batch.Job {
+func (h *harness) get(key string) jobs.Job {
 	h.Helper()
 	j, err := h.s.Get(h.ctx, key)
 	if err != nil {
@@ -261,28 +262,28 @@ func (h *harness) get(key string) batch.Job {
 	return j
 }
 
-func (h *harness) list(f batch.Filter) []batch.Job {
+func (h *harness) list(f jobs.Filter) []jobs.Job {
 	h.Helper()
-	var jobs []batch.Job
+	var jobList []jobs.Job
 	for j, err := range h.s.List(h.ctx, f) {
 		if err != nil {
 			h.Fatalf("List(%+v): %v", f, err)
 		}
-		jobs = append(jobs, j)
+		jobList = append(jobList, j)
 	}
-	return jobs
+	return jobList
 }
 
-func (h *harness) claim(owner string, limit int, now time.Time) []batch.Job {
+func (h *harness) claim(owner string, limit int, now time.Time) []jobs.Job {
 	h.Helper()
-	jobs, err := h.s.ClaimDeliveries(h.ctx, batch.Claim{Owner: owner, Limit: limit, Lease: time.Minute, Now: now})
+	jobList, err := h.s.ClaimDeliveries(h.ctx, jobs.Claim{Owner: owner, Limit: limit, Lease: time.Minute, Now: now})
 	if err != nil {
 		h.Fatalf("ClaimDeliveries(%s): %v", owner, err)
 	}
-	return jobs
+	return jobList
 }
 
-func (h *harness) recordDelivery(key string, r batch.DeliveryResult) batch.Job {
+func (h *harness) recordDelivery(key string, r jobs.DeliveryResult) jobs.Job {
 	h.Helper()
 	j, err := h.s.RecordDelivery(h.ctx, key, r)
 	if err != nil {
@@ -292,9 +293,9 @@ func (h *harness) recordDelivery(key string, r batch.DeliveryResult) batch.Job {
 }
 
 // keys returns the keys of jobs, in order.
-func keys(jobs []batch.Job) []string {
-	out := make([]string, 0, len(jobs))
-	for _, j := range jobs {
+func keys(jobList []jobs.Job) []string {
+	out := make([]string, 0, len(jobList))
+	for _, j := range jobList {
 		out = append(out, j.Key)
 	}
 	return out

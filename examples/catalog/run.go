@@ -17,6 +17,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/outbox"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
@@ -33,7 +37,7 @@ type catalogRun struct {
 	env         cli.Env
 	out, errOut io.Writer
 	logger      *slog.Logger
-	store       batch.Store
+	store       jobs.Store
 	spec        cli.StoreSpec
 	rows        []batch.Row
 	source      string
@@ -169,7 +173,7 @@ func (r *catalogRun) startReceiver() (stop func(), err error) {
 	if r.offline() {
 		secrets = []string{r.sim.WebhookSecret}
 	}
-	h, err := cli.NewReceiver(r.store, secrets, r.logger, func(batch.ApplyResult) { r.watch.poke() })
+	h, err := cli.NewReceiver(r.store, secrets, r.logger, func(jobs.ApplyResult) { r.watch.poke() })
 	if err != nil {
 		return nil, cli.Usagef("%v", err)
 	}
@@ -267,7 +271,7 @@ func (r *catalogRun) resumeLost(ctx context.Context) {
 			Duration:    job.Duration,
 			AspectRatio: job.AspectRatio,
 			WebhookURL:  r.webhookURL,
-		}, creativeai.WithIdempotencyKey(batch.IdempotencyKey(job)))
+		}, creativeai.WithIdempotencyKey(job.IdempotencyKey()))
 		switch {
 		case err != nil:
 			r.watch.lost(job, fmt.Sprintf("could not resume render %s: %v", job.GenerationID, err))
@@ -281,12 +285,12 @@ func (r *catalogRun) resumeLost(ctx context.Context) {
 
 // waitsOnRender reports whether a job still needs its render: not finished,
 // or finished but not yet delivered (the video must be downloaded again).
-func waitsOnRender(j *batch.Job) bool {
+func waitsOnRender(j *jobs.Job) bool {
 	switch j.Status {
-	case creativeai.StatusPending, creativeai.StatusProcessing:
+	case jobs.StatusPending, jobs.StatusProcessing:
 		return true
-	case creativeai.StatusCompleted:
-		return j.Delivery == creativeai.DeliveryPending
+	case jobs.StatusCompleted:
+		return j.Delivery == jobs.DeliveryPending
 	}
 	return false
 }
@@ -305,14 +309,14 @@ func (r *catalogRun) deliver(ctx context.Context) {
 			sinks[surface] = &resumedOutput{sim: r.sim, next: s}
 		}
 	}
-	err := batch.Deliver(ctx, batch.DeliverConfig{
+	err := outbox.Deliver(ctx, outbox.Config{
 		Store:        r.store,
 		Sinks:        sinks,
 		MaxAttempts:  attempts,
 		Backoff:      func(n int) time.Duration { return policy.Delay(n - 1) },
 		PollInterval: 200 * time.Millisecond,
 		Logger:       r.logger,
-		OnResult:     func(batch.Job, error) { r.watch.poke() },
+		OnResult:     func(jobs.Job, error) { r.watch.poke() },
 	})
 	if err != nil {
 		r.logger.Error("delivery workers stopped", "error", err)
@@ -323,10 +327,10 @@ func (r *catalogRun) deliver(ctx context.Context) {
 // whose output_url belongs to an earlier run's simulator (see resumeLost).
 type resumedOutput struct {
 	sim  *creativeaitest.Server
-	next batch.Sink
+	next outbox.Sink
 }
 
-func (s *resumedOutput) Deliver(ctx context.Context, job batch.Job) (string, error) {
+func (s *resumedOutput) Deliver(ctx context.Context, job jobs.Job) (string, error) {
 	gen, known := s.sim.Generation(job.GenerationID)
 	switch {
 	case known && gen.Status == creativeai.StatusCompleted:
@@ -337,7 +341,7 @@ func (s *resumedOutput) Deliver(ctx context.Context, job batch.Job) (string, err
 		// Not a simulator's video (a live render in the same job file):
 		// deliver it as it is.
 	default:
-		return "", batch.Permanent(errors.New("the video was rendered by an earlier offline run, whose simulator is gone"))
+		return "", outbox.Permanent(errors.New("the video was rendered by an earlier offline run, whose simulator is gone"))
 	}
 	return s.next.Deliver(ctx, job)
 }
@@ -385,12 +389,12 @@ func (r *catalogRun) poll(ctx context.Context) {
 	}
 }
 
-func (r *catalogRun) printFinal(jobs []batch.Job) {
+func (r *catalogRun) printFinal(jobList []jobs.Job) {
 	w := r.out
 	fmt.Fprintf(w, "\nFinal status (%s):\n", r.spec.Display)
-	_ = cli.WriteStatusTable(w, jobs, creativeai.DefaultBuyerCopy())
+	_ = cli.WriteStatusTable(w, jobList, jobs.DefaultBuyerCopy())
 	fmt.Fprintln(w, "\nCost summary (one clip per render, plus a still when refreshed):")
-	_ = cli.WriteCostSummary(w, jobs, creativeai.DefaultPricing())
+	_ = cli.WriteCostSummary(w, jobList, creativeai.DefaultPricing())
 	if r.sim != nil {
 		st := r.sim.Stats()
 		fmt.Fprintf(w, "\nSimulator: %s (%d duplicate), %d with provider failover, %s delivered, %s, %s.\n",
@@ -408,22 +412,22 @@ func (r *catalogRun) printFinal(jobs []batch.Job) {
 
 // verdict turns the final state into the exit status: nil when every row
 // was rendered and delivered.
-func (r *catalogRun) verdict(jobs []batch.Job, timedOut bool) error {
+func (r *catalogRun) verdict(jobList []jobs.Job, timedOut bool) error {
 	var unfinished, failed []string
-	for i := range jobs {
-		j := &jobs[i]
+	for i := range jobList {
+		j := &jobList[i]
 		switch {
 		case r.watch.isLost(j.Key):
 			unfinished = append(unfinished, j.SKU+" (unfinished from an earlier run)")
 		case !settled(j):
 			unfinished = append(unfinished, fmt.Sprintf("%s (%s)", j.SKU, cli.StatusText(j)))
-		case j.Status != creativeai.StatusCompleted:
+		case j.Status != jobs.StatusCompleted:
 			failed = append(failed, fmt.Sprintf("%s (%s: %s)", j.SKU, j.Status, j.Error))
-		case j.Delivery == creativeai.DeliveryFailed:
+		case j.Delivery == jobs.DeliveryFailed:
 			failed = append(failed, fmt.Sprintf("%s (delivery failed: %s)", j.SKU, j.DeliveryError))
 		}
 	}
-	if missing := len(r.rows) - len(jobs); missing > 0 {
+	if missing := len(r.rows) - len(jobList); missing > 0 {
 		unfinished = append(unfinished, fmt.Sprintf("%d rows not tracked", missing))
 	}
 	var errs []error

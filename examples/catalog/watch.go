@@ -9,8 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch"
-	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
 )
 
@@ -19,10 +20,10 @@ import (
 // whatever changed a job (a webhook, a poll, a delivery) shows the same way.
 type watcher struct {
 	out   io.Writer
-	store batch.Store
+	store jobs.Store
 	total int
 	start time.Time
-	copy  *creativeai.BuyerCopy
+	copy  *jobs.BuyerCopy
 
 	// settled is closed once Run has finished and every tracked row has
 	// settled or been given up as lost.
@@ -39,13 +40,13 @@ type watcher struct {
 	closeOnce sync.Once
 }
 
-func newWatcher(out io.Writer, store batch.Store, total int) *watcher {
+func newWatcher(out io.Writer, store jobs.Store, total int) *watcher {
 	return &watcher{
 		out:      out,
 		store:    store,
 		total:    total,
 		start:    time.Now(),
-		copy:     creativeai.DefaultBuyerCopy(),
+		copy:     jobs.DefaultBuyerCopy(),
 		settled:  make(chan struct{}),
 		pokes:    make(chan struct{}, 1),
 		known:    map[string]bool{},
@@ -120,7 +121,7 @@ func (w *watcher) note(sku, msg string) {
 }
 
 // lost gives up waiting for a row.
-func (w *watcher) lost(job batch.Job, msg string) {
+func (w *watcher) lost(job jobs.Job, msg string) {
 	w.mu.Lock()
 	w.lostKeys[job.Key] = true
 	w.printf("%-10s  %s", job.SKU, msg)
@@ -153,15 +154,15 @@ func (w *watcher) run(ctx context.Context) {
 // refresh prints the rows whose state changed and closes settled when
 // everything is done.
 func (w *watcher) refresh(ctx context.Context) {
-	jobs, err := w.snapshot(ctx)
+	jobList, err := w.snapshot(ctx)
 	if err != nil {
 		return // the next refresh tries again; ctx has probably ended
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	pending := 0
-	for i := range jobs {
-		j := &jobs[i]
+	for i := range jobList {
+		j := &jobList[i]
 		line := fmt.Sprintf("%-10s  %-22s  %s", j.SKU, stateText(j), j.BuyerStatus(w.copy))
 		if j.FailoverUsed {
 			line += " (provider failover)"
@@ -193,32 +194,32 @@ func stripDone(line string) string {
 }
 
 // snapshot returns the tracked rows as the store has them now.
-func (w *watcher) snapshot(ctx context.Context) ([]batch.Job, error) {
+func (w *watcher) snapshot(ctx context.Context) ([]jobs.Job, error) {
 	w.mu.Lock()
 	keys := append([]string(nil), w.keys...)
 	w.mu.Unlock()
-	jobs := make([]batch.Job, 0, len(keys))
+	jobList := make([]jobs.Job, 0, len(keys))
 	for _, k := range keys {
 		j, err := w.store.Get(ctx, k)
-		if errors.Is(err, batch.ErrNotFound) {
+		if errors.Is(err, jobs.ErrNotFound) {
 			continue // interrupted before it was tracked
 		}
 		if err != nil {
 			return nil, err
 		}
-		jobs = append(jobs, j)
+		jobList = append(jobList, j)
 	}
-	return jobs, nil
+	return jobList, nil
 }
 
 // tracked is snapshot for callers that only need a best effort.
-func (w *watcher) tracked(ctx context.Context) []batch.Job {
-	jobs, _ := w.snapshot(ctx)
-	return jobs
+func (w *watcher) tracked(ctx context.Context) []jobs.Job {
+	jobList, _ := w.snapshot(ctx)
+	return jobList
 }
 
 // stateText is the job's status and, once it has one, its delivery state.
-func stateText(j *batch.Job) string {
+func stateText(j *jobs.Job) string {
 	s := cli.StatusText(j)
 	if j.Delivery != "" {
 		s += " / " + string(j.Delivery)
@@ -228,12 +229,12 @@ func stateText(j *batch.Job) string {
 
 // settled reports whether a job needs nothing more: its submission or render
 // failed, or it completed and its delivery ended (or it has none).
-func settled(j *batch.Job) bool {
+func settled(j *jobs.Job) bool {
 	switch j.Status {
-	case creativeai.StatusSubmitFailed, creativeai.StatusFailed:
+	case jobs.StatusSubmitFailed, jobs.StatusFailed:
 		return true
-	case creativeai.StatusCompleted:
-		return j.TargetSurface == "" || j.Delivery == creativeai.DeliveryDelivered || j.Delivery == creativeai.DeliveryFailed
+	case jobs.StatusCompleted:
+		return j.TargetSurface == "" || j.Delivery == jobs.DeliveryDelivered || j.Delivery == jobs.DeliveryFailed
 	}
 	return false
 }

@@ -31,8 +31,9 @@ import (
 	"iter"
 	"os"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch"
-	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
 )
 
@@ -135,32 +136,32 @@ func runCommand(ctx context.Context, jobsSpec, cmd string, stdout io.Writer) err
 	case "status":
 		err = status(ctx, store, stdout)
 	case "export":
-		err = batch.Export(ctx, store, stdout, creativeai.DefaultBuyerCopy())
+		err = batch.Export(ctx, store, stdout, jobs.DefaultBuyerCopy())
 	case "compact":
 		err = compact(ctx, store, spec, stdout)
 	}
 	return errors.Join(err, store.Close())
 }
 
-func status(ctx context.Context, store batch.Store, w io.Writer) error {
-	var jobs []batch.Job
-	for j, err := range store.List(ctx, batch.Filter{}) {
+func status(ctx context.Context, store jobs.Store, w io.Writer) error {
+	var jobList []jobs.Job
+	for j, err := range store.List(ctx, jobs.Filter{}) {
 		if err != nil {
 			return err
 		}
-		jobs = append(jobs, j)
+		jobList = append(jobList, j)
 	}
-	if len(jobs) == 0 {
+	if len(jobList) == 0 {
 		_, err := fmt.Fprintln(w, "no jobs")
 		return err
 	}
-	if err := cli.WriteStatusTable(w, jobs, creativeai.DefaultBuyerCopy()); err != nil {
+	if err := cli.WriteStatusTable(w, jobList, jobs.DefaultBuyerCopy()); err != nil {
 		return err
 	}
-	return cli.WriteCounts(w, jobs)
+	return cli.WriteCounts(w, jobList)
 }
 
-func compact(ctx context.Context, store batch.Store, spec cli.StoreSpec, w io.Writer) error {
+func compact(ctx context.Context, store jobs.Store, spec cli.StoreSpec, w io.Writer) error {
 	c, ok := store.(cli.Compacter)
 	if !ok {
 		return fmt.Errorf("the %s store cannot be compacted", spec.Kind)
@@ -257,7 +258,7 @@ func checkExport(file string, stderr io.Writer) error {
 // importRecords tracks each record of file in store, in the file's order, so
 // the store lists them as the source did. It returns how many jobs were new
 // and how many keys the store already had.
-func importRecords(ctx context.Context, store batch.Store, file string) (created, present int, err error) {
+func importRecords(ctx context.Context, store jobs.Store, file string) (created, present int, err error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return 0, 0, err
@@ -283,13 +284,13 @@ func importRecords(ctx context.Context, store batch.Store, file string) (created
 // exportRecord is a line of jobs export: a job's record, and the
 // buyer-facing line derived from its state, which import has no use for.
 type exportRecord struct {
-	batch.Job
+	jobs.Job
 	BuyerStatus string `json:"buyer_status"`
 }
 
 // record is a job read from an export, with the line it came from.
 type record struct {
-	batch.Job
+	jobs.Job
 	line int
 }
 
@@ -343,31 +344,31 @@ func exportRecords(r io.Reader, name string) iter.Seq2[record, error] {
 // decodeRecord reads one line of an export. Fields it does not know are an
 // error rather than dropped: a record from a newer SDK would otherwise lose
 // state on the way into the new store.
-func decodeRecord(line []byte) (batch.Job, error) {
+func decodeRecord(line []byte) (jobs.Job, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	var rec exportRecord
 	if err := dec.Decode(&rec); err != nil {
-		return batch.Job{}, fmt.Errorf("not a job record: %w", err)
+		return jobs.Job{}, fmt.Errorf("not a job record: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return batch.Job{}, errors.New("more than one JSON value on the line")
+		return jobs.Job{}, errors.New("more than one JSON value on the line")
 	}
 	j := rec.Job
 	switch {
 	case j.Key == "":
-		return batch.Job{}, errors.New("record has no key (import reads jobs export output)")
+		return jobs.Job{}, errors.New("record has no key (import reads jobs export output)")
 	case j.SKU == "":
-		return batch.Job{}, fmt.Errorf("job %s has no sku", j.Key)
+		return jobs.Job{}, fmt.Errorf("job %s has no sku", j.Key)
 	case j.Status == "":
-		return batch.Job{}, fmt.Errorf("job %s has no status", j.Key)
+		return jobs.Job{}, fmt.Errorf("job %s has no status", j.Key)
 	case !j.Status.Known():
-		return batch.Job{}, fmt.Errorf("job %s: unknown status %q (a status the SDK does not know belongs in provider_status)", j.Key, j.Status)
+		return jobs.Job{}, fmt.Errorf("job %s: unknown status %q (a status the SDK does not know belongs in provider_status)", j.Key, j.Status)
 	}
 	switch j.Delivery {
-	case "", creativeai.DeliveryPending, creativeai.DeliveryDelivered, creativeai.DeliveryFailed:
+	case "", jobs.DeliveryPending, jobs.DeliveryDelivered, jobs.DeliveryFailed:
 	default:
-		return batch.Job{}, fmt.Errorf("job %s: unknown delivery_status %q", j.Key, j.Delivery)
+		return jobs.Job{}, fmt.Errorf("job %s: unknown delivery_status %q", j.Key, j.Delivery)
 	}
 	return j, nil
 }

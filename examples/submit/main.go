@@ -43,6 +43,8 @@ import (
 	"math"
 	"os"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/creativeai-run/catalogvideo/batch"
@@ -210,7 +212,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	accepted, failed := 0, 0
 	for _, r := range sum.Rows {
 		switch {
-		case r.Status == creativeai.StatusSubmitFailed:
+		case r.Status == jobs.StatusSubmitFailed:
 			failed++
 		case r.Outcome == batch.OutcomePlanned, r.GenerationID != "":
 			accepted++

@@ -43,6 +43,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/outbox"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
 	"github.com/creativeai-run/catalogvideo/internal/backoff"
@@ -96,7 +100,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	fs.StringVar(&o.jobs, "jobs", "", cli.JobsFlagHelp+" (required)")
 	fs.StringVar(&o.path, "path", cli.DefaultWebhookPath, "URL `path` of the webhook handler")
 	fs.DurationVar(&o.pollInterval, "poll-interval", 30*time.Second, "how often to poll unfinished jobs (0 turns polling off; needs CREATIVEAI_API_KEY)")
-	fs.IntVar(&o.workers, "delivery-workers", batch.DefaultDeliverWorkers, "`deliveries` in flight at once")
+	fs.IntVar(&o.workers, "delivery-workers", outbox.DefaultWorkers, "`deliveries` in flight at once")
 	fs.DurationVar(&o.deliveryBackoff, "delivery-backoff", 30*time.Second, "wait before retrying a failed delivery; it doubles per attempt, up to an hour")
 	fs.DurationVar(&o.shopifyPoll, "shopify-poll-interval", 2*time.Second, "first wait between checks of a video Shopify is processing")
 	fs.BoolVar(&o.verbose, "v", false, "log every event and delivery at debug level")
@@ -208,13 +212,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := batch.Deliver(workCtx, deliver); err != nil {
+		if err := outbox.Deliver(workCtx, deliver); err != nil {
 			logger.Error("delivery workers stopped", "error", err)
 		}
 	})
 	if reconcile != nil {
 		wg.Go(func() {
-			if err := batch.ReconcileLoop(workCtx, *reconcile, o.pollInterval); err != nil {
+			cfg := *reconcile
+			cfg.Interval = o.pollInterval
+			if err := batch.ReconcileLoop(workCtx, cfg); err != nil {
 				logger.Error("polling stopped", "error", err)
 			}
 		})
@@ -250,26 +256,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // deliverConfig sets up the outbox: a sink per surface, with retries spaced
 // by -delivery-backoff.
-func deliverConfig(o *options, env cli.Env, store batch.Store, logger *slog.Logger) (batch.DeliverConfig, error) {
+func deliverConfig(o *options, env cli.Env, store jobs.Store, logger *slog.Logger) (outbox.Config, error) {
 	var pub *shopify.Publisher
 	if env.ShopifyConfigured() {
 		client, err := cli.NewShopifyClient(env, logger)
 		if err != nil {
-			return batch.DeliverConfig{}, cli.Usagef("Shopify: %v", err)
+			return outbox.Config{}, cli.Usagef("Shopify: %v", err)
 		}
 		pub = shopify.NewPublisher(client, shopify.WithPollInterval(o.shopifyPoll, max(15*time.Second, o.shopifyPoll)))
 	} else {
 		logger.Warn("Shopify not configured: shopify-pdp deliveries wait, retrying with backoff, until a server with SHOPIFY_STORE and SHOPIFY_ADMIN_TOKEN set delivers them")
 	}
 	policy := backoff.Policy{Initial: o.deliveryBackoff, Max: max(time.Hour, o.deliveryBackoff)}
-	return batch.DeliverConfig{
+	return outbox.Config{
 		Store:        store,
 		Sinks:        cli.Sinks(pub, &cli.AdPipelineSink{}),
 		Workers:      o.workers,
 		Backoff:      func(n int) time.Duration { return policy.Delay(n - 1) },
 		PollInterval: time.Second,
 		Logger:       logger,
-		OnResult: func(job batch.Job, err error) {
+		OnResult: func(job jobs.Job, err error) {
 			if err == nil {
 				logger.Info("delivered", "sku", job.SKU, "target_surface", job.TargetSurface, "ref", job.DeliveryRef)
 			}

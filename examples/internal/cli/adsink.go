@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/outbox"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 )
 
 // AdPipelineSink stands in for an ad pipeline (the workflow's meta-ads
@@ -32,13 +34,13 @@ type AdPipelineSink struct {
 
 // Deliver downloads job's video. Client errors (4xx) and a body that is not
 // an MP4 are permanent; network errors and 5xx are retried by the outbox.
-func (s *AdPipelineSink) Deliver(ctx context.Context, job batch.Job) (string, error) {
+func (s *AdPipelineSink) Deliver(ctx context.Context, job jobs.Job) (string, error) {
 	if job.OutputURL == "" {
-		return "", batch.Permanent(errors.New("job has no output_url"))
+		return "", outbox.Permanent(errors.New("job has no output_url"))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, job.OutputURL, nil)
 	if err != nil {
-		return "", batch.Permanent(fmt.Errorf("bad output_url: %w", err))
+		return "", outbox.Permanent(fmt.Errorf("bad output_url: %w", err))
 	}
 	client := s.Client
 	if client == nil {
@@ -52,7 +54,7 @@ func (s *AdPipelineSink) Deliver(ctx context.Context, job batch.Job) (string, er
 	if resp.StatusCode != http.StatusOK {
 		err := fmt.Errorf("download video: HTTP %d", resp.StatusCode)
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusRequestTimeout {
-			return "", batch.Permanent(err)
+			return "", outbox.Permanent(err)
 		}
 		return "", err
 	}
@@ -69,7 +71,7 @@ func (s *AdPipelineSink) Deliver(ctx context.Context, job batch.Job) (string, er
 	h.Write(head[:n])
 	// An MP4 starts with a box whose type, at offset 4, is "ftyp".
 	if n < 8 || string(head[4:8]) != "ftyp" {
-		return "", batch.Permanent(errors.New("downloaded file is not an MP4 (no ftyp box)"))
+		return "", outbox.Permanent(errors.New("downloaded file is not an MP4 (no ftyp box)"))
 	}
 	rest, err := io.Copy(h, io.LimitReader(resp.Body, limit-int64(n)+1))
 	if err != nil {
@@ -77,7 +79,7 @@ func (s *AdPipelineSink) Deliver(ctx context.Context, job batch.Job) (string, er
 	}
 	size := int64(n) + rest
 	if size > limit {
-		return "", batch.Permanent(fmt.Errorf("video is larger than %d bytes", limit))
+		return "", outbox.Permanent(fmt.Errorf("video is larger than %d bytes", limit))
 	}
 	s.mu.Lock()
 	if s.received == nil {

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/outbox"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
 )
@@ -25,7 +28,7 @@ func TestAdPipelineSinkDownloadsSimulatorOutput(t *testing.T) {
 	done, _ := sim.Generation(gen.ID)
 
 	var s AdPipelineSink
-	ref, err := s.Deliver(ctx, batch.Job{Key: "k", OutputURL: done.OutputURL})
+	ref, err := s.Deliver(ctx, jobs.Job{Key: "k", OutputURL: done.OutputURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +66,7 @@ func TestAdPipelineSinkErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			s := AdPipelineSink{MaxBytes: tt.max}
-			job := batch.Job{Key: "k"}
+			job := jobs.Job{Key: "k"}
 			if tt.path != "" {
 				job.OutputURL = srv.URL + tt.path
 			}
@@ -71,7 +74,7 @@ func TestAdPipelineSinkErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.msg) {
 				t.Fatalf("error %v, want one containing %q", err, tt.msg)
 			}
-			if got := batch.IsPermanent(err); got != tt.permanent {
+			if got := outbox.IsPermanent(err); got != tt.permanent {
 				t.Errorf("permanent = %v, want %v", got, tt.permanent)
 			}
 		})

@@ -6,7 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/webhook"
 )
 
@@ -18,7 +19,7 @@ const DefaultWebhookPath = "/webhooks/creativeai"
 // nil, and the store returns only once the update is durable, so an
 // acknowledged update is never lost. onApply, if not nil, is called after
 // each event with what the store did, for progress displays.
-func ApplyEvents(store batch.Store, onApply func(batch.ApplyResult)) webhook.EventHandler {
+func ApplyEvents(store jobs.Store, onApply func(jobs.ApplyResult)) webhook.EventHandler {
 	return webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event) error {
 		res, err := store.Apply(ctx, e.Generation)
 		if err != nil {
@@ -33,7 +34,7 @@ func ApplyEvents(store batch.Store, onApply func(batch.ApplyResult)) webhook.Eve
 
 // NewReceiver returns the webhook handler of the programs: signatures checked
 // against secrets (several during a rotation), events applied to store.
-func NewReceiver(store batch.Store, secrets []string, logger *slog.Logger, onApply func(batch.ApplyResult)) (http.Handler, error) {
+func NewReceiver(store jobs.Store, secrets []string, logger *slog.Logger, onApply func(jobs.ApplyResult)) (http.Handler, error) {
 	v, err := webhook.NewVerifier(secrets)
 	if err != nil {
 		return nil, fmt.Errorf("webhook secrets: %w", err)

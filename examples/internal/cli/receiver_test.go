@@ -6,23 +6,25 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/webhook"
 )
 
 func TestReceiverAppliesSignedEvents(t *testing.T) {
 	ctx := t.Context()
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	defer store.Close()
-	if _, _, err := store.Track(ctx, batch.Job{Key: "SKU-1#k", SKU: "SKU-1", TargetSurface: SurfaceShopifyPDP}); err != nil {
+	if _, _, err := store.Track(ctx, jobs.Job{Key: "SKU-1#k", SKU: "SKU-1", TargetSurface: SurfaceShopifyPDP}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.RecordSubmission(ctx, "SKU-1#k", batch.Submission{Generation: &creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusPending}}); err != nil {
+	if _, err := store.RecordSubmission(ctx, "SKU-1#k", jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusPending}}); err != nil {
 		t.Fatal(err)
 	}
-	var applied []batch.ApplyResult
-	h, err := NewReceiver(store, []string{"new-secret", "old-secret"}, nil, func(r batch.ApplyResult) { applied = append(applied, r) })
+	var applied []jobs.ApplyResult
+	h, err := NewReceiver(store, []string{"new-secret", "old-secret"}, nil, func(r jobs.ApplyResult) { applied = append(applied, r) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func TestReceiverAppliesSignedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Status != creativeai.StatusCompleted || job.Delivery != creativeai.DeliveryPending {
+	if job.Status != jobs.StatusCompleted || job.Delivery != jobs.DeliveryPending {
 		t.Errorf("job is %s, delivery %q after the completed event; want completed, pending delivery", job.Status, job.Delivery)
 	}
 	// A stale event is acknowledged and changes nothing.
@@ -71,12 +73,12 @@ func TestReceiverAppliesSignedEvents(t *testing.T) {
 }
 
 func TestReceiverStoreFailureIs503(t *testing.T) {
-	store := batch.NewMemoryStore()
+	store := memstore.New()
 	h, err := NewReceiver(store, []string{"s"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store.Close() // every Apply now fails with batch.ErrClosed
+	store.Close() // every Apply now fails with jobs.ErrClosed
 	body := []byte(`{"id":"vgen_1","status":"completed"}`)
 	req := httptest.NewRequest(http.MethodPost, DefaultWebhookPath, bytes.NewReader(body))
 	req.Header.Set(webhook.HeaderSignature, webhook.Sign("s", body))
@@ -88,7 +90,7 @@ func TestReceiverStoreFailureIs503(t *testing.T) {
 }
 
 func TestNewReceiverNeedsSecrets(t *testing.T) {
-	if _, err := NewReceiver(batch.NewMemoryStore(), nil, nil, nil); err == nil {
+	if _, err := NewReceiver(memstore.New(), nil, nil, nil); err == nil {
 		t.Error("NewReceiver accepted no secrets")
 	}
 }

@@ -9,18 +9,19 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
 // WriteStatusTable prints one row per job: SKU, status, the buyer-facing
 // line, generation id, and delivery state (with the sink's reference or
 // error).
-func WriteStatusTable(w io.Writer, jobs []batch.Job, copy *creativeai.BuyerCopy) error {
+func WriteStatusTable(w io.Writer, jobList []jobs.Job, copy *jobs.BuyerCopy) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SKU\tSTATUS\tBUYER STATUS\tGENERATION\tDELIVERY")
-	for i := range jobs {
-		j := &jobs[i]
+	for i := range jobList {
+		j := &jobList[i]
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
 			j.SKU, StatusText(j), j.BuyerStatus(copy), cmp.Or(j.GenerationID, "-"), DeliveryText(j))
 	}
@@ -28,7 +29,7 @@ func WriteStatusTable(w io.Writer, jobs []batch.Job, copy *creativeai.BuyerCopy)
 }
 
 // StatusText is the job's status, with an unknown provider status beside it.
-func StatusText(j *batch.Job) string {
+func StatusText(j *jobs.Job) string {
 	if j.ProviderStatus != "" {
 		return fmt.Sprintf("%s (%s)", j.Status, j.ProviderStatus)
 	}
@@ -37,16 +38,16 @@ func StatusText(j *batch.Job) string {
 
 // DeliveryText describes where a job's delivery stands, such as
 // "delivered gid://shopify/MediaImage/1" or "pending (attempt 2: HTTP 503)".
-func DeliveryText(j *batch.Job) string {
+func DeliveryText(j *jobs.Job) string {
 	switch j.Delivery {
 	case "":
-		if j.Status == creativeai.StatusCompleted && j.TargetSurface == "" {
+		if j.Status == jobs.StatusCompleted && j.TargetSurface == "" {
 			return "none (no target_surface)"
 		}
 		return "-"
-	case creativeai.DeliveryDelivered:
+	case jobs.DeliveryDelivered:
 		return joinNonEmpty("delivered", j.DeliveryRef)
-	case creativeai.DeliveryFailed:
+	case jobs.DeliveryFailed:
 		return joinNonEmpty("failed:", j.DeliveryError)
 	default:
 		if j.DeliveryError != "" {
@@ -67,7 +68,7 @@ func joinNonEmpty(a, b string) string {
 // generation the service accepted (earlier attempts included) and one still
 // when the clip was rendered from a refreshed still. A row that was never
 // accepted counts nothing.
-func JobUnits(j *batch.Job) (clips, stills int) {
+func JobUnits(j *jobs.Job) (clips, stills int) {
 	clips = len(j.PreviousGenerationIDs)
 	if j.Submitted() {
 		clips++
@@ -80,15 +81,15 @@ func JobUnits(j *batch.Job) (clips, stills int) {
 
 // WriteCostSummary prints each job's cost and the total, with the prices
 // used, so a buyer sees the per-SKU math.
-func WriteCostSummary(w io.Writer, jobs []batch.Job, p creativeai.Pricing) error {
+func WriteCostSummary(w io.Writer, jobList []jobs.Job, p creativeai.Pricing) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SKU\tCLIPS\tSTILLS\tCOST")
 	var clips, stills int
-	for i := range jobs {
-		c, s := JobUnits(&jobs[i])
+	for i := range jobList {
+		c, s := JobUnits(&jobList[i])
 		clips += c
 		stills += s
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", jobs[i].SKU, c, s, p.Total(c, s))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", jobList[i].SKU, c, s, p.Total(c, s))
 	}
 	fmt.Fprintf(tw, "total\t%d\t%d\t%s\n", clips, stills, p.Total(clips, stills))
 	if err := tw.Flush(); err != nil {
@@ -104,16 +105,16 @@ func WriteCostSummary(w io.Writer, jobs []batch.Job, p creativeai.Pricing) error
 
 // WriteCounts prints how many jobs are in each status and delivery state,
 // such as "3 jobs: 2 completed, 1 failed; delivery: 2 delivered".
-func WriteCounts(w io.Writer, jobs []batch.Job) error {
+func WriteCounts(w io.Writer, jobList []jobs.Job) error {
 	statuses := map[string]int{}
 	deliveries := map[string]int{}
-	for i := range jobs {
-		statuses[string(jobs[i].Status)]++
-		if d := jobs[i].Delivery; d != "" {
+	for i := range jobList {
+		statuses[string(jobList[i].Status)]++
+		if d := jobList[i].Delivery; d != "" {
 			deliveries[string(d)]++
 		}
 	}
-	line := Plural(len(jobs), "job") + ": " + countList(statuses, statusOrder)
+	line := Plural(len(jobList), "job") + ": " + countList(statuses, statusOrder)
 	if len(deliveries) > 0 {
 		line += "; delivery: " + countList(deliveries, deliveryOrder)
 	}

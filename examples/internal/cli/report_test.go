@@ -5,24 +5,25 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
-func sampleJobs() []batch.Job {
-	return []batch.Job{
-		{SKU: "SKU-1001", GenerationID: "vgen_a", Status: creativeai.StatusCompleted, TargetSurface: SurfaceShopifyPDP,
-			Delivery: creativeai.DeliveryDelivered, DeliveryRef: "gid://shopify/Video/1"},
-		{SKU: "SKU-1002", GenerationID: "vgen_b", Status: creativeai.StatusProcessing, StillURL: "https://cdn.example.com/still.png"},
-		{SKU: "SKU-1003", GenerationID: "vgen_c", Status: creativeai.StatusPending, ProviderStatus: "queued_for_gpu"},
-		{SKU: "SKU-1004", Status: creativeai.StatusSubmitFailed, Error: "HTTP 400"},
-		{SKU: "SKU-1005", GenerationID: "vgen_e2", PreviousGenerationIDs: []string{"vgen_e1"}, Status: creativeai.StatusCompleted,
-			TargetSurface: "cms", Delivery: creativeai.DeliveryFailed, DeliveryError: "no delivery sink for target_surface \"cms\""},
+func sampleJobs() []jobs.Job {
+	return []jobs.Job{
+		{SKU: "SKU-1001", GenerationID: "vgen_a", Status: jobs.StatusCompleted, TargetSurface: SurfaceShopifyPDP,
+			Delivery: jobs.DeliveryDelivered, DeliveryRef: "gid://shopify/Video/1"},
+		{SKU: "SKU-1002", GenerationID: "vgen_b", Status: jobs.StatusProcessing, StillURL: "https://cdn.example.com/still.png"},
+		{SKU: "SKU-1003", GenerationID: "vgen_c", Status: jobs.StatusPending, ProviderStatus: "queued_for_gpu"},
+		{SKU: "SKU-1004", Status: jobs.StatusSubmitFailed, Error: "HTTP 400"},
+		{SKU: "SKU-1005", GenerationID: "vgen_e2", PreviousGenerationIDs: []string{"vgen_e1"}, Status: jobs.StatusCompleted,
+			TargetSurface: "cms", Delivery: jobs.DeliveryFailed, DeliveryError: "no delivery sink for target_surface \"cms\""},
 	}
 }
 
 func ExampleWriteStatusTable() {
-	_ = WriteStatusTable(os.Stdout, sampleJobs()[:3], creativeai.DefaultBuyerCopy())
+	_ = WriteStatusTable(os.Stdout, sampleJobs()[:3], jobs.DefaultBuyerCopy())
 	// Output:
 	// SKU       STATUS                    BUYER STATUS                                                 GENERATION  DELIVERY
 	// SKU-1001  completed                 Video live - published to its destination                    vgen_a      delivered gid://shopify/Video/1
@@ -45,8 +46,8 @@ func ExampleWriteCostSummary() {
 
 func TestWriteCounts(t *testing.T) {
 	var b strings.Builder
-	jobs := append(sampleJobs(), batch.Job{SKU: "X", Status: "mystery"})
-	if err := WriteCounts(&b, jobs); err != nil {
+	jobList := append(sampleJobs(), jobs.Job{SKU: "X", Status: "mystery"})
+	if err := WriteCounts(&b, jobList); err != nil {
 		t.Fatal(err)
 	}
 	want := "6 jobs: 2 completed, 1 processing, 1 pending, 1 submit_failed, 1 mystery; delivery: 1 delivered, 1 failed\n"
@@ -57,15 +58,15 @@ func TestWriteCounts(t *testing.T) {
 
 func TestDeliveryText(t *testing.T) {
 	tests := []struct {
-		job  batch.Job
+		job  jobs.Job
 		want string
 	}{
-		{batch.Job{Status: creativeai.StatusPending}, "-"},
-		{batch.Job{Status: creativeai.StatusCompleted}, "none (no target_surface)"},
-		{batch.Job{Status: creativeai.StatusCompleted, Delivery: creativeai.DeliveryPending}, "pending"},
-		{batch.Job{Status: creativeai.StatusCompleted, Delivery: creativeai.DeliveryPending, DeliveryAttempts: 2, DeliveryError: "HTTP 503"}, "pending (attempt 2: HTTP 503)"},
-		{batch.Job{Status: creativeai.StatusCompleted, Delivery: creativeai.DeliveryDelivered, DeliveryRef: "gid://shopify/Video/9"}, "delivered gid://shopify/Video/9"},
-		{batch.Job{Status: creativeai.StatusCompleted, Delivery: creativeai.DeliveryFailed, DeliveryError: "SKU not found"}, "failed: SKU not found"},
+		{jobs.Job{Status: jobs.StatusPending}, "-"},
+		{jobs.Job{Status: jobs.StatusCompleted}, "none (no target_surface)"},
+		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryPending}, "pending"},
+		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryPending, DeliveryAttempts: 2, DeliveryError: "HTTP 503"}, "pending (attempt 2: HTTP 503)"},
+		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryDelivered, DeliveryRef: "gid://shopify/Video/9"}, "delivered gid://shopify/Video/9"},
+		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryFailed, DeliveryError: "SKU not found"}, "failed: SKU not found"},
 	}
 	for _, tt := range tests {
 		if got := DeliveryText(&tt.job); got != tt.want {

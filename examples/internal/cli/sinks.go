@@ -5,7 +5,10 @@ import (
 	"errors"
 	"log/slog"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/outbox"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/shopify"
 )
 
@@ -24,8 +27,8 @@ const (
 // video an earlier attempt attached instead of attaching it twice. The
 // publisher's permanent errors (unknown SKU, media limit, processing failed)
 // carry Permanent() bool, which the outbox honours.
-func ShopifySink(p *shopify.Publisher) batch.Sink {
-	return batch.SinkFunc(func(ctx context.Context, job batch.Job) (string, error) {
+func ShopifySink(p *shopify.Publisher) outbox.Sink {
+	return outbox.SinkFunc(func(ctx context.Context, job jobs.Job) (string, error) {
 		return p.Publish(ctx, job.Key, job.SKU, job.OutputURL)
 	})
 }
@@ -47,19 +50,19 @@ func NewShopifyClient(env Env, logger *slog.Logger, opts ...shopify.Option) (*sh
 
 // Sinks returns the delivery sinks of the programs: the Shopify publisher for
 // shopify-pdp, and the stand-in ad pipeline for meta-ads. Jobs for any other
-// surface fail delivery with an error naming it (batch.DeliverConfig's
+// surface fail delivery with an error naming it (outbox.Config's
 // default).
 //
 // With no publisher (Shopify not configured), shopify-pdp deliveries fail
 // with an error that is retried with backoff rather than final, so that an
 // operator who restarts the program with SHOPIFY_* set still gets them
 // published.
-func Sinks(pub *shopify.Publisher, ads *AdPipelineSink) map[string]batch.Sink {
-	sinks := map[string]batch.Sink{}
+func Sinks(pub *shopify.Publisher, ads *AdPipelineSink) map[string]outbox.Sink {
+	sinks := map[string]outbox.Sink{}
 	if pub != nil {
 		sinks[SurfaceShopifyPDP] = ShopifySink(pub)
 	} else {
-		sinks[SurfaceShopifyPDP] = batch.SinkFunc(func(context.Context, batch.Job) (string, error) {
+		sinks[SurfaceShopifyPDP] = outbox.SinkFunc(func(context.Context, jobs.Job) (string, error) {
 			return "", errShopifyNotConfigured
 		})
 	}

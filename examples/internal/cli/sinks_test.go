@@ -4,8 +4,10 @@ import (
 	"context"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
-	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/batch/outbox"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/shopify"
 	"github.com/creativeai-run/catalogvideo/shopify/shopifytest"
 )
@@ -22,7 +24,7 @@ func TestSinksShopify(t *testing.T) {
 	pub := shopify.NewPublisher(shop.Client(), shopify.WithoutWaiting())
 	sink := Sinks(pub, nil)[SurfaceShopifyPDP]
 
-	job := batch.Job{Key: "SKU-1001#k", SKU: "SKU-1001", OutputURL: video, Status: creativeai.StatusCompleted}
+	job := jobs.Job{Key: "SKU-1001#k", SKU: "SKU-1001", OutputURL: video, Status: jobs.StatusCompleted}
 	first, err := sink.Deliver(ctx, job)
 	if err != nil {
 		t.Fatal(err)
@@ -36,15 +38,15 @@ func TestSinksShopify(t *testing.T) {
 	}
 
 	job.Key, job.SKU = "SKU-404#k", "SKU-404"
-	if _, err := sink.Deliver(ctx, job); !batch.IsPermanent(err) {
+	if _, err := sink.Deliver(ctx, job); !outbox.IsPermanent(err) {
 		t.Errorf("unknown SKU: %v, want a permanent error", err)
 	}
 }
 
 func TestSinksWithoutShopify(t *testing.T) {
 	sinks := Sinks(nil, &AdPipelineSink{})
-	_, err := sinks[SurfaceShopifyPDP].Deliver(context.Background(), batch.Job{SKU: "A"})
-	if err == nil || batch.IsPermanent(err) {
+	_, err := sinks[SurfaceShopifyPDP].Deliver(context.Background(), jobs.Job{SKU: "A"})
+	if err == nil || outbox.IsPermanent(err) {
 		t.Errorf("unconfigured Shopify: %v, want an error that is retried", err)
 	}
 	if _, ok := sinks[SurfaceMetaAds]; !ok {

@@ -9,7 +9,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/batch/jsonlstore"
 	"github.com/creativeai-run/catalogvideo/batch/sqlstore"
 
@@ -112,7 +113,7 @@ func redactURL(s string) string {
 
 // OpenStore opens the job store a -jobs value names. Closing the returned
 // store also closes the database connections it opened.
-func OpenStore(ctx context.Context, spec string, logger *slog.Logger) (batch.Store, StoreSpec, error) {
+func OpenStore(ctx context.Context, spec string, logger *slog.Logger) (jobs.Store, StoreSpec, error) {
 	s, err := ParseStoreSpec(spec)
 	if err != nil {
 		return nil, s, err
@@ -123,7 +124,7 @@ func OpenStore(ctx context.Context, spec string, logger *slog.Logger) (batch.Sto
 	switch s.Kind {
 	case StoreJSONL:
 		st, err := jsonlstore.Open(s.Target, jsonlstore.WithLogger(logger))
-		if errors.Is(err, batch.ErrLocked) {
+		if errors.Is(err, jobs.ErrLocked) {
 			return nil, s, fmt.Errorf("open job file %s: %w (stop the program that has it open, or share jobs between processes through sqlite:PATH or postgres://)", s.Display, err)
 		}
 		if err != nil {
@@ -137,7 +138,7 @@ func OpenStore(ctx context.Context, spec string, logger *slog.Logger) (batch.Sto
 	}
 }
 
-func openSQL(ctx context.Context, s StoreSpec, driver string, dialect sqlstore.Dialect) (batch.Store, StoreSpec, error) {
+func openSQL(ctx context.Context, s StoreSpec, driver string, dialect sqlstore.Dialect) (jobs.Store, StoreSpec, error) {
 	db, err := sql.Open(driver, s.Target)
 	if err != nil {
 		return nil, s, fmt.Errorf("open %s job store %s: %w", s.Kind, s.Display, err)
@@ -157,7 +158,7 @@ func openSQL(ctx context.Context, s StoreSpec, driver string, dialect sqlstore.D
 // dbStore closes the *sql.DB the program opened along with the store, which
 // by contract leaves a caller-owned database open.
 type dbStore struct {
-	batch.Store
+	jobs.Store
 	db *sql.DB
 }
 

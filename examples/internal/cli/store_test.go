@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
@@ -68,12 +69,12 @@ func roundTrip(t *testing.T, spec string) {
 	if err != nil {
 		t.Fatalf("OpenStore(%q): %v", parsed.Display, err)
 	}
-	job := batch.Job{Key: "SKU-1#k", SKU: "SKU-1", TargetSurface: SurfaceShopifyPDP}
+	job := jobs.Job{Key: "SKU-1#k", SKU: "SKU-1", TargetSurface: SurfaceShopifyPDP}
 	if _, _, err := st.Track(ctx, job); err != nil {
 		t.Fatal(err)
 	}
 	gen := &creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusPending}
-	if _, err := st.RecordSubmission(ctx, job.Key, batch.Submission{Generation: gen}); err != nil {
+	if _, err := st.RecordSubmission(ctx, job.Key, jobs.Submission{Generation: gen}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Apply(ctx, creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusCompleted, OutputURL: "https://cdn.example.com/v.mp4"}); err != nil {
@@ -92,7 +93,7 @@ func roundTrip(t *testing.T, spec string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != creativeai.StatusCompleted || got.Delivery != creativeai.DeliveryPending {
+	if got.Status != jobs.StatusCompleted || got.Delivery != jobs.DeliveryPending {
 		t.Errorf("after reopening: %s, delivery %q; want completed and pending delivery", got.Status, got.Delivery)
 	}
 }
@@ -112,8 +113,8 @@ func TestOpenStoreJSONLLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, _, err := OpenStore(t.Context(), path, nil); !errors.Is(err, batch.ErrLocked) {
-		t.Errorf("second open: %v, want batch.ErrLocked", err)
+	if _, _, err := OpenStore(t.Context(), path, nil); !errors.Is(err, jobs.ErrLocked) {
+		t.Errorf("second open: %v, want jobs.ErrLocked", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package batch
+package memstore
 
 import (
 	"cmp"
@@ -12,10 +12,12 @@ import (
 	"time"
 	"unique"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
-// MemoryStore is a Store that keeps jobs in memory. On its own it is the
+// Store is a Store that keeps jobs in memory. On its own it is the
 // store for tests and short-lived programs; given a Journal (see
 // WithJournal) it is durable, which is how batch/jsonlstore is built.
 //
@@ -25,19 +27,19 @@ import (
 //
 // A job costs about 160 bytes plus its strings (see memJob), so a store of
 // 100,000 jobs fresh from a manifest holds about 45 MB with its indexes.
-type MemoryStore struct {
-	clock   Clock
+type Store struct {
+	clock   jobs.Clock
 	journal Journal
 
 	mu       sync.Mutex
 	closed   bool
-	jobs     map[string]*memJob
-	order    []*memJob                          // first-tracked order
-	byGen    map[string]*memJob                 // current and earlier generation ids
-	deferred map[string][]creativeai.Generation // events for ids no job has yet, in arrival order
-	outbox   map[*memJob]struct{}               // completed jobs whose delivery is pending
-	leases   map[*memJob]lease                  // delivery leases granted, by job
-	pos      int64                              // journal position of the last change
+	byKey    map[string]*memJob
+	order    []*memJob                        // first-tracked order
+	byGen    map[string]*memJob               // current and earlier generation ids
+	deferred map[string]creativeai.Generation // the event kept for each id no job has yet (jobs.SupersedesDeferred)
+	outbox   map[*memJob]struct{}             // completed jobs whose delivery is pending
+	leases   map[*memJob]lease                // delivery leases granted, by job
+	pos      int64                            // journal position of the last change
 }
 
 // lease is a delivery claim on a job. Only jobs in the outbox are leased,
@@ -47,23 +49,23 @@ type lease struct {
 	until time.Time
 }
 
-// MemoryOption configures a MemoryStore.
-type MemoryOption func(*MemoryStore)
+// Option configures a Store.
+type Option func(*Store)
 
-// WithClock sets the clock the store stamps jobs with; the default is
-// time.Now.
-func WithClock(c Clock) MemoryOption {
-	return func(s *MemoryStore) { s.clock = c }
+// WithClock sets the clock the store stamps jobs with; nil (the default)
+// means jobs.WallClock.
+func WithClock(c jobs.Clock) Option {
+	return func(s *Store) { s.clock = c }
 }
 
 // WithJournal makes the store durable through j: every change is appended to
 // j, and a method returns only once j has committed every change the method
 // made or saw.
-func WithJournal(j Journal) MemoryOption {
-	return func(s *MemoryStore) { s.journal = j }
+func WithJournal(j Journal) Option {
+	return func(s *Store) { s.journal = j }
 }
 
-// Journal makes a MemoryStore durable. The store appends a JournalRecord for
+// Journal makes a Store durable. The store appends a Record for
 // every change, in the order the changes happen, and acknowledges a change
 // (or returns what it read) only once Commit says every record up to that
 // point is durable. Because appending and committing are separate, a journal
@@ -73,32 +75,35 @@ type Journal interface {
 	// Append queues r and returns its position; positions increase. The
 	// store calls Append with its lock held, so Append must not wait for
 	// I/O. When Append fails the change is dropped.
-	Append(r JournalRecord) (pos int64, err error)
+	Append(r Record) (pos int64, err error)
 	// Commit returns once every record up to pos is durable. An error means
 	// the record may be lost; the journal should then fail every later
 	// Commit too, since the store's memory is ahead of its journal.
 	Commit(pos int64) error
 }
 
-// JournalRecord is one change a MemoryStore journals: a job's new state, or
+// Record is one change a Store journals: a job's new state, or
 // an event kept for a generation no job has yet. Exactly one field is set.
-type JournalRecord struct {
-	Job   *Job
+type Record struct {
+	Job   *jobs.Job
 	Event *creativeai.Generation
 }
 
-// NewMemoryStore returns an empty store.
-func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
-	s := &MemoryStore{
-		jobs:     make(map[string]*memJob),
+// New returns an empty store.
+func New(opts ...Option) *Store {
+	s := &Store{
+		byKey:    make(map[string]*memJob),
 		byGen:    make(map[string]*memJob),
-		deferred: make(map[string][]creativeai.Generation),
+		deferred: make(map[string]creativeai.Generation),
 		outbox:   make(map[*memJob]struct{}),
 		leases:   make(map[*memJob]lease),
 	}
 	for _, o := range opts {
-		o(s)
+		if o != nil {
+			o(s)
+		}
 	}
+	s.clock = jobs.OrWall(s.clock)
 	return s
 }
 
@@ -107,11 +112,11 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 // place in the order), and an event is applied to the job that has its
 // generation or kept for later. Replaying a journal's records in order
 // rebuilds the store that wrote them. Call Restore before the store is used.
-func (s *MemoryStore) Restore(r JournalRecord) error {
+func (s *Store) Restore(r Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return jobs.ErrClosed
 	}
 	switch {
 	case r.Job != nil && r.Event == nil:
@@ -119,10 +124,10 @@ func (s *MemoryStore) Restore(r JournalRecord) error {
 		if j.Key == "" {
 			return errors.New("batch: restore: job has no key")
 		}
-		m := s.jobs[j.Key]
+		m := s.byKey[j.Key]
 		if m == nil {
 			m = &memJob{}
-			s.jobs[j.Key] = m
+			s.byKey[j.Key] = m
 			s.order = append(s.order, m)
 		}
 		// The record replaces the job whole, so generation ids it no longer
@@ -136,7 +141,7 @@ func (s *MemoryStore) Restore(r JournalRecord) error {
 	case r.Event != nil && r.Job == nil:
 		gen := *r.Event
 		if gen.ID == "" {
-			return ErrInvalidEvent
+			return jobs.ErrNoGenerationID
 		}
 		if m := s.byGen[gen.ID]; m != nil {
 			j := m.job()
@@ -145,7 +150,7 @@ func (s *MemoryStore) Restore(r JournalRecord) error {
 			}
 			return nil
 		}
-		s.deferred[gen.ID] = append(s.deferred[gen.ID], gen)
+		s.keepDeferred(gen)
 	default:
 		return errors.New("batch: restore: record must have exactly one of Job and Event")
 	}
@@ -155,58 +160,46 @@ func (s *MemoryStore) Restore(r JournalRecord) error {
 // Snapshot calls fn with the records that rebuild the store: every job in
 // first-tracked order, then every kept event. The store is locked until fn
 // returns, so nothing changes meanwhile; a journal compacts itself this way.
-func (s *MemoryStore) Snapshot(fn func(records iter.Seq[JournalRecord]) error) error {
+func (s *Store) Snapshot(fn func(records iter.Seq[Record]) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return jobs.ErrClosed
 	}
-	return fn(func(yield func(JournalRecord) bool) {
+	return fn(func(yield func(Record) bool) {
 		for _, m := range s.order {
 			j := m.job()
-			if !yield(JournalRecord{Job: &j}) {
+			if !yield(Record{Job: &j}) {
 				return
 			}
 		}
 		// Sorted so that a snapshot of the same state is the same bytes.
 		for _, id := range slices.Sorted(maps.Keys(s.deferred)) {
-			for _, gen := range s.deferred[id] {
-				if !yield(JournalRecord{Event: &gen}) {
-					return
-				}
+			gen := s.deferred[id]
+			if !yield(Record{Event: &gen}) {
+				return
 			}
 		}
 	})
 }
 
 // Track records a job before it is submitted; see Store.
-func (s *MemoryStore) Track(ctx context.Context, job Job) (Job, bool, error) {
+func (s *Store) Track(ctx context.Context, job jobs.Job) (jobs.Job, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return Job{}, false, err
-	}
-	if job.Key == "" {
-		return Job{}, false, errors.New("batch: track: job has no key")
-	}
-	if job.Status == "" {
-		job.Status = creativeai.StatusPending
-	} else if !job.Status.Known() {
-		return Job{}, false, fmt.Errorf("batch: track %s: unknown status %q", job.Key, job.Status)
+		return jobs.Job{}, false, err
 	}
 	now := s.clock.Now()
-	if job.CreatedAt.IsZero() {
-		job.CreatedAt = now
-	}
-	if job.UpdatedAt.IsZero() {
-		job.UpdatedAt = now
+	if err := job.PrepareTrack(now); err != nil {
+		return jobs.Job{}, false, err
 	}
 	job = cloneJob(job)
 
 	var (
-		stored  Job
+		stored  jobs.Job
 		created bool
 	)
 	pos, err := s.locked(func() error {
-		if m := s.jobs[job.Key]; m != nil {
+		if m := s.byKey[job.Key]; m != nil {
 			stored = m.job()
 			return nil
 		}
@@ -220,20 +213,20 @@ func (s *MemoryStore) Track(ctx context.Context, job Job) (Job, bool, error) {
 		if err := s.change(m, job); err != nil {
 			return err
 		}
-		s.jobs[job.Key] = m
+		s.byKey[job.Key] = m
 		s.order = append(s.order, m)
 		stored, created = m.job(), true
 		return nil
 	})
 	if err = s.commit(pos, err); err != nil {
-		return Job{}, false, err
+		return jobs.Job{}, false, err
 	}
 	return stored, created, nil
 }
 
 // RecordSubmission stores the outcome of submitting a job; see Store.
-func (s *MemoryStore) RecordSubmission(ctx context.Context, key string, sub Submission) (Job, error) {
-	return s.update(ctx, key, func(j *Job, now time.Time) error {
+func (s *Store) RecordSubmission(ctx context.Context, key string, sub jobs.Submission) (jobs.Job, error) {
+	return s.update(ctx, key, func(j *jobs.Job, now time.Time) error {
 		if err := j.RecordSubmission(sub, now); err != nil {
 			return err
 		}
@@ -246,33 +239,33 @@ func (s *MemoryStore) RecordSubmission(ctx context.Context, key string, sub Subm
 }
 
 // Replay prepares a failed job for another submission; see Store.
-func (s *MemoryStore) Replay(ctx context.Context, key string) (Job, error) {
-	return s.update(ctx, key, func(j *Job, now time.Time) error {
+func (s *Store) Replay(ctx context.Context, key string) (jobs.Job, error) {
+	return s.update(ctx, key, func(j *jobs.Job, now time.Time) error {
 		return j.Replay(now)
 	})
 }
 
 // Apply applies a status update; see Store.
-func (s *MemoryStore) Apply(ctx context.Context, gen creativeai.Generation) (ApplyResult, error) {
+func (s *Store) Apply(ctx context.Context, gen creativeai.Generation) (jobs.ApplyResult, error) {
 	if err := ctx.Err(); err != nil {
-		return ApplyResult{}, err
+		return jobs.ApplyResult{}, err
 	}
 	if gen.ID == "" {
-		return ApplyResult{}, ErrInvalidEvent
+		return jobs.ApplyResult{}, jobs.ErrNoGenerationID
 	}
 	now := s.clock.Now()
-	var res ApplyResult
+	var res jobs.ApplyResult
 	pos, err := s.locked(func() error {
 		m := s.byGen[gen.ID]
 		if m == nil {
 			res.Deferred = true
-			if slices.Contains(s.deferred[gen.ID], gen) {
-				return nil // a duplicate delivery of a kept event
+			if kept, ok := s.deferred[gen.ID]; ok && !jobs.SupersedesDeferred(kept, gen) {
+				return nil // a duplicate, or less advanced than the kept event
 			}
-			if err := s.append(JournalRecord{Event: &gen}); err != nil {
+			if err := s.append(Record{Event: &gen}); err != nil {
 				return err
 			}
-			s.deferred[gen.ID] = append(s.deferred[gen.ID], gen)
+			s.deferred[gen.ID] = gen
 			return nil
 		}
 		j := m.job()
@@ -286,18 +279,18 @@ func (s *MemoryStore) Apply(ctx context.Context, gen creativeai.Generation) (App
 		return nil
 	})
 	if err = s.commit(pos, err); err != nil {
-		return ApplyResult{}, err
+		return jobs.ApplyResult{}, err
 	}
 	return res, nil
 }
 
 // Get returns the job with the given key; see Store.
-func (s *MemoryStore) Get(ctx context.Context, key string) (Job, error) {
-	return s.read(ctx, func() *memJob { return s.jobs[key] }, "key "+key)
+func (s *Store) Get(ctx context.Context, key string) (jobs.Job, error) {
+	return s.read(ctx, func() *memJob { return s.byKey[key] }, "key "+key)
 }
 
 // GetByGenerationID returns the job with the given generation; see Store.
-func (s *MemoryStore) GetByGenerationID(ctx context.Context, id string) (Job, error) {
+func (s *Store) GetByGenerationID(ctx context.Context, id string) (jobs.Job, error) {
 	return s.read(ctx, func() *memJob { return s.byGen[id] }, "generation "+id)
 }
 
@@ -307,12 +300,12 @@ const listPage = 256
 
 // List yields the jobs that match f in first-tracked order; see Store. The
 // loop body may use the store: List holds no lock while it yields.
-func (s *MemoryStore) List(ctx context.Context, f Filter) iter.Seq2[Job, error] {
-	return func(yield func(Job, error) bool) {
-		page := make([]Job, 0, listPage)
+func (s *Store) List(ctx context.Context, f jobs.Filter) iter.Seq2[jobs.Job, error] {
+	return func(yield func(jobs.Job, error) bool) {
+		page := make([]jobs.Job, 0, listPage)
 		for next := 0; ; {
 			if err := ctx.Err(); err != nil {
-				yield(Job{}, err)
+				yield(jobs.Job{}, err)
 				return
 			}
 			page = page[:0]
@@ -325,7 +318,7 @@ func (s *MemoryStore) List(ctx context.Context, f Filter) iter.Seq2[Job, error] 
 				return nil
 			})
 			if err = s.commit(pos, err); err != nil {
-				yield(Job{}, err)
+				yield(jobs.Job{}, err)
 				return
 			}
 			if len(page) == 0 {
@@ -342,7 +335,7 @@ func (s *MemoryStore) List(ctx context.Context, f Filter) iter.Seq2[Job, error] 
 
 // matches reports whether f selects m. It reads m's fields in place, so a
 // listing copies only the jobs it yields.
-func (m *memJob) matches(f *Filter) bool {
+func (m *memJob) matches(f *jobs.Filter) bool {
 	return (len(f.Statuses) == 0 || slices.Contains(f.Statuses, m.status.Value())) &&
 		(f.UpdatedBefore.IsZero() || m.updatedAt.Before(f.UpdatedBefore)) &&
 		(!f.Submitted || m.generationID != "")
@@ -350,18 +343,18 @@ func (m *memJob) matches(f *Filter) bool {
 
 // ClaimDeliveries leases completed jobs whose delivery is due, earliest due
 // first; see Store.
-func (s *MemoryStore) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, error) {
+func (s *Store) ClaimDeliveries(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := c.validate(); err != nil {
+	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	now := c.Now
 	if now.IsZero() {
 		now = s.clock.Now()
 	}
-	var claimed []Job
+	var claimed []jobs.Job
 	pos, err := s.locked(func() error {
 		var due []*memJob
 		for m := range s.outbox {
@@ -385,34 +378,19 @@ func (s *MemoryStore) ClaimDeliveries(ctx context.Context, c Claim) ([]Job, erro
 	return claimed, nil
 }
 
-// validate reports what is wrong with a claim.
-func (c *Claim) validate() error {
-	switch {
-	case c.Owner == "":
-		return errors.New("batch: claim has no owner")
-	case c.Limit < 1:
-		return fmt.Errorf("batch: claim limit %d: want at least 1", c.Limit)
-	case c.Lease <= 0:
-		return fmt.Errorf("batch: claim lease %v: want a positive duration", c.Lease)
-	}
-	return nil
-}
-
 // RecordDelivery records a delivery attempt and releases the lease; see
 // Store.
-func (s *MemoryStore) RecordDelivery(ctx context.Context, key string, r DeliveryResult) (Job, error) {
+func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryResult) (jobs.Job, error) {
 	if err := ctx.Err(); err != nil {
-		return Job{}, err
+		return jobs.Job{}, err
 	}
-	switch r.State {
-	case creativeai.DeliveryPending, creativeai.DeliveryDelivered, creativeai.DeliveryFailed:
-	default:
-		return Job{}, fmt.Errorf("batch: record delivery of %s: unknown state %q", key, r.State)
+	if err := r.Validate(); err != nil {
+		return jobs.Job{}, fmt.Errorf("batch: record delivery of %s: %w", key, err)
 	}
-	return s.update(ctx, key, func(j *Job, now time.Time) error {
-		m := s.jobs[key]
+	return s.update(ctx, key, func(j *jobs.Job, now time.Time) error {
+		m := s.byKey[key]
 		if l, leased := s.leases[m]; !leased || l.owner != r.Owner {
-			return fmt.Errorf("%w: %s", ErrLeaseLost, key)
+			return fmt.Errorf("%w: %s", jobs.ErrLeaseLost, key)
 		}
 		j.RecordDelivery(r, now)
 		// Released before the change is journaled: should that fail, the job
@@ -423,8 +401,8 @@ func (s *MemoryStore) RecordDelivery(ctx context.Context, key string, r Delivery
 }
 
 // Close marks the store closed once every change is committed; later calls
-// return ErrClosed. Closing twice is harmless.
-func (s *MemoryStore) Close() error {
+// return jobs.ErrClosed. Closing twice is harmless.
+func (s *Store) Close() error {
 	s.mu.Lock()
 	already := s.closed
 	s.closed = true
@@ -438,16 +416,16 @@ func (s *MemoryStore) Close() error {
 
 // update loads the job with key, lets fn change a copy of it, and stores the
 // copy; fn runs with the lock held and may use the store's indexes.
-func (s *MemoryStore) update(ctx context.Context, key string, fn func(j *Job, now time.Time) error) (Job, error) {
+func (s *Store) update(ctx context.Context, key string, fn func(j *jobs.Job, now time.Time) error) (jobs.Job, error) {
 	if err := ctx.Err(); err != nil {
-		return Job{}, err
+		return jobs.Job{}, err
 	}
 	now := s.clock.Now()
-	var out Job
+	var out jobs.Job
 	pos, err := s.locked(func() error {
-		m := s.jobs[key]
+		m := s.byKey[key]
 		if m == nil {
-			return fmt.Errorf("%w: key %s", ErrNotFound, key)
+			return fmt.Errorf("%w: key %s", jobs.ErrNotFound, key)
 		}
 		j := m.job()
 		if err := fn(&j, now); err != nil {
@@ -460,37 +438,37 @@ func (s *MemoryStore) update(ctx context.Context, key string, fn func(j *Job, no
 		return nil
 	})
 	if err = s.commit(pos, err); err != nil {
-		return Job{}, err
+		return jobs.Job{}, err
 	}
 	return out, nil
 }
 
-func (s *MemoryStore) read(ctx context.Context, find func() *memJob, what string) (Job, error) {
+func (s *Store) read(ctx context.Context, find func() *memJob, what string) (jobs.Job, error) {
 	if err := ctx.Err(); err != nil {
-		return Job{}, err
+		return jobs.Job{}, err
 	}
-	var out Job
+	var out jobs.Job
 	pos, err := s.locked(func() error {
 		m := find()
 		if m == nil {
-			return fmt.Errorf("%w: %s", ErrNotFound, what)
+			return fmt.Errorf("%w: %s", jobs.ErrNotFound, what)
 		}
 		out = m.job()
 		return nil
 	})
 	if err = s.commit(pos, err); err != nil {
-		return Job{}, err
+		return jobs.Job{}, err
 	}
 	return out, nil
 }
 
 // locked runs fn with the lock held and returns the journal position the
 // caller must wait for: everything fn saw or did is durable up to there.
-func (s *MemoryStore) locked(fn func() error) (int64, error) {
+func (s *Store) locked(fn func() error) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, ErrClosed
+		return 0, jobs.ErrClosed
 	}
 	err := fn()
 	return s.pos, err
@@ -498,7 +476,7 @@ func (s *MemoryStore) locked(fn func() error) (int64, error) {
 
 // commit waits until the journal has made pos durable. A failed operation
 // still waits: its error may rest on state a concurrent change made.
-func (s *MemoryStore) commit(pos int64, err error) error {
+func (s *Store) commit(pos int64, err error) error {
 	if s.journal != nil && pos > 0 {
 		if cerr := s.journal.Commit(pos); cerr != nil {
 			return fmt.Errorf("batch: job store journal: %w", cerr)
@@ -509,15 +487,15 @@ func (s *MemoryStore) commit(pos int64, err error) error {
 
 // change journals j as m's new state and installs it. j's slices pass to m:
 // the caller must not change them afterwards.
-func (s *MemoryStore) change(m *memJob, j Job) error {
-	if err := s.append(JournalRecord{Job: &j}); err != nil {
+func (s *Store) change(m *memJob, j jobs.Job) error {
+	if err := s.append(Record{Job: &j}); err != nil {
 		return err
 	}
 	s.install(m, j)
 	return nil
 }
 
-func (s *MemoryStore) append(r JournalRecord) error {
+func (s *Store) append(r Record) error {
 	if s.journal == nil {
 		return nil
 	}
@@ -532,32 +510,38 @@ func (s *MemoryStore) append(r JournalRecord) error {
 // install makes j m's state and updates the indexes. Events kept for j's
 // generations have been applied to it (or, for earlier attempts, no longer
 // matter), so they are dropped.
-func (s *MemoryStore) install(m *memJob, j Job) {
+func (s *Store) install(m *memJob, j jobs.Job) {
 	m.set(&j)
 	for _, id := range generationIDs(&j) {
 		s.byGen[id] = m
 		delete(s.deferred, id)
 	}
-	if j.Status == creativeai.StatusCompleted && j.Delivery == creativeai.DeliveryPending {
+	if j.Status == jobs.StatusCompleted && j.Delivery == jobs.DeliveryPending {
 		s.outbox[m] = struct{}{}
 	} else {
 		delete(s.outbox, m)
 	}
 }
 
-// applyDeferred applies the events kept for j's generation, in arrival
-// order; install drops them once j is stored.
-func (s *MemoryStore) applyDeferred(j *Job, now time.Time) {
-	if j.GenerationID == "" {
-		return
-	}
-	for _, gen := range s.deferred[j.GenerationID] {
+// applyDeferred applies the event kept for j's generation; install drops
+// it once j is stored.
+func (s *Store) applyDeferred(j *jobs.Job, now time.Time) {
+	if gen, ok := s.deferred[j.GenerationID]; ok && j.GenerationID != "" {
 		j.ApplyGeneration(gen, now)
 	}
 }
 
+// keepDeferred keeps gen for an id no job has yet, unless the event kept
+// for it is more advanced.
+func (s *Store) keepDeferred(gen creativeai.Generation) {
+	if kept, ok := s.deferred[gen.ID]; ok && !jobs.SupersedesDeferred(kept, gen) {
+		return
+	}
+	s.deferred[gen.ID] = gen
+}
+
 // generationIDs returns j's current and earlier generation ids.
-func generationIDs(j *Job) []string {
+func generationIDs(j *jobs.Job) []string {
 	if j.GenerationID == "" {
 		return j.PreviousGenerationIDs
 	}
@@ -565,14 +549,14 @@ func generationIDs(j *Job) []string {
 }
 
 // cloneJob copies j so that the caller and the store share no slice.
-func cloneJob(j Job) Job {
+func cloneJob(j jobs.Job) jobs.Job {
 	j.PreviousGenerationIDs = slices.Clone(j.PreviousGenerationIDs)
 	return j
 }
 
-// memJob is how a MemoryStore keeps a job. The store holds every job in
+// memJob is how a Store keeps a job. The store holds every job in
 // memory for as long as it is open, one per manifest row, so memJob is laid
-// out for size: about 160 bytes where a Job takes 440.
+// out for size: about 160 bytes where a jobs.Job takes 440.
 //
 //   - The fields every job has from the start are inline.
 //   - The status and the settings that most rows of a manifest share are
@@ -589,7 +573,7 @@ type memJob struct {
 	generationID string
 	imageURL     string
 	videoPrompt  string
-	status       unique.Handle[creativeai.Status]
+	status       unique.Handle[jobs.Status]
 	settings     unique.Handle[jobSettings]
 	createdAt    time.Time
 	updatedAt    time.Time
@@ -624,7 +608,7 @@ type laterFields struct {
 	stillPrompt      string
 	stillURL         string
 	attempt          int
-	delivery         creativeai.DeliveryState
+	delivery         jobs.DeliveryState
 	deliveryAttempts int
 	deliveryNextAt   time.Time
 	deliveryRef      string
@@ -634,7 +618,7 @@ type laterFields struct {
 // set makes j m's state. m takes j's slices, so j must not be changed
 // afterwards; set runs with the store's lock held, so no reader sees a half
 // set memJob.
-func (m *memJob) set(j *Job) {
+func (m *memJob) set(j *jobs.Job) {
 	m.key, m.sku, m.generationID = j.Key, j.SKU, j.GenerationID
 	m.imageURL, m.videoPrompt = j.ImageURL, j.VideoPrompt
 	m.status = intern(m.status, j.Status)
@@ -674,10 +658,10 @@ func (m *memJob) set(j *Job) {
 	}
 }
 
-// job returns m's state as a Job that shares no slice with the store.
-func (m *memJob) job() Job {
+// job returns m's state as a jobs.Job that shares no slice with the store.
+func (m *memJob) job() jobs.Job {
 	s := m.settings.Value()
-	j := Job{
+	j := jobs.Job{
 		Key:           m.key,
 		SKU:           m.sku,
 		Collection:    s.collection,
@@ -711,13 +695,13 @@ func (m *memJob) job() Job {
 	return j
 }
 
-// deliveryDue is Job.DeliveryDue for m, without copying the whole job: a
+// deliveryDue is jobs.Job.DeliveryDue for m, without copying the whole job: a
 // claim looks at every job in the outbox.
 func (m *memJob) deliveryDue(now time.Time) bool {
 	if m.later == nil {
 		return false // no delivery state
 	}
-	j := Job{Status: m.status.Value(), Delivery: m.later.delivery, DeliveryNextAt: m.later.deliveryNextAt}
+	j := jobs.Job{Status: m.status.Value(), Delivery: m.later.delivery, DeliveryNextAt: m.later.deliveryNextAt}
 	return j.DeliveryDue(now)
 }
 

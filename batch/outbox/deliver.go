@@ -1,4 +1,4 @@
-package batch
+package outbox
 
 import (
 	"cmp"
@@ -13,8 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/internal/backoff"
+	"github.com/creativeai-run/catalogvideo/internal/logx"
 )
 
 // Sink delivers a completed video to a target surface: a Shopify product
@@ -29,14 +30,14 @@ import (
 // An error with a method Permanent() bool that returns true (see Permanent)
 // ends the job's delivery at once; any other error is retried with backoff.
 type Sink interface {
-	Deliver(ctx context.Context, job Job) (ref string, err error)
+	Deliver(ctx context.Context, job jobs.Job) (ref string, err error)
 }
 
 // SinkFunc adapts a function to the Sink interface.
-type SinkFunc func(ctx context.Context, job Job) (ref string, err error)
+type SinkFunc func(ctx context.Context, job jobs.Job) (ref string, err error)
 
 // Deliver calls f(ctx, job).
-func (f SinkFunc) Deliver(ctx context.Context, job Job) (string, error) { return f(ctx, job) }
+func (f SinkFunc) Deliver(ctx context.Context, job jobs.Job) (string, error) { return f(ctx, job) }
 
 // Permanent marks err as final: a delivery that fails with it is not retried.
 // Use it for errors that no retry can fix, such as a product that does not
@@ -61,19 +62,19 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p) && p.Permanent()
 }
 
-// Defaults of DeliverConfig.
+// Defaults of Config.
 const (
-	DefaultDeliverWorkers      = 4
-	DefaultLease               = 5 * time.Minute
-	DefaultAttemptTimeout      = 2 * time.Minute
-	DefaultMaxAttempts         = 8
-	DefaultDeliverPollInterval = 5 * time.Second
+	DefaultWorkers        = 4
+	DefaultLease          = 5 * time.Minute
+	DefaultAttemptTimeout = 2 * time.Minute
+	DefaultMaxAttempts    = 8
+	DefaultPollInterval   = 5 * time.Second
 )
 
-// DeliverConfig configures Deliver and DeliverOnce.
-type DeliverConfig struct {
+// Config configures Deliver and DeliverOnce.
+type Config struct {
 	// Store holds the outbox.
-	Store Store
+	Store jobs.Store
 	// Sinks routes jobs by target_surface.
 	Sinks map[string]Sink
 	// Fallback receives jobs whose target_surface has no sink in Sinks. When
@@ -104,13 +105,13 @@ type DeliverConfig struct {
 
 	// Clock is the time claims and retries are computed from (default
 	// time.Now).
-	Clock Clock
+	Clock jobs.Clock
 	// Logger receives failed attempts at warn level (default: discard).
 	Logger *slog.Logger
 	// OnResult, if set, is called after each attempt is recorded with the
 	// job as recorded and the sink's error (nil on success). It is called
 	// from the workers, concurrently.
-	OnResult func(job Job, err error)
+	OnResult func(job jobs.Job, err error)
 }
 
 // defaultBackoff spaces retries for sinks whose trouble is usually a remote
@@ -118,33 +119,34 @@ type DeliverConfig struct {
 var defaultBackoff = backoff.Policy{Initial: 30 * time.Second, Max: time.Hour}
 
 type deliverer struct {
-	cfg DeliverConfig
+	cfg Config
 	log *slog.Logger
 }
 
-func newDeliverer(cfg DeliverConfig) (*deliverer, error) {
+func newDeliverer(cfg Config) (*deliverer, error) {
 	switch {
 	case cfg.Store == nil:
-		return nil, errors.New("batch: DeliverConfig.Store is nil")
+		return nil, errors.New("outbox: Config.Store is nil")
 	case cfg.Workers < 0:
-		return nil, fmt.Errorf("batch: DeliverConfig.Workers is %d; want 0 (default %d) or more", cfg.Workers, DefaultDeliverWorkers)
+		return nil, fmt.Errorf("outbox: Config.Workers is %d; want 0 (default %d) or more", cfg.Workers, DefaultWorkers)
 	case cfg.MaxAttempts < 0:
-		return nil, fmt.Errorf("batch: DeliverConfig.MaxAttempts is %d; want 0 (default %d) or more", cfg.MaxAttempts, DefaultMaxAttempts)
+		return nil, fmt.Errorf("outbox: Config.MaxAttempts is %d; want 0 (default %d) or more", cfg.MaxAttempts, DefaultMaxAttempts)
 	case cfg.Lease < 0 || cfg.AttemptTimeout < 0 || cfg.PollInterval < 0:
-		return nil, errors.New("batch: DeliverConfig durations must not be negative")
+		return nil, errors.New("outbox: Config durations must not be negative")
 	}
 	for surface, s := range cfg.Sinks {
 		if s == nil {
-			return nil, fmt.Errorf("batch: DeliverConfig.Sinks[%q] is nil", surface)
+			return nil, fmt.Errorf("outbox: Config.Sinks[%q] is nil", surface)
 		}
 	}
-	cfg.Workers = cmp.Or(cfg.Workers, DefaultDeliverWorkers)
+	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
+	cfg.Clock = jobs.OrWall(cfg.Clock)
 	cfg.Lease = cmp.Or(cfg.Lease, DefaultLease)
 	cfg.AttemptTimeout = cmp.Or(cfg.AttemptTimeout, DefaultAttemptTimeout)
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
-	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultDeliverPollInterval)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultPollInterval)
 	if cfg.Lease <= cfg.AttemptTimeout {
-		return nil, fmt.Errorf("batch: DeliverConfig.Lease (%s) must exceed AttemptTimeout (%s)", cfg.Lease, cfg.AttemptTimeout)
+		return nil, fmt.Errorf("outbox: Config.Lease (%s) must exceed AttemptTimeout (%s)", cfg.Lease, cfg.AttemptTimeout)
 	}
 	if cfg.Backoff == nil {
 		cfg.Backoff = func(n int) time.Duration { return defaultBackoff.Delay(n - 1) }
@@ -152,7 +154,7 @@ func newDeliverer(cfg DeliverConfig) (*deliverer, error) {
 	if cfg.Owner == "" {
 		cfg.Owner = defaultOwner()
 	}
-	return &deliverer{cfg: cfg, log: loggerOrDiscard(cfg.Logger)}, nil
+	return &deliverer{cfg: cfg, log: logx.OrDiscard(cfg.Logger)}, nil
 }
 
 // defaultOwner names this process uniquely, so that a restarted process
@@ -177,7 +179,7 @@ func defaultOwner() string {
 //
 // Deliver returns nil once ctx has ended and the attempts in flight are
 // recorded, or an error for an invalid configuration.
-func Deliver(ctx context.Context, cfg DeliverConfig) error {
+func Deliver(ctx context.Context, cfg Config) error {
 	d, err := newDeliverer(cfg)
 	if err != nil {
 		return err
@@ -190,7 +192,7 @@ func Deliver(ctx context.Context, cfg DeliverConfig) error {
 // attempts it made. Jobs whose retry falls due later are left for a later
 // call. It suits tests and command-line tools; servers use Deliver. A store
 // failure stops it and is returned.
-func DeliverOnce(ctx context.Context, cfg DeliverConfig) (int, error) {
+func DeliverOnce(ctx context.Context, cfg Config) (int, error) {
 	d, err := newDeliverer(cfg)
 	if err != nil {
 		return 0, err
@@ -230,7 +232,7 @@ func (d *deliverer) runWorkers(ctx context.Context, once bool) (int, error) {
 func (d *deliverer) work(ctx context.Context, owner string, once bool) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
-		jobs, err := d.cfg.Store.ClaimDeliveries(ctx, Claim{Owner: owner, Limit: 1, Lease: d.cfg.Lease, Now: d.cfg.Clock.Now()})
+		claimed, err := d.cfg.Store.ClaimDeliveries(ctx, jobs.Claim{Owner: owner, Limit: 1, Lease: d.cfg.Lease, Now: d.cfg.Clock.Now()})
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -241,7 +243,7 @@ func (d *deliverer) work(ctx context.Context, owner string, once bool) (int, err
 			}
 			d.log.Error("batch: deliver", "error", err)
 		}
-		if len(jobs) == 0 {
+		if len(claimed) == 0 {
 			if once {
 				return n, nil
 			}
@@ -250,7 +252,7 @@ func (d *deliverer) work(ctx context.Context, owner string, once bool) (int, err
 			}
 			continue
 		}
-		for _, job := range jobs {
+		for _, job := range claimed {
 			if err := d.attempt(ctx, owner, job); err != nil {
 				if once {
 					return n + 1, err
@@ -265,7 +267,7 @@ func (d *deliverer) work(ctx context.Context, owner string, once bool) (int, err
 
 // attempt delivers one claimed job and records the result. It returns an
 // error only when the store failed to record it.
-func (d *deliverer) attempt(ctx context.Context, owner string, job Job) error {
+func (d *deliverer) attempt(ctx context.Context, owner string, job jobs.Job) error {
 	sink, ok := d.cfg.Sinks[job.TargetSurface]
 	if !ok {
 		sink = d.cfg.Fallback
@@ -281,20 +283,20 @@ func (d *deliverer) attempt(ctx context.Context, owner string, job Job) error {
 	}
 
 	now := d.cfg.Clock.Now()
-	r := DeliveryResult{Owner: owner}
+	r := jobs.DeliveryResult{Owner: owner}
 	attempts := job.DeliveryAttempts + 1
 	switch {
 	case err == nil:
-		r.State, r.Ref = creativeai.DeliveryDelivered, ref
+		r.State, r.Ref = jobs.DeliveryDelivered, ref
 	case IsPermanent(err):
-		r.State, r.Error = creativeai.DeliveryFailed, err.Error()
+		r.State, r.Error = jobs.DeliveryFailed, err.Error()
 	case ctx.Err() != nil:
 		// Shutting down: the job is due again at once, for whoever runs next.
-		r.State, r.Error, r.NextAt = creativeai.DeliveryPending, "interrupted: "+err.Error(), now
+		r.State, r.Error, r.NextAt = jobs.DeliveryPending, "interrupted: "+err.Error(), now
 	case attempts >= d.cfg.MaxAttempts:
-		r.State, r.Error = creativeai.DeliveryFailed, fmt.Sprintf("gave up after %d attempts: %v", attempts, err)
+		r.State, r.Error = jobs.DeliveryFailed, fmt.Sprintf("gave up after %d attempts: %v", attempts, err)
 	default:
-		r.State, r.Error, r.NextAt = creativeai.DeliveryPending, err.Error(), now.Add(d.cfg.Backoff(attempts))
+		r.State, r.Error, r.NextAt = jobs.DeliveryPending, err.Error(), now.Add(d.cfg.Backoff(attempts))
 	}
 	if err != nil {
 		d.log.Warn("batch: delivery attempt failed", "key", job.Key, "sku", job.SKU, "target_surface", job.TargetSurface,
@@ -302,7 +304,7 @@ func (d *deliverer) attempt(ctx context.Context, owner string, job Job) error {
 	}
 	// The attempt happened; record it even when ctx has just ended.
 	stored, rerr := d.cfg.Store.RecordDelivery(context.WithoutCancel(ctx), job.Key, r)
-	if errors.Is(rerr, ErrLeaseLost) {
+	if errors.Is(rerr, jobs.ErrLeaseLost) {
 		// The lease ran out and another worker owns the job now; its result
 		// is the one that counts.
 		d.log.Warn("batch: delivery lease lost before recording", "key", job.Key, "owner", owner)

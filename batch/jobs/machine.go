@@ -1,4 +1,4 @@
-package batch
+package jobs
 
 import (
 	"fmt"
@@ -16,12 +16,13 @@ import (
 // and reports whether anything changed. Status only moves forward: a
 // duplicate, a stale state, or a second terminal state changes nothing. An
 // unknown status is kept in ProviderStatus and changes nothing else; a report
-// without a status changes nothing. A job that completes with a target surface enters the delivery outbox, due at
-// now.
+// without a status changes nothing. A job that completes with a target
+// surface enters the delivery outbox, due at now.
 func (j *Job) ApplyGeneration(gen creativeai.Generation, now time.Time) bool {
 	if gen.ID == "" || gen.ID != j.GenerationID || gen.Status == "" {
 		return false
 	}
+	next := Status(gen.Status)
 	if !gen.Status.Known() {
 		if j.ProviderStatus == string(gen.Status) || j.Status.Terminal() {
 			return false
@@ -30,10 +31,10 @@ func (j *Job) ApplyGeneration(gen creativeai.Generation, now time.Time) bool {
 		j.UpdatedAt = now
 		return true
 	}
-	if !j.Status.Advances(gen.Status) {
+	if !j.Status.Advances(next) {
 		return false
 	}
-	j.Status = gen.Status
+	j.Status = next
 	j.ProviderStatus = ""
 	j.FailoverUsed = j.FailoverUsed || gen.FailoverUsed
 	if gen.OutputURL != "" {
@@ -48,8 +49,8 @@ func (j *Job) ApplyGeneration(gen creativeai.Generation, now time.Time) bool {
 			j.CompletedAt = now
 		}
 	}
-	if gen.Status == creativeai.StatusCompleted && j.TargetSurface != "" && j.Delivery == "" {
-		j.Delivery = creativeai.DeliveryPending
+	if next == StatusCompleted && j.TargetSurface != "" && j.Delivery == "" {
+		j.Delivery = DeliveryPending
 		j.DeliveryNextAt = now
 	}
 	j.UpdatedAt = now
@@ -67,7 +68,7 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 		if j.Submitted() {
 			return fmt.Errorf("batch: job %s: attempt %d was already accepted as %s", j.Key, j.Attempt, j.GenerationID)
 		}
-		j.Status = creativeai.StatusSubmitFailed
+		j.Status = StatusSubmitFailed
 		j.Error = sub.Error
 		if sub.KeyConflict {
 			// The key is spent on a request the service will not repeat
@@ -88,8 +89,8 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 	if sub.StillURL != "" {
 		j.StillURL = sub.StillURL
 	}
-	if j.Status == creativeai.StatusSubmitFailed || !j.Status.Known() {
-		j.Status = creativeai.StatusPending
+	if j.Status == StatusSubmitFailed || !j.Status.Known() {
+		j.Status = StatusPending
 		j.Error = ""
 	}
 	j.ApplyGeneration(*gen, now)
@@ -108,7 +109,7 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 // submission that failed with Submission.KeyConflict has already moved to a
 // new attempt.)
 func (j *Job) Replay(now time.Time) error {
-	if j.Status != creativeai.StatusSubmitFailed && j.Status != creativeai.StatusFailed {
+	if j.Status != StatusSubmitFailed && j.Status != StatusFailed {
 		return fmt.Errorf("%w: %s is %s", ErrNotReplayable, j.Key, j.Status)
 	}
 	if j.GenerationID != "" {
@@ -116,7 +117,7 @@ func (j *Job) Replay(now time.Time) error {
 		j.Attempt++
 	}
 	j.GenerationID = ""
-	j.Status = creativeai.StatusPending
+	j.Status = StatusPending
 	j.ProviderStatus = ""
 	j.OutputURL = ""
 	j.Error = ""
@@ -128,8 +129,8 @@ func (j *Job) Replay(now time.Time) error {
 
 // DeliveryDue reports whether j waits in the outbox and is due at now.
 func (j *Job) DeliveryDue(now time.Time) bool {
-	return j.Status == creativeai.StatusCompleted &&
-		j.Delivery == creativeai.DeliveryPending &&
+	return j.Status == StatusCompleted &&
+		j.Delivery == DeliveryPending &&
 		!j.DeliveryNextAt.After(now)
 }
 
@@ -137,17 +138,17 @@ func (j *Job) DeliveryDue(now time.Time) bool {
 func (j *Job) RecordDelivery(r DeliveryResult, now time.Time) {
 	j.DeliveryAttempts++
 	switch r.State {
-	case creativeai.DeliveryDelivered:
-		j.Delivery = creativeai.DeliveryDelivered
+	case DeliveryDelivered:
+		j.Delivery = DeliveryDelivered
 		j.DeliveryRef = r.Ref
 		j.DeliveryError = ""
 		j.DeliveryNextAt = time.Time{}
-	case creativeai.DeliveryFailed:
-		j.Delivery = creativeai.DeliveryFailed
+	case DeliveryFailed:
+		j.Delivery = DeliveryFailed
 		j.DeliveryError = r.Error
 		j.DeliveryNextAt = time.Time{}
 	default:
-		j.Delivery = creativeai.DeliveryPending
+		j.Delivery = DeliveryPending
 		j.DeliveryError = r.Error
 		j.DeliveryNextAt = r.NextAt
 	}
@@ -161,9 +162,29 @@ func (j *Job) HasGeneration(id string) bool {
 }
 
 // BuyerStatus returns the buyer-facing line for j's state in the given copy.
-func (j *Job) BuyerStatus(c *creativeai.BuyerCopy) string {
+func (j *Job) BuyerStatus(c *BuyerCopy) string {
 	if j.ProviderStatus != "" && !j.Status.Terminal() {
-		return c.For(creativeai.Status(j.ProviderStatus), "")
+		return c.For(Status(j.ProviderStatus), "")
 	}
 	return c.For(j.Status, j.Delivery)
+}
+
+// SupersedesDeferred reports whether next should replace kept as the one
+// event a store keeps for a generation id that no job has yet (a webhook can
+// arrive before the submission's answer is recorded). The most advanced
+// event is kept: a known status beats an unknown one and a later known
+// status an earlier one, so a late "processing" does not replace
+// "completed" and, of two terminal events, the first stands, as it would
+// had the job existed. Among unknown statuses the latest word of the service
+// is kept. Every store keeps deferred events by this rule, so a job ends the
+// same whichever store it lives in.
+func SupersedesDeferred(kept, next creativeai.Generation) bool {
+	k, n := Status(kept.Status), Status(next.Status)
+	if !k.Known() && !n.Known() {
+		return kept != next
+	}
+	if !k.Known() {
+		return true
+	}
+	return k.Advances(n)
 }

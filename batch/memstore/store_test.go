@@ -1,4 +1,4 @@
-package batch_test
+package memstore_test
 
 import (
 	"context"
@@ -10,17 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/batch/storetest"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
 func TestMemoryStoreConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, clock batch.Clock) batch.Store {
-		s := batch.NewMemoryStore(batch.WithClock(clock))
+	storetest.Run(t, func(t *testing.T, clock jobs.Clock) jobs.Store {
+		s := memstore.New(memstore.WithClock(clock))
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
@@ -29,12 +31,12 @@ func TestMemoryStoreConformance(t *testing.T) {
 // recordingJournal keeps what it is given, in memory.
 type recordingJournal struct {
 	mu        sync.Mutex // Commit runs outside the store's lock
-	records   []batch.JournalRecord
+	records   []memstore.Record
 	committed int64
 	failNext  bool
 }
 
-func (j *recordingJournal) Append(r batch.JournalRecord) (int64, error) {
+func (j *recordingJournal) Append(r memstore.Record) (int64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.failNext {
@@ -57,9 +59,9 @@ func (j *recordingJournal) Commit(pos int64) error {
 // records into a new store rebuilds the same jobs, and that a snapshot does
 // too.
 func TestMemoryStoreJournalRebuilds(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, clock batch.Clock) batch.Store {
+	storetest.Run(t, func(t *testing.T, clock jobs.Clock) jobs.Store {
 		j := &recordingJournal{}
-		s := batch.NewMemoryStore(batch.WithClock(clock), batch.WithJournal(j))
+		s := memstore.New(memstore.WithClock(clock), memstore.WithJournal(j))
 		t.Cleanup(func() {
 			if t.Failed() {
 				return
@@ -69,13 +71,13 @@ func TestMemoryStoreJournalRebuilds(t *testing.T) {
 				t.Errorf("journal: %d records appended, committed up to %d", got, j.committed)
 			}
 			diffJobs(t, "restored from the journal", want, listAll(t, restore(t, clock, j.records)))
-			var snap []batch.JournalRecord
-			if err := s.Snapshot(func(records iter.Seq[batch.JournalRecord]) error {
+			var snap []memstore.Record
+			if err := s.Snapshot(func(records iter.Seq[memstore.Record]) error {
 				for r := range records {
 					snap = append(snap, r)
 				}
 				return nil
-			}); err != nil && !errors.Is(err, batch.ErrClosed) {
+			}); err != nil && !errors.Is(err, jobs.ErrClosed) {
 				t.Fatal(err)
 			}
 			if snap != nil {
@@ -87,9 +89,9 @@ func TestMemoryStoreJournalRebuilds(t *testing.T) {
 	})
 }
 
-func restore(t *testing.T, clock batch.Clock, records []batch.JournalRecord) *batch.MemoryStore {
+func restore(t *testing.T, clock jobs.Clock, records []memstore.Record) *memstore.Store {
 	t.Helper()
-	s := batch.NewMemoryStore(batch.WithClock(clock))
+	s := memstore.New(memstore.WithClock(clock))
 	for _, r := range records {
 		if err := s.Restore(r); err != nil {
 			t.Fatal(err)
@@ -99,23 +101,23 @@ func restore(t *testing.T, clock batch.Clock, records []batch.JournalRecord) *ba
 }
 
 // listAll lists every job, or nil when s is closed.
-func listAll(t *testing.T, s batch.Store) []batch.Job {
+func listAll(t *testing.T, s jobs.Store) []jobs.Job {
 	t.Helper()
-	var jobs []batch.Job
+	var jobList []jobs.Job
 	// Cleanup functions run after t.Context() is cancelled.
-	for j, err := range s.List(context.Background(), batch.Filter{}) {
-		if errors.Is(err, batch.ErrClosed) {
+	for j, err := range s.List(context.Background(), jobs.Filter{}) {
+		if errors.Is(err, jobs.ErrClosed) {
 			return nil
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		jobs = append(jobs, j)
+		jobList = append(jobList, j)
 	}
-	return jobs
+	return jobList
 }
 
-func diffJobs(t *testing.T, what string, want, got []batch.Job) {
+func diffJobs(t *testing.T, what string, want, got []jobs.Job) {
 	t.Helper()
 	if want == nil {
 		return
@@ -127,21 +129,21 @@ func diffJobs(t *testing.T, what string, want, got []batch.Job) {
 
 func TestMemoryStoreJournalFailureDropsChange(t *testing.T) {
 	j := &recordingJournal{}
-	s := batch.NewMemoryStore(batch.WithJournal(j))
+	s := memstore.New(memstore.WithJournal(j))
 	ctx := t.Context()
-	if _, _, err := s.Track(ctx, batch.Job{Key: "a", SKU: "A"}); err != nil {
+	if _, _, err := s.Track(ctx, jobs.Job{Key: "a", SKU: "A"}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := s.Get(ctx, "a")
 	j.failNext = true
-	if _, err := s.RecordSubmission(ctx, "a", batch.Submission{Generation: &creativeai.Generation{ID: "vgen_a", Status: creativeai.StatusPending}}); err == nil {
+	if _, err := s.RecordSubmission(ctx, "a", jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_a", Status: creativeai.StatusPending}}); err == nil {
 		t.Fatal("RecordSubmission succeeded although the journal refused it")
 	}
 	after, _ := s.Get(ctx, "a")
 	if d := cmp.Diff(before, after); d != "" {
 		t.Errorf("refused change applied (-before +after):\n%s", d)
 	}
-	if _, err := s.GetByGenerationID(ctx, "vgen_a"); !errors.Is(err, batch.ErrNotFound) {
+	if _, err := s.GetByGenerationID(ctx, "vgen_a"); !errors.Is(err, jobs.ErrNotFound) {
 		t.Errorf("refused generation indexed: %v", err)
 	}
 	j.failNext = true
@@ -154,11 +156,11 @@ func TestMemoryStoreJournalFailureDropsChange(t *testing.T) {
 }
 
 func TestMemoryStoreRestoreRejects(t *testing.T) {
-	s := batch.NewMemoryStore()
-	for name, r := range map[string]batch.JournalRecord{
+	s := memstore.New()
+	for name, r := range map[string]memstore.Record{
 		"empty":       {},
-		"both":        {Job: &batch.Job{Key: "a"}, Event: &creativeai.Generation{ID: "g"}},
-		"no key":      {Job: &batch.Job{SKU: "A"}},
+		"both":        {Job: &jobs.Job{Key: "a"}, Event: &creativeai.Generation{ID: "g"}},
+		"no key":      {Job: &jobs.Job{SKU: "A"}},
 		"event no id": {Event: &creativeai.Generation{Status: creativeai.StatusCompleted}},
 	} {
 		if err := s.Restore(r); err == nil {
@@ -173,7 +175,7 @@ func TestMemoryStoreRestoreRejects(t *testing.T) {
 // there would otherwise be dropped silently; filling the fields by
 // reflection makes such a field fail this test.
 func TestMemoryStoreKeepsEveryField(t *testing.T) {
-	var job batch.Job
+	var job jobs.Job
 	v := reflect.ValueOf(&job).Elem()
 	for i := range v.NumField() {
 		f, name := v.Field(i), v.Type().Field(i).Name
@@ -192,10 +194,10 @@ func TestMemoryStoreKeepsEveryField(t *testing.T) {
 			t.Fatalf("Job.%s has type %s, which this test cannot fill yet", name, f.Type())
 		}
 	}
-	job.Status = creativeai.StatusProcessing // Track accepts only known statuses
+	job.Status = jobs.StatusProcessing // Track accepts only known statuses
 
 	ctx := t.Context()
-	s := batch.NewMemoryStore()
+	s := memstore.New()
 	if _, _, err := s.Track(ctx, job); err != nil {
 		t.Fatal(err)
 	}
@@ -207,11 +209,11 @@ func TestMemoryStoreKeepsEveryField(t *testing.T) {
 		t.Errorf("tracked job read back (-tracked +read):\n%s", d)
 	}
 
-	restored := batch.NewMemoryStore()
-	if err := restored.Restore(batch.JournalRecord{Job: &job}); err != nil {
+	restored := memstore.New()
+	if err := restored.Restore(memstore.Record{Job: &job}); err != nil {
 		t.Fatal(err)
 	}
-	diffJobs(t, "restored job listed", []batch.Job{job}, listAll(t, restored))
+	diffJobs(t, "restored job listed", []jobs.Job{job}, listAll(t, restored))
 
 	// The store shares no slice with its callers.
 	got.PreviousGenerationIDs[0] = "changed by the caller"
@@ -224,32 +226,32 @@ func TestMemoryStoreKeepsEveryField(t *testing.T) {
 // BenchmarkMemoryStoreApply measures Apply with storetest.Appliers
 // concurrent appliers; ns/op is per event.
 func BenchmarkMemoryStoreApply(b *testing.B) {
-	for _, jobs := range []int{1_000, 10_000, 100_000} {
-		s := batch.NewMemoryStore(batch.WithClock(func() time.Time { return storetest.Epoch }))
-		for i := range jobs {
+	for _, jobList := range []int{1_000, 10_000, 100_000} {
+		s := memstore.New(memstore.WithClock(jobs.ClockFunc(func() time.Time { return storetest.Epoch })))
+		for i := range jobList {
 			j := storetest.BenchJob(i)
-			if err := s.Restore(batch.JournalRecord{Job: &j}); err != nil {
+			if err := s.Restore(memstore.Record{Job: &j}); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.Run(fmt.Sprintf("store=memory/jobs=%d", jobs), func(b *testing.B) {
-			storetest.BenchmarkApply(b, jobs, s.Apply)
+		b.Run(fmt.Sprintf("store=memory/jobs=%d", jobList), func(b *testing.B) {
+			storetest.BenchmarkApply(b, jobList, s.Apply)
 		})
 	}
 }
 
 // A webhook can arrive before the submission's answer is recorded: the event
 // is kept and applied when the job records its generation.
-func ExampleNewMemoryStore() {
+func ExampleNew() {
 	ctx := context.Background()
-	s := batch.NewMemoryStore()
+	s := memstore.New()
 	defer s.Close()
 
-	s.Track(ctx, batch.Job{Key: "SKU-1001-3f9a", SKU: "SKU-1001", TargetSurface: "shopify-pdp"})
+	s.Track(ctx, jobs.Job{Key: "SKU-1001-3f9a", SKU: "SKU-1001", TargetSurface: "shopify-pdp"})
 	r, _ := s.Apply(ctx, creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusCompleted})
 	fmt.Println("deferred:", r.Deferred)
 
-	j, _ := s.RecordSubmission(ctx, "SKU-1001-3f9a", batch.Submission{
+	j, _ := s.RecordSubmission(ctx, "SKU-1001-3f9a", jobs.Submission{
 		Generation: &creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusPending},
 	})
 	fmt.Println(j.SKU, j.Status, "delivery:", j.Delivery)

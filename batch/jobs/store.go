@@ -1,4 +1,4 @@
-package batch
+package jobs
 
 import (
 	"context"
@@ -8,63 +8,6 @@ import (
 
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
-
-// Job is one manifest row on its way through render and delivery. Its JSON
-// form, one object per line, is the record format of job files and of
-// export: the workflow's fields (sku, collection, target_surface,
-// generation_id, status, output_url, failover_used, completed_at, error) keep
-// their names and meaning, and the SDK's own fields follow them.
-type Job struct {
-	// Key identifies the row: its SKU and a hash of its render inputs (see
-	// RowKey). Job files written by the original workflow carry no key; their
-	// lines are keyed by SKU.
-	Key           string `json:"key"`
-	SKU           string `json:"sku"`
-	Collection    string `json:"collection,omitempty"`
-	TargetSurface string `json:"target_surface,omitempty"`
-	// GenerationID is empty until the service has accepted the submission.
-	GenerationID string            `json:"generation_id,omitempty"`
-	Status       creativeai.Status `json:"status"`
-	OutputURL    string            `json:"output_url,omitempty"`
-	FailoverUsed bool              `json:"failover_used"`
-	CompletedAt  time.Time         `json:"completed_at,omitzero"`
-	Error        string            `json:"error,omitempty"`
-	// ProviderStatus keeps a status the service sent that the SDK does not
-	// know; Status is left as it was.
-	ProviderStatus string `json:"provider_status,omitempty"`
-
-	// The render inputs, as submitted.
-	ImageURL    string              `json:"image_url,omitempty"`
-	VideoPrompt string              `json:"video_prompt,omitempty"`
-	StillPrompt string              `json:"still_prompt,omitempty"`
-	StillURL    string              `json:"still_url,omitempty"`
-	Model       string              `json:"model,omitempty"`
-	Duration    creativeai.Duration `json:"duration,omitempty"`
-	AspectRatio string              `json:"aspect_ratio,omitempty"`
-
-	// Attempt counts replays of the row; it is part of the Idempotency-Key, so
-	// a replay is a new logical request and a rerun of the same attempt is not.
-	Attempt int `json:"attempt,omitempty"`
-	// PreviousGenerationIDs lists the generations of earlier attempts, oldest
-	// first, so that a replay keeps its traceability.
-	PreviousGenerationIDs []string `json:"previous_generation_ids,omitempty"`
-
-	// Delivery of a completed video to its target surface (the outbox).
-	Delivery         creativeai.DeliveryState `json:"delivery_status,omitempty"`
-	DeliveryAttempts int                      `json:"delivery_attempts,omitempty"`
-	DeliveryNextAt   time.Time                `json:"delivery_next_at,omitzero"`
-	// DeliveryRef is what the sink returned, such as a Shopify media id.
-	DeliveryRef   string `json:"delivery_ref,omitempty"`
-	DeliveryError string `json:"delivery_error,omitempty"`
-
-	CreatedAt time.Time `json:"created_at,omitzero"`
-	UpdatedAt time.Time `json:"updated_at,omitzero"`
-}
-
-// Submitted reports whether the service has accepted the job's current
-// attempt. A pending job that is not submitted is in doubt after a crash: it
-// is submitted again with the same Idempotency-Key.
-func (j *Job) Submitted() bool { return j.GenerationID != "" }
 
 // Submission is the outcome of submitting a job's current attempt.
 type Submission struct {
@@ -98,7 +41,7 @@ type ApplyResult struct {
 // Filter selects jobs for List. The zero Filter selects every job.
 type Filter struct {
 	// Statuses keeps jobs in any of these statuses; empty means all.
-	Statuses []creativeai.Status
+	Statuses []Status
 	// UpdatedBefore keeps jobs last updated strictly before this time; zero
 	// means no bound.
 	UpdatedBefore time.Time
@@ -125,7 +68,7 @@ type DeliveryResult struct {
 	Owner string
 	// State is DeliveryDelivered, DeliveryFailed (final), or DeliveryPending
 	// to retry at NextAt.
-	State creativeai.DeliveryState
+	State DeliveryState
 	// Ref is what the sink returned on success, such as a media id.
 	Ref string
 	// Error describes the failure; empty on success.
@@ -192,5 +135,7 @@ var (
 	ErrLeaseLost     = errors.New("batch: delivery lease not held by this owner")
 	ErrLocked        = errors.New("batch: job store is locked by another process")
 	ErrClosed        = errors.New("batch: job store is closed")
-	ErrInvalidEvent  = errors.New("batch: event has no generation id")
+	// ErrNoGenerationID is returned by Apply for a status report without a
+	// generation id.
+	ErrNoGenerationID = errors.New("batch: event has no generation id")
 )

@@ -1,4 +1,4 @@
-package creativeai
+package jobs
 
 import "fmt"
 

@@ -1,0 +1,91 @@
+package jobs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// Job is one manifest row on its way through render and delivery. Its JSON
+// form, one object per line, is the record format of job files and of
+// export: the workflow's fields (sku, collection, target_surface,
+// generation_id, status, output_url, failover_used, completed_at, error) keep
+// their names and meaning, and the SDK's own fields follow them.
+type Job struct {
+	// Key identifies the row: its SKU and a hash of its render inputs (see
+	// RowKey). Job files written by the original workflow carry no key; their
+	// lines are keyed by SKU.
+	Key           string `json:"key"`
+	SKU           string `json:"sku"`
+	Collection    string `json:"collection,omitempty"`
+	TargetSurface string `json:"target_surface,omitempty"`
+	// GenerationID is empty until the service has accepted the submission.
+	GenerationID string    `json:"generation_id,omitempty"`
+	Status       Status    `json:"status"`
+	OutputURL    string    `json:"output_url,omitempty"`
+	FailoverUsed bool      `json:"failover_used"`
+	CompletedAt  time.Time `json:"completed_at,omitzero"`
+	Error        string    `json:"error,omitempty"`
+	// ProviderStatus keeps a status the service sent that the SDK does not
+	// know; Status is left as it was.
+	ProviderStatus string `json:"provider_status,omitempty"`
+
+	// The render inputs, as submitted.
+	ImageURL    string              `json:"image_url,omitempty"`
+	VideoPrompt string              `json:"video_prompt,omitempty"`
+	StillPrompt string              `json:"still_prompt,omitempty"`
+	StillURL    string              `json:"still_url,omitempty"`
+	Model       string              `json:"model,omitempty"`
+	Duration    creativeai.Duration `json:"duration,omitempty"`
+	AspectRatio string              `json:"aspect_ratio,omitempty"`
+
+	// Attempt counts replays of the row; it is part of the Idempotency-Key, so
+	// a replay is a new logical request and a rerun of the same attempt is not.
+	Attempt int `json:"attempt,omitempty"`
+	// PreviousGenerationIDs lists the generations of earlier attempts, oldest
+	// first, so that a replay keeps its traceability.
+	PreviousGenerationIDs []string `json:"previous_generation_ids,omitempty"`
+
+	// Delivery of a completed video to its target surface (the outbox).
+	Delivery         DeliveryState `json:"delivery_status,omitempty"`
+	DeliveryAttempts int           `json:"delivery_attempts,omitempty"`
+	DeliveryNextAt   time.Time     `json:"delivery_next_at,omitzero"`
+	// DeliveryRef is what the sink returned, such as a Shopify media id.
+	DeliveryRef   string `json:"delivery_ref,omitempty"`
+	DeliveryError string `json:"delivery_error,omitempty"`
+
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Submitted reports whether the service has accepted the job's current
+// attempt. A pending job that is not submitted is in doubt after a crash: it
+// is submitted again with the same Idempotency-Key.
+func (j *Job) Submitted() bool { return j.GenerationID != "" }
+
+// IdempotencyKey returns the Idempotency-Key sent when submitting the job's
+// current attempt: the same for every retry and every rerun of that attempt,
+// and new for each replay of a failed render (see [Job.Replay]). It is at
+// most 64 characters.
+func (j *Job) IdempotencyKey() string {
+	return j.idempotencyKey("video")
+}
+
+// StillIdempotencyKey returns the Idempotency-Key of the refreshed still of
+// the job's current attempt, which never shares a key with its clip.
+func (j *Job) StillIdempotencyKey() string {
+	return j.idempotencyKey("still")
+}
+
+// idempotencyKey derives a key for one kind of request made for a job.
+func (j *Job) idempotencyKey(kind string) string {
+	h := sha256.Sum256([]byte(kind + "\x00" + j.Key + "\x00" + strconv.Itoa(j.Attempt)))
+	prefix := "cv-"
+	if kind != "video" {
+		prefix = "cv-" + kind + "-"
+	}
+	return prefix + hex.EncodeToString(h[:20])
+}

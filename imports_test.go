@@ -1,0 +1,74 @@
+package catalogvideo_test
+
+import (
+	"encoding/json"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestImportRules keeps the package map one-way, as doc.go draws it: the
+// API client imports nothing of ours, stores import the leaf batch/jobs and
+// never an engine, nothing under batch imports webhook or shopify, shopify
+// imports neither batch nor creativeai, and no library package imports a
+// SQL driver, a cloud SDK or an example program.
+func TestImportRules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	const mod = "github.com/creativeai-run/catalogvideo"
+	out, err := exec.Command("go", "list", "-deps=false", "-json=ImportPath,Imports", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	imports := map[string][]string{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p struct {
+			ImportPath string
+			Imports    []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		imports[strings.TrimPrefix(p.ImportPath, mod+"/")] = p.Imports
+	}
+	deps := func(pkg string) []string {
+		out, err := exec.Command("go", "list", "-deps", "./"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		return strings.Fields(string(out))
+	}
+	type rule struct {
+		pkgs      []string // packages the rule is about
+		forbidden []string // packages none of them may depend on; a trailing / forbids a whole tree
+	}
+	stores := []string{"batch/jobs", "batch/memstore", "batch/jsonlstore", "batch/sqlstore"}
+	engines := []string{mod + "/batch", mod + "/batch/outbox", mod + "/batch/manifest"}
+	heavy := []string{"modernc.org/", "github.com/jackc/", "gocloud.dev/", "cloud.google.com/", "github.com/aws/", "github.com/chromedp/", mod + "/examples/"}
+	rules := []rule{
+		{[]string{"creativeai"}, []string{mod + "/batch", mod + "/batch/", mod + "/webhook", mod + "/shopify"}},
+		{[]string{"webhook"}, []string{mod + "/batch", mod + "/batch/", mod + "/shopify"}},
+		{[]string{"shopify"}, []string{mod + "/batch", mod + "/batch/", mod + "/creativeai", mod + "/webhook"}},
+		{stores, engines},
+		{[]string{"batch", "batch/jobs", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore"}, []string{mod + "/webhook", mod + "/shopify", mod + "/shopify/"}},
+		{[]string{"creativeai", "webhook", "batch", "batch/jobs", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore", "shopify"}, heavy},
+	}
+	for _, r := range rules {
+		for _, pkg := range r.pkgs {
+			if _, ok := imports[pkg]; !ok {
+				t.Errorf("package %s is not in the module; update the rule", pkg)
+				continue
+			}
+			for _, d := range deps(pkg) {
+				if slices.ContainsFunc(r.forbidden, func(f string) bool {
+					return d == f || strings.HasSuffix(f, "/") && strings.HasPrefix(d, f)
+				}) {
+					t.Errorf("%s depends on %s, which the package map forbids", pkg, d)
+				}
+			}
+		}
+	}
+}
