@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
 )
