@@ -149,10 +149,11 @@ func WithHandlerTimeout(d time.Duration) HandlerOption {
 	}
 }
 
-// WithLogger sets the structured logger (default [slog.Default]); nil
-// discards logs. Accepted deliveries are logged at debug level, refused
-// ones at warn, handler failures at error. Logs carry ids, statuses and
-// reasons, never secrets, signatures or bodies.
+// WithLogger sets the structured logger. By default, and when l is nil,
+// nothing is logged (as by the creativeai client); [WithObserver] still
+// sees every request. Accepted deliveries are logged at debug level,
+// refused ones at warn, handler failures at error. Logs carry ids,
+// statuses and reasons, never secrets, signatures or bodies.
 func WithLogger(l *slog.Logger) HandlerOption {
 	return func(c *handlerConfig) error {
 		if l == nil {
@@ -202,7 +203,7 @@ func NewHandler(v *Verifier, h EventHandler, opts ...HandlerOption) (*Handler, e
 	cfg := handlerConfig{
 		maxBody: DefaultMaxBodyBytes,
 		timeout: DefaultHandlerTimeout,
-		logger:  slog.Default(),
+		logger:  slog.New(slog.DiscardHandler),
 	}
 	for _, opt := range opts {
 		if opt == nil {

@@ -21,16 +21,18 @@ const (
 	// Real renders take 30 s to 4 min; tests want milliseconds.
 	DefaultRenderTime = 5 * time.Millisecond
 
-	// DefaultModel is the model recorded when a create request names none.
-	DefaultModel = "kling-v3"
+	// ServiceDefaultModel is the model the simulated service records when a
+	// create request names none. (batch.DefaultModel is another thing: the
+	// model a manifest row without one is submitted with.)
+	ServiceDefaultModel = "kling-v3"
 
-	// DefaultAspectRatio is the aspect ratio recorded when a create request
-	// names none.
-	DefaultAspectRatio = "16:9"
+	// ServiceDefaultAspectRatio is the aspect ratio the simulated service
+	// records when a create request names none.
+	ServiceDefaultAspectRatio = "16:9"
 
-	// DefaultDuration is the clip length recorded when a create request
-	// names none.
-	DefaultDuration = 5
+	// ServiceDefaultDuration is the clip length in seconds the simulated
+	// service records when a create request names none.
+	ServiceDefaultDuration = 5
 
 	// DefaultOutputSize is the size in bytes of every rendered mp4.
 	DefaultOutputSize = 64 << 10
@@ -40,6 +42,19 @@ const (
 
 	// DefaultWebhookTimeout bounds one webhook attempt.
 	DefaultWebhookTimeout = 10 * time.Second
+)
+
+// Former names of the request defaults, kept for one release.
+const (
+	// Deprecated: use [ServiceDefaultModel]; batch.DefaultModel means
+	// something else. DefaultModel will be removed in the next release.
+	DefaultModel = ServiceDefaultModel
+	// Deprecated: use [ServiceDefaultAspectRatio]; DefaultAspectRatio will
+	// be removed in the next release.
+	DefaultAspectRatio = ServiceDefaultAspectRatio
+	// Deprecated: use [ServiceDefaultDuration]; DefaultDuration will be
+	// removed in the next release.
+	DefaultDuration = ServiceDefaultDuration
 )
 
 // defaultModels are the models the public pages mention.
