@@ -14,18 +14,8 @@
 //	if err != nil { … }
 //	mux.Handle("/webhooks/creativeai", h)
 //
-// The answers, which the sender acts on:
-//
-//	request                                             answer
-//	not POST                                            405, with Allow: POST
-//	Content-Encoding other than identity (gzip, …)      415, with Accept-Encoding: identity
-//	body over the limit (1 MiB by default)              413
-//	signature missing, malformed or not matching,
-//	  or Standard Webhooks timestamp out of tolerance   401
-//	signed, but not JSON or without id/status           400
-//	signed and valid, event handler returned nil        200 {"ok":true}
-//	event handler failed or timed out                   503, so the sender retries
-//
+// [Handler] lists every answer the sender acts on, such as 401 for a bad
+// signature and 415 for a Content-Encoding the handler does not decode.
 // The handler answers 2xx only after the event handler returned nil, and
 // 503 when it failed, so the sender retries until the update is stored.
 // Deliveries may repeat and arrive out of order; the event handler must be

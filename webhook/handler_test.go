@@ -381,6 +381,8 @@ func TestHandlerObserverAndLogs(t *testing.T) {
 
 	good := signedPayload(t, testSecret, creativeai.Generation{ID: "vgen_1", Status: "completed", Prompt: prompt})
 	forged := &webhook.SignedPayload{Body: good.Body, Header: header(webhook.HeaderSignature, webhook.Sign(otherSecret, good.Body))}
+	gzipped := &webhook.SignedPayload{Body: good.Body, Header: good.Header.Clone()}
+	gzipped.Header.Set("Content-Encoding", "gzip")
 	steps := []struct {
 		method string
 		p      *webhook.SignedPayload
@@ -392,6 +394,7 @@ func TestHandlerObserverAndLogs(t *testing.T) {
 		{"POST", good, webhook.ResultDuplicate, 200, "DEBUG"},
 		{"GET", good, webhook.ResultMethodNotAllowed, 405, "WARN"},
 		{"POST", signedRaw(testSecret, benchBody(513)), webhook.ResultTooLarge, 413, "WARN"},
+		{"POST", gzipped, webhook.ResultUnsupportedMedia, 415, "WARN"},
 		{"POST", forged, webhook.ResultUnauthorized, 401, "WARN"},
 		{"POST", signedRaw(testSecret, []byte(`{"id":"vgen_1","prompt":"`+prompt+`"}`)), webhook.ResultBadRequest, 400, "WARN"},
 		{"POST", signedPayload(t, testSecret, creativeai.Generation{ID: "vgen_fail", Status: "completed", Prompt: prompt}), webhook.ResultHandlerFailed, 503, "ERROR"},
