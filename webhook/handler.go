@@ -95,10 +95,11 @@ type Outcome = DeliveryOutcome
 //	signed and valid, event handler returned nil        200 {"ok":true}
 //	event handler failed or timed out                   503, so the sender retries
 //
-// The handler decodes no content coding: a signature covers the bytes as
-// sent, and an encoded body would have to be decoded, bounded and verified
-// in an order the senders do not document. Senders of CreativeAI and
-// Standard Webhooks deliveries send plain JSON.
+// The handler decodes no content coding: neither scheme says whether a
+// signature covers the encoded or the decoded bytes, and a compressed body
+// would defeat the size limit. An encoded delivery is answered 415 rather
+// than 401 or 400, so the sender's operator sees the cause; a sender that
+// compresses must be set not to.
 //
 // Mount it at any path of an existing mux. It is safe for concurrent use.
 type Handler struct {

@@ -68,10 +68,6 @@ const MinSecretBytes = signing.MinKeyBytes
 // with [errors.Is]. None of them ever contains a secret or an expected
 // signature.
 var (
-	// ErrInvalidSecret is wrapped by the error [NewVerifier] returns for a
-	// secret it refuses; see [NewVerifier] for the rules.
-	ErrInvalidSecret = signing.ErrInvalidSecret
-
 	// ErrMissingSignature means the request carries no signature header.
 	ErrMissingSignature = errors.New("webhook: missing signature")
 	// ErrMalformedSignature means a signature header is present but cannot
@@ -89,6 +85,11 @@ var (
 	// the future than the tolerance.
 	ErrTimestampTooNew = errors.New("webhook: timestamp too new")
 )
+
+// ErrInvalidSecret is wrapped by the error [NewVerifier] (and
+// [GenerateTestSignedPayload]) returns for a secret it refuses; see
+// [NewVerifier] for the rules.
+var ErrInvalidSecret = signing.ErrInvalidSecret
 
 // Scheme names a signature scheme a [Verifier] accepts.
 type Scheme string
@@ -209,13 +210,16 @@ func WithSchemes(schemes ...Scheme) VerifierOption {
 
 // NewVerifier returns a verifier that accepts requests signed with any of
 // secrets. It reports an error for an invalid option (a nil option is
-// skipped), when no secret is given, and for each secret that cannot be what
-// a sender signs with, wrapping [ErrInvalidSecret]:
+// skipped), when no secret is given, and for the first secret that cannot
+// be what a sender signs with, wrapping [ErrInvalidSecret]:
 //
 //   - an empty secret, one of only whitespace, or one with whitespace before
-//     or after it (a line break from a file or a paste);
+//     or after it (a line break from a file or a paste), or with control
+//     characters;
 //   - a secret that starts like a signature value, "v1,", "v1a," or
-//     "sha256=": a signature header was pasted instead of the secret;
+//     "sha256=", or is only its version tag, "v1" or "v1a" (a "v1,<base64>"
+//     value split at its comma): a signature was pasted instead of the
+//     secret;
 //   - a "whsec_" secret whose key is not base64, or decodes to fewer than
 //     [MinSecretBytes] bytes (a truncated secret);
 //   - any other secret shorter than [MinSecretBytes] bytes.
