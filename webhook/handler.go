@@ -359,7 +359,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func encoded(h http.Header) (string, bool) {
 	for _, v := range h["Content-Encoding"] {
 		for c := range strings.SplitSeq(v, ",") {
-			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+			// Optional whitespace in HTTP lists is spaces and tabs only.
+			if c = strings.Trim(c, " \t"); c != "" && !strings.EqualFold(c, "identity") {
 				return c, true
 			}
 		}

@@ -644,14 +644,18 @@ func fuzzEventShape(body []byte) bool {
 
 func FuzzHandler(f *testing.F) {
 	const limit = 2048
-	f.Add("POST", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
-	f.Add("POST", "", "", "", "", uint8(1|4), false, []byte(`{"id":"fail_1","status":"completed"}`))
-	f.Add("POST", "sha256=", "", "", "", uint8(1), true, []byte(`{"id":"vgen_1","status":"completed"}`))
-	f.Add("GET", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
-	f.Add("POST", "", "msg_1", "", "v1,x ", uint8(2|8|16), true, []byte(`{"type":"t","data":{"id":"vgen_1","status":"processing"}}`))
-	f.Add("POST", "", "msg_1", "1773218643", "", uint8(2|8), false, []byte(`not json`))
-	f.Add("POST", "", "", "", "", uint8(1|4), true, benchBody(limit+1))
-	f.Add("PATCH", "x", "y", "z", "w", uint8(255), false, []byte{})
+	f.Add("POST", "", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
+	f.Add("POST", "", "", "", "", "", uint8(1|4), false, []byte(`{"id":"fail_1","status":"completed"}`))
+	f.Add("POST", "", "sha256=", "", "", "", uint8(1), true, []byte(`{"id":"vgen_1","status":"completed"}`))
+	f.Add("GET", "", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
+	f.Add("POST", "", "", "msg_1", "", "v1,x ", uint8(2|8|16), true, []byte(`{"type":"t","data":{"id":"vgen_1","status":"processing"}}`))
+	f.Add("POST", "", "", "msg_1", "1773218643", "", uint8(2|8), false, []byte(`not json`))
+	f.Add("POST", "", "", "", "", "", uint8(1|4), true, benchBody(limit+1))
+	f.Add("PATCH", "gzip", "x", "y", "z", "w", uint8(255), false, []byte{})
+	f.Add("POST", "gzip", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
+	f.Add("POST", "identity, ", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
+	f.Add("POST", " ,br", "", "", "", "", uint8(1|4), true, benchBody(limit+1))
+	f.Add("POST", "\videntity\t", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
 
 	v := mustVerifier(f, []string{otherSecret, testSecret}, webhook.WithClock(fixedClock(testNow)))
 	store := newRecordingStore()
@@ -663,8 +667,11 @@ func FuzzHandler(f *testing.F) {
 	}
 	h := mustHandler(f, v, store, quietLogger(), webhook.WithMaxBodyBytes(limit))
 
-	f.Fuzz(func(t *testing.T, method, creative, id, ts, std string, flags uint8, knownLength bool, body []byte) {
+	f.Fuzz(func(t *testing.T, method, encoding, creative, id, ts, std string, flags uint8, knownLength bool, body []byte) {
 		hdr := fuzzHeaders(testSecret, creative, id, ts, std, flags, body)
+		if encoding != "" {
+			hdr.Set("Content-Encoding", encoding)
+		}
 		req := &http.Request{
 			Method: method, URL: &url.URL{Path: "/hooks"}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 			Header: hdr, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: -1,
@@ -683,6 +690,8 @@ func FuzzHandler(f *testing.F) {
 		switch {
 		case method != http.MethodPost:
 			want = []int{405}
+		case fuzzEncoded(encoding):
+			want = []int{415}
 		case len(body) > limit:
 			want = []int{413}
 		case !signed:
@@ -702,6 +711,18 @@ func FuzzHandler(f *testing.F) {
 			t.Fatalf("event handler called = %v with status %d", called, rec.Code)
 		}
 	})
+}
+
+// fuzzEncoded is the reference for which Content-Encoding values name a
+// coding other than identity.
+func fuzzEncoded(v string) bool {
+	for _, c := range strings.Split(v, ",") {
+		c = strings.ToLower(strings.Trim(c, " \t"))
+		if c != "" && c != "identity" {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(s []int, v int) bool {
