@@ -41,11 +41,15 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	receiver := httptest.NewServer(webhook.NewHandler(verifier,
+	handler, err := webhook.NewHandler(verifier,
 		webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event) error {
 			_, err := store.Apply(ctx, e.Generation)
 			return err
-		})))
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	receiver := httptest.NewServer(handler)
 	defer receiver.Close()
 
 	// Submit the manifest; every row is tracked before its API call.

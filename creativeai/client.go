@@ -85,7 +85,7 @@ func (s *secret) LogValue() slog.Value          { return slog.StringValue(redact
 func (s *secret) MarshalText() ([]byte, error)  { return []byte(redacted), nil }
 
 // Option configures a [Client]. Options are applied in order and validated;
-// NewClient reports the first invalid one.
+// NewClient reports the first invalid one and skips a nil one.
 type Option func(*clientConfig) error
 
 // WithBaseURL sets the API's base URL (default [DefaultBaseURL]). It must be
@@ -175,11 +175,12 @@ func WithUserAgent(s string) Option {
 
 // WithLogger sets the logger that records retries (at Info level) with the
 // method, path, attempt, status and delay. It never logs the API key or a
-// request or response body. By default nothing is logged.
+// request or response body. By default, and when l is nil, nothing is
+// logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *clientConfig) error {
 		if l == nil {
-			return errors.New("creativeai: nil *slog.Logger; pass slog.New(slog.DiscardHandler) to silence logging")
+			l = slog.New(slog.DiscardHandler)
 		}
 		c.logger = l
 		return nil
@@ -188,7 +189,8 @@ func WithLogger(l *slog.Logger) Option {
 
 // NewClient returns a client that authenticates with apiKey. Surrounding
 // whitespace in the key is ignored, a key that is empty or contains other
-// whitespace or control characters is rejected (without echoing it).
+// whitespace or control characters is rejected (without echoing it). It
+// reports the first invalid option; a nil option is skipped.
 //
 // The environment is not consulted; see [NewClientFromEnv] for that.
 func NewClient(apiKey string, opts ...Option) (*Client, error) {
@@ -211,9 +213,9 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		userAgent:  userAgent,
 		logger:     slog.New(slog.DiscardHandler),
 	}
-	for i, opt := range opts {
+	for _, opt := range opts {
 		if opt == nil {
-			return nil, fmt.Errorf("creativeai: option %d is nil", i)
+			continue
 		}
 		if err := opt(cfg); err != nil {
 			return nil, err

@@ -206,8 +206,6 @@ func TestNewClientOptionErrors(t *testing.T) {
 		{"initial above max", testKey, []Option{WithRetryPolicy(RetryPolicy{InitialDelay: time.Minute, MaxDelay: time.Second})}, "exceeds MaxDelay"},
 		{"empty user agent", testKey, []Option{WithUserAgent(" ")}, "empty user agent"},
 		{"user agent with newline", testKey, []Option{WithUserAgent("app/1\r\nX-Evil: 1")}, "control characters"},
-		{"nil logger", testKey, []Option{WithLogger(nil)}, "nil *slog.Logger"},
-		{"nil option", testKey, []Option{nil}, "option 0 is nil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,6 +218,40 @@ func TestNewClientOptionErrors(t *testing.T) {
 			}
 			if k := strings.TrimSpace(tt.key); k != "" && strings.Contains(err.Error(), k) {
 				t.Errorf("error %q echoes the API key", err)
+			}
+		})
+	}
+}
+
+// TestNilOptionsAndLogger: a nil option is skipped, and WithLogger(nil)
+// discards, replacing a logger set before it; a retry, which logs, then
+// neither panics nor writes to the replaced logger.
+func TestNilOptionsAndLogger(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		opts     func(*slog.Logger) []Option
+		wantLogs bool
+	}{
+		{"nil option, then a logger", func(l *slog.Logger) []Option { return []Option{nil, WithLogger(l), nil} }, true},
+		{"logger replaced by nil", func(l *slog.Logger) []Option { return []Option{WithLogger(l), WithLogger(nil)} }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs logBuffer
+			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			client, mux := setup(t, tt.opts(logger)...)
+			calls := 0
+			mux.HandleFunc("GET /v1/video/generations/{id}", func(w http.ResponseWriter, r *http.Request) {
+				if calls++; calls == 1 {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				writeJSON(t, w, http.StatusOK, map[string]any{"id": "vgen_1", "status": "pending"})
+			})
+			if _, _, err := client.Videos.Get(t.Context(), "vgen_1"); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(logs.String(), "retrying request"); got != tt.wantLogs {
+				t.Errorf("retry logged = %v, want %v (logs %q)", got, tt.wantLogs, logs.String())
 			}
 		})
 	}

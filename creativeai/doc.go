@@ -28,7 +28,9 @@
 // ([WithIdempotencyKey]), except after a 429: without a key, a retry after a
 // lost answer could render and bill the same clip twice. Derive the key from
 // what the request is for (the SKU and its inputs), so that it stays the same
-// on every retry and every rerun.
+// on every retry and every rerun. An idempotency-key conflict
+// ([IsIdempotencyConflict]) is returned at once, even as a 409: resending the
+// same key cannot resolve it.
 //
 // The service does not document idempotency keys; the client sends them as
 // comparable APIs (Stripe, OpenAI) expect, and the simulator in

@@ -101,9 +101,10 @@ func IsUnauthorized(err error) bool { return hasStatus(err, http.StatusUnauthori
 // type or code names idempotency), which the simulator gives too.
 func IsIdempotencyConflict(err error) bool {
 	var e *APIError
-	if !errors.As(err, &e) {
-		return false
-	}
+	return errors.As(err, &e) && isIdempotencyConflict(e)
+}
+
+func isIdempotencyConflict(e *APIError) bool {
 	switch e.StatusCode {
 	case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity:
 		return strings.Contains(strings.ToLower(e.Type+" "+e.Code), "idempotency")
@@ -118,7 +119,9 @@ func hasStatus(err error, code int) bool {
 
 // IsRetryable reports whether err is a transient failure of the kind the
 // client's retry loop retries: a connection error, or status 408, 409, 429 or
-// 5xx. Callers use it to decide whether to replay a request later.
+// 5xx, but not an idempotency-key conflict ([IsIdempotencyConflict]) even when
+// it comes as a 409. Callers use it to decide whether to replay a request
+// later.
 //
 // An error that is only the end of the caller's context is not retryable; one
 // that also carries a retryable answer, received before the context ended
@@ -127,7 +130,7 @@ func hasStatus(err error, code int) bool {
 func IsRetryable(err error) bool {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
-		return retryableStatus(apiErr.StatusCode)
+		return retryableAnswer(apiErr)
 	}
 	var te *transportError
 	return errors.As(err, &te) && te.retryable

@@ -13,8 +13,9 @@ import (
 // RetryPolicy says how often and how patiently a failed request is sent
 // again.
 //
-// What is retried: connection errors, and answers 408, 409, 429 and 5xx. A
-// GET is always retried; a POST only when it carries an idempotency key (see
+// What is retried: connection errors, and answers 408, 409, 429 and 5xx,
+// except an idempotency-key conflict (see [IsIdempotencyConflict]), which
+// waiting never resolves and which is returned at once. A GET is always retried; a POST only when it carries an idempotency key (see
 // [WithIdempotencyKey]), or after a 429, which the service answers before
 // doing any work. The wait before each retry is the server's Retry-After-Ms
 // or Retry-After (seconds or an HTTP date) when present, capped at MaxDelay;
@@ -64,6 +65,13 @@ func (p RetryPolicy) backoffPolicy() backoff.Policy {
 		Multiplier: 2,
 		Jitter:     retryJitter,
 	}
+}
+
+// retryableAnswer reports whether the failed answer e may succeed when the
+// request is sent again: its status is transient and it is not an
+// idempotency-key conflict, which stays a conflict however long one waits.
+func retryableAnswer(e *APIError) bool {
+	return retryableStatus(e.StatusCode) && !isIdempotencyConflict(e)
 }
 
 // retryableStatus reports whether an answer with this status may succeed
@@ -123,7 +131,7 @@ func (c *Client) do(ctx context.Context, req *http.Request, out any) (*Response,
 		}
 
 		apiErr := c.newAPIError(req, resp)
-		retry := retryableStatus(resp.StatusCode) &&
+		retry := retryableAnswer(apiErr) &&
 			(idempotent || resp.StatusCode == http.StatusTooManyRequests)
 		if !retry || attempt >= policy.MaxRetries {
 			return r, apiErr

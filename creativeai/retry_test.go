@@ -504,3 +504,53 @@ func TestRetryRewindsBody(t *testing.T) {
 		t.Errorf("bodies per attempt (-want +got):\n%s", diff)
 	}
 }
+
+// TestIdempotencyConflictNotRetried: a 409 that says the key is in conflict
+// is returned after one request, since resending the same key cannot change
+// the answer; any other 409 is still retried.
+func TestIdempotencyConflictNotRetried(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      map[string]any
+		wantCalls int
+		conflict  bool
+	}{
+		{"idempotency type", map[string]any{"error": map[string]any{"type": "idempotency_error", "message": "key in use"}}, 1, true},
+		{"idempotency code", map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "idempotency_key_in_use"}}, 1, true},
+		{"other conflict", map[string]any{"error": map[string]any{"type": "conflict", "message": "busy"}}, fastRetries.MaxRetries + 1, false},
+		{"no body", nil, fastRetries.MaxRetries + 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client, mux := setup(t)
+			var mu sync.Mutex
+			calls := 0
+			mux.HandleFunc("POST /v1/video/generations", func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				calls++
+				mu.Unlock()
+				if tt.body == nil {
+					w.WriteHeader(http.StatusConflict)
+					return
+				}
+				writeJSON(t, w, http.StatusConflict, tt.body)
+			})
+			_, resp, err := client.Videos.Create(t.Context(), &VideoRequest{Prompt: "p"}, WithIdempotencyKey("sku-1/0"))
+			if !hasStatus(err, http.StatusConflict) {
+				t.Fatalf("err = %v, want *APIError 409", err)
+			}
+			mu.Lock()
+			got := calls
+			mu.Unlock()
+			if got != tt.wantCalls || resp.Attempts != tt.wantCalls {
+				t.Errorf("%d requests (Attempts %d), want %d", got, resp.Attempts, tt.wantCalls)
+			}
+			if IsIdempotencyConflict(err) != tt.conflict {
+				t.Errorf("IsIdempotencyConflict = %v, want %v", !tt.conflict, tt.conflict)
+			}
+			if IsRetryable(err) == tt.conflict {
+				t.Errorf("IsRetryable = %v, want %v", tt.conflict, !tt.conflict)
+			}
+		})
+	}
+}

@@ -9,9 +9,13 @@
 // [Handler] at any path of its own mux:
 //
 //	v, err := webhook.NewVerifier([]string{os.Getenv("CREATIVEAI_WEBHOOK_SECRET")})
+//	if err != nil { … } // an unusable secret is refused here, saying why
+//	h, err := webhook.NewHandler(v, store)
 //	if err != nil { … }
-//	mux.Handle("/webhooks/creativeai", webhook.NewHandler(v, store))
+//	mux.Handle("/webhooks/creativeai", h)
 //
+// [Handler] lists every answer the sender acts on, such as 401 for a bad
+// signature and 415 for a Content-Encoding the handler does not decode.
 // The handler answers 2xx only after the event handler returned nil, and
 // 503 when it failed, so the sender retries until the update is stored.
 // Deliveries may repeat and arrive out of order; the event handler must be
@@ -32,10 +36,15 @@
 //
 // Signatures are checked on the raw body, in constant time, against every
 // configured secret, so a secret can be rotated without losing deliveries.
+// [NewVerifier] refuses secrets that cannot be what a sender signs with:
+// blank, surrounded by whitespace, a pasted signature ("v1,…"), a "whsec_"
+// key that does not decode or decodes to fewer than [MinSecretBytes] bytes,
+// or any secret shorter than that.
 //
 // # Testing receivers
 //
 // [Sign], [SignStandard] and [GenerateTestSignedPayload] sign bodies as the
 // sender does, so programs can test their own receivers with realistic
-// deliveries.
+// deliveries. The simulator in package creativeai/creativeaitest signs its
+// deliveries the same way, in either scheme.
 package webhook

@@ -10,9 +10,19 @@ import (
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
-// ErrInvalidEvent means a body is not a usable event: not a JSON object, or
-// without an id or a status. The handler answers it with 400.
-var ErrInvalidEvent = errors.New("webhook: invalid event")
+// ErrInvalidPayload means a delivery's body is not a usable event: not a
+// JSON object, or without an id or a status. The handler answers it with 400.
+// (A job store's refusal of an event is another error, batch.ErrInvalidEvent.)
+// Its text is unchanged from when it was named ErrInvalidEvent, since it
+// appears in 400 answers.
+var ErrInvalidPayload = errors.New("webhook: invalid event")
+
+// ErrInvalidEvent is the former name of [ErrInvalidPayload]; it is the same
+// error value, so errors.Is matches either.
+//
+// Deprecated: use [ErrInvalidPayload]; ErrInvalidEvent will be removed in
+// the next release.
+var ErrInvalidEvent = ErrInvalidPayload
 
 // Event is one render update delivered by webhook: the generation as the
 // service reports it, plus the delivery's metadata from the headers.
@@ -38,7 +48,7 @@ type Event struct {
 //
 // The body is a generation object. A Standard Webhooks envelope,
 // {"type": …, "data": {generation}}, is accepted too. The error wraps
-// [ErrInvalidEvent] when the body is not JSON or lacks "id" or "status".
+// [ErrInvalidPayload] when the body is not JSON or lacks "id" or "status".
 func ParseEvent(body []byte, h http.Header) (*Event, error) {
 	e := &Event{
 		Type:       firstValue(h, canonEvent),
@@ -48,7 +58,7 @@ func ParseEvent(body []byte, h http.Header) (*Event, error) {
 		e.DeliveryID = firstValue(h, canonWebhookID)
 	}
 	if err := json.Unmarshal(body, &e.Generation); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
 	}
 	if e.ID == "" && e.Status == "" {
 		if env, ok := decodeEnvelope(body); ok {
@@ -60,11 +70,11 @@ func ParseEvent(body []byte, h http.Header) (*Event, error) {
 	}
 	switch {
 	case e.ID == "" && e.Status == "":
-		return nil, fmt.Errorf(`%w: no "id" and no "status"`, ErrInvalidEvent)
+		return nil, fmt.Errorf(`%w: no "id" and no "status"`, ErrInvalidPayload)
 	case e.ID == "":
-		return nil, fmt.Errorf(`%w: no "id"`, ErrInvalidEvent)
+		return nil, fmt.Errorf(`%w: no "id"`, ErrInvalidPayload)
 	case e.Status == "":
-		return nil, fmt.Errorf(`%w: generation %q has no "status"`, ErrInvalidEvent, e.ID)
+		return nil, fmt.Errorf(`%w: generation %q has no "status"`, ErrInvalidPayload, e.ID)
 	}
 	return e, nil
 }

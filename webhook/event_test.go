@@ -109,8 +109,8 @@ func TestParseEventRejectsInvalidEvents(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseEvent = %+v, nil; want an error", e)
 			}
-			if !errors.Is(err, webhook.ErrInvalidEvent) {
-				t.Errorf("error %v does not wrap ErrInvalidEvent", err)
+			if !errors.Is(err, webhook.ErrInvalidPayload) {
+				t.Errorf("error %v does not wrap ErrInvalidPayload", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not contain %q", err, tt.want)
@@ -128,8 +128,8 @@ func FuzzParseEvent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		e, err := webhook.ParseEvent(body, header(webhook.HeaderDeliveryID, "dlv"))
 		if err != nil {
-			if !errors.Is(err, webhook.ErrInvalidEvent) {
-				t.Fatalf("error %v does not wrap ErrInvalidEvent", err)
+			if !errors.Is(err, webhook.ErrInvalidPayload) {
+				t.Fatalf("error %v does not wrap ErrInvalidPayload", err)
 			}
 			return
 		}

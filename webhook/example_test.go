@@ -31,7 +31,12 @@ func Example() {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	mux.Handle("/webhooks/creativeai", webhook.NewHandler(v, store, webhook.WithLogger(nil)))
+	h, err := webhook.NewHandler(v, store, webhook.WithLogger(nil))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	mux.Handle("/webhooks/creativeai", h)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -89,11 +94,12 @@ func Example() {
 
 // Signing a body as the sender does, and verifying it.
 func ExampleSign() {
-	body := []byte("what do ya want for nothing?")
-	sig := webhook.Sign("Jefe", body)
+	const secret = "rph_live_example_signing_secret"
+	body := []byte(`{"id":"vgen_abc123","status":"completed"}`)
+	sig := webhook.Sign(secret, body)
 	fmt.Println(sig)
 
-	v, err := webhook.NewVerifier([]string{"Jefe"})
+	v, err := webhook.NewVerifier([]string{secret})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -103,7 +109,7 @@ func ExampleSign() {
 	fmt.Println("genuine:", v.Verify(h, body))
 	fmt.Println("tampered:", errors.Is(v.Verify(h, append(body, '!')), webhook.ErrNoMatchingSignature))
 	// Output:
-	// sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843
+	// sha256=bbc9519f659282e65edde2c529dce3c78ebddd555100eec7b5849765a39c1774
 	// genuine: <nil>
 	// tampered: true
 }
@@ -118,7 +124,7 @@ func ExampleVerifier_Verify() {
 	h := webhook.SignStandard(newSecret, "msg_1", sent, body)
 
 	for _, now := range []time.Time{sent.Add(time.Minute), sent.Add(10 * time.Minute)} {
-		v, err := webhook.NewVerifier([]string{oldSecret, newSecret}, webhook.WithClock(func() time.Time { return now }))
+		v, err := webhook.NewVerifier([]string{oldSecret, newSecret}, webhook.WithClock(webhook.ClockFunc(func() time.Time { return now })))
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -133,12 +139,20 @@ func ExampleVerifier_Verify() {
 
 // Testing a receiver in process with a signed delivery.
 func ExampleGenerateTestSignedPayload() {
-	const secret = "test-secret"
-	v, _ := webhook.NewVerifier([]string{secret})
-	h := webhook.NewHandler(v, webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event) error {
+	const secret = "rph_test_receiver_secret"
+	v, err := webhook.NewVerifier([]string{secret})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	h, err := webhook.NewHandler(v, webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event) error {
 		fmt.Println("event:", e.Type, e.DeliveryID, e.ID, e.Status)
 		return nil
 	}), webhook.WithLogger(nil))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	p, err := webhook.GenerateTestSignedPayload(&webhook.TestPayload{
 		Secret:     secret,
@@ -156,4 +170,21 @@ func ExampleGenerateTestSignedPayload() {
 	// Output:
 	// event: video.generation.failed dlv_1 vgen_1 failed
 	// 200 {"ok":true}
+}
+
+// NewVerifier refuses, at start-up, secrets that could never match what a
+// sender signs with, saying what is wrong.
+func ExampleNewVerifier() {
+	for _, secret := range []string{
+		"v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", // a signature, pasted by mistake
+		"whsec_YWJj", // a truncated Standard Webhooks secret
+		"Jefe",       // a password, not a signing secret
+	} {
+		_, err := webhook.NewVerifier([]string{secret})
+		fmt.Println(errors.Is(err, webhook.ErrInvalidSecret), err)
+	}
+	// Output:
+	// true webhook: NewVerifier: secret 1 of 1: invalid signing secret: starts with "v1,", as a webhook-signature value does; that is a signature, not the secret: configure the signing secret itself (a Standard Webhooks secret starts with "whsec_")
+	// true webhook: NewVerifier: secret 1 of 1: invalid signing secret: the key after "whsec_" decodes to 3 bytes, fewer than 16; the secret is truncated: copy the whole secret the sender shows
+	// true webhook: NewVerifier: secret 1 of 1: invalid signing secret: 4 bytes long, fewer than 16, so it could be guessed; use the secret the sender generated (or the API key, which the service signs with by default)
 }

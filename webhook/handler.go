@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -46,6 +47,7 @@ const (
 	ResultAccepted         Result = "accepted"           // 200: the event handler returned nil
 	ResultDuplicate        Result = "duplicate"          // 200: a delivery already accepted (see WithDedup)
 	ResultMethodNotAllowed Result = "method_not_allowed" // 405
+	ResultUnsupportedMedia Result = "unsupported_media"  // 415: a Content-Encoding the handler does not decode
 	ResultTooLarge         Result = "too_large"          // 413
 	ResultReadFailed       Result = "read_failed"        // 400: the body could not be read
 	ResultUnauthorized     Result = "unauthorized"       // 401: missing, malformed or wrong signature, or stale timestamp
@@ -53,8 +55,9 @@ const (
 	ResultHandlerFailed    Result = "handler_failed"     // 503: the event handler returned an error
 )
 
-// Outcome describes one request a [Handler] answered; see [WithObserver].
-type Outcome struct {
+// DeliveryOutcome describes one request a [Handler] answered; see
+// [WithObserver].
+type DeliveryOutcome struct {
 	// Result classifies the answer.
 	Result Result
 	// StatusCode is the status answered, or 0 when the event handler
@@ -72,18 +75,31 @@ type Outcome struct {
 	Duration time.Duration
 }
 
+// Outcome is the former name of [DeliveryOutcome].
+//
+// Deprecated: use [DeliveryOutcome]; Outcome will be removed in the next
+// release. (batch.Outcome is what a batch run did with a manifest row.)
+type Outcome = DeliveryOutcome
+
 // Handler is an [http.Handler] that receives webhook deliveries: it caps the
 // body, verifies the signature on the raw bytes, decodes the event, passes
 // it to an [EventHandler], and answers according to the contract:
 //
 //	request                                             answer
 //	not POST                                            405, with Allow: POST
+//	Content-Encoding other than identity (gzip, …)      415, with Accept-Encoding: identity
 //	body over the limit (1 MiB by default)              413
 //	signature missing, malformed or not matching,
 //	  or Standard Webhooks timestamp out of tolerance   401
 //	signed, but not JSON or without id/status           400
 //	signed and valid, event handler returned nil        200 {"ok":true}
 //	event handler failed or timed out                   503, so the sender retries
+//
+// The handler decodes no content coding: neither scheme says whether a
+// signature covers the encoded or the decoded bytes, and a compressed body
+// would defeat the size limit. An encoded delivery is answered 415 rather
+// than 401 or 400, so the sender's operator sees the cause; a sender that
+// compresses must be set not to.
 //
 // Mount it at any path of an existing mux. It is safe for concurrent use.
 type Handler struct {
@@ -92,7 +108,7 @@ type Handler struct {
 	maxBody  int64
 	timeout  time.Duration
 	logger   *slog.Logger
-	observe  func(Outcome)
+	observe  func(DeliveryOutcome)
 	dedup    *deliveryCache
 }
 
@@ -101,7 +117,7 @@ type handlerConfig struct {
 	maxBody   int64
 	timeout   time.Duration
 	logger    *slog.Logger
-	observe   func(Outcome)
+	observe   func(DeliveryOutcome)
 	dedupSize int
 }
 
@@ -134,10 +150,11 @@ func WithHandlerTimeout(d time.Duration) HandlerOption {
 	}
 }
 
-// WithLogger sets the structured logger (default [slog.Default]); nil
-// discards logs. Accepted deliveries are logged at debug level, refused
-// ones at warn, handler failures at error. Logs carry ids, statuses and
-// reasons, never secrets, signatures or bodies.
+// WithLogger sets the structured logger. By default, and when l is nil,
+// nothing is logged (as by the creativeai client); [WithObserver] still
+// sees every request. Accepted deliveries are logged at debug level,
+// refused ones at warn, handler failures at error. Logs carry ids,
+// statuses and reasons, never secrets, signatures or bodies.
 func WithLogger(l *slog.Logger) HandlerOption {
 	return func(c *handlerConfig) error {
 		if l == nil {
@@ -150,8 +167,8 @@ func WithLogger(l *slog.Logger) HandlerOption {
 
 // WithObserver registers a function called once per request, after the
 // answer is written, for counting outcomes. It is called concurrently and
-// should return quickly.
-func WithObserver(f func(Outcome)) HandlerOption {
+// should return quickly. A nil f observes nothing.
+func WithObserver(f func(DeliveryOutcome)) HandlerOption {
 	return func(c *handlerConfig) error {
 		c.observe = f
 		return nil
@@ -175,26 +192,26 @@ func WithDedup(size int) HandlerOption {
 }
 
 // NewHandler returns a handler that accepts deliveries v verifies and passes
-// their events to h. Like [http.Handle] given a nil handler, it panics when v
-// or h is nil or an option is invalid: those are programming errors.
-func NewHandler(v *Verifier, h EventHandler, opts ...HandlerOption) *Handler {
+// their events to h. It reports an error when v or h is nil or an option is
+// invalid; a nil option is skipped.
+func NewHandler(v *Verifier, h EventHandler, opts ...HandlerOption) (*Handler, error) {
 	if v == nil {
-		panic("webhook: NewHandler: nil Verifier")
+		return nil, errors.New("webhook: NewHandler: nil *Verifier")
 	}
 	if h == nil {
-		panic("webhook: NewHandler: nil EventHandler")
+		return nil, errors.New("webhook: NewHandler: nil EventHandler")
 	}
 	cfg := handlerConfig{
 		maxBody: DefaultMaxBodyBytes,
 		timeout: DefaultHandlerTimeout,
-		logger:  slog.Default(),
+		logger:  slog.New(slog.DiscardHandler),
 	}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
 		}
 		if err := opt(&cfg); err != nil {
-			panic("webhook: NewHandler: " + err.Error())
+			return nil, fmt.Errorf("webhook: NewHandler: %w", err)
 		}
 	}
 	hd := &Handler{
@@ -208,7 +225,7 @@ func NewHandler(v *Verifier, h EventHandler, opts ...HandlerOption) *Handler {
 	if cfg.dedupSize > 0 {
 		hd.dedup = newDeliveryCache(cfg.dedupSize)
 	}
-	return hd
+	return hd, nil
 }
 
 // Response bodies are fixed, so they are encoded once.
@@ -216,6 +233,7 @@ var (
 	bodyOK               = []byte(`{"ok":true}` + "\n")
 	bodyDuplicate        = []byte(`{"ok":true,"duplicate":true}` + "\n")
 	bodyMethodNotAllowed = []byte(`{"ok":false,"error":"method not allowed: use POST"}` + "\n")
+	bodyUnsupportedMedia = []byte(`{"ok":false,"error":"unsupported Content-Encoding: send the body unencoded"}` + "\n")
 	bodyTooLarge         = []byte(`{"ok":false,"error":"body too large"}` + "\n")
 	bodyReadFailed       = []byte(`{"ok":false,"error":"could not read body"}` + "\n")
 	bodyUnauthorized     = []byte(`{"ok":false,"error":"invalid signature"}` + "\n")
@@ -230,7 +248,7 @@ const maxPooledBuffer = 64 << 10
 
 // ServeHTTP answers one webhook delivery; see [Handler] for the contract.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	out := Outcome{}
+	out := DeliveryOutcome{}
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
@@ -249,6 +267,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
 		out.Err = fmt.Errorf("method %s not allowed", r.Method)
 		h.reply(w, &out, ResultMethodNotAllowed, http.StatusMethodNotAllowed, bodyMethodNotAllowed)
+		return
+	}
+	if enc, ok := encoded(r.Header); ok {
+		// RFC 9110 section 15.5.16: say which codings are acceptable.
+		w.Header().Set("Accept-Encoding", "identity")
+		out.Err = fmt.Errorf("body sent with Content-Encoding %q; only unencoded bodies are accepted", enc)
+		h.reply(w, &out, ResultUnsupportedMedia, http.StatusUnsupportedMediaType, bodyUnsupportedMedia)
 		return
 	}
 	if r.ContentLength > h.maxBody {
@@ -328,8 +353,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.reply(w, &out, ResultAccepted, http.StatusOK, bodyOK)
 }
 
+// encoded reports whether the body carries a content coding other than
+// identity, and names it. Content-Encoding lists codings in the order they
+// were applied, possibly over several header lines.
+func encoded(h http.Header) (string, bool) {
+	for _, v := range h["Content-Encoding"] {
+		for c := range strings.SplitSeq(v, ",") {
+			// Optional whitespace in HTTP lists is spaces and tabs only.
+			if c = strings.Trim(c, " \t"); c != "" && !strings.EqualFold(c, "identity") {
+				return c, true
+			}
+		}
+	}
+	return "", false
+}
+
 // reply writes the answer and records it in out.
-func (h *Handler) reply(w http.ResponseWriter, out *Outcome, res Result, code int, body []byte) {
+func (h *Handler) reply(w http.ResponseWriter, out *DeliveryOutcome, res Result, code int, body []byte) {
 	out.Result, out.StatusCode = res, code
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
@@ -340,7 +380,7 @@ func (h *Handler) reply(w http.ResponseWriter, out *Outcome, res Result, code in
 }
 
 // report logs the outcome and passes it to the observer.
-func (h *Handler) report(r *http.Request, out *Outcome) {
+func (h *Handler) report(r *http.Request, out *DeliveryOutcome) {
 	level := slog.LevelWarn
 	switch out.Result {
 	case ResultAccepted, ResultDuplicate:

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,6 +117,22 @@ func TestHandlerContract(t *testing.T) {
 	malformed := &webhook.SignedPayload{Body: good.Body, Header: header(webhook.HeaderSignature, "sha256=not-hex")}
 	wrongSecret := signedPayload(t, otherSecret, completed)
 	fails := errors.New("disk full")
+	// A body compressed and then signed over its compressed bytes: the
+	// signature matches what was sent, yet the handler decodes no coding.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(good.Body)
+	zw.Close()
+	gzipped := signedRaw(testSecret, gz.Bytes())
+	gzipped.Header.Set("Content-Encoding", "gzip")
+	encoded := func(p *webhook.SignedPayload, enc ...string) *webhook.SignedPayload {
+		h := p.Header.Clone()
+		h.Del("Content-Encoding")
+		for _, e := range enc {
+			h.Add("Content-Encoding", e)
+		}
+		return &webhook.SignedPayload{Body: p.Body, Header: h}
+	}
 
 	tests := []struct {
 		name       string
@@ -135,6 +152,12 @@ func TestHandlerContract(t *testing.T) {
 		{name: "exactly at the limit, chunked", method: "POST", p: signedRaw(testSecret, atLimit), chunked: true, opts: []webhook.HandlerOption{webhook.WithMaxBodyBytes(limit)}, wantCode: 200, wantStored: true},
 		{name: "exactly at the limit", method: "POST", p: signedRaw(testSecret, atLimit), opts: []webhook.HandlerOption{webhook.WithMaxBodyBytes(limit)}, wantCode: 200, wantStored: true},
 		{name: "over the default 1 MiB", method: "POST", p: signedRaw(testSecret, overDefault), chunked: true, wantCode: 413},
+		{name: "gzip, signed over the compressed bytes", method: "POST", p: gzipped, wantCode: 415},
+		{name: "br, unsigned", method: "POST", p: encoded(unsigned, "br"), wantCode: 415},
+		{name: "identity then gzip, two header lines", method: "POST", p: encoded(good, "identity", "gzip"), wantCode: 415},
+		{name: "Content-Encoding over the limit", method: "POST", p: encoded(signedRaw(testSecret, overLimit), "deflate"), opts: []webhook.HandlerOption{webhook.WithMaxBodyBytes(limit)}, wantCode: 415},
+		{name: "Content-Encoding identity", method: "POST", p: encoded(good, "Identity"), wantCode: 200, wantStored: true},
+		{name: "Content-Encoding empty", method: "POST", p: encoded(good, ""), wantCode: 200, wantStored: true},
 		{name: "signature missing", method: "POST", p: unsigned, wantCode: 401},
 		{name: "signature malformed", method: "POST", p: malformed, wantCode: 401},
 		{name: "signature from another secret", method: "POST", p: wrongSecret, wantCode: 401},
@@ -153,7 +176,7 @@ func TestHandlerContract(t *testing.T) {
 			store := newRecordingStore()
 			store.fail = func(*webhook.Event) error { return tt.handlerErr }
 			v := mustVerifier(t, []string{testSecret}, webhook.WithClock(fixedClock(testNow)))
-			srv := httptest.NewServer(webhook.NewHandler(v, store, append([]webhook.HandlerOption{quietLogger()}, tt.opts...)...))
+			srv := httptest.NewServer(mustHandler(t, v, store, append([]webhook.HandlerOption{quietLogger()}, tt.opts...)...))
 			defer srv.Close()
 
 			req, err := tt.p.NewRequest(context.Background(), srv.URL+"/hooks")
@@ -180,6 +203,9 @@ func TestHandlerContract(t *testing.T) {
 			}
 			if tt.wantCode == 405 && resp.Header.Get("Allow") != "POST" {
 				t.Errorf("Allow = %q, want POST", resp.Header.Get("Allow"))
+			}
+			if tt.wantCode == 415 && resp.Header.Get("Accept-Encoding") != "identity" {
+				t.Errorf("Accept-Encoding = %q, want identity", resp.Header.Get("Accept-Encoding"))
 			}
 			if tt.method != http.MethodHead {
 				var answer struct {
@@ -221,7 +247,7 @@ func TestHandlerEventHandlerDeadline(t *testing.T) {
 			return ctx.Err()
 		})
 		v := mustVerifier(t, []string{testSecret})
-		h := webhook.NewHandler(v, slow, quietLogger(), webhook.WithHandlerTimeout(3*time.Second))
+		h := mustHandler(t, v, slow, quietLogger(), webhook.WithHandlerTimeout(3*time.Second))
 
 		rec := serve(h, "POST", signedPayload(t, testSecret, creativeai.Generation{ID: "vgen_1", Status: "completed"}))
 		if rec.Code != http.StatusServiceUnavailable {
@@ -237,7 +263,7 @@ func TestHandlerEventHandlerDeadline(t *testing.T) {
 	t.Run("default", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var left time.Duration
-			h := webhook.NewHandler(mustVerifier(t, []string{testSecret}), webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event) error {
+			h := mustHandler(t, mustVerifier(t, []string{testSecret}), webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event) error {
 				d, _ := ctx.Deadline()
 				left = time.Until(d)
 				return nil
@@ -253,7 +279,7 @@ func TestHandlerEventHandlerDeadline(t *testing.T) {
 // A sender that hangs up must not abandon an update half-way.
 func TestHandlerEventContextOutlivesRequest(t *testing.T) {
 	var ctxErr error = errors.New("not called")
-	h := webhook.NewHandler(mustVerifier(t, []string{testSecret}), webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event) error {
+	h := mustHandler(t, mustVerifier(t, []string{testSecret}), webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event) error {
 		ctxErr = ctx.Err()
 		return nil
 	}), quietLogger())
@@ -282,7 +308,7 @@ func TestHandlerDedup(t *testing.T) {
 
 	t.Run("without WithDedup every delivery reaches the handler", func(t *testing.T) {
 		store := newRecordingStore()
-		h := webhook.NewHandler(v, store, quietLogger())
+		h := mustHandler(t, v, store, quietLogger())
 		p := payload("vgen_1", "completed", "dlv_1")
 		for range 3 {
 			if rec := serve(h, "POST", p); rec.Code != 200 {
@@ -297,8 +323,8 @@ func TestHandlerDedup(t *testing.T) {
 	t.Run("with WithDedup", func(t *testing.T) {
 		store := newRecordingStore()
 		var results []webhook.Result
-		h := webhook.NewHandler(v, store, quietLogger(), webhook.WithDedup(2),
-			webhook.WithObserver(func(o webhook.Outcome) { results = append(results, o.Result) }))
+		h := mustHandler(t, v, store, quietLogger(), webhook.WithDedup(2),
+			webhook.WithObserver(func(o webhook.DeliveryOutcome) { results = append(results, o.Result) }))
 		attempts := 0
 		store.fail = func(e *webhook.Event) error {
 			if e.ID == "vgen_flaky" {
@@ -340,7 +366,7 @@ func TestHandlerDedup(t *testing.T) {
 func TestHandlerObserverAndLogs(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	var outcomes []webhook.Outcome
+	var outcomes []webhook.DeliveryOutcome
 	store := newRecordingStore()
 	store.fail = func(e *webhook.Event) error {
 		if e.ID == "vgen_fail" {
@@ -350,11 +376,13 @@ func TestHandlerObserverAndLogs(t *testing.T) {
 	}
 	const prompt = "confidential product prompt"
 	v := mustVerifier(t, []string{testSecret})
-	h := webhook.NewHandler(v, store, webhook.WithLogger(logger), webhook.WithMaxBodyBytes(512), webhook.WithDedup(8),
-		webhook.WithObserver(func(o webhook.Outcome) { outcomes = append(outcomes, o) }))
+	h := mustHandler(t, v, store, webhook.WithLogger(logger), webhook.WithMaxBodyBytes(512), webhook.WithDedup(8),
+		webhook.WithObserver(func(o webhook.DeliveryOutcome) { outcomes = append(outcomes, o) }))
 
 	good := signedPayload(t, testSecret, creativeai.Generation{ID: "vgen_1", Status: "completed", Prompt: prompt})
 	forged := &webhook.SignedPayload{Body: good.Body, Header: header(webhook.HeaderSignature, webhook.Sign(otherSecret, good.Body))}
+	gzipped := &webhook.SignedPayload{Body: good.Body, Header: good.Header.Clone()}
+	gzipped.Header.Set("Content-Encoding", "gzip")
 	steps := []struct {
 		method string
 		p      *webhook.SignedPayload
@@ -366,6 +394,7 @@ func TestHandlerObserverAndLogs(t *testing.T) {
 		{"POST", good, webhook.ResultDuplicate, 200, "DEBUG"},
 		{"GET", good, webhook.ResultMethodNotAllowed, 405, "WARN"},
 		{"POST", signedRaw(testSecret, benchBody(513)), webhook.ResultTooLarge, 413, "WARN"},
+		{"POST", gzipped, webhook.ResultUnsupportedMedia, 415, "WARN"},
 		{"POST", forged, webhook.ResultUnauthorized, 401, "WARN"},
 		{"POST", signedRaw(testSecret, []byte(`{"id":"vgen_1","prompt":"`+prompt+`"}`)), webhook.ResultBadRequest, 400, "WARN"},
 		{"POST", signedPayload(t, testSecret, creativeai.Generation{ID: "vgen_fail", Status: "completed", Prompt: prompt}), webhook.ResultHandlerFailed, 503, "ERROR"},
@@ -413,7 +442,7 @@ func TestHandlerObserverAndLogs(t *testing.T) {
 }
 
 func TestHandlerNilBody(t *testing.T) {
-	h := webhook.NewHandler(mustVerifier(t, []string{testSecret}), newRecordingStore(), quietLogger())
+	h := mustHandler(t, mustVerifier(t, []string{testSecret}), newRecordingStore(), quietLogger())
 	req, err := http.NewRequest(http.MethodPost, "/hooks", nil) // Body stays nil
 	if err != nil {
 		t.Fatal(err)
@@ -426,10 +455,10 @@ func TestHandlerNilBody(t *testing.T) {
 }
 
 func TestHandlerCountsPanickingEventHandler(t *testing.T) {
-	var got []webhook.Outcome
-	h := webhook.NewHandler(mustVerifier(t, []string{testSecret}),
+	var got []webhook.DeliveryOutcome
+	h := mustHandler(t, mustVerifier(t, []string{testSecret}),
 		webhook.EventHandlerFunc(func(context.Context, *webhook.Event) error { panic("bug in the store") }),
-		quietLogger(), webhook.WithObserver(func(o webhook.Outcome) { got = append(got, o) }))
+		quietLogger(), webhook.WithObserver(func(o webhook.DeliveryOutcome) { got = append(got, o) }))
 	defer func() {
 		if r := recover(); r != "bug in the store" {
 			t.Errorf("recovered %v, want the event handler's panic to reach net/http", r)
@@ -441,31 +470,59 @@ func TestHandlerCountsPanickingEventHandler(t *testing.T) {
 	serve(h, "POST", signedPayload(t, testSecret, creativeai.Generation{ID: "vgen_1", Status: "completed"}))
 }
 
-func TestNewHandlerPanicsOnMisuse(t *testing.T) {
+func TestNewHandlerRejectsMisuse(t *testing.T) {
 	v := mustVerifier(t, []string{testSecret})
 	store := newRecordingStore()
 	tests := []struct {
 		name string
-		make func()
+		v    *webhook.Verifier
+		h    webhook.EventHandler
+		opts []webhook.HandlerOption
 		want string
 	}{
-		{"nil verifier", func() { webhook.NewHandler(nil, store) }, "nil Verifier"},
-		{"nil handler", func() { webhook.NewHandler(v, nil) }, "nil EventHandler"},
-		{"zero body limit", func() { webhook.NewHandler(v, store, webhook.WithMaxBodyBytes(0)) }, "WithMaxBodyBytes: limit must be positive"},
-		{"negative timeout", func() { webhook.NewHandler(v, store, webhook.WithHandlerTimeout(-1)) }, "WithHandlerTimeout: timeout must be positive"},
-		{"zero dedup", func() { webhook.NewHandler(v, store, webhook.WithDedup(0)) }, "WithDedup: size must be positive"},
+		{"nil verifier", nil, store, nil, "nil *Verifier"},
+		{"nil handler", v, nil, nil, "nil EventHandler"},
+		{"zero body limit", v, store, []webhook.HandlerOption{webhook.WithMaxBodyBytes(0)}, "WithMaxBodyBytes: limit must be positive"},
+		{"negative timeout", v, store, []webhook.HandlerOption{webhook.WithHandlerTimeout(-1)}, "WithHandlerTimeout: timeout must be positive"},
+		{"zero dedup", v, store, []webhook.HandlerOption{webhook.WithDedup(0)}, "WithDedup: size must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				if msg, _ := r.(string); !strings.Contains(msg, tt.want) {
-					t.Errorf("panic %v, want one containing %q", r, tt.want)
-				}
-			}()
-			tt.make()
+			h, err := webhook.NewHandler(tt.v, tt.h, tt.opts...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewHandler = %v, %v; want an error containing %q", h, err, tt.want)
+			}
+			if h != nil {
+				t.Errorf("NewHandler returned a handler with its error")
+			}
 		})
 	}
+}
+
+// A nil option is skipped, a nil logger discards and a nil observer
+// observes nothing: none of them is dereferenced when a request comes.
+func TestNewHandlerNilOptions(t *testing.T) {
+	store := newRecordingStore()
+	h := mustHandler(t, mustVerifier(t, []string{testSecret}), store, nil, webhook.WithLogger(nil), webhook.WithObserver(nil), nil)
+	for _, p := range []*webhook.SignedPayload{
+		signedPayload(t, testSecret, creativeai.Generation{ID: "vgen_1", Status: "completed"}),
+		signedPayload(t, otherSecret, creativeai.Generation{ID: "vgen_1", Status: "completed"}),
+	} {
+		serve(h, "POST", p)
+	}
+	if got := store.callCount(); got != 1 {
+		t.Errorf("%d events stored, want 1", got)
+	}
+}
+
+// mustHandler is NewHandler for arguments the test knows to be valid.
+func mustHandler(t testing.TB, v *webhook.Verifier, h webhook.EventHandler, opts ...webhook.HandlerOption) *webhook.Handler {
+	t.Helper()
+	hd, err := webhook.NewHandler(v, h, opts...)
+	if err != nil {
+		t.Fatalf("NewHandler: %v", err)
+	}
+	return hd
 }
 
 // TestHandlerLosesNoAcknowledgedUpdate sends many concurrent deliveries, as
@@ -492,7 +549,7 @@ func TestHandlerLosesNoAcknowledgedUpdate(t *testing.T) {
 		return nil
 	}
 	v := mustVerifier(t, []string{otherSecret, testSecret})
-	srv := httptest.NewServer(webhook.NewHandler(v, store, quietLogger()))
+	srv := httptest.NewServer(mustHandler(t, v, store, quietLogger()))
 	defer srv.Close()
 	client := srv.Client()
 	client.Transport.(*http.Transport).MaxIdleConnsPerHost = senders
@@ -587,14 +644,18 @@ func fuzzEventShape(body []byte) bool {
 
 func FuzzHandler(f *testing.F) {
 	const limit = 2048
-	f.Add("POST", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
-	f.Add("POST", "", "", "", "", uint8(1|4), false, []byte(`{"id":"fail_1","status":"completed"}`))
-	f.Add("POST", "sha256=", "", "", "", uint8(1), true, []byte(`{"id":"vgen_1","status":"completed"}`))
-	f.Add("GET", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
-	f.Add("POST", "", "msg_1", "", "v1,x ", uint8(2|8|16), true, []byte(`{"type":"t","data":{"id":"vgen_1","status":"processing"}}`))
-	f.Add("POST", "", "msg_1", "1773218643", "", uint8(2|8), false, []byte(`not json`))
-	f.Add("POST", "", "", "", "", uint8(1|4), true, benchBody(limit+1))
-	f.Add("PATCH", "x", "y", "z", "w", uint8(255), false, []byte{})
+	f.Add("POST", "", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
+	f.Add("POST", "", "", "", "", "", uint8(1|4), false, []byte(`{"id":"fail_1","status":"completed"}`))
+	f.Add("POST", "", "sha256=", "", "", "", uint8(1), true, []byte(`{"id":"vgen_1","status":"completed"}`))
+	f.Add("GET", "", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
+	f.Add("POST", "", "", "msg_1", "", "v1,x ", uint8(2|8|16), true, []byte(`{"type":"t","data":{"id":"vgen_1","status":"processing"}}`))
+	f.Add("POST", "", "", "msg_1", "1773218643", "", uint8(2|8), false, []byte(`not json`))
+	f.Add("POST", "", "", "", "", "", uint8(1|4), true, benchBody(limit+1))
+	f.Add("PATCH", "gzip", "x", "y", "z", "w", uint8(255), false, []byte{})
+	f.Add("POST", "gzip", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
+	f.Add("POST", "identity, ", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
+	f.Add("POST", " ,br", "", "", "", "", uint8(1|4), true, benchBody(limit+1))
+	f.Add("POST", "\videntity\t", "", "", "", "", uint8(1|4), true, []byte(`{"id":"vgen_1","status":"completed"}`))
 
 	v := mustVerifier(f, []string{otherSecret, testSecret}, webhook.WithClock(fixedClock(testNow)))
 	store := newRecordingStore()
@@ -604,10 +665,13 @@ func FuzzHandler(f *testing.F) {
 		}
 		return nil
 	}
-	h := webhook.NewHandler(v, store, quietLogger(), webhook.WithMaxBodyBytes(limit))
+	h := mustHandler(f, v, store, quietLogger(), webhook.WithMaxBodyBytes(limit))
 
-	f.Fuzz(func(t *testing.T, method, creative, id, ts, std string, flags uint8, knownLength bool, body []byte) {
+	f.Fuzz(func(t *testing.T, method, encoding, creative, id, ts, std string, flags uint8, knownLength bool, body []byte) {
 		hdr := fuzzHeaders(testSecret, creative, id, ts, std, flags, body)
+		if encoding != "" {
+			hdr.Set("Content-Encoding", encoding)
+		}
 		req := &http.Request{
 			Method: method, URL: &url.URL{Path: "/hooks"}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 			Header: hdr, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: -1,
@@ -626,6 +690,8 @@ func FuzzHandler(f *testing.F) {
 		switch {
 		case method != http.MethodPost:
 			want = []int{405}
+		case fuzzEncoded(encoding):
+			want = []int{415}
 		case len(body) > limit:
 			want = []int{413}
 		case !signed:
@@ -645,6 +711,18 @@ func FuzzHandler(f *testing.F) {
 			t.Fatalf("event handler called = %v with status %d", called, rec.Code)
 		}
 	})
+}
+
+// fuzzEncoded is the reference for which Content-Encoding values name a
+// coding other than identity.
+func fuzzEncoded(v string) bool {
+	for _, c := range strings.Split(v, ",") {
+		c = strings.ToLower(strings.Trim(c, " \t"))
+		if c != "" && c != "identity" {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(s []int, v int) bool {
@@ -697,7 +775,7 @@ func BenchmarkHandler(b *testing.B) {
 	}{
 		{"bare-hmac", bare(false)},
 		{"bare-hmac-json", bare(true)},
-		{"Handler", webhook.NewHandler(mustVerifier(b, []string{testSecret}), noop)},
+		{"Handler", mustHandler(b, mustVerifier(b, []string{testSecret}), noop)},
 	}
 
 	for _, hh := range handlers {

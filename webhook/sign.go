@@ -3,11 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,19 +12,20 @@ import (
 	"time"
 
 	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/internal/signing"
 )
 
 // Sign returns the CreativeAI signature header value for body,
 // "sha256=<hex>", as the sender computes it. The key is derived from secret
-// as [NewVerifier] derives it; a secret NewVerifier would reject is used as
-// its bytes.
+// as [NewVerifier] derives it: the decoded key of a "whsec_" secret, or else
+// the secret's bytes (also when the text after "whsec_" is not base64). Sign
+// does not judge the secret's strength, so it can sign with a secret
+// NewVerifier refuses, for tests that a receiver refuses it.
 //
 // Sign exists so users can test their own receivers; a receiver verifies
 // with a [Verifier].
 func Sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, signingKey(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	return signing.CreativeAI(signingKey(secret), body)
 }
 
 // SignStandard returns the Standard Webhooks headers (webhook-id,
@@ -36,14 +33,10 @@ func Sign(secret string, body []byte) string {
 // body. Give secret as "whsec_<base64>" to sign like a Standard Webhooks
 // sender; the key is derived as in [Sign].
 func SignStandard(secret, id string, ts time.Time, body []byte) http.Header {
-	unix := strconv.FormatInt(ts.Unix(), 10)
-	mac := hmac.New(sha256.New, signingKey(secret))
-	mac.Write(appendStandardPrefix(nil, id, unix))
-	mac.Write(body)
 	h := make(http.Header, 3)
 	h.Set(HeaderWebhookID, id)
-	h.Set(HeaderWebhookTimestamp, unix)
-	h.Set(HeaderWebhookSignature, "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	h.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
+	h.Set(HeaderWebhookSignature, signing.Standard(signingKey(secret), id, ts.Unix(), body))
 	return h
 }
 
@@ -59,7 +52,8 @@ type TestPayload struct {
 	// DeliveryID is the X-CreativeAI-Delivery-Id header (and the
 	// webhook-id of a Standard Webhooks delivery); empty means a random id.
 	DeliveryID string
-	// Secret signs the delivery; it is required.
+	// Secret signs the delivery; it is required and must be a secret
+	// [NewVerifier] accepts.
 	Secret string
 	// Scheme selects the signature headers; empty means [SchemeCreativeAI].
 	Scheme Scheme
@@ -77,12 +71,14 @@ type SignedPayload struct {
 }
 
 // GenerateTestSignedPayload encodes p.Generation and signs it as the sender
-// would, so tests can drive a receiver with realistic deliveries.
+// would, so tests can drive a receiver with realistic deliveries. It
+// reports an error for a nil payload, an unknown scheme, or a secret
+// [NewVerifier] would refuse (wrapping [ErrInvalidSecret]).
 func GenerateTestSignedPayload(p *TestPayload) (*SignedPayload, error) {
 	if p == nil {
 		return nil, errors.New("webhook: GenerateTestSignedPayload: nil payload")
 	}
-	if _, err := decodeSecret(p.Secret); err != nil {
+	if _, err := signing.ParseSecret(p.Secret); err != nil {
 		return nil, fmt.Errorf("webhook: GenerateTestSignedPayload: secret: %w", err)
 	}
 	g := p.Generation

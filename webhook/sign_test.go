@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -88,6 +89,8 @@ func TestGenerateTestSignedPayload(t *testing.T) {
 			"nil payload":    nil,
 			"no secret":      {Generation: g},
 			"bad whsec":      {Generation: g, Secret: "whsec_***"},
+			"short secret":   {Generation: g, Secret: "Jefe"},
+			"signature":      {Generation: g, Secret: "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="},
 			"unknown scheme": {Generation: g, Secret: testSecret, Scheme: "svix"},
 		} {
 			if _, err := webhook.GenerateTestSignedPayload(p); err == nil {
@@ -124,15 +127,21 @@ func TestSignedPayloadNewRequest(t *testing.T) {
 	}
 }
 
-// A secret NewVerifier would reject still signs, with its bytes as the key,
-// so a test helper never fails silently with an empty signature.
+// A secret NewVerifier would reject still signs, so a test helper never
+// fails silently with an empty signature: a "whsec_" secret that does not
+// decode with its bytes as the key, a weak one with its key as derived.
 func TestSignWithUnusableSecret(t *testing.T) {
-	const secret = "whsec_not*base64"
-	if _, err := webhook.NewVerifier([]string{secret}); err == nil {
-		t.Fatal("NewVerifier accepted the secret")
-	}
-	if got, want := webhook.Sign(secret, testBody), referenceHex(secret, testBody); got != want {
-		t.Errorf("Sign = %s, want %s", got, want)
+	for _, tt := range []struct{ secret, key string }{
+		{"whsec_not*base64", "whsec_not*base64"},
+		{"Jefe", "Jefe"},
+		{"whsec_" + base64.StdEncoding.EncodeToString([]byte("short")), "short"},
+	} {
+		if _, err := webhook.NewVerifier([]string{tt.secret}); err == nil {
+			t.Errorf("NewVerifier accepted %q", tt.secret)
+		}
+		if got, want := webhook.Sign(tt.secret, testBody), referenceHex(tt.key, testBody); got != want {
+			t.Errorf("Sign(%q) = %s, want %s", tt.secret, got, want)
+		}
 	}
 }
 

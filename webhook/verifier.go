@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/creativeai-run/catalogvideo/internal/signing"
 )
 
 // Header names of the two signature schemes and of the delivery metadata.
@@ -20,19 +22,19 @@ import (
 // case-insensitive.
 const (
 	// HeaderSignature carries the CreativeAI signature, "sha256=<hex>".
-	HeaderSignature = "X-CreativeAI-Signature"
+	HeaderSignature = signing.HeaderSignature
 	// HeaderEvent names the event type, such as "video.generation.completed".
-	HeaderEvent = "X-CreativeAI-Event"
+	HeaderEvent = signing.HeaderEvent
 	// HeaderDeliveryID identifies one delivery; retries of it repeat the id.
-	HeaderDeliveryID = "X-CreativeAI-Delivery-Id"
+	HeaderDeliveryID = signing.HeaderDeliveryID
 
 	// HeaderWebhookID is the Standard Webhooks message id.
-	HeaderWebhookID = "webhook-id"
+	HeaderWebhookID = signing.HeaderWebhookID
 	// HeaderWebhookTimestamp is the Standard Webhooks send time in Unix seconds.
-	HeaderWebhookTimestamp = "webhook-timestamp"
+	HeaderWebhookTimestamp = signing.HeaderWebhookTimestamp
 	// HeaderWebhookSignature is the Standard Webhooks signature list,
 	// space-separated "v1,<base64>" entries.
-	HeaderWebhookSignature = "webhook-signature"
+	HeaderWebhookSignature = signing.HeaderWebhookSignature
 )
 
 // Canonical forms of the header names, so lookups index the map directly
@@ -55,9 +57,12 @@ const DefaultTolerance = 5 * time.Minute
 // per active secret; during a rotation that is two.
 const maxSignatures = 32
 
-// standardSecretPrefix marks a Standard Webhooks secret: the base64 key
-// follows it.
-const standardSecretPrefix = "whsec_"
+// MinSecretBytes is the shortest signing key [NewVerifier] accepts, in
+// bytes: of the secret as given, or of the key a "whsec_" secret decodes to.
+// Shorter keys are refused, not warned about: a receiver keyed with a
+// guessable secret accepts forged deliveries, and senders issue 24 bytes or
+// more.
+const MinSecretBytes = signing.MinKeyBytes
 
 // Errors returned by [Verifier.Verify], wrapped with detail; test for them
 // with [errors.Is]. None of them ever contains a secret or an expected
@@ -80,6 +85,11 @@ var (
 	// the future than the tolerance.
 	ErrTimestampTooNew = errors.New("webhook: timestamp too new")
 )
+
+// ErrInvalidSecret is wrapped by the error [NewVerifier] (and
+// [GenerateTestSignedPayload]) returns for a secret it refuses; see
+// [NewVerifier] for the rules.
+var ErrInvalidSecret = signing.ErrInvalidSecret
 
 // Scheme names a signature scheme a [Verifier] accepts.
 type Scheme string
@@ -120,7 +130,7 @@ const (
 type Verifier struct {
 	keys      [][]byte
 	tolerance time.Duration
-	now       func() time.Time
+	clock     Clock
 	creative  bool
 	standard  bool
 
@@ -132,7 +142,7 @@ type Verifier struct {
 // verifierConfig collects the options of [NewVerifier].
 type verifierConfig struct {
 	tolerance time.Duration
-	now       func() time.Time
+	clock     Clock
 	schemes   []Scheme
 }
 
@@ -152,14 +162,31 @@ func WithTolerance(d time.Duration) VerifierOption {
 	}
 }
 
+// Clock tells the time; [time.Now] is read through it so that tests can
+// inject one.
+type Clock interface{ Now() time.Time }
+
+// ClockFunc adapts a function such as time.Now to [Clock]. Before [Clock],
+// WithClock took the function itself; wrap such a function in ClockFunc.
+type ClockFunc func() time.Time
+
+// Now returns f().
+func (f ClockFunc) Now() time.Time { return f() }
+
+// systemClock is the default [Clock].
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
 // WithClock sets the clock that Standard Webhooks timestamps are checked
-// against (default [time.Now]); tests inject a fixed time.
-func WithClock(now func() time.Time) VerifierOption {
-	return func(c *verifierConfig) error {
-		if now == nil {
-			return errors.New("webhook: WithClock: nil clock")
+// against (default: the system clock); tests inject a fixed time. A nil
+// clock is refused.
+func WithClock(c Clock) VerifierOption {
+	return func(cfg *verifierConfig) error {
+		if c == nil {
+			return errors.New("webhook: WithClock: nil Clock")
 		}
-		c.now = now
+		cfg.clock = c
 		return nil
 	}
 }
@@ -182,13 +209,28 @@ func WithSchemes(schemes ...Scheme) VerifierOption {
 }
 
 // NewVerifier returns a verifier that accepts requests signed with any of
-// secrets. It reports an error when no secret is given, a secret is empty,
-// or a "whsec_" secret is not valid base64; errors name the secret by its
-// index, never by its value.
+// secrets. It reports an error for an invalid option (a nil option is
+// skipped), when no secret is given, and for the first secret that cannot
+// be what a sender signs with, wrapping [ErrInvalidSecret]:
+//
+//   - an empty secret, one of only whitespace, or one with whitespace before
+//     or after it (a line break from a file or a paste), or with control
+//     characters;
+//   - a secret that starts like a signature value, "v1,", "v1a," or
+//     "sha256=", or is only its version tag, "v1" or "v1a" (a "v1,<base64>"
+//     value split at its comma): a signature was pasted instead of the
+//     secret;
+//   - a "whsec_" secret whose key is not base64, or decodes to fewer than
+//     [MinSecretBytes] bytes (a truncated secret);
+//   - any other secret shorter than [MinSecretBytes] bytes.
+//
+// Weak secrets are refused rather than warned about. Errors name the secret
+// by its index in secrets, say what is wrong and how to fix it, and never
+// contain the secret.
 func NewVerifier(secrets []string, opts ...VerifierOption) (*Verifier, error) {
 	cfg := verifierConfig{
 		tolerance: DefaultTolerance,
-		now:       time.Now,
+		clock:     systemClock{},
 		schemes:   []Scheme{SchemeCreativeAI, SchemeStandard},
 	}
 	for _, opt := range opts {
@@ -202,16 +244,16 @@ func NewVerifier(secrets []string, opts ...VerifierOption) (*Verifier, error) {
 	if len(secrets) == 0 {
 		return nil, errors.New("webhook: NewVerifier: no secrets given")
 	}
-	v := &Verifier{tolerance: cfg.tolerance, now: cfg.now}
+	v := &Verifier{tolerance: cfg.tolerance, clock: cfg.clock}
 	for _, s := range cfg.schemes {
 		v.creative = v.creative || s == SchemeCreativeAI
 		v.standard = v.standard || s == SchemeStandard
 	}
 	seen := make(map[string]bool, len(secrets))
 	for i, s := range secrets {
-		key, err := decodeSecret(s)
+		key, err := signing.ParseSecret(s)
 		if err != nil {
-			return nil, fmt.Errorf("webhook: NewVerifier: secret %d: %w", i, err)
+			return nil, fmt.Errorf("webhook: NewVerifier: secret %d of %d: %w", i+1, len(secrets), err)
 		}
 		// A repeated key would only repeat work.
 		if !seen[string(key)] {
@@ -230,33 +272,11 @@ func NewVerifier(secrets []string, opts ...VerifierOption) (*Verifier, error) {
 	return v, nil
 }
 
-// decodeSecret turns a configured secret into its HMAC key.
-func decodeSecret(s string) ([]byte, error) {
-	if s == "" {
-		return nil, errors.New("empty secret")
-	}
-	rest, ok := strings.CutPrefix(s, standardSecretPrefix)
-	if !ok {
-		return []byte(s), nil
-	}
-	if rest == "" {
-		return nil, errors.New(`"whsec_" secret has no key after the prefix`)
-	}
-	key, err := base64.StdEncoding.DecodeString(rest)
-	if err != nil {
-		// Some dashboards drop the padding.
-		key, err = base64.RawStdEncoding.DecodeString(rest)
-	}
-	if err != nil {
-		return nil, fmt.Errorf(`"whsec_" secret is not valid base64 after the prefix: %w`, err)
-	}
-	return key, nil
-}
-
-// signingKey is decodeSecret for the signing helpers, which cannot return
-// an error: a secret NewVerifier would reject is used as its bytes.
+// signingKey derives the HMAC key of secret for the signing helpers, which
+// cannot return an error and sign with weak secrets too: the decoded key of
+// a "whsec_" secret, or else the secret's bytes.
 func signingKey(secret string) []byte {
-	if key, err := decodeSecret(secret); err == nil {
+	if key, err := signing.Key(secret); err == nil {
 		return key
 	}
 	return []byte(secret)
@@ -359,7 +379,7 @@ func (v *Verifier) verifyStandard(h http.Header, body []byte) error {
 	}
 	// The timestamp is checked before any HMAC so that stale replays cost
 	// nothing; it is part of the signed content, so it cannot be altered.
-	now := v.now()
+	now := v.clock.Now()
 	if age := now.Sub(sent); age > v.tolerance {
 		return fmt.Errorf("%w: %s %s is %s before now, beyond the %s tolerance", ErrTimestampTooOld, HeaderWebhookTimestamp, ts, age.Round(time.Second), v.tolerance)
 	}
@@ -369,7 +389,7 @@ func (v *Verifier) verifyStandard(h http.Header, body []byte) error {
 	if n == 0 {
 		return fmt.Errorf("%w: %s has no v1,<base64 HMAC-SHA256> entry", ErrMalformedSignature, HeaderWebhookSignature)
 	}
-	s.content = appendStandardPrefix(s.content[:0], id, ts)
+	s.content = signing.AppendStandardPrefix(s.content[:0], id, ts)
 	for _, mac := range s.macs {
 		mac.Reset()
 		mac.Write(s.content)
@@ -438,15 +458,6 @@ func (s *scratch) match(mac hash.Hash, n int) bool {
 
 func noMatch(header string, n int) error {
 	return fmt.Errorf("%w (%s: %d value(s) checked against each configured secret)", ErrNoMatchingSignature, header, n)
-}
-
-// appendStandardPrefix appends the part of the Standard Webhooks signed
-// content that precedes the body: "id.timestamp.".
-func appendStandardPrefix(dst []byte, id, ts string) []byte {
-	dst = append(dst, id...)
-	dst = append(dst, '.')
-	dst = append(dst, ts...)
-	return append(dst, '.')
 }
 
 // Strict decoding refuses non-zero trailing bits, so exactly one text

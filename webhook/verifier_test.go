@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/webhook"
 )
 
@@ -32,7 +33,9 @@ var testNow = time.Date(2026, 3, 11, 8, 44, 3, 0, time.UTC)
 
 var testBody = []byte(`{"id":"vgen_abc123","object":"video.generation","status":"completed","output_url":"https://cdn.example.com/v.mp4","failover_used":false}`)
 
-func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+// fixedClock is a Clock that always tells t; it goes through ClockFunc, the
+// adapter for callers that used to pass a func() time.Time.
+func fixedClock(t time.Time) webhook.Clock { return webhook.ClockFunc(func() time.Time { return t }) }
 
 func mustVerifier(t testing.TB, secrets []string, opts ...webhook.VerifierOption) *webhook.Verifier {
 	t.Helper()
@@ -82,12 +85,12 @@ func TestNewVerifierRejectsBadConfiguration(t *testing.T) {
 	}{
 		{"nil secrets", nil, nil, "no secrets"},
 		{"empty list", []string{}, nil, "no secrets"},
-		{"empty secret", []string{testSecret, ""}, nil, "secret 1: empty secret"},
-		{"whsec without key", []string{"whsec_"}, nil, "secret 0: \"whsec_\" secret has no key"},
-		{"whsec not base64", []string{"whsec_c2Vj!!cmV0"}, nil, "secret 0: \"whsec_\" secret is not valid base64"},
+		{"empty secret", []string{testSecret, ""}, nil, "secret 2 of 2: invalid signing secret: empty"},
+		{"whsec without key", []string{"whsec_"}, nil, `secret 1 of 1: invalid signing secret: nothing follows the "whsec_" prefix`},
+		{"whsec not base64", []string{"whsec_c2Vj!!cmV0"}, nil, `secret 1 of 1: invalid signing secret: the text after "whsec_" is not valid base64`},
 		{"zero tolerance", []string{testSecret}, []webhook.VerifierOption{webhook.WithTolerance(0)}, "tolerance must be positive"},
 		{"negative tolerance", []string{testSecret}, []webhook.VerifierOption{webhook.WithTolerance(-time.Second)}, "tolerance must be positive"},
-		{"nil clock", []string{testSecret}, []webhook.VerifierOption{webhook.WithClock(nil)}, "nil clock"},
+		{"nil clock", []string{testSecret}, []webhook.VerifierOption{webhook.WithClock(nil)}, "nil Clock"},
 		{"no schemes", []string{testSecret}, []webhook.VerifierOption{webhook.WithSchemes()}, "no scheme"},
 		{"unknown scheme", []string{testSecret}, []webhook.VerifierOption{webhook.WithSchemes("svix")}, `unknown scheme "svix"`},
 	}
@@ -107,6 +110,118 @@ func TestNewVerifierRejectsBadConfiguration(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNewVerifierRefusesUnusableSecrets: secrets as people mis-paste them
+// are refused at construction, with a message that says what is wrong and
+// how to fix it, and never shows the secret.
+func TestNewVerifierRefusesUnusableSecrets(t *testing.T) {
+	b64 := func(n int) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xa5}, n)) }
+	tests := []struct {
+		name   string
+		secret string
+		want   []string // all in the error
+	}{
+		{"empty", "", []string{"empty", "set the signing secret"}},
+		{"spaces", "    ", []string{"only whitespace"}},
+		{"newline", "\n", []string{"only whitespace"}},
+		{"trailing newline", testSecret + "\n", []string{"whitespace before or after", "remove it"}},
+		{"leading space", " " + testSecret, []string{"whitespace before or after"}},
+		{"control character", "rph_live_test_\x00signing_secret", []string{"control characters"}},
+		{"Standard Webhooks signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", []string{`starts with "v1,"`, "webhook-signature", "not the secret", `"whsec_"`}},
+		{"asymmetric signature", "v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw/enGzPCXe5BdqzCInXqYXFymVJaA7AZdpXwVLPo3mNl8EM+m7TBAg==", []string{`starts with "v1a,"`}},
+		{"signature split at its comma", "v1", []string{`"v1" is the version tag of a webhook-signature value`, `"whsec_"`}},
+		{"CreativeAI signature", "sha256=" + strings.Repeat("ab", 32), []string{`starts with "sha256="`, "X-CreativeAI-Signature"}},
+		{"whsec_ of 3 bytes", "whsec_" + b64(3), []string{"decodes to 3 bytes, fewer than 16", "truncated"}},
+		{"whsec_ of 15 bytes", "whsec_" + b64(15), []string{"decodes to 15 bytes"}},
+		{"whsec_ not base64", "whsec_MfKQ9r8GKYqrTwjUPD8I!PZIo2LaLaSw", []string{"not valid base64", "copy the whole secret"}},
+		{"whsec_ only", "whsec_", []string{`nothing follows the "whsec_" prefix`}},
+		{"short secret", "Jefe", []string{"4 bytes long, fewer than 16", "could be guessed"}},
+		{"15 bytes", strings.Repeat("k", 15), []string{"15 bytes long"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := webhook.NewVerifier([]string{testSecret, tt.secret})
+			if err == nil {
+				t.Fatalf("NewVerifier accepted %q", tt.secret)
+			}
+			if v != nil {
+				t.Error("NewVerifier returned a verifier with its error")
+			}
+			if !errors.Is(err, webhook.ErrInvalidSecret) {
+				t.Errorf("error %v does not wrap ErrInvalidSecret", err)
+			}
+			msg := err.Error()
+			for _, w := range append([]string{"webhook: NewVerifier: secret 2 of 2: "}, tt.want...) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+			if secret := strings.TrimSpace(strings.TrimPrefix(tt.secret, "whsec_")); len(secret) >= 4 && strings.Contains(msg, secret) {
+				t.Errorf("error %q reveals the secret", msg)
+			}
+		})
+	}
+}
+
+// Secrets of exactly MinSecretBytes are the shortest accepted, as given or
+// decoded from "whsec_".
+func TestNewVerifierMinimumSecret(t *testing.T) {
+	raw := strings.Repeat("k", webhook.MinSecretBytes)
+	std := "whsec_" + base64.RawStdEncoding.EncodeToString(bytes.Repeat([]byte{7}, webhook.MinSecretBytes))
+	v := mustVerifier(t, []string{raw, std}, webhook.WithClock(fixedClock(testNow)))
+	if err := v.Verify(header(webhook.HeaderSignature, webhook.Sign(raw, testBody)), testBody); err != nil {
+		t.Errorf("%d-byte secret: %v", webhook.MinSecretBytes, err)
+	}
+	if err := v.Verify(webhook.SignStandard(std, "msg_1", testNow, testBody), testBody); err != nil {
+		t.Errorf("whsec_ of %d bytes without padding: %v", webhook.MinSecretBytes, err)
+	}
+}
+
+// FuzzNewVerifierSecret checks the secret parser on arbitrary input: it
+// never panics; a refusal wraps ErrInvalidSecret and does not echo the
+// secret; an accepted secret has no surrounding whitespace, and deliveries
+// signed with it verify under both schemes.
+func FuzzNewVerifierSecret(f *testing.F) {
+	for _, s := range []string{
+		testSecret, testStdSecret, "", " ", "\t\n", testSecret + "\r\n", "v1," + testSecret, "sha256=" + testSecret,
+		"whsec_", "whsec_YWJj", "whsec_" + base64.RawStdEncoding.EncodeToString([]byte("sixteen bytes!!!")), "whsec_***",
+		"Jefe", "0123456789abcdef", "whsec_whsec_" + testSecret, "\xff\xfe secret in latin-1 \xe9",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, secret string) {
+		v, err := webhook.NewVerifier([]string{secret}, webhook.WithClock(fixedClock(testNow)))
+		if err != nil {
+			if v != nil {
+				t.Error("verifier returned with an error")
+			}
+			if !errors.Is(err, webhook.ErrInvalidSecret) {
+				t.Errorf("error %v does not wrap ErrInvalidSecret", err)
+			}
+			if len(secret) >= 24 && strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q reveals the secret", err)
+			}
+			return
+		}
+		if strings.TrimSpace(secret) != secret || len(secret) < webhook.MinSecretBytes {
+			t.Errorf("accepted %q: surrounding whitespace or shorter than %d bytes", secret, webhook.MinSecretBytes)
+		}
+		for _, p := range []string{"v1,", "v1a,", "sha256="} {
+			if strings.HasPrefix(secret, p) {
+				t.Errorf("accepted %q, which starts like a signature", secret)
+			}
+		}
+		if err := v.Verify(header(webhook.HeaderSignature, webhook.Sign(secret, testBody)), testBody); err != nil {
+			t.Errorf("CreativeAI signature with the accepted secret: %v", err)
+		}
+		if err := v.Verify(webhook.SignStandard(secret, "msg_1", testNow, testBody), testBody); err != nil {
+			t.Errorf("Standard Webhooks signature with the accepted secret: %v", err)
+		}
+		if _, err := webhook.GenerateTestSignedPayload(&webhook.TestPayload{Secret: secret, Generation: creativeai.Generation{ID: "vgen_1", Status: "completed"}}); err != nil {
+			t.Errorf("GenerateTestSignedPayload refused a secret NewVerifier accepts: %v", err)
+		}
+	})
 }
 
 func TestVerifyCreativeAIScheme(t *testing.T) {
@@ -204,7 +319,7 @@ func TestVerifyRejectsReencodedJSON(t *testing.T) {
 }
 
 func TestVerifyRotation(t *testing.T) {
-	const oldSecret, newSecret, retired = "old-secret", "whsec_bmV3LXNlY3JldC1rZXktYnl0ZXM=", "retired-secret"
+	const oldSecret, newSecret, retired = "old-signing-secret", "whsec_bmV3LXNlY3JldC1rZXktYnl0ZXM=", "retired-signing-secret"
 	v := mustVerifier(t, []string{oldSecret, newSecret}, webhook.WithClock(fixedClock(testNow)))
 	onlyNew := mustVerifier(t, []string{newSecret}, webhook.WithClock(fixedClock(testNow)))
 
@@ -377,7 +492,7 @@ func TestVerifyStandardTolerance(t *testing.T) {
 }
 
 func TestVerifySecretsServeBothSchemes(t *testing.T) {
-	plain := "plain-secret"
+	plain := "plain-signing-secret"
 	std := "whsec_" + base64.StdEncoding.EncodeToString([]byte("decoded key bytes"))
 	v := mustVerifier(t, []string{plain, std}, webhook.WithClock(fixedClock(testNow)))
 

@@ -54,7 +54,12 @@
 //	X-CreativeAI-Signature: sha256=<hex HMAC-SHA256 of the raw body>
 //
 // The signature is keyed with Server.WebhookSecret, the API key unless
-// [WithWebhookSecret] sets another. Deliveries not answered 2xx are retried
+// [WithWebhookSecret] sets another, and its key is derived as
+// webhook.NewVerifier derives it (a "whsec_" secret's decoded key), so a
+// verifier given the same secret accepts every delivery.
+// [WithStandardWebhooks] signs with the Standard Webhooks headers instead
+// (webhook-id, webhook-timestamp, webhook-signature: v1,<base64>).
+// Deliveries not answered 2xx are retried
 // ([WithWebhookRetries]); they may be duplicated ([WithWebhookDuplicates])
 // and a processing event may arrive after the terminal one
 // ([WithWebhookReorder]), as receivers must expect from the service. A fixed

@@ -16,6 +16,7 @@ import (
 
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
+	"github.com/creativeai-run/catalogvideo/webhook"
 )
 
 // A test starts a simulator, talks to it over plain HTTP, and moves the
@@ -138,4 +139,47 @@ func Example_webhooks() {
 	fmt.Println(<-events)
 	// Output:
 	// video.generation.completed completed signature valid: true
+}
+
+// With WithStandardWebhooks the deliveries carry the Standard Webhooks
+// headers, signed with the decoded key of a "whsec_" secret, so a
+// webhook.Verifier given the same secret accepts them.
+func ExampleWithStandardWebhooks() {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	v, err := webhook.NewVerifier([]string{secret}, webhook.WithSchemes(webhook.SchemeStandard))
+	if err != nil {
+		log.Fatal(err)
+	}
+	events := make(chan string, 1)
+	h, err := webhook.NewHandler(v, webhook.EventHandlerFunc(func(ctx context.Context, e *webhook.Event) error {
+		events <- fmt.Sprintf("%s %s", e.Type, e.Status)
+		return nil
+	}), webhook.WithObserver(func(o webhook.DeliveryOutcome) {
+		if o.Err != nil {
+			events <- o.Err.Error()
+		}
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	receiver := httptest.NewServer(h)
+	defer receiver.Close()
+
+	srv := creativeaitest.NewServer(creativeaitest.WithManualRender(), creativeaitest.WithProcessingEvents(false),
+		creativeaitest.WithWebhookSecret(secret), creativeaitest.WithStandardWebhooks(true))
+	defer srv.Close()
+	g, _, err := srv.Client().Videos.Create(context.Background(), &creativeai.VideoRequest{
+		Prompt:     "slow push-in",
+		ImageURL:   "https://cdn.example.com/catalog/mug-hero.jpg",
+		WebhookURL: receiver.URL,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.Complete(g.ID); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-events)
+	// Output:
+	// video.generation.completed completed
 }

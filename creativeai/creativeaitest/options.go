@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/creativeai-run/catalogvideo/internal/signing"
 )
 
 // The defaults a [Server] starts with.
@@ -19,16 +21,18 @@ const (
 	// Real renders take 30 s to 4 min; tests want milliseconds.
 	DefaultRenderTime = 5 * time.Millisecond
 
-	// DefaultModel is the model recorded when a create request names none.
-	DefaultModel = "kling-v3"
+	// ServiceDefaultModel is the model the simulated service records when a
+	// create request names none. (batch.DefaultModel is another thing: the
+	// model a manifest row without one is submitted with.)
+	ServiceDefaultModel = "kling-v3"
 
-	// DefaultAspectRatio is the aspect ratio recorded when a create request
-	// names none.
-	DefaultAspectRatio = "16:9"
+	// ServiceDefaultAspectRatio is the aspect ratio the simulated service
+	// records when a create request names none.
+	ServiceDefaultAspectRatio = "16:9"
 
-	// DefaultDuration is the clip length recorded when a create request
-	// names none.
-	DefaultDuration = 5
+	// ServiceDefaultDuration is the clip length in seconds the simulated
+	// service records when a create request names none.
+	ServiceDefaultDuration = 5
 
 	// DefaultOutputSize is the size in bytes of every rendered mp4.
 	DefaultOutputSize = 64 << 10
@@ -40,6 +44,19 @@ const (
 	DefaultWebhookTimeout = 10 * time.Second
 )
 
+// Former names of the request defaults, kept for one release.
+const (
+	// Deprecated: use [ServiceDefaultModel]; batch.DefaultModel means
+	// something else. DefaultModel will be removed in the next release.
+	DefaultModel = ServiceDefaultModel
+	// Deprecated: use [ServiceDefaultAspectRatio]; DefaultAspectRatio will
+	// be removed in the next release.
+	DefaultAspectRatio = ServiceDefaultAspectRatio
+	// Deprecated: use [ServiceDefaultDuration]; DefaultDuration will be
+	// removed in the next release.
+	DefaultDuration = ServiceDefaultDuration
+)
+
 // defaultModels are the models the public pages mention.
 var defaultModels = []string{"kling-v3", "seedance-1.5-pro", "veo-3.1", "auto"}
 
@@ -47,9 +64,10 @@ var defaultModels = []string{"kling-v3", "seedance-1.5-pro", "veo-3.1", "auto"}
 // 0 s, 5 s and 30 s after the attempt before.
 var defaultWebhookRetries = []time.Duration{0, 5 * time.Second, 30 * time.Second}
 
-// An Option configures a [Server]. [NewServer] panics if an option is
-// invalid, as [net/http/httptest.NewServer] panics when it cannot listen:
-// both are mistakes in the test, not conditions to handle.
+// An Option configures a [Server]. [NewServer] skips a nil option and panics
+// if an option is invalid, as [net/http/httptest.NewServer] panics when it
+// cannot listen: both are mistakes in the test, not conditions to handle.
+// (Library constructors, by contrast, return such errors.)
 type Option func(*config)
 
 // config is what the options set. The Server keeps it read-only after
@@ -57,6 +75,7 @@ type Option func(*config)
 type config struct {
 	apiKey             string
 	webhookSecret      string // empty: the API key
+	standardWebhooks   bool
 	renderTime         time.Duration
 	manual             bool
 	failureRate        float64
@@ -121,14 +140,32 @@ func WithAPIKey(key string) Option {
 
 // WithWebhookSecret sets the secret that signs webhook deliveries. By
 // default the service signs with the API key, and so does the Server.
+//
+// The key is derived as webhook.NewVerifier derives it: the decoded key of a
+// "whsec_" secret, or else the secret's bytes; so a receiver configured with
+// the same secret verifies every delivery, in either scheme. A secret
+// webhook.NewVerifier would refuse (blank, surrounded by whitespace, a
+// pasted signature, a truncated "whsec_" key, shorter than 16 bytes) is
+// refused here too, since no receiver could be configured to accept it.
 func WithWebhookSecret(secret string) Option {
 	return func(c *config) {
-		if secret == "" {
-			c.fail("WithWebhookSecret: empty secret")
+		if _, err := signing.ParseSecret(secret); err != nil {
+			c.fail("WithWebhookSecret: %v", err)
 			return
 		}
 		c.webhookSecret = secret
 	}
+}
+
+// WithStandardWebhooks, when enabled, signs deliveries as Standard Webhooks
+// (standardwebhooks.com) instead of with X-CreativeAI-Signature: headers
+// webhook-id (the delivery id, the same on every retry), webhook-timestamp
+// (the attempt's time in Unix seconds) and webhook-signature ("v1," and the
+// base64 HMAC-SHA256 of "id.timestamp.body"). The body and the
+// X-CreativeAI-Event and X-CreativeAI-Delivery-Id headers stay as they are.
+// The default, false, signs as the service documents.
+func WithStandardWebhooks(enabled bool) Option {
+	return func(c *config) { c.standardWebhooks = enabled }
 }
 
 // WithRenderTime sets the mean time from create to a terminal state (default

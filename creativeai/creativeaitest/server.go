@@ -62,16 +62,14 @@ type Server struct {
 // NewServer starts a simulator on a loopback address and returns it. The
 // caller must call Close when done, usually with defer or t.Cleanup.
 //
-// NewServer panics if an option is invalid, as [httptest.NewServer] panics
-// when it cannot listen.
+// NewServer skips nil options and panics if an option is invalid, as
+// [httptest.NewServer] panics when it cannot listen.
 func NewServer(opts ...Option) *Server {
 	cfg := defaultConfig()
-	for i, opt := range opts {
-		if opt == nil {
-			cfg.fail("option %d is nil", i)
-			continue
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&cfg)
 		}
-		opt(&cfg)
 	}
 	if err := cfg.err(); err != nil {
 		panic(err)

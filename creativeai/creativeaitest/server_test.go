@@ -248,7 +248,10 @@ func TestNewServerRejectsInvalidOptions(t *testing.T) {
 		{"duplicates", WithWebhookDuplicates(-0.1), "WithWebhookDuplicates"},
 		{"render time", WithRenderTime(-time.Second), "WithRenderTime"},
 		{"api key with space", WithAPIKey("rph live"), "WithAPIKey"},
-		{"empty secret", WithWebhookSecret(""), "WithWebhookSecret"},
+		{"empty secret", WithWebhookSecret(""), "WithWebhookSecret: invalid signing secret: empty"},
+		{"short secret", WithWebhookSecret("hunter2"), "WithWebhookSecret: invalid signing secret: 7 bytes long"},
+		{"truncated whsec_", WithWebhookSecret("whsec_rotated"), `WithWebhookSecret: invalid signing secret: the key after "whsec_" decodes to 5 bytes`},
+		{"signature as secret", WithWebhookSecret("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), `starts with "v1,"`},
 		{"output size", WithOutputSize(10), "WithOutputSize"},
 		{"faults sum", WithFaults(Faults{Error500: 0.6, Error429: 0.6}), "add up to"},
 		{"fault probability", WithFaults(Faults{DropConnection: 2}), "Faults.DropConnection"},
@@ -258,7 +261,6 @@ func TestNewServerRejectsInvalidOptions(t *testing.T) {
 		{"timeout", WithWebhookTimeout(0), "WithWebhookTimeout"},
 		{"client", WithWebhookClient(nil), "WithWebhookClient"},
 		{"models", WithModels(), "WithModels"},
-		{"nil option", nil, "option 0 is nil"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {

@@ -107,7 +107,7 @@ func (s *Server) normalizeVideo(req *videoRequest) (RenderInput, string, *badPar
 		Model:       strings.TrimSpace(req.Model),
 		Prompt:      strings.TrimSpace(req.Prompt),
 		ImageURL:    strings.TrimSpace(req.ImageURL),
-		Duration:    DefaultDuration,
+		Duration:    ServiceDefaultDuration,
 		AspectRatio: strings.TrimSpace(req.AspectRatio),
 	}
 	if in.Prompt == "" {
@@ -120,7 +120,7 @@ func (s *Server) normalizeVideo(req *videoRequest) (RenderInput, string, *badPar
 		return in, "", &badParam{"image_url", "invalid_image_url", "image_url " + err.Error()}
 	}
 	if in.Model == "" {
-		in.Model = DefaultModel
+		in.Model = ServiceDefaultModel
 	} else if !s.cfg.models[in.Model] {
 		return in, "", &badParam{"model", "model_not_found", fmt.Sprintf("unknown model %q", in.Model)}
 	}
@@ -135,7 +135,7 @@ func (s *Server) normalizeVideo(req *videoRequest) (RenderInput, string, *badPar
 		in.Duration = d
 	}
 	if in.AspectRatio == "" {
-		in.AspectRatio = DefaultAspectRatio
+		in.AspectRatio = ServiceDefaultAspectRatio
 	} else if !aspectRatioPattern.MatchString(in.AspectRatio) {
 		return in, "", &badParam{"aspect_ratio", "invalid_aspect_ratio", fmt.Sprintf("aspect_ratio %q: want width:height such as \"16:9\"", in.AspectRatio)}
 	}

@@ -30,8 +30,8 @@ func TestCreateAppliesDefaultsAndAnswers202(t *testing.T) {
 		t.Errorf("answer %s: want duration \"5s\", object video.generation, status pending", b)
 	}
 	g := decodeGeneration(t, b)
-	if !strings.HasPrefix(g.ID, "vgen_") || g.Model != DefaultModel || g.AspectRatio != DefaultAspectRatio ||
-		g.Duration != DefaultDuration || g.Prompt != "slow push-in" || g.CreatedAt.IsZero() {
+	if !strings.HasPrefix(g.ID, "vgen_") || g.Model != ServiceDefaultModel || g.AspectRatio != ServiceDefaultAspectRatio ||
+		g.Duration != ServiceDefaultDuration || g.Prompt != "slow push-in" || g.CreatedAt.IsZero() {
 		t.Errorf("generation = %+v", g)
 	}
 	if loc := resp.Header.Get("Location"); loc != "/v1/video/generations/"+g.ID {

@@ -4,23 +4,15 @@ import (
 	"bytes"
 	"container/heap"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/creativeai-run/catalogvideo/creativeai"
-)
-
-// The webhook headers, as the service sends them.
-const (
-	headerSignature  = "X-CreativeAI-Signature"
-	headerEvent      = "X-CreativeAI-Event"
-	headerDeliveryID = "X-CreativeAI-Delivery-Id"
+	"github.com/creativeai-run/catalogvideo/internal/signing"
 )
 
 // webhookUserAgent tells receivers' logs where a delivery came from.
@@ -72,11 +64,26 @@ func (s *Server) notifyLocked(g *generation) {
 	s.hooks.enqueue(d)
 }
 
-// sign returns the X-CreativeAI-Signature value for body.
-func sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+// webhookKey derives the HMAC key of secret as webhook.NewVerifier does. A
+// "whsec_" secret that does not decode can only be the API key (an explicit
+// secret was checked by WithWebhookSecret); like webhook.Sign, it signs with
+// its bytes.
+func webhookKey(secret string) []byte {
+	if key, err := signing.Key(secret); err == nil {
+		return key
+	}
+	return []byte(secret)
+}
+
+// signDelivery sets the signature headers of one attempt to send body.
+func (d *dispatcher) signDelivery(h http.Header, id string, body []byte, now time.Time) {
+	if !d.standard {
+		h.Set(signing.HeaderSignature, signing.CreativeAI(d.key, body))
+		return
+	}
+	h.Set(signing.HeaderWebhookID, id)
+	h.Set(signing.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+	h.Set(signing.HeaderWebhookSignature, signing.Standard(d.key, id, now.Unix(), body))
 }
 
 // dispatcher sends webhooks from a fixed pool of workers. Deliveries wait in
@@ -86,7 +93,8 @@ type dispatcher struct {
 	activity  *activity
 	client    *http.Client
 	ownClient bool
-	secret    string
+	key       []byte // HMAC key, derived from the webhook secret
+	standard  bool   // sign as Standard Webhooks
 	retries   []time.Duration
 	timeout   time.Duration
 
@@ -108,7 +116,8 @@ func newDispatcher(s *Server) *dispatcher {
 	d := &dispatcher{
 		activity: s.activity,
 		client:   s.cfg.webhookClient,
-		secret:   s.cfg.webhookSecret,
+		key:      webhookKey(s.cfg.webhookSecret),
+		standard: s.cfg.standardWebhooks,
 		retries:  s.cfg.webhookRetries,
 		timeout:  s.cfg.webhookTimeout,
 		wake:     make(chan struct{}, 1),
@@ -269,9 +278,9 @@ func (d *dispatcher) attempt(e *delivery) bool {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", webhookUserAgent)
-	req.Header.Set(headerEvent, e.event)
-	req.Header.Set(headerDeliveryID, e.id)
-	req.Header.Set(headerSignature, sign(d.secret, e.body))
+	req.Header.Set(signing.HeaderEvent, e.event)
+	req.Header.Set(signing.HeaderDeliveryID, e.id)
+	d.signDelivery(req.Header, e.id, e.body, time.Now())
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return false

@@ -138,8 +138,8 @@ func TestWebhookLifecycleSignedWithAPIKey(t *testing.T) {
 
 func TestWebhookSecretAndFailedEvent(t *testing.T) {
 	rc := newReceiver(t, nil)
-	s := newTestServer(t, WithManualRender(), WithWebhookSecret("whsec_rotated"), WithProcessingEvents(false))
-	if s.WebhookSecret != "whsec_rotated" {
+	s := newTestServer(t, WithManualRender(), WithWebhookSecret("rph_rotated_signing_secret"), WithProcessingEvents(false))
+	if s.WebhookSecret != "rph_rotated_signing_secret" {
 		t.Fatalf("WebhookSecret = %q", s.WebhookSecret)
 	}
 	g := create(t, s, withWebhook(createBody("fails"), rc.URL), "")
@@ -150,7 +150,7 @@ func TestWebhookSecretAndFailedEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := rc.next(t)
-	f := checkSigned(t, r, "whsec_rotated", "video.generation.failed")
+	f := checkSigned(t, r, "rph_rotated_signing_secret", "video.generation.failed")
 	if f.Status != creativeai.StatusFailed || f.Error != "provider exploded" {
 		t.Errorf("failed event = %+v", f)
 	}

@@ -27,7 +27,9 @@
 // SHOPIFY_API_VERSION, SHOPIFY_ADMIN_API_URL (for shopify-pdp deliveries).
 //
 // Exit status: 0 after a clean shutdown; 1 when the server or the store
-// fails; 2 for bad flags or settings.
+// fails; 2 for bad flags or settings, among them a signing secret
+// webhook.NewVerifier refuses (blank, a pasted signature, a truncated whsec_
+// key, or shorter than 16 bytes).
 package main
 
 import (
@@ -51,6 +53,7 @@ import (
 	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
 	"github.com/creativeai-run/catalogvideo/internal/backoff"
 	"github.com/creativeai-run/catalogvideo/shopify"
+	"github.com/creativeai-run/catalogvideo/webhook"
 )
 
 func main() { cli.Main("webhook-server", run) }
@@ -75,7 +78,9 @@ environment:
   SHOPIFY_STORE, SHOPIFY_ADMIN_TOKEN, SHOPIFY_API_VERSION, SHOPIFY_ADMIN_API_URL
                              the Shopify store that shopify-pdp videos go to
 
-exit status: 0 clean shutdown; 1 server or store failure; 2 bad flags or settings.`
+exit status: 0 clean shutdown; 1 server or store failure; 2 bad flags or settings
+(including a signing secret that is blank, a pasted signature, a truncated whsec_
+key, or shorter than 16 bytes).`
 
 type options struct {
 	addr            string
@@ -127,6 +132,11 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	case len(env.WebhookSecrets) == 0:
 		return nil, cli.Usagef("no webhook signing secret: set %s (or %s, which the service signs with by default)", cli.EnvWebhookSecret, cli.EnvAPIKey)
 	}
+	// An unusable secret would refuse every delivery; say so before anything
+	// starts, as a settings error.
+	if _, err := webhook.NewVerifier(env.WebhookSecrets); err != nil {
+		return nil, cli.Usagef("%s: %v", secretSource(env), err)
+	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return nil, cli.Usagef("-addr %q: %v", o.addr, err)
 	}
@@ -143,6 +153,14 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 		return nil, cli.Usagef("%v", err)
 	}
 	return &o, nil
+}
+
+// secretSource names where the signing secrets came from, for messages.
+func secretSource(env cli.Env) string {
+	if len(env.WebhookSecrets) == 1 && env.WebhookSecrets[0] == env.APIKey {
+		return fmt.Sprintf("%s (the signing secret while %s is not set)", cli.EnvAPIKey, cli.EnvWebhookSecret)
+	}
+	return cli.EnvWebhookSecret
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -41,6 +41,10 @@ func NewReceiver(store jobs.Store, secrets []string, logger *slog.Logger, onAppl
 	}
 	// Dedup only saves store writes for the sender's repeats; the store's
 	// Apply is idempotent on its own.
-	return webhook.NewHandler(v, ApplyEvents(store, onApply),
-		webhook.WithLogger(logger), webhook.WithDedup(4096)), nil
+	h, err := webhook.NewHandler(v, ApplyEvents(store, onApply),
+		webhook.WithLogger(logger), webhook.WithDedup(4096))
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
 }

@@ -24,7 +24,7 @@ func TestReceiverAppliesSignedEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	var applied []jobs.ApplyResult
-	h, err := NewReceiver(store, []string{"new-secret", "old-secret"}, nil, func(r jobs.ApplyResult) { applied = append(applied, r) })
+	h, err := NewReceiver(store, []string{"new-signing-secret", "old-signing-secret"}, nil, func(r jobs.ApplyResult) { applied = append(applied, r) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestReceiverAppliesSignedEvents(t *testing.T) {
 	completed := creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusCompleted, OutputURL: "https://cdn.example.com/1.mp4"}
 
 	// Signed with the old secret during a rotation: accepted and durable.
-	if code := post("old-secret", completed); code != http.StatusOK {
+	if code := post("old-signing-secret", completed); code != http.StatusOK {
 		t.Fatalf("signed event answered %d, want 200", code)
 	}
 	job, err := store.Get(ctx, "SKU-1#k")
@@ -57,14 +57,14 @@ func TestReceiverAppliesSignedEvents(t *testing.T) {
 		t.Errorf("job is %s, delivery %q after the completed event; want completed, pending delivery", job.Status, job.Delivery)
 	}
 	// A stale event is acknowledged and changes nothing.
-	if code := post("new-secret", creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusProcessing}); code != http.StatusOK {
+	if code := post("new-signing-secret", creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusProcessing}); code != http.StatusOK {
 		t.Errorf("stale event answered %d, want 200", code)
 	}
 	if len(applied) != 2 || !applied[0].Changed || applied[1].Changed {
 		t.Errorf("applied = %+v; want the completion to change the job and the stale event not", applied)
 	}
 	// An unknown secret is refused before the store is touched.
-	if code := post("stolen", completed); code != http.StatusUnauthorized {
+	if code := post("stolen-signing-secret", completed); code != http.StatusUnauthorized {
 		t.Errorf("event signed with an unknown secret answered %d, want 401", code)
 	}
 	if len(applied) != 2 {
@@ -73,15 +73,15 @@ func TestReceiverAppliesSignedEvents(t *testing.T) {
 }
 
 func TestReceiverStoreFailureIs503(t *testing.T) {
-	store := memstore.New()
-	h, err := NewReceiver(store, []string{"s"}, nil, nil)
+	store := jobs.NewMemoryStore()
+	h, err := NewReceiver(store, []string{"rph_test_signing_secret"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	store.Close() // every Apply now fails with jobs.ErrClosed
 	body := []byte(`{"id":"vgen_1","status":"completed"}`)
 	req := httptest.NewRequest(http.MethodPost, DefaultWebhookPath, bytes.NewReader(body))
-	req.Header.Set(webhook.HeaderSignature, webhook.Sign("s", body))
+	req.Header.Set(webhook.HeaderSignature, webhook.Sign("rph_test_signing_secret", body))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusServiceUnavailable {
