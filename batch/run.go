@@ -368,12 +368,12 @@ type task struct {
 
 func (r *runner) run(parent context.Context, rows iter.Seq2[Row, error]) (*Summary, error) {
 	start := r.cfg.Clock.Now()
-	// ctx ends every call when the store fails; feed only stops new rows
+	// ctx ends every call when the store fails; admit only stops new rows
 	// from starting, when the rate limit leaves no call before the
 	// deadline, so that the rows whose calls still fit go on.
 	ctx, stop := context.WithCancelCause(parent)
 	defer stop(nil)
-	feed, halt := context.WithCancelCause(ctx)
+	admit, halt := context.WithCancelCause(ctx)
 	defer halt(nil)
 
 	work := make(chan task)
@@ -381,7 +381,7 @@ func (r *runner) run(parent context.Context, rows iter.Seq2[Row, error]) (*Summa
 	for range r.cfg.Concurrency {
 		wg.Go(func() {
 			for t := range work {
-				res, err := r.handle(ctx, feed, t)
+				res, err := r.handle(ctx, admit, t)
 				var h *haltError
 				switch {
 				case errors.As(err, &h):
@@ -401,7 +401,7 @@ func (r *runner) run(parent context.Context, rows iter.Seq2[Row, error]) (*Summa
 	seq := 0
 feed:
 	for row, err := range rows {
-		if feed.Err() != nil {
+		if admit.Err() != nil {
 			break
 		}
 		seq++
@@ -433,7 +433,7 @@ feed:
 		}
 		select {
 		case work <- task{i: i, row: resolved, key: keyOf(row.SKU, digest)}:
-		case <-feed.Done():
+		case <-admit.Done():
 			// Like the rows not yet read, the row is left out of the summary.
 			r.unreserve(i)
 			break feed
@@ -449,8 +449,8 @@ feed:
 	switch {
 	case parent.Err() != nil:
 		return sum, parent.Err()
-	case context.Cause(feed) != nil: // a store failure, or no call left before the deadline
-		return sum, context.Cause(feed)
+	case context.Cause(admit) != nil: // a store failure, or no call left before the deadline
+		return sum, context.Cause(admit)
 	case srcErr != nil:
 		return sum, fmt.Errorf("batch: reading rows: %w", srcErr)
 	}
@@ -562,10 +562,10 @@ func storeError(op, key string, err error) error {
 
 // handle takes one row through lookup, tracking and submission. It returns a
 // non-nil error only when the run must stop: a store failure, which ends
-// every call, or a *haltError, after which no new row starts (feed ends).
-func (r *runner) handle(ctx, feed context.Context, t task) (RowResult, error) {
+// every call, or a *haltError, after which no new row starts (admit ends).
+func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 	res := RowResult{Line: t.row.Line, SKU: t.row.SKU, Key: t.key}
-	if cause := context.Cause(feed); cause != nil {
+	if cause := context.Cause(admit); cause != nil {
 		res.Outcome, res.Error = OutcomeInterrupted, "not started: "+cause.Error()
 		return res, nil
 	}
@@ -589,7 +589,7 @@ func (r *runner) handle(ctx, feed context.Context, t task) (RowResult, error) {
 		res.Cost = r.cfg.Pricing.PerSKU(t.row.StillPrompt != "")
 		return res, nil
 	}
-	if err := r.wait(ctx); err != nil {
+	if err := waitToken(ctx, r.limiter); err != nil {
 		res.Outcome, res.Error = OutcomeInterrupted, "not submitted: "+err.Error()
 		return res, haltOnly(err)
 	}
@@ -645,15 +645,11 @@ func haltOnly(err error) error {
 	return nil
 }
 
-// wait takes the limiter's token for one API call. It returns why there is
+// waitToken takes lim's token for one API call. It returns why there is
 // none: ctx's cause when ctx has ended, and otherwise a *haltError.
 // rate.Limiter.Wait refuses at once, with an error of its own, when the
 // token would come after ctx's deadline, while ctx is still live; the
 // *haltError then wraps context.DeadlineExceeded and that error.
-func (r *runner) wait(ctx context.Context) error {
-	return waitToken(ctx, r.limiter)
-}
-
 func waitToken(ctx context.Context, lim *rate.Limiter) error {
 	err := lim.Wait(ctx)
 	if err == nil {
@@ -727,7 +723,7 @@ func (r *runner) submit(ctx context.Context, job Job, outcome Outcome, reuseStil
 			res.Cost += r.cfg.Pricing.Still
 			imageURL = still
 			// The clip is a second API call and waits for its own token.
-			if err := r.wait(ctx); err != nil {
+			if err := waitToken(ctx, r.limiter); err != nil {
 				res.Outcome, res.Error = OutcomeInterrupted, "still rendered and kept; clip not submitted: "+err.Error()
 				return res, haltOnly(err)
 			}
