@@ -22,14 +22,20 @@
 //  2. wait for the rate limiter;
 //  3. [Store.Track] the row as pending, with no generation id;
 //  4. call the API with an Idempotency-Key derived from the key and the
-//     attempt ([IdempotencyKey]), the same on every retry and every rerun;
+//     attempt ([IdempotencyKey]), the same on every retry and every rerun
+//     (a row with a still_prompt first renders its still, records it on the
+//     job at once, and waits for the limiter again before the clip);
 //  5. [Store.RecordSubmission] with the answer or the error.
 //
 // A crash between 3 and 5 leaves a pending job without a generation id. The
 // next run submits it again with the same Idempotency-Key, and the service
 // answers with the render it may already have started, so no row is rendered
 // twice and no render goes untracked. A run that is cancelled behaves the same
-// way, except that any answer already received is still recorded.
+// way, except that any answer already received is still recorded. Under a
+// deadline, the rate limiter refuses at once a call whose turn would come
+// after it; Run then starts no new row and returns an error wrapping
+// context.DeadlineExceeded, and a rerun goes on from there, reusing any still
+// already rendered.
 //
 // Rows of job files written by the original Node.js workflow are keyed by
 // SKU. A manifest row whose key is not tracked, but whose SKU is the key of

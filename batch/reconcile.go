@@ -56,8 +56,11 @@ type ReconcileResult struct {
 //
 // A poll that fails is counted and logged and the pass goes on; Reconcile
 // then returns an error saying how many failed, with the first failure. A
-// store failure, or ctx ending, stops the pass early. The result counts what
-// was done either way.
+// store failure, ctx ending, or the rate limit leaving no poll before ctx's
+// deadline stops the pass early, and Reconcile returns the reason (wrapping
+// ctx's cause, or context.DeadlineExceeded for the rate limit). The result
+// counts what was done either way; an answer received is applied even if
+// ctx ends meanwhile.
 func Reconcile(ctx context.Context, cfg ReconcileConfig) (ReconcileResult, error) {
 	if err := cfg.validate(); err != nil {
 		return ReconcileResult{}, err
@@ -80,6 +83,9 @@ func Reconcile(ctx context.Context, cfg ReconcileConfig) (ReconcileResult, error
 	var ids []string
 	for job, err := range cfg.Store.List(ctx, f) {
 		if err != nil {
+			if cause := context.Cause(ctx); cause != nil {
+				err = cause // the store's error says only that ctx ended
+			}
 			return ReconcileResult{}, fmt.Errorf("batch: reconcile: listing jobs: %w", err)
 		}
 		ids = append(ids, job.GenerationID)
@@ -87,14 +93,21 @@ func Reconcile(ctx context.Context, cfg ReconcileConfig) (ReconcileResult, error
 
 	var res ReconcileResult
 	var firstErr error
-	for _, id := range ids {
-		if err := lim.Wait(ctx); err != nil {
-			return res, ctx.Err()
+	stopped := func(i int, why error) (ReconcileResult, error) {
+		err := fmt.Errorf("batch: reconcile: stopped with %d of %d jobs left to poll: %w", len(ids)-i, len(ids), why)
+		if firstErr != nil {
+			err = fmt.Errorf("%w; before that %d polls failed, the first with: %w", err, res.Failed, firstErr)
+		}
+		return res, err
+	}
+	for i, id := range ids {
+		if err := waitToken(ctx, lim); err != nil {
+			return stopped(i, err)
 		}
 		gen, _, err := cfg.Client.Videos.Get(ctx, id)
 		switch {
-		case ctx.Err() != nil:
-			return res, ctx.Err()
+		case err != nil && ctx.Err() != nil:
+			return stopped(i, context.Cause(ctx))
 		case creativeai.IsNotFound(err):
 			res.NotFound++
 			log.Warn("batch: reconcile: the service does not know the generation", "generation_id", id)

@@ -105,8 +105,11 @@ const (
 	// not sent.
 	OutcomeInvalid Outcome = "invalid"
 	// OutcomeInterrupted: the run stopped before the row's submission was
-	// answered. The row is either untracked or tracked as pending without a
-	// generation; the next run submits it with the same Idempotency-Key.
+	// answered: ctx ended, or the rate limit left no call before ctx's
+	// deadline. RowResult.Error says what stopped it. The row is either
+	// untracked or tracked as pending without a generation (with the
+	// refreshed still already rendered for it, if any); the next run submits
+	// it with the same Idempotency-Key and reuses that still.
 	OutcomeInterrupted Outcome = "interrupted"
 	// OutcomePlanned: a dry run would submit the row.
 	OutcomePlanned Outcome = "planned"
@@ -158,8 +161,10 @@ type RowResult struct {
 	// Status is the job's status after the run; empty when not tracked.
 	Status       jobs.Status
 	GenerationID string
-	// Cost is what this run is estimated to have spent on the row: a clip,
-	// plus a still when the row has a still_prompt.
+	// Cost is what this run is estimated to have spent on the row: a clip
+	// the service accepted, plus a still when this run rendered one (a still
+	// is paid for even when the clip is then refused or interrupted; a still
+	// an earlier run rendered is reused and not counted again).
 	Cost creativeai.Cents
 	// Error says why the row is invalid, failed, or was interrupted.
 	Error string
@@ -269,9 +274,19 @@ func oneLine(s string) string {
 // earlier row are counted as invalid and never sent; any other error from
 // rows stops the run.
 //
+// A row's refreshed still is recorded on its job as soon as it is rendered,
+// before the clip is sent, so a still paid for is never lost: a rerun that
+// resubmits the row reuses it.
+//
 // When ctx ends, Run starts no new row, records the outcome of every
 // submission the service already answered, and returns ctx.Err() with the
-// summary so far. A store failure also stops the run and is returned.
+// summary so far. Rows not yet read are left out of the summary; rows in
+// flight are OutcomeInterrupted, with what stopped them in RowResult.Error.
+// The rate limiter refuses a call whose turn would come after ctx's deadline
+// at once, before ctx ends: Run then also starts no new row, lets the rows
+// whose calls fit before the deadline go on, and returns an error wrapping
+// context.DeadlineExceeded. A store failure also stops the run and is
+// returned.
 func Run(ctx context.Context, cfg Config, rows iter.Seq2[Row, error]) (*Summary, error) {
 	r, err := newRunner(cfg)
 	if err != nil {
@@ -351,16 +366,25 @@ type task struct {
 
 func (r *runner) run(parent context.Context, rows iter.Seq2[Row, error]) (*Summary, error) {
 	start := r.cfg.Clock.Now()
+	// ctx ends every call when the store fails; admit only stops new rows
+	// from starting, when the rate limit leaves no call before the
+	// deadline, so that the rows whose calls still fit go on.
 	ctx, stop := context.WithCancelCause(parent)
 	defer stop(nil)
+	admit, halt := context.WithCancelCause(ctx)
+	defer halt(nil)
 
 	work := make(chan task)
 	var wg sync.WaitGroup
 	for range r.cfg.Concurrency {
 		wg.Go(func() {
 			for t := range work {
-				res, err := r.handle(ctx, t)
-				if err != nil {
+				res, err := r.handle(ctx, admit, t)
+				var h *haltError
+				switch {
+				case errors.As(err, &h):
+					halt(h.err)
+				case err != nil:
 					stop(err)
 				}
 				r.finish(t.i, res)
@@ -375,7 +399,7 @@ func (r *runner) run(parent context.Context, rows iter.Seq2[Row, error]) (*Summa
 	seq := 0
 feed:
 	for row, err := range rows {
-		if ctx.Err() != nil {
+		if admit.Err() != nil {
 			break
 		}
 		seq++
@@ -407,7 +431,7 @@ feed:
 		}
 		select {
 		case work <- task{i: i, row: resolved, key: keyOf(row.SKU, digest)}:
-		case <-ctx.Done():
+		case <-admit.Done():
 			// Like the rows not yet read, the row is left out of the summary.
 			r.unreserve(i)
 			break feed
@@ -423,8 +447,8 @@ feed:
 	switch {
 	case parent.Err() != nil:
 		return sum, parent.Err()
-	case context.Cause(ctx) != nil:
-		return sum, context.Cause(ctx)
+	case context.Cause(admit) != nil: // a store failure, or no call left before the deadline
+		return sum, context.Cause(admit)
 	case srcErr != nil:
 		return sum, fmt.Errorf("batch: reading rows: %w", srcErr)
 	}
@@ -535,10 +559,11 @@ func storeError(op, key string, err error) error {
 }
 
 // handle takes one row through lookup, tracking and submission. It returns a
-// non-nil error only when the run must stop (the store failed).
-func (r *runner) handle(ctx context.Context, t task) (RowResult, error) {
+// non-nil error only when the run must stop: a store failure, which ends
+// every call, or a *haltError, after which no new row starts (admit ends).
+func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 	res := RowResult{Line: t.row.Line, SKU: t.row.SKU, Key: t.key}
-	if cause := context.Cause(ctx); cause != nil {
+	if cause := context.Cause(admit); cause != nil {
 		res.Outcome, res.Error = OutcomeInterrupted, "not started: "+cause.Error()
 		return res, nil
 	}
@@ -562,9 +587,9 @@ func (r *runner) handle(ctx context.Context, t task) (RowResult, error) {
 		res.Cost = costPerSKU(r.cfg.Pricing, t.row.StillPrompt != "")
 		return res, nil
 	}
-	if err := r.limiter.Wait(ctx); err != nil {
-		res.Outcome, res.Error = OutcomeInterrupted, "not submitted: "+context.Cause(ctx).Error()
-		return res, nil
+	if err := waitToken(ctx, r.limiter); err != nil {
+		res.Outcome, res.Error = OutcomeInterrupted, "not submitted: "+err.Error()
+		return res, haltOnly(err)
 	}
 	outcome := OutcomeSubmitted
 	switch act {
@@ -582,6 +607,11 @@ func (r *runner) handle(ctx context.Context, t task) (RowResult, error) {
 		}
 		job = &stored
 	}
+	// A still the job already has was rendered for this attempt by a run
+	// that stopped before the clip was answered: it is paid for, and the
+	// clip that run may have sent was made from it. Only a failed render's
+	// replay, a new attempt, renders anew.
+	reuseStill := true
 	if act == actReplay {
 		replayed, err := r.cfg.Store.Replay(ctx, t.key)
 		if errors.Is(err, ErrNotReplayable) {
@@ -591,9 +621,46 @@ func (r *runner) handle(ctx context.Context, t task) (RowResult, error) {
 			res.Outcome, res.Error = OutcomeInterrupted, err.Error()
 			return res, storeError("replay", t.key, err)
 		}
+		reuseStill = replayed.Attempt == job.Attempt
 		job, outcome = &replayed, OutcomeReplayed
 	}
-	return r.submit(ctx, *job, outcome, res)
+	return r.submit(ctx, *job, outcome, reuseStill, res)
+}
+
+// haltError says that the run must start no new row, while the rows already
+// in flight go on: the rate limit leaves no call before the deadline.
+type haltError struct{ err error }
+
+func (e *haltError) Error() string { return e.err.Error() }
+func (e *haltError) Unwrap() error { return e.err }
+
+// haltOnly returns err if it is a *haltError and nil otherwise: the other
+// errors of a wait mean that ctx has ended, which stops the run anyway.
+func haltOnly(err error) error {
+	if h := (*haltError)(nil); errors.As(err, &h) {
+		return err
+	}
+	return nil
+}
+
+// waitToken takes lim's token for one API call. It returns why there is
+// none: ctx's cause when ctx has ended, and otherwise a *haltError.
+// rate.Limiter.Wait refuses at once, with an error of its own, when the
+// token would come after ctx's deadline, while ctx is still live; the
+// *haltError then wraps context.DeadlineExceeded and that error.
+func waitToken(ctx context.Context, lim *rate.Limiter) error {
+	err := lim.Wait(ctx)
+	if err == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return &haltError{fmt.Errorf("batch: the rate limit (%g calls per second) allows no further call before the deadline: %w (%w)",
+			float64(lim.Limit()), context.DeadlineExceeded, err)}
+	}
+	return &haltError{fmt.Errorf("batch: waiting for the rate limit: %w", err)}
 }
 
 func skipped(res RowResult, job *Job) RowResult {
@@ -623,50 +690,43 @@ func (r *runner) newJob(t task) Job {
 	}
 }
 
-// submit sends the job's current attempt and records the answer.
-func (r *runner) submit(ctx context.Context, job Job, outcome Outcome, res RowResult) (RowResult, error) {
-	sub, interrupted := r.send(ctx, job)
-	if interrupted != nil {
-		res.Outcome, res.Status = OutcomeInterrupted, job.Status
-		res.Error = "submission not answered: " + interrupted.Error()
-		return res, nil
-	}
-	// The service has answered: record it even if ctx has just ended, or a
-	// render would exist that only a rerun's idempotent replay finds.
-	stored, err := r.cfg.Store.RecordSubmission(context.WithoutCancel(ctx), job.Key, sub)
-	if err != nil {
-		res.Outcome, res.Error = OutcomeInterrupted, err.Error()
-		return res, storeError("record submission", job.Key, err)
-	}
-	res.Status, res.GenerationID = stored.Status, stored.GenerationID
-	if sub.Generation == nil {
-		res.Outcome, res.Error = OutcomeSubmitFailed, sub.Error
-		return res, nil
-	}
-	res.Outcome = outcome
-	res.Cost = costPerSKU(r.cfg.Pricing, job.StillPrompt != "")
-	return res, nil
-}
-
-// send makes the API calls for one attempt: the optional still, then the
-// clip. A failure the service answered, or one that outlasted the client's
-// retries, becomes the Submission's Error. When ctx ended before an answer,
-// send returns the reason as interrupted and the job stays in doubt.
-func (r *runner) send(ctx context.Context, job Job) (sub Submission, interrupted error) {
+// submit makes the API calls of the job's current attempt, the optional
+// still and then the clip, and records the answer. A failure the service
+// answered, or one that outlasted the client's retries, makes the job
+// submit_failed. When the calls stop before an answer (ctx ended, or no
+// token before the deadline), the row is interrupted and its job stays in
+// doubt, pending without a generation, for a rerun to submit again.
+func (r *runner) submit(ctx context.Context, job Job, outcome Outcome, reuseStill bool, res RowResult) (RowResult, error) {
+	res.Status = job.Status
 	imageURL := job.ImageURL
+	var sub Submission
 	if job.StillPrompt != "" {
-		still, err := r.refreshStill(ctx, job)
-		if err != nil {
-			if cause := r.interrupted(ctx, err); cause != nil {
-				return Submission{}, cause
+		if reuseStill && job.StillURL != "" {
+			imageURL = job.StillURL
+		} else {
+			still, err := r.refreshStill(ctx, job)
+			if err != nil {
+				if cause := r.interrupted(ctx, err); cause != nil {
+					res.Outcome, res.Error = OutcomeInterrupted, "still not answered: "+cause.Error()
+					return res, nil
+				}
+				return r.record(ctx, job, Submission{Error: "refreshing still: " + err.Error()}, outcome, res)
 			}
-			return Submission{Error: "refreshing still: " + err.Error()}, nil
+			// The still is paid for: keep it on the job before anything
+			// can stop the row, so that no rerun pays for it again.
+			if _, err := r.cfg.Store.RecordSubmission(context.WithoutCancel(ctx), job.Key, Submission{StillURL: still}); err != nil {
+				res.Outcome, res.Error = OutcomeInterrupted, err.Error()
+				return res, storeError("record still", job.Key, err)
+			}
+			res.Cost += r.cfg.Pricing.Still
+			imageURL = still
+			// The clip is a second API call and waits for its own token.
+			if err := waitToken(ctx, r.limiter); err != nil {
+				res.Outcome, res.Error = OutcomeInterrupted, "still rendered and kept; clip not submitted: "+err.Error()
+				return res, haltOnly(err)
+			}
 		}
-		sub.StillURL, imageURL = still, still
-		// The clip is a second API call and waits for its own token.
-		if err := r.limiter.Wait(ctx); err != nil {
-			return Submission{}, context.Cause(ctx)
-		}
+		sub.StillURL = imageURL
 	}
 	req := &creativeai.VideoRequest{
 		Model:       job.Model,
@@ -680,19 +740,40 @@ func (r *runner) send(ctx context.Context, job Job) (sub Submission, interrupted
 	switch {
 	case err != nil:
 		if cause := r.interrupted(ctx, err); cause != nil {
-			return Submission{}, cause
+			res.Outcome, res.Error = OutcomeInterrupted, "submission not answered: "+cause.Error()
+			return res, nil
 		}
+		sub.Error = err.Error()
 		if creativeai.IsIdempotencyConflict(err) {
-			return Submission{KeyConflict: true, Error: err.Error() +
-				" (an interrupted earlier run sent this row with other settings, such as another webhook URL;" +
-				" rerun with those settings to pick up its render, or with RetryFailed to render it anew)"}, nil
+			sub.KeyConflict = true
+			sub.Error += " (an interrupted earlier run sent this row with other settings, such as another webhook URL;" +
+				" rerun with those settings to pick up its render, or with RetryFailed to render it anew)"
 		}
-		return Submission{Error: err.Error()}, nil
 	case gen == nil || gen.ID == "":
-		return Submission{Error: "the service accepted the render but sent no generation id"}, nil
+		sub.Error = "the service accepted the render but sent no generation id"
+	default:
+		sub.Generation = gen
 	}
-	sub.Generation = gen
-	return sub, nil
+	return r.record(ctx, job, sub, outcome, res)
+}
+
+// record stores the answer to the job's submission.
+func (r *runner) record(ctx context.Context, job Job, sub Submission, outcome Outcome, res RowResult) (RowResult, error) {
+	// The service has answered: record it even if ctx has just ended, or a
+	// render would exist that only a rerun's idempotent replay finds.
+	stored, err := r.cfg.Store.RecordSubmission(context.WithoutCancel(ctx), job.Key, sub)
+	if err != nil {
+		res.Outcome, res.Error = OutcomeInterrupted, err.Error()
+		return res, storeError("record submission", job.Key, err)
+	}
+	res.Status, res.GenerationID = stored.Status, stored.GenerationID
+	if sub.Generation == nil {
+		res.Outcome, res.Error = OutcomeSubmitFailed, sub.Error
+		return res, nil
+	}
+	res.Outcome = outcome
+	res.Cost += r.cfg.Pricing.Clip
+	return res, nil
 }
 
 // interrupted reports the cause when err came from ctx ending rather than

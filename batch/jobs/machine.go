@@ -60,10 +60,19 @@ func (j *Job) ApplyGeneration(gen creativeai.Generation, now time.Time) bool {
 // RecordSubmission stores the outcome of submitting j's current attempt.
 // A generation sets the id and the status the service answered (pending when
 // it sent none or one the SDK does not know); an error makes the job
-// submit_failed, and a KeyConflict also closes the attempt. It returns an
-// error when j already has a generation for this attempt that differs from
-// the one given, which would mean two renders.
+// submit_failed, and a KeyConflict also closes the attempt. A Submission
+// with neither only records its StillURL on a pending job not yet submitted
+// (a still rendered before the clip is sent) and changes nothing else. It
+// returns an error when j already has a generation for this attempt that
+// differs from the one given, which would mean two renders.
 func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
+	if sub.Generation == nil && sub.Error == "" && !sub.KeyConflict {
+		if sub.StillURL != "" && !j.Submitted() && j.Status == StatusPending {
+			j.StillURL = sub.StillURL
+			j.UpdatedAt = now
+		}
+		return nil
+	}
 	if sub.Generation == nil {
 		if j.Submitted() {
 			return fmt.Errorf("batch: job %s: attempt %d was already accepted as %s", j.Key, j.Attempt, j.GenerationID)

@@ -14,6 +14,9 @@ type Submission struct {
 	// Generation is what the service answered; nil when the submission failed.
 	Generation *creativeai.Generation
 	// StillURL is the refreshed still the clip was rendered from, if any.
+	// Given alone (no Generation, no Error), it records a still rendered
+	// before the clip is sent: the job stays pending and not submitted, and
+	// keeps the still so that a rerun reuses what was paid for.
 	StillURL string
 	// Error describes why the submission failed; the job becomes
 	// submit_failed. It is ignored when Generation is set.

@@ -64,12 +64,23 @@ func IsPermanent(err error) bool {
 
 // Defaults of Config.
 const (
-	DefaultWorkers        = 4
-	DefaultLease          = 5 * time.Minute
-	DefaultAttemptTimeout = 2 * time.Minute
-	DefaultMaxAttempts    = 8
-	DefaultPollInterval   = 5 * time.Second
+	DefaultWorkers = 4
+	// DefaultAttemptTimeout bounds one call of a sink. It exceeds the
+	// Shopify publisher's wait for a video to be processed
+	// (shopify.DefaultProcessingTimeout, 10 minutes) plus the download and
+	// staged upload before it, so that an attempt is not cut short, and
+	// spent, while Shopify is still working.
+	DefaultAttemptTimeout = 15 * time.Minute
+	// DefaultLease is the lease with the default AttemptTimeout: a lease
+	// left unset is the attempt timeout plus leaseMargin.
+	DefaultLease        = DefaultAttemptTimeout + leaseMargin
+	DefaultMaxAttempts  = 8
+	DefaultPollInterval = 5 * time.Second
 )
+
+// leaseMargin is how much longer than an attempt a default lease lasts: the
+// time to record the attempt's result after the sink returns.
+const leaseMargin = 5 * time.Minute
 
 // Config configures Deliver and DeliverOnce.
 type Config struct {
@@ -87,11 +98,16 @@ type Config struct {
 	Workers int
 	// Owner names this process in claims (default host-pid-random).
 	Owner string
-	// Lease is how long a claimed job stays with its worker (default 5m).
-	// It must exceed AttemptTimeout, or a slow attempt's job could be
-	// claimed again while it is still being delivered.
+	// Lease is how long a claimed job stays with its worker (default
+	// AttemptTimeout plus 5m: 20m with the default AttemptTimeout). It must
+	// exceed AttemptTimeout, or a slow attempt's job could be claimed again
+	// while it is still being delivered.
 	Lease time.Duration
-	// AttemptTimeout bounds one call of a sink (default 2m).
+	// AttemptTimeout bounds one call of a sink (default 15m). Keep it longer
+	// than the sink's own longest wait: the Shopify publisher waits up to
+	// shopify.DefaultProcessingTimeout (10m) for Shopify to process a video,
+	// after downloading and uploading it, and an attempt cut short is
+	// counted against MaxAttempts and retried from the start.
 	AttemptTimeout time.Duration
 	// MaxAttempts is the number of attempts before a delivery fails for good
 	// (default 8).
@@ -141,8 +157,8 @@ func newDeliverer(cfg Config) (*deliverer, error) {
 	}
 	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
 	cfg.Clock = jobs.OrWall(cfg.Clock)
-	cfg.Lease = cmp.Or(cfg.Lease, DefaultLease)
 	cfg.AttemptTimeout = cmp.Or(cfg.AttemptTimeout, DefaultAttemptTimeout)
+	cfg.Lease = cmp.Or(cfg.Lease, cfg.AttemptTimeout+leaseMargin)
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultPollInterval)
 	if cfg.Lease <= cfg.AttemptTimeout {
@@ -265,6 +281,10 @@ func (d *deliverer) work(ctx context.Context, owner string, once bool) (int, err
 	return n, nil
 }
 
+// errAttemptTimeout is the cause of an attempt's context when
+// DeliverConfig.AttemptTimeout ends it.
+var errAttemptTimeout = errors.New("batch: delivery attempt timed out")
+
 // attempt delivers one claimed job and records the result. It returns an
 // error only when the store failed to record it.
 func (d *deliverer) attempt(ctx context.Context, owner string, job jobs.Job) error {
@@ -277,8 +297,12 @@ func (d *deliverer) attempt(ctx context.Context, owner string, job jobs.Job) err
 	if sink == nil {
 		err = Permanent(fmt.Errorf("no delivery sink for target_surface %q", job.TargetSurface))
 	} else {
-		actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
+		actx, cancel := context.WithTimeoutCause(ctx, d.cfg.AttemptTimeout, errAttemptTimeout)
 		ref, err = sink.Deliver(actx, job)
+		if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errAttemptTimeout) {
+			// The sink's error says only that its context ended; say which.
+			err = fmt.Errorf("%w (the attempt ran out of DeliverConfig.AttemptTimeout, %s)", err, d.cfg.AttemptTimeout)
+		}
 		cancel()
 	}
 

@@ -300,3 +300,48 @@ func TestDeliverConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliverAttemptTimeout runs sinks as slow as a Shopify publish that
+// waits out Shopify's processing: under the default attempt timeout such a
+// publish succeeds, and one slower still fails its attempt with an error
+// naming the timeout that ended it.
+func TestDeliverAttemptTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := memstore.New()
+		sink := outbox.SinkFunc(func(ctx context.Context, job jobs.Job) (string, error) {
+			d := 12 * time.Minute // a 10-minute wait for processing, after the upload
+			if job.SKU == "STUCK" {
+				d = time.Hour
+			}
+			select {
+			case <-time.After(d):
+				return "ref-" + job.SKU, nil
+			case <-ctx.Done():
+				return "", fmt.Errorf("waiting for processing: %w", ctx.Err())
+			}
+		})
+		slow := storetest.CompletedJob(t, store, "SLOW", "pdp")
+		stuck := storetest.CompletedJob(t, store, "STUCK", "pdp")
+		start := time.Now()
+		n, err := outbox.DeliverOnce(t.Context(), outbox.Config{Store: store, Sinks: map[string]outbox.Sink{"pdp": sink}})
+		if err != nil || n != 2 {
+			t.Fatalf("DeliverOnce = %d, %v; want 2 attempts", n, err)
+		}
+		if j, _ := store.Get(t.Context(), slow.Key); j.Delivery != jobs.DeliveryDelivered || j.DeliveryAttempts != 1 {
+			t.Errorf("a 12-minute publish: %+v; want delivered at the first attempt", j)
+		}
+		j, _ := store.Get(t.Context(), stuck.Key)
+		if j.Delivery != jobs.DeliveryPending || j.DeliveryAttempts != 1 ||
+			!strings.Contains(j.DeliveryError, "AttemptTimeout, "+outbox.DefaultAttemptTimeout.String()) {
+			t.Errorf("a stuck publish: %+v; want pending with the attempt timeout named", j)
+		}
+		if took := time.Since(start); took != outbox.DefaultAttemptTimeout {
+			t.Errorf("the attempts took %s, want the attempt timeout %s", took, outbox.DefaultAttemptTimeout)
+		}
+
+		// A longer attempt timeout takes a lease long enough for it.
+		if _, err := outbox.DeliverOnce(t.Context(), outbox.Config{Store: store, AttemptTimeout: time.Hour}); err != nil {
+			t.Errorf("AttemptTimeout 1h with the default lease: %v", err)
+		}
+	})
+}

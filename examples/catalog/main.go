@@ -24,7 +24,11 @@
 //	        [-webhook-url URL] [-listen ADDR] [-v]
 //
 // Rerunning with the same job file is safe: rows already tracked are
-// reported and not submitted again. Offline, renders that an earlier run
+// reported and not submitted again. A -timeout too short for the rows at the
+// API's rate (two calls a second; a row with a still_prompt makes two)
+// stops submission as soon as no call fits before it: the rows left are
+// reported as not submitted, a still already rendered is kept on its job,
+// and the rerun goes on from there. Offline, renders that an earlier run
 // left unfinished are resumed: the simulator is deterministic, so submitting
 // a row again with its Idempotency-Key recreates the same generation.
 //

@@ -78,7 +78,15 @@ func (r *catalogRun) run(ctx context.Context) error {
 	deadline, cancelDeadline := context.WithTimeout(ctx, r.opts.timeout)
 	defer cancelDeadline()
 	runErr := r.submit(deadline)
-	if runErr == nil && r.offline() {
+	// Run stops early, with an error wrapping context.DeadlineExceeded,
+	// when the rate limit leaves no call before the deadline: the rows it
+	// did not submit are timed out already, and those it did may still
+	// finish before the deadline.
+	var stopped error
+	if errors.Is(runErr, context.DeadlineExceeded) && deadline.Err() == nil {
+		stopped, runErr = runErr, nil
+	}
+	if runErr == nil && stopped == nil && r.offline() {
 		r.resumeLost(deadline)
 	}
 	if runErr == nil {
@@ -102,7 +110,7 @@ func (r *catalogRun) run(ctx context.Context) error {
 	case ctx.Err() != nil:
 		return errors.New("interrupted; rerun the same command to pick up where this run stopped")
 	}
-	return r.verdict(final, deadline.Err() != nil)
+	return r.verdict(final, stopped != nil || deadline.Err() != nil, stopped)
 }
 
 // startRemotes sets up the render service and the Shopify store: the live
@@ -411,12 +419,24 @@ func (r *catalogRun) printFinal(jobList []jobs.Job) {
 }
 
 // verdict turns the final state into the exit status: nil when every row
-// was rendered and delivered.
-func (r *catalogRun) verdict(jobList []jobs.Job, timedOut bool) error {
+// was rendered and delivered. stopped is why submission stopped before the
+// deadline, if it did.
+func (r *catalogRun) verdict(jobList []jobs.Job, timedOut bool, stopped error) error {
 	var unfinished, failed []string
+	byKey := make(map[string]*jobs.Job, len(jobList))
 	for i := range jobList {
-		j := &jobList[i]
+		byKey[jobList[i].Key] = &jobList[i]
+	}
+	seen := make(map[string]bool, len(jobList))
+	for _, row := range r.rows {
+		j := byKey[batch.RowKey(row, batch.Defaults{})]
+		if j == nil {
+			j = byKey[row.SKU] // a job file of the original workflow keys rows by SKU
+		}
 		switch {
+		case j == nil:
+			unfinished = append(unfinished, row.SKU+" (not submitted)")
+		case seen[j.Key]:
 		case r.watch.isLost(j.Key):
 			unfinished = append(unfinished, j.SKU+" (unfinished from an earlier run)")
 		case !settled(j):
@@ -426,15 +446,18 @@ func (r *catalogRun) verdict(jobList []jobs.Job, timedOut bool) error {
 		case j.Delivery == jobs.DeliveryFailed:
 			failed = append(failed, fmt.Sprintf("%s (delivery failed: %s)", j.SKU, j.DeliveryError))
 		}
-	}
-	if missing := len(r.rows) - len(jobList); missing > 0 {
-		unfinished = append(unfinished, fmt.Sprintf("%d rows not tracked", missing))
+		if j != nil {
+			seen[j.Key] = true
+		}
 	}
 	var errs []error
 	if len(unfinished) > 0 {
 		why := "did not finish"
 		if timedOut {
 			why = fmt.Sprintf("did not finish within -timeout %s", r.opts.timeout)
+		}
+		if stopped != nil {
+			why += fmt.Sprintf(" (submission stopped early: %v)", stopped)
 		}
 		errs = append(errs, fmt.Errorf("%d of %d rows %s: %s", len(unfinished), len(r.rows), why, joinList(unfinished)))
 	}

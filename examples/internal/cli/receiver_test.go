@@ -73,7 +73,7 @@ func TestReceiverAppliesSignedEvents(t *testing.T) {
 }
 
 func TestReceiverStoreFailureIs503(t *testing.T) {
-	store := jobs.NewMemoryStore()
+	store := memstore.New()
 	h, err := NewReceiver(store, []string{"rph_test_signing_secret"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
