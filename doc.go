@@ -13,7 +13,7 @@
 //     target_surface, and optional model, duration, aspect_ratio,
 //     still_prompt) is read by batch.NewManifestReader; a bad header or row
 //     is reported with its line number before anything is sent.
-//  2. batch.Run records the row in the job batch.Store before submitting
+//  2. batch.Run records the row in the job store (jobs.Store) before submitting
 //     it, then calls POST /v1/video/generations with a bounded number of
 //     workers, a rate limiter, and an Idempotency-Key derived from the row, so
 //     a rerun after a crash never renders a row twice.
@@ -23,7 +23,7 @@
 //  4. Where webhooks cannot arrive, batch.Reconcile polls and applies the
 //     answers through the same path.
 //  5. A completed job enters the delivery outbox kept in the store; delivery
-//     workers (batch.Deliver) route it by target_surface to a batch.Sink,
+//     workers (outbox.Deliver) route it by target_surface to an outbox.Sink,
 //     retrying with backoff.
 //  6. The Shopify publisher (shopify.Publisher) finds the product by exact
 //     SKU, stages the mp4 upload, attaches it as VIDEO media, and never
@@ -31,25 +31,30 @@
 //
 // # Packages
 //
-//   - [github.com/creativeai-run/catalogvideo/creativeai]: the typed client
-//     for the render API, its statuses, buyer-facing status copy, and per-SKU
-//     cost math.
-//   - [github.com/creativeai-run/catalogvideo/creativeai/creativeaitest]: a
-//     simulator of the render API for tests and offline demos, in the spirit
-//     of net/http/httptest.
-//   - [github.com/creativeai-run/catalogvideo/webhook]: signature
-//     verification and an http.Handler for render events.
-//   - [github.com/creativeai-run/catalogvideo/batch]: manifests, submission,
-//     the job store interface, polling fallback, and the delivery outbox;
-//     batch/jsonlstore (the default job file), batch/sqlstore (SQLite and
-//     PostgreSQL), and batch/storetest (the conformance suite every store
-//     passes).
-//   - [github.com/creativeai-run/catalogvideo/shopify]: a genqlient-generated
-//     Admin GraphQL client and the video publisher; shopify/shopifytest is a
-//     fake Admin API for tests.
+// The import graph points one way; TestImportRules (imports_test.go) fails
+// when a change breaks it.
 //
-// The import graph is a tree: webhook and batch import creativeai, shopify
-// imports neither, and programs wire them together through small interfaces.
-// The programs in examples/ show the wiring end to end; `go run
-// ./examples/catalog` runs the whole flow offline on the simulators.
+//	creativeai                the render API as the service speaks it: requests,
+//	                          generations, statuses, errors, retries, prices
+//	creativeai/creativeaitest a simulator of the render API (like net/http/httptest)
+//	webhook        → creativeai   signature verification and the http.Handler
+//	webhook/webhookjobs → webhook, batch/jobs   applies verified events to a job store
+//	batch/jobs     → creativeai   the leaf: Job, its state machine, job statuses,
+//	                          buyer copy, the Store contract, Clock, export records
+//	batch/memstore → batch/jobs   the memory store and the journal plumbing
+//	batch/jsonlstore → batch/jobs, batch/memstore   the job file (the default)
+//	batch/sqlstore → batch/jobs   SQLite and PostgreSQL on a *sql.DB you own
+//	batch/storetest → batch/jobs  the conformance suite every store passes
+//	batch/outbox   → batch/jobs   the delivery outbox: Deliver, Sink
+//	batch          → batch/jobs, creativeai   manifests, Run, Reconcile, Export
+//	shopify                   Admin GraphQL client and the video publisher;
+//	                          shopify/shopifytest is a fake Admin API
+//	examples/...              the programs, which wire the packages together
+//
+// Stores import the leaf and never an engine; nothing under batch imports
+// webhook or shopify, and shopify imports neither batch nor creativeai. The
+// record format, the webhook HTTP contract and the programs' flags are
+// documented in batch/jobs, webhook and each program's -h respectively.
+// `go run ./examples/catalog` runs the whole flow offline on the
+// simulators.
 package catalogvideo

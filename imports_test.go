@@ -54,7 +54,7 @@ func TestImportRules(t *testing.T) {
 		{[]string{"shopify"}, []string{mod + "/batch", mod + "/batch/", mod + "/creativeai", mod + "/webhook"}},
 		{stores, engines},
 		{[]string{"batch", "batch/jobs", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore"}, []string{mod + "/webhook", mod + "/shopify", mod + "/shopify/"}},
-		{[]string{"creativeai", "webhook", "batch", "batch/jobs", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore", "shopify"}, heavy},
+		{[]string{"creativeai", "webhook", "webhook/webhookjobs", "batch", "batch/jobs", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore", "shopify"}, heavy},
 	}
 	for _, r := range rules {
 		for _, pkg := range r.pkgs {

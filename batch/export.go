@@ -3,7 +3,6 @@ package batch
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -19,18 +18,12 @@ func Export(ctx context.Context, store Store, w io.Writer, buyerCopy *jobs.Buyer
 		buyerCopy = jobs.DefaultBuyerCopy()
 	}
 	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	// Prompts and URLs stay readable: no \u0026 for every & in a query.
-	enc.SetEscapeHTML(false)
+	enc := jobs.NewRecordEncoder(bw)
 	for job, err := range store.List(ctx, Filter{}) {
 		if err != nil {
 			return fmt.Errorf("batch: export: %w", err)
 		}
-		line := struct {
-			Job
-			BuyerStatus string `json:"buyer_status"`
-		}{job, job.BuyerStatus(buyerCopy)}
-		if err := enc.Encode(line); err != nil {
+		if err := enc.Encode(&jobs.Record{Job: job, BuyerStatus: job.BuyerStatus(buyerCopy)}); err != nil {
 			return fmt.Errorf("batch: export %s: %w", job.Key, err)
 		}
 	}

@@ -1,7 +1,6 @@
 package examples_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -32,24 +31,15 @@ import (
 	"github.com/creativeai-run/catalogvideo/webhook"
 )
 
-// exportRecord is a line of `jobs export`: the record format of DESIGN.md.
-type exportRecord struct {
-	jobs.Job
-	BuyerStatus string `json:"buyer_status"`
-}
-
-// readRecords decodes JSON Lines, failing the test on a bad line.
-func readRecords(t *testing.T, data []byte) []exportRecord {
+// readRecords decodes an export, failing the test on a bad line.
+func readRecords(t *testing.T, data []byte) []jobs.Record {
 	t.Helper()
-	var out []exportRecord
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var r exportRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("bad record %q: %v", sc.Text(), err)
+	var out []jobs.Record
+	for rec, err := range jobs.DecodeRecords(bytes.NewReader(data), "export") {
+		if err != nil {
+			t.Fatal(err)
 		}
-		out = append(out, r)
+		out = append(out, rec.Record)
 	}
 	return out
 }

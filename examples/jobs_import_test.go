@@ -67,7 +67,7 @@ func TestJobsImport(t *testing.T) {
 }
 
 // checkExport checks that `jobs export` of target prints want.
-func checkExport(t *testing.T, dir, target string, want []exportRecord) {
+func checkExport(t *testing.T, dir, target string, want []jobs.Record) {
 	t.Helper()
 	res := runProgram(t, dir, cleanEnv(), "jobs", "-jobs", target, "export")
 	if res.code != 0 {
@@ -171,7 +171,7 @@ func seedJobFile(t *testing.T, path string) {
 
 // checkEveryState checks that the seeded export holds what the test means to
 // carry across, so that it cannot pass on a file of pending jobs.
-func checkEveryState(t *testing.T, recs []exportRecord) {
+func checkEveryState(t *testing.T, recs []jobs.Record) {
 	t.Helper()
 	if len(recs) != 9 {
 		t.Fatalf("the seeded export has %d records, want 9", len(recs))

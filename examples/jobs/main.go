@@ -21,14 +21,10 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
@@ -39,7 +35,7 @@ import (
 
 func main() { cli.Main("jobs", run) }
 
-// synopsis keeps the first form DESIGN.md documents and adds import's.
+// synopsis keeps the documented first form and adds import's.
 const synopsis = `-jobs FILE|DSN (status|export|compact)
    or: jobs -jobs FILE|DSN import FILE`
 
@@ -226,17 +222,17 @@ func checkExport(file string, stderr io.Writer) error {
 	defer f.Close()
 	bad := 0
 	firstLine := map[string]int{} // key → line
-	for rec, err := range exportRecords(f, file) {
+	for rec, err := range jobs.DecodeRecords(f, file) {
 		if err == nil {
 			if first, dup := firstLine[rec.Key]; dup {
 				// A job file has a line per change, the last one winning;
 				// importing the first would lose the job's later state.
-				err = &recordError{file, rec.line, fmt.Errorf("key %q repeats line %d; import reads jobs export output, one record per job (export the job file first)", rec.Key, first)}
+				err = &jobs.RecordError{File: file, Line: rec.Line, Err: fmt.Errorf("key %q repeats line %d; import reads jobs export output, one record per job (export the job file first)", rec.Key, first)}
 			} else {
-				firstLine[rec.Key] = rec.line
+				firstLine[rec.Key] = rec.Line
 			}
 		}
-		var re *recordError
+		var re *jobs.RecordError
 		switch {
 		case err == nil:
 		case errors.As(err, &re):
@@ -264,13 +260,13 @@ func importRecords(ctx context.Context, store jobs.Store, file string) (created,
 		return 0, 0, err
 	}
 	defer f.Close()
-	for rec, err := range exportRecords(f, file) {
+	for rec, err := range jobs.DecodeRecords(f, file) {
 		if err != nil {
 			return created, present, err // the file changed since it was checked
 		}
 		_, isNew, err := store.Track(ctx, rec.Job)
 		if err != nil {
-			return created, present, fmt.Errorf("%s:%d: import %s: %w", file, rec.line, rec.Key, err)
+			return created, present, fmt.Errorf("%s:%d: import %s: %w", file, rec.Line, rec.Key, err)
 		}
 		if isNew {
 			created++
@@ -279,96 +275,4 @@ func importRecords(ctx context.Context, store jobs.Store, file string) (created,
 		}
 	}
 	return created, present, nil
-}
-
-// exportRecord is a line of jobs export: a job's record, and the
-// buyer-facing line derived from its state, which import has no use for.
-type exportRecord struct {
-	jobs.Job
-	BuyerStatus string `json:"buyer_status"`
-}
-
-// record is a job read from an export, with the line it came from.
-type record struct {
-	jobs.Job
-	line int
-}
-
-// recordError is a bad record, named by its file and line.
-type recordError struct {
-	file string
-	line int
-	err  error
-}
-
-func (e *recordError) Error() string { return fmt.Sprintf("%s:%d: %v", e.file, e.line, e.err) }
-
-// maxRecordBytes bounds one line of an export; a job's record is a few
-// hundred bytes.
-const maxRecordBytes = 1 << 20
-
-// exportRecords yields the records of an export in order, skipping blank
-// lines. A bad record is yielded as a *recordError and reading goes on; a
-// failure to read the file is yielded as another error and ends the
-// sequence.
-func exportRecords(r io.Reader, name string) iter.Seq2[record, error] {
-	return func(yield func(record, error) bool) {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(nil, maxRecordBytes)
-		line := 0
-		for sc.Scan() {
-			line++
-			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-				continue
-			}
-			job, err := decodeRecord(sc.Bytes())
-			if err != nil {
-				if !yield(record{}, &recordError{name, line, err}) {
-					return
-				}
-				continue
-			}
-			if !yield(record{job, line}, nil) {
-				return
-			}
-		}
-		if err := sc.Err(); err != nil {
-			if errors.Is(err, bufio.ErrTooLong) {
-				err = fmt.Errorf("line longer than %d bytes", maxRecordBytes)
-			}
-			yield(record{}, fmt.Errorf("%s:%d: %w", name, line+1, err))
-		}
-	}
-}
-
-// decodeRecord reads one line of an export. Fields it does not know are an
-// error rather than dropped: a record from a newer SDK would otherwise lose
-// state on the way into the new store.
-func decodeRecord(line []byte) (jobs.Job, error) {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	var rec exportRecord
-	if err := dec.Decode(&rec); err != nil {
-		return jobs.Job{}, fmt.Errorf("not a job record: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return jobs.Job{}, errors.New("more than one JSON value on the line")
-	}
-	j := rec.Job
-	switch {
-	case j.Key == "":
-		return jobs.Job{}, errors.New("record has no key (import reads jobs export output)")
-	case j.SKU == "":
-		return jobs.Job{}, fmt.Errorf("job %s has no sku", j.Key)
-	case j.Status == "":
-		return jobs.Job{}, fmt.Errorf("job %s has no status", j.Key)
-	case !j.Status.Known():
-		return jobs.Job{}, fmt.Errorf("job %s: unknown status %q (a status the SDK does not know belongs in provider_status)", j.Key, j.Status)
-	}
-	switch j.Delivery {
-	case "", jobs.DeliveryPending, jobs.DeliveryDelivered, jobs.DeliveryFailed:
-	default:
-		return jobs.Job{}, fmt.Errorf("job %s: unknown delivery_status %q", j.Key, j.Delivery)
-	}
-	return j, nil
 }

@@ -1,4 +1,4 @@
-package main
+package jobs_test
 
 import (
 	"encoding/json"
@@ -6,43 +6,44 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/google/go-cmp/cmp"
 )
 
-// FuzzExportRecords feeds import's reader arbitrary files: it never panics,
+// FuzzDecodeRecords feeds the export reader (jobs import) arbitrary files: it never panics,
 // names every bad record by its line, and a record it accepts is one that
 // export would write back as the same job, so importing it loses nothing.
-func FuzzExportRecords(f *testing.F) {
+func FuzzDecodeRecords(f *testing.F) {
 	f.Add(`{"key":"SKU-1001#d821b2fb2543d8dc","sku":"SKU-1001","target_surface":"shopify-pdp","generation_id":"vgen_1","status":"completed","output_url":"https://cdn.creativeai.run/output/vgen_1.mp4","failover_used":true,"completed_at":"2026-03-11T08:00:00.123456789Z","attempt":1,"previous_generation_ids":["vgen_0"],"delivery_status":"delivered","delivery_attempts":2,"delivery_ref":"gid://shopify/MediaVideo/1","created_at":"2026-03-11T07:59:00Z","updated_at":"2026-03-11T08:01:00Z","buyer_status":"Video live - published to its destination"}` + "\n")
 	f.Add("{\"key\":\"a\",\"sku\":\"A\",\"status\":\"pending\",\"duration\":5}\r\n\n{\"key\":\"b\",\"sku\":\"B\",\"status\":\"upscaling\"}\n")
 	f.Add(`{"key":"a","sku":"A","status":"failed","error":"x","unknown":1}` + "\nnull\n[]\n{} {}\n")
 	f.Add(`{"deferred_event":{"id":"vgen_1","status":"completed"}}`)
 	f.Fuzz(func(t *testing.T, file string) {
 		lines := strings.Count(file, "\n") + 1
-		for rec, err := range exportRecords(strings.NewReader(file), "jobs.jsonl") {
-			var re *recordError
+		for rec, err := range jobs.DecodeRecords(strings.NewReader(file), "jobs.jsonl") {
+			var re *jobs.RecordError
 			switch {
 			case errors.As(err, &re):
-				if re.line < 1 || re.line > lines || !strings.HasPrefix(re.Error(), "jobs.jsonl:") {
-					t.Fatalf("bad record named as %q (line %d of %d)", re.Error(), re.line, lines)
+				if re.Line < 1 || re.Line > lines || !strings.HasPrefix(re.Error(), "jobs.jsonl:") {
+					t.Fatalf("bad record named as %q (line %d of %d)", re.Error(), re.Line, lines)
 				}
 				continue
 			case err != nil:
 				continue // a line over the limit ends the file
 			}
 			if rec.Key == "" || rec.SKU == "" || !rec.Status.Known() {
-				t.Fatalf("line %d accepted without a key, sku or known status: %+v", rec.line, rec.Job)
+				t.Fatalf("line %d accepted without a key, sku or known status: %+v", rec.Line, rec.Job)
 			}
-			line, err := json.Marshal(exportRecord{Job: rec.Job})
+			line, err := json.Marshal(jobs.Record{Job: rec.Job})
 			if err != nil {
-				t.Fatalf("line %d: accepted job does not encode: %v", rec.line, err)
+				t.Fatalf("line %d: accepted job does not encode: %v", rec.Line, err)
 			}
-			again, err := decodeRecord(line)
+			again, err := jobs.DecodeRecord(line)
 			if err != nil {
-				t.Fatalf("line %d: export of an accepted job is refused: %v\n%s", rec.line, err, line)
+				t.Fatalf("line %d: export of an accepted job is refused: %v\n%s", rec.Line, err, line)
 			}
-			if d := cmp.Diff(rec.Job, again); d != "" {
-				t.Fatalf("line %d: the job changes on its way through export (-read +again):\n%s", rec.line, d)
+			if d := cmp.Diff(rec.Job, again.Job); d != "" {
+				t.Fatalf("line %d: the job changes on its way through export (-read +again):\n%s", rec.Line, d)
 			}
 		}
 	})
