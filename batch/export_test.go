@@ -36,7 +36,7 @@ func TestExport(t *testing.T) {
 	copyText.Statuses[jobs.StatusPending] = "In the queue"
 
 	var buf bytes.Buffer
-	if err := batch.Export(ctx, store, &buf, copyText); err != nil {
+	if err := batch.Export(ctx, batch.ExportConfig{Store: store, Writer: &buf, BuyerCopy: copyText}); err != nil {
 		t.Fatal(err)
 	}
 	var lines []map[string]any
@@ -76,12 +76,12 @@ func TestExport(t *testing.T) {
 	}
 
 	// A failing writer and a failing store are reported.
-	if err := batch.Export(ctx, store, errWriter{}, nil); err == nil {
+	if err := batch.Export(ctx, batch.ExportConfig{Store: store, Writer: errWriter{}}); err == nil {
 		t.Error("Export to a failing writer succeeded")
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := batch.Export(cancelled, store, &buf, nil); !errors.Is(err, context.Canceled) {
+	if err := batch.Export(cancelled, batch.ExportConfig{Store: store, Writer: &buf}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Export with a cancelled context = %v", err)
 	}
 }
@@ -100,7 +100,7 @@ func ExampleExport() {
 	_, _ = store.Apply(ctx, creativeai.Generation{ID: "vgen_abc123", Status: creativeai.StatusCompleted,
 		OutputURL: "https://cdn.creativeai.run/output/video-abc123.mp4", CompletedAt: at})
 
-	_ = batch.Export(ctx, store, os.Stdout, nil)
+	_ = batch.Export(ctx, batch.ExportConfig{Store: store, Writer: os.Stdout})
 	// Output:
 	// {"key":"SKU-1001#4f2a","sku":"SKU-1001","collection":"new-arrivals","target_surface":"shopify-pdp","generation_id":"vgen_abc123","status":"completed","output_url":"https://cdn.creativeai.run/output/video-abc123.mp4","failover_used":false,"completed_at":"2026-03-11T08:44:03Z","delivery_status":"pending","delivery_next_at":"2026-03-11T08:44:03Z","created_at":"2026-03-11T08:44:03Z","updated_at":"2026-03-11T08:44:03Z","buyer_status":"Video ready - publishing to its destination"}
 }

@@ -53,6 +53,7 @@ import (
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/batch/memstore"
+	"github.com/creativeai-run/catalogvideo/internal/logx"
 
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
@@ -83,18 +84,21 @@ type options struct {
 // time.Now.
 func WithClock(c jobs.Clock) Option { return func(o *options) { o.clock = c } }
 
-// WithLogger sets where Open reports a torn last line; the default is
-// slog.Default().
+// WithLogger sets where Open reports a torn last line it repaired; nil (the
+// default) discards, as everywhere in the SDK.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // Open opens the job file at path, creating it if it does not exist, and
 // locks it. A file another Store holds open fails with an error wrapping
 // jobs.ErrLocked.
 func Open(path string, opts ...Option) (*Store, error) {
-	o := options{logger: slog.Default()}
+	var o options
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt(&o)
+		}
 	}
+	o.logger = logx.OrDiscard(o.logger)
 	lock, err := lockFile(path + ".lock")
 	if err != nil {
 		return nil, fmt.Errorf("jsonlstore: open %s (lock file %s.lock): %w", path, path, err)

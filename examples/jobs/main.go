@@ -132,7 +132,7 @@ func runCommand(ctx context.Context, jobsSpec, cmd string, stdout io.Writer) err
 	case "status":
 		err = status(ctx, store, stdout)
 	case "export":
-		err = batch.Export(ctx, store, stdout, jobs.DefaultBuyerCopy())
+		err = batch.Export(ctx, batch.ExportConfig{Store: store, Writer: stdout})
 	case "compact":
 		err = compact(ctx, store, spec, stdout)
 	}
