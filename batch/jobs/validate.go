@@ -17,20 +17,30 @@ var ErrInvalid = errors.New("jobs: invalid request")
 // and UpdatedAt become now. It returns an error wrapping [ErrInvalid] for a
 // job without a key or with a status this package does not define.
 func (j *Job) PrepareTrack(now time.Time) error {
-	if j.Key == "" {
-		return fmt.Errorf("%w: track: job for SKU %q has no key", ErrInvalid, j.SKU)
+	if err := j.ValidateTrack(); err != nil {
+		return err
 	}
-	switch {
-	case j.Status == "":
+	if j.Status == "" {
 		j.Status = StatusPending
-	case !j.Status.Known():
-		return fmt.Errorf("%w: track %s: unknown status %q (want pending, processing, completed, failed or submit_failed)", ErrInvalid, j.Key, j.Status)
 	}
 	if j.CreatedAt.IsZero() {
 		j.CreatedAt = now
 	}
 	if j.UpdatedAt.IsZero() {
 		j.UpdatedAt = j.CreatedAt
+	}
+	return nil
+}
+
+// ValidateTrack returns an error wrapping [ErrInvalid] for a job
+// [Store.Track] must refuse: one without a key, or with a status this
+// package does not define. An empty status is allowed (it means pending).
+func (j *Job) ValidateTrack() error {
+	if j.Key == "" {
+		return fmt.Errorf("%w: track: job for SKU %q has no key", ErrInvalid, j.SKU)
+	}
+	if j.Status != "" && !j.Status.Known() {
+		return fmt.Errorf("%w: track %s: unknown status %q (want pending, processing, completed, failed or submit_failed)", ErrInvalid, j.Key, j.Status)
 	}
 	return nil
 }

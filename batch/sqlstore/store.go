@@ -215,8 +215,8 @@ func (s *Store) Track(ctx context.Context, job jobs.Job) (jobs.Job, bool, error)
 	if err := s.ready(ctx); err != nil {
 		return jobs.Job{}, false, err
 	}
-	if job.Key == "" {
-		return jobs.Job{}, false, fmt.Errorf("sqlstore: Track: job for SKU %q has no key", job.SKU)
+	if err := job.ValidateTrack(); err != nil {
+		return jobs.Job{}, false, fmt.Errorf("sqlstore: %w", err)
 	}
 	var (
 		stored  jobs.Job
@@ -225,14 +225,8 @@ func (s *Store) Track(ctx context.Context, job jobs.Job) (jobs.Job, bool, error)
 	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
 		now := s.now.Now()
 		j := job
-		if j.Status == "" {
-			j.Status = jobs.StatusPending
-		}
-		if j.CreatedAt.IsZero() {
-			j.CreatedAt = now
-		}
-		if j.UpdatedAt.IsZero() {
-			j.UpdatedAt = j.CreatedAt
+		if err := j.PrepareTrack(now); err != nil {
+			return err
 		}
 		args, err := rowArgs(&j)
 		if err != nil {
@@ -570,13 +564,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c jobs.Claim) ([]jobs.Job, 
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
-	switch {
-	case c.Owner == "":
-		return nil, errors.New("sqlstore: ClaimDeliveries: Claim.Owner is empty")
-	case c.Limit <= 0:
-		return nil, fmt.Errorf("sqlstore: ClaimDeliveries: Claim.Limit is %d, want at least 1", c.Limit)
-	case c.Lease <= 0:
-		return nil, fmt.Errorf("sqlstore: ClaimDeliveries: Claim.Lease is %v, want a positive duration", c.Lease)
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
 	}
 	if c.Now.IsZero() {
 		c.Now = s.now.Now()
@@ -643,10 +632,8 @@ func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryR
 	if err := s.ready(ctx); err != nil {
 		return jobs.Job{}, err
 	}
-	switch r.State {
-	case jobs.DeliveryPending, jobs.DeliveryDelivered, jobs.DeliveryFailed:
-	default:
-		return jobs.Job{}, fmt.Errorf("sqlstore: RecordDelivery %s: DeliveryResult.State %q is not pending, delivered or failed", key, r.State)
+	if err := r.Validate(); err != nil {
+		return jobs.Job{}, fmt.Errorf("sqlstore: RecordDelivery %s: %w", key, err)
 	}
 	var out jobs.Job
 	err := s.w.run(ctx, func(ctx context.Context, q querier) error {

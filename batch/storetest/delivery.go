@@ -117,8 +117,10 @@ func testClaimInvalid(h *harness) {
 		"negative limit": {Owner: "w", Limit: -1, Lease: time.Minute, Now: now},
 		"zero lease":     {Owner: "w", Limit: 1, Now: now},
 	} {
-		if got, err := h.s.ClaimDeliveries(h.ctx, c); err == nil {
-			h.Errorf("ClaimDeliveries with %s: no error (claimed %v)", name, keys(got))
+		got, err := h.s.ClaimDeliveries(h.ctx, c)
+		h.wantErr("ClaimDeliveries with "+name, err, jobs.ErrInvalid)
+		if len(got) > 0 {
+			h.Errorf("ClaimDeliveries with %s claimed %v", name, keys(got))
 		}
 	}
 	h.diff("a valid claim afterwards", []string{"a"}, keys(h.claim("w", 1, now)))
@@ -243,8 +245,7 @@ func testDeliveryLeaseLost(h *harness) {
 func testDeliveryInvalid(h *harness) {
 	want := h.completedJob("a")
 	h.claim("w", 1, h.clock.Now())
-	if _, err := h.s.RecordDelivery(h.ctx, "a", jobs.DeliveryResult{Owner: "w", State: "published"}); err == nil {
-		h.Error("RecordDelivery with an unknown state: no error")
-	}
+	_, err := h.s.RecordDelivery(h.ctx, "a", jobs.DeliveryResult{Owner: "w", State: "published"})
+	h.wantErr("RecordDelivery with an unknown state", err, jobs.ErrInvalid)
 	h.diff("Get after the refused record", want, h.get("a"))
 }

@@ -13,6 +13,7 @@ var cases = []testCase{
 	{"Track/Creates", testTrackCreates},
 	{"Track/KeepsExisting", testTrackKeepsExisting},
 	{"Track/RejectsEmptyKey", testTrackRejectsEmptyKey},
+	{"Track/RejectsUnknownStatus", testTrackRejectsUnknownStatus},
 	{"RecordSubmission/Accepted", testSubmissionAccepted},
 	{"RecordSubmission/AnswerStatus", testSubmissionAnswerStatus},
 	{"RecordSubmission/Failed", testSubmissionFailed},
@@ -26,6 +27,7 @@ var cases = []testCase{
 	{"Apply/InvalidEvent", testApplyInvalidEvent},
 	{"Apply/Deferred", testApplyDeferred},
 	{"Apply/DeferredMostAdvancedWins", testApplyDeferredMostAdvanced},
+	{"Apply/DeferredRule", testApplyDeferredRule},
 	{"Apply/DeferredWaitsForItsID", testApplyDeferredWaitsForItsID},
 	{"Apply/DeferredConsumedOnce", testApplyDeferredConsumedOnce},
 	{"Apply/PreviousAttempt", testApplyPreviousAttempt},
@@ -81,10 +83,47 @@ func testTrackKeepsExisting(h *harness) {
 }
 
 func testTrackRejectsEmptyKey(h *harness) {
-	if _, _, err := h.s.Track(h.ctx, jobs.Job{SKU: "SKU-1"}); err == nil {
-		h.Error("Track of a job without a key: no error")
-	}
+	_, _, err := h.s.Track(h.ctx, jobs.Job{SKU: "SKU-1"})
+	h.wantErr("Track of a job without a key", err, jobs.ErrInvalid)
 	h.diff("List", []jobs.Job(nil), h.list(jobs.Filter{}))
+}
+
+// testTrackRejectsUnknownStatus pins that every store refuses a status the
+// record format does not define, instead of storing a job no state
+// machine rule applies to.
+func testTrackRejectsUnknownStatus(h *harness) {
+	j := newJob("a")
+	j.Status = "queued"
+	_, _, err := h.s.Track(h.ctx, j)
+	h.wantErr("Track of a job with status queued", err, jobs.ErrInvalid)
+	h.diff("List", []jobs.Job(nil), h.list(jobs.Filter{}))
+}
+
+// testApplyDeferredRule pins jobs.SupersedesDeferred's outcome for events
+// that arrive before their job: of two terminal events the first stands, a
+// known status beats an unknown one, and among unknown statuses the latest
+// is kept, in every store alike.
+func testApplyDeferredRule(h *harness) {
+	for _, tc := range []struct {
+		events       []creativeai.Generation
+		status       jobs.Status
+		providerSays string
+	}{
+		{[]creativeai.Generation{event("vgen_f", creativeai.StatusFailed), completed("vgen_f")}, jobs.StatusFailed, ""},
+		{[]creativeai.Generation{event("vgen_k", creativeai.StatusProcessing), event("vgen_k", "upscaling")}, jobs.StatusProcessing, ""},
+		{[]creativeai.Generation{event("vgen_u", "queued_for_gpu"), event("vgen_u", "upscaling")}, jobs.StatusPending, "upscaling"},
+	} {
+		id := tc.events[0].ID
+		for _, gen := range tc.events {
+			h.apply(gen)
+		}
+		h.track(newJob(id))
+		got := h.submit(id, id)
+		if got.Status != tc.status || got.ProviderStatus != tc.providerSays {
+			h.Errorf("%s: after kept events %v: status %q, provider_status %q; want %q, %q",
+				id, tc.events, got.Status, got.ProviderStatus, tc.status, tc.providerSays)
+		}
+	}
 }
 
 func testSubmissionAccepted(h *harness) {
