@@ -8,7 +8,7 @@ import (
 )
 
 // The flags, exit codes and messages of the programs are a contract that
-// outside tests rely on (see DESIGN.md).
+// outside tests rely on (see docs/contracts.md).
 func TestUsage(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -93,7 +93,8 @@ func serve(h http.Handler, method string, p *webhook.SignedPayload) *httptest.Re
 }
 
 // TestHandlerContract drives every row of the webhook HTTP contract in
-// DESIGN.md through a real loopback server.
+// Handler's documentation (and docs/contracts.md) through a real loopback
+// server.
 func TestHandlerContract(t *testing.T) {
 	completed := creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusCompleted, OutputURL: "https://cdn.example.com/v.mp4"}
 	good := signedPayload(t, testSecret, completed)

@@ -93,7 +93,7 @@ func TestTrackSubmittedJob(t *testing.T) {
 }
 
 // TestRecordFormat checks that the stored record is the job's JSON, the
-// record format of DESIGN.md, and that a damaged record is reported with
+// record format (package jobs, docs/contracts.md), and that a damaged record is reported with
 // its key rather than returned half-read.
 func TestRecordFormat(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {

@@ -5,7 +5,7 @@
 // Usage:
 //
 //	jobs -jobs FILE|DSN status         # SKU, status, buyer-facing line, generation id, delivery
-//	jobs -jobs FILE|DSN export         # one JSON record per job, as DESIGN.md specifies
+//	jobs -jobs FILE|DSN export         # one JSON record per job (jobs.Record)
 //	jobs -jobs FILE compact            # rewrite a JSONL job file with one line per job
 //	jobs -jobs FILE|DSN import EXPORT  # track every job of an export, with its full state
 //
