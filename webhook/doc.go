@@ -5,12 +5,13 @@
 // # Receiving events
 //
 // A program builds a [Verifier] from its signing secrets, wraps an
-// [EventHandler] that applies each event to its job store, and mounts the
+// [EventHandler] that applies each event to its job store (package
+// webhook/webhookjobs has the one for the SDK's job stores), and mounts the
 // [Handler] at any path of its own mux:
 //
 //	v, err := webhook.NewVerifier([]string{os.Getenv("CREATIVEAI_WEBHOOK_SECRET")})
 //	if err != nil { … } // an unusable secret is refused here, saying why
-//	h, err := webhook.NewHandler(v, store)
+//	h, err := webhook.NewHandler(v, webhookjobs.EventHandler(store, nil))
 //	if err != nil { … }
 //	mux.Handle("/webhooks/creativeai", h)
 //
@@ -19,8 +20,8 @@
 // The handler answers 2xx only after the event handler returned nil, and
 // 503 when it failed, so the sender retries until the update is stored.
 // Deliveries may repeat and arrive out of order; the event handler must be
-// idempotent and let statuses only move forward (the job stores in package
-// batch do). [WithDedup] saves repeated work but is never needed for
+// idempotent and let statuses only move forward (the job stores of
+// package batch/jobs do). [WithDedup] saves repeated work but is never needed for
 // correctness.
 //
 // # Signatures
