@@ -48,7 +48,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
 )
 
@@ -188,7 +188,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // readManifest checks and reads the rows of -csv, or of the sample.
-func readManifest(path string, stderr io.Writer) ([]batch.Row, string, error) {
+func readManifest(path string, stderr io.Writer) ([]manifest.Row, string, error) {
 	var in io.Reader = strings.NewReader(sampleCSV)
 	name := "the workflow's sample manifest"
 	if path != "" {
@@ -199,8 +199,8 @@ func readManifest(path string, stderr io.Writer) ([]batch.Row, string, error) {
 		defer f.Close()
 		in, name = f, path
 	}
-	var rows []batch.Row
-	if _, err := cli.CheckManifest(in, cmp.Or(path, "sample.csv"), batch.Defaults{}, stderr, func(r batch.Row) { rows = append(rows, r) }); err != nil {
+	var rows []manifest.Row
+	if _, err := cli.CheckManifest(in, cmp.Or(path, "sample.csv"), manifest.Defaults{}, stderr, func(r manifest.Row) { rows = append(rows, r) }); err != nil {
 		return nil, "", err
 	}
 	return rows, name, nil

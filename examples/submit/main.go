@@ -44,6 +44,7 @@ import (
 	"os"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -95,9 +96,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "public `URL` the service posts render events to (required unless -dry-run; -webhook-url= sends none, for polling)")
 	fs.IntVar(&o.concurrency, "concurrency", batch.DefaultConcurrency, "`rows` submitted at once")
 	fs.Float64Var(&o.rate, "rate", batch.DefaultRate, "API `calls` per second")
-	fs.StringVar(&o.model, "model", batch.DefaultModel, "`model` for rows that name none")
+	fs.StringVar(&o.model, "model", manifest.DefaultModel, "`model` for rows that name none")
 	fs.StringVar(&durationText, "duration", durationText, "clip `length` for rows that give none, such as 5s")
-	fs.StringVar(&o.aspectRatio, "aspect-ratio", batch.DefaultAspectRatio, "aspect ratio `W:H` for rows that give none")
+	fs.StringVar(&o.aspectRatio, "aspect-ratio", manifest.DefaultAspectRatio, "aspect ratio `W:H` for rows that give none")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the manifest and estimate the cost; send and write nothing")
 	fs.BoolVar(&o.verbose, "v", false, "log every row and retry to stderr")
@@ -152,7 +153,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := cli.NewLogger(stderr, slog.LevelWarn, o.verbose)
 
-	defaults := batch.Defaults{Model: o.model, Duration: o.duration, AspectRatio: o.aspectRatio}
+	defaults := manifest.Defaults{Model: o.model, Duration: o.duration, AspectRatio: o.aspectRatio}
 	valid, err := checkManifest(o.csv, defaults, stderr)
 	if err != nil {
 		return err
@@ -195,7 +196,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	m, err := batch.NewManifestReader(f, o.csv)
+	m, err := manifest.NewReader(f, o.csv)
 	if err != nil {
 		// The file changed since it was checked.
 		return cli.Invalidf("%v", err)
@@ -241,7 +242,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // checkManifest checks the whole manifest file before anything is sent.
-func checkManifest(path string, defaults batch.Defaults, stderr io.Writer) (int, error) {
+func checkManifest(path string, defaults manifest.Defaults, stderr io.Writer) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, cli.Invalidf("manifest: %v", err)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 )
 
 // CheckManifest reads a whole manifest and reports every problem before
@@ -18,8 +18,8 @@ import (
 //
 // It reads the manifest as a stream; what it keeps per row is the row's key,
 // to find repeats.
-func CheckManifest(r io.Reader, name string, defaults batch.Defaults, stderr io.Writer, each func(batch.Row)) (int, error) {
-	m, err := batch.NewManifestReader(r, name)
+func CheckManifest(r io.Reader, name string, defaults manifest.Defaults, stderr io.Writer, each func(manifest.Row)) (int, error) {
+	m, err := manifest.NewReader(r, name)
 	if err != nil {
 		return 0, Invalidf("%v", err)
 	}
@@ -30,15 +30,15 @@ func CheckManifest(r io.Reader, name string, defaults batch.Defaults, stderr io.
 			err = row.Validate()
 		}
 		if err == nil {
-			key := batch.RowKey(row, defaults)
+			key := manifest.RowKey(row, defaults)
 			if first, dup := firstLine[key]; dup {
-				err = &batch.RowError{File: name, Line: row.Line, SKU: row.SKU,
+				err = &manifest.RowError{File: name, Line: row.Line, SKU: row.SKU,
 					Err: fmt.Errorf("repeats line %d once defaults apply (same sku and render inputs)", first)}
 			} else {
 				firstLine[key] = row.Line
 			}
 		}
-		var re *batch.RowError
+		var re *manifest.RowError
 		switch {
 		case err == nil:
 			valid++

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 )
 
 func TestCheckManifest(t *testing.T) {
@@ -39,8 +39,8 @@ func TestCheckManifest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr strings.Builder
-			var rows []batch.Row
-			n, err := CheckManifest(strings.NewReader(tt.csv), "products.csv", batch.Defaults{}, &stderr, func(r batch.Row) { rows = append(rows, r) })
+			var rows []manifest.Row
+			n, err := CheckManifest(strings.NewReader(tt.csv), "products.csv", manifest.Defaults{}, &stderr, func(r manifest.Row) { rows = append(rows, r) })
 			if tt.err != "" {
 				var usage *UsageError
 				if !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.err) {

@@ -1,4 +1,4 @@
-package batch_test
+package manifest_test
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 )
 
 // FuzzManifest feeds arbitrary bytes to the manifest reader. Whatever the
@@ -24,19 +24,19 @@ func FuzzManifest(f *testing.F) {
 	f.Add([]byte("sku,sku\n"))
 	f.Add([]byte("sku,image_url,video_prompt,model\nA,http://h/p,\"multi\nline\",veo\nB,http://h/p,x\"y,\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := batch.NewManifestReader(bytes.NewReader(data), "fuzz.csv")
+		m, err := manifest.NewReader(bytes.NewReader(data), "fuzz.csv")
 		if err != nil {
-			var me *batch.ManifestError
+			var me *manifest.Error
 			if !errors.As(err, &me) || m != nil {
 				t.Fatalf("NewManifestReader: %v (%T), reader %v; want only a *ManifestError", err, err, m)
 			}
 			return
 		}
-		var rows []batch.Row
+		var rows []manifest.Row
 		lastLine := 1
 		for row, err := range m.Rows() {
 			if err != nil {
-				var re *batch.RowError
+				var re *manifest.RowError
 				if !errors.As(err, &re) {
 					t.Fatalf("row error %v (%T) is not a *RowError", err, err)
 				}
@@ -71,11 +71,11 @@ func FuzzManifest(f *testing.F) {
 			_ = w.Write([]string{r.SKU, r.ImageURL, r.VideoPrompt, r.Collection, r.TargetSurface, r.Model, d, r.AspectRatio, r.StillPrompt})
 		}
 		w.Flush()
-		m2, err := batch.NewManifestReader(&buf, "again.csv")
+		m2, err := manifest.NewReader(&buf, "again.csv")
 		if err != nil {
 			t.Fatalf("re-reading written rows: %v", err)
 		}
-		var again []batch.Row
+		var again []manifest.Row
 		for row, err := range m2.Rows() {
 			if err != nil {
 				t.Fatalf("re-reading written rows: %v", err)
