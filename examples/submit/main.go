@@ -83,15 +83,18 @@ type options struct {
 	retryFailed bool
 	dryRun      bool
 	verbose     bool
+	encoding    manifest.Option
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs := cli.NewFlagSet("submit",
-		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] [-retry-failed] [-dry-run]",
+		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] [-retry-failed] [-dry-run] [-encoding NAME]",
 		description)
 	var o options
 	durationText := "5s"
+	var encoding string
 	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (required)")
+	fs.StringVar(&encoding, "encoding", "", cli.EncodingFlagHelp)
 	fs.StringVar(&o.jobs, "jobs", "", cli.JobsFlagHelp+" (required unless -dry-run)")
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "public `URL` the service posts render events to (required unless -dry-run; -webhook-url= sends none, for polling)")
 	fs.IntVar(&o.concurrency, "concurrency", batch.DefaultConcurrency, "`rows` submitted at once")
@@ -129,6 +132,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	if err := cli.CheckAspectRatio(o.aspectRatio); err != nil {
 		return nil, cli.Usagef("-aspect-ratio: %v", err)
 	}
+	if o.encoding, err = cli.EncodingOption(encoding); err != nil {
+		return nil, err
+	}
 	if o.webhookURL != "" {
 		if err := cli.CheckWebhookURL(o.webhookURL); err != nil {
 			return nil, cli.Usagef("-webhook-url: %v", err)
@@ -154,7 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := cli.NewLogger(stderr, slog.LevelWarn, o.verbose)
 
 	defaults := manifest.Defaults{Model: o.model, Duration: o.duration, AspectRatio: o.aspectRatio}
-	valid, err := checkManifest(o.csv, defaults, stderr)
+	valid, err := checkManifest(o.csv, defaults, stderr, o.encoding)
 	if err != nil {
 		return err
 	}
@@ -196,7 +202,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	m, err := manifest.NewReader(f, o.csv)
+	m, err := manifest.NewReader(f, o.csv, o.encoding)
 	if err != nil {
 		// The file changed since it was checked.
 		return cli.Invalidf("%v", err)
@@ -242,13 +248,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // checkManifest checks the whole manifest file before anything is sent.
-func checkManifest(path string, defaults manifest.Defaults, stderr io.Writer) (int, error) {
+func checkManifest(path string, defaults manifest.Defaults, stderr io.Writer, encoding manifest.Option) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, cli.Invalidf("manifest: %v", err)
 	}
 	defer f.Close()
-	return cli.CheckManifest(f, path, defaults, stderr, nil)
+	return cli.CheckManifest(f, path, defaults, stderr, nil, encoding)
 }
 
 // rowsAre formats a row count with its verb, such as "1 row is".
