@@ -24,9 +24,19 @@ SKU-1003,https://cdn.example.com/catalog/bag-hero.jpg,"5-second lifestyle motion
 // readAll collects the rows and errors of a manifest.
 func readAll(t *testing.T, name, csv string) ([]manifest.Row, []error) {
 	t.Helper()
-	m, err := manifest.NewReader(strings.NewReader(csv), name)
+	rows, errs, _, _ := readWith(t, strings.NewReader(csv), name)
+	return rows, errs
+}
+
+// readWith collects the rows, errors, warnings and stats of a manifest read
+// with opts.
+func readWith(t *testing.T, r io.Reader, name string, opts ...manifest.Option) ([]manifest.Row, []error, []string, manifest.Stats) {
+	t.Helper()
+	var warnings []string
+	opts = append(opts, manifest.WithWarnings(func(w manifest.Warning) { warnings = append(warnings, w.String()) }))
+	m, err := manifest.NewReader(r, name, opts...)
 	if err != nil {
-		t.Fatalf("NewManifestReader: %v", err)
+		t.Fatalf("NewReader: %v", err)
 	}
 	var rows []manifest.Row
 	var errs []error
@@ -37,7 +47,22 @@ func readAll(t *testing.T, name, csv string) ([]manifest.Row, []error) {
 		}
 		rows = append(rows, row)
 	}
-	return rows, errs
+	return rows, errs, warnings, m.Stats()
+}
+
+// rowErrorTexts checks that every error is a *manifest.RowError and returns
+// their texts.
+func rowErrorTexts(t *testing.T, errs []error) []string {
+	t.Helper()
+	var texts []string
+	for _, err := range errs {
+		var re *manifest.RowError
+		if !errors.As(err, &re) {
+			t.Fatalf("error %v (%T), want a *manifest.RowError", err, err)
+		}
+		texts = append(texts, err.Error())
+	}
+	return texts
 }
 
 func TestManifestSeed(t *testing.T) {
@@ -156,14 +181,7 @@ func TestManifestRowErrors(t *testing.T) {
 		"M,https://,p,,,",                                         // 18
 	}, "\n") + "\n"
 	rows, errs := readAll(t, "cat.csv", csv)
-	var got []string
-	for _, err := range errs {
-		var re *manifest.RowError
-		if !errors.As(err, &re) {
-			t.Fatalf("error %v (%T), want *manifest.RowError", err, err)
-		}
-		got = append(got, err.Error())
-	}
+	got := rowErrorTexts(t, errs)
 	want := []string{
 		`cat.csv:3: sku is empty`,
 		`cat.csv:4: video_prompt is empty (sku "C")`,

@@ -13,29 +13,12 @@ import (
 	"github.com/creativeai-run/catalogvideo/batch/manifest"
 )
 
-// read collects the rows, the error texts and the warnings of a manifest.
+// read collects the rows, the row error texts and the warnings of a
+// manifest named sheet.csv.
 func read(t *testing.T, r io.Reader, opts ...manifest.Option) ([]manifest.Row, []string, []string, manifest.Stats) {
 	t.Helper()
-	var warnings []string
-	opts = append(opts, manifest.WithWarnings(func(w manifest.Warning) { warnings = append(warnings, w.String()) }))
-	m, err := manifest.NewReader(r, "sheet.csv", opts...)
-	if err != nil {
-		t.Fatalf("NewReader: %v", err)
-	}
-	var rows []manifest.Row
-	var errs []string
-	for row, err := range m.Rows() {
-		if err != nil {
-			var re *manifest.RowError
-			if !errors.As(err, &re) {
-				t.Fatalf("error %v (%T), want a *manifest.RowError", err, err)
-			}
-			errs = append(errs, err.Error())
-			continue
-		}
-		rows = append(rows, row)
-	}
-	return rows, errs, warnings, m.Stats()
+	rows, errs, warnings, st := readWith(t, r, "sheet.csv", opts...)
+	return rows, rowErrorTexts(t, errs), warnings, st
 }
 
 // headerError returns the error NewReader gives for a manifest, which must
