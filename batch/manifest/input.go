@@ -24,7 +24,8 @@ type Option func(*config) error
 type config struct {
 	enc     encoding.Encoding // nil: UTF-8, checked
 	encName string
-	warn    func(Warning)
+	warn      func(Warning)
+	templates *Templates
 }
 
 // WithEncoding names the text encoding of a manifest that has no byte-order
@@ -155,7 +156,7 @@ var delimiters = []rune{',', ';', '\t'}
 // Excel "sep=X" first line, which it consumes. It returns the delimiter, how
 // it was chosen when that may explain a missing column (a note to append to
 // the error), and the number of lines consumed.
-func sniffDelimiter(br *bufio.Reader) (comma rune, why string, skipped int, err error) {
+func sniffDelimiter(br *bufio.Reader, required []int) (comma rune, why string, skipped int, err error) {
 	data, _ := br.Peek(br.Size())
 	line, _, _ := bytes.Cut(data, []byte("\n"))
 	line = bytes.TrimSuffix(line, []byte("\r"))
@@ -180,7 +181,7 @@ func sniffDelimiter(br *bufio.Reader) (comma rune, why string, skipped int, err 
 		if err != nil {
 			continue
 		}
-		if hasRequired(header) {
+		if hasRequired(header, required) {
 			return d, "", 0, nil
 		}
 		if len(header) > bestFields {
@@ -210,8 +211,8 @@ func delimiterName(r rune) string {
 	return fmt.Sprintf("%q", r)
 }
 
-func hasRequired(header []string) bool {
-	for _, c := range requiredColumns {
+func hasRequired(header []string, required []int) bool {
+	for _, c := range required {
 		found := false
 		for _, h := range header {
 			if strings.EqualFold(strings.TrimSpace(h), manifestColumns[c]) {

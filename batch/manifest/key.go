@@ -70,7 +70,12 @@ func Key(sku string, resolved [sha256.Size]byte) string {
 func (r Row) Digest() [sha256.Size]byte {
 	h := sha256.New()
 	var n [binary.MaxVarintLen64]byte
-	for _, f := range []string{"catalogvideo/row/v1", r.SKU, r.ImageURL, r.VideoPrompt, r.StillPrompt, r.Model, durationText(r.Duration), r.AspectRatio} {
+	fields := []string{"catalogvideo/row/v1", r.SKU, r.ImageURL, r.VideoPrompt, r.StillPrompt, r.Model, durationText(r.Duration), r.AspectRatio}
+	if r.Template != "" {
+		// Only then, so the keys of rows without templates stay as they were.
+		fields = append(fields, "template", r.Template, r.TemplateVersion)
+	}
+	for _, f := range fields {
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
 		h.Write([]byte(f))
 	}

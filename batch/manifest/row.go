@@ -63,6 +63,10 @@ type Row struct {
 	// StillPrompt, when set, asks for a refreshed still generated from the
 	// hero image; the clip is then rendered from that still.
 	StillPrompt string
+	// Template and TemplateVersion name the prompt template VideoPrompt was
+	// rendered from, and its version (see Templates); empty when the prompt
+	// is the row's own.
+	Template, TemplateVersion string
 	// File and Line locate the row in its manifest (Line is 1-based); they
 	// are empty for rows that did not come from a file.
 	File string
