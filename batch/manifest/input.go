@@ -22,8 +22,8 @@ import (
 type Option func(*config) error
 
 type config struct {
-	enc     encoding.Encoding // nil: UTF-8, checked
-	encName string
+	enc       encoding.Encoding // nil: UTF-8, checked
+	encName   string
 	warn      func(Warning)
 	templates *Templates
 }
