@@ -13,6 +13,10 @@
 // reach a row. SKUs a spreadsheet turned into scientific notation are
 // refused; the rule is in [NewReader]'s documentation.
 //
+// [ParseTemplates] reads prompt templates, text/template define blocks per
+// collection or product type; [WithTemplates] renders each row's prompt from
+// them.
+//
 // [RowKey] names a row across runs: its SKU and a hash of its render inputs
 // once [Defaults] fill its empty settings. Package batch's Run submits rows
 // from any sequence of [Row]; this package does not import batch.

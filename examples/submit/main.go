@@ -84,17 +84,19 @@ type options struct {
 	dryRun      bool
 	verbose     bool
 	encoding    manifest.Option
+	template    string
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs := cli.NewFlagSet("submit",
-		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] [-retry-failed] [-dry-run] [-encoding NAME]",
+		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] [-retry-failed] [-dry-run] [-encoding NAME] [-template FILE]",
 		description)
 	var o options
 	durationText := "5s"
 	var encoding string
 	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (required)")
 	fs.StringVar(&encoding, "encoding", "", cli.EncodingFlagHelp)
+	fs.StringVar(&o.template, "template", "", "prompt template `file`: text/template {{define \"NAME\"}} blocks, NAME a collection, a product type or default; replaces every row's video_prompt")
 	fs.StringVar(&o.jobs, "jobs", "", cli.JobsFlagHelp+" (required unless -dry-run)")
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "public `URL` the service posts render events to (required unless -dry-run; -webhook-url= sends none, for polling)")
 	fs.IntVar(&o.concurrency, "concurrency", batch.DefaultConcurrency, "`rows` submitted at once")
@@ -160,7 +162,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := cli.NewLogger(stderr, slog.LevelWarn, o.verbose)
 
 	defaults := manifest.Defaults{Model: o.model, Duration: o.duration, AspectRatio: o.aspectRatio}
-	valid, err := checkManifest(o.csv, defaults, stderr, o.encoding)
+	opts := []manifest.Option{o.encoding}
+	if o.template != "" {
+		tpl, err := readTemplates(o.template)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, manifest.WithTemplates(tpl))
+	}
+	var each func(manifest.Row)
+	if o.dryRun && o.template != "" {
+		each = func(r manifest.Row) {
+			fmt.Fprintf(stdout, "%s:%d %s [%s %s]: %s\n", r.File, r.Line, r.SKU, r.Template, r.TemplateVersion, r.VideoPrompt)
+		}
+	}
+	valid, err := checkManifest(o.csv, defaults, stderr, each, opts...)
 	if err != nil {
 		return err
 	}
@@ -202,7 +218,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	m, err := manifest.NewReader(f, o.csv, o.encoding)
+	m, err := manifest.NewReader(f, o.csv, opts...)
 	if err != nil {
 		// The file changed since it was checked.
 		return cli.Invalidf("%v", err)
@@ -248,13 +264,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // checkManifest checks the whole manifest file before anything is sent.
-func checkManifest(path string, defaults manifest.Defaults, stderr io.Writer, encoding manifest.Option) (int, error) {
+func checkManifest(path string, defaults manifest.Defaults, stderr io.Writer, each func(manifest.Row), opts ...manifest.Option) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, cli.Invalidf("manifest: %v", err)
 	}
 	defer f.Close()
-	return cli.CheckManifest(f, path, defaults, stderr, nil, encoding)
+	return cli.CheckManifest(f, path, defaults, stderr, each, opts...)
+}
+
+// readTemplates reads the -template file.
+func readTemplates(path string) (*manifest.Templates, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, cli.Invalidf("-template: %v", err)
+	}
+	defer f.Close()
+	tpl, err := manifest.ParseTemplates(f, path)
+	if err != nil {
+		return nil, cli.Invalidf("-template: %v", err)
+	}
+	return tpl, nil
 }
 
 // rowsAre formats a row count with its verb, such as "1 row is".
