@@ -364,3 +364,11 @@ func TestLookupEncoding(t *testing.T) {
 		}
 	}
 }
+
+func TestByteOrderMarkWinsOverWithEncoding(t *testing.T) {
+	csv := "\ufeffsku,image_url,video_prompt\nA,https://x.example/a.jpg,café\n"
+	rows, errs, _, st := read(t, strings.NewReader(csv), manifest.WithEncoding("windows-1252"))
+	if len(errs) > 0 || len(rows) != 1 || rows[0].VideoPrompt != "café" || st.Encoding != "utf-8" {
+		t.Errorf("rows %+v, errors %q, stats %+v; want café read as UTF-8", rows, errs, st)
+	}
+}
