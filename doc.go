@@ -11,7 +11,7 @@
 //
 //  1. A manifest row (sku, image_url, video_prompt, collection,
 //     target_surface, and optional model, duration, aspect_ratio,
-//     still_prompt) is read by batch.NewManifestReader; a bad header or row
+//     still_prompt) is read by manifest.NewReader (package batch/manifest); a bad header or row
 //     is reported with its line number before anything is sent.
 //  2. batch.Run records the row in the job store (jobs.Store) before submitting
 //     it, then calls POST /v1/video/generations with a bounded number of

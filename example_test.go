@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/batch/outbox"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
@@ -53,7 +54,7 @@ func Example() {
 	defer receiver.Close()
 
 	// Submit the manifest; every row is tracked before its API call.
-	manifest, err := batch.NewManifestReader(strings.NewReader(`sku,image_url,video_prompt,target_surface
+	rows, err := manifest.NewReader(strings.NewReader(`sku,image_url,video_prompt,target_surface
 SKU-1001,https://cdn.example.com/catalog/mug-hero.jpg,"slow camera push, clean white sweep",shopify-pdp
 SKU-1002,https://cdn.example.com/catalog/shoe-hero.jpg,"gentle rotation, dynamic shadow",shopify-pdp
 SKU-1003,https://cdn.example.com/catalog/bag-hero.jpg,"soft natural light, editorial feel",shopify-pdp
@@ -66,7 +67,7 @@ SKU-1003,https://cdn.example.com/catalog/bag-hero.jpg,"soft natural light, edito
 		Store:      store,
 		Rate:       math.Inf(1), // the simulator has no quota to protect
 		WebhookURL: receiver.URL,
-	}, manifest.Rows())
+	}, rows.Rows())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -53,8 +53,9 @@ func TestImportRules(t *testing.T) {
 		{[]string{"webhook"}, []string{mod + "/batch", mod + "/batch/", mod + "/shopify"}},
 		{[]string{"shopify"}, []string{mod + "/batch", mod + "/batch/", mod + "/creativeai", mod + "/webhook"}},
 		{stores, engines},
-		{[]string{"batch", "batch/jobs", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore"}, []string{mod + "/webhook", mod + "/shopify", mod + "/shopify/"}},
-		{[]string{"creativeai", "webhook", "webhook/webhookjobs", "batch", "batch/jobs", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore", "shopify"}, heavy},
+		{[]string{"batch/manifest"}, []string{mod + "/batch", mod + "/batch/outbox", mod + "/batch/memstore", mod + "/batch/jsonlstore", mod + "/batch/sqlstore"}},
+		{[]string{"batch", "batch/jobs", "batch/manifest", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore"}, []string{mod + "/webhook", mod + "/shopify", mod + "/shopify/"}},
+		{[]string{"creativeai", "webhook", "webhook/webhookjobs", "batch", "batch/jobs", "batch/manifest", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore", "shopify"}, heavy},
 	}
 	for _, r := range rules {
 		for _, pkg := range r.pkgs {

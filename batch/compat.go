@@ -2,8 +2,10 @@ package batch
 
 import (
 	"context"
+	"io"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/batch/memstore"
 	"github.com/creativeai-run/catalogvideo/batch/outbox"
 )
@@ -11,6 +13,7 @@ import (
 // The job, its state machine and the Store contract moved to package
 // batch/jobs, the memory store to batch/memstore and the delivery outbox to
 // batch/outbox, so that stores import a leaf package and never an engine.
+// The manifest reader moved to batch/manifest, which Run reads through.
 // The names below keep code written against earlier releases compiling for
 // one more release.
 
@@ -41,7 +44,46 @@ type (
 	Sink = outbox.Sink
 	// Deprecated: use outbox.SinkFunc.
 	SinkFunc = outbox.SinkFunc
+	// Deprecated: use manifest.Row.
+	Row = manifest.Row
+	// Deprecated: use manifest.Defaults.
+	Defaults = manifest.Defaults
+	// Deprecated: use manifest.Reader.
+	ManifestReader = manifest.Reader
+	// Deprecated: use manifest.RowError.
+	RowError = manifest.RowError
+	// Deprecated: use manifest.Error.
+	ManifestError = manifest.Error
 )
+
+// Deprecated: use the constants of package manifest.
+const (
+	ColumnSKU           = manifest.ColumnSKU
+	ColumnImageURL      = manifest.ColumnImageURL
+	ColumnVideoPrompt   = manifest.ColumnVideoPrompt
+	ColumnCollection    = manifest.ColumnCollection
+	ColumnTargetSurface = manifest.ColumnTargetSurface
+	ColumnModel         = manifest.ColumnModel
+	ColumnDuration      = manifest.ColumnDuration
+	ColumnAspectRatio   = manifest.ColumnAspectRatio
+	ColumnStillPrompt   = manifest.ColumnStillPrompt
+	DefaultModel        = manifest.DefaultModel
+	DefaultDuration     = manifest.DefaultDuration
+	DefaultAspectRatio  = manifest.DefaultAspectRatio
+)
+
+// NewManifestReader reads the manifest header in r and returns a reader for
+// its rows.
+//
+// Deprecated: use manifest.NewReader.
+func NewManifestReader(r io.Reader, name string) (*manifest.Reader, error) {
+	return manifest.NewReader(r, name)
+}
+
+// RowKey returns the row's key once d fills its empty settings.
+//
+// Deprecated: use manifest.RowKey.
+func RowKey(r manifest.Row, d manifest.Defaults) string { return manifest.RowKey(r, d) }
 
 // Deprecated: use the errors of package jobs.
 var (

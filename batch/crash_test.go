@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/batch/jsonlstore"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
 )
@@ -114,7 +114,7 @@ func TestCrashRecovery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantKeys[batch.RowKey(row, batch.Defaults{})] = true
+		wantKeys[manifest.RowKey(row, manifest.Defaults{})] = true
 	}
 
 	for round := range rounds {

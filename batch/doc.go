@@ -6,17 +6,18 @@
 //
 // # Manifests
 //
-// [NewManifestReader] streams a CSV manifest with the columns sku, image_url
+// Package [manifest] streams a CSV manifest with the columns sku, image_url
 // and video_prompt (required) and collection, target_surface, model,
 // duration, aspect_ratio and still_prompt (optional). Header problems are a
-// [*ManifestError] before any row is read; a bad row is a [*RowError] naming
-// the file, line and column, and the rows after it are still read.
+// [*manifest.Error] before any row is read; a bad row is a
+// [*manifest.RowError] naming the file, line and column, and the rows after
+// it are still read. Run takes any sequence of [manifest.Row].
 //
 // # Submission
 //
 // [Run] submits rows with a bounded number of workers and a rate limiter.
-// Each row has a key, [RowKey]: its SKU and a hash of its render inputs after
-// defaults. The order of work for one row is
+// Each row has a key, [manifest.RowKey]: its SKU and a hash of its render
+// inputs after defaults. The order of work for one row is
 //
 //  1. look the key up in the store (a row already tracked is skipped);
 //  2. wait for the rate limiter;

@@ -6,6 +6,7 @@ import (
 	"log"
 	"strings"
 
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/batch/memstore"
 
 	"github.com/creativeai-run/catalogvideo/batch"
@@ -13,52 +14,6 @@ import (
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
 )
-
-func ExampleNewManifestReader() {
-	csv := "\ufeffSKU,Image_URL,Video_Prompt,Target_Surface\r\n" +
-		"SKU-1001,https://cdn.example.com/mug.jpg,\"slow push, clean white sweep\",shopify-pdp\r\n" +
-		"SKU-1002,cdn.example.com/shoe.jpg,gentle rotation,shopify-pdp\r\n" +
-		",https://cdn.example.com/bag.jpg,lifestyle motion,meta-ads\r\n"
-	m, err := batch.NewManifestReader(strings.NewReader(csv), "product-videos.csv")
-	if err != nil {
-		log.Fatal(err) // a *batch.ManifestError: nothing has been read
-	}
-	for row, err := range m.Rows() {
-		if err != nil {
-			fmt.Println("skip:", err) // a *batch.RowError; the next rows are still read
-			continue
-		}
-		fmt.Printf("line %d: %s %q -> %s\n", row.Line, row.SKU, row.VideoPrompt, row.TargetSurface)
-	}
-	// Output:
-	// line 2: SKU-1001 "slow push, clean white sweep" -> shopify-pdp
-	// skip: product-videos.csv:3: image_url "cdn.example.com/shoe.jpg" is not an absolute http(s) URL (sku "SKU-1002")
-	// skip: product-videos.csv:4: sku is empty
-}
-
-func ExampleNewManifestReader_missingColumn() {
-	_, err := batch.NewManifestReader(strings.NewReader("sku,image_url,prompt\n"), "product-videos.csv")
-	fmt.Println(err)
-	// Output:
-	// product-videos.csv:1: missing required column video_prompt (the header has ["sku" "image_url" "prompt"])
-}
-
-// The key's hash is part of every job file: changing how it is computed
-// would make every tracked row look new and render it again.
-func ExampleRowKey() {
-	row := batch.Row{SKU: "SKU-1001", ImageURL: "https://cdn.example.com/mug.jpg", VideoPrompt: "slow push"}
-	key := batch.RowKey(row, batch.Defaults{})
-	fmt.Println(key)
-	// Spelling out a default names the same render.
-	row.Model = "kling-v3"
-	fmt.Println(batch.RowKey(row, batch.Defaults{}) == key)
-	// Changing a default makes a new version of the row.
-	fmt.Println(batch.RowKey(row, batch.Defaults{AspectRatio: "9:16"}) == key)
-	// Output:
-	// SKU-1001#d821b2fb2543d8dc
-	// true
-	// false
-}
 
 func ExampleRun() {
 	// The simulator stands in for the render service.
@@ -68,7 +23,7 @@ func ExampleRun() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, err := batch.NewManifestReader(strings.NewReader(seedManifest), "product-videos.csv")
+	m, err := manifest.NewReader(strings.NewReader(seedManifest), "product-videos.csv")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -89,7 +44,7 @@ func ExampleRun() {
 	fmt.Printf("Submitted %d/%d jobs, estimated cost %s\n", sum.Submitted, sum.Total(), sum.EstimatedCost)
 
 	// A rerun finds every row tracked and sends nothing.
-	m, _ = batch.NewManifestReader(strings.NewReader(seedManifest), "product-videos.csv")
+	m, _ = manifest.NewReader(strings.NewReader(seedManifest), "product-videos.csv")
 	sum, _ = batch.Run(context.Background(), cfg, m.Rows())
 	fmt.Printf("rerun: %d skipped, %d renders in all\n", sum.Skipped, sim.Stats().Renders)
 	// Output:

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 
 	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/batch/jsonlstore"
@@ -197,11 +198,11 @@ func runHelper(mode string) error {
 	}
 }
 
-func generatedRows(n int) func(yield func(batch.Row, error) bool) {
-	return func(yield func(batch.Row, error) bool) {
-		m, err := batch.NewManifestReader(newGeneratedManifest(n, manifestTag), "generated.csv")
+func generatedRows(n int) func(yield func(manifest.Row, error) bool) {
+	return func(yield func(manifest.Row, error) bool) {
+		m, err := manifest.NewReader(newGeneratedManifest(n, manifestTag), "generated.csv")
 		if err != nil {
-			yield(batch.Row{}, err)
+			yield(manifest.Row{}, err)
 			return
 		}
 		for row, err := range m.Rows() {

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 
-	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
 )
@@ -40,9 +40,9 @@ func simClient(t testing.TB, url, key string, opts ...creativeai.Option) *creati
 }
 
 // manifestRows reads csv as a manifest and returns its rows.
-func manifestRows(t testing.TB, name, csv string) iter.Seq2[batch.Row, error] {
+func manifestRows(t testing.TB, name, csv string) iter.Seq2[manifest.Row, error] {
 	t.Helper()
-	m, err := batch.NewManifestReader(strings.NewReader(csv), name)
+	m, err := manifest.NewReader(strings.NewReader(csv), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,3 +92,10 @@ func jobsOf(t testing.TB, store jobs.Store) []jobs.Job {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// seedManifest is the workflow's sample manifest.
+const seedManifest = `sku,image_url,video_prompt,collection,target_surface
+SKU-1001,https://cdn.example.com/catalog/mug-hero.jpg,"5-second product hero shot, slow camera push, clean white sweep",new-arrivals,shopify-pdp
+SKU-1002,https://cdn.example.com/catalog/shoe-hero.jpg,"5-second product reveal, gentle rotation, dynamic shadow",spring-drop,shopify-pdp
+SKU-1003,https://cdn.example.com/catalog/bag-hero.jpg,"5-second lifestyle motion, soft natural light, premium editorial feel",paid-social,meta-ads
+`

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/internal/logx"
 )
@@ -287,7 +288,7 @@ func oneLine(s string) string {
 // whose calls fit before the deadline go on, and returns an error wrapping
 // context.DeadlineExceeded. A store failure also stops the run and is
 // returned.
-func Run(ctx context.Context, cfg Config, rows iter.Seq2[Row, error]) (*Summary, error) {
+func Run(ctx context.Context, cfg Config, rows iter.Seq2[manifest.Row, error]) (*Summary, error) {
 	r, err := newRunner(cfg)
 	if err != nil {
 		return nil, err
@@ -297,7 +298,7 @@ func Run(ctx context.Context, cfg Config, rows iter.Seq2[Row, error]) (*Summary,
 
 type runner struct {
 	cfg      Config
-	defaults Defaults
+	defaults manifest.Defaults
 	limiter  *rate.Limiter
 	log      *slog.Logger
 
@@ -319,7 +320,7 @@ func newRunner(cfg Config) (*runner, error) {
 		return nil, fmt.Errorf("batch: Config.Duration is %s; want a positive duration", cfg.Duration)
 	}
 	if cfg.AspectRatio != "" {
-		if err := checkAspectRatio(cfg.AspectRatio); err != nil {
+		if err := manifest.CheckAspectRatio(cfg.AspectRatio); err != nil {
 			return nil, fmt.Errorf("batch: Config.AspectRatio: %w", err)
 		}
 	}
@@ -335,7 +336,7 @@ func newRunner(cfg Config) (*runner, error) {
 	}
 	return &runner{
 		cfg:      cfg,
-		defaults: Defaults{Model: cfg.Model, Duration: cfg.Duration, AspectRatio: cfg.AspectRatio},
+		defaults: manifest.Defaults{Model: cfg.Model, Duration: cfg.Duration, AspectRatio: cfg.AspectRatio},
 		limiter:  lim,
 		log:      logx.OrDiscard(cfg.Logger),
 		sum:      Summary{DryRun: cfg.DryRun},
@@ -359,12 +360,12 @@ func newLimiter(owner string, perSecond float64, burst int) (*rate.Limiter, erro
 
 // task is one valid row on its way to a worker.
 type task struct {
-	i   int // index of the row's result in the summary
-	row Row // with defaults applied
+	i   int          // index of the row's result in the summary
+	row manifest.Row // with defaults applied
 	key string
 }
 
-func (r *runner) run(parent context.Context, rows iter.Seq2[Row, error]) (*Summary, error) {
+func (r *runner) run(parent context.Context, rows iter.Seq2[manifest.Row, error]) (*Summary, error) {
 	start := r.cfg.Clock.Now()
 	// ctx ends every call when the store fails; admit only stops new rows
 	// from starting, when the rate limit leaves no call before the
@@ -394,7 +395,7 @@ func (r *runner) run(parent context.Context, rows iter.Seq2[Row, error]) (*Summa
 
 	// seen finds rows that resolve to the same key, which the manifest
 	// reader cannot see because it does not know the defaults.
-	seen := make(digestSet)
+	seen := make(manifest.DigestSet)
 	var srcErr error
 	seq := 0
 feed:
@@ -403,7 +404,7 @@ feed:
 			break
 		}
 		seq++
-		var re *RowError
+		var re *manifest.RowError
 		if err != nil && !errors.As(err, &re) {
 			srcErr = err
 			break
@@ -418,19 +419,19 @@ feed:
 			continue
 		}
 		resolved := r.defaults.Apply(row)
-		digest := resolved.digest()
-		if first, dup := seen.add(digest, cmp.Or(row.Line, seq)); dup {
+		digest := resolved.Digest()
+		if first, dup := seen.Add(digest, cmp.Or(row.Line, seq)); dup {
 			what := "line"
 			if row.Line == 0 {
 				what = "row" // rows without lines are numbered by position
 			}
-			re := &RowError{File: row.File, Line: row.Line, SKU: row.SKU,
+			re := &manifest.RowError{File: row.File, Line: row.Line, SKU: row.SKU,
 				Err: fmt.Errorf("duplicates %s %d (same sku and render inputs after defaults)", what, first)}
 			r.finish(i, RowResult{Line: row.Line, SKU: row.SKU, Outcome: OutcomeInvalid, Error: re.Error()})
 			continue
 		}
 		select {
-		case work <- task{i: i, row: resolved, key: keyOf(row.SKU, digest)}:
+		case work <- task{i: i, row: resolved, key: manifest.Key(row.SKU, digest)}:
 		case <-admit.Done():
 			// Like the rows not yet read, the row is left out of the summary.
 			r.unreserve(i)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/batch/memstore"
 
 	"github.com/google/go-cmp/cmp"
@@ -135,10 +136,10 @@ func TestRunResubmitsInDoubtRow(t *testing.T) {
 	sim := newSim(t, creativeaitest.WithManualRender())
 	client := simClient(t, sim.URL, sim.APIKey)
 	store := memstore.New()
-	row := batch.Row{SKU: "SKU-1", ImageURL: "https://cdn.example.com/1.jpg", VideoPrompt: "spin", Line: 2}
-	resolved := batch.Defaults{}.Apply(row)
+	row := manifest.Row{SKU: "SKU-1", ImageURL: "https://cdn.example.com/1.jpg", VideoPrompt: "spin", Line: 2}
+	resolved := manifest.Defaults{}.Apply(row)
 	job, _, err := store.Track(t.Context(), jobs.Job{
-		Key: batch.RowKey(row, batch.Defaults{}), SKU: row.SKU, Status: jobs.StatusPending,
+		Key: manifest.RowKey(row, manifest.Defaults{}), SKU: row.SKU, Status: jobs.StatusPending,
 		ImageURL: row.ImageURL, VideoPrompt: row.VideoPrompt, Model: resolved.Model, Duration: resolved.Duration, AspectRatio: resolved.AspectRatio,
 	})
 	if err != nil {
@@ -163,8 +164,8 @@ func TestRunResubmitsInDoubtRow(t *testing.T) {
 	}
 }
 
-func seqOf(rows ...batch.Row) iter.Seq2[batch.Row, error] {
-	return func(yield func(batch.Row, error) bool) {
+func seqOf(rows ...manifest.Row) iter.Seq2[manifest.Row, error] {
+	return func(yield func(manifest.Row, error) bool) {
 		for _, r := range rows {
 			if !yield(r, nil) {
 				return
@@ -362,7 +363,7 @@ func TestRunInvalidRows(t *testing.T) {
 	}
 
 	// Rows from elsewhere are validated too.
-	sum, err = batch.Run(t.Context(), batch.Config{DryRun: true}, seqOf(batch.Row{SKU: "X", ImageURL: "https://e.com/x.jpg", Line: 9}))
+	sum, err = batch.Run(t.Context(), batch.Config{DryRun: true}, seqOf(manifest.Row{SKU: "X", ImageURL: "https://e.com/x.jpg", Line: 9}))
 	if err != nil || sum.Invalid != 1 || sum.Rows[0].Error != `manifest:9: video_prompt is empty (sku "X")` {
 		t.Errorf("Run over an invalid row: %v, %+v", err, sum.Rows)
 	}
@@ -370,9 +371,9 @@ func TestRunInvalidRows(t *testing.T) {
 
 func TestRunStopsOnReadError(t *testing.T) {
 	boom := errors.New("disk on fire")
-	rows := func(yield func(batch.Row, error) bool) {
-		if yield(batch.Row{SKU: "A", ImageURL: "https://e.com/a.jpg", VideoPrompt: "p"}, nil) {
-			yield(batch.Row{}, boom)
+	rows := func(yield func(manifest.Row, error) bool) {
+		if yield(manifest.Row{SKU: "A", ImageURL: "https://e.com/a.jpg", VideoPrompt: "p"}, nil) {
+			yield(manifest.Row{}, boom)
 		}
 	}
 	sum, err := batch.Run(t.Context(), batch.Config{DryRun: true}, rows)
@@ -464,9 +465,9 @@ func TestRunCancel(t *testing.T) {
 	}
 }
 
-func manifestFrom(t testing.TB, r io.Reader) iter.Seq2[batch.Row, error] {
+func manifestFrom(t testing.TB, r io.Reader) iter.Seq2[manifest.Row, error] {
 	t.Helper()
-	m, err := batch.NewManifestReader(r, "generated.csv")
+	m, err := manifest.NewReader(r, "generated.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -544,9 +545,9 @@ func TestRunRate(t *testing.T) {
 
 func ExampleSummary_WriteTo() {
 	sum, _ := batch.Run(context.Background(), batch.Config{DryRun: true}, seqOf(
-		batch.Row{SKU: "SKU-1001", ImageURL: "https://cdn.example.com/mug.jpg", VideoPrompt: "slow push", Line: 2},
-		batch.Row{SKU: "SKU-1002", ImageURL: "https://cdn.example.com/shoe.jpg", VideoPrompt: "reveal", StillPrompt: "white sweep", Line: 3},
-		batch.Row{SKU: "SKU-1003", ImageURL: "cdn.example.com/bag.jpg", VideoPrompt: "lifestyle", Line: 4},
+		manifest.Row{SKU: "SKU-1001", ImageURL: "https://cdn.example.com/mug.jpg", VideoPrompt: "slow push", Line: 2},
+		manifest.Row{SKU: "SKU-1002", ImageURL: "https://cdn.example.com/shoe.jpg", VideoPrompt: "reveal", StillPrompt: "white sweep", Line: 3},
+		manifest.Row{SKU: "SKU-1003", ImageURL: "cdn.example.com/bag.jpg", VideoPrompt: "lifestyle", Line: 4},
 	))
 	sum.Elapsed = 0 // keep the output stable
 	_, _ = sum.WriteTo(os.Stdout)

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
 )
@@ -101,10 +101,10 @@ func seedJobFile(t *testing.T, path string) {
 	}
 	track := func(sku, surface string) string {
 		t.Helper()
-		row := batch.Row{SKU: sku, ImageURL: "https://cdn.example.com/catalog/" + sku + ".jpg",
+		row := manifest.Row{SKU: sku, ImageURL: "https://cdn.example.com/catalog/" + sku + ".jpg",
 			VideoPrompt: "5-second product hero shot, slow camera push", Collection: "spring-drop", TargetSurface: surface}
-		row = batch.Defaults{}.Apply(row)
-		key := batch.RowKey(row, batch.Defaults{})
+		row = manifest.Defaults{}.Apply(row)
+		key := manifest.RowKey(row, manifest.Defaults{})
 		job := jobs.Job{Key: key, SKU: sku, Collection: row.Collection, TargetSurface: surface,
 			ImageURL: row.ImageURL, VideoPrompt: row.VideoPrompt, Model: row.Model, Duration: row.Duration, AspectRatio: row.AspectRatio}
 		if _, _, err := store.Track(ctx, job); err != nil {

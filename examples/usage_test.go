@@ -22,6 +22,11 @@ func TestUsage(t *testing.T) {
 	good := write("good.csv", "sku,image_url,video_prompt\nA,https://cdn.example.com/a.jpg,spin\n")
 	noPrompt := write("no-prompt.csv", "sku,image_url,collection\nA,https://cdn.example.com/a.jpg,c\n")
 	badRows := write("bad-rows.csv", "sku,image_url,video_prompt\nA,https://cdn.example.com/a.jpg,spin\n,https://cdn.example.com/b.jpg,spin\nC,not-a-url,spin\n")
+	cp1252 := write("cp1252.csv", "sku,image_url,video_prompt\r\nA,https://cdn.example.com/a.jpg,\"\x93slow\x94 push, caf\xe9 table\"\r\n")
+	semicolons := write("semicolons.csv", "sep=;\nsku;image_url;video_prompt;\n;;;\nA;https://cdn.example.com/a.jpg;slow push, white sweep;\n")
+	titled := write("titled.csv", "sku,image_url,title,collection\nA,https://cdn.example.com/a.jpg,Mug,new-arrivals\n")
+	prompts := write("prompts.tmpl", `{{define "default"}}5-second hero shot of the {{.Title}}, slow push{{end}}`)
+	badPrompts := write("bad.tmpl", `hero shot of the {{.Title}}`)
 	jobsFile := write("jobs.jsonl", `{"sku":"A","generation_id":"vgen_1","status":"pending"}`+"\n")
 	keyEnv := cleanEnv("CREATIVEAI_API_KEY=rph_test_key")
 
@@ -79,7 +84,19 @@ func TestUsage(t *testing.T) {
 		{name: "submit missing manifest", env: keyEnv, program: "submit", args: []string{"-csv", filepath.Join(dir, "nope.csv"), "-jobs", jobsFile, "-webhook-url="}, code: 2, stderr: "nope.csv"},
 		{name: "catalog missing column", program: "catalog", args: []string{"-csv", noPrompt, "-jobs", filepath.Join(dir, "c.jsonl")}, code: 2, stderr: "video_prompt"},
 
+		{name: "submit not UTF-8", program: "submit", args: []string{"-csv", cp1252, "-dry-run"}, code: 2, stderr: cp1252 + ":2: video_prompt has byte 0x93, which is not UTF-8"},
+		{name: "submit unknown encoding", program: "submit", args: []string{"-csv", cp1252, "-dry-run", "-encoding", "klingon"}, code: 2, stderr: `-encoding: unknown text encoding "klingon"`},
+		{name: "catalog unknown encoding", program: "catalog", args: []string{"-encoding", "klingon"}, code: 2, stderr: `-encoding: unknown text encoding "klingon"`},
+		{name: "catalog not UTF-8", program: "catalog", args: []string{"-csv", cp1252, "-jobs", filepath.Join(dir, "c2.jsonl")}, code: 2, stderr: "which is not UTF-8"},
+
+		{name: "submit bad template", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", badPrompts}, code: 2, stderr: badPrompts + `:1: "hero shot of the" is outside every {{define "NAME"}} block`},
+		{name: "submit template misses a column", program: "submit", args: []string{"-csv", good, "-dry-run", "-template", prompts}, code: 2, stderr: good + `:2: video_prompt template "default" of ` + prompts + " uses .Title, which is no column"},
+
 		// A dry run needs no key and sends nothing.
+		{name: "submit dry run template", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", prompts}, stdout: titled + ":2 A [default "},
+		{name: "submit dry run template prompt", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", prompts}, stdout: "]: 5-second hero shot of the Mug, slow push\n"},
+		{name: "submit dry run windows-1252", program: "submit", args: []string{"-csv", cp1252, "-dry-run", "-encoding", "windows-1252"}, stdout: "Dry run: would submit 1/1 jobs"},
+		{name: "submit dry run semicolons", program: "submit", args: []string{"-csv", semicolons, "-dry-run"}, stdout: "Dry run: would submit 1/1 jobs", stderr: semicolons + ": skipped 1 row of only delimiters and 1 column with no name"},
 		{name: "submit dry run", program: "submit", args: []string{"-csv", good, "-dry-run"}, stdout: "Dry run: would submit 1/1 jobs"},
 	}
 	for _, tt := range tests {

@@ -48,7 +48,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
 )
 
@@ -99,12 +99,15 @@ type options struct {
 	webhookURL  string
 	listen      string
 	verbose     bool
+	encoding    manifest.Option
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options, error) {
-	fs := cli.NewFlagSet("catalog", "[-csv FILE] [-jobs video-jobs.jsonl] [-timeout D] [-webhook-url URL] [-listen ADDR]", description)
+	fs := cli.NewFlagSet("catalog", "[-csv FILE] [-encoding NAME] [-jobs video-jobs.jsonl] [-timeout D] [-webhook-url URL] [-listen ADDR]", description)
 	var o options
+	var encoding string
 	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (default: the workflow's three sample rows)")
+	fs.StringVar(&encoding, "encoding", "", cli.EncodingFlagHelp)
 	fs.StringVar(&o.jobs, "jobs", "video-jobs.jsonl", cli.JobsFlagHelp)
 	fs.DurationVar(&o.timeout, "timeout", 0, fmt.Sprintf("how long to wait for every row to finish (default %s offline, %s live)", offlineTimeout, liveTimeout))
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
@@ -124,6 +127,10 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	}
 	if _, err := cli.ParseStoreSpec(o.jobs); err != nil {
 		return nil, cli.Usagef("-jobs: %v", err)
+	}
+	var err error
+	if o.encoding, err = cli.EncodingOption(encoding); err != nil {
+		return nil, err
 	}
 	if o.webhookURL != "" {
 		if err := cli.CheckWebhookURL(o.webhookURL); err != nil {
@@ -154,7 +161,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rows, source, err := readManifest(o.csv, stderr)
+	rows, source, err := readManifest(o.csv, stderr, o.encoding)
 	if err != nil {
 		return err
 	}
@@ -188,7 +195,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // readManifest checks and reads the rows of -csv, or of the sample.
-func readManifest(path string, stderr io.Writer) ([]batch.Row, string, error) {
+func readManifest(path string, stderr io.Writer, encoding manifest.Option) ([]manifest.Row, string, error) {
 	var in io.Reader = strings.NewReader(sampleCSV)
 	name := "the workflow's sample manifest"
 	if path != "" {
@@ -199,8 +206,8 @@ func readManifest(path string, stderr io.Writer) ([]batch.Row, string, error) {
 		defer f.Close()
 		in, name = f, path
 	}
-	var rows []batch.Row
-	if _, err := cli.CheckManifest(in, cmp.Or(path, "sample.csv"), batch.Defaults{}, stderr, func(r batch.Row) { rows = append(rows, r) }); err != nil {
+	var rows []manifest.Row
+	if _, err := cli.CheckManifest(in, cmp.Or(path, "sample.csv"), manifest.Defaults{}, stderr, func(r manifest.Row) { rows = append(rows, r) }, encoding); err != nil {
 		return nil, "", err
 	}
 	return rows, name, nil

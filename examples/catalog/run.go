@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/batch/outbox"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
@@ -39,7 +40,7 @@ type catalogRun struct {
 	logger      *slog.Logger
 	store       jobs.Store
 	spec        cli.StoreSpec
-	rows        []batch.Row
+	rows        []manifest.Row
 	source      string
 
 	client     *creativeai.Client
@@ -247,8 +248,8 @@ func (r *catalogRun) submit(ctx context.Context) error {
 	return err
 }
 
-func rowsOf(rows []batch.Row) iter.Seq2[batch.Row, error] {
-	return func(yield func(batch.Row, error) bool) {
+func rowsOf(rows []manifest.Row) iter.Seq2[manifest.Row, error] {
+	return func(yield func(manifest.Row, error) bool) {
 		for _, row := range rows {
 			if !yield(row, nil) {
 				return
@@ -429,7 +430,7 @@ func (r *catalogRun) verdict(jobList []jobs.Job, timedOut bool, stopped error) e
 	}
 	seen := make(map[string]bool, len(jobList))
 	for _, row := range r.rows {
-		j := byKey[batch.RowKey(row, batch.Defaults{})]
+		j := byKey[manifest.RowKey(row, manifest.Defaults{})]
 		if j == nil {
 			j = byKey[row.SKU] // a job file of the original workflow keys rows by SKU
 		}
@@ -480,7 +481,7 @@ type shopifySKU struct{ sku, title string }
 
 // shopifySKUs lists the SKUs of shopify-pdp rows once each, with a product
 // title made from the hero image's name ("mug-hero.jpg" → "Mug").
-func shopifySKUs(rows []batch.Row) []shopifySKU {
+func shopifySKUs(rows []manifest.Row) []shopifySKU {
 	var out []shopifySKU
 	seen := map[string]bool{}
 	for _, row := range rows {
@@ -495,7 +496,7 @@ func shopifySKUs(rows []batch.Row) []shopifySKU {
 
 // productTitle names the fake store's product for a row after its hero
 // image, such as "Mug" for ".../mug-hero.jpg", or after its SKU.
-func productTitle(row batch.Row) string {
+func productTitle(row manifest.Row) string {
 	name := path.Base(row.ImageURL)
 	name = strings.TrimSuffix(name, path.Ext(name))
 	name = strings.TrimSuffix(name, "-hero")

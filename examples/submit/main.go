@@ -44,6 +44,7 @@ import (
 	"os"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -82,22 +83,27 @@ type options struct {
 	retryFailed bool
 	dryRun      bool
 	verbose     bool
+	encoding    manifest.Option
+	template    string
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs := cli.NewFlagSet("submit",
-		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] [-retry-failed] [-dry-run]",
+		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] [-retry-failed] [-dry-run] [-encoding NAME] [-template FILE]",
 		description)
 	var o options
 	durationText := "5s"
+	var encoding string
 	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (required)")
+	fs.StringVar(&encoding, "encoding", "", cli.EncodingFlagHelp)
+	fs.StringVar(&o.template, "template", "", "prompt template `file`: text/template {{define \"NAME\"}} blocks, NAME a collection, a product type or default; replaces every row's video_prompt")
 	fs.StringVar(&o.jobs, "jobs", "", cli.JobsFlagHelp+" (required unless -dry-run)")
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "public `URL` the service posts render events to (required unless -dry-run; -webhook-url= sends none, for polling)")
 	fs.IntVar(&o.concurrency, "concurrency", batch.DefaultConcurrency, "`rows` submitted at once")
 	fs.Float64Var(&o.rate, "rate", batch.DefaultRate, "API `calls` per second")
-	fs.StringVar(&o.model, "model", batch.DefaultModel, "`model` for rows that name none")
+	fs.StringVar(&o.model, "model", manifest.DefaultModel, "`model` for rows that name none")
 	fs.StringVar(&durationText, "duration", durationText, "clip `length` for rows that give none, such as 5s")
-	fs.StringVar(&o.aspectRatio, "aspect-ratio", batch.DefaultAspectRatio, "aspect ratio `W:H` for rows that give none")
+	fs.StringVar(&o.aspectRatio, "aspect-ratio", manifest.DefaultAspectRatio, "aspect ratio `W:H` for rows that give none")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the manifest and estimate the cost; send and write nothing")
 	fs.BoolVar(&o.verbose, "v", false, "log every row and retry to stderr")
@@ -128,6 +134,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	if err := cli.CheckAspectRatio(o.aspectRatio); err != nil {
 		return nil, cli.Usagef("-aspect-ratio: %v", err)
 	}
+	if o.encoding, err = cli.EncodingOption(encoding); err != nil {
+		return nil, err
+	}
 	if o.webhookURL != "" {
 		if err := cli.CheckWebhookURL(o.webhookURL); err != nil {
 			return nil, cli.Usagef("-webhook-url: %v", err)
@@ -152,8 +161,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := cli.NewLogger(stderr, slog.LevelWarn, o.verbose)
 
-	defaults := batch.Defaults{Model: o.model, Duration: o.duration, AspectRatio: o.aspectRatio}
-	valid, err := checkManifest(o.csv, defaults, stderr)
+	defaults := manifest.Defaults{Model: o.model, Duration: o.duration, AspectRatio: o.aspectRatio}
+	opts := []manifest.Option{o.encoding}
+	if o.template != "" {
+		tpl, err := readTemplates(o.template)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, manifest.WithTemplates(tpl))
+	}
+	var each func(manifest.Row)
+	if o.dryRun && o.template != "" {
+		each = func(r manifest.Row) {
+			fmt.Fprintf(stdout, "%s:%d %s [%s %s]: %s\n", r.File, r.Line, r.SKU, r.Template, r.TemplateVersion, r.VideoPrompt)
+		}
+	}
+	valid, err := checkManifest(o.csv, defaults, stderr, each, opts...)
 	if err != nil {
 		return err
 	}
@@ -195,7 +218,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	m, err := batch.NewManifestReader(f, o.csv)
+	m, err := manifest.NewReader(f, o.csv, opts...)
 	if err != nil {
 		// The file changed since it was checked.
 		return cli.Invalidf("%v", err)
@@ -241,13 +264,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // checkManifest checks the whole manifest file before anything is sent.
-func checkManifest(path string, defaults batch.Defaults, stderr io.Writer) (int, error) {
+func checkManifest(path string, defaults manifest.Defaults, stderr io.Writer, each func(manifest.Row), opts ...manifest.Option) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, cli.Invalidf("manifest: %v", err)
 	}
 	defer f.Close()
-	return cli.CheckManifest(f, path, defaults, stderr, nil)
+	return cli.CheckManifest(f, path, defaults, stderr, each, opts...)
+}
+
+// readTemplates reads the -template file.
+func readTemplates(path string) (*manifest.Templates, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, cli.Invalidf("-template: %v", err)
+	}
+	defer f.Close()
+	tpl, err := manifest.ParseTemplates(f, path)
+	if err != nil {
+		return nil, cli.Invalidf("-template: %v", err)
+	}
+	return tpl, nil
 }
 
 // rowsAre formats a row count with its verb, such as "1 row is".

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
@@ -46,11 +46,11 @@ func IsTerminal(w io.Writer) bool {
 // accepts (W:H with positive whole numbers, such as 16:9). It asks batch's
 // own row validation, so a flag and a manifest column follow one rule.
 func CheckAspectRatio(s string) error {
-	probe := batch.Row{SKU: "probe", ImageURL: "https://example.com/probe.jpg", VideoPrompt: "probe", AspectRatio: s}
+	probe := manifest.Row{SKU: "probe", ImageURL: "https://example.com/probe.jpg", VideoPrompt: "probe", AspectRatio: s}
 	if s == "" {
 		return errors.New("is empty")
 	}
-	var re *batch.RowError
+	var re *manifest.RowError
 	if err := probe.Validate(); errors.As(err, &re) {
 		return re.Err
 	} else if err != nil {

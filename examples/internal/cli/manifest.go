@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 )
 
 // CheckManifest reads a whole manifest and reports every problem before
@@ -16,13 +16,24 @@ import (
 // rows. Any problem is a *UsageError, so programs exit with ExitUsage and
 // nothing submitted.
 //
+// Warnings (a SKU read without its surrounding spaces) and a note of the
+// rows and columns skipped as empty go to stderr too; opts are passed to
+// manifest.NewReader.
+//
 // It reads the manifest as a stream; what it keeps per row is the row's key,
 // to find repeats.
-func CheckManifest(r io.Reader, name string, defaults batch.Defaults, stderr io.Writer, each func(batch.Row)) (int, error) {
-	m, err := batch.NewManifestReader(r, name)
+func CheckManifest(r io.Reader, name string, defaults manifest.Defaults, stderr io.Writer, each func(manifest.Row), opts ...manifest.Option) (int, error) {
+	opts = append(opts, manifest.WithWarnings(func(w manifest.Warning) { fmt.Fprintln(stderr, w) }))
+	m, err := manifest.NewReader(r, name, opts...)
 	if err != nil {
 		return 0, Invalidf("%v", err)
 	}
+	defer func() {
+		if st := m.Stats(); st.EmptyRows > 0 || st.UnnamedColumns > 0 {
+			fmt.Fprintf(stderr, "%s: skipped %s of only delimiters and %s with no name\n",
+				name, plural(st.EmptyRows, "row"), plural(st.UnnamedColumns, "column"))
+		}
+	}()
 	valid, bad := 0, 0
 	firstLine := map[string]int{} // row key → line
 	for row, err := range m.Rows() {
@@ -30,15 +41,15 @@ func CheckManifest(r io.Reader, name string, defaults batch.Defaults, stderr io.
 			err = row.Validate()
 		}
 		if err == nil {
-			key := batch.RowKey(row, defaults)
+			key := manifest.RowKey(row, defaults)
 			if first, dup := firstLine[key]; dup {
-				err = &batch.RowError{File: name, Line: row.Line, SKU: row.SKU,
+				err = &manifest.RowError{File: name, Line: row.Line, SKU: row.SKU,
 					Err: fmt.Errorf("repeats line %d once defaults apply (same sku and render inputs)", first)}
 			} else {
 				firstLine[key] = row.Line
 			}
 		}
-		var re *batch.RowError
+		var re *manifest.RowError
 		switch {
 		case err == nil:
 			valid++
@@ -64,4 +75,27 @@ func CheckManifest(r io.Reader, name string, defaults batch.Defaults, stderr io.
 		return 0, Invalidf("%s: the manifest has no rows", name)
 	}
 	return valid, nil
+}
+
+// EncodingOption checks the -encoding flag's value and returns the manifest
+// option for it, or nil for "" (the manifest is UTF-8).
+func EncodingOption(name string) (manifest.Option, error) {
+	if name == "" {
+		return nil, nil
+	}
+	if _, _, err := manifest.LookupEncoding(name); err != nil {
+		return nil, Usagef("-encoding: %v", err)
+	}
+	return manifest.WithEncoding(name), nil
+}
+
+// EncodingFlagHelp describes the -encoding flag of the programs that read
+// manifests.
+const EncodingFlagHelp = "text `encoding` of a -csv file that is not UTF-8 and has no byte-order mark, such as windows-1252 (Excel's \"CSV\" on Windows)"
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

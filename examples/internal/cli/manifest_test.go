@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 )
 
 func TestCheckManifest(t *testing.T) {
@@ -39,8 +39,8 @@ func TestCheckManifest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr strings.Builder
-			var rows []batch.Row
-			n, err := CheckManifest(strings.NewReader(tt.csv), "products.csv", batch.Defaults{}, &stderr, func(r batch.Row) { rows = append(rows, r) })
+			var rows []manifest.Row
+			n, err := CheckManifest(strings.NewReader(tt.csv), "products.csv", manifest.Defaults{}, &stderr, func(r manifest.Row) { rows = append(rows, r) })
 			if tt.err != "" {
 				var usage *UsageError
 				if !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.err) {
@@ -71,5 +71,38 @@ func TestCheckAspectRatio(t *testing.T) {
 		if err := CheckAspectRatio(bad); err == nil {
 			t.Errorf("CheckAspectRatio(%q) accepted it", bad)
 		}
+	}
+}
+
+func TestCheckManifestSpreadsheet(t *testing.T) {
+	csv := "sku;image_url;video_prompt;\r\n SKU-1 ;https://cdn.example.com/a.jpg;caf\xe9 table;\r\n;;;\r\n"
+	var stderr strings.Builder
+	if _, err := CheckManifest(strings.NewReader(csv), "products.csv", manifest.Defaults{}, &stderr, nil); err == nil {
+		t.Fatal("a windows-1252 manifest was accepted without -encoding")
+	}
+	opt, err := EncodingOption("windows-1252")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	var rows []manifest.Row
+	n, err := CheckManifest(strings.NewReader(csv), "products.csv", manifest.Defaults{}, &stderr, func(r manifest.Row) { rows = append(rows, r) }, opt)
+	if err != nil || n != 1 || rows[0].SKU != "SKU-1" || rows[0].VideoPrompt != "café table" {
+		t.Fatalf("CheckManifest = %d, %v, rows %+v", n, err, rows)
+	}
+	for _, want := range []string{
+		`products.csv:2: warning: sku " SKU-1 " has spaces around it`,
+		"products.csv: skipped 1 row of only delimiters and 1 column with no name",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if opt, err := EncodingOption(""); opt != nil || err != nil {
+		t.Errorf(`EncodingOption("") = %v, %v; want nil, nil`, opt, err)
+	}
+	var usage *UsageError
+	if _, err := EncodingOption("klingon"); !errors.As(err, &usage) {
+		t.Errorf(`EncodingOption("klingon") = %v, want a *UsageError`, err)
 	}
 }

@@ -1,4 +1,4 @@
-package batch_test
+package manifest_test
 
 import (
 	"errors"
@@ -8,11 +8,9 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/creativeai-run/catalogvideo/batch/jobs"
-
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
@@ -24,13 +22,23 @@ SKU-1003,https://cdn.example.com/catalog/bag-hero.jpg,"5-second lifestyle motion
 `
 
 // readAll collects the rows and errors of a manifest.
-func readAll(t *testing.T, name, csv string) ([]batch.Row, []error) {
+func readAll(t *testing.T, name, csv string) ([]manifest.Row, []error) {
 	t.Helper()
-	m, err := batch.NewManifestReader(strings.NewReader(csv), name)
+	rows, errs, _, _ := readWith(t, strings.NewReader(csv), name)
+	return rows, errs
+}
+
+// readWith collects the rows, errors, warnings and stats of a manifest read
+// with opts.
+func readWith(t *testing.T, r io.Reader, name string, opts ...manifest.Option) ([]manifest.Row, []error, []string, manifest.Stats) {
+	t.Helper()
+	var warnings []string
+	opts = append(opts, manifest.WithWarnings(func(w manifest.Warning) { warnings = append(warnings, w.String()) }))
+	m, err := manifest.NewReader(r, name, opts...)
 	if err != nil {
-		t.Fatalf("NewManifestReader: %v", err)
+		t.Fatalf("NewReader: %v", err)
 	}
-	var rows []batch.Row
+	var rows []manifest.Row
 	var errs []error
 	for row, err := range m.Rows() {
 		if err != nil {
@@ -39,7 +47,22 @@ func readAll(t *testing.T, name, csv string) ([]batch.Row, []error) {
 		}
 		rows = append(rows, row)
 	}
-	return rows, errs
+	return rows, errs, warnings, m.Stats()
+}
+
+// rowErrorTexts checks that every error is a *manifest.RowError and returns
+// their texts.
+func rowErrorTexts(t *testing.T, errs []error) []string {
+	t.Helper()
+	var texts []string
+	for _, err := range errs {
+		var re *manifest.RowError
+		if !errors.As(err, &re) {
+			t.Fatalf("error %v (%T), want a *manifest.RowError", err, err)
+		}
+		texts = append(texts, err.Error())
+	}
+	return texts
 }
 
 func TestManifestSeed(t *testing.T) {
@@ -47,7 +70,7 @@ func TestManifestSeed(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatalf("errors: %v", errs)
 	}
-	want := []batch.Row{
+	want := []manifest.Row{
 		{SKU: "SKU-1001", ImageURL: "https://cdn.example.com/catalog/mug-hero.jpg", VideoPrompt: "5-second product hero shot, slow camera push, clean white sweep", Collection: "new-arrivals", TargetSurface: "shopify-pdp", File: "product-videos.csv", Line: 2},
 		{SKU: "SKU-1002", ImageURL: "https://cdn.example.com/catalog/shoe-hero.jpg", VideoPrompt: "5-second product reveal, gentle rotation, dynamic shadow", Collection: "spring-drop", TargetSurface: "shopify-pdp", File: "product-videos.csv", Line: 3},
 		{SKU: "SKU-1003", ImageURL: "https://cdn.example.com/catalog/bag-hero.jpg", VideoPrompt: "5-second lifestyle motion, soft natural light, premium editorial feel", Collection: "paid-social", TargetSurface: "meta-ads", File: "product-videos.csv", Line: 4},
@@ -70,7 +93,7 @@ func TestManifestSyntax(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatalf("errors: %v", errs)
 	}
-	want := []batch.Row{
+	want := []manifest.Row{
 		{SKU: "SKU-1", ImageURL: "https://cdn.example.com/a.jpg", VideoPrompt: `Mug on a table, "slow" push`, File: "x.csv", Line: 2},
 		{SKU: "SKU-2", ImageURL: "http://cdn.example.com/b.jpg?x=1&y=2", VideoPrompt: "two\r\nlines", Collection: "spring",
 			TargetSurface: "meta-ads", Model: "veo-3.1", Duration: 10, AspectRatio: "9:16", StillPrompt: "white sweep, studio light", File: "x.csv", Line: 3},
@@ -97,13 +120,13 @@ func TestManifestHeaderErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := batch.NewManifestReader(strings.NewReader(tt.csv), "m.csv")
+			m, err := manifest.NewReader(strings.NewReader(tt.csv), "m.csv")
 			if m != nil {
 				t.Errorf("got a reader, want none")
 			}
-			var me *batch.ManifestError
+			var me *manifest.Error
 			if !errors.As(err, &me) {
-				t.Fatalf("error %v (%T), want *batch.ManifestError", err, err)
+				t.Fatalf("error %v (%T), want *manifest.Error", err, err)
 			}
 			if got := err.Error(); !strings.HasPrefix(got, tt.want) {
 				t.Errorf("error\n got %q\nwant prefix %q", got, tt.want)
@@ -115,7 +138,7 @@ func TestManifestHeaderErrors(t *testing.T) {
 func TestManifestReadError(t *testing.T) {
 	boom := errors.New("disk on fire")
 	r := io.MultiReader(strings.NewReader(seedManifest), iotest.ErrReader(boom))
-	m, err := batch.NewManifestReader(r, "m.csv")
+	m, err := manifest.NewReader(r, "m.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +154,7 @@ func TestManifestReadError(t *testing.T) {
 	if rows != 3 || !errors.Is(last, boom) {
 		t.Errorf("got %d rows and error %v; want 3 rows, then %v", rows, last, boom)
 	}
-	var re *batch.RowError
+	var re *manifest.RowError
 	if errors.As(last, &re) {
 		t.Errorf("a read failure is not a row error: %v", last)
 	}
@@ -158,14 +181,7 @@ func TestManifestRowErrors(t *testing.T) {
 		"M,https://,p,,,",                                         // 18
 	}, "\n") + "\n"
 	rows, errs := readAll(t, "cat.csv", csv)
-	var got []string
-	for _, err := range errs {
-		var re *batch.RowError
-		if !errors.As(err, &re) {
-			t.Fatalf("error %v (%T), want *batch.RowError", err, err)
-		}
-		got = append(got, err.Error())
-	}
+	got := rowErrorTexts(t, errs)
 	want := []string{
 		`cat.csv:3: sku is empty`,
 		`cat.csv:4: video_prompt is empty (sku "C")`,
@@ -194,7 +210,7 @@ func TestManifestRowErrors(t *testing.T) {
 }
 
 func TestManifestRowsOnce(t *testing.T) {
-	m, err := batch.NewManifestReader(strings.NewReader(seedManifest), "")
+	m, err := manifest.NewReader(strings.NewReader(seedManifest), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,14 +228,14 @@ func TestManifestRowsOnce(t *testing.T) {
 }
 
 func TestRowValidate(t *testing.T) {
-	ok := batch.Row{SKU: "A", ImageURL: "HTTPS://cdn.example.com/a.jpg", VideoPrompt: "p", AspectRatio: "4:5"}
+	ok := manifest.Row{SKU: "A", ImageURL: "HTTPS://cdn.example.com/a.jpg", VideoPrompt: "p", AspectRatio: "4:5"}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("Validate(%+v) = %v", ok, err)
 	}
 	bad := ok
 	bad.AspectRatio, bad.Line = "-1:2", 7
 	err := bad.Validate()
-	var re *batch.RowError
+	var re *manifest.RowError
 	if !errors.As(err, &re) || re.Column != "aspect_ratio" || re.Line != 7 {
 		t.Errorf("Validate = %v, want a *RowError for aspect_ratio on line 7", err)
 	}
@@ -229,44 +245,44 @@ func TestRowValidate(t *testing.T) {
 }
 
 func TestRowKey(t *testing.T) {
-	row := batch.Row{SKU: "SKU-1", ImageURL: "https://cdn.example.com/a.jpg", VideoPrompt: "spin", Collection: "c", TargetSurface: "shopify-pdp", File: "product-videos.csv", Line: 3}
-	key := batch.RowKey(row, batch.Defaults{})
+	row := manifest.Row{SKU: "SKU-1", ImageURL: "https://cdn.example.com/a.jpg", VideoPrompt: "spin", Collection: "c", TargetSurface: "shopify-pdp", File: "product-videos.csv", Line: 3}
+	key := manifest.RowKey(row, manifest.Defaults{})
 	if !strings.HasPrefix(key, "SKU-1#") || len(key) != len("SKU-1#")+16 {
 		t.Errorf("RowKey = %q, want SKU-1# and 16 hex digits", key)
 	}
-	explicit := batch.Defaults{Model: batch.DefaultModel, Duration: batch.DefaultDuration, AspectRatio: batch.DefaultAspectRatio}
-	if k := batch.RowKey(row, explicit); k != key {
+	explicit := manifest.Defaults{Model: manifest.DefaultModel, Duration: manifest.DefaultDuration, AspectRatio: manifest.DefaultAspectRatio}
+	if k := manifest.RowKey(row, explicit); k != key {
 		t.Errorf("explicit package defaults give %q, want %q", k, key)
 	}
 	same := row
 	same.Collection, same.TargetSurface, same.Line = "other", "meta-ads", 99
-	if k := batch.RowKey(same, batch.Defaults{}); k != key {
+	if k := manifest.RowKey(same, manifest.Defaults{}); k != key {
 		t.Errorf("collection, target_surface and line changed the key: %q != %q", k, key)
 	}
 	// A row that spells out the default is the same render.
 	spelled := row
 	spelled.Model, spelled.Duration, spelled.AspectRatio = "kling-v3", 5, "16:9"
-	if k := batch.RowKey(spelled, batch.Defaults{}); k != key {
+	if k := manifest.RowKey(spelled, manifest.Defaults{}); k != key {
 		t.Errorf("spelled-out defaults changed the key: %q != %q", k, key)
 	}
 
 	seen := map[string]string{key: "base"}
-	for name, change := range map[string]func(*batch.Row, *batch.Defaults){
-		"image_url":       func(r *batch.Row, _ *batch.Defaults) { r.ImageURL += "?v=2" },
-		"video_prompt":    func(r *batch.Row, _ *batch.Defaults) { r.VideoPrompt += "!" },
-		"still_prompt":    func(r *batch.Row, _ *batch.Defaults) { r.StillPrompt = "studio" },
-		"model":           func(r *batch.Row, _ *batch.Defaults) { r.Model = "veo-3.1" },
-		"duration":        func(r *batch.Row, _ *batch.Defaults) { r.Duration = 10 },
-		"aspect_ratio":    func(r *batch.Row, _ *batch.Defaults) { r.AspectRatio = "9:16" },
-		"default model":   func(_ *batch.Row, d *batch.Defaults) { d.Model = "auto" },
-		"default length":  func(_ *batch.Row, d *batch.Defaults) { d.Duration = 4 },
-		"default ratio":   func(_ *batch.Row, d *batch.Defaults) { d.AspectRatio = "1:1" },
-		"sku":             func(r *batch.Row, _ *batch.Defaults) { r.SKU = "SKU-2" },
-		"field boundary1": func(r *batch.Row, _ *batch.Defaults) { r.ImageURL += "s"; r.VideoPrompt = r.VideoPrompt[1:] },
+	for name, change := range map[string]func(*manifest.Row, *manifest.Defaults){
+		"image_url":       func(r *manifest.Row, _ *manifest.Defaults) { r.ImageURL += "?v=2" },
+		"video_prompt":    func(r *manifest.Row, _ *manifest.Defaults) { r.VideoPrompt += "!" },
+		"still_prompt":    func(r *manifest.Row, _ *manifest.Defaults) { r.StillPrompt = "studio" },
+		"model":           func(r *manifest.Row, _ *manifest.Defaults) { r.Model = "veo-3.1" },
+		"duration":        func(r *manifest.Row, _ *manifest.Defaults) { r.Duration = 10 },
+		"aspect_ratio":    func(r *manifest.Row, _ *manifest.Defaults) { r.AspectRatio = "9:16" },
+		"default model":   func(_ *manifest.Row, d *manifest.Defaults) { d.Model = "auto" },
+		"default length":  func(_ *manifest.Row, d *manifest.Defaults) { d.Duration = 4 },
+		"default ratio":   func(_ *manifest.Row, d *manifest.Defaults) { d.AspectRatio = "1:1" },
+		"sku":             func(r *manifest.Row, _ *manifest.Defaults) { r.SKU = "SKU-2" },
+		"field boundary1": func(r *manifest.Row, _ *manifest.Defaults) { r.ImageURL += "s"; r.VideoPrompt = r.VideoPrompt[1:] },
 	} {
-		r, d := row, batch.Defaults{}
+		r, d := row, manifest.Defaults{}
 		change(&r, &d)
-		k := batch.RowKey(r, d)
+		k := manifest.RowKey(r, d)
 		if prev, dup := seen[k]; dup {
 			t.Errorf("changing %s gives key %q, the same as %s", name, k, prev)
 		}
@@ -274,29 +290,10 @@ func TestRowKey(t *testing.T) {
 	}
 }
 
-func TestIdempotencyKey(t *testing.T) {
-	job := jobs.Job{Key: "SKU-1#0123456789abcdef"}
-	k0 := batch.IdempotencyKey(job)
-	if k0 != batch.IdempotencyKey(job) {
-		t.Error("IdempotencyKey is not deterministic")
-	}
-	if len(k0) > 64 || !strings.HasPrefix(k0, "cv-") {
-		t.Errorf("IdempotencyKey = %q (%d chars), want cv- and at most 64 chars", k0, len(k0))
-	}
-	job.Attempt = 1
-	if k1 := batch.IdempotencyKey(job); k1 == k0 {
-		t.Error("a new attempt must get a new key")
-	}
-	job.Attempt, job.Key = 0, "SKU-1#0123456789abcdee"
-	if batch.IdempotencyKey(job) == k0 {
-		t.Error("two keys share an Idempotency-Key")
-	}
-}
-
 func TestDefaultsApply(t *testing.T) {
-	d := batch.Defaults{Model: "veo-3.1"}
-	got := d.Apply(batch.Row{SKU: "A", AspectRatio: "1:1"})
-	want := batch.Row{SKU: "A", Model: "veo-3.1", Duration: creativeai.Duration(5), AspectRatio: "1:1"}
+	d := manifest.Defaults{Model: "veo-3.1"}
+	got := d.Apply(manifest.Row{SKU: "A", AspectRatio: "1:1"})
+	want := manifest.Row{SKU: "A", Model: "veo-3.1", Duration: creativeai.Duration(5), AspectRatio: "1:1"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Apply (-want +got):\n%s", diff)
 	}

@@ -1,0 +1,23 @@
+// Package manifest reads the CSV manifests that drive a batch of renders:
+// one row per SKU with its hero image, the motion prompt of its clip, where
+// the video goes, and optional render settings. [NewReader] streams a
+// manifest in constant memory (apart from 16 bytes a row kept to report
+// duplicate rows); header problems are an [*Error] before any row is read,
+// and a bad row is a [*RowError] naming the file, line and column, after
+// which the next rows are still read.
+//
+// It reads files as spreadsheets save them: UTF-8 with or without a
+// byte-order mark, UTF-16 with one, other encodings when named
+// ([WithEncoding]); commas, semicolons or tabs, or what a "sep=" first line
+// names; LF, CRLF or CR line ends. Text that is not UTF-8, and U+FFFD, never
+// reach a row. SKUs a spreadsheet turned into scientific notation are
+// refused; the rule is in [NewReader]'s documentation.
+//
+// [ParseTemplates] reads prompt templates, text/template define blocks per
+// collection or product type; [WithTemplates] renders each row's prompt from
+// them.
+//
+// [RowKey] names a row across runs: its SKU and a hash of its render inputs
+// once [Defaults] fill its empty settings. Package batch's Run submits rows
+// from any sequence of [Row]; this package does not import batch.
+package manifest
