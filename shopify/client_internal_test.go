@@ -2,6 +2,8 @@ package shopify
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"encoding/json"
 	"testing"
 )
@@ -84,4 +86,33 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			t.Errorf("negative pacing %v from %q", d, body)
 		}
 	})
+}
+
+func TestKeyedMutexWaitEndsWithContextAndCleansUp(t *testing.T) {
+	var k keyedMutex
+	unlock, err := k.lock(context.Background(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := k.lock(ctx, "a"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("lock of a held key with an ended context = %v, want context.Canceled", err)
+	}
+	// A free key is not taken by an ended context either.
+	if _, err := k.lock(ctx, "b"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("lock of a free key with an ended context = %v, want context.Canceled", err)
+	}
+	unlock()
+	k.mu.Lock()
+	n := len(k.locks)
+	k.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d keys left after every holder and waiter left, want 0", n)
+	}
+	unlock2, err := k.lock(context.Background(), "a")
+	if err != nil {
+		t.Fatalf("relock after unlock: %v", err)
+	}
+	unlock2()
 }

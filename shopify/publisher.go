@@ -335,7 +335,10 @@ func (p *Publisher) PublishVideo(ctx context.Context, job VideoJob) (PublishResu
 	if err := job.validate(); err != nil {
 		return PublishResult{}, &PermanentError{Op: "validate", Err: err}
 	}
-	unlock := p.keys.lock(job.Key)
+	unlock, err := p.keys.lock(ctx, job.Key)
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("shopify: waiting for another publish of key %q: %w", job.Key, err)
+	}
 	defer unlock()
 
 	v, err := p.resolveSKU(ctx, job.SKU)
@@ -586,36 +589,58 @@ func mediaAlt(alt, marker string) string {
 }
 
 // keyedMutex serializes work per key, so two concurrent publishes of one
-// job cannot both miss each other's video and attach it twice.
+// job cannot both miss each other's video and attach it twice. Waiting for
+// a key ends with the context: a publish queued behind a long one (a video
+// still processing) gives up at its own deadline instead of overrunning it.
 type keyedMutex struct {
 	mu    sync.Mutex
 	locks map[string]*keyedLock
 }
 
 type keyedLock struct {
-	mu   sync.Mutex
+	held chan struct{} // holds one token while the key is locked
 	refs int
 }
 
-func (k *keyedMutex) lock(key string) (unlock func()) {
+// lock takes the key's lock, or returns the context's cause if ctx ends
+// first.
+func (k *keyedMutex) lock(ctx context.Context, key string) (unlock func(), err error) {
 	k.mu.Lock()
 	if k.locks == nil {
 		k.locks = make(map[string]*keyedLock)
 	}
 	l := k.locks[key]
 	if l == nil {
-		l = &keyedLock{}
+		l = &keyedLock{held: make(chan struct{}, 1)}
 		k.locks[key] = l
 	}
 	l.refs++
 	k.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
+	release := func() {
 		k.mu.Lock()
 		if l.refs--; l.refs == 0 {
 			delete(k.locks, key)
 		}
 		k.mu.Unlock()
 	}
+	// A context that has already ended never takes the lock, even a free
+	// one, so the outcome does not depend on select's random choice.
+	if ctx.Err() == nil {
+		select {
+		case l.held <- struct{}{}:
+			return func() { <-l.held; release() }, nil
+		case <-ctx.Done():
+		}
+	}
+	release()
+	return nil, contextCause(ctx)
+}
+
+// contextCause is the reason ctx ended: its cause when one was set, else
+// its error.
+func contextCause(ctx context.Context) error {
+	if c := context.Cause(ctx); c != nil {
+		return c
+	}
+	return ctx.Err()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -519,5 +520,51 @@ func TestPublisherRemembersSKUs(t *testing.T) {
 	}
 	if got := f.srv.Calls("productVariants"); got != 3 {
 		t.Errorf("%d lookups after the TTL, want 3", got)
+	}
+}
+
+// TestPublishVideoSameKeyWaitEndsWithContext holds one publish of a key
+// inside its download and checks that a second publish of the same key,
+// queued behind it, returns when its own context ends instead of waiting
+// for the first to finish (issue #16).
+func TestPublishVideoSameKeyWaitEndsWithContext(t *testing.T) {
+	f := newFixture(t, nil)
+	entered, release := make(chan struct{}), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		http.Error(w, "gone", http.StatusNotFound)
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(release) })
+	job := shopify.VideoJob{Key: "held", SKU: "SHIRT-S", OutputURL: slow.URL + "/v.mp4"}
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := f.pub.PublishVideo(context.Background(), job)
+		first <- err
+	}()
+	<-entered // the first publish holds the key's lock
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cause := errors.New("delivery attempt timed out")
+	second := make(chan error, 1)
+	go func() {
+		_, err := f.pub.PublishVideo(ctx, job)
+		second <- err
+	}()
+	cancel(cause)
+	select {
+	case err := <-second:
+		if !errors.Is(err, cause) || shopify.IsPermanent(err) {
+			t.Errorf("second publish = %v, want the context's cause, not permanent", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("second publish of the key still waiting after its context ended")
+	}
+	select {
+	case err := <-first:
+		t.Fatalf("first publish ended early: %v", err)
+	default:
 	}
 }
