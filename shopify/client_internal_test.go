@@ -3,8 +3,8 @@ package shopify
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
