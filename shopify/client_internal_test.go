@@ -80,9 +80,9 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		if d, ok := throttleWait(cost); ok && d < 0 {
 			t.Errorf("negative wait %v from %q", d, body)
 		}
-		p := newPacer(true)
-		p.observe("x", cost, t0)
-		if d := p.reserve("x", t0); d < 0 {
+		p := newPacer(true, 0.2)
+		p.observe("x", reservation{}, cost, t0)
+		if _, d, _ := p.reserve("x", t0); d < 0 {
 			t.Errorf("negative pacing %v from %q", d, body)
 		}
 	})

@@ -126,6 +126,7 @@ func testClient(t *testing.T, s *script, opts ...shopify.Option) (*shopify.Clien
 	c, err := shopify.NewClient("", "shpat_secret_token", append([]shopify.Option{
 		shopify.WithEndpoint(s.srv.URL + "/admin/api/2026-10/graphql.json"),
 		shopify.WithClock(clock),
+		shopify.WithPacingJitter(0), // exact waits to compare with
 	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

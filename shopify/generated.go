@@ -58,6 +58,22 @@ func (v *__productVideosInput) GetAfter() string { return v.After }
 // GetQuery returns __productVideosInput.Query, and is useful for accessing the field via an interface.
 func (v *__productVideosInput) GetQuery() string { return v.Query }
 
+// __productsVideosInput is used internally by genqlient
+type __productsVideosInput struct {
+	Ids   []string `json:"ids"`
+	First int      `json:"first"`
+	Query string   `json:"query"`
+}
+
+// GetIds returns __productsVideosInput.Ids, and is useful for accessing the field via an interface.
+func (v *__productsVideosInput) GetIds() []string { return v.Ids }
+
+// GetFirst returns __productsVideosInput.First, and is useful for accessing the field via an interface.
+func (v *__productsVideosInput) GetFirst() int { return v.First }
+
+// GetQuery returns __productsVideosInput.Query, and is useful for accessing the field via an interface.
+func (v *__productsVideosInput) GetQuery() string { return v.Query }
+
 // __stageUploadInput is used internally by genqlient
 type __stageUploadInput struct {
 	Input []stagedUploadInput `json:"input"`
@@ -65,6 +81,14 @@ type __stageUploadInput struct {
 
 // GetInput returns __stageUploadInput.Input, and is useful for accessing the field via an interface.
 func (v *__stageUploadInput) GetInput() []stagedUploadInput { return v.Input }
+
+// __videoStatusesInput is used internally by genqlient
+type __videoStatusesInput struct {
+	Ids []string `json:"ids"`
+}
+
+// GetIds returns __videoStatusesInput.Ids, and is useful for accessing the field via an interface.
+func (v *__videoStatusesInput) GetIds() []string { return v.Ids }
 
 // attachMediaProductUpdateProductUpdatePayload includes the requested fields of the GraphQL type ProductUpdatePayload.
 // The GraphQL type's documentation follows.
@@ -1844,6 +1868,931 @@ type productVideosResponse struct {
 // GetProduct returns productVideosResponse.Product, and is useful for accessing the field via an interface.
 func (v *productVideosResponse) GetProduct() productVideosProduct { return v.Product }
 
+// productsVideosNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type productsVideosNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns productsVideosNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesExternalVideo) GetTypename() string { return v.Typename }
+
+// productsVideosNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type productsVideosNodesMediaImage struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns productsVideosNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesMediaImage) GetTypename() string { return v.Typename }
+
+// productsVideosNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type productsVideosNodesModel3d struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns productsVideosNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesModel3d) GetTypename() string { return v.Typename }
+
+// productsVideosNodesNode includes the requested fields of the GraphQL interface Node.
+//
+// productsVideosNodesNode is implemented by the following types:
+// productsVideosNodesExternalVideo
+// productsVideosNodesMediaImage
+// productsVideosNodesModel3d
+// productsVideosNodesProduct
+// productsVideosNodesVideo
+// The GraphQL type's documentation follows.
+//
+// An object with a global ID.
+type productsVideosNodesNode interface {
+	implementsGraphQLInterfaceproductsVideosNodesNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+}
+
+func (v *productsVideosNodesExternalVideo) implementsGraphQLInterfaceproductsVideosNodesNode() {}
+func (v *productsVideosNodesMediaImage) implementsGraphQLInterfaceproductsVideosNodesNode()    {}
+func (v *productsVideosNodesModel3d) implementsGraphQLInterfaceproductsVideosNodesNode()       {}
+func (v *productsVideosNodesProduct) implementsGraphQLInterfaceproductsVideosNodesNode()       {}
+func (v *productsVideosNodesVideo) implementsGraphQLInterfaceproductsVideosNodesNode()         {}
+
+func __unmarshalproductsVideosNodesNode(b []byte, v *productsVideosNodesNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "ExternalVideo":
+		*v = new(productsVideosNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(productsVideosNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(productsVideosNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Product":
+		*v = new(productsVideosNodesProduct)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(productsVideosNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for productsVideosNodesNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalproductsVideosNodesNode(v *productsVideosNodesNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *productsVideosNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesExternalVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case *productsVideosNodesMediaImage:
+		typename = "MediaImage"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesMediaImage
+		}{typename, v}
+		return json.Marshal(result)
+	case *productsVideosNodesModel3d:
+		typename = "Model3d"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesModel3d
+		}{typename, v}
+		return json.Marshal(result)
+	case *productsVideosNodesProduct:
+		typename = "Product"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesProduct
+		}{typename, v}
+		return json.Marshal(result)
+	case *productsVideosNodesVideo:
+		typename = "Video"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for productsVideosNodesNode: "%T"`, v)
+	}
+}
+
+// productsVideosNodesProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type productsVideosNodesProduct struct {
+	Typename string `json:"__typename"`
+	// The product's global ID.
+	Id string `json:"id"`
+	// How many media the product has.
+	MediaCount productsVideosNodesProductMediaCount `json:"mediaCount"`
+	// The product's media, in gallery order unless sorted otherwise.
+	Media productsVideosNodesProductMediaMediaConnection `json:"media"`
+}
+
+// GetTypename returns productsVideosNodesProduct.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProduct) GetTypename() string { return v.Typename }
+
+// GetId returns productsVideosNodesProduct.Id, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProduct) GetId() string { return v.Id }
+
+// GetMediaCount returns productsVideosNodesProduct.MediaCount, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProduct) GetMediaCount() productsVideosNodesProductMediaCount {
+	return v.MediaCount
+}
+
+// GetMedia returns productsVideosNodesProduct.Media, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProduct) GetMedia() productsVideosNodesProductMediaMediaConnection {
+	return v.Media
+}
+
+// productsVideosNodesProductMediaCount includes the requested fields of the GraphQL type Count.
+// The GraphQL type's documentation follows.
+//
+// A count of resources.
+type productsVideosNodesProductMediaCount struct {
+	// The count.
+	Count int `json:"count"`
+}
+
+// GetCount returns productsVideosNodesProductMediaCount.Count, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaCount) GetCount() int { return v.Count }
+
+// productsVideosNodesProductMediaMediaConnection includes the requested fields of the GraphQL type MediaConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of media.
+type productsVideosNodesProductMediaMediaConnection struct {
+	// The media on this page.
+	Nodes []productsVideosNodesProductMediaMediaConnectionNodesMedia `json:"-"`
+	// Where this page is in the list.
+	PageInfo productsVideosNodesProductMediaMediaConnectionPageInfo `json:"pageInfo"`
+}
+
+// GetNodes returns productsVideosNodesProductMediaMediaConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnection) GetNodes() []productsVideosNodesProductMediaMediaConnectionNodesMedia {
+	return v.Nodes
+}
+
+// GetPageInfo returns productsVideosNodesProductMediaMediaConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnection) GetPageInfo() productsVideosNodesProductMediaMediaConnectionPageInfo {
+	return v.PageInfo
+}
+
+func (v *productsVideosNodesProductMediaMediaConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosNodesProductMediaMediaConnection
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosNodesProductMediaMediaConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]productsVideosNodesProductMediaMediaConnectionNodesMedia,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalproductsVideosNodesProductMediaMediaConnectionNodesMedia(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal productsVideosNodesProductMediaMediaConnection.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalproductsVideosNodesProductMediaMediaConnection struct {
+	Nodes []json.RawMessage `json:"nodes"`
+
+	PageInfo productsVideosNodesProductMediaMediaConnectionPageInfo `json:"pageInfo"`
+}
+
+func (v *productsVideosNodesProductMediaMediaConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosNodesProductMediaMediaConnection) __premarshalJSON() (*__premarshalproductsVideosNodesProductMediaMediaConnection, error) {
+	var retval __premarshalproductsVideosNodesProductMediaMediaConnection
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalproductsVideosNodesProductMediaMediaConnectionNodesMedia(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal productsVideosNodesProductMediaMediaConnection.Nodes: %w", err)
+			}
+		}
+	}
+	retval.PageInfo = v.PageInfo
+	return &retval, nil
+}
+
+// productsVideosNodesProductMediaMediaConnectionNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type productsVideosNodesProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename                 string `json:"__typename"`
+	mediaFieldsExternalVideo `json:"-"`
+}
+
+// GetTypename returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.Id, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetId() string {
+	return v.mediaFieldsExternalVideo.Id
+}
+
+// GetAlt returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.Alt, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetAlt() string {
+	return v.mediaFieldsExternalVideo.Alt
+}
+
+// GetStatus returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.Status, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsExternalVideo.Status
+}
+
+// GetMediaContentType returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetMediaContentType() string {
+	return v.mediaFieldsExternalVideo.MediaContentType
+}
+
+// GetMediaErrors returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsExternalVideo.MediaErrors
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosNodesProductMediaMediaConnectionNodesExternalVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosNodesProductMediaMediaConnectionNodesExternalVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsExternalVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalproductsVideosNodesProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) __premarshalJSON() (*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesExternalVideo, error) {
+	var retval __premarshalproductsVideosNodesProductMediaMediaConnectionNodesExternalVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsExternalVideo.Id
+	retval.Alt = v.mediaFieldsExternalVideo.Alt
+	retval.Status = v.mediaFieldsExternalVideo.Status
+	retval.MediaContentType = v.mediaFieldsExternalVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsExternalVideo.MediaErrors
+	return &retval, nil
+}
+
+// productsVideosNodesProductMediaMediaConnectionNodesMedia includes the requested fields of the GraphQL interface Media.
+//
+// productsVideosNodesProductMediaMediaConnectionNodesMedia is implemented by the following types:
+// productsVideosNodesProductMediaMediaConnectionNodesExternalVideo
+// productsVideosNodesProductMediaMediaConnectionNodesMediaImage
+// productsVideosNodesProductMediaMediaConnectionNodesModel3d
+// productsVideosNodesProductMediaMediaConnectionNodesVideo
+// The GraphQL type's documentation follows.
+//
+// A media item attached to a product.
+type productsVideosNodesProductMediaMediaConnectionNodesMedia interface {
+	implementsGraphQLInterfaceproductsVideosNodesProductMediaMediaConnectionNodesMedia()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+	mediaFields
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) implementsGraphQLInterfaceproductsVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) implementsGraphQLInterfaceproductsVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) implementsGraphQLInterfaceproductsVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) implementsGraphQLInterfaceproductsVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+
+func __unmarshalproductsVideosNodesProductMediaMediaConnectionNodesMedia(b []byte, v *productsVideosNodesProductMediaMediaConnectionNodesMedia) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "ExternalVideo":
+		*v = new(productsVideosNodesProductMediaMediaConnectionNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(productsVideosNodesProductMediaMediaConnectionNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(productsVideosNodesProductMediaMediaConnectionNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(productsVideosNodesProductMediaMediaConnectionNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Media.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for productsVideosNodesProductMediaMediaConnectionNodesMedia: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalproductsVideosNodesProductMediaMediaConnectionNodesMedia(v *productsVideosNodesProductMediaMediaConnectionNodesMedia) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesExternalVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *productsVideosNodesProductMediaMediaConnectionNodesMediaImage:
+		typename = "MediaImage"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesMediaImage
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *productsVideosNodesProductMediaMediaConnectionNodesModel3d:
+		typename = "Model3d"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesModel3d
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *productsVideosNodesProductMediaMediaConnectionNodesVideo:
+		typename = "Video"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for productsVideosNodesProductMediaMediaConnectionNodesMedia: "%T"`, v)
+	}
+}
+
+// productsVideosNodesProductMediaMediaConnectionNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type productsVideosNodesProductMediaMediaConnectionNodesMediaImage struct {
+	Typename              string `json:"__typename"`
+	mediaFieldsMediaImage `json:"-"`
+}
+
+// GetTypename returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.Id, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetId() string {
+	return v.mediaFieldsMediaImage.Id
+}
+
+// GetAlt returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.Alt, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetAlt() string {
+	return v.mediaFieldsMediaImage.Alt
+}
+
+// GetStatus returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.Status, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetStatus() MediaStatus {
+	return v.mediaFieldsMediaImage.Status
+}
+
+// GetMediaContentType returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.MediaContentType, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetMediaContentType() string {
+	return v.mediaFieldsMediaImage.MediaContentType
+}
+
+// GetMediaErrors returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.MediaErrors, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsMediaImage.MediaErrors
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosNodesProductMediaMediaConnectionNodesMediaImage
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosNodesProductMediaMediaConnectionNodesMediaImage = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsMediaImage)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalproductsVideosNodesProductMediaMediaConnectionNodesMediaImage struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) __premarshalJSON() (*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesMediaImage, error) {
+	var retval __premarshalproductsVideosNodesProductMediaMediaConnectionNodesMediaImage
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsMediaImage.Id
+	retval.Alt = v.mediaFieldsMediaImage.Alt
+	retval.Status = v.mediaFieldsMediaImage.Status
+	retval.MediaContentType = v.mediaFieldsMediaImage.MediaContentType
+	retval.MediaErrors = v.mediaFieldsMediaImage.MediaErrors
+	return &retval, nil
+}
+
+// productsVideosNodesProductMediaMediaConnectionNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type productsVideosNodesProductMediaMediaConnectionNodesModel3d struct {
+	Typename           string `json:"__typename"`
+	mediaFieldsModel3d `json:"-"`
+}
+
+// GetTypename returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.Id, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetId() string {
+	return v.mediaFieldsModel3d.Id
+}
+
+// GetAlt returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.Alt, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetAlt() string {
+	return v.mediaFieldsModel3d.Alt
+}
+
+// GetStatus returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.Status, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetStatus() MediaStatus {
+	return v.mediaFieldsModel3d.Status
+}
+
+// GetMediaContentType returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.MediaContentType, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetMediaContentType() string {
+	return v.mediaFieldsModel3d.MediaContentType
+}
+
+// GetMediaErrors returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.MediaErrors, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsModel3d.MediaErrors
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosNodesProductMediaMediaConnectionNodesModel3d
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosNodesProductMediaMediaConnectionNodesModel3d = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsModel3d)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalproductsVideosNodesProductMediaMediaConnectionNodesModel3d struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) __premarshalJSON() (*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesModel3d, error) {
+	var retval __premarshalproductsVideosNodesProductMediaMediaConnectionNodesModel3d
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsModel3d.Id
+	retval.Alt = v.mediaFieldsModel3d.Alt
+	retval.Status = v.mediaFieldsModel3d.Status
+	retval.MediaContentType = v.mediaFieldsModel3d.MediaContentType
+	retval.MediaErrors = v.mediaFieldsModel3d.MediaErrors
+	return &retval, nil
+}
+
+// productsVideosNodesProductMediaMediaConnectionNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type productsVideosNodesProductMediaMediaConnectionNodesVideo struct {
+	Typename         string `json:"__typename"`
+	mediaFieldsVideo `json:"-"`
+}
+
+// GetTypename returns productsVideosNodesProductMediaMediaConnectionNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns productsVideosNodesProductMediaMediaConnectionNodesVideo.Id, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetId() string {
+	return v.mediaFieldsVideo.Id
+}
+
+// GetAlt returns productsVideosNodesProductMediaMediaConnectionNodesVideo.Alt, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetAlt() string {
+	return v.mediaFieldsVideo.Alt
+}
+
+// GetStatus returns productsVideosNodesProductMediaMediaConnectionNodesVideo.Status, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsVideo.Status
+}
+
+// GetMediaContentType returns productsVideosNodesProductMediaMediaConnectionNodesVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetMediaContentType() string {
+	return v.mediaFieldsVideo.MediaContentType
+}
+
+// GetMediaErrors returns productsVideosNodesProductMediaMediaConnectionNodesVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsVideo.MediaErrors
+}
+
+// GetFilename returns productsVideosNodesProductMediaMediaConnectionNodesVideo.Filename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetFilename() string {
+	return v.mediaFieldsVideo.Filename
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosNodesProductMediaMediaConnectionNodesVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosNodesProductMediaMediaConnectionNodesVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalproductsVideosNodesProductMediaMediaConnectionNodesVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+
+	Filename string `json:"filename"`
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) __premarshalJSON() (*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesVideo, error) {
+	var retval __premarshalproductsVideosNodesProductMediaMediaConnectionNodesVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsVideo.Id
+	retval.Alt = v.mediaFieldsVideo.Alt
+	retval.Status = v.mediaFieldsVideo.Status
+	retval.MediaContentType = v.mediaFieldsVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
+	retval.Filename = v.mediaFieldsVideo.Filename
+	return &retval, nil
+}
+
+// productsVideosNodesProductMediaMediaConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+// The GraphQL type's documentation follows.
+//
+// Cursor pagination state.
+type productsVideosNodesProductMediaMediaConnectionPageInfo struct {
+	// Whether another page follows.
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor of the last item on this page.
+	EndCursor string `json:"endCursor"`
+}
+
+// GetHasNextPage returns productsVideosNodesProductMediaMediaConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionPageInfo) GetHasNextPage() bool {
+	return v.HasNextPage
+}
+
+// GetEndCursor returns productsVideosNodesProductMediaMediaConnectionPageInfo.EndCursor, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionPageInfo) GetEndCursor() string {
+	return v.EndCursor
+}
+
+// productsVideosNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type productsVideosNodesVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns productsVideosNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesVideo) GetTypename() string { return v.Typename }
+
+// productsVideosResponse is returned by productsVideos on success.
+type productsVideosResponse struct {
+	// Returns the objects with the given global IDs, in the same order; null
+	// for an ID that names nothing.
+	Nodes []productsVideosNodesNode `json:"-"`
+}
+
+// GetNodes returns productsVideosResponse.Nodes, and is useful for accessing the field via an interface.
+func (v *productsVideosResponse) GetNodes() []productsVideosNodesNode { return v.Nodes }
+
+func (v *productsVideosResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosResponse
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]productsVideosNodesNode,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalproductsVideosNodesNode(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal productsVideosResponse.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalproductsVideosResponse struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *productsVideosResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosResponse) __premarshalJSON() (*__premarshalproductsVideosResponse, error) {
+	var retval __premarshalproductsVideosResponse
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalproductsVideosNodesNode(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal productsVideosResponse.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
 // stageUploadResponse is returned by stageUpload on success.
 type stageUploadResponse struct {
 	// Creates staged upload targets, the first step of uploading a file.
@@ -1975,13 +2924,355 @@ func (v *stagedUploadInput) GetHttpMethod() string { return v.HttpMethod }
 // GetFileSize returns stagedUploadInput.FileSize, and is useful for accessing the field via an interface.
 func (v *stagedUploadInput) GetFileSize() string { return v.FileSize }
 
+// videoStatusesNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type videoStatusesNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns videoStatusesNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesExternalVideo) GetTypename() string { return v.Typename }
+
+// videoStatusesNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type videoStatusesNodesMediaImage struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns videoStatusesNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesMediaImage) GetTypename() string { return v.Typename }
+
+// videoStatusesNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type videoStatusesNodesModel3d struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns videoStatusesNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesModel3d) GetTypename() string { return v.Typename }
+
+// videoStatusesNodesNode includes the requested fields of the GraphQL interface Node.
+//
+// videoStatusesNodesNode is implemented by the following types:
+// videoStatusesNodesExternalVideo
+// videoStatusesNodesMediaImage
+// videoStatusesNodesModel3d
+// videoStatusesNodesProduct
+// videoStatusesNodesVideo
+// The GraphQL type's documentation follows.
+//
+// An object with a global ID.
+type videoStatusesNodesNode interface {
+	implementsGraphQLInterfacevideoStatusesNodesNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+}
+
+func (v *videoStatusesNodesExternalVideo) implementsGraphQLInterfacevideoStatusesNodesNode() {}
+func (v *videoStatusesNodesMediaImage) implementsGraphQLInterfacevideoStatusesNodesNode()    {}
+func (v *videoStatusesNodesModel3d) implementsGraphQLInterfacevideoStatusesNodesNode()       {}
+func (v *videoStatusesNodesProduct) implementsGraphQLInterfacevideoStatusesNodesNode()       {}
+func (v *videoStatusesNodesVideo) implementsGraphQLInterfacevideoStatusesNodesNode()         {}
+
+func __unmarshalvideoStatusesNodesNode(b []byte, v *videoStatusesNodesNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "ExternalVideo":
+		*v = new(videoStatusesNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(videoStatusesNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(videoStatusesNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Product":
+		*v = new(videoStatusesNodesProduct)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(videoStatusesNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for videoStatusesNodesNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalvideoStatusesNodesNode(v *videoStatusesNodesNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *videoStatusesNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*videoStatusesNodesExternalVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case *videoStatusesNodesMediaImage:
+		typename = "MediaImage"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*videoStatusesNodesMediaImage
+		}{typename, v}
+		return json.Marshal(result)
+	case *videoStatusesNodesModel3d:
+		typename = "Model3d"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*videoStatusesNodesModel3d
+		}{typename, v}
+		return json.Marshal(result)
+	case *videoStatusesNodesProduct:
+		typename = "Product"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*videoStatusesNodesProduct
+		}{typename, v}
+		return json.Marshal(result)
+	case *videoStatusesNodesVideo:
+		typename = "Video"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalvideoStatusesNodesVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for videoStatusesNodesNode: "%T"`, v)
+	}
+}
+
+// videoStatusesNodesProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type videoStatusesNodesProduct struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns videoStatusesNodesProduct.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesProduct) GetTypename() string { return v.Typename }
+
+// videoStatusesNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type videoStatusesNodesVideo struct {
+	Typename         string `json:"__typename"`
+	mediaFieldsVideo `json:"-"`
+}
+
+// GetTypename returns videoStatusesNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetTypename() string { return v.Typename }
+
+// GetId returns videoStatusesNodesVideo.Id, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetId() string { return v.mediaFieldsVideo.Id }
+
+// GetAlt returns videoStatusesNodesVideo.Alt, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetAlt() string { return v.mediaFieldsVideo.Alt }
+
+// GetStatus returns videoStatusesNodesVideo.Status, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetStatus() MediaStatus { return v.mediaFieldsVideo.Status }
+
+// GetMediaContentType returns videoStatusesNodesVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetMediaContentType() string {
+	return v.mediaFieldsVideo.MediaContentType
+}
+
+// GetMediaErrors returns videoStatusesNodesVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsVideo.MediaErrors
+}
+
+// GetFilename returns videoStatusesNodesVideo.Filename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetFilename() string { return v.mediaFieldsVideo.Filename }
+
+func (v *videoStatusesNodesVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*videoStatusesNodesVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.videoStatusesNodesVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalvideoStatusesNodesVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+
+	Filename string `json:"filename"`
+}
+
+func (v *videoStatusesNodesVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *videoStatusesNodesVideo) __premarshalJSON() (*__premarshalvideoStatusesNodesVideo, error) {
+	var retval __premarshalvideoStatusesNodesVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsVideo.Id
+	retval.Alt = v.mediaFieldsVideo.Alt
+	retval.Status = v.mediaFieldsVideo.Status
+	retval.MediaContentType = v.mediaFieldsVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
+	retval.Filename = v.mediaFieldsVideo.Filename
+	return &retval, nil
+}
+
+// videoStatusesResponse is returned by videoStatuses on success.
+type videoStatusesResponse struct {
+	// Returns the objects with the given global IDs, in the same order; null
+	// for an ID that names nothing.
+	Nodes []videoStatusesNodesNode `json:"-"`
+}
+
+// GetNodes returns videoStatusesResponse.Nodes, and is useful for accessing the field via an interface.
+func (v *videoStatusesResponse) GetNodes() []videoStatusesNodesNode { return v.Nodes }
+
+func (v *videoStatusesResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*videoStatusesResponse
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.videoStatusesResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]videoStatusesNodesNode,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalvideoStatusesNodesNode(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal videoStatusesResponse.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalvideoStatusesResponse struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *videoStatusesResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *videoStatusesResponse) __premarshalJSON() (*__premarshalvideoStatusesResponse, error) {
+	var retval __premarshalvideoStatusesResponse
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalvideoStatusesNodesNode(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal videoStatusesResponse.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
 // The mutation executed by attachMedia.
 const attachMedia_Operation = `
 mutation attachMedia ($product: ProductUpdateInput!, $media: [CreateMediaInput!]!) {
 	productUpdate(product: $product, media: $media) {
 		product {
 			id
-			media(first: 10, query: "media_type:VIDEO", sortKey: ID, reverse: true) {
+			media(first: 1, query: "media_type:VIDEO", sortKey: ID, reverse: true) {
 				nodes {
 					__typename
 					... mediaFields
@@ -2011,7 +3302,8 @@ fragment mediaFields on Media {
 `
 
 // attachMedia appends media to a product with productUpdate (productCreateMedia
-// is deprecated) and reads back the newest videos to learn the new media's id.
+// is deprecated) and reads back the newest video, which is the new one unless
+// another was attached at the same moment, to learn its id.
 func attachMedia(
 	ctx_ context.Context,
 	client_ graphql.Client,
@@ -2161,6 +3453,77 @@ func productVideos(
 	return data_, err_
 }
 
+// The query executed by productsVideos.
+const productsVideos_Operation = `
+query productsVideos ($ids: [ID!]!, $first: Int!, $query: String!) {
+	nodes(ids: $ids) {
+		__typename
+		... on Product {
+			id
+			mediaCount {
+				count
+			}
+			media(first: $first, query: $query, sortKey: ID, reverse: true) {
+				nodes {
+					__typename
+					... mediaFields
+				}
+				pageInfo {
+					hasNextPage
+					endCursor
+				}
+			}
+		}
+	}
+}
+fragment mediaFields on Media {
+	id
+	alt
+	status
+	mediaContentType
+	mediaErrors {
+		code
+		details
+		message
+	}
+	... on Video {
+		filename
+	}
+}
+`
+
+// productsVideos reads the newest videos of several products in one call:
+// the duplicate check of a batch of jobs, one product per job. A product
+// with more videos than one page holds is paged through with productVideos.
+func productsVideos(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	ids []string,
+	first int,
+	query string,
+) (data_ *productsVideosResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "productsVideos",
+		Query:  productsVideos_Operation,
+		Variables: &__productsVideosInput{
+			Ids:   ids,
+			First: first,
+			Query: query,
+		},
+	}
+
+	data_ = &productsVideosResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The mutation executed by stageUpload.
 const stageUpload_Operation = `
 mutation stageUpload ($input: [StagedUploadInput!]!) {
@@ -2196,6 +3559,58 @@ func stageUpload(
 	}
 
 	data_ = &stageUploadResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by videoStatuses.
+const videoStatuses_Operation = `
+query videoStatuses ($ids: [ID!]!) {
+	nodes(ids: $ids) {
+		__typename
+		... on Video {
+			... mediaFields
+		}
+	}
+}
+fragment mediaFields on Media {
+	id
+	alt
+	status
+	mediaContentType
+	mediaErrors {
+		code
+		details
+		message
+	}
+	... on Video {
+		filename
+	}
+}
+`
+
+// videoStatuses polls the processing of many videos in one call.
+func videoStatuses(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	ids []string,
+) (data_ *videoStatusesResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "videoStatuses",
+		Query:  videoStatuses_Operation,
+		Variables: &__videoStatusesInput{
+			Ids: ids,
+		},
+	}
+
+	data_ = &videoStatusesResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -241,30 +241,11 @@ func (p *Publisher) Publish(ctx context.Context, key, sku, outputURL string) (me
 	return res.MediaID, err
 }
 
-// PublishVideos publishes jobs one after another, first resolving all their
-// SKUs with one productVariants call per SKUsPerLookup SKUs. It stops
-// early, reporting the context's error for the remaining jobs, when ctx
-// ends.
+// PublishVideos publishes jobs with PublishBatch, MaxBatchJobs at a time.
+// It stops early, reporting the context's cause for the remaining jobs,
+// when ctx ends.
 func (p *Publisher) PublishVideos(ctx context.Context, jobs []VideoJob) []PublishOutcome {
-	skus := make([]string, 0, len(jobs))
-	for _, j := range jobs {
-		if s := strings.TrimSpace(j.SKU); s != "" {
-			skus = append(skus, s)
-		}
-	}
-	if err := p.Prefetch(ctx, skus); err != nil {
-		p.logger.LogAttrs(ctx, slog.LevelWarn, "shopify: SKU prefetch failed; resolving one by one", slog.String("error", err.Error()))
-	}
-	out := make([]PublishOutcome, len(jobs))
-	for i, j := range jobs {
-		out[i].Job = j
-		if err := ctx.Err(); err != nil {
-			out[i].Err = err
-			continue
-		}
-		out[i].Result, out[i].Err = p.PublishVideo(ctx, j)
-	}
-	return out
+	return p.PublishBatch(ctx, jobs)
 }
 
 // Prefetch resolves SKUs in batches and remembers the answers, so that
@@ -332,102 +313,8 @@ func (p *Publisher) resolveSKU(ctx context.Context, sku string) (Variant, error)
 // exhausted, server errors) are worth retrying; IsPermanent tells them
 // apart. The result is filled as far as publishing got.
 func (p *Publisher) PublishVideo(ctx context.Context, job VideoJob) (PublishResult, error) {
-	if err := job.validate(); err != nil {
-		return PublishResult{}, &PermanentError{Op: "validate", Err: err}
-	}
-	unlock, err := p.keys.lock(ctx, job.Key)
-	if err != nil {
-		return PublishResult{}, fmt.Errorf("shopify: waiting for another publish of key %q: %w", job.Key, err)
-	}
-	defer unlock()
-
-	v, err := p.resolveSKU(ctx, job.SKU)
-	if err != nil {
-		return PublishResult{}, err
-	}
-	res := PublishResult{ProductID: v.ProductID, VariantID: v.ID}
-	marker := MediaMarker(job.Key)
-	log := p.logger.With(slog.String("sku", v.SKU), slog.String("product", v.ProductID), slog.String("marker", marker))
-
-	existing, count, err := p.findVideo(ctx, v, hasMarker(marker), scanPageSize)
-	if err != nil {
-		return res, err
-	}
-	if existing != nil {
-		res.MediaID, res.Status, res.Reused = existing.ID, existing.Status, true
-		log.LogAttrs(ctx, slog.LevelInfo, "shopify: video already on product", slog.String("media", existing.ID), slog.String("status", string(existing.Status)))
-		return p.finish(ctx, v, res, existing)
-	}
-	if count >= p.maxProductMedia {
-		return res, &PermanentError{Op: "attach", Code: CodeProductMediaLimitExceeded,
-			Err: fmt.Errorf("product %s already has %d media, the most a product may hold is %d", v.ProductID, count, p.maxProductMedia)}
-	}
-
-	vid, err := p.openVideo(ctx, job.OutputURL)
-	if err != nil {
-		return res, err
-	}
-	defer func() {
-		if cerr := vid.close(); cerr != nil {
-			log.LogAttrs(ctx, slog.LevelWarn, "shopify: closing video source", slog.String("error", cerr.Error()))
-		}
-	}()
-	filename := marker + ".mp4"
-	target, err := p.stage(ctx, filename, vid.size)
-	if err != nil {
-		return res, err
-	}
-	if err := p.upload(ctx, target, filename, vid); err != nil {
-		return res, err
-	}
-	alt := job.Alt
-	if strings.TrimSpace(alt) == "" {
-		alt = v.ProductTitle + " video"
-	}
-	item, err := p.attach(ctx, v, target.ResourceURL, mediaAlt(alt, marker), marker)
-	if err != nil {
-		return res, err
-	}
-	res.MediaID, res.Status = item.ID, item.Status
-	log.LogAttrs(ctx, slog.LevelInfo, "shopify: video attached", slog.String("media", item.ID), slog.Int64("bytes", vid.size))
-	return p.finish(ctx, v, res, item)
-}
-
-// finish reports a video's final state, waiting for processing if needed.
-func (p *Publisher) finish(ctx context.Context, v Variant, res PublishResult, m *mediaItem) (PublishResult, error) {
-	switch m.Status {
-	case MediaStatusReady:
-		return res, nil
-	case MediaStatusFailed:
-		return res, processingError(m)
-	}
-	if !p.wait {
-		return res, nil
-	}
-	deadline := p.clock.Now().Add(p.processingTimeout)
-	for attempt := 0; ; attempt++ {
-		now := p.clock.Now()
-		if !now.Before(deadline) {
-			return res, fmt.Errorf("shopify: video %s is %s after %v: %w", m.ID, res.Status, p.processingTimeout, ErrProcessingTimeout)
-		}
-		if err := p.clock.Sleep(ctx, min(p.poll.Delay(attempt), deadline.Sub(now))); err != nil {
-			return res, fmt.Errorf("shopify: waiting for video %s: %w", m.ID, err)
-		}
-		cur, _, err := p.findVideo(ctx, v, hasID(m.ID), pollPageSize)
-		if err != nil {
-			return res, err
-		}
-		if cur == nil {
-			return res, fmt.Errorf("shopify: video %s disappeared from product %s while processing", m.ID, v.ProductID)
-		}
-		res.Status = cur.Status
-		switch cur.Status {
-		case MediaStatusReady:
-			return res, nil
-		case MediaStatusFailed:
-			return res, processingError(cur)
-		}
-	}
+	o := p.publishBatch(ctx, []VideoJob{job})[0]
+	return o.Result, o.Err
 }
 
 // attach appends the uploaded video to the product and returns it as

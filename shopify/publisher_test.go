@@ -89,8 +89,8 @@ func TestPublishVideo(t *testing.T) {
 		t.Errorf("calls = %v, want one lookup, one stage, one attach", st.Calls)
 	}
 	// Three polls after the attach: the fake turns READY on the third read.
-	if got := st.Calls["product"]; got != 1+3 {
-		t.Errorf("product reads = %d, want 1 duplicate check + 3 polls", got)
+	if got := st.Calls["nodes"]; got != 1+3 || st.Calls["product"] != 0 {
+		t.Errorf("nodes reads = %d, product reads = %d; want 1 duplicate check + 3 polls, and no paging", got, st.Calls["product"])
 	}
 	if st.Invalid != 0 {
 		t.Errorf("%d requests failed validation against the schema", st.Invalid)
@@ -267,12 +267,12 @@ func TestPublishVideoMediaLimit(t *testing.T) {
 }
 
 func TestPublishVideoThrottlingRecovered(t *testing.T) {
-	// The duplicate check requests about 154 points; a 160-point bucket
-	// refilling at 1 point per second holds it only when nearly full, so the
-	// second job's calls are refused until it refills.
+	// The SKU lookup requests 22 points; a 25-point bucket refilling at 1
+	// point per second holds it only when nearly full, so the calls after
+	// it are refused until it refills.
 	for _, pacing := range []bool{false, true} {
 		t.Run(fmt.Sprintf("pacing=%v", pacing), func(t *testing.T) {
-			f := newFixture(t, []shopifytest.Option{shopifytest.WithBucket(160, 1)})
+			f := newFixture(t, []shopifytest.Option{shopifytest.WithBucket(25, 1)})
 			pub := shopify.NewPublisher(f.srv.Client(shopify.WithPacing(pacing)))
 			for _, key := range []string{"t1", "t2"} {
 				res, err := pub.PublishVideo(context.Background(), shopify.VideoJob{

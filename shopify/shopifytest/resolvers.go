@@ -30,6 +30,16 @@ func (q queryRoot) field(name string, args map[string]any) (any, error) {
 		return productObj{q.s, p}, nil
 	case "productVariants":
 		return q.productVariants(args)
+	case "nodes":
+		ids, _ := args["ids"].([]any)
+		if len(ids) > maxPageSize {
+			return nil, fmt.Errorf("nodes: at most %d IDs may be given, got %d", maxPageSize, len(ids))
+		}
+		out := make([]object, len(ids))
+		for i, id := range ids {
+			out[i] = q.s.node(str(id))
+		}
+		return out, nil
 	}
 	return nil, fmt.Errorf("field QueryRoot.%s is not implemented by the fake", name)
 }
@@ -404,4 +414,15 @@ func str(v any) string {
 		return s
 	}
 	return ""
+}
+
+// node returns the object a global ID names, or nil. Callers hold s.mu.
+func (s *Server) node(id string) object {
+	if p := s.products[id]; p != nil {
+		return productObj{s, p}
+	}
+	if m := s.mediaByID[id]; m != nil {
+		return mediaObj{s, m}
+	}
+	return nil
 }

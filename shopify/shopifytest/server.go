@@ -38,11 +38,12 @@ type Server struct {
 	reqSeq  int64
 	nextNum int64
 
-	products map[string]*product
-	order    []*product
-	variants []*variant
-	uploads  map[string]*upload
-	videos   map[string]*sourceVideo
+	products  map[string]*product
+	order     []*product
+	variants  []*variant
+	uploads   map[string]*upload
+	videos    map[string]*sourceVideo
+	mediaByID map[string]*media
 }
 
 type config struct {
@@ -201,6 +202,8 @@ func NewServer(opts ...Option) *Server {
 		products: make(map[string]*product),
 		uploads:  make(map[string]*upload),
 		videos:   make(map[string]*sourceVideo),
+
+		mediaByID: make(map[string]*media),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/admin/api/{version}/graphql.json", s.serveGraphQL)

@@ -161,8 +161,10 @@ func (s *Server) gid(typ string) string {
 // newMedia allocates a media item. Callers hold s.mu.
 func (s *Server) newMedia(typ, contentType string) *media {
 	id := s.gid(typ)
-	return &media{id: id, num: s.nextNum, typ: typ, contentType: contentType,
+	m := &media{id: id, num: s.nextNum, typ: typ, contentType: contentType,
 		createdReq: s.reqSeq, createdAt: s.now()}
+	s.mediaByID[id] = m
+	return m
 }
 
 // advance moves a video through processing as it is read. Callers hold
