@@ -122,6 +122,7 @@ type Publisher struct {
 	maxProductMedia   int
 	skus              *skuCache
 	keys              keyedMutex
+	coalesce          *coalescer
 }
 
 // PublisherOption configures a Publisher.
@@ -204,6 +205,21 @@ func WithSKUCacheTTL(d time.Duration) PublisherOption {
 	}
 }
 
+// WithCoalescing sets how long Publish waits for concurrent Publish calls
+// to join one PublishBatch call (up to MaxBatchJobs jobs); the default is
+// DefaultCoalesceWindow. Batching saves cost points per video (see
+// PublishBatch) and costs each publish up to window of latency, which is
+// small beside Shopify's processing time. 0 publishes each call on its
+// own.
+func WithCoalescing(window time.Duration) PublisherOption {
+	return func(p *Publisher) {
+		if window < 0 {
+			window = 0
+		}
+		p.coalesce.window = window
+	}
+}
+
 // NewPublisher returns a Publisher that calls Shopify through c.
 func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 	p := &Publisher{
@@ -218,6 +234,7 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 		maxProductMedia:   DefaultMaxProductMedia,
 		skus:              newSKUCache(DefaultSKUCacheTTL),
 	}
+	p.coalesce = &coalescer{p: p, window: DefaultCoalesceWindow}
 	for _, opt := range opts {
 		opt(p)
 	}
@@ -236,9 +253,21 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 //
 // Errors that retrying cannot fix have a Permanent() bool method returning
 // true (see IsPermanent), which the outbox can check with errors.As.
+//
+// Concurrent calls are coalesced: calls that arrive within the coalescing
+// window (WithCoalescing) are published together by one PublishBatch, so
+// an outbox running several delivery workers spends the cost points of
+// batches without knowing about them. Each call still gets its own job's
+// outcome, and returns when its own context ends.
 func (p *Publisher) Publish(ctx context.Context, key, sku, outputURL string) (mediaID string, err error) {
-	res, err := p.PublishVideo(ctx, VideoJob{Key: key, SKU: sku, OutputURL: outputURL})
-	return res.MediaID, err
+	job := VideoJob{Key: key, SKU: sku, OutputURL: outputURL}
+	var o PublishOutcome
+	if p.coalesce.window > 0 {
+		o = p.coalesce.publish(ctx, job)
+	} else {
+		o.Result, o.Err = p.PublishVideo(ctx, job)
+	}
+	return o.Result.MediaID, o.Err
 }
 
 // PublishVideos publishes jobs with PublishBatch, MaxBatchJobs at a time.

@@ -1,0 +1,162 @@
+package shopify_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/shopify"
+	"github.com/creativeai-run/catalogvideo/shopify/shopifytest"
+)
+
+func TestPublishBatch(t *testing.T) {
+	c := newCatalog(30, 512, shopifytest.WithReadyAfterPolls(2))
+	defer c.srv.Close()
+	pub := shopify.NewPublisher(c.srv.Client())
+
+	// One job's video is already on its product from an earlier attempt.
+	early, err := pub.PublishVideo(context.Background(), c.jobs[7])
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.srv.Stats()
+
+	jobs := append(c.jobs[:len(c.jobs):len(c.jobs)], c.jobs[3]) // key 3 twice
+	out := pub.PublishBatch(context.Background(), jobs)
+	if len(out) != len(jobs) {
+		t.Fatalf("%d outcomes for %d jobs", len(out), len(jobs))
+	}
+	for i, o := range out {
+		if o.Err != nil || o.Result.Status != shopify.MediaStatusReady || o.Result.MediaID == "" || o.Job != jobs[i] {
+			t.Errorf("outcome %d = %+v, want READY for its own job", i, o)
+		}
+	}
+	if !out[7].Result.Reused || out[7].Result.MediaID != early.MediaID {
+		t.Errorf("job 7 = %+v, want the video attached earlier (%s) reused", out[7].Result, early.MediaID)
+	}
+	if out[30].Result != out[3].Result {
+		t.Errorf("the repeated key got %+v, the first %+v; want the same", out[30].Result, out[3].Result)
+	}
+	after := c.srv.Stats()
+	calls := func(f string) int { return after.Calls[f] - before.Calls[f] }
+	// The SKUs were cached by the first publish only for job 7; the rest
+	// take one lookup. 29 new videos: 3 stagings of up to 10, 29 attaches,
+	// 2 duplicate checks of up to 25 products and 2 polls of all of them.
+	want := map[string]int{"productVariants": 1, "stagedUploadsCreate": 3, "productUpdate": 29, "nodes": 2 + 2, "product": 0}
+	for f, n := range want {
+		if calls(f) != n {
+			t.Errorf("%s calls = %d, want %d", f, calls(f), n)
+		}
+	}
+	if up := after.Uploads - before.Uploads; up != 29 {
+		t.Errorf("%d uploads, want 29", up)
+	}
+	for i, o := range out[:30] {
+		vids := 0
+		for _, m := range c.srv.Media(o.Result.ProductID) {
+			if m.ContentType == "VIDEO" {
+				vids++
+			}
+		}
+		if vids != 1 {
+			t.Errorf("product of job %d has %d videos, want 1", i, vids)
+		}
+	}
+	if after.Invalid != 0 || after.Throttled != 0 {
+		t.Errorf("invalid %d, throttled %d; want 0 and 0", after.Invalid, after.Throttled)
+	}
+}
+
+func TestPublishBatchFailuresStayPerJob(t *testing.T) {
+	c := newCatalog(4, 256)
+	defer c.srv.Close()
+	pub := shopify.NewPublisher(c.srv.Client())
+	jobs := append([]shopify.VideoJob{}, c.jobs...)
+	jobs[1].SKU = "NO-SUCH-SKU"
+	jobs[2].OutputURL = c.srv.AddVideo(shopifytest.Video{Size: 10, Status: 404})
+	jobs[3].Key = ""
+	out := pub.PublishBatch(context.Background(), jobs)
+	if out[0].Err != nil || out[0].Result.Status != shopify.MediaStatusReady {
+		t.Errorf("job 0 = %+v, want READY", out[0])
+	}
+	for i := 1; i < 4; i++ {
+		if out[i].Err == nil || !shopify.IsPermanent(out[i].Err) {
+			t.Errorf("job %d err = %v, want a permanent error of its own", i, out[i].Err)
+		}
+	}
+}
+
+// windowClock is a virtual clock whose coalescing window never ends by
+// itself: only a full batch closes it.
+type windowClock struct {
+	*shopifytest.VirtualClock
+	window time.Duration
+}
+
+func (c windowClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d == c.window {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return c.VirtualClock.Sleep(ctx, d)
+}
+
+func TestPublishCoalescesConcurrentCalls(t *testing.T) {
+	const window = 123 * time.Millisecond
+	clock := windowClock{shopifytest.NewVirtualClock(epoch), window}
+	srv := shopifytest.NewServer(shopifytest.WithClock(clock))
+	defer srv.Close()
+	var jobs []shopify.VideoJob
+	for i := range shopify.MaxBatchJobs {
+		sku := fmt.Sprintf("CO-%03d", i)
+		srv.AddProduct(shopifytest.Product{Title: sku, Variants: []shopifytest.Variant{{SKU: sku}}})
+		jobs = append(jobs, shopify.VideoJob{Key: "k/" + sku, SKU: sku, OutputURL: srv.AddVideo(shopifytest.Video{Size: 100})})
+	}
+	pub := shopify.NewPublisher(srv.Client(), shopify.WithCoalescing(window))
+	var wg sync.WaitGroup
+	ids := make([]string, len(jobs))
+	errs := make([]error, len(jobs))
+	for i, j := range jobs {
+		wg.Go(func() { ids[i], errs[i] = pub.Publish(context.Background(), j.Key, j.SKU, j.OutputURL) })
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range jobs {
+		if errs[i] != nil || ids[i] == "" || seen[ids[i]] {
+			t.Errorf("publish %d = %q, %v; want its own media ID", i, ids[i], errs[i])
+		}
+		seen[ids[i]] = true
+	}
+	// All 50 calls ran as one batch: the window never ended, so only the
+	// full batch could have closed it.
+	st := srv.Stats()
+	if st.Calls["productVariants"] != 1 || st.Calls["stagedUploadsCreate"] != 5 {
+		t.Errorf("calls = %v, want 1 lookup and 5 stagings for one batch of 50", st.Calls)
+	}
+}
+
+func TestPublishCoalescedCallerLeavesAtItsDeadline(t *testing.T) {
+	const window = 77 * time.Millisecond
+	clock := windowClock{shopifytest.NewVirtualClock(epoch), window}
+	srv := shopifytest.NewServer(shopifytest.WithClock(clock))
+	defer srv.Close()
+	srv.AddProduct(shopifytest.Product{Title: "P", Variants: []shopifytest.Variant{{SKU: "P"}}})
+	pub := shopify.NewPublisher(srv.Client(), shopify.WithCoalescing(window))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := pub.Publish(ctx, "k", "P", srv.AddVideo(shopifytest.Video{Size: 10}))
+		done <- err
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || shopify.IsPermanent(err) {
+			t.Errorf("err = %v, want the context's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a coalesced Publish did not return when its context ended")
+	}
+}
