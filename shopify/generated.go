@@ -2063,18 +2063,11 @@ func (v *productsVideosNodesProductMediaCount) GetCount() int { return v.Count }
 type productsVideosNodesProductMediaMediaConnection struct {
 	// The media on this page.
 	Nodes []productsVideosNodesProductMediaMediaConnectionNodesMedia `json:"-"`
-	// Where this page is in the list.
-	PageInfo productsVideosNodesProductMediaMediaConnectionPageInfo `json:"pageInfo"`
 }
 
 // GetNodes returns productsVideosNodesProductMediaMediaConnection.Nodes, and is useful for accessing the field via an interface.
 func (v *productsVideosNodesProductMediaMediaConnection) GetNodes() []productsVideosNodesProductMediaMediaConnectionNodesMedia {
 	return v.Nodes
-}
-
-// GetPageInfo returns productsVideosNodesProductMediaMediaConnection.PageInfo, and is useful for accessing the field via an interface.
-func (v *productsVideosNodesProductMediaMediaConnection) GetPageInfo() productsVideosNodesProductMediaMediaConnectionPageInfo {
-	return v.PageInfo
 }
 
 func (v *productsVideosNodesProductMediaMediaConnection) UnmarshalJSON(b []byte) error {
@@ -2118,8 +2111,6 @@ func (v *productsVideosNodesProductMediaMediaConnection) UnmarshalJSON(b []byte)
 
 type __premarshalproductsVideosNodesProductMediaMediaConnection struct {
 	Nodes []json.RawMessage `json:"nodes"`
-
-	PageInfo productsVideosNodesProductMediaMediaConnectionPageInfo `json:"pageInfo"`
 }
 
 func (v *productsVideosNodesProductMediaMediaConnection) MarshalJSON() ([]byte, error) {
@@ -2151,7 +2142,6 @@ func (v *productsVideosNodesProductMediaMediaConnection) __premarshalJSON() (*__
 			}
 		}
 	}
-	retval.PageInfo = v.PageInfo
 	return &retval, nil
 }
 
@@ -2674,27 +2664,6 @@ func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) __premarshalJ
 	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
 	retval.Filename = v.mediaFieldsVideo.Filename
 	return &retval, nil
-}
-
-// productsVideosNodesProductMediaMediaConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
-// The GraphQL type's documentation follows.
-//
-// Cursor pagination state.
-type productsVideosNodesProductMediaMediaConnectionPageInfo struct {
-	// Whether another page follows.
-	HasNextPage bool `json:"hasNextPage"`
-	// The cursor of the last item on this page.
-	EndCursor string `json:"endCursor"`
-}
-
-// GetHasNextPage returns productsVideosNodesProductMediaMediaConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
-func (v *productsVideosNodesProductMediaMediaConnectionPageInfo) GetHasNextPage() bool {
-	return v.HasNextPage
-}
-
-// GetEndCursor returns productsVideosNodesProductMediaMediaConnectionPageInfo.EndCursor, and is useful for accessing the field via an interface.
-func (v *productsVideosNodesProductMediaMediaConnectionPageInfo) GetEndCursor() string {
-	return v.EndCursor
 }
 
 // productsVideosNodesVideo includes the requested fields of the GraphQL type Video.
@@ -3468,10 +3437,6 @@ query productsVideos ($ids: [ID!]!, $first: Int!, $query: String!) {
 					__typename
 					... mediaFields
 				}
-				pageInfo {
-					hasNextPage
-					endCursor
-				}
 			}
 		}
 	}
@@ -3494,7 +3459,8 @@ fragment mediaFields on Media {
 
 // productsVideos reads the newest videos of several products in one call:
 // the duplicate check of a batch of jobs, one product per job. A product
-// with more videos than one page holds is paged through with productVideos.
+// whose page comes back full is paged through with productVideos; pageInfo
+// is left out because it costs a point per product.
 func productsVideos(
 	ctx_ context.Context,
 	client_ graphql.Client,

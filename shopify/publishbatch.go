@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Batch sizes. Each keeps one request's requested cost well inside a
@@ -37,6 +38,9 @@ type batchJob struct {
 	err    error
 	done   bool
 	item   *mediaItem // the job's video once found or attached
+	// attachedAt is when this batch attached the video; zero for a video
+	// an earlier attempt attached.
+	attachedAt time.Time
 	vid    *video
 	target stagedTarget
 }
@@ -197,7 +201,7 @@ func (p *Publisher) checkBatch(ctx context.Context, work []*batchJob) {
 			for _, m := range conn.GetNodes() {
 				items = append(items, newMediaItem(m))
 			}
-			more := conn.PageInfo.GetHasNextPage()
+			more := len(items) == checkPageSize
 			for _, b := range byProduct[prod.GetId()] {
 				p.checkJob(ctx, b, items, more, prod.MediaCount.GetCount())
 			}
@@ -306,6 +310,7 @@ func (p *Publisher) attachJob(ctx context.Context, b *batchJob) {
 		return
 	}
 	b.item = item
+	b.attachedAt = p.clock.Now()
 	b.res.MediaID, b.res.Status = item.ID, item.Status
 	p.logger.LogAttrs(ctx, slog.LevelInfo, "shopify: video attached", slog.String("sku", b.v.SKU),
 		slog.String("product", b.v.ProductID), slog.String("media", item.ID))
@@ -326,6 +331,7 @@ func (p *Publisher) pollBatch(ctx context.Context, work []*batchJob) {
 		pending = append(pending, b)
 	}
 	deadline := p.clock.Now().Add(p.processingTimeout)
+	first := p.firstPoll(pending)
 	for attempt := 0; len(pending) > 0; attempt++ {
 		now := p.clock.Now()
 		if !now.Before(deadline) {
@@ -334,7 +340,11 @@ func (p *Publisher) pollBatch(ctx context.Context, work []*batchJob) {
 			}
 			return
 		}
-		if err := p.clock.Sleep(ctx, min(p.poll.Delay(attempt), deadline.Sub(now))); err != nil {
+		wait := p.poll.Delay(attempt)
+		if attempt == 0 {
+			wait = first
+		}
+		if err := p.clock.Sleep(ctx, min(wait, deadline.Sub(now))); err != nil {
 			for _, b := range pending {
 				b.fail(fmt.Errorf("shopify: waiting for video %s: %w", b.item.ID, err))
 			}
@@ -366,6 +376,9 @@ func (p *Publisher) pollBatch(ctx context.Context, work []*batchJob) {
 				it := newMediaItem(vid)
 				if p.settle(b, &it) {
 					b.done = true
+					if it.Status == MediaStatusReady && !b.attachedAt.IsZero() {
+						p.learnProcessing(p.clock.Now().Sub(b.attachedAt))
+					}
 					continue
 				}
 				still = append(still, b)
@@ -387,4 +400,39 @@ func (p *Publisher) settle(b *batchJob, m *mediaItem) bool {
 		return true
 	}
 	return false
+}
+
+// firstPoll is the wait before the first status poll of a batch: the
+// processing time seen so far, less the time since the batch's newest
+// video was attached, but at least the first poll interval. Each poll
+// costs a point per video, so polling before videos are likely done is
+// points spent for nothing.
+func (p *Publisher) firstPoll(pending []*batchJob) time.Duration {
+	p.procMu.Lock()
+	est := p.procEstimate
+	p.procMu.Unlock()
+	var newest time.Time
+	for _, b := range pending {
+		if b.attachedAt.After(newest) {
+			newest = b.attachedAt
+		}
+	}
+	if est <= 0 || newest.IsZero() {
+		return p.poll.Initial
+	}
+	// 0.9: the samples are upper bounds (READY was seen at a poll, some
+	// time after it happened), so aim a little early.
+	return max(p.poll.Initial, time.Duration(0.9*float64(est))-p.clock.Now().Sub(newest))
+}
+
+// learnProcessing folds one observed time from attach to READY into the
+// estimate firstPoll uses.
+func (p *Publisher) learnProcessing(d time.Duration) {
+	p.procMu.Lock()
+	defer p.procMu.Unlock()
+	if p.procEstimate == 0 {
+		p.procEstimate = d
+		return
+	}
+	p.procEstimate = time.Duration(0.7*float64(p.procEstimate) + 0.3*float64(d))
 }

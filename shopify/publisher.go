@@ -123,6 +123,9 @@ type Publisher struct {
 	skus              *skuCache
 	keys              keyedMutex
 	coalesce          *coalescer
+
+	procMu       sync.Mutex
+	procEstimate time.Duration // typical attach-to-READY time seen; see firstPoll
 }
 
 // PublisherOption configures a Publisher.

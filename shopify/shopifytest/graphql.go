@@ -123,6 +123,7 @@ func (s *Server) handleGraphQL(body []byte) (int, any) {
 	data, err := ex.object(root, op.SelectionSet, nil)
 	actual := min(requested, s.actualCost(op, data))
 	s.bucket.refund(requested - actual)
+	s.stats.PointsDebited += actual
 	if fault != nil {
 		return 0, fault
 	}

@@ -154,6 +154,9 @@ type Stats struct {
 	Invalid int
 	// Throttled counts THROTTLED answers.
 	Throttled int
+	// PointsDebited sums the actual cost of every request that ran: what
+	// the cost bucket paid.
+	PointsDebited float64
 	// Faults counts injected faults served.
 	Faults int
 	// Uploads counts completed staged uploads.
