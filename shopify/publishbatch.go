@@ -41,8 +41,8 @@ type batchJob struct {
 	// attachedAt is when this batch attached the video; zero for a video
 	// an earlier attempt attached.
 	attachedAt time.Time
-	vid    *video
-	target stagedTarget
+	vid        *video
+	target     stagedTarget
 }
 
 func (b *batchJob) fail(err error) {
