@@ -14,6 +14,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -558,8 +559,9 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// costShape names what a request's cost depends on: the operation and its
-// numeric variables (page sizes), not its IDs, cursors or search strings. The
+// costShape names what a request's cost depends on: the operation, its
+// numeric variables (page sizes) and the lengths of its list variables
+// (IDs asked for), not the IDs, cursors or search strings themselves. The
 // pacer remembers costs per shape, so a 50-item page of an operation is not
 // paced as if it cost what a 10-item page of it did.
 func costShape(op string, body []byte) string {
@@ -571,8 +573,16 @@ func costShape(op string, body []byte) string {
 	}
 	var nums []string
 	for name, v := range req.Variables {
-		if len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')) {
+		switch {
+		case len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')):
 			nums = append(nums, name+"="+string(v))
+		case len(v) > 0 && v[0] == '[':
+			// A list's length sets the cost of nodes(ids:) and of one
+			// entry per input.
+			var list []json.RawMessage
+			if json.Unmarshal(v, &list) == nil {
+				nums = append(nums, name+"#"+strconv.Itoa(len(list)))
+			}
 		}
 	}
 	if len(nums) == 0 {

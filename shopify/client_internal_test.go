@@ -32,6 +32,12 @@ func TestCostShape(t *testing.T) {
 	if a != b || a == c || a != "productVideos(first=50)" {
 		t.Errorf("shapes %q %q %q: want the page size to tell shapes apart and ids and cursors not to", a, b, c)
 	}
+	d := costShape("videoStatuses", []byte(`{"variables":{"ids":["gid://1","gid://2"]}}`))
+	e := costShape("videoStatuses", []byte(`{"variables":{"ids":["gid://3","gid://4"]}}`))
+	f := costShape("videoStatuses", []byte(`{"variables":{"ids":["gid://3"]}}`))
+	if d != e || d == f || d != "videoStatuses(ids#2)" {
+		t.Errorf("shapes %q %q %q: want the number of IDs to tell shapes apart and the IDs not to", d, e, f)
+	}
 	if got := costShape("x", []byte(`{"variables":null}`)); got != "x" {
 		t.Errorf("costShape without variables = %q", got)
 	}
