@@ -108,10 +108,13 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 	p.pending += cost
 	p.avail = avail - cost
 	p.at = now
-	if avail >= cost {
+	// With others drawing on the bucket, keep a second of their draw in
+	// hand: what they send while this request is on its way.
+	need := cost + min(p.foreign, p.max/10)
+	if avail >= need {
 		return r, 0, nil
 	}
-	return r, p.jittered(secondsToDuration((cost - avail) / p.refill())), nil
+	return r, p.jittered(secondsToDuration((need - avail) / p.refill())), nil
 }
 
 // release returns a reservation whose request was never answered (it was
