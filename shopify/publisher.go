@@ -32,10 +32,9 @@ const (
 
 	// maxAltLength is Shopify's limit on media alt text, in characters.
 	maxAltLength = 512
-	// scanPageSize is how many videos one page of the duplicate check reads;
-	// pollPageSize is smaller because the video polled is the newest.
+	// scanPageSize is how many videos one page reads when a product's
+	// videos are paged through for a marker.
 	scanPageSize = 50
-	pollPageSize = 10
 	videoFilter  = "media_type:VIDEO"
 )
 
@@ -448,10 +447,6 @@ func (p *Publisher) findVideo(ctx context.Context, v Variant, match func(mediaIt
 		}
 		after = pi.GetEndCursor()
 	}
-}
-
-func hasID(id string) func(mediaItem) bool {
-	return func(m mediaItem) bool { return m.ID == id }
 }
 
 func hasMarker(marker string) func(mediaItem) bool {

@@ -23,7 +23,10 @@ const (
 // job's key marks the video on the product, so a retried delivery finds the
 // video an earlier attempt attached instead of attaching it twice. The
 // publisher's permanent errors (unknown SKU, media limit, processing failed)
-// carry Permanent() bool, which the outbox honours.
+// carry Permanent() bool, which the outbox honours. Publish coalesces the
+// deliveries that the outbox's workers make at the same time into one
+// batch (see shopify.Publisher.PublishBatch), so more delivery workers mean
+// fuller batches and fewer cost points per video.
 func ShopifySink(p *shopify.Publisher) batch.Sink {
 	return batch.SinkFunc(func(ctx context.Context, job batch.Job) (string, error) {
 		return p.Publish(ctx, job.Key, job.SKU, job.OutputURL)
