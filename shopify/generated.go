@@ -38,6 +38,18 @@ func (v *__lookupVariantsInput) GetFirst() int { return v.First }
 // GetAfter returns __lookupVariantsInput.After, and is useful for accessing the field via an interface.
 func (v *__lookupVariantsInput) GetAfter() string { return v.After }
 
+// __newestVideosInput is used internally by genqlient
+type __newestVideosInput struct {
+	Ids   []string `json:"ids"`
+	Query string   `json:"query"`
+}
+
+// GetIds returns __newestVideosInput.Ids, and is useful for accessing the field via an interface.
+func (v *__newestVideosInput) GetIds() []string { return v.Ids }
+
+// GetQuery returns __newestVideosInput.Query, and is useful for accessing the field via an interface.
+func (v *__newestVideosInput) GetQuery() string { return v.Query }
+
 // __productVideosInput is used internally by genqlient
 type __productVideosInput struct {
 	ProductId string `json:"productId"`
@@ -118,627 +130,10 @@ func (v *attachMediaProductUpdateProductUpdatePayload) GetUserErrors() []attachM
 type attachMediaProductUpdateProductUpdatePayloadProduct struct {
 	// The product's global ID.
 	Id string `json:"id"`
-	// The product's media, in gallery order unless sorted otherwise.
-	Media attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection `json:"media"`
 }
 
 // GetId returns attachMediaProductUpdateProductUpdatePayloadProduct.Id, and is useful for accessing the field via an interface.
 func (v *attachMediaProductUpdateProductUpdatePayloadProduct) GetId() string { return v.Id }
-
-// GetMedia returns attachMediaProductUpdateProductUpdatePayloadProduct.Media, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProduct) GetMedia() attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection {
-	return v.Media
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection includes the requested fields of the GraphQL type MediaConnection.
-// The GraphQL type's documentation follows.
-//
-// A page of media.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection struct {
-	// The media on this page.
-	Nodes []attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia `json:"-"`
-}
-
-// GetNodes returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection) GetNodes() []attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia {
-	return v.Nodes
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection
-		Nodes []json.RawMessage `json:"nodes"`
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	{
-		dst := &v.Nodes
-		src := firstPass.Nodes
-		*dst = make(
-			[]attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia,
-			len(src))
-		for i, src := range src {
-			dst := &(*dst)[i]
-			if len(src) != 0 && string(src) != "null" {
-				err = __unmarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(
-					src, dst)
-				if err != nil {
-					return fmt.Errorf(
-						"unable to unmarshal attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes: %w", err)
-				}
-			}
-		}
-	}
-	return nil
-}
-
-type __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection struct {
-	Nodes []json.RawMessage `json:"nodes"`
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection) __premarshalJSON() (*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection, error) {
-	var retval __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection
-
-	{
-
-		dst := &retval.Nodes
-		src := v.Nodes
-		*dst = make(
-			[]json.RawMessage,
-			len(src))
-		for i, src := range src {
-			dst := &(*dst)[i]
-			var err error
-			*dst, err = __marshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(
-				&src)
-			if err != nil {
-				return nil, fmt.Errorf(
-					"unable to marshal attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes: %w", err)
-			}
-		}
-	}
-	return &retval, nil
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
-// The GraphQL type's documentation follows.
-//
-// A video hosted on YouTube or Vimeo.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo struct {
-	Typename                 string `json:"__typename"`
-	mediaFieldsExternalVideo `json:"-"`
-}
-
-// GetTypename returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetTypename() string {
-	return v.Typename
-}
-
-// GetId returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Id, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetId() string {
-	return v.mediaFieldsExternalVideo.Id
-}
-
-// GetAlt returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Alt, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetAlt() string {
-	return v.mediaFieldsExternalVideo.Alt
-}
-
-// GetStatus returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Status, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetStatus() MediaStatus {
-	return v.mediaFieldsExternalVideo.Status
-}
-
-// GetMediaContentType returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.MediaContentType, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetMediaContentType() string {
-	return v.mediaFieldsExternalVideo.MediaContentType
-}
-
-// GetMediaErrors returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.MediaErrors, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsExternalVideo.MediaErrors
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsExternalVideo)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) __premarshalJSON() (*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo, error) {
-	var retval __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsExternalVideo.Id
-	retval.Alt = v.mediaFieldsExternalVideo.Alt
-	retval.Status = v.mediaFieldsExternalVideo.Status
-	retval.MediaContentType = v.mediaFieldsExternalVideo.MediaContentType
-	retval.MediaErrors = v.mediaFieldsExternalVideo.MediaErrors
-	return &retval, nil
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia includes the requested fields of the GraphQL interface Media.
-//
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia is implemented by the following types:
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
-// The GraphQL type's documentation follows.
-//
-// A media item attached to a product.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia interface {
-	implementsGraphQLInterfaceattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia()
-	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
-	GetTypename() string
-	mediaFields
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) implementsGraphQLInterfaceattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
-}
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) implementsGraphQLInterfaceattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
-}
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) implementsGraphQLInterfaceattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
-}
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) implementsGraphQLInterfaceattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
-}
-
-func __unmarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(b []byte, v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia) error {
-	if string(b) == "null" {
-		return nil
-	}
-
-	var tn struct {
-		TypeName string `json:"__typename"`
-	}
-	err := json.Unmarshal(b, &tn)
-	if err != nil {
-		return err
-	}
-
-	switch tn.TypeName {
-	case "ExternalVideo":
-		*v = new(attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo)
-		return json.Unmarshal(b, *v)
-	case "MediaImage":
-		*v = new(attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage)
-		return json.Unmarshal(b, *v)
-	case "Model3d":
-		*v = new(attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d)
-		return json.Unmarshal(b, *v)
-	case "Video":
-		*v = new(attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo)
-		return json.Unmarshal(b, *v)
-	case "":
-		return fmt.Errorf(
-			"response was missing Media.__typename")
-	default:
-		return fmt.Errorf(
-			`unexpected concrete type for attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia: "%v"`, tn.TypeName)
-	}
-}
-
-func __marshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia) ([]byte, error) {
-
-	var typename string
-	switch v := (*v).(type) {
-	case *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo:
-		typename = "ExternalVideo"
-
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		result := struct {
-			TypeName string `json:"__typename"`
-			*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
-		}{typename, premarshaled}
-		return json.Marshal(result)
-	case *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage:
-		typename = "MediaImage"
-
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		result := struct {
-			TypeName string `json:"__typename"`
-			*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
-		}{typename, premarshaled}
-		return json.Marshal(result)
-	case *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d:
-		typename = "Model3d"
-
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		result := struct {
-			TypeName string `json:"__typename"`
-			*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
-		}{typename, premarshaled}
-		return json.Marshal(result)
-	case *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo:
-		typename = "Video"
-
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		result := struct {
-			TypeName string `json:"__typename"`
-			*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
-		}{typename, premarshaled}
-		return json.Marshal(result)
-	case nil:
-		return []byte("null"), nil
-	default:
-		return nil, fmt.Errorf(
-			`unexpected concrete type for attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia: "%T"`, v)
-	}
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
-// The GraphQL type's documentation follows.
-//
-// An image hosted by Shopify.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage struct {
-	Typename              string `json:"__typename"`
-	mediaFieldsMediaImage `json:"-"`
-}
-
-// GetTypename returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Typename, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetTypename() string {
-	return v.Typename
-}
-
-// GetId returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Id, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetId() string {
-	return v.mediaFieldsMediaImage.Id
-}
-
-// GetAlt returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Alt, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetAlt() string {
-	return v.mediaFieldsMediaImage.Alt
-}
-
-// GetStatus returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Status, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetStatus() MediaStatus {
-	return v.mediaFieldsMediaImage.Status
-}
-
-// GetMediaContentType returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.MediaContentType, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetMediaContentType() string {
-	return v.mediaFieldsMediaImage.MediaContentType
-}
-
-// GetMediaErrors returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.MediaErrors, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsMediaImage.MediaErrors
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsMediaImage)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) __premarshalJSON() (*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage, error) {
-	var retval __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsMediaImage.Id
-	retval.Alt = v.mediaFieldsMediaImage.Alt
-	retval.Status = v.mediaFieldsMediaImage.Status
-	retval.MediaContentType = v.mediaFieldsMediaImage.MediaContentType
-	retval.MediaErrors = v.mediaFieldsMediaImage.MediaErrors
-	return &retval, nil
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d includes the requested fields of the GraphQL type Model3d.
-// The GraphQL type's documentation follows.
-//
-// A 3D model hosted by Shopify.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d struct {
-	Typename           string `json:"__typename"`
-	mediaFieldsModel3d `json:"-"`
-}
-
-// GetTypename returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Typename, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetTypename() string {
-	return v.Typename
-}
-
-// GetId returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Id, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetId() string {
-	return v.mediaFieldsModel3d.Id
-}
-
-// GetAlt returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Alt, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetAlt() string {
-	return v.mediaFieldsModel3d.Alt
-}
-
-// GetStatus returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Status, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetStatus() MediaStatus {
-	return v.mediaFieldsModel3d.Status
-}
-
-// GetMediaContentType returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.MediaContentType, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetMediaContentType() string {
-	return v.mediaFieldsModel3d.MediaContentType
-}
-
-// GetMediaErrors returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.MediaErrors, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsModel3d.MediaErrors
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsModel3d)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) __premarshalJSON() (*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d, error) {
-	var retval __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsModel3d.Id
-	retval.Alt = v.mediaFieldsModel3d.Alt
-	retval.Status = v.mediaFieldsModel3d.Status
-	retval.MediaContentType = v.mediaFieldsModel3d.MediaContentType
-	retval.MediaErrors = v.mediaFieldsModel3d.MediaErrors
-	return &retval, nil
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo includes the requested fields of the GraphQL type Video.
-// The GraphQL type's documentation follows.
-//
-// A video hosted by Shopify.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo struct {
-	Typename         string `json:"__typename"`
-	mediaFieldsVideo `json:"-"`
-}
-
-// GetTypename returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Typename, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetTypename() string {
-	return v.Typename
-}
-
-// GetId returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Id, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetId() string {
-	return v.mediaFieldsVideo.Id
-}
-
-// GetAlt returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Alt, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetAlt() string {
-	return v.mediaFieldsVideo.Alt
-}
-
-// GetStatus returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Status, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetStatus() MediaStatus {
-	return v.mediaFieldsVideo.Status
-}
-
-// GetMediaContentType returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.MediaContentType, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetMediaContentType() string {
-	return v.mediaFieldsVideo.MediaContentType
-}
-
-// GetMediaErrors returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.MediaErrors, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsVideo.MediaErrors
-}
-
-// GetFilename returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Filename, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetFilename() string {
-	return v.mediaFieldsVideo.Filename
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsVideo)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-
-	Filename string `json:"filename"`
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) __premarshalJSON() (*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo, error) {
-	var retval __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsVideo.Id
-	retval.Alt = v.mediaFieldsVideo.Alt
-	retval.Status = v.mediaFieldsVideo.Status
-	retval.MediaContentType = v.mediaFieldsVideo.MediaContentType
-	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
-	retval.Filename = v.mediaFieldsVideo.Filename
-	return &retval, nil
-}
 
 // attachMediaProductUpdateProductUpdatePayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
 // The GraphQL type's documentation follows.
@@ -1178,6 +573,881 @@ func (v *mediaFieldsVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
 
 // GetFilename returns mediaFieldsVideo.Filename, and is useful for accessing the field via an interface.
 func (v *mediaFieldsVideo) GetFilename() string { return v.Filename }
+
+// newestVideosNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type newestVideosNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns newestVideosNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesExternalVideo) GetTypename() string { return v.Typename }
+
+// newestVideosNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type newestVideosNodesMediaImage struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns newestVideosNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesMediaImage) GetTypename() string { return v.Typename }
+
+// newestVideosNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type newestVideosNodesModel3d struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns newestVideosNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesModel3d) GetTypename() string { return v.Typename }
+
+// newestVideosNodesNode includes the requested fields of the GraphQL interface Node.
+//
+// newestVideosNodesNode is implemented by the following types:
+// newestVideosNodesExternalVideo
+// newestVideosNodesMediaImage
+// newestVideosNodesModel3d
+// newestVideosNodesProduct
+// newestVideosNodesVideo
+// The GraphQL type's documentation follows.
+//
+// An object with a global ID.
+type newestVideosNodesNode interface {
+	implementsGraphQLInterfacenewestVideosNodesNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+}
+
+func (v *newestVideosNodesExternalVideo) implementsGraphQLInterfacenewestVideosNodesNode() {}
+func (v *newestVideosNodesMediaImage) implementsGraphQLInterfacenewestVideosNodesNode()    {}
+func (v *newestVideosNodesModel3d) implementsGraphQLInterfacenewestVideosNodesNode()       {}
+func (v *newestVideosNodesProduct) implementsGraphQLInterfacenewestVideosNodesNode()       {}
+func (v *newestVideosNodesVideo) implementsGraphQLInterfacenewestVideosNodesNode()         {}
+
+func __unmarshalnewestVideosNodesNode(b []byte, v *newestVideosNodesNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "ExternalVideo":
+		*v = new(newestVideosNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(newestVideosNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(newestVideosNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Product":
+		*v = new(newestVideosNodesProduct)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(newestVideosNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for newestVideosNodesNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalnewestVideosNodesNode(v *newestVideosNodesNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *newestVideosNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesExternalVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case *newestVideosNodesMediaImage:
+		typename = "MediaImage"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesMediaImage
+		}{typename, v}
+		return json.Marshal(result)
+	case *newestVideosNodesModel3d:
+		typename = "Model3d"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesModel3d
+		}{typename, v}
+		return json.Marshal(result)
+	case *newestVideosNodesProduct:
+		typename = "Product"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesProduct
+		}{typename, v}
+		return json.Marshal(result)
+	case *newestVideosNodesVideo:
+		typename = "Video"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for newestVideosNodesNode: "%T"`, v)
+	}
+}
+
+// newestVideosNodesProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type newestVideosNodesProduct struct {
+	Typename string `json:"__typename"`
+	// The product's global ID.
+	Id string `json:"id"`
+	// The product's media, in gallery order unless sorted otherwise.
+	Media newestVideosNodesProductMediaMediaConnection `json:"media"`
+}
+
+// GetTypename returns newestVideosNodesProduct.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProduct) GetTypename() string { return v.Typename }
+
+// GetId returns newestVideosNodesProduct.Id, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProduct) GetId() string { return v.Id }
+
+// GetMedia returns newestVideosNodesProduct.Media, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProduct) GetMedia() newestVideosNodesProductMediaMediaConnection {
+	return v.Media
+}
+
+// newestVideosNodesProductMediaMediaConnection includes the requested fields of the GraphQL type MediaConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of media.
+type newestVideosNodesProductMediaMediaConnection struct {
+	// The media on this page.
+	Nodes []newestVideosNodesProductMediaMediaConnectionNodesMedia `json:"-"`
+}
+
+// GetNodes returns newestVideosNodesProductMediaMediaConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnection) GetNodes() []newestVideosNodesProductMediaMediaConnectionNodesMedia {
+	return v.Nodes
+}
+
+func (v *newestVideosNodesProductMediaMediaConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosNodesProductMediaMediaConnection
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosNodesProductMediaMediaConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]newestVideosNodesProductMediaMediaConnectionNodesMedia,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalnewestVideosNodesProductMediaMediaConnectionNodesMedia(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal newestVideosNodesProductMediaMediaConnection.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalnewestVideosNodesProductMediaMediaConnection struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *newestVideosNodesProductMediaMediaConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosNodesProductMediaMediaConnection) __premarshalJSON() (*__premarshalnewestVideosNodesProductMediaMediaConnection, error) {
+	var retval __premarshalnewestVideosNodesProductMediaMediaConnection
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalnewestVideosNodesProductMediaMediaConnectionNodesMedia(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal newestVideosNodesProductMediaMediaConnection.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// newestVideosNodesProductMediaMediaConnectionNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type newestVideosNodesProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename                 string `json:"__typename"`
+	mediaFieldsExternalVideo `json:"-"`
+}
+
+// GetTypename returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.Id, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetId() string {
+	return v.mediaFieldsExternalVideo.Id
+}
+
+// GetAlt returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.Alt, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetAlt() string {
+	return v.mediaFieldsExternalVideo.Alt
+}
+
+// GetStatus returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.Status, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsExternalVideo.Status
+}
+
+// GetMediaContentType returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetMediaContentType() string {
+	return v.mediaFieldsExternalVideo.MediaContentType
+}
+
+// GetMediaErrors returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsExternalVideo.MediaErrors
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosNodesProductMediaMediaConnectionNodesExternalVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosNodesProductMediaMediaConnectionNodesExternalVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsExternalVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalnewestVideosNodesProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) __premarshalJSON() (*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesExternalVideo, error) {
+	var retval __premarshalnewestVideosNodesProductMediaMediaConnectionNodesExternalVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsExternalVideo.Id
+	retval.Alt = v.mediaFieldsExternalVideo.Alt
+	retval.Status = v.mediaFieldsExternalVideo.Status
+	retval.MediaContentType = v.mediaFieldsExternalVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsExternalVideo.MediaErrors
+	return &retval, nil
+}
+
+// newestVideosNodesProductMediaMediaConnectionNodesMedia includes the requested fields of the GraphQL interface Media.
+//
+// newestVideosNodesProductMediaMediaConnectionNodesMedia is implemented by the following types:
+// newestVideosNodesProductMediaMediaConnectionNodesExternalVideo
+// newestVideosNodesProductMediaMediaConnectionNodesMediaImage
+// newestVideosNodesProductMediaMediaConnectionNodesModel3d
+// newestVideosNodesProductMediaMediaConnectionNodesVideo
+// The GraphQL type's documentation follows.
+//
+// A media item attached to a product.
+type newestVideosNodesProductMediaMediaConnectionNodesMedia interface {
+	implementsGraphQLInterfacenewestVideosNodesProductMediaMediaConnectionNodesMedia()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+	mediaFields
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) implementsGraphQLInterfacenewestVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) implementsGraphQLInterfacenewestVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) implementsGraphQLInterfacenewestVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) implementsGraphQLInterfacenewestVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+
+func __unmarshalnewestVideosNodesProductMediaMediaConnectionNodesMedia(b []byte, v *newestVideosNodesProductMediaMediaConnectionNodesMedia) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "ExternalVideo":
+		*v = new(newestVideosNodesProductMediaMediaConnectionNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(newestVideosNodesProductMediaMediaConnectionNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(newestVideosNodesProductMediaMediaConnectionNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(newestVideosNodesProductMediaMediaConnectionNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Media.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for newestVideosNodesProductMediaMediaConnectionNodesMedia: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalnewestVideosNodesProductMediaMediaConnectionNodesMedia(v *newestVideosNodesProductMediaMediaConnectionNodesMedia) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesExternalVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *newestVideosNodesProductMediaMediaConnectionNodesMediaImage:
+		typename = "MediaImage"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesMediaImage
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *newestVideosNodesProductMediaMediaConnectionNodesModel3d:
+		typename = "Model3d"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesModel3d
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *newestVideosNodesProductMediaMediaConnectionNodesVideo:
+		typename = "Video"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for newestVideosNodesProductMediaMediaConnectionNodesMedia: "%T"`, v)
+	}
+}
+
+// newestVideosNodesProductMediaMediaConnectionNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type newestVideosNodesProductMediaMediaConnectionNodesMediaImage struct {
+	Typename              string `json:"__typename"`
+	mediaFieldsMediaImage `json:"-"`
+}
+
+// GetTypename returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.Id, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetId() string {
+	return v.mediaFieldsMediaImage.Id
+}
+
+// GetAlt returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.Alt, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetAlt() string {
+	return v.mediaFieldsMediaImage.Alt
+}
+
+// GetStatus returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.Status, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetStatus() MediaStatus {
+	return v.mediaFieldsMediaImage.Status
+}
+
+// GetMediaContentType returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.MediaContentType, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetMediaContentType() string {
+	return v.mediaFieldsMediaImage.MediaContentType
+}
+
+// GetMediaErrors returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.MediaErrors, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsMediaImage.MediaErrors
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosNodesProductMediaMediaConnectionNodesMediaImage
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosNodesProductMediaMediaConnectionNodesMediaImage = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsMediaImage)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalnewestVideosNodesProductMediaMediaConnectionNodesMediaImage struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) __premarshalJSON() (*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesMediaImage, error) {
+	var retval __premarshalnewestVideosNodesProductMediaMediaConnectionNodesMediaImage
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsMediaImage.Id
+	retval.Alt = v.mediaFieldsMediaImage.Alt
+	retval.Status = v.mediaFieldsMediaImage.Status
+	retval.MediaContentType = v.mediaFieldsMediaImage.MediaContentType
+	retval.MediaErrors = v.mediaFieldsMediaImage.MediaErrors
+	return &retval, nil
+}
+
+// newestVideosNodesProductMediaMediaConnectionNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type newestVideosNodesProductMediaMediaConnectionNodesModel3d struct {
+	Typename           string `json:"__typename"`
+	mediaFieldsModel3d `json:"-"`
+}
+
+// GetTypename returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.Id, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetId() string {
+	return v.mediaFieldsModel3d.Id
+}
+
+// GetAlt returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.Alt, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetAlt() string {
+	return v.mediaFieldsModel3d.Alt
+}
+
+// GetStatus returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.Status, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetStatus() MediaStatus {
+	return v.mediaFieldsModel3d.Status
+}
+
+// GetMediaContentType returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.MediaContentType, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetMediaContentType() string {
+	return v.mediaFieldsModel3d.MediaContentType
+}
+
+// GetMediaErrors returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.MediaErrors, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsModel3d.MediaErrors
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosNodesProductMediaMediaConnectionNodesModel3d
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosNodesProductMediaMediaConnectionNodesModel3d = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsModel3d)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalnewestVideosNodesProductMediaMediaConnectionNodesModel3d struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) __premarshalJSON() (*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesModel3d, error) {
+	var retval __premarshalnewestVideosNodesProductMediaMediaConnectionNodesModel3d
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsModel3d.Id
+	retval.Alt = v.mediaFieldsModel3d.Alt
+	retval.Status = v.mediaFieldsModel3d.Status
+	retval.MediaContentType = v.mediaFieldsModel3d.MediaContentType
+	retval.MediaErrors = v.mediaFieldsModel3d.MediaErrors
+	return &retval, nil
+}
+
+// newestVideosNodesProductMediaMediaConnectionNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type newestVideosNodesProductMediaMediaConnectionNodesVideo struct {
+	Typename         string `json:"__typename"`
+	mediaFieldsVideo `json:"-"`
+}
+
+// GetTypename returns newestVideosNodesProductMediaMediaConnectionNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns newestVideosNodesProductMediaMediaConnectionNodesVideo.Id, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetId() string {
+	return v.mediaFieldsVideo.Id
+}
+
+// GetAlt returns newestVideosNodesProductMediaMediaConnectionNodesVideo.Alt, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetAlt() string {
+	return v.mediaFieldsVideo.Alt
+}
+
+// GetStatus returns newestVideosNodesProductMediaMediaConnectionNodesVideo.Status, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsVideo.Status
+}
+
+// GetMediaContentType returns newestVideosNodesProductMediaMediaConnectionNodesVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetMediaContentType() string {
+	return v.mediaFieldsVideo.MediaContentType
+}
+
+// GetMediaErrors returns newestVideosNodesProductMediaMediaConnectionNodesVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsVideo.MediaErrors
+}
+
+// GetFilename returns newestVideosNodesProductMediaMediaConnectionNodesVideo.Filename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetFilename() string {
+	return v.mediaFieldsVideo.Filename
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosNodesProductMediaMediaConnectionNodesVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosNodesProductMediaMediaConnectionNodesVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalnewestVideosNodesProductMediaMediaConnectionNodesVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+
+	Filename string `json:"filename"`
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) __premarshalJSON() (*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesVideo, error) {
+	var retval __premarshalnewestVideosNodesProductMediaMediaConnectionNodesVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsVideo.Id
+	retval.Alt = v.mediaFieldsVideo.Alt
+	retval.Status = v.mediaFieldsVideo.Status
+	retval.MediaContentType = v.mediaFieldsVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
+	retval.Filename = v.mediaFieldsVideo.Filename
+	return &retval, nil
+}
+
+// newestVideosNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type newestVideosNodesVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns newestVideosNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesVideo) GetTypename() string { return v.Typename }
+
+// newestVideosResponse is returned by newestVideos on success.
+type newestVideosResponse struct {
+	// Returns the objects with the given global IDs, in the same order; null
+	// for an ID that names nothing.
+	Nodes []newestVideosNodesNode `json:"-"`
+}
+
+// GetNodes returns newestVideosResponse.Nodes, and is useful for accessing the field via an interface.
+func (v *newestVideosResponse) GetNodes() []newestVideosNodesNode { return v.Nodes }
+
+func (v *newestVideosResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosResponse
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]newestVideosNodesNode,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalnewestVideosNodesNode(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal newestVideosResponse.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalnewestVideosResponse struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *newestVideosResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosResponse) __premarshalJSON() (*__premarshalnewestVideosResponse, error) {
+	var retval __premarshalnewestVideosResponse
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalnewestVideosNodesNode(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal newestVideosResponse.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
 
 // Identifies the product productUpdate changes.
 type productRef struct {
@@ -3241,12 +3511,6 @@ mutation attachMedia ($product: ProductUpdateInput!, $media: [CreateMediaInput!]
 	productUpdate(product: $product, media: $media) {
 		product {
 			id
-			media(first: 1, query: "media_type:VIDEO", sortKey: ID, reverse: true) {
-				nodes {
-					__typename
-					... mediaFields
-				}
-			}
 		}
 		userErrors {
 			field
@@ -3254,25 +3518,12 @@ mutation attachMedia ($product: ProductUpdateInput!, $media: [CreateMediaInput!]
 		}
 	}
 }
-fragment mediaFields on Media {
-	id
-	alt
-	status
-	mediaContentType
-	mediaErrors {
-		code
-		details
-		message
-	}
-	... on Video {
-		filename
-	}
-}
 `
 
 // attachMedia appends media to a product with productUpdate (productCreateMedia
-// is deprecated) and reads back the newest video, which is the new one unless
-// another was attached at the same moment, to learn its id.
+// is deprecated). It reads back nothing but userErrors: the new video's id
+// comes with its first status poll (newestVideos), which costs less than
+// reading the product's media here and polling afterwards.
 func attachMedia(
 	ctx_ context.Context,
 	client_ graphql.Client,
@@ -3341,6 +3592,68 @@ func lookupVariants(
 	}
 
 	data_ = &lookupVariantsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by newestVideos.
+const newestVideos_Operation = `
+query newestVideos ($ids: [ID!]!, $query: String!) {
+	nodes(ids: $ids) {
+		__typename
+		... on Product {
+			id
+			media(first: 1, query: $query, sortKey: ID, reverse: true) {
+				nodes {
+					__typename
+					... mediaFields
+				}
+			}
+		}
+	}
+}
+fragment mediaFields on Media {
+	id
+	alt
+	status
+	mediaContentType
+	mediaErrors {
+		code
+		details
+		message
+	}
+	... on Video {
+		filename
+	}
+}
+`
+
+// newestVideos reads the newest video of several products: the first status
+// poll of videos just attached, which also tells their ids (a job's video is
+// the newest unless another was attached to the product since).
+func newestVideos(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	ids []string,
+	query string,
+) (data_ *newestVideosResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "newestVideos",
+		Query:  newestVideos_Operation,
+		Variables: &__newestVideosInput{
+			Ids:   ids,
+			Query: query,
+		},
+	}
+
+	data_ = &newestVideosResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -41,8 +42,10 @@ type batchJob struct {
 	// attachedAt is when this batch attached the video; zero for a video
 	// an earlier attempt attached.
 	attachedAt time.Time
-	vid        *video
-	target     stagedTarget
+	// located is false while the attached video's id is not known yet.
+	located bool
+	vid     *video
+	target  stagedTarget
 }
 
 func (b *batchJob) fail(err error) {
@@ -239,7 +242,7 @@ func (p *Publisher) checkJob(ctx context.Context, b *batchJob, page []mediaItem,
 		}
 	}
 	if found != nil {
-		b.item = found
+		b.item, b.located = found, true
 		b.res.MediaID, b.res.Status, b.res.Reused = found.ID, found.Status, true
 		p.logger.LogAttrs(ctx, slog.LevelInfo, "shopify: video already on product", slog.String("sku", b.v.SKU),
 			slog.String("product", b.v.ProductID), slog.String("media", found.ID), slog.String("status", string(found.Status)))
@@ -309,26 +312,45 @@ func (p *Publisher) attachJob(ctx context.Context, b *batchJob) {
 		b.fail(err)
 		return
 	}
-	b.item = item
-	b.attachedAt = p.clock.Now()
-	b.res.MediaID, b.res.Status = item.ID, item.Status
+	b.attached(item, p.clock.Now())
 	p.logger.LogAttrs(ctx, slog.LevelInfo, "shopify: video attached", slog.String("sku", b.v.SKU),
-		slog.String("product", b.v.ProductID), slog.String("media", item.ID))
+		slog.String("product", b.v.ProductID), slog.String("marker", b.marker))
+}
+
+// attached records that the job's video was attached at, with the video
+// when it is known already (nil: the first poll finds it).
+func (b *batchJob) attached(item *mediaItem, at time.Time) {
+	b.attachedAt, b.located = at, item != nil
+	if item == nil {
+		item = &mediaItem{Status: MediaStatusUploaded}
+	}
+	b.item = item
+	b.res.MediaID, b.res.Status = item.ID, item.Status
 }
 
 // pollBatch waits, with growing waits and a deadline, until every job's
-// video is READY or FAILED, reading up to 50 videos' status per call.
+// video is READY or FAILED. Videos whose id is not known yet are read as
+// their product's newest video (newestVideos), the others by id, up to 50
+// per call (videoStatuses).
 func (p *Publisher) pollBatch(ctx context.Context, work []*batchJob) {
 	var pending []*batchJob
 	for _, b := range work {
 		if b.done {
 			continue
 		}
-		if p.settle(b, b.item) || !p.wait {
+		if b.located && (p.settle(b, b.item) || !p.wait) {
 			b.done = true
 			continue
 		}
 		pending = append(pending, b)
+	}
+	if !p.wait {
+		// Only the ids are wanted: read them now, whatever the status.
+		p.pollOnce(ctx, pending)
+		for _, b := range pending {
+			b.done = true
+		}
+		return
 	}
 	deadline := p.clock.Now().Add(p.processingTimeout)
 	first := p.firstPoll(pending)
@@ -336,7 +358,7 @@ func (p *Publisher) pollBatch(ctx context.Context, work []*batchJob) {
 		now := p.clock.Now()
 		if !now.Before(deadline) {
 			for _, b := range pending {
-				b.fail(fmt.Errorf("shopify: video %s is %s after %v: %w", b.item.ID, b.res.Status, p.processingTimeout, ErrProcessingTimeout))
+				b.fail(fmt.Errorf("shopify: video %s is %s after %v: %w", cmp.Or(b.item.ID, "with marker "+b.marker), b.res.Status, p.processingTimeout, ErrProcessingTimeout))
 			}
 			return
 		}
@@ -346,46 +368,116 @@ func (p *Publisher) pollBatch(ctx context.Context, work []*batchJob) {
 		}
 		if err := p.clock.Sleep(ctx, min(wait, deadline.Sub(now))); err != nil {
 			for _, b := range pending {
-				b.fail(fmt.Errorf("shopify: waiting for video %s: %w", b.item.ID, err))
+				b.fail(fmt.Errorf("shopify: waiting for video %s: %w", cmp.Or(b.item.ID, "with marker "+b.marker), err))
 			}
 			return
 		}
-		var still []*batchJob
-		for chunk := range slices.Chunk(pending, videosPerPoll) {
-			ids := make([]string, len(chunk))
-			for i, b := range chunk {
-				ids[i] = b.item.ID
+		pending = p.pollOnce(ctx, pending)
+	}
+}
+
+// pollOnce reads the status of each job's video once, settles the jobs
+// whose processing is over, and returns the others.
+func (p *Publisher) pollOnce(ctx context.Context, pending []*batchJob) []*batchJob {
+	var byID, unlocated []*batchJob
+	for _, b := range pending {
+		if b.located {
+			byID = append(byID, b)
+		} else {
+			unlocated = append(unlocated, b)
+		}
+	}
+	var still []*batchJob
+	check := func(b *batchJob, it *mediaItem) {
+		if it == nil {
+			b.fail(fmt.Errorf("shopify: video %s disappeared from product %s while processing", cmp.Or(b.item.ID, "with marker "+b.marker), b.v.ProductID))
+			return
+		}
+		b.item, b.located = it, true
+		b.res.MediaID = it.ID
+		if p.settle(b, it) {
+			b.done = true
+			if it.Status == MediaStatusReady && !b.attachedAt.IsZero() {
+				p.learnProcessing(p.clock.Now().Sub(b.attachedAt))
 			}
-			resp, err := videoStatuses(ctx, p.client, ids)
+			return
+		}
+		still = append(still, b)
+	}
+	for chunk := range slices.Chunk(unlocated, videosPerPoll) {
+		found, err := p.locate(ctx, chunk)
+		for _, b := range chunk {
 			if err != nil {
-				for _, b := range chunk {
-					b.fail(err)
-				}
+				b.fail(err)
 				continue
 			}
-			nodes := resp.GetNodes()
-			for i, b := range chunk {
-				var vid *videoStatusesNodesVideo
-				if i < len(nodes) {
-					vid, _ = nodes[i].(*videoStatusesNodesVideo)
-				}
-				if vid == nil || vid.GetId() != b.item.ID {
-					b.fail(fmt.Errorf("shopify: video %s disappeared from product %s while processing", b.item.ID, b.v.ProductID))
-					continue
-				}
-				it := newMediaItem(vid)
-				if p.settle(b, &it) {
-					b.done = true
-					if it.Status == MediaStatusReady && !b.attachedAt.IsZero() {
-						p.learnProcessing(p.clock.Now().Sub(b.attachedAt))
-					}
-					continue
-				}
-				still = append(still, b)
+			check(b, found[b])
+		}
+	}
+	for chunk := range slices.Chunk(byID, videosPerPoll) {
+		ids := make([]string, len(chunk))
+		for i, b := range chunk {
+			ids[i] = b.item.ID
+		}
+		resp, err := videoStatuses(ctx, p.client, ids)
+		if err != nil {
+			for _, b := range chunk {
+				b.fail(err)
+			}
+			continue
+		}
+		nodes := resp.GetNodes()
+		for i, b := range chunk {
+			var vid *videoStatusesNodesVideo
+			if i < len(nodes) {
+				vid, _ = nodes[i].(*videoStatusesNodesVideo)
+			}
+			if vid == nil || vid.GetId() != b.item.ID {
+				check(b, nil)
+				continue
+			}
+			it := newMediaItem(vid)
+			check(b, &it)
+		}
+	}
+	return still
+}
+
+// locate finds the videos just attached for jobs, as the newest video of
+// each job's product, or by paging through the product's videos when
+// another video has been attached since.
+func (p *Publisher) locate(ctx context.Context, jobs []*batchJob) (map[*batchJob]*mediaItem, error) {
+	var ids []string
+	for _, b := range jobs {
+		if !slices.Contains(ids, b.v.ProductID) {
+			ids = append(ids, b.v.ProductID)
+		}
+	}
+	resp, err := newestVideos(ctx, p.client, ids, videoFilter)
+	if err != nil {
+		return nil, err
+	}
+	newest := make(map[string]mediaItem, len(ids))
+	for _, n := range resp.GetNodes() {
+		if prod, ok := n.(*newestVideosNodesProduct); ok && prod != nil {
+			for _, m := range prod.Media.GetNodes() {
+				newest[prod.GetId()] = newMediaItem(m)
 			}
 		}
-		pending = still
 	}
+	found := make(map[*batchJob]*mediaItem, len(jobs))
+	for _, b := range jobs {
+		if it, ok := newest[b.v.ProductID]; ok && hasMarker(b.marker)(it) {
+			found[b] = &it
+			continue
+		}
+		it, _, err := p.findVideo(ctx, b.v, hasMarker(b.marker), scanPageSize)
+		if err != nil {
+			return nil, err
+		}
+		found[b] = it
+	}
+	return found, nil
 }
 
 // settle records a video's status on its job and reports whether

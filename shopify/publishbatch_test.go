@@ -160,3 +160,33 @@ func TestPublishCoalescedCallerLeavesAtItsDeadline(t *testing.T) {
 		t.Fatal("a coalesced Publish did not return when its context ended")
 	}
 }
+
+// TestPublishBatchTwoVideosOneProduct attaches two jobs' videos to one
+// product in one batch: the first poll sees only the newest, so the other
+// is found by its marker, and each job reports its own video.
+func TestPublishBatchTwoVideosOneProduct(t *testing.T) {
+	f := newFixture(t, nil)
+	out := f.pub.PublishBatch(context.Background(), []shopify.VideoJob{
+		{Key: "small", SKU: "SHIRT-S", OutputURL: f.srv.AddVideo(shopifytest.Video{Size: 11})},
+		{Key: "medium", SKU: "SHIRT-M", OutputURL: f.srv.AddVideo(shopifytest.Video{Size: 22})},
+	})
+	vids := f.videos()
+	if len(vids) != 2 {
+		t.Fatalf("%d videos, want 2", len(vids))
+	}
+	for i, key := range []string{"small", "medium"} {
+		o := out[i]
+		var want shopifytest.Media
+		for _, v := range vids {
+			if v.Filename == shopify.MediaMarker(key)+".mp4" {
+				want = v
+			}
+		}
+		if o.Err != nil || o.Result.MediaID == "" || o.Result.MediaID != want.ID || o.Result.Status != shopify.MediaStatusReady {
+			t.Errorf("job %s = %+v, %v; want its own video %s READY", key, o.Result, o.Err, want.ID)
+		}
+	}
+	if f.srv.Calls("product") == 0 {
+		t.Errorf("the older video was not looked for by its marker")
+	}
+}

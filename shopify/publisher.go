@@ -348,8 +348,9 @@ func (p *Publisher) PublishVideo(ctx context.Context, job VideoJob) (PublishResu
 	return o.Result, o.Err
 }
 
-// attach appends the uploaded video to the product and returns it as
-// Shopify reports it.
+// attach appends the uploaded video to the product. It returns the video
+// only when it had to look for it (the answer was lost); otherwise the
+// video is nil and the first status poll finds it (see locate).
 func (p *Publisher) attach(ctx context.Context, v Variant, resourceURL, alt, marker string) (*mediaItem, error) {
 	resp, err := attachMedia(ctx, p.client, productRef{Id: v.ProductID}, []createMediaInput{{
 		OriginalSource:   resourceURL,
@@ -378,20 +379,10 @@ func (p *Publisher) attach(ctx context.Context, v Variant, resourceURL, alt, mar
 		}
 		return nil, &PermanentError{Op: "attach", Err: errs}
 	}
-	for _, n := range payload.Product.Media.GetNodes() {
-		if it := newMediaItem(n); hasMarker(marker)(it) {
-			return &it, nil
-		}
+	if payload.Product.GetId() == "" {
+		return nil, fmt.Errorf("shopify: productUpdate answered without product %s", v.ProductID)
 	}
-	// Not among the newest videos (others were attached at the same time).
-	found, _, err := p.findVideo(ctx, v, hasMarker(marker), scanPageSize)
-	if err != nil {
-		return nil, err
-	}
-	if found == nil {
-		return nil, fmt.Errorf("shopify: productUpdate succeeded but product %s has no video with marker %s", v.ProductID, marker)
-	}
-	return found, nil
+	return nil, nil
 }
 
 // mediaItem is what the publisher reads of one media item.

@@ -387,12 +387,14 @@ func TestPublishVideoProcessingTimeout(t *testing.T) {
 }
 
 func TestPublishVideoWithoutWaiting(t *testing.T) {
-	f := newFixture(t, nil, shopify.WithoutWaiting())
+	// READY on the second read after the attach; the publisher reads once,
+	// to learn the video's id.
+	f := newFixture(t, []shopifytest.Option{shopifytest.WithReadyAfterPolls(2)}, shopify.WithoutWaiting())
 	res, err := f.pub.PublishVideo(context.Background(), shopify.VideoJob{
 		Key: "nowait", SKU: "SHIRT-S", OutputURL: f.srv.AddVideo(shopifytest.Video{Size: 99}),
 	})
-	if err != nil || res.Status != shopify.MediaStatusProcessing {
-		t.Fatalf("result = %+v, %v; want PROCESSING right after the attach", res, err)
+	if err != nil || res.Status != shopify.MediaStatusProcessing || len(f.videos()) != 1 || res.MediaID != f.videos()[0].ID {
+		t.Fatalf("result = %+v, %v; want the new video's id, PROCESSING right after the attach", res, err)
 	}
 	if f.clock.Slept() != 0 {
 		t.Errorf("slept %v without waiting", f.clock.Slept())
