@@ -22,6 +22,42 @@ func (v *__attachMediaInput) GetProduct() productRef { return v.Product }
 // GetMedia returns __attachMediaInput.Media, and is useful for accessing the field via an interface.
 func (v *__attachMediaInput) GetMedia() []createMediaInput { return v.Media }
 
+// __bulkAttachVideoInput is used internally by genqlient
+type __bulkAttachVideoInput struct {
+	Product productRef         `json:"product"`
+	Media   []createMediaInput `json:"media"`
+}
+
+// GetProduct returns __bulkAttachVideoInput.Product, and is useful for accessing the field via an interface.
+func (v *__bulkAttachVideoInput) GetProduct() productRef { return v.Product }
+
+// GetMedia returns __bulkAttachVideoInput.Media, and is useful for accessing the field via an interface.
+func (v *__bulkAttachVideoInput) GetMedia() []createMediaInput { return v.Media }
+
+// __bulkOperationStateInput is used internally by genqlient
+type __bulkOperationStateInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __bulkOperationStateInput.Id, and is useful for accessing the field via an interface.
+func (v *__bulkOperationStateInput) GetId() string { return v.Id }
+
+// __bulkRunMutationInput is used internally by genqlient
+type __bulkRunMutationInput struct {
+	Mutation         string `json:"mutation"`
+	StagedUploadPath string `json:"stagedUploadPath"`
+	ClientIdentifier string `json:"clientIdentifier,omitempty"`
+}
+
+// GetMutation returns __bulkRunMutationInput.Mutation, and is useful for accessing the field via an interface.
+func (v *__bulkRunMutationInput) GetMutation() string { return v.Mutation }
+
+// GetStagedUploadPath returns __bulkRunMutationInput.StagedUploadPath, and is useful for accessing the field via an interface.
+func (v *__bulkRunMutationInput) GetStagedUploadPath() string { return v.StagedUploadPath }
+
+// GetClientIdentifier returns __bulkRunMutationInput.ClientIdentifier, and is useful for accessing the field via an interface.
+func (v *__bulkRunMutationInput) GetClientIdentifier() string { return v.ClientIdentifier }
+
 // __lookupVariantsInput is used internally by genqlient
 type __lookupVariantsInput struct {
 	Query string `json:"query"`
@@ -165,6 +201,1064 @@ type attachMediaResponse struct {
 // GetProductUpdate returns attachMediaResponse.ProductUpdate, and is useful for accessing the field via an interface.
 func (v *attachMediaResponse) GetProductUpdate() attachMediaProductUpdateProductUpdatePayload {
 	return v.ProductUpdate
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayload includes the requested fields of the GraphQL type ProductUpdatePayload.
+// The GraphQL type's documentation follows.
+//
+// The result of productUpdate.
+type bulkAttachVideoProductUpdateProductUpdatePayload struct {
+	// The product after the update.
+	Product bulkAttachVideoProductUpdateProductUpdatePayloadProduct `json:"product"`
+	// Problems with the input.
+	UserErrors []bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError `json:"userErrors"`
+}
+
+// GetProduct returns bulkAttachVideoProductUpdateProductUpdatePayload.Product, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayload) GetProduct() bulkAttachVideoProductUpdateProductUpdatePayloadProduct {
+	return v.Product
+}
+
+// GetUserErrors returns bulkAttachVideoProductUpdateProductUpdatePayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayload) GetUserErrors() []bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError {
+	return v.UserErrors
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProduct struct {
+	// The product's global ID.
+	Id string `json:"id"`
+	// The product's media, in gallery order unless sorted otherwise.
+	Media bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection `json:"media"`
+}
+
+// GetId returns bulkAttachVideoProductUpdateProductUpdatePayloadProduct.Id, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProduct) GetId() string { return v.Id }
+
+// GetMedia returns bulkAttachVideoProductUpdateProductUpdatePayloadProduct.Media, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProduct) GetMedia() bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection {
+	return v.Media
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection includes the requested fields of the GraphQL type MediaConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of media.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection struct {
+	// The media on this page.
+	Nodes []bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia `json:"-"`
+}
+
+// GetNodes returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection) GetNodes() []bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia {
+	return v.Nodes
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection) __premarshalJSON() (*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection, error) {
+	var retval __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename                 string `json:"__typename"`
+	mediaFieldsExternalVideo `json:"-"`
+}
+
+// GetTypename returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Id, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetId() string {
+	return v.mediaFieldsExternalVideo.Id
+}
+
+// GetAlt returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Alt, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetAlt() string {
+	return v.mediaFieldsExternalVideo.Alt
+}
+
+// GetStatus returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Status, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsExternalVideo.Status
+}
+
+// GetMediaContentType returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetMediaContentType() string {
+	return v.mediaFieldsExternalVideo.MediaContentType
+}
+
+// GetMediaErrors returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsExternalVideo.MediaErrors
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsExternalVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) __premarshalJSON() (*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo, error) {
+	var retval __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsExternalVideo.Id
+	retval.Alt = v.mediaFieldsExternalVideo.Alt
+	retval.Status = v.mediaFieldsExternalVideo.Status
+	retval.MediaContentType = v.mediaFieldsExternalVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsExternalVideo.MediaErrors
+	return &retval, nil
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia includes the requested fields of the GraphQL interface Media.
+//
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia is implemented by the following types:
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
+// The GraphQL type's documentation follows.
+//
+// A media item attached to a product.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia interface {
+	implementsGraphQLInterfacebulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+	mediaFields
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) implementsGraphQLInterfacebulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
+}
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) implementsGraphQLInterfacebulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
+}
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) implementsGraphQLInterfacebulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
+}
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) implementsGraphQLInterfacebulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
+}
+
+func __unmarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(b []byte, v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "ExternalVideo":
+		*v = new(bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Media.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage:
+		typename = "MediaImage"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d:
+		typename = "Model3d"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo:
+		typename = "Video"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia: "%T"`, v)
+	}
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage struct {
+	Typename              string `json:"__typename"`
+	mediaFieldsMediaImage `json:"-"`
+}
+
+// GetTypename returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Id, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetId() string {
+	return v.mediaFieldsMediaImage.Id
+}
+
+// GetAlt returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Alt, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetAlt() string {
+	return v.mediaFieldsMediaImage.Alt
+}
+
+// GetStatus returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Status, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetStatus() MediaStatus {
+	return v.mediaFieldsMediaImage.Status
+}
+
+// GetMediaContentType returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.MediaContentType, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetMediaContentType() string {
+	return v.mediaFieldsMediaImage.MediaContentType
+}
+
+// GetMediaErrors returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.MediaErrors, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsMediaImage.MediaErrors
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsMediaImage)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) __premarshalJSON() (*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage, error) {
+	var retval __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsMediaImage.Id
+	retval.Alt = v.mediaFieldsMediaImage.Alt
+	retval.Status = v.mediaFieldsMediaImage.Status
+	retval.MediaContentType = v.mediaFieldsMediaImage.MediaContentType
+	retval.MediaErrors = v.mediaFieldsMediaImage.MediaErrors
+	return &retval, nil
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d struct {
+	Typename           string `json:"__typename"`
+	mediaFieldsModel3d `json:"-"`
+}
+
+// GetTypename returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Id, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetId() string {
+	return v.mediaFieldsModel3d.Id
+}
+
+// GetAlt returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Alt, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetAlt() string {
+	return v.mediaFieldsModel3d.Alt
+}
+
+// GetStatus returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Status, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetStatus() MediaStatus {
+	return v.mediaFieldsModel3d.Status
+}
+
+// GetMediaContentType returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.MediaContentType, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetMediaContentType() string {
+	return v.mediaFieldsModel3d.MediaContentType
+}
+
+// GetMediaErrors returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.MediaErrors, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsModel3d.MediaErrors
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsModel3d)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) __premarshalJSON() (*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d, error) {
+	var retval __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsModel3d.Id
+	retval.Alt = v.mediaFieldsModel3d.Alt
+	retval.Status = v.mediaFieldsModel3d.Status
+	retval.MediaContentType = v.mediaFieldsModel3d.MediaContentType
+	retval.MediaErrors = v.mediaFieldsModel3d.MediaErrors
+	return &retval, nil
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo struct {
+	Typename         string `json:"__typename"`
+	mediaFieldsVideo `json:"-"`
+}
+
+// GetTypename returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Id, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetId() string {
+	return v.mediaFieldsVideo.Id
+}
+
+// GetAlt returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Alt, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetAlt() string {
+	return v.mediaFieldsVideo.Alt
+}
+
+// GetStatus returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Status, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsVideo.Status
+}
+
+// GetMediaContentType returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetMediaContentType() string {
+	return v.mediaFieldsVideo.MediaContentType
+}
+
+// GetMediaErrors returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsVideo.MediaErrors
+}
+
+// GetFilename returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Filename, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetFilename() string {
+	return v.mediaFieldsVideo.Filename
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+
+	Filename string `json:"filename"`
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) __premarshalJSON() (*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo, error) {
+	var retval __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsVideo.Id
+	retval.Alt = v.mediaFieldsVideo.Alt
+	retval.Status = v.mediaFieldsVideo.Status
+	retval.MediaContentType = v.mediaFieldsVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
+	retval.Filename = v.mediaFieldsVideo.Filename
+	return &retval, nil
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
+// The GraphQL type's documentation follows.
+//
+// A problem with a mutation's input.
+type bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError struct {
+	// The path to the input field at fault.
+	Field []string `json:"field"`
+	// A description of the problem.
+	Message string `json:"message"`
+}
+
+// GetField returns bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError.Field, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError.Message, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError) GetMessage() string {
+	return v.Message
+}
+
+// bulkAttachVideoResponse is returned by bulkAttachVideo on success.
+type bulkAttachVideoResponse struct {
+	// Updates a product; media given here are appended to it.
+	ProductUpdate bulkAttachVideoProductUpdateProductUpdatePayload `json:"productUpdate"`
+}
+
+// GetProductUpdate returns bulkAttachVideoResponse.ProductUpdate, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoResponse) GetProductUpdate() bulkAttachVideoProductUpdateProductUpdatePayload {
+	return v.ProductUpdate
+}
+
+// bulkOperationStateNode includes the requested fields of the GraphQL interface Node.
+//
+// bulkOperationStateNode is implemented by the following types:
+// bulkOperationStateNodeBulkOperation
+// bulkOperationStateNodeExternalVideo
+// bulkOperationStateNodeMediaImage
+// bulkOperationStateNodeModel3d
+// bulkOperationStateNodeProduct
+// bulkOperationStateNodeVideo
+// The GraphQL type's documentation follows.
+//
+// An object with a global ID.
+type bulkOperationStateNode interface {
+	implementsGraphQLInterfacebulkOperationStateNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+}
+
+func (v *bulkOperationStateNodeBulkOperation) implementsGraphQLInterfacebulkOperationStateNode() {}
+func (v *bulkOperationStateNodeExternalVideo) implementsGraphQLInterfacebulkOperationStateNode() {}
+func (v *bulkOperationStateNodeMediaImage) implementsGraphQLInterfacebulkOperationStateNode()    {}
+func (v *bulkOperationStateNodeModel3d) implementsGraphQLInterfacebulkOperationStateNode()       {}
+func (v *bulkOperationStateNodeProduct) implementsGraphQLInterfacebulkOperationStateNode()       {}
+func (v *bulkOperationStateNodeVideo) implementsGraphQLInterfacebulkOperationStateNode()         {}
+
+func __unmarshalbulkOperationStateNode(b []byte, v *bulkOperationStateNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "BulkOperation":
+		*v = new(bulkOperationStateNodeBulkOperation)
+		return json.Unmarshal(b, *v)
+	case "ExternalVideo":
+		*v = new(bulkOperationStateNodeExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(bulkOperationStateNodeMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(bulkOperationStateNodeModel3d)
+		return json.Unmarshal(b, *v)
+	case "Product":
+		*v = new(bulkOperationStateNodeProduct)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(bulkOperationStateNodeVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for bulkOperationStateNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalbulkOperationStateNode(v *bulkOperationStateNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *bulkOperationStateNodeBulkOperation:
+		typename = "BulkOperation"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeBulkOperation
+		}{typename, v}
+		return json.Marshal(result)
+	case *bulkOperationStateNodeExternalVideo:
+		typename = "ExternalVideo"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeExternalVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case *bulkOperationStateNodeMediaImage:
+		typename = "MediaImage"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeMediaImage
+		}{typename, v}
+		return json.Marshal(result)
+	case *bulkOperationStateNodeModel3d:
+		typename = "Model3d"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeModel3d
+		}{typename, v}
+		return json.Marshal(result)
+	case *bulkOperationStateNodeProduct:
+		typename = "Product"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeProduct
+		}{typename, v}
+		return json.Marshal(result)
+	case *bulkOperationStateNodeVideo:
+		typename = "Video"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for bulkOperationStateNode: "%T"`, v)
+	}
+}
+
+// bulkOperationStateNodeBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type bulkOperationStateNodeBulkOperation struct {
+	Typename string `json:"__typename"`
+	// The operation's global ID.
+	Id string `json:"id"`
+	// Where the operation is.
+	Status string `json:"status"`
+	// Why a FAILED operation failed.
+	ErrorCode string `json:"errorCode"`
+	// How many objects the operation has processed so far.
+	ObjectCount string `json:"objectCount"`
+	// The JSONL result file of a COMPLETED operation (expires after 7 days).
+	Url string `json:"url"`
+	// The partial JSONL result of a FAILED operation, if any.
+	PartialDataUrl string `json:"partialDataUrl"`
+}
+
+// GetTypename returns bulkOperationStateNodeBulkOperation.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetTypename() string { return v.Typename }
+
+// GetId returns bulkOperationStateNodeBulkOperation.Id, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetId() string { return v.Id }
+
+// GetStatus returns bulkOperationStateNodeBulkOperation.Status, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetStatus() string { return v.Status }
+
+// GetErrorCode returns bulkOperationStateNodeBulkOperation.ErrorCode, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetErrorCode() string { return v.ErrorCode }
+
+// GetObjectCount returns bulkOperationStateNodeBulkOperation.ObjectCount, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetObjectCount() string { return v.ObjectCount }
+
+// GetUrl returns bulkOperationStateNodeBulkOperation.Url, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetUrl() string { return v.Url }
+
+// GetPartialDataUrl returns bulkOperationStateNodeBulkOperation.PartialDataUrl, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetPartialDataUrl() string { return v.PartialDataUrl }
+
+// bulkOperationStateNodeExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type bulkOperationStateNodeExternalVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns bulkOperationStateNodeExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeExternalVideo) GetTypename() string { return v.Typename }
+
+// bulkOperationStateNodeMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type bulkOperationStateNodeMediaImage struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns bulkOperationStateNodeMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeMediaImage) GetTypename() string { return v.Typename }
+
+// bulkOperationStateNodeModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type bulkOperationStateNodeModel3d struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns bulkOperationStateNodeModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeModel3d) GetTypename() string { return v.Typename }
+
+// bulkOperationStateNodeProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type bulkOperationStateNodeProduct struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns bulkOperationStateNodeProduct.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeProduct) GetTypename() string { return v.Typename }
+
+// bulkOperationStateNodeVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type bulkOperationStateNodeVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns bulkOperationStateNodeVideo.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeVideo) GetTypename() string { return v.Typename }
+
+// bulkOperationStateResponse is returned by bulkOperationState on success.
+type bulkOperationStateResponse struct {
+	// Returns the object with the given global ID, or null.
+	Node bulkOperationStateNode `json:"-"`
+}
+
+// GetNode returns bulkOperationStateResponse.Node, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateResponse) GetNode() bulkOperationStateNode { return v.Node }
+
+func (v *bulkOperationStateResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkOperationStateResponse
+		Node json.RawMessage `json:"node"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkOperationStateResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Node
+		src := firstPass.Node
+		if len(src) != 0 && string(src) != "null" {
+			err = __unmarshalbulkOperationStateNode(
+				src, dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal bulkOperationStateResponse.Node: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalbulkOperationStateResponse struct {
+	Node json.RawMessage `json:"node"`
+}
+
+func (v *bulkOperationStateResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkOperationStateResponse) __premarshalJSON() (*__premarshalbulkOperationStateResponse, error) {
+	var retval __premarshalbulkOperationStateResponse
+
+	{
+
+		dst := &retval.Node
+		src := v.Node
+		var err error
+		*dst, err = __marshalbulkOperationStateNode(
+			&src)
+		if err != nil {
+			return nil, fmt.Errorf(
+				"unable to marshal bulkOperationStateResponse.Node: %w", err)
+		}
+	}
+	return &retval, nil
+}
+
+// bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload includes the requested fields of the GraphQL type BulkOperationRunMutationPayload.
+// The GraphQL type's documentation follows.
+//
+// The result of bulkOperationRunMutation.
+type bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload struct {
+	// The operation started, if one was.
+	BulkOperation bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation `json:"bulkOperation"`
+	// Why no operation was started.
+	UserErrors []bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError `json:"userErrors"`
+}
+
+// GetBulkOperation returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload.BulkOperation, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload) GetBulkOperation() bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation {
+	return v.BulkOperation
+}
+
+// GetUserErrors returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload) GetUserErrors() []bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError {
+	return v.UserErrors
+}
+
+// bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation struct {
+	// The operation's global ID.
+	Id string `json:"id"`
+	// Where the operation is.
+	Status string `json:"status"`
+}
+
+// GetId returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation.Id, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation) GetId() string {
+	return v.Id
+}
+
+// GetStatus returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation.Status, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation) GetStatus() string {
+	return v.Status
+}
+
+// bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError includes the requested fields of the GraphQL type BulkMutationUserError.
+// The GraphQL type's documentation follows.
+//
+// A problem starting a bulk mutation.
+type bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError struct {
+	// The error code.
+	Code string `json:"code"`
+	// The path to the input field at fault.
+	Field []string `json:"field"`
+	// A description of the problem.
+	Message string `json:"message"`
+}
+
+// GetCode returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError.Code, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError) GetCode() string {
+	return v.Code
+}
+
+// GetField returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError.Field, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError.Message, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError) GetMessage() string {
+	return v.Message
+}
+
+// bulkRunMutationResponse is returned by bulkRunMutation on success.
+type bulkRunMutationResponse struct {
+	// Starts a bulk operation that runs a mutation once per line of a JSONL file
+	// of variables uploaded with stagedUploadsCreate (BULK_MUTATION_VARIABLES).
+	BulkOperationRunMutation bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload `json:"bulkOperationRunMutation"`
+}
+
+// GetBulkOperationRunMutation returns bulkRunMutationResponse.BulkOperationRunMutation, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationResponse) GetBulkOperationRunMutation() bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload {
+	return v.BulkOperationRunMutation
 }
 
 // A new media item for a product.
@@ -574,6 +1668,17 @@ func (v *mediaFieldsVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
 // GetFilename returns mediaFieldsVideo.Filename, and is useful for accessing the field via an interface.
 func (v *mediaFieldsVideo) GetFilename() string { return v.Filename }
 
+// newestVideosNodesBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type newestVideosNodesBulkOperation struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns newestVideosNodesBulkOperation.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesBulkOperation) GetTypename() string { return v.Typename }
+
 // newestVideosNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
 // The GraphQL type's documentation follows.
 //
@@ -610,6 +1715,7 @@ func (v *newestVideosNodesModel3d) GetTypename() string { return v.Typename }
 // newestVideosNodesNode includes the requested fields of the GraphQL interface Node.
 //
 // newestVideosNodesNode is implemented by the following types:
+// newestVideosNodesBulkOperation
 // newestVideosNodesExternalVideo
 // newestVideosNodesMediaImage
 // newestVideosNodesModel3d
@@ -624,6 +1730,7 @@ type newestVideosNodesNode interface {
 	GetTypename() string
 }
 
+func (v *newestVideosNodesBulkOperation) implementsGraphQLInterfacenewestVideosNodesNode() {}
 func (v *newestVideosNodesExternalVideo) implementsGraphQLInterfacenewestVideosNodesNode() {}
 func (v *newestVideosNodesMediaImage) implementsGraphQLInterfacenewestVideosNodesNode()    {}
 func (v *newestVideosNodesModel3d) implementsGraphQLInterfacenewestVideosNodesNode()       {}
@@ -644,6 +1751,9 @@ func __unmarshalnewestVideosNodesNode(b []byte, v *newestVideosNodesNode) error 
 	}
 
 	switch tn.TypeName {
+	case "BulkOperation":
+		*v = new(newestVideosNodesBulkOperation)
+		return json.Unmarshal(b, *v)
 	case "ExternalVideo":
 		*v = new(newestVideosNodesExternalVideo)
 		return json.Unmarshal(b, *v)
@@ -672,6 +1782,14 @@ func __marshalnewestVideosNodesNode(v *newestVideosNodesNode) ([]byte, error) {
 
 	var typename string
 	switch v := (*v).(type) {
+	case *newestVideosNodesBulkOperation:
+		typename = "BulkOperation"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesBulkOperation
+		}{typename, v}
+		return json.Marshal(result)
 	case *newestVideosNodesExternalVideo:
 		typename = "ExternalVideo"
 
@@ -2138,6 +3256,17 @@ type productVideosResponse struct {
 // GetProduct returns productVideosResponse.Product, and is useful for accessing the field via an interface.
 func (v *productVideosResponse) GetProduct() productVideosProduct { return v.Product }
 
+// productsVideosNodesBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type productsVideosNodesBulkOperation struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns productsVideosNodesBulkOperation.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesBulkOperation) GetTypename() string { return v.Typename }
+
 // productsVideosNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
 // The GraphQL type's documentation follows.
 //
@@ -2174,6 +3303,7 @@ func (v *productsVideosNodesModel3d) GetTypename() string { return v.Typename }
 // productsVideosNodesNode includes the requested fields of the GraphQL interface Node.
 //
 // productsVideosNodesNode is implemented by the following types:
+// productsVideosNodesBulkOperation
 // productsVideosNodesExternalVideo
 // productsVideosNodesMediaImage
 // productsVideosNodesModel3d
@@ -2188,6 +3318,7 @@ type productsVideosNodesNode interface {
 	GetTypename() string
 }
 
+func (v *productsVideosNodesBulkOperation) implementsGraphQLInterfaceproductsVideosNodesNode() {}
 func (v *productsVideosNodesExternalVideo) implementsGraphQLInterfaceproductsVideosNodesNode() {}
 func (v *productsVideosNodesMediaImage) implementsGraphQLInterfaceproductsVideosNodesNode()    {}
 func (v *productsVideosNodesModel3d) implementsGraphQLInterfaceproductsVideosNodesNode()       {}
@@ -2208,6 +3339,9 @@ func __unmarshalproductsVideosNodesNode(b []byte, v *productsVideosNodesNode) er
 	}
 
 	switch tn.TypeName {
+	case "BulkOperation":
+		*v = new(productsVideosNodesBulkOperation)
+		return json.Unmarshal(b, *v)
 	case "ExternalVideo":
 		*v = new(productsVideosNodesExternalVideo)
 		return json.Unmarshal(b, *v)
@@ -2236,6 +3370,14 @@ func __marshalproductsVideosNodesNode(v *productsVideosNodesNode) ([]byte, error
 
 	var typename string
 	switch v := (*v).(type) {
+	case *productsVideosNodesBulkOperation:
+		typename = "BulkOperation"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesBulkOperation
+		}{typename, v}
+		return json.Marshal(result)
 	case *productsVideosNodesExternalVideo:
 		typename = "ExternalVideo"
 
@@ -3163,6 +4305,17 @@ func (v *stagedUploadInput) GetHttpMethod() string { return v.HttpMethod }
 // GetFileSize returns stagedUploadInput.FileSize, and is useful for accessing the field via an interface.
 func (v *stagedUploadInput) GetFileSize() string { return v.FileSize }
 
+// videoStatusesNodesBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type videoStatusesNodesBulkOperation struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns videoStatusesNodesBulkOperation.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesBulkOperation) GetTypename() string { return v.Typename }
+
 // videoStatusesNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
 // The GraphQL type's documentation follows.
 //
@@ -3199,6 +4352,7 @@ func (v *videoStatusesNodesModel3d) GetTypename() string { return v.Typename }
 // videoStatusesNodesNode includes the requested fields of the GraphQL interface Node.
 //
 // videoStatusesNodesNode is implemented by the following types:
+// videoStatusesNodesBulkOperation
 // videoStatusesNodesExternalVideo
 // videoStatusesNodesMediaImage
 // videoStatusesNodesModel3d
@@ -3213,6 +4367,7 @@ type videoStatusesNodesNode interface {
 	GetTypename() string
 }
 
+func (v *videoStatusesNodesBulkOperation) implementsGraphQLInterfacevideoStatusesNodesNode() {}
 func (v *videoStatusesNodesExternalVideo) implementsGraphQLInterfacevideoStatusesNodesNode() {}
 func (v *videoStatusesNodesMediaImage) implementsGraphQLInterfacevideoStatusesNodesNode()    {}
 func (v *videoStatusesNodesModel3d) implementsGraphQLInterfacevideoStatusesNodesNode()       {}
@@ -3233,6 +4388,9 @@ func __unmarshalvideoStatusesNodesNode(b []byte, v *videoStatusesNodesNode) erro
 	}
 
 	switch tn.TypeName {
+	case "BulkOperation":
+		*v = new(videoStatusesNodesBulkOperation)
+		return json.Unmarshal(b, *v)
 	case "ExternalVideo":
 		*v = new(videoStatusesNodesExternalVideo)
 		return json.Unmarshal(b, *v)
@@ -3261,6 +4419,14 @@ func __marshalvideoStatusesNodesNode(v *videoStatusesNodesNode) ([]byte, error) 
 
 	var typename string
 	switch v := (*v).(type) {
+	case *videoStatusesNodesBulkOperation:
+		typename = "BulkOperation"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*videoStatusesNodesBulkOperation
+		}{typename, v}
+		return json.Marshal(result)
 	case *videoStatusesNodesExternalVideo:
 		typename = "ExternalVideo"
 
@@ -3540,6 +4706,162 @@ func attachMedia(
 	}
 
 	data_ = &attachMediaResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by bulkAttachVideo.
+const bulkAttachVideo_Operation = `
+mutation bulkAttachVideo ($product: ProductUpdateInput!, $media: [CreateMediaInput!]!) {
+	productUpdate(product: $product, media: $media) {
+		product {
+			id
+			media(first: 1, query: "media_type:VIDEO", sortKey: ID, reverse: true) {
+				nodes {
+					__typename
+					... mediaFields
+				}
+			}
+		}
+		userErrors {
+			field
+			message
+		}
+	}
+}
+fragment mediaFields on Media {
+	id
+	alt
+	status
+	mediaContentType
+	mediaErrors {
+		code
+		details
+		message
+	}
+	... on Video {
+		filename
+	}
+}
+`
+
+// bulkAttachVideo is the mutation a bulk operation runs once per line of its
+// variables file: productUpdate appending one video. Unlike attachMedia it
+// reads back the product's newest video, which costs nothing in a bulk
+// operation. A bulk mutation may select at most one connection.
+func bulkAttachVideo(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	product productRef,
+	media []createMediaInput,
+) (data_ *bulkAttachVideoResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "bulkAttachVideo",
+		Query:  bulkAttachVideo_Operation,
+		Variables: &__bulkAttachVideoInput{
+			Product: product,
+			Media:   media,
+		},
+	}
+
+	data_ = &bulkAttachVideoResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by bulkOperationState.
+const bulkOperationState_Operation = `
+query bulkOperationState ($id: ID!) {
+	node(id: $id) {
+		__typename
+		... on BulkOperation {
+			id
+			status
+			errorCode
+			objectCount
+			url
+			partialDataUrl
+		}
+	}
+}
+`
+
+// bulkOperationState polls a bulk operation until it ends.
+func bulkOperationState(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *bulkOperationStateResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "bulkOperationState",
+		Query:  bulkOperationState_Operation,
+		Variables: &__bulkOperationStateInput{
+			Id: id,
+		},
+	}
+
+	data_ = &bulkOperationStateResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by bulkRunMutation.
+const bulkRunMutation_Operation = `
+mutation bulkRunMutation ($mutation: String!, $stagedUploadPath: String!, $clientIdentifier: String) {
+	bulkOperationRunMutation(mutation: $mutation, stagedUploadPath: $stagedUploadPath, clientIdentifier: $clientIdentifier) {
+		bulkOperation {
+			id
+			status
+		}
+		userErrors {
+			code
+			field
+			message
+		}
+	}
+}
+`
+
+// bulkRunMutation starts a bulk mutation over a staged variables file.
+func bulkRunMutation(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	mutation string,
+	stagedUploadPath string,
+	clientIdentifier string,
+) (data_ *bulkRunMutationResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "bulkRunMutation",
+		Query:  bulkRunMutation_Operation,
+		Variables: &__bulkRunMutationInput{
+			Mutation:         mutation,
+			StagedUploadPath: stagedUploadPath,
+			ClientIdentifier: clientIdentifier,
+		},
+	}
+
+	data_ = &bulkRunMutationResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -13,9 +13,8 @@ import (
 // Batch sizes. Each keeps one request's requested cost well inside a
 // 1,000-point bucket, so that two processes sharing it still find room.
 const (
-	// MaxBatchJobs is the most jobs PublishBatch works on together, and the
-	// most concurrent Publish calls one coalesced batch takes: one
-	// productVariants lookup's worth of SKUs (SKUsPerLookup).
+	// MaxBatchJobs is the most concurrent Publish calls one coalesced batch
+	// takes: one productVariants lookup's worth of SKUs (SKUsPerLookup).
 	MaxBatchJobs = SKUsPerLookup
 	// productsPerCheck is how many products one duplicate check reads
 	// (nodes(ids:)); checkPageSize is how many of each product's newest
@@ -64,16 +63,14 @@ func (b *batchJob) fail(err error) {
 // READY or FAILED (or with an error saying why it did not get there).
 //
 // Outcomes are in the order of jobs. Jobs that share a key are published
-// once and all get that outcome. Batches larger than MaxBatchJobs are
-// worked MaxBatchJobs jobs at a time. Each job waits for any other publish
+// once and all get that outcome. With at least the bulk threshold of videos
+// to attach (WithBulkThreshold, DefaultBulkThreshold), they are attached
+// by one bulk operation instead of a productUpdate each; hand PublishBatch
+// a whole catalog to make the most of it. Each job waits for any other publish
 // of its key in progress; if ctx ends first, the jobs not yet published
 // report the context's cause.
 func (p *Publisher) PublishBatch(ctx context.Context, jobs []VideoJob) []PublishOutcome {
-	out := make([]PublishOutcome, 0, len(jobs))
-	for chunk := range slices.Chunk(jobs, MaxBatchJobs) {
-		out = append(out, p.publishBatch(ctx, chunk)...)
-	}
-	return out
+	return p.publishBatch(ctx, jobs)
 }
 
 func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []PublishOutcome {
@@ -117,9 +114,7 @@ func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []Publish
 	for chunk := range slices.Chunk(work, uploadsPerStage) {
 		p.uploadBatch(ctx, chunk)
 	}
-	for _, b := range work {
-		p.attachJob(ctx, b)
-	}
+	p.attachBatch(ctx, work)
 	p.pollBatch(ctx, work)
 
 	for w, b := range work {
@@ -292,9 +287,29 @@ func (p *Publisher) uploadBatch(ctx context.Context, chunk []*batchJob) {
 			continue
 		}
 		b.target = targets[i]
-		if err := p.upload(ctx, b.target, files[i].Filename, b.vid); err != nil {
+		if err := p.upload(ctx, b.target, files[i].Filename, videoMIMEType, b.vid); err != nil {
 			b.fail(err)
 		}
+	}
+}
+
+// attachBatch attaches the uploaded videos: with one bulk operation when
+// there are at least the bulk threshold of them and no bulk operation of
+// this Publisher is running, else (and for what the bulk operation left
+// undone) with one productUpdate each.
+func (p *Publisher) attachBatch(ctx context.Context, work []*batchJob) {
+	var todo []*batchJob
+	for _, b := range work {
+		if !b.done && b.item == nil {
+			todo = append(todo, b)
+		}
+	}
+	if p.bulkThreshold > 0 && len(todo) >= p.bulkThreshold && p.bulk.TryLock() {
+		todo = p.attachBulk(ctx, todo)
+		p.bulk.Unlock()
+	}
+	for _, b := range todo {
+		p.attachJob(ctx, b)
 	}
 }
 

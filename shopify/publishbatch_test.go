@@ -14,7 +14,7 @@ import (
 func TestPublishBatch(t *testing.T) {
 	c := newCatalog(30, 512, shopifytest.WithReadyAfterPolls(2))
 	defer c.srv.Close()
-	pub := shopify.NewPublisher(c.srv.Client())
+	pub := shopify.NewPublisher(c.srv.Client(), shopify.WithBulkThreshold(0))
 
 	// One job's video is already on its product from an earlier attempt.
 	early, err := pub.PublishVideo(context.Background(), c.jobs[7])
@@ -114,7 +114,7 @@ func TestPublishCoalescesConcurrentCalls(t *testing.T) {
 		srv.AddProduct(shopifytest.Product{Title: sku, Variants: []shopifytest.Variant{{SKU: sku}}})
 		jobs = append(jobs, shopify.VideoJob{Key: "k/" + sku, SKU: sku, OutputURL: srv.AddVideo(shopifytest.Video{Size: 100})})
 	}
-	pub := shopify.NewPublisher(srv.Client(), shopify.WithCoalescing(window))
+	pub := shopify.NewPublisher(srv.Client(), shopify.WithCoalescing(window), shopify.WithBulkThreshold(0))
 	var wg sync.WaitGroup
 	ids := make([]string, len(jobs))
 	errs := make([]error, len(jobs))
@@ -188,5 +188,54 @@ func TestPublishBatchTwoVideosOneProduct(t *testing.T) {
 	}
 	if f.srv.Calls("product") == 0 {
 		t.Errorf("the older video was not looked for by its marker")
+	}
+}
+
+func TestPublishBatchBulk(t *testing.T) {
+	c := newCatalog(30, 512, shopifytest.WithMediaLimit(3))
+	defer c.srv.Close()
+	// One product is at the store's media limit (the publisher's own limit
+	// is higher, so only Shopify refuses it, in the bulk operation's line).
+	full := c.srv.AddProduct(shopifytest.Product{Title: "Full", Variants: []shopifytest.Variant{{SKU: "FULL"}}, Images: 3})
+	jobs := append(c.jobs[:len(c.jobs):len(c.jobs)], shopify.VideoJob{Key: "full", SKU: "FULL", OutputURL: c.srv.AddVideo(shopifytest.Video{Size: 5})})
+	pub := shopify.NewPublisher(c.srv.Client(), shopify.WithBulkThreshold(10))
+
+	out := pub.PublishBatch(context.Background(), jobs)
+	for i, o := range out[:30] {
+		if o.Err != nil || o.Result.Status != shopify.MediaStatusReady || o.Result.MediaID == "" {
+			t.Errorf("job %d = %+v, %v; want READY", i, o.Result, o.Err)
+			continue
+		}
+		var vids []shopifytest.Media
+		for _, m := range c.srv.Media(o.Result.ProductID) {
+			if m.ContentType == "VIDEO" {
+				vids = append(vids, m)
+			}
+		}
+		if len(vids) != 1 || vids[0].ID != o.Result.MediaID || vids[0].Filename != shopify.MediaMarker(o.Job.Key)+".mp4" {
+			t.Errorf("job %d: product has %+v, want exactly its video %s", i, vids, o.Result.MediaID)
+		}
+	}
+	if o := out[30]; o.Err == nil || !shopify.IsPermanent(o.Err) || len(c.srv.Media(full)) != 3 {
+		t.Errorf("job on the full product = %+v, %v; want a permanent error and no video", o.Result, o.Err)
+	}
+	st := c.srv.Stats()
+	if st.BulkOperations != 1 || st.BulkLines != 31 || st.Calls["productUpdate"] != 0 || st.Calls["bulkOperationRunMutation"] != 1 {
+		t.Errorf("bulk operations %d, lines %d, calls %v; want one operation of 31 lines and no productUpdate call", st.BulkOperations, st.BulkLines, st.Calls)
+	}
+	// 31 videos and the variables file.
+	if st.Calls["stagedUploadsCreate"] != 4+1 || st.Uploads != 32 {
+		t.Errorf("stagings %d, uploads %d; want 5 and 32", st.Calls["stagedUploadsCreate"], st.Uploads)
+	}
+
+	// Published again, every job finds its video: nothing is attached.
+	again := pub.PublishBatch(context.Background(), c.jobs)
+	for i, o := range again {
+		if o.Err != nil || !o.Result.Reused || o.Result.MediaID != out[i].Result.MediaID {
+			t.Errorf("republished job %d = %+v, %v; want its video reused", i, o.Result, o.Err)
+		}
+	}
+	if st2 := c.srv.Stats(); st2.BulkOperations != 1 || st2.MediaCreated != st.MediaCreated {
+		t.Errorf("republishing started %d bulk operations and created %d media", st2.BulkOperations-1, st2.MediaCreated-st.MediaCreated)
 	}
 }

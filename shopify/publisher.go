@@ -123,6 +123,9 @@ type Publisher struct {
 	keys              keyedMutex
 	coalesce          *coalescer
 
+	bulkThreshold int
+	bulk          sync.Mutex // held while this Publisher runs a bulk operation
+
 	procMu       sync.Mutex
 	procEstimate time.Duration // typical attach-to-READY time seen; see firstPoll
 }
@@ -235,6 +238,7 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 		maxVideoBytes:     DefaultMaxVideoBytes,
 		maxProductMedia:   DefaultMaxProductMedia,
 		skus:              newSKUCache(DefaultSKUCacheTTL),
+		bulkThreshold:     DefaultBulkThreshold,
 	}
 	p.coalesce = &coalescer{p: p, window: DefaultCoalesceWindow}
 	for _, opt := range opts {
@@ -272,7 +276,7 @@ func (p *Publisher) Publish(ctx context.Context, key, sku, outputURL string) (me
 	return o.Result.MediaID, o.Err
 }
 
-// PublishVideos publishes jobs with PublishBatch, MaxBatchJobs at a time.
+// PublishVideos publishes jobs with PublishBatch.
 // It stops early, reporting the context's cause for the remaining jobs,
 // when ctx ends.
 func (p *Publisher) PublishVideos(ctx context.Context, jobs []VideoJob) []PublishOutcome {

@@ -124,6 +124,11 @@ func (p *Publisher) stage(ctx context.Context, files []stagedFile) ([]stagedTarg
 			FileSize:   strconv.FormatInt(f.Size, 10),
 		}
 	}
+	return p.stageInputs(ctx, input)
+}
+
+// stageInputs asks for one upload target per input.
+func (p *Publisher) stageInputs(ctx context.Context, input []stagedUploadInput) ([]stagedTarget, error) {
 	resp, err := stageUpload(ctx, p.client, input)
 	if err != nil {
 		return nil, err
@@ -137,8 +142,8 @@ func (p *Publisher) stage(ctx context.Context, files []stagedFile) ([]stagedTarg
 		return nil, &PermanentError{Op: "stage", Err: errs}
 	}
 	got := payload.GetStagedTargets()
-	if len(got) != len(files) {
-		return nil, fmt.Errorf("shopify: stagedUploadsCreate returned %d targets for %d files", len(got), len(files))
+	if len(got) != len(input) {
+		return nil, fmt.Errorf("shopify: stagedUploadsCreate returned %d targets for %d files", len(got), len(input))
 	}
 	targets := make([]stagedTarget, len(got))
 	for i, g := range got {
@@ -162,7 +167,7 @@ func (p *Publisher) stage(ctx context.Context, files []stagedFile) ([]stagedTarg
 // the storage behind staged targets checks the length against the signed
 // policy and does not take chunked uploads, so an io.Pipe body of unknown
 // length would be refused.
-func (p *Publisher) upload(ctx context.Context, t stagedTarget, filename string, v *video) error {
+func (p *Publisher) upload(ctx context.Context, t stagedTarget, filename, contentType string, v *video) error {
 	var head, tail bytes.Buffer
 	sw := &switchWriter{w: &head}
 	mw := multipart.NewWriter(sw)
@@ -173,7 +178,7 @@ func (p *Publisher) upload(ctx context.Context, t stagedTarget, filename string,
 	}
 	h := make(textproto.MIMEHeader)
 	h.Set("Content-Disposition", multipart.FileContentDisposition("file", filename))
-	h.Set("Content-Type", videoMIMEType)
+	h.Set("Content-Type", contentType)
 	if _, err := mw.CreatePart(h); err != nil {
 		return fmt.Errorf("shopify: upload: %w", err)
 	}

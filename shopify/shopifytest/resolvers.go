@@ -30,6 +30,11 @@ func (q queryRoot) field(name string, args map[string]any) (any, error) {
 		return productObj{q.s, p}, nil
 	case "productVariants":
 		return q.productVariants(args)
+	case "node":
+		if o := q.s.node(str(args["id"])); o != nil {
+			return o, nil
+		}
+		return nil, nil
 	case "nodes":
 		ids, _ := args["ids"].([]any)
 		if len(ids) > maxPageSize {
@@ -234,6 +239,8 @@ func (m mutationRoot) field(name string, args map[string]any) (any, error) {
 		return m.stagedUploadsCreate(args)
 	case "productUpdate":
 		return m.productUpdate(args)
+	case "bulkOperationRunMutation":
+		return m.s.bulkOperationRunMutation(args)
 	}
 	return nil, fmt.Errorf("field Mutation.%s is not implemented by the fake", name)
 }
@@ -287,7 +294,7 @@ func (m mutationRoot) stagedUploadsCreate(args map[string]any) (any, error) {
 		s := m.s
 		s.nextNum++
 		id := strconv.FormatInt(s.nextNum, 16)
-		u := &upload{id: id, filename: path.Base(filename), mimeType: mimeType, method: method, size: size,
+		u := &upload{id: id, resource: resource, filename: path.Base(filename), mimeType: mimeType, method: method, size: size,
 			resourceURL: s.URL + "/staged-resources/" + id + "/" + url.PathEscape(path.Base(filename))}
 		if method == "POST" {
 			u.params = [][2]string{
@@ -423,6 +430,9 @@ func (s *Server) node(id string) object {
 	}
 	if m := s.mediaByID[id]; m != nil {
 		return mediaObj{s, m}
+	}
+	if op := s.bulkOps[id]; op != nil {
+		return bulkObj{s, op}
 	}
 	return nil
 }

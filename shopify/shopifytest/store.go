@@ -87,6 +87,7 @@ type media struct {
 // upload is a staged upload target and what was sent to it.
 type upload struct {
 	id          string
+	resource    string
 	filename    string
 	mimeType    string
 	method      string
@@ -95,6 +96,7 @@ type upload struct {
 	resourceURL string
 	state       uploadState
 	received    int64
+	content     []byte // a BULK_MUTATION_VARIABLES file, kept to be run
 }
 
 type uploadState int
