@@ -59,9 +59,13 @@ type pacer struct {
 	driftSince time.Time
 }
 
-// foreignWindow is the shortest span a foreign-rate sample covers; shorter
-// spans between answers are dominated by requests in flight.
-const foreignWindow = 500 * time.Millisecond
+// foreignWindowPoints sets the shortest span a foreign-rate sample covers:
+// the time the bucket takes to refill this many points (10 s at 50 points
+// per second, 0.5 s at 1,000). Over shorter spans this client's own
+// requests that Shopify has charged but not yet answered look like another
+// client's draw; measuring the span in points keeps the estimate as good
+// on a fast-refilling bucket as on a slow one.
+const foreignWindowPoints = 500
 
 // defaultPacingJitter is the default jitter of pacing and throttle waits.
 const defaultPacingJitter = 0.2
@@ -139,10 +143,16 @@ func (p *pacer) jittered(d time.Duration) time.Duration {
 
 // throttled is the wait before resending a request that was answered
 // THROTTLED: the bucket's deficit, lengthened by jitter so that processes
-// refused together do not come back together.
+// refused together do not come back together. A refusal the model did not
+// foresee means another client is drawing on the bucket: until the
+// foreign-rate window measures how much, it is taken to draw an equal
+// share.
 func (p *pacer) throttled(d time.Duration) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.enabled && p.known {
+		p.foreign = max(p.foreign, p.rate/2)
+	}
 	if p.jitter <= 0 {
 		return d
 	}
@@ -207,7 +217,8 @@ func (p *pacer) learnForeign(ts *throttleStatus, spent float64, now time.Time) {
 		dt := max(now.Sub(p.seenAt).Seconds(), 0)
 		expected := min(ts.MaximumAvailable, p.seenLevel+dt*ts.RestoreRate) - spent
 		p.drift += expected - ts.CurrentlyAvailable
-		if span := now.Sub(p.driftSince); span >= foreignWindow {
+		window := time.Duration(foreignWindowPoints / ts.RestoreRate * float64(time.Second))
+		if span := now.Sub(p.driftSince); span >= max(window, 10*time.Millisecond) {
 			sample := p.drift / span.Seconds()
 			p.foreign = min(max(0.7*p.foreign+0.3*sample, 0), 0.9*ts.RestoreRate)
 			p.drift, p.driftSince = 0, now

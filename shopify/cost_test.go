@@ -104,16 +104,16 @@ func TestPacerDisabled(t *testing.T) {
 // checks that it paces at the remaining 30.
 func TestPacerLearnsOtherProcesses(t *testing.T) {
 	p := newPacer(true, 0)
-	level := 100.0
+	level := 500.0
 	now := t0
-	p.observe("q", reservation{}, status(10, level), now)
-	for range 40 {
+	p.observe("q", reservation{}, status(30, level), now)
+	for range 100 {
 		r, _ := reserve(t, p, "q", now)
 		now = now.Add(time.Second)
-		// Per second: +50 refill, −10 for our request, −20 for the other.
-		level = min(1000, level+50) - 10 - 20
-		c := status(10, level)
-		actual := 10.0
+		// Per second: +50 refill, −30 for our request, −20 for the other.
+		level = min(1000, level+50) - 30 - 20
+		c := status(30, level)
+		actual := 30.0
 		c.ActualQueryCost = &actual
 		p.observe("q", r, c, now)
 	}

@@ -3,7 +3,7 @@
 // bucket paid per video, how many calls were answered THROTTLED, and how
 // long the run took beside the least time the bucket allows.
 //
-//	go run ./examples/internal/shopifyload [-n 1000] [-procs 1|2] [-mode call|batch]
+//	go run ./examples/internal/shopifyload [-n 1000] [-procs 1|2] [-mode call|batch|bulk]
 //	                                        [-bucket 1000] [-rate 50] [-speedup 20]
 //	                                        [-workers 16] [-coalesce 50ms] [-ready-after 10s]
 //
@@ -23,7 +23,12 @@
 // Modes: call runs -workers goroutines per process, each calling
 // Publisher.Publish per job, as a delivery outbox's workers do (Publish
 // coalesces concurrent calls within -coalesce; 0 publishes each alone);
-// batch hands PublishBatch 50 jobs at a time from -workers goroutines.
+// batch hands PublishBatch 50 jobs at a time from -workers goroutines; both
+// attach with a productUpdate per video (bulk operations off). bulk hands
+// each process's whole share to one PublishBatch, which attaches it with
+// one bulk operation (Shopify runs one per store at a time, so with two
+// processes the second waits for the first); a bulk operation completes
+// -bulk-duration after it starts.
 package main
 
 import (
@@ -53,6 +58,7 @@ type options struct {
 	workers    int
 	coalesce   time.Duration
 	readyAfter time.Duration
+	bulkAfter  time.Duration
 	// child mode
 	child    bool
 	endpoint string
@@ -73,6 +79,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 16, "concurrent publishes per process")
 	flag.DurationVar(&o.coalesce, "coalesce", shopify.DefaultCoalesceWindow, "Publish coalescing window in Shopify time (0: none)")
 	flag.DurationVar(&o.readyAfter, "ready-after", 10*time.Second, "Shopify's processing time per video, in Shopify time")
+	flag.DurationVar(&o.bulkAfter, "bulk-duration", 30*time.Second, "how long a bulk operation runs, in Shopify time")
 	flag.BoolVar(&o.child, "child", false, "internal: run as a publishing child")
 	flag.StringVar(&o.endpoint, "endpoint", "", "internal: the store's GraphQL endpoint")
 	flag.StringVar(&o.token, "token", "", "internal: the store's token")
@@ -91,8 +98,8 @@ func main() {
 		log.Fatal("shopifyload: -n, -workers, -bucket, -rate and -speedup must be positive")
 	case o.procs != 1 && o.procs != 2:
 		log.Fatal("shopifyload: -procs is 1 or 2")
-	case o.mode != "call" && o.mode != "batch":
-		log.Fatal(`shopifyload: -mode is "call" or "batch"`)
+	case o.mode != "call" && o.mode != "batch" && o.mode != "bulk":
+		log.Fatal(`shopifyload: -mode is "call", "batch" or "bulk"`)
 	}
 	if err := run(o); err != nil {
 		log.Fatalf("shopifyload: %v", err)
@@ -107,6 +114,7 @@ func run(o options) error {
 	srv := shopifytest.NewServer(
 		shopifytest.WithBucket(o.bucket, o.rate*o.speedup),
 		shopifytest.WithReadyAfter(scaled(o.readyAfter, o.speedup)),
+		shopifytest.WithBulkDuration(scaled(o.bulkAfter, o.speedup)),
 	)
 	defer srv.Close()
 	jobs := make([]shopify.VideoJob, o.n)
@@ -139,6 +147,7 @@ func run(o options) error {
 	fmt.Printf("  points per video      %.1f\n", st.PointsDebited/float64(o.n))
 	fmt.Printf("  calls                 %d (%.2f per video)\n", st.Requests, float64(st.Requests)/float64(o.n))
 	fmt.Printf("  THROTTLED             %d (%.2f%% of calls)\n", st.Throttled, 100*float64(st.Throttled)/float64(max(1, st.Requests)))
+	fmt.Printf("  bulk operations       %d (%d lines)\n", st.BulkOperations, st.BulkLines)
 	fmt.Printf("  time                  %.1f s (Shopify time; %.2f s wall)\n", shopifySecs, wall.Seconds())
 	fmt.Printf("  bucket's limit        %.1f s ((%.0f points − %.0f) / %.0f per s)\n", limit, st.PointsDebited, o.bucket, o.rate)
 	if limit > 0 {
@@ -154,8 +163,13 @@ func run(o options) error {
 
 // publisher builds the Publisher of one process.
 func publisher(o options, c *shopify.Client) *shopify.Publisher {
+	bulk := 0 // per call
+	if o.mode == "bulk" {
+		bulk = shopify.DefaultBulkThreshold
+	}
 	return shopify.NewPublisher(c,
 		shopify.WithCoalescing(scaled(o.coalesce, o.speedup)),
+		shopify.WithBulkThreshold(bulk),
 		shopify.WithPollInterval(scaled(2*time.Second, o.speedup), scaled(15*time.Second, o.speedup)))
 }
 
@@ -179,7 +193,7 @@ func publish(o options, c *shopify.Client, jobs []shopify.VideoJob) int {
 	for range o.workers {
 		wg.Go(func() {
 			for batch := range work {
-				if o.mode == "batch" {
+				if o.mode != "call" {
 					for _, out := range pub.PublishBatch(ctx, batch) {
 						if out.Err != nil {
 							fail(out.Job, out.Err)
@@ -196,8 +210,11 @@ func publish(o options, c *shopify.Client, jobs []shopify.VideoJob) int {
 		})
 	}
 	size := 1
-	if o.mode == "batch" {
+	switch o.mode {
+	case "batch":
 		size = shopify.MaxBatchJobs
+	case "bulk":
+		size = len(jobs)
 	}
 	for i := 0; i < len(jobs); i += size {
 		work <- jobs[i:min(len(jobs), i+size)]
@@ -239,7 +256,7 @@ func children(o options, srv *shopifytest.Server, jobs []shopify.VideoJob) (int,
 		cmd := exec.Command(self, "-child", "-endpoint", srv.GraphQLURL, "-token", shopifytest.DefaultToken,
 			"-jobs", f.Name(), "-from", strconv.Itoa(r[0]), "-to", strconv.Itoa(r[1]),
 			"-mode", o.mode, "-workers", strconv.Itoa(o.workers), "-coalesce", o.coalesce.String(),
-			"-speedup", strconv.FormatFloat(o.speedup, 'f', -1, 64))
+			"-speedup", strconv.FormatFloat(o.speedup, 'f', -1, 64), "-ready-after", o.readyAfter.String())
 		cmd.Stderr = os.Stderr
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
