@@ -239,3 +239,55 @@ func TestPublishBatchBulk(t *testing.T) {
 		t.Errorf("republishing started %d bulk operations and created %d media", st2.BulkOperations-1, st2.MediaCreated-st.MediaCreated)
 	}
 }
+
+// gateClock reads a virtual clock but holds its first Sleep until
+// released, so a test can act while the caller is waiting.
+type gateClock struct {
+	*shopifytest.VirtualClock
+	waiting, release chan struct{}
+	once             *sync.Once
+}
+
+func (c gateClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.once.Do(func() {
+		close(c.waiting)
+		select {
+		case <-c.release:
+		case <-ctx.Done():
+		}
+	})
+	return c.VirtualClock.Sleep(ctx, d)
+}
+
+// TestPublishBatchBulkWaitsForTheStoresRunningOperation runs two
+// publishers' bulk operations on one store, which runs one at a time: the
+// second is refused OPERATION_IN_PROGRESS, waits, and starts once the
+// first has finished, instead of attaching one by one.
+func TestPublishBatchBulkWaitsForTheStoresRunningOperation(t *testing.T) {
+	c := newCatalog(6, 100, shopifytest.WithBulkDuration(30*time.Second))
+	defer c.srv.Close()
+	gate := gateClock{c.clock, make(chan struct{}), make(chan struct{}), new(sync.Once)}
+	first := shopify.NewPublisher(c.srv.Client(shopify.WithClock(gate)), shopify.WithBulkThreshold(2))
+	second := shopify.NewPublisher(c.srv.Client(), shopify.WithBulkThreshold(2))
+
+	firstOut := make(chan []shopify.PublishOutcome, 1)
+	go func() { firstOut <- first.PublishBatch(context.Background(), c.jobs[:3]) }()
+	<-gate.waiting // the first operation is running; its publisher waits to poll it
+	if st := c.srv.Stats(); st.BulkOperations != 1 {
+		t.Fatalf("%d bulk operations started, want the first publisher's", st.BulkOperations)
+	}
+	out := second.PublishBatch(context.Background(), c.jobs[3:])
+	close(gate.release)
+	out = append(<-firstOut, out...)
+
+	for i, o := range out {
+		if o.Err != nil || o.Result.Status != shopify.MediaStatusReady {
+			t.Errorf("job %d = %+v, %v; want READY", i, o.Result, o.Err)
+		}
+	}
+	st := c.srv.Stats()
+	if st.BulkOperations != 2 || st.Calls["bulkOperationRunMutation"] < 3 || st.Calls["productUpdate"] != 0 || st.MediaCreated != 6 {
+		t.Errorf("bulk operations %d, calls %v, media %d; want 2 operations, at least one refused start, no productUpdate, 6 videos",
+			st.BulkOperations, st.Calls, st.MediaCreated)
+	}
+}

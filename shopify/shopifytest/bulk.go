@@ -55,10 +55,10 @@ func (s *Server) bulkOperationRunMutation(args map[string]any) (any, error) {
 			}}},
 		}}, nil
 	}
-	if s.bulkBusy != nil {
-		s.advanceBulk(s.bulkBusy)
-		if s.bulkBusy.status == "RUNNING" {
-			return refuse("OPERATION_IN_PROGRESS", "A bulk mutation operation for this app and shop is already in progress: "+s.bulkBusy.id+".")
+	if busy := s.bulkBusy; busy != nil {
+		s.advanceBulk(busy)
+		if busy.status == "RUNNING" {
+			return refuse("OPERATION_IN_PROGRESS", "A bulk mutation operation for this app and shop is already in progress: "+busy.id+".")
 		}
 	}
 	path := str(args["stagedUploadPath"])
