@@ -298,6 +298,12 @@ func (c *Client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 	failures, throttles := 0, 0
 	for {
 		res, pace, err := c.pacer.reserve(shape, c.clock.Now())
+		for errors.Is(err, errProbing) {
+			if err := c.clock.Sleep(ctx, pace); err != nil {
+				return fmt.Errorf("shopify: %s: %w", op, err)
+			}
+			res, pace, err = c.pacer.reserve(shape, c.clock.Now())
+		}
 		if err != nil {
 			var mc *MaxCostExceededError
 			if errors.As(err, &mc) {

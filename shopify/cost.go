@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -48,6 +49,7 @@ type pacer struct {
 	rate    float64
 	at      time.Time
 	pending float64            // points reserved by requests not yet answered
+	probing bool               // a request is out to find the bucket
 	costs   map[string]float64 // cost shape → last requestedQueryCost
 
 	// foreign is the estimated points per second other clients take;
@@ -78,8 +80,17 @@ func newPacer(enabled bool, jitter float64) *pacer {
 // reservation is what reserve set aside for one request; release or
 // observe gives it back.
 type reservation struct {
-	cost float64
+	cost  float64
+	probe bool // the request that finds out the bucket
 }
+
+// probeWait is how long a request waits, while the bucket is unknown, for
+// the answer to the request finding it out.
+const probeWait = 50 * time.Millisecond
+
+// errProbing tells reserve's caller to wait probeWait and ask again: the
+// bucket is unknown and another request is finding it out.
+var errProbing = errors.New("shopify: waiting for the first answer to report the cost bucket")
 
 // reserve debits the expected cost of a request of the given shape (see
 // costShape) and returns how long to wait before sending it. Until the
@@ -105,6 +116,14 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 	}
 	r := reservation{cost: cost}
 	if !p.known || p.rate <= 0 {
+		// The bucket is unknown until an answer reports it: one request
+		// finds out while the others wait, rather than all arriving at
+		// once at a bucket that may not hold them.
+		if p.probing {
+			return reservation{}, probeWait, errProbing
+		}
+		p.probing = true
+		r.probe = true
 		p.pending += cost
 		return r, 0, nil
 	}
@@ -124,11 +143,14 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 // release returns a reservation whose request was never answered (it was
 // not sent, or failed on the way), so its points stop being held.
 func (p *pacer) release(r reservation) {
-	if !p.enabled || r.cost == 0 {
+	if !p.enabled {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if r.probe {
+		p.probing = false
+	}
 	p.pending = max(0, p.pending-r.cost)
 	p.avail += r.cost
 }
@@ -181,6 +203,9 @@ func (p *pacer) observe(shape string, r reservation, c *queryCost, now time.Time
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if r.probe {
+		p.probing = false
+	}
 	p.pending = max(0, p.pending-r.cost)
 	if c == nil {
 		p.avail += r.cost

@@ -29,6 +29,24 @@ func TestPacerUnknownBucketDoesNotWait(t *testing.T) {
 	}
 }
 
+// TestPacerProbesAnUnknownBucket checks that while no answer has reported
+// the bucket only one request goes out, so a burst at start-up does not
+// meet a bucket too small for it.
+func TestPacerProbesAnUnknownBucket(t *testing.T) {
+	p := newPacer(true, 0)
+	probe, _ := reserve(t, p, "q", t0)
+	if _, wait, err := p.reserve("q", t0); !errors.Is(err, errProbing) || wait != probeWait {
+		t.Fatalf("second request before any answer: wait %v, err %v; want to wait for the probe", wait, err)
+	}
+	// A probe that got no answer hands the job on.
+	p.release(probe)
+	probe, _ = reserve(t, p, "q", t0)
+	p.observe("q", probe, status(10, 990), t0)
+	if _, wait, err := p.reserve("q", t0); err != nil || wait != 0 {
+		t.Errorf("after the bucket was reported: wait %v, err %v; want to go at once", wait, err)
+	}
+}
+
 func TestPacerWaitsForDeficit(t *testing.T) {
 	p := newPacer(true, 0)
 	p.observe("q", reservation{}, status(200, 100), t0)

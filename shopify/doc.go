@@ -47,6 +47,28 @@
 // into one batch, so an outbox with several workers gets batches without
 // knowing about them.
 //
+// # Bulk operations
+//
+// When a batch has at least DefaultBulkThreshold (25) videos to attach
+// (WithBulkThreshold changes it; 0 turns bulk off), PublishBatch attaches
+// them with Shopify's bulk import instead of a productUpdate each: a JSONL
+// file of productUpdate variables, one line per video, is uploaded through
+// stagedUploadsCreate(resource: BULK_MUTATION_VARIABLES);
+// bulkOperationRunMutation runs the line mutation (bulkAttachVideo) once per
+// line without drawing on the cost bucket per line; the operation is polled
+// with node(id:) until it ends; and its result file, one line per input
+// line with __lineNumber, says per job whether the line applied, was
+// refused (the job fails with productUpdate's userErrors) or failed. A job
+// whose line has no clear answer is looked for by its marker and, if its
+// video is not on the product, attached with productUpdate. Shopify runs
+// one bulk mutation per store at a time: a Publisher runs one at a time,
+// and one refused with OPERATION_IN_PROGRESS (another process's) waits for
+// it, up to the processing timeout, before attaching one by one. A bulk
+// operation whose start went unanswered, or that has not ended by the
+// timeout, fails its jobs with a retryable error rather than attaching
+// them one by one, since its lines may still apply; the retry's duplicate
+// check finds what they attached.
+//
 // # The client
 //
 // Client implements genqlient's graphql.Client; the operations in
