@@ -111,7 +111,13 @@ func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []Publish
 
 	p.resolveBatch(ctx, work)
 	p.checkBatch(ctx, work)
-	for chunk := range slices.Chunk(work, uploadsPerStage) {
+	var upload []*batchJob // not failed, and not on the product already
+	for _, b := range work {
+		if !b.done && b.item == nil {
+			upload = append(upload, b)
+		}
+	}
+	for chunk := range slices.Chunk(upload, uploadsPerStage) {
 		p.uploadBatch(ctx, chunk)
 	}
 	p.attachBatch(ctx, work)
