@@ -329,7 +329,7 @@ func (c *Client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 		switch {
 		case out.throttled && throttles < c.maxThrottleRetries:
 			throttles++
-			wait = c.pacer.throttled(out.wait)
+			wait = c.pacer.throttled(out.wait, c.clock.Now())
 		case !out.throttled && out.retry && failures < c.maxRetries:
 			wait = c.retry.Delay(failures)
 			if out.wait > 0 {

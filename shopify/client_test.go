@@ -163,14 +163,7 @@ func TestClientRetriesThrottledAfterComputedWait(t *testing.T) {
 				t.Fatal(err)
 			}
 			// (100 − 40) / 20 = 3 s, rounded up to the millisecond plus one.
-			want := 3001 * time.Millisecond
-			if pacing {
-				// The refusal tells the pacer another client draws on the
-				// bucket; it assumes half the refill (10/s) and keeps 10
-				// points in hand: (110 − (40 + 3 s × 10)) / 10 = 4 s more.
-				want += 4001 * time.Millisecond
-			}
-			if got := clock.Slept(); got != want {
+			if got, want := clock.Slept(), 3001*time.Millisecond; got != want {
 				t.Errorf("waited %v before retrying, want %v", got, want)
 			}
 			if s.count() != 2 {

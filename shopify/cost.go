@@ -48,9 +48,12 @@ type pacer struct {
 	avail   float64 // model level at at, net of reservations; may go negative
 	rate    float64
 	at      time.Time
-	pending float64            // points reserved by requests not yet answered
-	probing bool               // a request is out to find the bucket
-	costs   map[string]float64 // cost shape → last requestedQueryCost
+	pending float64 // points reserved by requests not yet answered
+	probing bool    // a request is out to find the bucket
+	// refusedUntil is the end of the window a refusal opened; see
+	// throttled.
+	refusedUntil time.Time
+	costs        map[string]float64 // cost shape → last requestedQueryCost
 
 	// foreign is the estimated points per second other clients take;
 	// drift and driftSince accumulate evidence for it over a window.
@@ -165,15 +168,18 @@ func (p *pacer) jittered(d time.Duration) time.Duration {
 
 // throttled is the wait before resending a request that was answered
 // THROTTLED: the bucket's deficit, lengthened by jitter so that processes
-// refused together do not come back together. A refusal the model did not
-// foresee means another client is drawing on the bucket: until the
-// foreign-rate window measures how much, it is taken to draw an equal
-// share.
-func (p *pacer) throttled(d time.Duration) time.Duration {
+// refused together do not come back together. A second refusal within a
+// foreign-rate window means another client is drawing on the bucket (one
+// alone can be this client's own estimate of a new query's cost): until
+// the window measures how much, it is taken to draw an equal share.
+func (p *pacer) throttled(d time.Duration, now time.Time) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.enabled && p.known {
-		p.foreign = max(p.foreign, p.rate/2)
+	if p.enabled && p.known && p.rate > 0 {
+		if now.Before(p.refusedUntil) {
+			p.foreign = max(p.foreign, p.rate/2)
+		}
+		p.refusedUntil = now.Add(time.Duration(foreignWindowPoints / p.rate * float64(time.Second)))
 	}
 	if p.jitter <= 0 {
 		return d

@@ -153,8 +153,31 @@ func TestPacerJitterLengthensWaits(t *testing.T) {
 	if d < 2001*time.Millisecond || d >= 3002*time.Millisecond {
 		t.Errorf("jittered wait = %v, want in [2.001s, 3.0015s)", d)
 	}
-	if w := p.throttled(time.Second); w < time.Second || w >= 1500*time.Millisecond {
+	if w := p.throttled(time.Second, t0); w < time.Second || w >= 1500*time.Millisecond {
 		t.Errorf("jittered throttle wait = %v, want in [1s, 1.5s)", w)
+	}
+}
+
+// TestPacerSecondRefusalAssumesAnotherClient checks that one refusal
+// changes nothing but a second within the window assumes another client
+// draws half the refill.
+func TestPacerSecondRefusalAssumesAnotherClient(t *testing.T) {
+	p := newPacer(true, 0)
+	p.observe("q", reservation{}, status(100, 1000), t0)
+	p.throttled(time.Second, t0)
+	if p.foreign != 0 {
+		t.Errorf("after one refusal: foreign = %v, want 0", p.foreign)
+	}
+	p.throttled(time.Second, t0.Add(time.Second))
+	if p.foreign != 25 {
+		t.Errorf("after a second refusal within the window: foreign = %v, want 25 (half of 50)", p.foreign)
+	}
+	q := newPacer(true, 0)
+	q.observe("q", reservation{}, status(100, 1000), t0)
+	q.throttled(time.Second, t0)
+	q.throttled(time.Second, t0.Add(11*time.Second)) // the window is 500 points: 10 s
+	if q.foreign != 0 {
+		t.Errorf("refusals a window apart: foreign = %v, want 0", q.foreign)
 	}
 }
 
