@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 )
@@ -108,11 +109,7 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 	defer p.mu.Unlock()
 	cost, seen := p.costs[shape]
 	if !seen {
-		// A shape not seen yet is assumed to cost as much as the dearest
-		// one seen: waiting a little too long beats a THROTTLED.
-		for _, c := range p.costs {
-			cost = max(cost, c)
-		}
+		cost = p.estimate(shape)
 	}
 	if seen && p.known && cost > p.max {
 		return reservation{}, 0, &MaxCostExceededError{RequestedCost: cost, MaximumAvailable: p.max}
@@ -141,6 +138,60 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 		return r, 0, nil
 	}
 	return r, p.jittered(secondsToDuration((need - avail) / p.refill())), nil
+}
+
+// estimate prices a shape not seen yet. The same operation seen with
+// another number of list items (nodes(ids:) of 25 IDs after one of 10) is
+// scaled by the number of items, since such lists are priced per item. An
+// operation never seen is priced at the whole bucket, so its first request
+// waits for a full bucket rather than risk a THROTTLED (a request costs
+// what it asks for whatever else is known; once per operation, and most
+// first requests go out at start-up, when the bucket is full); before the
+// bucket is known, at the dearest shape seen. Callers hold p.mu.
+func (p *pacer) estimate(shape string) float64 {
+	op, items, ok := shapeItems(shape)
+	scaled, dearest, sameOp := 0.0, 0.0, false
+	for s, c := range p.costs {
+		dearest = max(dearest, c)
+		sop, sitems, sok := shapeItems(s)
+		if sop != op {
+			continue
+		}
+		sameOp = true
+		if ok && sok && sitems > 0 {
+			scaled = max(scaled, c*float64(items)/float64(sitems))
+		} else {
+			scaled = max(scaled, c)
+		}
+	}
+	switch {
+	case sameOp:
+		return scaled
+	case p.known:
+		return p.max
+	}
+	return dearest
+}
+
+// shapeItems splits a cost shape into the operation name and the number
+// of items of its first list variable (see costShape).
+func shapeItems(shape string) (op string, items int, ok bool) {
+	op, rest, found := strings.Cut(shape, "(")
+	if !found {
+		return shape, 0, false
+	}
+	_, after, found := strings.Cut(rest, "#")
+	if !found {
+		return op, 0, false
+	}
+	n := 0
+	for _, r := range after {
+		if r < '0' || r > '9' {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return op, n, true
 }
 
 // release returns a reservation whose request was never answered (it was

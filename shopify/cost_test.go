@@ -100,12 +100,20 @@ func TestPacerRefillsOverTime(t *testing.T) {
 	}
 }
 
-func TestPacerUnseenShapeAssumesDearest(t *testing.T) {
+func TestPacerUnseenShapes(t *testing.T) {
 	p := newPacer(true, 0)
 	p.observe("cheap", reservation{}, status(10, 100), t0)
-	p.observe("dear", reservation{}, status(300, 100), t0)
-	if _, d := reserve(t, p, "new", t0); d != 4001*time.Millisecond {
-		t.Errorf("wait = %v, want (300 − 100) / 50 = 4s for an unseen shape", d)
+	p.observe("nodes(ids#10)", reservation{}, status(30, 100), t0)
+	// An operation never seen waits for a full bucket: (1000 − 100) / 50.
+	if _, d := reserve(t, p, "new", t0); d != 18001*time.Millisecond {
+		t.Errorf("wait = %v, want 18s for an operation never seen", d)
+	}
+	// The same operation with another number of IDs is scaled: 25 IDs at
+	// 3 points each.
+	p = newPacer(true, 0)
+	p.observe("nodes(ids#10)", reservation{}, status(30, 0), t0)
+	if _, d := reserve(t, p, "nodes(ids#25)", t0); d != 1501*time.Millisecond {
+		t.Errorf("wait = %v, want 75 / 50 = 1.5s for 25 IDs after 10 cost 30", d)
 	}
 }
 

@@ -240,15 +240,19 @@ func TestPublishBatchBulk(t *testing.T) {
 	}
 }
 
-// gateClock reads a virtual clock but holds its first Sleep until
-// released, so a test can act while the caller is waiting.
+// gateClock reads a virtual clock but holds the first Sleep made once when
+// reports true until released, so a test can act while the caller waits.
 type gateClock struct {
 	*shopifytest.VirtualClock
+	when             func() bool
 	waiting, release chan struct{}
 	once             *sync.Once
 }
 
 func (c gateClock) Sleep(ctx context.Context, d time.Duration) error {
+	if !c.when() {
+		return c.VirtualClock.Sleep(ctx, d)
+	}
 	c.once.Do(func() {
 		close(c.waiting)
 		select {
@@ -266,7 +270,8 @@ func (c gateClock) Sleep(ctx context.Context, d time.Duration) error {
 func TestPublishBatchBulkWaitsForTheStoresRunningOperation(t *testing.T) {
 	c := newCatalog(6, 100, shopifytest.WithBulkDuration(30*time.Second))
 	defer c.srv.Close()
-	gate := gateClock{c.clock, make(chan struct{}), make(chan struct{}), new(sync.Once)}
+	started := func() bool { return c.srv.Stats().BulkOperations > 0 }
+	gate := gateClock{c.clock, started, make(chan struct{}), make(chan struct{}), new(sync.Once)}
 	first := shopify.NewPublisher(c.srv.Client(shopify.WithClock(gate)), shopify.WithBulkThreshold(2))
 	second := shopify.NewPublisher(c.srv.Client(), shopify.WithBulkThreshold(2))
 
