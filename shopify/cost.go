@@ -202,11 +202,18 @@ func (p *pacer) release(r reservation) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.unreserve(r)
+	p.avail += r.cost
+}
+
+// unreserve ends a reservation: its points stop being held for a request
+// in flight, and a probe's answer (or failure) lets the next request find
+// out the bucket. Callers hold p.mu.
+func (p *pacer) unreserve(r reservation) {
 	if r.probe {
 		p.probing = false
 	}
 	p.pending = max(0, p.pending-r.cost)
-	p.avail += r.cost
 }
 
 // jittered lengthens d by a random share below p.jitter. Callers hold p.mu.
@@ -260,10 +267,7 @@ func (p *pacer) observe(shape string, r reservation, c *queryCost, now time.Time
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if r.probe {
-		p.probing = false
-	}
-	p.pending = max(0, p.pending-r.cost)
+	p.unreserve(r)
 	if c == nil {
 		p.avail += r.cost
 		return
