@@ -56,7 +56,7 @@ func BenchmarkAPICallsPerSKU(b *testing.B) {
 			var lookups, calls, skus int
 			for b.Loop() {
 				c := newCatalog(n, 1024)
-				pub := shopify.NewPublisher(c.srv.Client())
+				pub := shopify.NewPublisher(c.srv.Client(), shopify.WithBulkThreshold(0))
 				if mode == "batched" {
 					mustPublishAll(b, pub.PublishVideos(context.Background(), c.jobs))
 				} else {
@@ -91,7 +91,7 @@ func BenchmarkPacing500Publishes(b *testing.B) {
 			var virtual time.Duration
 			for b.Loop() {
 				c := newCatalog(n, 1024, shopifytest.WithBucket(1000, 50))
-				pub := shopify.NewPublisher(c.srv.Client(shopify.WithPacing(pacing)), shopify.WithoutWaiting())
+				pub := shopify.NewPublisher(c.srv.Client(shopify.WithPacing(pacing)), shopify.WithoutWaiting(), shopify.WithBulkThreshold(0))
 				mustPublishAll(b, pub.PublishVideos(context.Background(), c.jobs))
 				st := c.srv.Stats()
 				throttled += st.Throttled

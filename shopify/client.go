@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,7 +162,21 @@ func WithMaxRetryDelay(d time.Duration) Option {
 // retried after the wait Shopify's numbers imply.
 func WithPacing(on bool) Option {
 	return func(c *Client) error {
-		c.pacer = newPacer(on)
+		c.pacer.enabled = on
+		return nil
+	}
+}
+
+// WithPacingJitter sets the random extra share added to pacing waits and
+// to the wait before resending a THROTTLED request: a wait of d becomes d
+// plus up to fraction·d. It keeps processes that share one store's bucket
+// from sending in lockstep. The default is 0.2; 0 makes waits exact.
+func WithPacingJitter(fraction float64) Option {
+	return func(c *Client) error {
+		if fraction < 0 || fraction > 1 || math.IsNaN(fraction) {
+			return fmt.Errorf("pacing jitter %v is not in [0, 1]", fraction)
+		}
+		c.pacer.jitter = fraction
 		return nil
 	}
 }
@@ -185,7 +201,7 @@ func NewClient(store, token string, opts ...Option) (*Client, error) {
 		retry:              backoff.Policy{Initial: time.Second, Max: 30 * time.Second, Jitter: 0.2},
 		maxRetries:         defaultMaxRetries,
 		maxThrottleRetries: defaultMaxThrottleRetries,
-		pacer:              newPacer(true),
+		pacer:              newPacer(true, defaultPacingJitter),
 	}
 	var errs []error
 	for _, opt := range opts {
@@ -281,13 +297,28 @@ func (c *Client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 
 	failures, throttles := 0, 0
 	for {
-		if wait := c.pacer.reserve(shape, c.clock.Now()); wait > 0 {
-			c.logger.LogAttrs(ctx, slog.LevelDebug, "shopify: pacing", slog.String("op", op), slog.Duration("wait", wait))
-			if err := c.clock.Sleep(ctx, wait); err != nil {
+		res, pace, err := c.pacer.reserve(shape, c.clock.Now())
+		for errors.Is(err, errProbing) {
+			if err := c.clock.Sleep(ctx, pace); err != nil {
+				return fmt.Errorf("shopify: %s: %w", op, err)
+			}
+			res, pace, err = c.pacer.reserve(shape, c.clock.Now())
+		}
+		if err != nil {
+			var mc *MaxCostExceededError
+			if errors.As(err, &mc) {
+				mc.Operation = op
+			}
+			return err
+		}
+		if pace > 0 {
+			c.logger.LogAttrs(ctx, slog.LevelDebug, "shopify: pacing", slog.String("op", op), slog.Duration("wait", pace))
+			if err := c.clock.Sleep(ctx, pace); err != nil {
+				c.pacer.release(res)
 				return fmt.Errorf("shopify: %s: %w", op, err)
 			}
 		}
-		out := c.send(ctx, op, shape, body, safe)
+		out := c.send(ctx, op, shape, res, body, safe)
 		if out.err == nil {
 			return decodeInto(resp, out.env)
 		}
@@ -298,7 +329,7 @@ func (c *Client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 		switch {
 		case out.throttled && throttles < c.maxThrottleRetries:
 			throttles++
-			wait = out.wait
+			wait = c.pacer.throttled(out.wait, c.clock.Now())
 		case !out.throttled && out.retry && failures < c.maxRetries:
 			wait = c.retry.Delay(failures)
 			if out.wait > 0 {
@@ -336,7 +367,15 @@ type outcome struct {
 	wait      time.Duration // what the server asked to wait, if it did
 }
 
-func (c *Client) send(ctx context.Context, op, shape string, body []byte, safe bool) outcome {
+// send makes one attempt. Its reservation goes back to the pacer with the
+// bucket the answer reports, or unused when no answer came.
+func (c *Client) send(ctx context.Context, op, shape string, res reservation, body []byte, safe bool) outcome {
+	observed := false
+	defer func() {
+		if !observed {
+			c.pacer.release(res)
+		}
+	}()
 	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return outcome{err: fmt.Errorf("shopify: %s: %w", op, err)}
@@ -380,7 +419,8 @@ func (c *Client) send(ctx context.Context, op, shape string, body []byte, safe b
 		// A 200 that does not parse was cut short or mangled on the way.
 		return outcome{err: fmt.Errorf("shopify: %s: reading response: %w", op, err), retry: safe}
 	}
-	c.pacer.observe(shape, cost, c.clock.Now())
+	c.pacer.observe(shape, res, cost, c.clock.Now())
+	observed = true
 	attrs := []slog.Attr{slog.String("op", op), slog.Int("status", hr.StatusCode), slog.Duration("took", c.clock.Now().Sub(start))}
 	if cost != nil && cost.ThrottleStatus != nil {
 		attrs = append(attrs, slog.Float64("cost", cost.RequestedQueryCost), slog.Float64("available", cost.ThrottleStatus.CurrentlyAvailable))
@@ -397,6 +437,15 @@ func (c *Client) send(ctx context.Context, op, shape string, body []byte, safe b
 	gerr := &GraphQLErrors{Operation: op, Errors: gerrs}
 	out := outcome{env: env, err: gerr}
 	switch {
+	case gerr.HasCode(CodeMaxCostExceeded):
+		mc := &MaxCostExceededError{Operation: op, Err: gerr}
+		if cost != nil {
+			mc.RequestedCost = cost.RequestedQueryCost
+			if cost.ThrottleStatus != nil {
+				mc.MaximumAvailable = cost.ThrottleStatus.MaximumAvailable
+			}
+		}
+		out.err = mc
 	case gerr.HasCode(CodeThrottled):
 		out.throttled = true
 		if d, ok := throttleWait(cost); ok {
@@ -516,8 +565,9 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// costShape names what a request's cost depends on: the operation and its
-// numeric variables (page sizes), not its IDs, cursors or search strings. The
+// costShape names what a request's cost depends on: the operation, its
+// numeric variables (page sizes) and the lengths of its list variables
+// (IDs asked for), not the IDs, cursors or search strings themselves. The
 // pacer remembers costs per shape, so a 50-item page of an operation is not
 // paced as if it cost what a 10-item page of it did.
 func costShape(op string, body []byte) string {
@@ -529,8 +579,16 @@ func costShape(op string, body []byte) string {
 	}
 	var nums []string
 	for name, v := range req.Variables {
-		if len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')) {
+		switch {
+		case len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')):
 			nums = append(nums, name+"="+string(v))
+		case len(v) > 0 && v[0] == '[':
+			// A list's length sets the cost of nodes(ids:) and of one
+			// entry per input.
+			var list []json.RawMessage
+			if json.Unmarshal(v, &list) == nil {
+				nums = append(nums, name+"#"+strconv.Itoa(len(list)))
+			}
 		}
 	}
 	if len(nums) == 0 {

@@ -2,7 +2,9 @@ package shopify
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -29,6 +31,12 @@ func TestCostShape(t *testing.T) {
 	c := costShape("productVideos", []byte(`{"query":"q","variables":{"productId":"gid://2","first":10},"operationName":"productVideos"}`))
 	if a != b || a == c || a != "productVideos(first=50)" {
 		t.Errorf("shapes %q %q %q: want the page size to tell shapes apart and ids and cursors not to", a, b, c)
+	}
+	d := costShape("videoStatuses", []byte(`{"variables":{"ids":["gid://1","gid://2"]}}`))
+	e := costShape("videoStatuses", []byte(`{"variables":{"ids":["gid://3","gid://4"]}}`))
+	f := costShape("videoStatuses", []byte(`{"variables":{"ids":["gid://3"]}}`))
+	if d != e || d == f || d != "videoStatuses(ids#2)" {
+		t.Errorf("shapes %q %q %q: want the number of IDs to tell shapes apart and the IDs not to", d, e, f)
 	}
 	if got := costShape("x", []byte(`{"variables":null}`)); got != "x" {
 		t.Errorf("costShape without variables = %q", got)
@@ -78,10 +86,39 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		if d, ok := throttleWait(cost); ok && d < 0 {
 			t.Errorf("negative wait %v from %q", d, body)
 		}
-		p := newPacer(true)
-		p.observe("x", cost, t0)
-		if d := p.reserve("x", t0); d < 0 {
+		p := newPacer(true, 0.2)
+		p.observe("x", reservation{}, cost, t0)
+		if _, d, _ := p.reserve("x", t0); d < 0 {
 			t.Errorf("negative pacing %v from %q", d, body)
 		}
 	})
+}
+
+func TestKeyedMutexWaitEndsWithContextAndCleansUp(t *testing.T) {
+	var k keyedMutex
+	unlock, err := k.lock(context.Background(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := k.lock(ctx, "a"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("lock of a held key with an ended context = %v, want context.Canceled", err)
+	}
+	// A free key is not taken by an ended context either.
+	if _, err := k.lock(ctx, "b"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("lock of a free key with an ended context = %v, want context.Canceled", err)
+	}
+	unlock()
+	k.mu.Lock()
+	n := len(k.locks)
+	k.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d keys left after every holder and waiter left, want 0", n)
+	}
+	unlock2, err := k.lock(context.Background(), "a")
+	if err != nil {
+		t.Fatalf("relock after unlock: %v", err)
+	}
+	unlock2()
 }

@@ -126,6 +126,7 @@ func testClient(t *testing.T, s *script, opts ...shopify.Option) (*shopify.Clien
 	c, err := shopify.NewClient("", "shpat_secret_token", append([]shopify.Option{
 		shopify.WithEndpoint(s.srv.URL + "/admin/api/2026-10/graphql.json"),
 		shopify.WithClock(clock),
+		shopify.WithPacingJitter(0), // exact waits to compare with
 	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -363,5 +364,32 @@ func TestClientExtensionsReachGenqlient(t *testing.T) {
 	}
 	if data["x"] != float64(1) || resp.Extensions["cost"] == nil {
 		t.Errorf("data %v, extensions %v", data, resp.Extensions)
+	}
+}
+
+// TestClientMaxCostExceededFailsFast asks for a page dearer than the whole
+// bucket: the answer is a typed, permanent error at once, and a second
+// request of the same shape is refused without being sent.
+func TestClientMaxCostExceededFailsFast(t *testing.T) {
+	clock := shopifytest.NewVirtualClock(epoch)
+	srv := shopifytest.NewServer(shopifytest.WithClock(clock), shopifytest.WithBucket(50, 5))
+	defer srv.Close()
+	c := srv.Client()
+	skus := make([]string, 30) // first: 40, so 2 + 40 × 2 points requested
+	for i := range skus {
+		skus[i] = fmt.Sprintf("S-%d", i)
+	}
+	for attempt := range 2 {
+		_, err := c.LookupSKUs(context.Background(), skus)
+		var mc *shopify.MaxCostExceededError
+		if !errors.As(err, &mc) || !shopify.IsPermanent(err) || mc.RequestedCost != 82 || mc.MaximumAvailable != 50 || mc.Operation != "lookupVariants" {
+			t.Fatalf("attempt %d: err = %v, want a permanent *MaxCostExceededError for 82 > 50", attempt, err)
+		}
+	}
+	if st := srv.Stats(); st.Requests != 1 || st.Throttled != 0 {
+		t.Errorf("%d requests, %d throttled; want the first only, not retried", st.Requests, st.Throttled)
+	}
+	if clock.Slept() != 0 {
+		t.Errorf("waited %v for a request no wait can pay for", clock.Slept())
 	}
 }

@@ -1,7 +1,10 @@
 package shopify
 
 import (
+	"errors"
 	"math"
+	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 )
@@ -22,80 +25,294 @@ type throttleStatus struct {
 }
 
 // pacer keeps a local model of Shopify's leaky bucket so that a request is
-// held back until the bucket can afford it, instead of being sent, refused
-// with THROTTLED, and sent again. The model is seeded from every answer's
-// throttleStatus; between answers it refills at restoreRate and is debited
-// by the cost last seen for each operation, so concurrent callers queue
-// behind each other rather than all spending the same points.
+// sent only when the bucket can pay its requested cost, instead of being
+// sent, refused with THROTTLED, and sent again.
+//
+// The model is reset from every answer's throttleStatus, minus the points
+// reserved for this client's requests that are queued or in flight: an
+// answer to one request does not free the points promised to the others.
+// Between answers the model refills at restoreRate less what other
+// processes are seen to take: when the level an answer reports is lower
+// than this client's own spending explains, the difference is another
+// client of the same app and store (a second server, say), and its rate is
+// tracked so that two processes pace to a shared bucket instead of each
+// assuming the whole refill. Waits get a random extra share (jitter) so
+// processes that share a bucket do not send in lockstep.
 type pacer struct {
 	enabled bool
+	jitter  float64 // extra share of a wait, drawn uniformly from [0, jitter)
 
-	mu    sync.Mutex
-	known bool
-	max   float64
-	avail float64 // may go negative: points promised to requests in flight
-	rate  float64
-	at    time.Time
-	costs map[string]float64 // cost shape → last requestedQueryCost
+	mu      sync.Mutex
+	rng     *rand.Rand
+	known   bool
+	max     float64
+	avail   float64 // model level at at, net of reservations; may go negative
+	rate    float64
+	at      time.Time
+	pending float64 // points reserved by requests not yet answered
+	probing bool    // a request is out to find the bucket
+	// refusedUntil is the end of the window a refusal opened; see
+	// throttled.
+	refusedUntil time.Time
+	costs        map[string]float64 // cost shape → last requestedQueryCost
+
+	// foreign is the estimated points per second other clients take;
+	// drift and driftSince accumulate evidence for it over a window.
+	foreign    float64
+	seenLevel  float64
+	seenAt     time.Time
+	drift      float64
+	driftSince time.Time
 }
 
-func newPacer(enabled bool) *pacer {
-	return &pacer{enabled: enabled, costs: make(map[string]float64)}
+// foreignWindowPoints sets the shortest span a foreign-rate sample covers:
+// the time the bucket takes to refill this many points (10 s at 50 points
+// per second, 0.5 s at 1,000). Over shorter spans this client's own
+// requests that Shopify has charged but not yet answered look like another
+// client's draw; measuring the span in points keeps the estimate as good
+// on a fast-refilling bucket as on a slow one.
+const foreignWindowPoints = 500
+
+// defaultPacingJitter is the default jitter of pacing and throttle waits.
+const defaultPacingJitter = 0.2
+
+func newPacer(enabled bool, jitter float64) *pacer {
+	return &pacer{enabled: enabled, jitter: jitter, costs: make(map[string]float64),
+		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 }
+
+// reservation is what reserve set aside for one request; release or
+// observe gives it back.
+type reservation struct {
+	cost  float64
+	probe bool // the request that finds out the bucket
+}
+
+// probeWait is how long a request waits, while the bucket is unknown, for
+// the answer to the request finding it out.
+const probeWait = 50 * time.Millisecond
+
+// errProbing tells reserve's caller to wait probeWait and ask again: the
+// bucket is unknown and another request is finding it out.
+var errProbing = errors.New("shopify: waiting for the first answer to report the cost bucket")
 
 // reserve debits the expected cost of a request of the given shape (see
-// costShape) and returns how long to wait before sending it. Until the first answer arrives the bucket is unknown and
-// nothing waits.
-func (p *pacer) reserve(op string, now time.Time) time.Duration {
+// costShape) and returns how long to wait before sending it. Until the
+// first answer arrives the bucket is unknown and nothing waits. It returns
+// a *MaxCostExceededError without reserving anything when the shape is
+// known to cost more than the whole bucket, which no wait can pay.
+func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration, error) {
 	if !p.enabled {
-		return 0
+		return reservation{}, 0, nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.known || p.rate <= 0 {
-		return 0
+	cost, seen := p.costs[shape]
+	if !seen {
+		cost = p.estimate(shape)
 	}
-	cost, ok := p.costs[op]
-	if !ok {
-		// A shape not seen yet is assumed to cost as much as the dearest
-		// one seen: waiting a little too long beats a THROTTLED.
-		for _, c := range p.costs {
-			cost = max(cost, c)
+	if seen && p.known && cost > p.max {
+		return reservation{}, 0, &MaxCostExceededError{RequestedCost: cost, MaximumAvailable: p.max}
+	}
+	r := reservation{cost: cost}
+	if !p.known || p.rate <= 0 {
+		// The bucket is unknown until an answer reports it: one request
+		// finds out while the others wait, rather than all arriving at
+		// once at a bucket that may not hold them.
+		if p.probing {
+			return reservation{}, probeWait, errProbing
 		}
+		p.probing = true
+		r.probe = true
+		p.pending += cost
+		return r, 0, nil
 	}
 	avail := p.level(now)
+	p.pending += cost
 	p.avail = avail - cost
 	p.at = now
-	if avail >= cost {
-		return 0
+	// With others drawing on the bucket, keep a second of their draw in
+	// hand: what they send while this request is on its way.
+	need := cost + min(p.foreign, p.max/10)
+	if avail >= need {
+		return r, 0, nil
 	}
-	return secondsToDuration((cost - avail) / p.rate)
+	return r, p.jittered(secondsToDuration((need - avail) / p.refill())), nil
 }
 
-// level is the bucket's expected content at now.
-func (p *pacer) level(now time.Time) float64 {
-	elapsed := max(now.Sub(p.at).Seconds(), 0)
-	return min(p.max, p.avail+elapsed*p.rate)
+// estimate prices a shape not seen yet. The same operation seen with
+// another number of list items (nodes(ids:) of 25 IDs after one of 10) is
+// scaled by the number of items, since such lists are priced per item. An
+// operation never seen is priced at the whole bucket, so its first request
+// waits for a full bucket rather than risk a THROTTLED (a request costs
+// what it asks for whatever else is known; once per operation, and most
+// first requests go out at start-up, when the bucket is full); before the
+// bucket is known, at the dearest shape seen. Callers hold p.mu.
+func (p *pacer) estimate(shape string) float64 {
+	op, items, ok := shapeItems(shape)
+	scaled, dearest, sameOp := 0.0, 0.0, false
+	for s, c := range p.costs {
+		dearest = max(dearest, c)
+		sop, sitems, sok := shapeItems(s)
+		if sop != op {
+			continue
+		}
+		sameOp = true
+		if ok && sok && sitems > 0 {
+			scaled = max(scaled, c*float64(items)/float64(sitems))
+		} else {
+			scaled = max(scaled, c)
+		}
+	}
+	switch {
+	case sameOp:
+		return scaled
+	case p.known:
+		return p.max
+	}
+	return dearest
 }
 
-// observe records the bucket Shopify reported with an answer to a request
-// of the given shape.
-func (p *pacer) observe(op string, c *queryCost, now time.Time) {
-	if c == nil {
+// shapeItems splits a cost shape into the operation name and the number
+// of items of its first list variable (see costShape).
+func shapeItems(shape string) (op string, items int, ok bool) {
+	op, rest, found := strings.Cut(shape, "(")
+	if !found {
+		return shape, 0, false
+	}
+	_, after, found := strings.Cut(rest, "#")
+	if !found {
+		return op, 0, false
+	}
+	n := 0
+	for _, r := range after {
+		if r < '0' || r > '9' {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return op, n, true
+}
+
+// release returns a reservation whose request was never answered (it was
+// not sent, or failed on the way), so its points stop being held.
+func (p *pacer) release(r reservation) {
+	if !p.enabled {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.unreserve(r)
+	p.avail += r.cost
+}
+
+// unreserve ends a reservation: its points stop being held for a request
+// in flight, and a probe's answer (or failure) lets the next request find
+// out the bucket. Callers hold p.mu.
+func (p *pacer) unreserve(r reservation) {
+	if r.probe {
+		p.probing = false
+	}
+	p.pending = max(0, p.pending-r.cost)
+}
+
+// jittered lengthens d by a random share below p.jitter. Callers hold p.mu.
+func (p *pacer) jittered(d time.Duration) time.Duration {
+	if p.jitter <= 0 || d <= 0 {
+		return d
+	}
+	return d + time.Duration(p.rng.Float64()*p.jitter*float64(d))
+}
+
+// throttled is the wait before resending a request that was answered
+// THROTTLED: the bucket's deficit, lengthened by jitter so that processes
+// refused together do not come back together. A second refusal within a
+// foreign-rate window means another client is drawing on the bucket (one
+// alone can be this client's own estimate of a new query's cost): until
+// the window measures how much, it is taken to draw an equal share.
+func (p *pacer) throttled(d time.Duration, now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.enabled && p.known && p.rate > 0 {
+		if now.Before(p.refusedUntil) {
+			p.foreign = max(p.foreign, p.rate/2)
+		}
+		p.refusedUntil = now.Add(time.Duration(foreignWindowPoints / p.rate * float64(time.Second)))
+	}
+	if p.jitter <= 0 {
+		return d
+	}
+	// Even a zero deficit waits a little, or the processes collide again.
+	return p.jittered(max(d, 10*time.Millisecond))
+}
+
+// refill is the rate the model refills at: restoreRate less what others
+// take, but never below a tenth of it. Callers hold p.mu.
+func (p *pacer) refill() float64 {
+	return max(p.rate-p.foreign, p.rate/10)
+}
+
+// level is the bucket's expected content at now, net of reservations.
+// Callers hold p.mu.
+func (p *pacer) level(now time.Time) float64 {
+	elapsed := max(now.Sub(p.at).Seconds(), 0)
+	return min(p.max-p.pending, p.avail+elapsed*p.refill())
+}
+
+// observe records the bucket Shopify reported with the answer to a request
+// of the given shape, and gives back the request's reservation.
+func (p *pacer) observe(shape string, r reservation, c *queryCost, now time.Time) {
+	if !p.enabled {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.unreserve(r)
+	if c == nil {
+		p.avail += r.cost
+		return
+	}
 	if c.RequestedQueryCost > 0 {
-		p.costs[op] = c.RequestedQueryCost
+		p.costs[shape] = c.RequestedQueryCost
 	}
-	if ts := c.ThrottleStatus; ts != nil && ts.MaximumAvailable > 0 {
-		p.known = true
-		p.max = ts.MaximumAvailable
-		p.avail = ts.CurrentlyAvailable
-		p.rate = ts.RestoreRate
-		p.at = now
+	ts := c.ThrottleStatus
+	if ts == nil || ts.MaximumAvailable <= 0 {
+		p.avail += r.cost
+		return
 	}
+	spent := 0.0
+	if c.ActualQueryCost != nil {
+		spent = *c.ActualQueryCost
+	}
+	p.learnForeign(ts, spent, now)
+	p.known = true
+	p.max = ts.MaximumAvailable
+	p.rate = ts.RestoreRate
+	p.avail = ts.CurrentlyAvailable - p.pending
+	p.at = now
+}
+
+// learnForeign compares the level an answer reports with what this
+// client's own spending since the last answer explains; the shortfall,
+// averaged over at least foreignWindow, is what others take. Answers of
+// this client's concurrent requests blur single samples either way, so
+// negative samples count too and only the average is clamped. Callers hold
+// p.mu.
+func (p *pacer) learnForeign(ts *throttleStatus, spent float64, now time.Time) {
+	if p.known && ts.RestoreRate > 0 {
+		dt := max(now.Sub(p.seenAt).Seconds(), 0)
+		expected := min(ts.MaximumAvailable, p.seenLevel+dt*ts.RestoreRate) - spent
+		p.drift += expected - ts.CurrentlyAvailable
+		window := time.Duration(foreignWindowPoints / ts.RestoreRate * float64(time.Second))
+		if span := now.Sub(p.driftSince); span >= max(window, 10*time.Millisecond) {
+			sample := p.drift / span.Seconds()
+			p.foreign = min(max(0.7*p.foreign+0.3*sample, 0), 0.9*ts.RestoreRate)
+			p.drift, p.driftSince = 0, now
+		}
+	} else {
+		p.driftSince = now
+	}
+	p.seenLevel, p.seenAt = ts.CurrentlyAvailable, now
 }
 
 // throttleWait is how long a THROTTLED request must wait for the bucket to

@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -12,54 +13,192 @@ func status(requested, available float64) *queryCost {
 		MaximumAvailable: 1000, CurrentlyAvailable: available, RestoreRate: 50}}
 }
 
+func reserve(t *testing.T, p *pacer, shape string, now time.Time) (reservation, time.Duration) {
+	t.Helper()
+	r, d, err := p.reserve(shape, now)
+	if err != nil {
+		t.Fatalf("reserve(%s): %v", shape, err)
+	}
+	return r, d
+}
+
 func TestPacerUnknownBucketDoesNotWait(t *testing.T) {
-	p := newPacer(true)
-	if d := p.reserve("q", t0); d != 0 {
+	p := newPacer(true, 0)
+	if _, d := reserve(t, p, "q", t0); d != 0 {
 		t.Errorf("waited %v before any answer", d)
 	}
 }
 
+// TestPacerProbesAnUnknownBucket checks that while no answer has reported
+// the bucket only one request goes out, so a burst at start-up does not
+// meet a bucket too small for it.
+func TestPacerProbesAnUnknownBucket(t *testing.T) {
+	p := newPacer(true, 0)
+	probe, _ := reserve(t, p, "q", t0)
+	if _, wait, err := p.reserve("q", t0); !errors.Is(err, errProbing) || wait != probeWait {
+		t.Fatalf("second request before any answer: wait %v, err %v; want to wait for the probe", wait, err)
+	}
+	// A probe that got no answer hands the job on.
+	p.release(probe)
+	probe, _ = reserve(t, p, "q", t0)
+	p.observe("q", probe, status(10, 990), t0)
+	if _, wait, err := p.reserve("q", t0); err != nil || wait != 0 {
+		t.Errorf("after the bucket was reported: wait %v, err %v; want to go at once", wait, err)
+	}
+}
+
 func TestPacerWaitsForDeficit(t *testing.T) {
-	p := newPacer(true)
-	p.observe("q", status(200, 100), t0)
+	p := newPacer(true, 0)
+	p.observe("q", reservation{}, status(200, 100), t0)
 	// 100 available, 200 needed at 50/s: 2 s.
-	if d := p.reserve("q", t0); d != 2001*time.Millisecond {
+	if _, d := reserve(t, p, "q", t0); d != 2001*time.Millisecond {
 		t.Errorf("wait = %v, want 2.001s", d)
 	}
 	// The first reservation took the bucket to −100; the next one queues
 	// behind it: (200 + 100) / 50 = 6 s from t0, 4 s later than the first.
-	if d := p.reserve("q", t0); d != 6001*time.Millisecond {
+	if _, d := reserve(t, p, "q", t0); d != 6001*time.Millisecond {
 		t.Errorf("second wait = %v, want 6.001s", d)
 	}
 }
 
+// TestPacerReservationsSurviveAnAnswer checks that an answer to one request
+// does not hand the points reserved for other requests in flight out again.
+func TestPacerReservationsSurviveAnAnswer(t *testing.T) {
+	p := newPacer(true, 0)
+	p.observe("q", reservation{}, status(100, 1000), t0)
+	a, _ := reserve(t, p, "q", t0)
+	b, _ := reserve(t, p, "q", t0)
+	// a is answered: Shopify charged it (1000 − 100), but b has not
+	// reached Shopify yet, so only 800 are free for a third request.
+	p.observe("q", a, status(100, 900), t0)
+	if lvl := p.level(t0); lvl != 800 {
+		t.Errorf("level after one of two answers = %v, want 900 − 100 reserved = 800", lvl)
+	}
+	p.observe("q", b, status(100, 800), t0)
+	if lvl := p.level(t0); lvl != 800 {
+		t.Errorf("level after both answers = %v, want 800", lvl)
+	}
+	// A request that got no answer gives its points back.
+	c, _ := reserve(t, p, "q", t0)
+	p.release(c)
+	if lvl := p.level(t0); lvl != 800 {
+		t.Errorf("level after a released reservation = %v, want 800", lvl)
+	}
+}
+
 func TestPacerRefillsOverTime(t *testing.T) {
-	p := newPacer(true)
-	p.observe("q", status(200, 100), t0)
-	if d := p.reserve("q", t0.Add(2*time.Second)); d != 0 {
+	p := newPacer(true, 0)
+	p.observe("q", reservation{}, status(200, 100), t0)
+	if _, d := reserve(t, p, "q", t0.Add(2*time.Second)); d != 0 {
 		t.Errorf("wait = %v after the bucket refilled, want 0", d)
 	}
 	// Refill stops at the maximum.
-	p.observe("q", status(200, 990), t0)
+	p = newPacer(true, 0)
+	p.observe("q", reservation{}, status(200, 990), t0)
 	if lvl := p.level(t0.Add(time.Hour)); lvl != 1000 {
 		t.Errorf("level = %v, want capped at 1000", lvl)
 	}
 }
 
-func TestPacerUnseenShapeAssumesDearest(t *testing.T) {
-	p := newPacer(true)
-	p.observe("cheap", status(10, 100), t0)
-	p.observe("dear", status(300, 100), t0)
-	if d := p.reserve("new", t0); d != 4001*time.Millisecond {
-		t.Errorf("wait = %v, want (300 − 100) / 50 = 4s for an unseen shape", d)
+func TestPacerUnseenShapes(t *testing.T) {
+	p := newPacer(true, 0)
+	p.observe("cheap", reservation{}, status(10, 100), t0)
+	p.observe("nodes(ids#10)", reservation{}, status(30, 100), t0)
+	// An operation never seen waits for a full bucket: (1000 − 100) / 50.
+	if _, d := reserve(t, p, "new", t0); d != 18001*time.Millisecond {
+		t.Errorf("wait = %v, want 18s for an operation never seen", d)
+	}
+	// The same operation with another number of IDs is scaled: 25 IDs at
+	// 3 points each.
+	p = newPacer(true, 0)
+	p.observe("nodes(ids#10)", reservation{}, status(30, 0), t0)
+	if _, d := reserve(t, p, "nodes(ids#25)", t0); d != 1501*time.Millisecond {
+		t.Errorf("wait = %v, want 75 / 50 = 1.5s for 25 IDs after 10 cost 30", d)
 	}
 }
 
 func TestPacerDisabled(t *testing.T) {
-	p := newPacer(false)
-	p.observe("q", status(900, 0), t0)
-	if d := p.reserve("q", t0); d != 0 {
+	p := newPacer(false, 0)
+	p.observe("q", reservation{}, status(900, 0), t0)
+	if _, d := reserve(t, p, "q", t0); d != 0 {
 		t.Errorf("disabled pacer waited %v", d)
+	}
+}
+
+// TestPacerLearnsOtherProcesses feeds the pacer answers whose levels show
+// another client taking 20 of the 50 points refilled each second, and
+// checks that it paces at the remaining 30.
+func TestPacerLearnsOtherProcesses(t *testing.T) {
+	p := newPacer(true, 0)
+	level := 500.0
+	now := t0
+	p.observe("q", reservation{}, status(30, level), now)
+	for range 100 {
+		r, _ := reserve(t, p, "q", now)
+		now = now.Add(time.Second)
+		// Per second: +50 refill, −30 for our request, −20 for the other.
+		level = min(1000, level+50) - 30 - 20
+		c := status(30, level)
+		actual := 30.0
+		c.ActualQueryCost = &actual
+		p.observe("q", r, c, now)
+	}
+	if p.foreign < 15 || p.foreign > 25 {
+		t.Errorf("foreign rate = %.1f points/s, want about 20", p.foreign)
+	}
+	// From an empty bucket, 300 points now take 300 / 30 = 10 s, not 6.
+	p.observe("dear", reservation{}, status(300, 0), now)
+	_, d := reserve(t, p, "dear", now)
+	if d < 8*time.Second || d > 13*time.Second {
+		t.Errorf("wait for 300 points from empty = %v, want about 10s at the 30 points/s left", d)
+	}
+}
+
+func TestPacerJitterLengthensWaits(t *testing.T) {
+	p := newPacer(true, 0.5)
+	p.observe("q", reservation{}, status(200, 100), t0)
+	_, d := reserve(t, p, "q", t0)
+	if d < 2001*time.Millisecond || d >= 3002*time.Millisecond {
+		t.Errorf("jittered wait = %v, want in [2.001s, 3.0015s)", d)
+	}
+	if w := p.throttled(time.Second, t0); w < time.Second || w >= 1500*time.Millisecond {
+		t.Errorf("jittered throttle wait = %v, want in [1s, 1.5s)", w)
+	}
+}
+
+// TestPacerSecondRefusalAssumesAnotherClient checks that one refusal
+// changes nothing but a second within the window assumes another client
+// draws half the refill.
+func TestPacerSecondRefusalAssumesAnotherClient(t *testing.T) {
+	p := newPacer(true, 0)
+	p.observe("q", reservation{}, status(100, 1000), t0)
+	p.throttled(time.Second, t0)
+	if p.foreign != 0 {
+		t.Errorf("after one refusal: foreign = %v, want 0", p.foreign)
+	}
+	p.throttled(time.Second, t0.Add(time.Second))
+	if p.foreign != 25 {
+		t.Errorf("after a second refusal within the window: foreign = %v, want 25 (half of 50)", p.foreign)
+	}
+	q := newPacer(true, 0)
+	q.observe("q", reservation{}, status(100, 1000), t0)
+	q.throttled(time.Second, t0)
+	q.throttled(time.Second, t0.Add(11*time.Second)) // the window is 500 points: 10 s
+	if q.foreign != 0 {
+		t.Errorf("refusals a window apart: foreign = %v, want 0", q.foreign)
+	}
+}
+
+func TestPacerRefusesKnownOverMaxCost(t *testing.T) {
+	p := newPacer(true, 0)
+	p.observe("huge", reservation{}, status(1500, 1000), t0)
+	_, _, err := p.reserve("huge", t0)
+	var mc *MaxCostExceededError
+	if !errors.As(err, &mc) || mc.RequestedCost != 1500 || mc.MaximumAvailable != 1000 || !IsPermanent(err) {
+		t.Fatalf("reserve = %v, want a permanent *MaxCostExceededError for 1500 > 1000", err)
+	}
+	if p.pending != 0 {
+		t.Errorf("a refused request reserved %v points", p.pending)
 	}
 }
 

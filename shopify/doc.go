@@ -18,8 +18,8 @@
 //     Content-Length is first spooled to a temporary file);
 //  3. productUpdate(product: {id}, media: [{originalSource: resourceUrl,
 //     mediaContentType: VIDEO, alt}]) appends it to the product;
-//  4. the product's videos are polled, with growing waits and a deadline,
-//     until the new one is READY or FAILED.
+//  4. the videos are polled, with growing waits and a deadline, until each
+//     is READY or FAILED.
 //
 // It never sends EXTERNAL_VIDEO or productCreateMedia.
 //
@@ -32,18 +32,63 @@
 // marker, so a retry, a crash between the attach and recording its result,
 // or a productUpdate whose answer was lost never attaches the video twice.
 //
+// # Batches
+//
+// At catalog scale the limit is Shopify's cost bucket, so the publisher
+// works jobs in batches (PublishBatch): one productVariants lookup per 50
+// SKUs (answers are cached for WithSKUCacheTTL, so a retried delivery does
+// not look up again), one duplicate check per 25 products
+// (nodes(ids:) with each product's newest videos), one stagedUploadsCreate
+// per 10 files, one productUpdate per video that reads back only the
+// newest video, and status polls of up to 50 videos per nodes(ids:) call,
+// the first poll timed by the processing time seen so far. Publish, the
+// per-job entry point a delivery outbox calls, coalesces concurrent calls
+// arriving within a short window (WithCoalescing, DefaultCoalesceWindow)
+// into one batch, so an outbox with several workers gets batches without
+// knowing about them.
+//
+// # Bulk operations
+//
+// When a batch has at least DefaultBulkThreshold (25) videos to attach
+// (WithBulkThreshold changes it; 0 turns bulk off), PublishBatch attaches
+// them with Shopify's bulk import instead of a productUpdate each: a JSONL
+// file of productUpdate variables, one line per video, is uploaded through
+// stagedUploadsCreate(resource: BULK_MUTATION_VARIABLES);
+// bulkOperationRunMutation runs the line mutation (bulkAttachVideo) once per
+// line without drawing on the cost bucket per line; the operation is polled
+// with node(id:) until it ends; and its result file, one line per input
+// line with __lineNumber, says per job whether the line applied, was
+// refused (the job fails with productUpdate's userErrors) or failed. A job
+// whose line has no clear answer is looked for by its marker and, if its
+// video is not on the product, attached with productUpdate. Shopify runs
+// one bulk mutation per store at a time: a Publisher runs one at a time,
+// and one refused with OPERATION_IN_PROGRESS (another process's) waits for
+// it, up to the processing timeout, before attaching one by one. A bulk
+// operation whose start went unanswered, or that has not ended by the
+// timeout, fails its jobs with a retryable error rather than attaching
+// them one by one, since its lines may still apply; the retry's duplicate
+// check finds what they attached.
+//
 // # The client
 //
 // Client implements genqlient's graphql.Client; the operations in
 // operations/*.graphql are generated into generated.go by genqlient
-// (go generate ./shopify). Requests carry X-Shopify-Access-Token. The client
-// keeps a model of the app's cost bucket from every answer's
-// extensions.cost.throttleStatus and holds requests back until the bucket
-// can afford them; a THROTTLED answer (HTTP 200) is retried after
-// (requested − available) / restoreRate seconds, HTTP 429 and 5xx honouring
-// Retry-After. Mutations other than stagedUploadsCreate are not resent after
-// a 5xx or a dropped connection, since they may have been applied; the
-// Publisher checks for the marker instead. Waits end with the context.
+// (go generate ./shopify). Requests carry X-Shopify-Access-Token. The
+// client sends a request only when its model of the app's cost bucket can
+// pay the request's requested cost. The model is reset from every answer's
+// extensions.cost.throttleStatus, minus the points reserved for requests
+// still queued or in flight, and refills at restoreRate less what other
+// processes on the same store are seen to take (the shortfall between the
+// level an answer reports and what this client's own spending explains),
+// so two servers sharing a store pace to one bucket. Waits carry random
+// jitter (WithPacingJitter) so processes do not send in lockstep. A
+// THROTTLED answer (HTTP 200) is retried after
+// (requested − available) / restoreRate seconds plus jitter, HTTP 429 and
+// 5xx honouring Retry-After. MAX_COST_EXCEEDED fails at once with a
+// *MaxCostExceededError, before sending when the cost is already known.
+// Mutations other than stagedUploadsCreate are not resent after a 5xx or
+// a dropped connection, since they may have been applied; the Publisher
+// checks for the marker instead. Waits end with the context.
 //
 // SKU lookup (LookupSKUs) asks for up to 50 SKUs per productVariants call
 // (sku:"A" OR sku:"B" …, values quoted and escaped) and compares each SKU in
@@ -67,22 +112,11 @@
 //
 // # Cost and memory
 //
-// Measured with go test -run XXX -bench . -benchtime 3x -benchmem
-// ./shopify on a 2-core AMD EPYC, against shopifytest (go1.26):
-//
-//   - API calls per published SKU (200 SKUs, video READY after one poll):
-//     PublishVideos makes 4.02 calls per SKU with 1 productVariants call per
-//     50 SKUs; publishing jobs one by one makes 5.00, with a lookup per SKU.
-//   - 500 publishes back to back (not waiting for processing, so only pacing
-//     lets the bucket refill) against a 1,000-point bucket refilling at 50
-//     points per second: with pacing, 0 THROTTLED answers in 1,510 requests;
-//     without, 501 THROTTLED answers in 2,011 requests. Both take 253 s of
-//     virtual time: the bucket, not the client, sets the pace, and pacing
-//     only stops the wasted requests. Time is simulated (VirtualClock),
-//     with requests taking no time, which is the worst case for throttling.
-//   - Publishing a 256 MiB video grows the heap by 0.3 MiB at its peak (0.5
-//     MB allocated in all); the same publish over a transport that holds
-//     bodies whole, as the workflow's script did, grows it by 828 MiB.
+// BENCHMARKS.md has the figures and the commands that produced them: points
+// per video, THROTTLED answers and time against the bucket's limit for
+// 1,000 videos from one and two processes (examples/internal/shopifyload),
+// calls per SKU, and the heap while publishing a 256 MiB video (streamed,
+// +0.3 MiB; held in memory, +828 MiB).
 //
 // # API version
 //

@@ -260,3 +260,35 @@ func (e *AmbiguousSKUError) Error() string {
 
 // Permanent reports true: the merchant has to fix the catalog.
 func (e *AmbiguousSKUError) Permanent() bool { return true }
+
+// MaxCostExceededError reports a request whose requested cost is more than
+// the whole cost bucket holds (Shopify's MAX_COST_EXCEEDED): no wait can pay
+// for it, so it fails at once instead of being retried. Ask for smaller
+// pages (a lower first:) to fit. When the client already knew the cost from
+// an earlier answer it fails without sending the request.
+type MaxCostExceededError struct {
+	// Operation is the GraphQL operation name.
+	Operation string
+	// RequestedCost is the request's requested cost in points.
+	RequestedCost float64
+	// MaximumAvailable is the bucket's size in points.
+	MaximumAvailable float64
+	// Err is Shopify's answer, when the request was sent.
+	Err error
+}
+
+// Error reports the operation and both costs.
+func (e *MaxCostExceededError) Error() string {
+	msg := fmt.Sprintf("shopify: %s: %s: requested cost %.0f exceeds the bucket's %.0f points",
+		e.Operation, CodeMaxCostExceeded, e.RequestedCost, e.MaximumAvailable)
+	if e.RequestedCost == 0 && e.Err != nil {
+		msg = fmt.Sprintf("shopify: %s: %s", e.Operation, strings.TrimPrefix(e.Err.Error(), "shopify: "))
+	}
+	return msg
+}
+
+// Unwrap returns Shopify's answer, if there was one.
+func (e *MaxCostExceededError) Unwrap() error { return e.Err }
+
+// Permanent reports true: the same request costs the same next time.
+func (e *MaxCostExceededError) Permanent() bool { return true }

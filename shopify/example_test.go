@@ -100,3 +100,32 @@ func ExamplePublisher_Publish() {
 	// gid://shopify/Video/1005 <nil>
 	// true shopify: no product variant has SKU "NO-SUCH-SKU"
 }
+
+func ExamplePublisher_PublishBatch() {
+	clock := shopifytest.NewVirtualClock(time.Now())
+	srv := shopifytest.NewServer(shopifytest.WithClock(clock), shopifytest.WithReadyAfter(30*time.Second))
+	defer srv.Close()
+	var jobs []shopify.VideoJob
+	for i := range 40 {
+		sku := fmt.Sprintf("TEE-%02d", i)
+		srv.AddProduct(shopifytest.Product{Title: "Tee " + sku, Variants: []shopifytest.Variant{{SKU: sku}}})
+		jobs = append(jobs, shopify.VideoJob{Key: "drop-7/" + sku, SKU: sku, OutputURL: srv.AddVideo(shopifytest.Video{Size: 1 << 20})})
+	}
+
+	// 40 videos to attach is past DefaultBulkThreshold (25): they are
+	// attached by one bulk operation, not 40 productUpdate calls.
+	pub := shopify.NewPublisher(srv.Client())
+	ready := 0
+	for _, o := range pub.PublishBatch(context.Background(), jobs) {
+		if o.Err == nil && o.Result.Status == shopify.MediaStatusReady {
+			ready++
+		}
+	}
+	st := srv.Stats()
+	fmt.Println(ready, "videos READY")
+	fmt.Println("lookups:", st.Calls["productVariants"], "stagings:", st.Calls["stagedUploadsCreate"],
+		"bulk operations:", st.BulkOperations, "productUpdate calls:", st.Calls["productUpdate"])
+	// Output:
+	// 40 videos READY
+	// lookups: 1 stagings: 5 bulk operations: 1 productUpdate calls: 0
+}

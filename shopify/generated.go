@@ -22,6 +22,42 @@ func (v *__attachMediaInput) GetProduct() productRef { return v.Product }
 // GetMedia returns __attachMediaInput.Media, and is useful for accessing the field via an interface.
 func (v *__attachMediaInput) GetMedia() []createMediaInput { return v.Media }
 
+// __bulkAttachVideoInput is used internally by genqlient
+type __bulkAttachVideoInput struct {
+	Product productRef         `json:"product"`
+	Media   []createMediaInput `json:"media"`
+}
+
+// GetProduct returns __bulkAttachVideoInput.Product, and is useful for accessing the field via an interface.
+func (v *__bulkAttachVideoInput) GetProduct() productRef { return v.Product }
+
+// GetMedia returns __bulkAttachVideoInput.Media, and is useful for accessing the field via an interface.
+func (v *__bulkAttachVideoInput) GetMedia() []createMediaInput { return v.Media }
+
+// __bulkOperationStateInput is used internally by genqlient
+type __bulkOperationStateInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __bulkOperationStateInput.Id, and is useful for accessing the field via an interface.
+func (v *__bulkOperationStateInput) GetId() string { return v.Id }
+
+// __bulkRunMutationInput is used internally by genqlient
+type __bulkRunMutationInput struct {
+	Mutation         string `json:"mutation"`
+	StagedUploadPath string `json:"stagedUploadPath"`
+	ClientIdentifier string `json:"clientIdentifier,omitempty"`
+}
+
+// GetMutation returns __bulkRunMutationInput.Mutation, and is useful for accessing the field via an interface.
+func (v *__bulkRunMutationInput) GetMutation() string { return v.Mutation }
+
+// GetStagedUploadPath returns __bulkRunMutationInput.StagedUploadPath, and is useful for accessing the field via an interface.
+func (v *__bulkRunMutationInput) GetStagedUploadPath() string { return v.StagedUploadPath }
+
+// GetClientIdentifier returns __bulkRunMutationInput.ClientIdentifier, and is useful for accessing the field via an interface.
+func (v *__bulkRunMutationInput) GetClientIdentifier() string { return v.ClientIdentifier }
+
 // __lookupVariantsInput is used internally by genqlient
 type __lookupVariantsInput struct {
 	Query string `json:"query"`
@@ -37,6 +73,18 @@ func (v *__lookupVariantsInput) GetFirst() int { return v.First }
 
 // GetAfter returns __lookupVariantsInput.After, and is useful for accessing the field via an interface.
 func (v *__lookupVariantsInput) GetAfter() string { return v.After }
+
+// __newestVideosInput is used internally by genqlient
+type __newestVideosInput struct {
+	Ids   []string `json:"ids"`
+	Query string   `json:"query"`
+}
+
+// GetIds returns __newestVideosInput.Ids, and is useful for accessing the field via an interface.
+func (v *__newestVideosInput) GetIds() []string { return v.Ids }
+
+// GetQuery returns __newestVideosInput.Query, and is useful for accessing the field via an interface.
+func (v *__newestVideosInput) GetQuery() string { return v.Query }
 
 // __productVideosInput is used internally by genqlient
 type __productVideosInput struct {
@@ -58,6 +106,22 @@ func (v *__productVideosInput) GetAfter() string { return v.After }
 // GetQuery returns __productVideosInput.Query, and is useful for accessing the field via an interface.
 func (v *__productVideosInput) GetQuery() string { return v.Query }
 
+// __productsVideosInput is used internally by genqlient
+type __productsVideosInput struct {
+	Ids   []string `json:"ids"`
+	First int      `json:"first"`
+	Query string   `json:"query"`
+}
+
+// GetIds returns __productsVideosInput.Ids, and is useful for accessing the field via an interface.
+func (v *__productsVideosInput) GetIds() []string { return v.Ids }
+
+// GetFirst returns __productsVideosInput.First, and is useful for accessing the field via an interface.
+func (v *__productsVideosInput) GetFirst() int { return v.First }
+
+// GetQuery returns __productsVideosInput.Query, and is useful for accessing the field via an interface.
+func (v *__productsVideosInput) GetQuery() string { return v.Query }
+
 // __stageUploadInput is used internally by genqlient
 type __stageUploadInput struct {
 	Input []stagedUploadInput `json:"input"`
@@ -65,6 +129,14 @@ type __stageUploadInput struct {
 
 // GetInput returns __stageUploadInput.Input, and is useful for accessing the field via an interface.
 func (v *__stageUploadInput) GetInput() []stagedUploadInput { return v.Input }
+
+// __videoStatusesInput is used internally by genqlient
+type __videoStatusesInput struct {
+	Ids []string `json:"ids"`
+}
+
+// GetIds returns __videoStatusesInput.Ids, and is useful for accessing the field via an interface.
+func (v *__videoStatusesInput) GetIds() []string { return v.Ids }
 
 // attachMediaProductUpdateProductUpdatePayload includes the requested fields of the GraphQL type ProductUpdatePayload.
 // The GraphQL type's documentation follows.
@@ -94,627 +166,10 @@ func (v *attachMediaProductUpdateProductUpdatePayload) GetUserErrors() []attachM
 type attachMediaProductUpdateProductUpdatePayloadProduct struct {
 	// The product's global ID.
 	Id string `json:"id"`
-	// The product's media, in gallery order unless sorted otherwise.
-	Media attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection `json:"media"`
 }
 
 // GetId returns attachMediaProductUpdateProductUpdatePayloadProduct.Id, and is useful for accessing the field via an interface.
 func (v *attachMediaProductUpdateProductUpdatePayloadProduct) GetId() string { return v.Id }
-
-// GetMedia returns attachMediaProductUpdateProductUpdatePayloadProduct.Media, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProduct) GetMedia() attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection {
-	return v.Media
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection includes the requested fields of the GraphQL type MediaConnection.
-// The GraphQL type's documentation follows.
-//
-// A page of media.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection struct {
-	// The media on this page.
-	Nodes []attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia `json:"-"`
-}
-
-// GetNodes returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection) GetNodes() []attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia {
-	return v.Nodes
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection
-		Nodes []json.RawMessage `json:"nodes"`
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	{
-		dst := &v.Nodes
-		src := firstPass.Nodes
-		*dst = make(
-			[]attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia,
-			len(src))
-		for i, src := range src {
-			dst := &(*dst)[i]
-			if len(src) != 0 && string(src) != "null" {
-				err = __unmarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(
-					src, dst)
-				if err != nil {
-					return fmt.Errorf(
-						"unable to unmarshal attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes: %w", err)
-				}
-			}
-		}
-	}
-	return nil
-}
-
-type __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection struct {
-	Nodes []json.RawMessage `json:"nodes"`
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection) __premarshalJSON() (*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection, error) {
-	var retval __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection
-
-	{
-
-		dst := &retval.Nodes
-		src := v.Nodes
-		*dst = make(
-			[]json.RawMessage,
-			len(src))
-		for i, src := range src {
-			dst := &(*dst)[i]
-			var err error
-			*dst, err = __marshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(
-				&src)
-			if err != nil {
-				return nil, fmt.Errorf(
-					"unable to marshal attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes: %w", err)
-			}
-		}
-	}
-	return &retval, nil
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
-// The GraphQL type's documentation follows.
-//
-// A video hosted on YouTube or Vimeo.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo struct {
-	Typename                 string `json:"__typename"`
-	mediaFieldsExternalVideo `json:"-"`
-}
-
-// GetTypename returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetTypename() string {
-	return v.Typename
-}
-
-// GetId returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Id, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetId() string {
-	return v.mediaFieldsExternalVideo.Id
-}
-
-// GetAlt returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Alt, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetAlt() string {
-	return v.mediaFieldsExternalVideo.Alt
-}
-
-// GetStatus returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Status, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetStatus() MediaStatus {
-	return v.mediaFieldsExternalVideo.Status
-}
-
-// GetMediaContentType returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.MediaContentType, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetMediaContentType() string {
-	return v.mediaFieldsExternalVideo.MediaContentType
-}
-
-// GetMediaErrors returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.MediaErrors, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsExternalVideo.MediaErrors
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsExternalVideo)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) __premarshalJSON() (*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo, error) {
-	var retval __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsExternalVideo.Id
-	retval.Alt = v.mediaFieldsExternalVideo.Alt
-	retval.Status = v.mediaFieldsExternalVideo.Status
-	retval.MediaContentType = v.mediaFieldsExternalVideo.MediaContentType
-	retval.MediaErrors = v.mediaFieldsExternalVideo.MediaErrors
-	return &retval, nil
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia includes the requested fields of the GraphQL interface Media.
-//
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia is implemented by the following types:
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
-// The GraphQL type's documentation follows.
-//
-// A media item attached to a product.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia interface {
-	implementsGraphQLInterfaceattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia()
-	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
-	GetTypename() string
-	mediaFields
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) implementsGraphQLInterfaceattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
-}
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) implementsGraphQLInterfaceattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
-}
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) implementsGraphQLInterfaceattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
-}
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) implementsGraphQLInterfaceattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
-}
-
-func __unmarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(b []byte, v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia) error {
-	if string(b) == "null" {
-		return nil
-	}
-
-	var tn struct {
-		TypeName string `json:"__typename"`
-	}
-	err := json.Unmarshal(b, &tn)
-	if err != nil {
-		return err
-	}
-
-	switch tn.TypeName {
-	case "ExternalVideo":
-		*v = new(attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo)
-		return json.Unmarshal(b, *v)
-	case "MediaImage":
-		*v = new(attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage)
-		return json.Unmarshal(b, *v)
-	case "Model3d":
-		*v = new(attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d)
-		return json.Unmarshal(b, *v)
-	case "Video":
-		*v = new(attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo)
-		return json.Unmarshal(b, *v)
-	case "":
-		return fmt.Errorf(
-			"response was missing Media.__typename")
-	default:
-		return fmt.Errorf(
-			`unexpected concrete type for attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia: "%v"`, tn.TypeName)
-	}
-}
-
-func __marshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia) ([]byte, error) {
-
-	var typename string
-	switch v := (*v).(type) {
-	case *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo:
-		typename = "ExternalVideo"
-
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		result := struct {
-			TypeName string `json:"__typename"`
-			*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
-		}{typename, premarshaled}
-		return json.Marshal(result)
-	case *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage:
-		typename = "MediaImage"
-
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		result := struct {
-			TypeName string `json:"__typename"`
-			*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
-		}{typename, premarshaled}
-		return json.Marshal(result)
-	case *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d:
-		typename = "Model3d"
-
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		result := struct {
-			TypeName string `json:"__typename"`
-			*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
-		}{typename, premarshaled}
-		return json.Marshal(result)
-	case *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo:
-		typename = "Video"
-
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		result := struct {
-			TypeName string `json:"__typename"`
-			*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
-		}{typename, premarshaled}
-		return json.Marshal(result)
-	case nil:
-		return []byte("null"), nil
-	default:
-		return nil, fmt.Errorf(
-			`unexpected concrete type for attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia: "%T"`, v)
-	}
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
-// The GraphQL type's documentation follows.
-//
-// An image hosted by Shopify.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage struct {
-	Typename              string `json:"__typename"`
-	mediaFieldsMediaImage `json:"-"`
-}
-
-// GetTypename returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Typename, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetTypename() string {
-	return v.Typename
-}
-
-// GetId returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Id, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetId() string {
-	return v.mediaFieldsMediaImage.Id
-}
-
-// GetAlt returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Alt, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetAlt() string {
-	return v.mediaFieldsMediaImage.Alt
-}
-
-// GetStatus returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Status, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetStatus() MediaStatus {
-	return v.mediaFieldsMediaImage.Status
-}
-
-// GetMediaContentType returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.MediaContentType, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetMediaContentType() string {
-	return v.mediaFieldsMediaImage.MediaContentType
-}
-
-// GetMediaErrors returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.MediaErrors, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsMediaImage.MediaErrors
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsMediaImage)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) __premarshalJSON() (*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage, error) {
-	var retval __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsMediaImage.Id
-	retval.Alt = v.mediaFieldsMediaImage.Alt
-	retval.Status = v.mediaFieldsMediaImage.Status
-	retval.MediaContentType = v.mediaFieldsMediaImage.MediaContentType
-	retval.MediaErrors = v.mediaFieldsMediaImage.MediaErrors
-	return &retval, nil
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d includes the requested fields of the GraphQL type Model3d.
-// The GraphQL type's documentation follows.
-//
-// A 3D model hosted by Shopify.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d struct {
-	Typename           string `json:"__typename"`
-	mediaFieldsModel3d `json:"-"`
-}
-
-// GetTypename returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Typename, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetTypename() string {
-	return v.Typename
-}
-
-// GetId returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Id, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetId() string {
-	return v.mediaFieldsModel3d.Id
-}
-
-// GetAlt returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Alt, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetAlt() string {
-	return v.mediaFieldsModel3d.Alt
-}
-
-// GetStatus returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Status, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetStatus() MediaStatus {
-	return v.mediaFieldsModel3d.Status
-}
-
-// GetMediaContentType returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.MediaContentType, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetMediaContentType() string {
-	return v.mediaFieldsModel3d.MediaContentType
-}
-
-// GetMediaErrors returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.MediaErrors, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsModel3d.MediaErrors
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsModel3d)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) __premarshalJSON() (*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d, error) {
-	var retval __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsModel3d.Id
-	retval.Alt = v.mediaFieldsModel3d.Alt
-	retval.Status = v.mediaFieldsModel3d.Status
-	retval.MediaContentType = v.mediaFieldsModel3d.MediaContentType
-	retval.MediaErrors = v.mediaFieldsModel3d.MediaErrors
-	return &retval, nil
-}
-
-// attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo includes the requested fields of the GraphQL type Video.
-// The GraphQL type's documentation follows.
-//
-// A video hosted by Shopify.
-type attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo struct {
-	Typename         string `json:"__typename"`
-	mediaFieldsVideo `json:"-"`
-}
-
-// GetTypename returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Typename, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetTypename() string {
-	return v.Typename
-}
-
-// GetId returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Id, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetId() string {
-	return v.mediaFieldsVideo.Id
-}
-
-// GetAlt returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Alt, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetAlt() string {
-	return v.mediaFieldsVideo.Alt
-}
-
-// GetStatus returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Status, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetStatus() MediaStatus {
-	return v.mediaFieldsVideo.Status
-}
-
-// GetMediaContentType returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.MediaContentType, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetMediaContentType() string {
-	return v.mediaFieldsVideo.MediaContentType
-}
-
-// GetMediaErrors returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.MediaErrors, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsVideo.MediaErrors
-}
-
-// GetFilename returns attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Filename, and is useful for accessing the field via an interface.
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetFilename() string {
-	return v.mediaFieldsVideo.Filename
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsVideo)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-
-	Filename string `json:"filename"`
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *attachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) __premarshalJSON() (*__premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo, error) {
-	var retval __premarshalattachMediaProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsVideo.Id
-	retval.Alt = v.mediaFieldsVideo.Alt
-	retval.Status = v.mediaFieldsVideo.Status
-	retval.MediaContentType = v.mediaFieldsVideo.MediaContentType
-	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
-	retval.Filename = v.mediaFieldsVideo.Filename
-	return &retval, nil
-}
 
 // attachMediaProductUpdateProductUpdatePayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
 // The GraphQL type's documentation follows.
@@ -746,6 +201,1064 @@ type attachMediaResponse struct {
 // GetProductUpdate returns attachMediaResponse.ProductUpdate, and is useful for accessing the field via an interface.
 func (v *attachMediaResponse) GetProductUpdate() attachMediaProductUpdateProductUpdatePayload {
 	return v.ProductUpdate
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayload includes the requested fields of the GraphQL type ProductUpdatePayload.
+// The GraphQL type's documentation follows.
+//
+// The result of productUpdate.
+type bulkAttachVideoProductUpdateProductUpdatePayload struct {
+	// The product after the update.
+	Product bulkAttachVideoProductUpdateProductUpdatePayloadProduct `json:"product"`
+	// Problems with the input.
+	UserErrors []bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError `json:"userErrors"`
+}
+
+// GetProduct returns bulkAttachVideoProductUpdateProductUpdatePayload.Product, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayload) GetProduct() bulkAttachVideoProductUpdateProductUpdatePayloadProduct {
+	return v.Product
+}
+
+// GetUserErrors returns bulkAttachVideoProductUpdateProductUpdatePayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayload) GetUserErrors() []bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError {
+	return v.UserErrors
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProduct struct {
+	// The product's global ID.
+	Id string `json:"id"`
+	// The product's media, in gallery order unless sorted otherwise.
+	Media bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection `json:"media"`
+}
+
+// GetId returns bulkAttachVideoProductUpdateProductUpdatePayloadProduct.Id, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProduct) GetId() string { return v.Id }
+
+// GetMedia returns bulkAttachVideoProductUpdateProductUpdatePayloadProduct.Media, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProduct) GetMedia() bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection {
+	return v.Media
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection includes the requested fields of the GraphQL type MediaConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of media.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection struct {
+	// The media on this page.
+	Nodes []bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia `json:"-"`
+}
+
+// GetNodes returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection) GetNodes() []bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia {
+	return v.Nodes
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection) __premarshalJSON() (*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection, error) {
+	var retval __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnection.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename                 string `json:"__typename"`
+	mediaFieldsExternalVideo `json:"-"`
+}
+
+// GetTypename returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Id, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetId() string {
+	return v.mediaFieldsExternalVideo.Id
+}
+
+// GetAlt returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Alt, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetAlt() string {
+	return v.mediaFieldsExternalVideo.Alt
+}
+
+// GetStatus returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.Status, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsExternalVideo.Status
+}
+
+// GetMediaContentType returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetMediaContentType() string {
+	return v.mediaFieldsExternalVideo.MediaContentType
+}
+
+// GetMediaErrors returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsExternalVideo.MediaErrors
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsExternalVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) __premarshalJSON() (*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo, error) {
+	var retval __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsExternalVideo.Id
+	retval.Alt = v.mediaFieldsExternalVideo.Alt
+	retval.Status = v.mediaFieldsExternalVideo.Status
+	retval.MediaContentType = v.mediaFieldsExternalVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsExternalVideo.MediaErrors
+	return &retval, nil
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia includes the requested fields of the GraphQL interface Media.
+//
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia is implemented by the following types:
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
+// The GraphQL type's documentation follows.
+//
+// A media item attached to a product.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia interface {
+	implementsGraphQLInterfacebulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+	mediaFields
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo) implementsGraphQLInterfacebulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
+}
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) implementsGraphQLInterfacebulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
+}
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) implementsGraphQLInterfacebulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
+}
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) implementsGraphQLInterfacebulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia() {
+}
+
+func __unmarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(b []byte, v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "ExternalVideo":
+		*v = new(bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Media.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia(v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesExternalVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage:
+		typename = "MediaImage"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d:
+		typename = "Model3d"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo:
+		typename = "Video"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMedia: "%T"`, v)
+	}
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage struct {
+	Typename              string `json:"__typename"`
+	mediaFieldsMediaImage `json:"-"`
+}
+
+// GetTypename returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Id, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetId() string {
+	return v.mediaFieldsMediaImage.Id
+}
+
+// GetAlt returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Alt, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetAlt() string {
+	return v.mediaFieldsMediaImage.Alt
+}
+
+// GetStatus returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.Status, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetStatus() MediaStatus {
+	return v.mediaFieldsMediaImage.Status
+}
+
+// GetMediaContentType returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.MediaContentType, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetMediaContentType() string {
+	return v.mediaFieldsMediaImage.MediaContentType
+}
+
+// GetMediaErrors returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage.MediaErrors, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsMediaImage.MediaErrors
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsMediaImage)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage) __premarshalJSON() (*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage, error) {
+	var retval __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesMediaImage
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsMediaImage.Id
+	retval.Alt = v.mediaFieldsMediaImage.Alt
+	retval.Status = v.mediaFieldsMediaImage.Status
+	retval.MediaContentType = v.mediaFieldsMediaImage.MediaContentType
+	retval.MediaErrors = v.mediaFieldsMediaImage.MediaErrors
+	return &retval, nil
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d struct {
+	Typename           string `json:"__typename"`
+	mediaFieldsModel3d `json:"-"`
+}
+
+// GetTypename returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Id, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetId() string {
+	return v.mediaFieldsModel3d.Id
+}
+
+// GetAlt returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Alt, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetAlt() string {
+	return v.mediaFieldsModel3d.Alt
+}
+
+// GetStatus returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.Status, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetStatus() MediaStatus {
+	return v.mediaFieldsModel3d.Status
+}
+
+// GetMediaContentType returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.MediaContentType, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetMediaContentType() string {
+	return v.mediaFieldsModel3d.MediaContentType
+}
+
+// GetMediaErrors returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d.MediaErrors, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsModel3d.MediaErrors
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsModel3d)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d) __premarshalJSON() (*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d, error) {
+	var retval __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesModel3d
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsModel3d.Id
+	retval.Alt = v.mediaFieldsModel3d.Alt
+	retval.Status = v.mediaFieldsModel3d.Status
+	retval.MediaContentType = v.mediaFieldsModel3d.MediaContentType
+	retval.MediaErrors = v.mediaFieldsModel3d.MediaErrors
+	return &retval, nil
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo struct {
+	Typename         string `json:"__typename"`
+	mediaFieldsVideo `json:"-"`
+}
+
+// GetTypename returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Id, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetId() string {
+	return v.mediaFieldsVideo.Id
+}
+
+// GetAlt returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Alt, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetAlt() string {
+	return v.mediaFieldsVideo.Alt
+}
+
+// GetStatus returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Status, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsVideo.Status
+}
+
+// GetMediaContentType returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetMediaContentType() string {
+	return v.mediaFieldsVideo.MediaContentType
+}
+
+// GetMediaErrors returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsVideo.MediaErrors
+}
+
+// GetFilename returns bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo.Filename, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) GetFilename() string {
+	return v.mediaFieldsVideo.Filename
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+
+	Filename string `json:"filename"`
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo) __premarshalJSON() (*__premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo, error) {
+	var retval __premarshalbulkAttachVideoProductUpdateProductUpdatePayloadProductMediaMediaConnectionNodesVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsVideo.Id
+	retval.Alt = v.mediaFieldsVideo.Alt
+	retval.Status = v.mediaFieldsVideo.Status
+	retval.MediaContentType = v.mediaFieldsVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
+	retval.Filename = v.mediaFieldsVideo.Filename
+	return &retval, nil
+}
+
+// bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
+// The GraphQL type's documentation follows.
+//
+// A problem with a mutation's input.
+type bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError struct {
+	// The path to the input field at fault.
+	Field []string `json:"field"`
+	// A description of the problem.
+	Message string `json:"message"`
+}
+
+// GetField returns bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError.Field, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError.Message, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoProductUpdateProductUpdatePayloadUserErrorsUserError) GetMessage() string {
+	return v.Message
+}
+
+// bulkAttachVideoResponse is returned by bulkAttachVideo on success.
+type bulkAttachVideoResponse struct {
+	// Updates a product; media given here are appended to it.
+	ProductUpdate bulkAttachVideoProductUpdateProductUpdatePayload `json:"productUpdate"`
+}
+
+// GetProductUpdate returns bulkAttachVideoResponse.ProductUpdate, and is useful for accessing the field via an interface.
+func (v *bulkAttachVideoResponse) GetProductUpdate() bulkAttachVideoProductUpdateProductUpdatePayload {
+	return v.ProductUpdate
+}
+
+// bulkOperationStateNode includes the requested fields of the GraphQL interface Node.
+//
+// bulkOperationStateNode is implemented by the following types:
+// bulkOperationStateNodeBulkOperation
+// bulkOperationStateNodeExternalVideo
+// bulkOperationStateNodeMediaImage
+// bulkOperationStateNodeModel3d
+// bulkOperationStateNodeProduct
+// bulkOperationStateNodeVideo
+// The GraphQL type's documentation follows.
+//
+// An object with a global ID.
+type bulkOperationStateNode interface {
+	implementsGraphQLInterfacebulkOperationStateNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+}
+
+func (v *bulkOperationStateNodeBulkOperation) implementsGraphQLInterfacebulkOperationStateNode() {}
+func (v *bulkOperationStateNodeExternalVideo) implementsGraphQLInterfacebulkOperationStateNode() {}
+func (v *bulkOperationStateNodeMediaImage) implementsGraphQLInterfacebulkOperationStateNode()    {}
+func (v *bulkOperationStateNodeModel3d) implementsGraphQLInterfacebulkOperationStateNode()       {}
+func (v *bulkOperationStateNodeProduct) implementsGraphQLInterfacebulkOperationStateNode()       {}
+func (v *bulkOperationStateNodeVideo) implementsGraphQLInterfacebulkOperationStateNode()         {}
+
+func __unmarshalbulkOperationStateNode(b []byte, v *bulkOperationStateNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "BulkOperation":
+		*v = new(bulkOperationStateNodeBulkOperation)
+		return json.Unmarshal(b, *v)
+	case "ExternalVideo":
+		*v = new(bulkOperationStateNodeExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(bulkOperationStateNodeMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(bulkOperationStateNodeModel3d)
+		return json.Unmarshal(b, *v)
+	case "Product":
+		*v = new(bulkOperationStateNodeProduct)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(bulkOperationStateNodeVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for bulkOperationStateNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalbulkOperationStateNode(v *bulkOperationStateNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *bulkOperationStateNodeBulkOperation:
+		typename = "BulkOperation"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeBulkOperation
+		}{typename, v}
+		return json.Marshal(result)
+	case *bulkOperationStateNodeExternalVideo:
+		typename = "ExternalVideo"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeExternalVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case *bulkOperationStateNodeMediaImage:
+		typename = "MediaImage"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeMediaImage
+		}{typename, v}
+		return json.Marshal(result)
+	case *bulkOperationStateNodeModel3d:
+		typename = "Model3d"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeModel3d
+		}{typename, v}
+		return json.Marshal(result)
+	case *bulkOperationStateNodeProduct:
+		typename = "Product"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeProduct
+		}{typename, v}
+		return json.Marshal(result)
+	case *bulkOperationStateNodeVideo:
+		typename = "Video"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*bulkOperationStateNodeVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for bulkOperationStateNode: "%T"`, v)
+	}
+}
+
+// bulkOperationStateNodeBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type bulkOperationStateNodeBulkOperation struct {
+	Typename string `json:"__typename"`
+	// The operation's global ID.
+	Id string `json:"id"`
+	// Where the operation is.
+	Status string `json:"status"`
+	// Why a FAILED operation failed.
+	ErrorCode string `json:"errorCode"`
+	// How many objects the operation has processed so far.
+	ObjectCount string `json:"objectCount"`
+	// The JSONL result file of a COMPLETED operation (expires after 7 days).
+	Url string `json:"url"`
+	// The partial JSONL result of a FAILED operation, if any.
+	PartialDataUrl string `json:"partialDataUrl"`
+}
+
+// GetTypename returns bulkOperationStateNodeBulkOperation.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetTypename() string { return v.Typename }
+
+// GetId returns bulkOperationStateNodeBulkOperation.Id, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetId() string { return v.Id }
+
+// GetStatus returns bulkOperationStateNodeBulkOperation.Status, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetStatus() string { return v.Status }
+
+// GetErrorCode returns bulkOperationStateNodeBulkOperation.ErrorCode, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetErrorCode() string { return v.ErrorCode }
+
+// GetObjectCount returns bulkOperationStateNodeBulkOperation.ObjectCount, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetObjectCount() string { return v.ObjectCount }
+
+// GetUrl returns bulkOperationStateNodeBulkOperation.Url, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetUrl() string { return v.Url }
+
+// GetPartialDataUrl returns bulkOperationStateNodeBulkOperation.PartialDataUrl, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeBulkOperation) GetPartialDataUrl() string { return v.PartialDataUrl }
+
+// bulkOperationStateNodeExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type bulkOperationStateNodeExternalVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns bulkOperationStateNodeExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeExternalVideo) GetTypename() string { return v.Typename }
+
+// bulkOperationStateNodeMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type bulkOperationStateNodeMediaImage struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns bulkOperationStateNodeMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeMediaImage) GetTypename() string { return v.Typename }
+
+// bulkOperationStateNodeModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type bulkOperationStateNodeModel3d struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns bulkOperationStateNodeModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeModel3d) GetTypename() string { return v.Typename }
+
+// bulkOperationStateNodeProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type bulkOperationStateNodeProduct struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns bulkOperationStateNodeProduct.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeProduct) GetTypename() string { return v.Typename }
+
+// bulkOperationStateNodeVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type bulkOperationStateNodeVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns bulkOperationStateNodeVideo.Typename, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateNodeVideo) GetTypename() string { return v.Typename }
+
+// bulkOperationStateResponse is returned by bulkOperationState on success.
+type bulkOperationStateResponse struct {
+	// Returns the object with the given global ID, or null.
+	Node bulkOperationStateNode `json:"-"`
+}
+
+// GetNode returns bulkOperationStateResponse.Node, and is useful for accessing the field via an interface.
+func (v *bulkOperationStateResponse) GetNode() bulkOperationStateNode { return v.Node }
+
+func (v *bulkOperationStateResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*bulkOperationStateResponse
+		Node json.RawMessage `json:"node"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.bulkOperationStateResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Node
+		src := firstPass.Node
+		if len(src) != 0 && string(src) != "null" {
+			err = __unmarshalbulkOperationStateNode(
+				src, dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal bulkOperationStateResponse.Node: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalbulkOperationStateResponse struct {
+	Node json.RawMessage `json:"node"`
+}
+
+func (v *bulkOperationStateResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *bulkOperationStateResponse) __premarshalJSON() (*__premarshalbulkOperationStateResponse, error) {
+	var retval __premarshalbulkOperationStateResponse
+
+	{
+
+		dst := &retval.Node
+		src := v.Node
+		var err error
+		*dst, err = __marshalbulkOperationStateNode(
+			&src)
+		if err != nil {
+			return nil, fmt.Errorf(
+				"unable to marshal bulkOperationStateResponse.Node: %w", err)
+		}
+	}
+	return &retval, nil
+}
+
+// bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload includes the requested fields of the GraphQL type BulkOperationRunMutationPayload.
+// The GraphQL type's documentation follows.
+//
+// The result of bulkOperationRunMutation.
+type bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload struct {
+	// The operation started, if one was.
+	BulkOperation bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation `json:"bulkOperation"`
+	// Why no operation was started.
+	UserErrors []bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError `json:"userErrors"`
+}
+
+// GetBulkOperation returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload.BulkOperation, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload) GetBulkOperation() bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation {
+	return v.BulkOperation
+}
+
+// GetUserErrors returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload) GetUserErrors() []bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError {
+	return v.UserErrors
+}
+
+// bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation struct {
+	// The operation's global ID.
+	Id string `json:"id"`
+	// Where the operation is.
+	Status string `json:"status"`
+}
+
+// GetId returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation.Id, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation) GetId() string {
+	return v.Id
+}
+
+// GetStatus returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation.Status, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadBulkOperation) GetStatus() string {
+	return v.Status
+}
+
+// bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError includes the requested fields of the GraphQL type BulkMutationUserError.
+// The GraphQL type's documentation follows.
+//
+// A problem starting a bulk mutation.
+type bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError struct {
+	// The error code.
+	Code string `json:"code"`
+	// The path to the input field at fault.
+	Field []string `json:"field"`
+	// A description of the problem.
+	Message string `json:"message"`
+}
+
+// GetCode returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError.Code, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError) GetCode() string {
+	return v.Code
+}
+
+// GetField returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError.Field, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError.Message, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayloadUserErrorsBulkMutationUserError) GetMessage() string {
+	return v.Message
+}
+
+// bulkRunMutationResponse is returned by bulkRunMutation on success.
+type bulkRunMutationResponse struct {
+	// Starts a bulk operation that runs a mutation once per line of a JSONL file
+	// of variables uploaded with stagedUploadsCreate (BULK_MUTATION_VARIABLES).
+	BulkOperationRunMutation bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload `json:"bulkOperationRunMutation"`
+}
+
+// GetBulkOperationRunMutation returns bulkRunMutationResponse.BulkOperationRunMutation, and is useful for accessing the field via an interface.
+func (v *bulkRunMutationResponse) GetBulkOperationRunMutation() bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload {
+	return v.BulkOperationRunMutation
 }
 
 // A new media item for a product.
@@ -1154,6 +1667,905 @@ func (v *mediaFieldsVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
 
 // GetFilename returns mediaFieldsVideo.Filename, and is useful for accessing the field via an interface.
 func (v *mediaFieldsVideo) GetFilename() string { return v.Filename }
+
+// newestVideosNodesBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type newestVideosNodesBulkOperation struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns newestVideosNodesBulkOperation.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesBulkOperation) GetTypename() string { return v.Typename }
+
+// newestVideosNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type newestVideosNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns newestVideosNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesExternalVideo) GetTypename() string { return v.Typename }
+
+// newestVideosNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type newestVideosNodesMediaImage struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns newestVideosNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesMediaImage) GetTypename() string { return v.Typename }
+
+// newestVideosNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type newestVideosNodesModel3d struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns newestVideosNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesModel3d) GetTypename() string { return v.Typename }
+
+// newestVideosNodesNode includes the requested fields of the GraphQL interface Node.
+//
+// newestVideosNodesNode is implemented by the following types:
+// newestVideosNodesBulkOperation
+// newestVideosNodesExternalVideo
+// newestVideosNodesMediaImage
+// newestVideosNodesModel3d
+// newestVideosNodesProduct
+// newestVideosNodesVideo
+// The GraphQL type's documentation follows.
+//
+// An object with a global ID.
+type newestVideosNodesNode interface {
+	implementsGraphQLInterfacenewestVideosNodesNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+}
+
+func (v *newestVideosNodesBulkOperation) implementsGraphQLInterfacenewestVideosNodesNode() {}
+func (v *newestVideosNodesExternalVideo) implementsGraphQLInterfacenewestVideosNodesNode() {}
+func (v *newestVideosNodesMediaImage) implementsGraphQLInterfacenewestVideosNodesNode()    {}
+func (v *newestVideosNodesModel3d) implementsGraphQLInterfacenewestVideosNodesNode()       {}
+func (v *newestVideosNodesProduct) implementsGraphQLInterfacenewestVideosNodesNode()       {}
+func (v *newestVideosNodesVideo) implementsGraphQLInterfacenewestVideosNodesNode()         {}
+
+func __unmarshalnewestVideosNodesNode(b []byte, v *newestVideosNodesNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "BulkOperation":
+		*v = new(newestVideosNodesBulkOperation)
+		return json.Unmarshal(b, *v)
+	case "ExternalVideo":
+		*v = new(newestVideosNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(newestVideosNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(newestVideosNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Product":
+		*v = new(newestVideosNodesProduct)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(newestVideosNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for newestVideosNodesNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalnewestVideosNodesNode(v *newestVideosNodesNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *newestVideosNodesBulkOperation:
+		typename = "BulkOperation"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesBulkOperation
+		}{typename, v}
+		return json.Marshal(result)
+	case *newestVideosNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesExternalVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case *newestVideosNodesMediaImage:
+		typename = "MediaImage"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesMediaImage
+		}{typename, v}
+		return json.Marshal(result)
+	case *newestVideosNodesModel3d:
+		typename = "Model3d"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesModel3d
+		}{typename, v}
+		return json.Marshal(result)
+	case *newestVideosNodesProduct:
+		typename = "Product"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesProduct
+		}{typename, v}
+		return json.Marshal(result)
+	case *newestVideosNodesVideo:
+		typename = "Video"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*newestVideosNodesVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for newestVideosNodesNode: "%T"`, v)
+	}
+}
+
+// newestVideosNodesProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type newestVideosNodesProduct struct {
+	Typename string `json:"__typename"`
+	// The product's global ID.
+	Id string `json:"id"`
+	// The product's media, in gallery order unless sorted otherwise.
+	Media newestVideosNodesProductMediaMediaConnection `json:"media"`
+}
+
+// GetTypename returns newestVideosNodesProduct.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProduct) GetTypename() string { return v.Typename }
+
+// GetId returns newestVideosNodesProduct.Id, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProduct) GetId() string { return v.Id }
+
+// GetMedia returns newestVideosNodesProduct.Media, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProduct) GetMedia() newestVideosNodesProductMediaMediaConnection {
+	return v.Media
+}
+
+// newestVideosNodesProductMediaMediaConnection includes the requested fields of the GraphQL type MediaConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of media.
+type newestVideosNodesProductMediaMediaConnection struct {
+	// The media on this page.
+	Nodes []newestVideosNodesProductMediaMediaConnectionNodesMedia `json:"-"`
+}
+
+// GetNodes returns newestVideosNodesProductMediaMediaConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnection) GetNodes() []newestVideosNodesProductMediaMediaConnectionNodesMedia {
+	return v.Nodes
+}
+
+func (v *newestVideosNodesProductMediaMediaConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosNodesProductMediaMediaConnection
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosNodesProductMediaMediaConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]newestVideosNodesProductMediaMediaConnectionNodesMedia,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalnewestVideosNodesProductMediaMediaConnectionNodesMedia(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal newestVideosNodesProductMediaMediaConnection.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalnewestVideosNodesProductMediaMediaConnection struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *newestVideosNodesProductMediaMediaConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosNodesProductMediaMediaConnection) __premarshalJSON() (*__premarshalnewestVideosNodesProductMediaMediaConnection, error) {
+	var retval __premarshalnewestVideosNodesProductMediaMediaConnection
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalnewestVideosNodesProductMediaMediaConnectionNodesMedia(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal newestVideosNodesProductMediaMediaConnection.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// newestVideosNodesProductMediaMediaConnectionNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type newestVideosNodesProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename                 string `json:"__typename"`
+	mediaFieldsExternalVideo `json:"-"`
+}
+
+// GetTypename returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.Id, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetId() string {
+	return v.mediaFieldsExternalVideo.Id
+}
+
+// GetAlt returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.Alt, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetAlt() string {
+	return v.mediaFieldsExternalVideo.Alt
+}
+
+// GetStatus returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.Status, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsExternalVideo.Status
+}
+
+// GetMediaContentType returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetMediaContentType() string {
+	return v.mediaFieldsExternalVideo.MediaContentType
+}
+
+// GetMediaErrors returns newestVideosNodesProductMediaMediaConnectionNodesExternalVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsExternalVideo.MediaErrors
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosNodesProductMediaMediaConnectionNodesExternalVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosNodesProductMediaMediaConnectionNodesExternalVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsExternalVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalnewestVideosNodesProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) __premarshalJSON() (*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesExternalVideo, error) {
+	var retval __premarshalnewestVideosNodesProductMediaMediaConnectionNodesExternalVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsExternalVideo.Id
+	retval.Alt = v.mediaFieldsExternalVideo.Alt
+	retval.Status = v.mediaFieldsExternalVideo.Status
+	retval.MediaContentType = v.mediaFieldsExternalVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsExternalVideo.MediaErrors
+	return &retval, nil
+}
+
+// newestVideosNodesProductMediaMediaConnectionNodesMedia includes the requested fields of the GraphQL interface Media.
+//
+// newestVideosNodesProductMediaMediaConnectionNodesMedia is implemented by the following types:
+// newestVideosNodesProductMediaMediaConnectionNodesExternalVideo
+// newestVideosNodesProductMediaMediaConnectionNodesMediaImage
+// newestVideosNodesProductMediaMediaConnectionNodesModel3d
+// newestVideosNodesProductMediaMediaConnectionNodesVideo
+// The GraphQL type's documentation follows.
+//
+// A media item attached to a product.
+type newestVideosNodesProductMediaMediaConnectionNodesMedia interface {
+	implementsGraphQLInterfacenewestVideosNodesProductMediaMediaConnectionNodesMedia()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+	mediaFields
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo) implementsGraphQLInterfacenewestVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) implementsGraphQLInterfacenewestVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) implementsGraphQLInterfacenewestVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) implementsGraphQLInterfacenewestVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+
+func __unmarshalnewestVideosNodesProductMediaMediaConnectionNodesMedia(b []byte, v *newestVideosNodesProductMediaMediaConnectionNodesMedia) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "ExternalVideo":
+		*v = new(newestVideosNodesProductMediaMediaConnectionNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(newestVideosNodesProductMediaMediaConnectionNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(newestVideosNodesProductMediaMediaConnectionNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(newestVideosNodesProductMediaMediaConnectionNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Media.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for newestVideosNodesProductMediaMediaConnectionNodesMedia: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalnewestVideosNodesProductMediaMediaConnectionNodesMedia(v *newestVideosNodesProductMediaMediaConnectionNodesMedia) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *newestVideosNodesProductMediaMediaConnectionNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesExternalVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *newestVideosNodesProductMediaMediaConnectionNodesMediaImage:
+		typename = "MediaImage"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesMediaImage
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *newestVideosNodesProductMediaMediaConnectionNodesModel3d:
+		typename = "Model3d"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesModel3d
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *newestVideosNodesProductMediaMediaConnectionNodesVideo:
+		typename = "Video"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for newestVideosNodesProductMediaMediaConnectionNodesMedia: "%T"`, v)
+	}
+}
+
+// newestVideosNodesProductMediaMediaConnectionNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type newestVideosNodesProductMediaMediaConnectionNodesMediaImage struct {
+	Typename              string `json:"__typename"`
+	mediaFieldsMediaImage `json:"-"`
+}
+
+// GetTypename returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.Id, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetId() string {
+	return v.mediaFieldsMediaImage.Id
+}
+
+// GetAlt returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.Alt, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetAlt() string {
+	return v.mediaFieldsMediaImage.Alt
+}
+
+// GetStatus returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.Status, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetStatus() MediaStatus {
+	return v.mediaFieldsMediaImage.Status
+}
+
+// GetMediaContentType returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.MediaContentType, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetMediaContentType() string {
+	return v.mediaFieldsMediaImage.MediaContentType
+}
+
+// GetMediaErrors returns newestVideosNodesProductMediaMediaConnectionNodesMediaImage.MediaErrors, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsMediaImage.MediaErrors
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosNodesProductMediaMediaConnectionNodesMediaImage
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosNodesProductMediaMediaConnectionNodesMediaImage = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsMediaImage)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalnewestVideosNodesProductMediaMediaConnectionNodesMediaImage struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesMediaImage) __premarshalJSON() (*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesMediaImage, error) {
+	var retval __premarshalnewestVideosNodesProductMediaMediaConnectionNodesMediaImage
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsMediaImage.Id
+	retval.Alt = v.mediaFieldsMediaImage.Alt
+	retval.Status = v.mediaFieldsMediaImage.Status
+	retval.MediaContentType = v.mediaFieldsMediaImage.MediaContentType
+	retval.MediaErrors = v.mediaFieldsMediaImage.MediaErrors
+	return &retval, nil
+}
+
+// newestVideosNodesProductMediaMediaConnectionNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type newestVideosNodesProductMediaMediaConnectionNodesModel3d struct {
+	Typename           string `json:"__typename"`
+	mediaFieldsModel3d `json:"-"`
+}
+
+// GetTypename returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.Id, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetId() string {
+	return v.mediaFieldsModel3d.Id
+}
+
+// GetAlt returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.Alt, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetAlt() string {
+	return v.mediaFieldsModel3d.Alt
+}
+
+// GetStatus returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.Status, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetStatus() MediaStatus {
+	return v.mediaFieldsModel3d.Status
+}
+
+// GetMediaContentType returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.MediaContentType, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetMediaContentType() string {
+	return v.mediaFieldsModel3d.MediaContentType
+}
+
+// GetMediaErrors returns newestVideosNodesProductMediaMediaConnectionNodesModel3d.MediaErrors, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsModel3d.MediaErrors
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosNodesProductMediaMediaConnectionNodesModel3d
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosNodesProductMediaMediaConnectionNodesModel3d = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsModel3d)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalnewestVideosNodesProductMediaMediaConnectionNodesModel3d struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesModel3d) __premarshalJSON() (*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesModel3d, error) {
+	var retval __premarshalnewestVideosNodesProductMediaMediaConnectionNodesModel3d
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsModel3d.Id
+	retval.Alt = v.mediaFieldsModel3d.Alt
+	retval.Status = v.mediaFieldsModel3d.Status
+	retval.MediaContentType = v.mediaFieldsModel3d.MediaContentType
+	retval.MediaErrors = v.mediaFieldsModel3d.MediaErrors
+	return &retval, nil
+}
+
+// newestVideosNodesProductMediaMediaConnectionNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type newestVideosNodesProductMediaMediaConnectionNodesVideo struct {
+	Typename         string `json:"__typename"`
+	mediaFieldsVideo `json:"-"`
+}
+
+// GetTypename returns newestVideosNodesProductMediaMediaConnectionNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns newestVideosNodesProductMediaMediaConnectionNodesVideo.Id, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetId() string {
+	return v.mediaFieldsVideo.Id
+}
+
+// GetAlt returns newestVideosNodesProductMediaMediaConnectionNodesVideo.Alt, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetAlt() string {
+	return v.mediaFieldsVideo.Alt
+}
+
+// GetStatus returns newestVideosNodesProductMediaMediaConnectionNodesVideo.Status, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsVideo.Status
+}
+
+// GetMediaContentType returns newestVideosNodesProductMediaMediaConnectionNodesVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetMediaContentType() string {
+	return v.mediaFieldsVideo.MediaContentType
+}
+
+// GetMediaErrors returns newestVideosNodesProductMediaMediaConnectionNodesVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsVideo.MediaErrors
+}
+
+// GetFilename returns newestVideosNodesProductMediaMediaConnectionNodesVideo.Filename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) GetFilename() string {
+	return v.mediaFieldsVideo.Filename
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosNodesProductMediaMediaConnectionNodesVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosNodesProductMediaMediaConnectionNodesVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalnewestVideosNodesProductMediaMediaConnectionNodesVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+
+	Filename string `json:"filename"`
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosNodesProductMediaMediaConnectionNodesVideo) __premarshalJSON() (*__premarshalnewestVideosNodesProductMediaMediaConnectionNodesVideo, error) {
+	var retval __premarshalnewestVideosNodesProductMediaMediaConnectionNodesVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsVideo.Id
+	retval.Alt = v.mediaFieldsVideo.Alt
+	retval.Status = v.mediaFieldsVideo.Status
+	retval.MediaContentType = v.mediaFieldsVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
+	retval.Filename = v.mediaFieldsVideo.Filename
+	return &retval, nil
+}
+
+// newestVideosNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type newestVideosNodesVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns newestVideosNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *newestVideosNodesVideo) GetTypename() string { return v.Typename }
+
+// newestVideosResponse is returned by newestVideos on success.
+type newestVideosResponse struct {
+	// Returns the objects with the given global IDs, in the same order; null
+	// for an ID that names nothing.
+	Nodes []newestVideosNodesNode `json:"-"`
+}
+
+// GetNodes returns newestVideosResponse.Nodes, and is useful for accessing the field via an interface.
+func (v *newestVideosResponse) GetNodes() []newestVideosNodesNode { return v.Nodes }
+
+func (v *newestVideosResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*newestVideosResponse
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.newestVideosResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]newestVideosNodesNode,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalnewestVideosNodesNode(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal newestVideosResponse.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalnewestVideosResponse struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *newestVideosResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *newestVideosResponse) __premarshalJSON() (*__premarshalnewestVideosResponse, error) {
+	var retval __premarshalnewestVideosResponse
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalnewestVideosNodesNode(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal newestVideosResponse.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
 
 // Identifies the product productUpdate changes.
 type productRef struct {
@@ -1844,6 +3256,924 @@ type productVideosResponse struct {
 // GetProduct returns productVideosResponse.Product, and is useful for accessing the field via an interface.
 func (v *productVideosResponse) GetProduct() productVideosProduct { return v.Product }
 
+// productsVideosNodesBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type productsVideosNodesBulkOperation struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns productsVideosNodesBulkOperation.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesBulkOperation) GetTypename() string { return v.Typename }
+
+// productsVideosNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type productsVideosNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns productsVideosNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesExternalVideo) GetTypename() string { return v.Typename }
+
+// productsVideosNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type productsVideosNodesMediaImage struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns productsVideosNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesMediaImage) GetTypename() string { return v.Typename }
+
+// productsVideosNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type productsVideosNodesModel3d struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns productsVideosNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesModel3d) GetTypename() string { return v.Typename }
+
+// productsVideosNodesNode includes the requested fields of the GraphQL interface Node.
+//
+// productsVideosNodesNode is implemented by the following types:
+// productsVideosNodesBulkOperation
+// productsVideosNodesExternalVideo
+// productsVideosNodesMediaImage
+// productsVideosNodesModel3d
+// productsVideosNodesProduct
+// productsVideosNodesVideo
+// The GraphQL type's documentation follows.
+//
+// An object with a global ID.
+type productsVideosNodesNode interface {
+	implementsGraphQLInterfaceproductsVideosNodesNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+}
+
+func (v *productsVideosNodesBulkOperation) implementsGraphQLInterfaceproductsVideosNodesNode() {}
+func (v *productsVideosNodesExternalVideo) implementsGraphQLInterfaceproductsVideosNodesNode() {}
+func (v *productsVideosNodesMediaImage) implementsGraphQLInterfaceproductsVideosNodesNode()    {}
+func (v *productsVideosNodesModel3d) implementsGraphQLInterfaceproductsVideosNodesNode()       {}
+func (v *productsVideosNodesProduct) implementsGraphQLInterfaceproductsVideosNodesNode()       {}
+func (v *productsVideosNodesVideo) implementsGraphQLInterfaceproductsVideosNodesNode()         {}
+
+func __unmarshalproductsVideosNodesNode(b []byte, v *productsVideosNodesNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "BulkOperation":
+		*v = new(productsVideosNodesBulkOperation)
+		return json.Unmarshal(b, *v)
+	case "ExternalVideo":
+		*v = new(productsVideosNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(productsVideosNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(productsVideosNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Product":
+		*v = new(productsVideosNodesProduct)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(productsVideosNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for productsVideosNodesNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalproductsVideosNodesNode(v *productsVideosNodesNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *productsVideosNodesBulkOperation:
+		typename = "BulkOperation"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesBulkOperation
+		}{typename, v}
+		return json.Marshal(result)
+	case *productsVideosNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesExternalVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case *productsVideosNodesMediaImage:
+		typename = "MediaImage"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesMediaImage
+		}{typename, v}
+		return json.Marshal(result)
+	case *productsVideosNodesModel3d:
+		typename = "Model3d"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesModel3d
+		}{typename, v}
+		return json.Marshal(result)
+	case *productsVideosNodesProduct:
+		typename = "Product"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesProduct
+		}{typename, v}
+		return json.Marshal(result)
+	case *productsVideosNodesVideo:
+		typename = "Video"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productsVideosNodesVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for productsVideosNodesNode: "%T"`, v)
+	}
+}
+
+// productsVideosNodesProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type productsVideosNodesProduct struct {
+	Typename string `json:"__typename"`
+	// The product's global ID.
+	Id string `json:"id"`
+	// How many media the product has.
+	MediaCount productsVideosNodesProductMediaCount `json:"mediaCount"`
+	// The product's media, in gallery order unless sorted otherwise.
+	Media productsVideosNodesProductMediaMediaConnection `json:"media"`
+}
+
+// GetTypename returns productsVideosNodesProduct.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProduct) GetTypename() string { return v.Typename }
+
+// GetId returns productsVideosNodesProduct.Id, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProduct) GetId() string { return v.Id }
+
+// GetMediaCount returns productsVideosNodesProduct.MediaCount, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProduct) GetMediaCount() productsVideosNodesProductMediaCount {
+	return v.MediaCount
+}
+
+// GetMedia returns productsVideosNodesProduct.Media, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProduct) GetMedia() productsVideosNodesProductMediaMediaConnection {
+	return v.Media
+}
+
+// productsVideosNodesProductMediaCount includes the requested fields of the GraphQL type Count.
+// The GraphQL type's documentation follows.
+//
+// A count of resources.
+type productsVideosNodesProductMediaCount struct {
+	// The count.
+	Count int `json:"count"`
+}
+
+// GetCount returns productsVideosNodesProductMediaCount.Count, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaCount) GetCount() int { return v.Count }
+
+// productsVideosNodesProductMediaMediaConnection includes the requested fields of the GraphQL type MediaConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of media.
+type productsVideosNodesProductMediaMediaConnection struct {
+	// The media on this page.
+	Nodes []productsVideosNodesProductMediaMediaConnectionNodesMedia `json:"-"`
+}
+
+// GetNodes returns productsVideosNodesProductMediaMediaConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnection) GetNodes() []productsVideosNodesProductMediaMediaConnectionNodesMedia {
+	return v.Nodes
+}
+
+func (v *productsVideosNodesProductMediaMediaConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosNodesProductMediaMediaConnection
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosNodesProductMediaMediaConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]productsVideosNodesProductMediaMediaConnectionNodesMedia,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalproductsVideosNodesProductMediaMediaConnectionNodesMedia(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal productsVideosNodesProductMediaMediaConnection.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalproductsVideosNodesProductMediaMediaConnection struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *productsVideosNodesProductMediaMediaConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosNodesProductMediaMediaConnection) __premarshalJSON() (*__premarshalproductsVideosNodesProductMediaMediaConnection, error) {
+	var retval __premarshalproductsVideosNodesProductMediaMediaConnection
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalproductsVideosNodesProductMediaMediaConnectionNodesMedia(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal productsVideosNodesProductMediaMediaConnection.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// productsVideosNodesProductMediaMediaConnectionNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type productsVideosNodesProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename                 string `json:"__typename"`
+	mediaFieldsExternalVideo `json:"-"`
+}
+
+// GetTypename returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.Id, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetId() string {
+	return v.mediaFieldsExternalVideo.Id
+}
+
+// GetAlt returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.Alt, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetAlt() string {
+	return v.mediaFieldsExternalVideo.Alt
+}
+
+// GetStatus returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.Status, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsExternalVideo.Status
+}
+
+// GetMediaContentType returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetMediaContentType() string {
+	return v.mediaFieldsExternalVideo.MediaContentType
+}
+
+// GetMediaErrors returns productsVideosNodesProductMediaMediaConnectionNodesExternalVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsExternalVideo.MediaErrors
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosNodesProductMediaMediaConnectionNodesExternalVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosNodesProductMediaMediaConnectionNodesExternalVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsExternalVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalproductsVideosNodesProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) __premarshalJSON() (*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesExternalVideo, error) {
+	var retval __premarshalproductsVideosNodesProductMediaMediaConnectionNodesExternalVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsExternalVideo.Id
+	retval.Alt = v.mediaFieldsExternalVideo.Alt
+	retval.Status = v.mediaFieldsExternalVideo.Status
+	retval.MediaContentType = v.mediaFieldsExternalVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsExternalVideo.MediaErrors
+	return &retval, nil
+}
+
+// productsVideosNodesProductMediaMediaConnectionNodesMedia includes the requested fields of the GraphQL interface Media.
+//
+// productsVideosNodesProductMediaMediaConnectionNodesMedia is implemented by the following types:
+// productsVideosNodesProductMediaMediaConnectionNodesExternalVideo
+// productsVideosNodesProductMediaMediaConnectionNodesMediaImage
+// productsVideosNodesProductMediaMediaConnectionNodesModel3d
+// productsVideosNodesProductMediaMediaConnectionNodesVideo
+// The GraphQL type's documentation follows.
+//
+// A media item attached to a product.
+type productsVideosNodesProductMediaMediaConnectionNodesMedia interface {
+	implementsGraphQLInterfaceproductsVideosNodesProductMediaMediaConnectionNodesMedia()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+	mediaFields
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo) implementsGraphQLInterfaceproductsVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) implementsGraphQLInterfaceproductsVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) implementsGraphQLInterfaceproductsVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) implementsGraphQLInterfaceproductsVideosNodesProductMediaMediaConnectionNodesMedia() {
+}
+
+func __unmarshalproductsVideosNodesProductMediaMediaConnectionNodesMedia(b []byte, v *productsVideosNodesProductMediaMediaConnectionNodesMedia) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "ExternalVideo":
+		*v = new(productsVideosNodesProductMediaMediaConnectionNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(productsVideosNodesProductMediaMediaConnectionNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(productsVideosNodesProductMediaMediaConnectionNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(productsVideosNodesProductMediaMediaConnectionNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Media.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for productsVideosNodesProductMediaMediaConnectionNodesMedia: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalproductsVideosNodesProductMediaMediaConnectionNodesMedia(v *productsVideosNodesProductMediaMediaConnectionNodesMedia) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *productsVideosNodesProductMediaMediaConnectionNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesExternalVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *productsVideosNodesProductMediaMediaConnectionNodesMediaImage:
+		typename = "MediaImage"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesMediaImage
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *productsVideosNodesProductMediaMediaConnectionNodesModel3d:
+		typename = "Model3d"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesModel3d
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *productsVideosNodesProductMediaMediaConnectionNodesVideo:
+		typename = "Video"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for productsVideosNodesProductMediaMediaConnectionNodesMedia: "%T"`, v)
+	}
+}
+
+// productsVideosNodesProductMediaMediaConnectionNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type productsVideosNodesProductMediaMediaConnectionNodesMediaImage struct {
+	Typename              string `json:"__typename"`
+	mediaFieldsMediaImage `json:"-"`
+}
+
+// GetTypename returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.Id, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetId() string {
+	return v.mediaFieldsMediaImage.Id
+}
+
+// GetAlt returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.Alt, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetAlt() string {
+	return v.mediaFieldsMediaImage.Alt
+}
+
+// GetStatus returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.Status, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetStatus() MediaStatus {
+	return v.mediaFieldsMediaImage.Status
+}
+
+// GetMediaContentType returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.MediaContentType, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetMediaContentType() string {
+	return v.mediaFieldsMediaImage.MediaContentType
+}
+
+// GetMediaErrors returns productsVideosNodesProductMediaMediaConnectionNodesMediaImage.MediaErrors, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsMediaImage.MediaErrors
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosNodesProductMediaMediaConnectionNodesMediaImage
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosNodesProductMediaMediaConnectionNodesMediaImage = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsMediaImage)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalproductsVideosNodesProductMediaMediaConnectionNodesMediaImage struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesMediaImage) __premarshalJSON() (*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesMediaImage, error) {
+	var retval __premarshalproductsVideosNodesProductMediaMediaConnectionNodesMediaImage
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsMediaImage.Id
+	retval.Alt = v.mediaFieldsMediaImage.Alt
+	retval.Status = v.mediaFieldsMediaImage.Status
+	retval.MediaContentType = v.mediaFieldsMediaImage.MediaContentType
+	retval.MediaErrors = v.mediaFieldsMediaImage.MediaErrors
+	return &retval, nil
+}
+
+// productsVideosNodesProductMediaMediaConnectionNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type productsVideosNodesProductMediaMediaConnectionNodesModel3d struct {
+	Typename           string `json:"__typename"`
+	mediaFieldsModel3d `json:"-"`
+}
+
+// GetTypename returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.Id, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetId() string {
+	return v.mediaFieldsModel3d.Id
+}
+
+// GetAlt returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.Alt, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetAlt() string {
+	return v.mediaFieldsModel3d.Alt
+}
+
+// GetStatus returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.Status, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetStatus() MediaStatus {
+	return v.mediaFieldsModel3d.Status
+}
+
+// GetMediaContentType returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.MediaContentType, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetMediaContentType() string {
+	return v.mediaFieldsModel3d.MediaContentType
+}
+
+// GetMediaErrors returns productsVideosNodesProductMediaMediaConnectionNodesModel3d.MediaErrors, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsModel3d.MediaErrors
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosNodesProductMediaMediaConnectionNodesModel3d
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosNodesProductMediaMediaConnectionNodesModel3d = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsModel3d)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalproductsVideosNodesProductMediaMediaConnectionNodesModel3d struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesModel3d) __premarshalJSON() (*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesModel3d, error) {
+	var retval __premarshalproductsVideosNodesProductMediaMediaConnectionNodesModel3d
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsModel3d.Id
+	retval.Alt = v.mediaFieldsModel3d.Alt
+	retval.Status = v.mediaFieldsModel3d.Status
+	retval.MediaContentType = v.mediaFieldsModel3d.MediaContentType
+	retval.MediaErrors = v.mediaFieldsModel3d.MediaErrors
+	return &retval, nil
+}
+
+// productsVideosNodesProductMediaMediaConnectionNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type productsVideosNodesProductMediaMediaConnectionNodesVideo struct {
+	Typename         string `json:"__typename"`
+	mediaFieldsVideo `json:"-"`
+}
+
+// GetTypename returns productsVideosNodesProductMediaMediaConnectionNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns productsVideosNodesProductMediaMediaConnectionNodesVideo.Id, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetId() string {
+	return v.mediaFieldsVideo.Id
+}
+
+// GetAlt returns productsVideosNodesProductMediaMediaConnectionNodesVideo.Alt, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetAlt() string {
+	return v.mediaFieldsVideo.Alt
+}
+
+// GetStatus returns productsVideosNodesProductMediaMediaConnectionNodesVideo.Status, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetStatus() MediaStatus {
+	return v.mediaFieldsVideo.Status
+}
+
+// GetMediaContentType returns productsVideosNodesProductMediaMediaConnectionNodesVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetMediaContentType() string {
+	return v.mediaFieldsVideo.MediaContentType
+}
+
+// GetMediaErrors returns productsVideosNodesProductMediaMediaConnectionNodesVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsVideo.MediaErrors
+}
+
+// GetFilename returns productsVideosNodesProductMediaMediaConnectionNodesVideo.Filename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) GetFilename() string {
+	return v.mediaFieldsVideo.Filename
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosNodesProductMediaMediaConnectionNodesVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosNodesProductMediaMediaConnectionNodesVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalproductsVideosNodesProductMediaMediaConnectionNodesVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+
+	Filename string `json:"filename"`
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosNodesProductMediaMediaConnectionNodesVideo) __premarshalJSON() (*__premarshalproductsVideosNodesProductMediaMediaConnectionNodesVideo, error) {
+	var retval __premarshalproductsVideosNodesProductMediaMediaConnectionNodesVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsVideo.Id
+	retval.Alt = v.mediaFieldsVideo.Alt
+	retval.Status = v.mediaFieldsVideo.Status
+	retval.MediaContentType = v.mediaFieldsVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
+	retval.Filename = v.mediaFieldsVideo.Filename
+	return &retval, nil
+}
+
+// productsVideosNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type productsVideosNodesVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns productsVideosNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *productsVideosNodesVideo) GetTypename() string { return v.Typename }
+
+// productsVideosResponse is returned by productsVideos on success.
+type productsVideosResponse struct {
+	// Returns the objects with the given global IDs, in the same order; null
+	// for an ID that names nothing.
+	Nodes []productsVideosNodesNode `json:"-"`
+}
+
+// GetNodes returns productsVideosResponse.Nodes, and is useful for accessing the field via an interface.
+func (v *productsVideosResponse) GetNodes() []productsVideosNodesNode { return v.Nodes }
+
+func (v *productsVideosResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productsVideosResponse
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productsVideosResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]productsVideosNodesNode,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalproductsVideosNodesNode(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal productsVideosResponse.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalproductsVideosResponse struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *productsVideosResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productsVideosResponse) __premarshalJSON() (*__premarshalproductsVideosResponse, error) {
+	var retval __premarshalproductsVideosResponse
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalproductsVideosNodesNode(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal productsVideosResponse.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
 // stageUploadResponse is returned by stageUpload on success.
 type stageUploadResponse struct {
 	// Creates staged upload targets, the first step of uploading a file.
@@ -1975,13 +4305,425 @@ func (v *stagedUploadInput) GetHttpMethod() string { return v.HttpMethod }
 // GetFileSize returns stagedUploadInput.FileSize, and is useful for accessing the field via an interface.
 func (v *stagedUploadInput) GetFileSize() string { return v.FileSize }
 
+// videoStatusesNodesBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type videoStatusesNodesBulkOperation struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns videoStatusesNodesBulkOperation.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesBulkOperation) GetTypename() string { return v.Typename }
+
+// videoStatusesNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type videoStatusesNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns videoStatusesNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesExternalVideo) GetTypename() string { return v.Typename }
+
+// videoStatusesNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type videoStatusesNodesMediaImage struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns videoStatusesNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesMediaImage) GetTypename() string { return v.Typename }
+
+// videoStatusesNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type videoStatusesNodesModel3d struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns videoStatusesNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesModel3d) GetTypename() string { return v.Typename }
+
+// videoStatusesNodesNode includes the requested fields of the GraphQL interface Node.
+//
+// videoStatusesNodesNode is implemented by the following types:
+// videoStatusesNodesBulkOperation
+// videoStatusesNodesExternalVideo
+// videoStatusesNodesMediaImage
+// videoStatusesNodesModel3d
+// videoStatusesNodesProduct
+// videoStatusesNodesVideo
+// The GraphQL type's documentation follows.
+//
+// An object with a global ID.
+type videoStatusesNodesNode interface {
+	implementsGraphQLInterfacevideoStatusesNodesNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+}
+
+func (v *videoStatusesNodesBulkOperation) implementsGraphQLInterfacevideoStatusesNodesNode() {}
+func (v *videoStatusesNodesExternalVideo) implementsGraphQLInterfacevideoStatusesNodesNode() {}
+func (v *videoStatusesNodesMediaImage) implementsGraphQLInterfacevideoStatusesNodesNode()    {}
+func (v *videoStatusesNodesModel3d) implementsGraphQLInterfacevideoStatusesNodesNode()       {}
+func (v *videoStatusesNodesProduct) implementsGraphQLInterfacevideoStatusesNodesNode()       {}
+func (v *videoStatusesNodesVideo) implementsGraphQLInterfacevideoStatusesNodesNode()         {}
+
+func __unmarshalvideoStatusesNodesNode(b []byte, v *videoStatusesNodesNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "BulkOperation":
+		*v = new(videoStatusesNodesBulkOperation)
+		return json.Unmarshal(b, *v)
+	case "ExternalVideo":
+		*v = new(videoStatusesNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(videoStatusesNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(videoStatusesNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Product":
+		*v = new(videoStatusesNodesProduct)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(videoStatusesNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for videoStatusesNodesNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalvideoStatusesNodesNode(v *videoStatusesNodesNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *videoStatusesNodesBulkOperation:
+		typename = "BulkOperation"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*videoStatusesNodesBulkOperation
+		}{typename, v}
+		return json.Marshal(result)
+	case *videoStatusesNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*videoStatusesNodesExternalVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case *videoStatusesNodesMediaImage:
+		typename = "MediaImage"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*videoStatusesNodesMediaImage
+		}{typename, v}
+		return json.Marshal(result)
+	case *videoStatusesNodesModel3d:
+		typename = "Model3d"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*videoStatusesNodesModel3d
+		}{typename, v}
+		return json.Marshal(result)
+	case *videoStatusesNodesProduct:
+		typename = "Product"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*videoStatusesNodesProduct
+		}{typename, v}
+		return json.Marshal(result)
+	case *videoStatusesNodesVideo:
+		typename = "Video"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalvideoStatusesNodesVideo
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for videoStatusesNodesNode: "%T"`, v)
+	}
+}
+
+// videoStatusesNodesProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type videoStatusesNodesProduct struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns videoStatusesNodesProduct.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesProduct) GetTypename() string { return v.Typename }
+
+// videoStatusesNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type videoStatusesNodesVideo struct {
+	Typename         string `json:"__typename"`
+	mediaFieldsVideo `json:"-"`
+}
+
+// GetTypename returns videoStatusesNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetTypename() string { return v.Typename }
+
+// GetId returns videoStatusesNodesVideo.Id, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetId() string { return v.mediaFieldsVideo.Id }
+
+// GetAlt returns videoStatusesNodesVideo.Alt, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetAlt() string { return v.mediaFieldsVideo.Alt }
+
+// GetStatus returns videoStatusesNodesVideo.Status, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetStatus() MediaStatus { return v.mediaFieldsVideo.Status }
+
+// GetMediaContentType returns videoStatusesNodesVideo.MediaContentType, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetMediaContentType() string {
+	return v.mediaFieldsVideo.MediaContentType
+}
+
+// GetMediaErrors returns videoStatusesNodesVideo.MediaErrors, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
+	return v.mediaFieldsVideo.MediaErrors
+}
+
+// GetFilename returns videoStatusesNodesVideo.Filename, and is useful for accessing the field via an interface.
+func (v *videoStatusesNodesVideo) GetFilename() string { return v.mediaFieldsVideo.Filename }
+
+func (v *videoStatusesNodesVideo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*videoStatusesNodesVideo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.videoStatusesNodesVideo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.mediaFieldsVideo)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalvideoStatusesNodesVideo struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Alt string `json:"alt"`
+
+	Status MediaStatus `json:"status"`
+
+	MediaContentType string `json:"mediaContentType"`
+
+	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
+
+	Filename string `json:"filename"`
+}
+
+func (v *videoStatusesNodesVideo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *videoStatusesNodesVideo) __premarshalJSON() (*__premarshalvideoStatusesNodesVideo, error) {
+	var retval __premarshalvideoStatusesNodesVideo
+
+	retval.Typename = v.Typename
+	retval.Id = v.mediaFieldsVideo.Id
+	retval.Alt = v.mediaFieldsVideo.Alt
+	retval.Status = v.mediaFieldsVideo.Status
+	retval.MediaContentType = v.mediaFieldsVideo.MediaContentType
+	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
+	retval.Filename = v.mediaFieldsVideo.Filename
+	return &retval, nil
+}
+
+// videoStatusesResponse is returned by videoStatuses on success.
+type videoStatusesResponse struct {
+	// Returns the objects with the given global IDs, in the same order; null
+	// for an ID that names nothing.
+	Nodes []videoStatusesNodesNode `json:"-"`
+}
+
+// GetNodes returns videoStatusesResponse.Nodes, and is useful for accessing the field via an interface.
+func (v *videoStatusesResponse) GetNodes() []videoStatusesNodesNode { return v.Nodes }
+
+func (v *videoStatusesResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*videoStatusesResponse
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.videoStatusesResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]videoStatusesNodesNode,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalvideoStatusesNodesNode(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal videoStatusesResponse.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalvideoStatusesResponse struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *videoStatusesResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *videoStatusesResponse) __premarshalJSON() (*__premarshalvideoStatusesResponse, error) {
+	var retval __premarshalvideoStatusesResponse
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalvideoStatusesNodesNode(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal videoStatusesResponse.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
 // The mutation executed by attachMedia.
 const attachMedia_Operation = `
 mutation attachMedia ($product: ProductUpdateInput!, $media: [CreateMediaInput!]!) {
 	productUpdate(product: $product, media: $media) {
 		product {
 			id
-			media(first: 10, query: "media_type:VIDEO", sortKey: ID, reverse: true) {
+		}
+		userErrors {
+			field
+			message
+		}
+	}
+}
+`
+
+// attachMedia appends media to a product with productUpdate (productCreateMedia
+// is deprecated). It reads back nothing but userErrors: the new video's id
+// comes with its first status poll (newestVideos), which costs less than
+// reading the product's media here and polling afterwards.
+func attachMedia(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	product productRef,
+	media []createMediaInput,
+) (data_ *attachMediaResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "attachMedia",
+		Query:  attachMedia_Operation,
+		Variables: &__attachMediaInput{
+			Product: product,
+			Media:   media,
+		},
+	}
+
+	data_ = &attachMediaResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by bulkAttachVideo.
+const bulkAttachVideo_Operation = `
+mutation bulkAttachVideo ($product: ProductUpdateInput!, $media: [CreateMediaInput!]!) {
+	productUpdate(product: $product, media: $media) {
+		product {
+			id
+			media(first: 1, query: "media_type:VIDEO", sortKey: ID, reverse: true) {
 				nodes {
 					__typename
 					... mediaFields
@@ -2010,24 +4752,116 @@ fragment mediaFields on Media {
 }
 `
 
-// attachMedia appends media to a product with productUpdate (productCreateMedia
-// is deprecated) and reads back the newest videos to learn the new media's id.
-func attachMedia(
+// bulkAttachVideo is the mutation a bulk operation runs once per line of its
+// variables file: productUpdate appending one video. Unlike attachMedia it
+// reads back the product's newest video, which costs nothing in a bulk
+// operation. A bulk mutation may select at most one connection.
+func bulkAttachVideo(
 	ctx_ context.Context,
 	client_ graphql.Client,
 	product productRef,
 	media []createMediaInput,
-) (data_ *attachMediaResponse, err_ error) {
+) (data_ *bulkAttachVideoResponse, err_ error) {
 	req_ := &graphql.Request{
-		OpName: "attachMedia",
-		Query:  attachMedia_Operation,
-		Variables: &__attachMediaInput{
+		OpName: "bulkAttachVideo",
+		Query:  bulkAttachVideo_Operation,
+		Variables: &__bulkAttachVideoInput{
 			Product: product,
 			Media:   media,
 		},
 	}
 
-	data_ = &attachMediaResponse{}
+	data_ = &bulkAttachVideoResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by bulkOperationState.
+const bulkOperationState_Operation = `
+query bulkOperationState ($id: ID!) {
+	node(id: $id) {
+		__typename
+		... on BulkOperation {
+			id
+			status
+			errorCode
+			objectCount
+			url
+			partialDataUrl
+		}
+	}
+}
+`
+
+// bulkOperationState polls a bulk operation until it ends.
+func bulkOperationState(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *bulkOperationStateResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "bulkOperationState",
+		Query:  bulkOperationState_Operation,
+		Variables: &__bulkOperationStateInput{
+			Id: id,
+		},
+	}
+
+	data_ = &bulkOperationStateResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by bulkRunMutation.
+const bulkRunMutation_Operation = `
+mutation bulkRunMutation ($mutation: String!, $stagedUploadPath: String!, $clientIdentifier: String) {
+	bulkOperationRunMutation(mutation: $mutation, stagedUploadPath: $stagedUploadPath, clientIdentifier: $clientIdentifier) {
+		bulkOperation {
+			id
+			status
+		}
+		userErrors {
+			code
+			field
+			message
+		}
+	}
+}
+`
+
+// bulkRunMutation starts a bulk mutation over a staged variables file.
+func bulkRunMutation(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	mutation string,
+	stagedUploadPath string,
+	clientIdentifier string,
+) (data_ *bulkRunMutationResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "bulkRunMutation",
+		Query:  bulkRunMutation_Operation,
+		Variables: &__bulkRunMutationInput{
+			Mutation:         mutation,
+			StagedUploadPath: stagedUploadPath,
+			ClientIdentifier: clientIdentifier,
+		},
+	}
+
+	data_ = &bulkRunMutationResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
@@ -2080,6 +4914,68 @@ func lookupVariants(
 	}
 
 	data_ = &lookupVariantsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by newestVideos.
+const newestVideos_Operation = `
+query newestVideos ($ids: [ID!]!, $query: String!) {
+	nodes(ids: $ids) {
+		__typename
+		... on Product {
+			id
+			media(first: 1, query: $query, sortKey: ID, reverse: true) {
+				nodes {
+					__typename
+					... mediaFields
+				}
+			}
+		}
+	}
+}
+fragment mediaFields on Media {
+	id
+	alt
+	status
+	mediaContentType
+	mediaErrors {
+		code
+		details
+		message
+	}
+	... on Video {
+		filename
+	}
+}
+`
+
+// newestVideos reads the newest video of several products: the first status
+// poll of videos just attached, which also tells their ids (a job's video is
+// the newest unless another was attached to the product since).
+func newestVideos(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	ids []string,
+	query string,
+) (data_ *newestVideosResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "newestVideos",
+		Query:  newestVideos_Operation,
+		Variables: &__newestVideosInput{
+			Ids:   ids,
+			Query: query,
+		},
+	}
+
+	data_ = &newestVideosResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
@@ -2161,6 +5057,74 @@ func productVideos(
 	return data_, err_
 }
 
+// The query executed by productsVideos.
+const productsVideos_Operation = `
+query productsVideos ($ids: [ID!]!, $first: Int!, $query: String!) {
+	nodes(ids: $ids) {
+		__typename
+		... on Product {
+			id
+			mediaCount {
+				count
+			}
+			media(first: $first, query: $query, sortKey: ID, reverse: true) {
+				nodes {
+					__typename
+					... mediaFields
+				}
+			}
+		}
+	}
+}
+fragment mediaFields on Media {
+	id
+	alt
+	status
+	mediaContentType
+	mediaErrors {
+		code
+		details
+		message
+	}
+	... on Video {
+		filename
+	}
+}
+`
+
+// productsVideos reads the newest videos of several products in one call:
+// the duplicate check of a batch of jobs, one product per job. A product
+// whose page comes back full is paged through with productVideos; pageInfo
+// is left out because it costs a point per product.
+func productsVideos(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	ids []string,
+	first int,
+	query string,
+) (data_ *productsVideosResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "productsVideos",
+		Query:  productsVideos_Operation,
+		Variables: &__productsVideosInput{
+			Ids:   ids,
+			First: first,
+			Query: query,
+		},
+	}
+
+	data_ = &productsVideosResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The mutation executed by stageUpload.
 const stageUpload_Operation = `
 mutation stageUpload ($input: [StagedUploadInput!]!) {
@@ -2196,6 +5160,58 @@ func stageUpload(
 	}
 
 	data_ = &stageUploadResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by videoStatuses.
+const videoStatuses_Operation = `
+query videoStatuses ($ids: [ID!]!) {
+	nodes(ids: $ids) {
+		__typename
+		... on Video {
+			... mediaFields
+		}
+	}
+}
+fragment mediaFields on Media {
+	id
+	alt
+	status
+	mediaContentType
+	mediaErrors {
+		code
+		details
+		message
+	}
+	... on Video {
+		filename
+	}
+}
+`
+
+// videoStatuses polls the processing of many videos in one call.
+func videoStatuses(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	ids []string,
+) (data_ *videoStatusesResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "videoStatuses",
+		Query:  videoStatuses_Operation,
+		Variables: &__videoStatusesInput{
+			Ids: ids,
+		},
+	}
+
+	data_ = &videoStatusesResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

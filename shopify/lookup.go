@@ -109,8 +109,11 @@ func (c *Client) searchSKUs(ctx context.Context, batch []string) (map[string][]V
 	for _, s := range batch {
 		want[s] = true
 	}
-	// Two variants per SKU fit in the first page without paying for 250.
-	first := min(250, max(10, 2*len(batch)))
+	// The page must be available in the bucket at its full size (2 points
+	// per variant asked for), though only the variants found are charged:
+	// room for one variant per SKU and ten more keeps that small, and a
+	// search that matches more (a SKU shared by variants) pages on.
+	first := min(250, len(batch)+10)
 	query := SKUQuery(batch...)
 	matches := make(map[string][]Variant)
 	after := ""

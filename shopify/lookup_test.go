@@ -126,8 +126,8 @@ func TestLookupSKUsFollowsPages(t *testing.T) {
 	if err != nil || v.ProductID != want {
 		t.Fatalf("LookupSKU = %+v, %v; want product %s", v, err, want)
 	}
-	if got := srv.Calls("productVariants"); got != 4 {
-		t.Errorf("%d calls, want 4 pages of 10", got)
+	if got := srv.Calls("productVariants"); got != 3 {
+		t.Errorf("%d calls, want 3 pages of 11 (one SKU and ten more)", got)
 	}
 }
 

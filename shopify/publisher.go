@@ -32,10 +32,9 @@ const (
 
 	// maxAltLength is Shopify's limit on media alt text, in characters.
 	maxAltLength = 512
-	// scanPageSize is how many videos one page of the duplicate check reads;
-	// pollPageSize is smaller because the video polled is the newest.
+	// scanPageSize is how many videos one page reads when a product's
+	// videos are paged through for a marker.
 	scanPageSize = 50
-	pollPageSize = 10
 	videoFilter  = "media_type:VIDEO"
 )
 
@@ -122,6 +121,13 @@ type Publisher struct {
 	maxProductMedia   int
 	skus              *skuCache
 	keys              keyedMutex
+	coalesce          *coalescer
+
+	bulkThreshold int
+	bulk          sync.Mutex // held while this Publisher runs a bulk operation
+
+	procMu       sync.Mutex
+	procEstimate time.Duration // typical attach-to-READY time seen; see firstPoll
 }
 
 // PublisherOption configures a Publisher.
@@ -204,6 +210,21 @@ func WithSKUCacheTTL(d time.Duration) PublisherOption {
 	}
 }
 
+// WithCoalescing sets how long Publish waits for concurrent Publish calls
+// to join one PublishBatch call (up to MaxBatchJobs jobs); the default is
+// DefaultCoalesceWindow. Batching saves cost points per video (see
+// PublishBatch) and costs each publish up to window of latency, which is
+// small beside Shopify's processing time. 0 publishes each call on its
+// own.
+func WithCoalescing(window time.Duration) PublisherOption {
+	return func(p *Publisher) {
+		if window < 0 {
+			window = 0
+		}
+		p.coalesce.window = window
+	}
+}
+
 // NewPublisher returns a Publisher that calls Shopify through c.
 func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 	p := &Publisher{
@@ -217,7 +238,9 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 		maxVideoBytes:     DefaultMaxVideoBytes,
 		maxProductMedia:   DefaultMaxProductMedia,
 		skus:              newSKUCache(DefaultSKUCacheTTL),
+		bulkThreshold:     DefaultBulkThreshold,
 	}
+	p.coalesce = &coalescer{p: p, window: DefaultCoalesceWindow}
 	for _, opt := range opts {
 		opt(p)
 	}
@@ -236,35 +259,28 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 //
 // Errors that retrying cannot fix have a Permanent() bool method returning
 // true (see IsPermanent), which the outbox can check with errors.As.
+//
+// Concurrent calls are coalesced: calls that arrive within the coalescing
+// window (WithCoalescing) are published together by one PublishBatch, so
+// an outbox running several delivery workers spends the cost points of
+// batches without knowing about them. Each call still gets its own job's
+// outcome, and returns when its own context ends.
 func (p *Publisher) Publish(ctx context.Context, key, sku, outputURL string) (mediaID string, err error) {
-	res, err := p.PublishVideo(ctx, VideoJob{Key: key, SKU: sku, OutputURL: outputURL})
-	return res.MediaID, err
+	job := VideoJob{Key: key, SKU: sku, OutputURL: outputURL}
+	var o PublishOutcome
+	if p.coalesce.window > 0 {
+		o = p.coalesce.publish(ctx, job)
+	} else {
+		o.Result, o.Err = p.PublishVideo(ctx, job)
+	}
+	return o.Result.MediaID, o.Err
 }
 
-// PublishVideos publishes jobs one after another, first resolving all their
-// SKUs with one productVariants call per SKUsPerLookup SKUs. It stops
-// early, reporting the context's error for the remaining jobs, when ctx
-// ends.
+// PublishVideos publishes jobs with PublishBatch.
+// It stops early, reporting the context's cause for the remaining jobs,
+// when ctx ends.
 func (p *Publisher) PublishVideos(ctx context.Context, jobs []VideoJob) []PublishOutcome {
-	skus := make([]string, 0, len(jobs))
-	for _, j := range jobs {
-		if s := strings.TrimSpace(j.SKU); s != "" {
-			skus = append(skus, s)
-		}
-	}
-	if err := p.Prefetch(ctx, skus); err != nil {
-		p.logger.LogAttrs(ctx, slog.LevelWarn, "shopify: SKU prefetch failed; resolving one by one", slog.String("error", err.Error()))
-	}
-	out := make([]PublishOutcome, len(jobs))
-	for i, j := range jobs {
-		out[i].Job = j
-		if err := ctx.Err(); err != nil {
-			out[i].Err = err
-			continue
-		}
-		out[i].Result, out[i].Err = p.PublishVideo(ctx, j)
-	}
-	return out
+	return p.PublishBatch(ctx, jobs)
 }
 
 // Prefetch resolves SKUs in batches and remembers the answers, so that
@@ -332,103 +348,13 @@ func (p *Publisher) resolveSKU(ctx context.Context, sku string) (Variant, error)
 // exhausted, server errors) are worth retrying; IsPermanent tells them
 // apart. The result is filled as far as publishing got.
 func (p *Publisher) PublishVideo(ctx context.Context, job VideoJob) (PublishResult, error) {
-	if err := job.validate(); err != nil {
-		return PublishResult{}, &PermanentError{Op: "validate", Err: err}
-	}
-	unlock := p.keys.lock(job.Key)
-	defer unlock()
-
-	v, err := p.resolveSKU(ctx, job.SKU)
-	if err != nil {
-		return PublishResult{}, err
-	}
-	res := PublishResult{ProductID: v.ProductID, VariantID: v.ID}
-	marker := MediaMarker(job.Key)
-	log := p.logger.With(slog.String("sku", v.SKU), slog.String("product", v.ProductID), slog.String("marker", marker))
-
-	existing, count, err := p.findVideo(ctx, v, hasMarker(marker), scanPageSize)
-	if err != nil {
-		return res, err
-	}
-	if existing != nil {
-		res.MediaID, res.Status, res.Reused = existing.ID, existing.Status, true
-		log.LogAttrs(ctx, slog.LevelInfo, "shopify: video already on product", slog.String("media", existing.ID), slog.String("status", string(existing.Status)))
-		return p.finish(ctx, v, res, existing)
-	}
-	if count >= p.maxProductMedia {
-		return res, &PermanentError{Op: "attach", Code: CodeProductMediaLimitExceeded,
-			Err: fmt.Errorf("product %s already has %d media, the most a product may hold is %d", v.ProductID, count, p.maxProductMedia)}
-	}
-
-	vid, err := p.openVideo(ctx, job.OutputURL)
-	if err != nil {
-		return res, err
-	}
-	defer func() {
-		if cerr := vid.close(); cerr != nil {
-			log.LogAttrs(ctx, slog.LevelWarn, "shopify: closing video source", slog.String("error", cerr.Error()))
-		}
-	}()
-	filename := marker + ".mp4"
-	target, err := p.stage(ctx, filename, vid.size)
-	if err != nil {
-		return res, err
-	}
-	if err := p.upload(ctx, target, filename, vid); err != nil {
-		return res, err
-	}
-	alt := job.Alt
-	if strings.TrimSpace(alt) == "" {
-		alt = v.ProductTitle + " video"
-	}
-	item, err := p.attach(ctx, v, target.ResourceURL, mediaAlt(alt, marker), marker)
-	if err != nil {
-		return res, err
-	}
-	res.MediaID, res.Status = item.ID, item.Status
-	log.LogAttrs(ctx, slog.LevelInfo, "shopify: video attached", slog.String("media", item.ID), slog.Int64("bytes", vid.size))
-	return p.finish(ctx, v, res, item)
+	o := p.publishBatch(ctx, []VideoJob{job})[0]
+	return o.Result, o.Err
 }
 
-// finish reports a video's final state, waiting for processing if needed.
-func (p *Publisher) finish(ctx context.Context, v Variant, res PublishResult, m *mediaItem) (PublishResult, error) {
-	switch m.Status {
-	case MediaStatusReady:
-		return res, nil
-	case MediaStatusFailed:
-		return res, processingError(m)
-	}
-	if !p.wait {
-		return res, nil
-	}
-	deadline := p.clock.Now().Add(p.processingTimeout)
-	for attempt := 0; ; attempt++ {
-		now := p.clock.Now()
-		if !now.Before(deadline) {
-			return res, fmt.Errorf("shopify: video %s is %s after %v: %w", m.ID, res.Status, p.processingTimeout, ErrProcessingTimeout)
-		}
-		if err := p.clock.Sleep(ctx, min(p.poll.Delay(attempt), deadline.Sub(now))); err != nil {
-			return res, fmt.Errorf("shopify: waiting for video %s: %w", m.ID, err)
-		}
-		cur, _, err := p.findVideo(ctx, v, hasID(m.ID), pollPageSize)
-		if err != nil {
-			return res, err
-		}
-		if cur == nil {
-			return res, fmt.Errorf("shopify: video %s disappeared from product %s while processing", m.ID, v.ProductID)
-		}
-		res.Status = cur.Status
-		switch cur.Status {
-		case MediaStatusReady:
-			return res, nil
-		case MediaStatusFailed:
-			return res, processingError(cur)
-		}
-	}
-}
-
-// attach appends the uploaded video to the product and returns it as
-// Shopify reports it.
+// attach appends the uploaded video to the product. It returns the video
+// only when it had to look for it (the answer was lost); otherwise the
+// video is nil and the first status poll finds it (see locate).
 func (p *Publisher) attach(ctx context.Context, v Variant, resourceURL, alt, marker string) (*mediaItem, error) {
 	resp, err := attachMedia(ctx, p.client, productRef{Id: v.ProductID}, []createMediaInput{{
 		OriginalSource:   resourceURL,
@@ -457,20 +383,10 @@ func (p *Publisher) attach(ctx context.Context, v Variant, resourceURL, alt, mar
 		}
 		return nil, &PermanentError{Op: "attach", Err: errs}
 	}
-	for _, n := range payload.Product.Media.GetNodes() {
-		if it := newMediaItem(n); hasMarker(marker)(it) {
-			return &it, nil
-		}
+	if payload.Product.GetId() == "" {
+		return nil, fmt.Errorf("shopify: productUpdate answered without product %s", v.ProductID)
 	}
-	// Not among the newest videos (others were attached at the same time).
-	found, _, err := p.findVideo(ctx, v, hasMarker(marker), scanPageSize)
-	if err != nil {
-		return nil, err
-	}
-	if found == nil {
-		return nil, fmt.Errorf("shopify: productUpdate succeeded but product %s has no video with marker %s", v.ProductID, marker)
-	}
-	return found, nil
+	return nil, nil
 }
 
 // mediaItem is what the publisher reads of one media item.
@@ -528,10 +444,6 @@ func (p *Publisher) findVideo(ctx context.Context, v Variant, match func(mediaIt
 	}
 }
 
-func hasID(id string) func(mediaItem) bool {
-	return func(m mediaItem) bool { return m.ID == id }
-}
-
 func hasMarker(marker string) func(mediaItem) bool {
 	tag := "[" + marker + "]"
 	return func(m mediaItem) bool {
@@ -586,36 +498,58 @@ func mediaAlt(alt, marker string) string {
 }
 
 // keyedMutex serializes work per key, so two concurrent publishes of one
-// job cannot both miss each other's video and attach it twice.
+// job cannot both miss each other's video and attach it twice. Waiting for
+// a key ends with the context: a publish queued behind a long one (a video
+// still processing) gives up at its own deadline instead of overrunning it.
 type keyedMutex struct {
 	mu    sync.Mutex
 	locks map[string]*keyedLock
 }
 
 type keyedLock struct {
-	mu   sync.Mutex
+	held chan struct{} // holds one token while the key is locked
 	refs int
 }
 
-func (k *keyedMutex) lock(key string) (unlock func()) {
+// lock takes the key's lock, or returns the context's cause if ctx ends
+// first.
+func (k *keyedMutex) lock(ctx context.Context, key string) (unlock func(), err error) {
 	k.mu.Lock()
 	if k.locks == nil {
 		k.locks = make(map[string]*keyedLock)
 	}
 	l := k.locks[key]
 	if l == nil {
-		l = &keyedLock{}
+		l = &keyedLock{held: make(chan struct{}, 1)}
 		k.locks[key] = l
 	}
 	l.refs++
 	k.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
+	release := func() {
 		k.mu.Lock()
 		if l.refs--; l.refs == 0 {
 			delete(k.locks, key)
 		}
 		k.mu.Unlock()
 	}
+	// A context that has already ended never takes the lock, even a free
+	// one, so the outcome does not depend on select's random choice.
+	if ctx.Err() == nil {
+		select {
+		case l.held <- struct{}{}:
+			return func() { <-l.held; release() }, nil
+		case <-ctx.Done():
+		}
+	}
+	release()
+	return nil, contextCause(ctx)
+}
+
+// contextCause is the reason ctx ended: its cause when one was set, else
+// its error.
+func contextCause(ctx context.Context) error {
+	if c := context.Cause(ctx); c != nil {
+		return c
+	}
+	return ctx.Err()
 }

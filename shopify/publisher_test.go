@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -88,8 +89,8 @@ func TestPublishVideo(t *testing.T) {
 		t.Errorf("calls = %v, want one lookup, one stage, one attach", st.Calls)
 	}
 	// Three polls after the attach: the fake turns READY on the third read.
-	if got := st.Calls["product"]; got != 1+3 {
-		t.Errorf("product reads = %d, want 1 duplicate check + 3 polls", got)
+	if got := st.Calls["nodes"]; got != 1+3 || st.Calls["product"] != 0 {
+		t.Errorf("nodes reads = %d, product reads = %d; want 1 duplicate check + 3 polls, and no paging", got, st.Calls["product"])
 	}
 	if st.Invalid != 0 {
 		t.Errorf("%d requests failed validation against the schema", st.Invalid)
@@ -266,12 +267,12 @@ func TestPublishVideoMediaLimit(t *testing.T) {
 }
 
 func TestPublishVideoThrottlingRecovered(t *testing.T) {
-	// The duplicate check requests about 154 points; a 160-point bucket
-	// refilling at 1 point per second holds it only when nearly full, so the
-	// second job's calls are refused until it refills.
+	// The SKU lookup requests 22 points; a 25-point bucket refilling at 1
+	// point per second holds it only when nearly full, so the calls after
+	// it are refused until it refills.
 	for _, pacing := range []bool{false, true} {
 		t.Run(fmt.Sprintf("pacing=%v", pacing), func(t *testing.T) {
-			f := newFixture(t, []shopifytest.Option{shopifytest.WithBucket(160, 1)})
+			f := newFixture(t, []shopifytest.Option{shopifytest.WithBucket(25, 1)})
 			pub := shopify.NewPublisher(f.srv.Client(shopify.WithPacing(pacing)))
 			for _, key := range []string{"t1", "t2"} {
 				res, err := pub.PublishVideo(context.Background(), shopify.VideoJob{
@@ -386,15 +387,18 @@ func TestPublishVideoProcessingTimeout(t *testing.T) {
 }
 
 func TestPublishVideoWithoutWaiting(t *testing.T) {
-	f := newFixture(t, nil, shopify.WithoutWaiting())
+	// READY on the second read after the attach; the publisher reads once,
+	// to learn the video's id.
+	f := newFixture(t, []shopifytest.Option{shopifytest.WithReadyAfterPolls(2)}, shopify.WithoutWaiting())
 	res, err := f.pub.PublishVideo(context.Background(), shopify.VideoJob{
 		Key: "nowait", SKU: "SHIRT-S", OutputURL: f.srv.AddVideo(shopifytest.Video{Size: 99}),
 	})
-	if err != nil || res.Status != shopify.MediaStatusProcessing {
-		t.Fatalf("result = %+v, %v; want PROCESSING right after the attach", res, err)
+	if err != nil || res.Status != shopify.MediaStatusProcessing || len(f.videos()) != 1 || res.MediaID != f.videos()[0].ID {
+		t.Fatalf("result = %+v, %v; want the new video's id, PROCESSING right after the attach", res, err)
 	}
-	if f.clock.Slept() != 0 {
-		t.Errorf("slept %v without waiting", f.clock.Slept())
+	// One duplicate check and one read of the new video: no polling.
+	if n := f.srv.Calls("nodes"); n != 2 {
+		t.Errorf("%d nodes reads, want 2: no polls without waiting", n)
 	}
 }
 
@@ -519,5 +523,51 @@ func TestPublisherRemembersSKUs(t *testing.T) {
 	}
 	if got := f.srv.Calls("productVariants"); got != 3 {
 		t.Errorf("%d lookups after the TTL, want 3", got)
+	}
+}
+
+// TestPublishVideoSameKeyWaitEndsWithContext holds one publish of a key
+// inside its download and checks that a second publish of the same key,
+// queued behind it, returns when its own context ends instead of waiting
+// for the first to finish (issue #16).
+func TestPublishVideoSameKeyWaitEndsWithContext(t *testing.T) {
+	f := newFixture(t, nil)
+	entered, release := make(chan struct{}), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		http.Error(w, "gone", http.StatusNotFound)
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(release) })
+	job := shopify.VideoJob{Key: "held", SKU: "SHIRT-S", OutputURL: slow.URL + "/v.mp4"}
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := f.pub.PublishVideo(context.Background(), job)
+		first <- err
+	}()
+	<-entered // the first publish holds the key's lock
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cause := errors.New("delivery attempt timed out")
+	second := make(chan error, 1)
+	go func() {
+		_, err := f.pub.PublishVideo(ctx, job)
+		second <- err
+	}()
+	cancel(cause)
+	select {
+	case err := <-second:
+		if !errors.Is(err, cause) || shopify.IsPermanent(err) {
+			t.Errorf("second publish = %v, want the context's cause, not permanent", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("second publish of the key still waiting after its context ended")
+	}
+	select {
+	case err := <-first:
+		t.Fatalf("first publish ended early: %v", err)
+	default:
 	}
 }

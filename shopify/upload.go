@@ -105,17 +105,33 @@ type stagedTarget struct {
 	Params      [][2]string
 }
 
-// stage asks Shopify for a VIDEO upload target of the given size.
-func (p *Publisher) stage(ctx context.Context, filename string, size int64) (stagedTarget, error) {
-	resp, err := stageUpload(ctx, p.client, []stagedUploadInput{{
-		Resource:   "VIDEO",
-		Filename:   filename,
-		MimeType:   videoMIMEType,
-		HttpMethod: "POST",
-		FileSize:   strconv.FormatInt(size, 10),
-	}})
+// stagedFile is one video to ask an upload target for.
+type stagedFile struct {
+	Filename string
+	Size     int64
+}
+
+// stage asks Shopify for VIDEO upload targets, one per file, in one
+// stagedUploadsCreate call; the targets come back in the files' order.
+func (p *Publisher) stage(ctx context.Context, files []stagedFile) ([]stagedTarget, error) {
+	input := make([]stagedUploadInput, len(files))
+	for i, f := range files {
+		input[i] = stagedUploadInput{
+			Resource:   "VIDEO",
+			Filename:   f.Filename,
+			MimeType:   videoMIMEType,
+			HttpMethod: "POST",
+			FileSize:   strconv.FormatInt(f.Size, 10),
+		}
+	}
+	return p.stageInputs(ctx, input)
+}
+
+// stageInputs asks for one upload target per input.
+func (p *Publisher) stageInputs(ctx context.Context, input []stagedUploadInput) ([]stagedTarget, error) {
+	resp, err := stageUpload(ctx, p.client, input)
 	if err != nil {
-		return stagedTarget{}, err
+		return nil, err
 	}
 	payload := resp.GetStagedUploadsCreate()
 	if ues := payload.GetUserErrors(); len(ues) > 0 {
@@ -123,17 +139,24 @@ func (p *Publisher) stage(ctx context.Context, filename string, size int64) (sta
 		for _, ue := range ues {
 			errs.Errors = append(errs.Errors, &UserError{Field: ue.GetField(), Message: ue.GetMessage()})
 		}
-		return stagedTarget{}, &PermanentError{Op: "stage", Err: errs}
+		return nil, &PermanentError{Op: "stage", Err: errs}
 	}
-	targets := payload.GetStagedTargets()
-	if len(targets) != 1 || targets[0].GetUrl() == "" || targets[0].GetResourceUrl() == "" {
-		return stagedTarget{}, fmt.Errorf("shopify: stagedUploadsCreate returned %d targets, want 1 with url and resourceUrl", len(targets))
+	got := payload.GetStagedTargets()
+	if len(got) != len(input) {
+		return nil, fmt.Errorf("shopify: stagedUploadsCreate returned %d targets for %d files", len(got), len(input))
 	}
-	t := stagedTarget{URL: targets[0].GetUrl(), ResourceURL: targets[0].GetResourceUrl()}
-	for _, prm := range targets[0].GetParameters() {
-		t.Params = append(t.Params, [2]string{prm.GetName(), prm.GetValue()})
+	targets := make([]stagedTarget, len(got))
+	for i, g := range got {
+		if g.GetUrl() == "" || g.GetResourceUrl() == "" {
+			return nil, fmt.Errorf("shopify: stagedUploadsCreate returned target %d without url or resourceUrl", i)
+		}
+		t := stagedTarget{URL: g.GetUrl(), ResourceURL: g.GetResourceUrl()}
+		for _, prm := range g.GetParameters() {
+			t.Params = append(t.Params, [2]string{prm.GetName(), prm.GetValue()})
+		}
+		targets[i] = t
 	}
-	return t, nil
+	return targets, nil
 }
 
 // upload POSTs the video to a staged target as multipart/form-data: every
@@ -144,7 +167,7 @@ func (p *Publisher) stage(ctx context.Context, filename string, size int64) (sta
 // the storage behind staged targets checks the length against the signed
 // policy and does not take chunked uploads, so an io.Pipe body of unknown
 // length would be refused.
-func (p *Publisher) upload(ctx context.Context, t stagedTarget, filename string, v *video) error {
+func (p *Publisher) upload(ctx context.Context, t stagedTarget, filename, contentType string, v *video) error {
 	var head, tail bytes.Buffer
 	sw := &switchWriter{w: &head}
 	mw := multipart.NewWriter(sw)
@@ -155,7 +178,7 @@ func (p *Publisher) upload(ctx context.Context, t stagedTarget, filename string,
 	}
 	h := make(textproto.MIMEHeader)
 	h.Set("Content-Disposition", multipart.FileContentDisposition("file", filename))
-	h.Set("Content-Type", videoMIMEType)
+	h.Set("Content-Type", contentType)
 	if _, err := mw.CreatePart(h); err != nil {
 		return fmt.Errorf("shopify: upload: %w", err)
 	}

@@ -61,7 +61,7 @@ func TestUploadStreamsParametersThenFile(t *testing.T) {
 	p := NewPublisher(c)
 	content := bytes.Repeat([]byte("0123456789"), 10_000)
 	target := stagedTarget{URL: srv.URL, Params: [][2]string{{"key", "tmp/1/a.mp4"}, {"policy", "p"}, {"x-goog-signature", "s"}}}
-	err = p.upload(context.Background(), target, "a.mp4", &video{r: bytes.NewReader(content), size: int64(len(content))})
+	err = p.upload(context.Background(), target, "a.mp4", videoMIMEType, &video{r: bytes.NewReader(content), size: int64(len(content))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestUploadFailsOnTruncatedSource(t *testing.T) {
 	defer srv.Close()
 	c, _ := NewClient("", "tok", WithEndpoint(srv.URL))
 	p := NewPublisher(c)
-	err := p.upload(context.Background(), stagedTarget{URL: srv.URL}, "a.mp4", &video{r: strings.NewReader("short"), size: 100})
+	err := p.upload(context.Background(), stagedTarget{URL: srv.URL}, "a.mp4", videoMIMEType, &video{r: strings.NewReader("short"), size: 100})
 	if err == nil || IsPermanent(err) {
 		t.Errorf("err = %v, want a retryable error for a source that ended early", err)
 	}

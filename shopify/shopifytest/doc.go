@@ -25,9 +25,28 @@
 // mp4-like file of any size as a render's output_url.
 //
 // Requests are charged to a cost bucket (WithBucket, 1,000 points refilling
-// at 50 per second by default) with costs estimated the way Shopify
-// documents them; a request the bucket cannot afford is answered THROTTLED
-// with extensions.cost, and every answer reports the bucket. Give the server
+// at 50 per second by default) the way Shopify documents it: a request runs
+// only when the bucket holds its requested cost (connections priced by
+// first:, nodes(ids:) by the IDs given), else it is answered THROTTLED;
+// after it runs the bucket is debited its actual cost (connections counted
+// by the nodes they returned); a request dearer than the whole bucket is
+// answered MAX_COST_EXCEEDED; and every answer reports the bucket in
+// extensions.cost.throttleStatus. A mutation costs 10 plus the connections
+// its payload selects (an assumption: Shopify does not say how payloads
+// count). Stats.PointsDebited sums what the bucket paid. The server also
+// answers node(id:) and nodes(ids:) for products, media and bulk
+// operations.
+//
+// Bulk mutations work as Shopify's bulk import does: a JSONL file of
+// variables staged with stagedUploadsCreate(resource:
+// BULK_MUTATION_VARIABLES) and uploaded, then bulkOperationRunMutation with
+// the target's key as stagedUploadPath. The mutation must validate and
+// select at most one connection; one bulk mutation runs per store at a time
+// (OPERATION_IN_PROGRESS otherwise). Every line runs when the operation
+// starts, without charging the bucket; the operation reports RUNNING until
+// it is read in a later request (WithBulkDuration: until a time has passed)
+// and then COMPLETED with a url serving the result JSONL, one line per
+// input line with its answer and __lineNumber. Give the server
 // and the client the same VirtualClock to run throttling and processing
 // waits without sleeping. InjectFault and WithRandomFaults inject 5xx, 429
 // and lost responses; Stats counts calls per root field, throttles, uploads

@@ -2,6 +2,7 @@ package shopifytest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,12 +71,12 @@ func (s *Server) handleGraphQL(body []byte) (int, any) {
 	doc, perr := parser.ParseQuery(&ast.Source{Name: "request", Input: req.Query})
 	if perr != nil {
 		s.stats.Invalid++
-		return http.StatusOK, errorAnswer(toList(perr), nil)
+		return http.StatusOK, errorAnswer(toList(perr), s.freeCost())
 	}
 	op, err := pickOperation(doc, req.OperationName)
 	if err != nil {
 		s.stats.Invalid++
-		return http.StatusOK, errorAnswer(gqlerror.List{gqlerror.Errorf("%s", err.Error())}, nil)
+		return http.StatusOK, errorAnswer(gqlerror.List{gqlerror.Errorf("%s", err.Error())}, s.freeCost())
 	}
 	fields := rootFields(op)
 	for _, f := range fields {
@@ -83,12 +84,12 @@ func (s *Server) handleGraphQL(body []byte) (int, any) {
 	}
 	if errs := validator.ValidateWithRules(s.schema, doc, nil); len(errs) > 0 {
 		s.stats.Invalid++
-		return http.StatusOK, errorAnswer(errs, nil)
+		return http.StatusOK, errorAnswer(errs, s.freeCost())
 	}
 	vars, err := validator.VariableValues(s.schema, op, req.Variables)
 	if err != nil {
 		s.stats.Invalid++
-		return http.StatusOK, errorAnswer(toList(err), nil)
+		return http.StatusOK, errorAnswer(toList(err), s.freeCost())
 	}
 
 	fault := s.takeFault(fields...)
@@ -101,6 +102,7 @@ func (s *Server) handleGraphQL(body []byte) (int, any) {
 
 	now := s.now()
 	requested := s.requestedCost(op, vars)
+	s.bucket.refill(now)
 	if requested > s.bucket.capacity {
 		e := gqlerror.Errorf("Query cost is %d, which exceeds the single query max cost limit (%d).", int(requested), int(s.bucket.capacity))
 		e.Extensions = map[string]any{"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": s.bucket.capacity}
@@ -119,11 +121,9 @@ func (s *Server) handleGraphQL(body []byte) (int, any) {
 		root = mutationRoot{s}
 	}
 	data, err := ex.object(root, op.SelectionSet, nil)
-	actual := requested
-	if op.Operation == ast.Query {
-		actual = min(requested, countObjects(data))
-	}
+	actual := min(requested, s.actualCost(op, data))
 	s.bucket.refund(requested - actual)
+	s.stats.PointsDebited += actual
 	if fault != nil {
 		return 0, fault
 	}
@@ -153,6 +153,15 @@ func (s *Server) costExtension(requested float64, actual *float64) map[string]an
 			"restoreRate":        s.bucket.rate,
 		},
 	}}
+}
+
+// freeCost is the cost report of a request refused before it ran, which
+// is charged nothing; the bucket is reported all the same, as every answer
+// reports it. Callers hold s.mu.
+func (s *Server) freeCost() map[string]any {
+	zero := 0.0
+	s.bucket.refill(s.now())
+	return s.costExtension(0, &zero)
 }
 
 func errorAnswer(errs gqlerror.List, extensions map[string]any) map[string]any {
@@ -218,15 +227,106 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// requestedCost estimates a request's cost the way Shopify describes it: a
-// mutation costs 10; in a query each object costs 1, scalars and enums cost
-// nothing, and a connection costs 2 plus its page size times the cost of
-// one item.
+// mutationCost is what each mutation field costs before its payload.
+const mutationCost = 10
+
+// requestedCost estimates a request's cost before it runs, the way Shopify
+// describes it for queries: each object costs 1, scalars and enums cost
+// nothing, and a connection asked for with first: n costs 2 plus n times
+// one item; a list asked for by IDs (nodes(ids:)) costs one item per ID.
+// A mutation field costs 10 plus the connections its payload selects,
+// priced the same way; the plain objects of a payload (the product,
+// userErrors, staged targets) are taken to be part of the 10. That last
+// rule is this fake's assumption: Shopify documents mutations at 10 points
+// without saying how their payloads count.
 func (s *Server) requestedCost(op *ast.OperationDefinition, vars map[string]any) float64 {
 	if op.Operation == ast.Mutation {
-		return 10
+		total := 0.0
+		for _, sel := range op.SelectionSet {
+			if f, ok := sel.(*ast.Field); ok {
+				total += mutationCost + s.connectionCost(f.SelectionSet, vars)
+			}
+		}
+		return total
 	}
 	return max(1, s.selectionCost(op.SelectionSet, vars))
+}
+
+// connectionCost is the requested cost of the connections in a mutation's
+// payload.
+func (s *Server) connectionCost(set ast.SelectionSet, vars map[string]any) float64 {
+	total := 0.0
+	walkFields(set, func(f *ast.Field) {
+		if n, ok := f.ArgumentMap(vars)["first"]; ok && n != nil {
+			total += 2 + float64(toInt(n))*s.itemCost(f.SelectionSet, vars, s.selectionCost(f.SelectionSet, vars))
+			return
+		}
+		total += s.connectionCost(f.SelectionSet, vars)
+	})
+	return total
+}
+
+// actualCost is what a request is debited after it ran: one point per
+// object returned, so a connection costs what its nodes cost, not its page
+// size. A mutation is debited 10 per field plus, for each connection in
+// its payload, 2 and the objects its nodes hold.
+func (s *Server) actualCost(op *ast.OperationDefinition, data map[string]any) float64 {
+	if op.Operation == ast.Mutation {
+		total := 0.0
+		for _, sel := range op.SelectionSet {
+			if f, ok := sel.(*ast.Field); ok {
+				key := cmp.Or(f.Alias, f.Name)
+				total += mutationCost + s.connectionsReturned(f.SelectionSet, data[key])
+			}
+		}
+		return total
+	}
+	return max(1, countObjects(data)-1) // the data object itself is free
+}
+
+// connectionsReturned walks a mutation payload's answer beside its
+// selection and counts the connections in it: 2 each plus the objects of
+// their nodes.
+func (s *Server) connectionsReturned(set ast.SelectionSet, v any) float64 {
+	switch v := v.(type) {
+	case []any:
+		total := 0.0
+		for _, x := range v {
+			total += s.connectionsReturned(set, x)
+		}
+		return total
+	case map[string]any:
+		total := 0.0
+		walkFields(set, func(f *ast.Field) {
+			child := v[cmp.Or(f.Alias, f.Name)]
+			if f.Arguments.ForName("first") != nil {
+				if conn, ok := child.(map[string]any); ok {
+					total += 2 + countObjects(conn["nodes"])
+				}
+				return
+			}
+			total += s.connectionsReturned(f.SelectionSet, child)
+		})
+		return total
+	}
+	return 0
+}
+
+// walkFields calls fn for each field of a selection set, looking through
+// inline fragments and fragment spreads.
+func walkFields(set ast.SelectionSet, fn func(*ast.Field)) {
+	for _, sel := range set {
+		switch x := sel.(type) {
+		case *ast.Field:
+			fn(x)
+		case *ast.InlineFragment:
+			walkFields(x.SelectionSet, fn)
+		case *ast.FragmentSpread:
+			if x.Definition != nil {
+				walkFields(x.Definition.SelectionSet, fn)
+			}
+		}
+	}
 }
 
 func (s *Server) selectionCost(set ast.SelectionSet, vars map[string]any) float64 {
@@ -242,8 +342,11 @@ func (s *Server) selectionCost(set ast.SelectionSet, vars map[string]any) float6
 				continue
 			}
 			child := s.selectionCost(f.SelectionSet, vars)
-			if n, ok := f.ArgumentMap(vars)["first"]; ok && n != nil {
-				total += 2 + float64(toInt(n))*child
+			args := f.ArgumentMap(vars)
+			if n, ok := args["first"]; ok && n != nil {
+				total += 2 + float64(toInt(n))*s.itemCost(f.SelectionSet, vars, child)
+			} else if ids, ok := args["ids"].([]any); ok {
+				total += float64(len(ids)) * (1 + child)
 			} else {
 				total += 1 + child
 			}
@@ -256,6 +359,30 @@ func (s *Server) selectionCost(set ast.SelectionSet, vars map[string]any) float6
 		}
 	}
 	return total
+}
+
+// itemCost is the cost of one item of a connection: its node object and
+// what the node selects. pageInfo and the connection itself are in the
+// connection's 2 points. A selection without nodes or edges is priced as a
+// whole per item (fallback).
+func (s *Server) itemCost(set ast.SelectionSet, vars map[string]any, fallback float64) float64 {
+	for _, sel := range set {
+		f, ok := sel.(*ast.Field)
+		if !ok {
+			continue
+		}
+		switch f.Name {
+		case "nodes":
+			return 1 + s.selectionCost(f.SelectionSet, vars)
+		case "edges":
+			for _, e := range f.SelectionSet {
+				if n, ok := e.(*ast.Field); ok && n.Name == "node" {
+					return 1 + s.selectionCost(n.SelectionSet, vars)
+				}
+			}
+		}
+	}
+	return fallback
 }
 
 // countObjects is the actual cost of a query's answer: one point per object
@@ -363,6 +490,9 @@ func (e *executor) value(v any, set ast.SelectionSet, path ast.Path) (any, error
 	case []object:
 		out := make([]any, len(v))
 		for i, o := range v {
+			if o == nil {
+				continue // a null entry, as nodes(ids:) gives for unknown IDs
+			}
 			x, err := e.object(o, set, append(path[:len(path):len(path)], ast.PathIndex(i)))
 			if err != nil {
 				return nil, err

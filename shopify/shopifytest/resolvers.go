@@ -30,6 +30,21 @@ func (q queryRoot) field(name string, args map[string]any) (any, error) {
 		return productObj{q.s, p}, nil
 	case "productVariants":
 		return q.productVariants(args)
+	case "node":
+		if o := q.s.node(str(args["id"])); o != nil {
+			return o, nil
+		}
+		return nil, nil
+	case "nodes":
+		ids, _ := args["ids"].([]any)
+		if len(ids) > maxPageSize {
+			return nil, fmt.Errorf("nodes: at most %d IDs may be given, got %d", maxPageSize, len(ids))
+		}
+		out := make([]object, len(ids))
+		for i, id := range ids {
+			out[i] = q.s.node(str(id))
+		}
+		return out, nil
 	}
 	return nil, fmt.Errorf("field QueryRoot.%s is not implemented by the fake", name)
 }
@@ -224,6 +239,8 @@ func (m mutationRoot) field(name string, args map[string]any) (any, error) {
 		return m.stagedUploadsCreate(args)
 	case "productUpdate":
 		return m.productUpdate(args)
+	case "bulkOperationRunMutation":
+		return m.s.bulkOperationRunMutation(args)
 	}
 	return nil, fmt.Errorf("field Mutation.%s is not implemented by the fake", name)
 }
@@ -277,7 +294,7 @@ func (m mutationRoot) stagedUploadsCreate(args map[string]any) (any, error) {
 		s := m.s
 		s.nextNum++
 		id := strconv.FormatInt(s.nextNum, 16)
-		u := &upload{id: id, filename: path.Base(filename), mimeType: mimeType, method: method, size: size,
+		u := &upload{id: id, resource: resource, filename: path.Base(filename), mimeType: mimeType, method: method, size: size,
 			resourceURL: s.URL + "/staged-resources/" + id + "/" + url.PathEscape(path.Base(filename))}
 		if method == "POST" {
 			u.params = [][2]string{
@@ -404,4 +421,18 @@ func str(v any) string {
 		return s
 	}
 	return ""
+}
+
+// node returns the object a global ID names, or nil. Callers hold s.mu.
+func (s *Server) node(id string) object {
+	if p := s.products[id]; p != nil {
+		return productObj{s, p}
+	}
+	if m := s.mediaByID[id]; m != nil {
+		return mediaObj{s, m}
+	}
+	if op := s.bulkOps[id]; op != nil {
+		return bulkObj{s, op}
+	}
+	return nil
 }

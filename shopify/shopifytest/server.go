@@ -38,11 +38,14 @@ type Server struct {
 	reqSeq  int64
 	nextNum int64
 
-	products map[string]*product
-	order    []*product
-	variants []*variant
-	uploads  map[string]*upload
-	videos   map[string]*sourceVideo
+	products  map[string]*product
+	order     []*product
+	variants  []*variant
+	uploads   map[string]*upload
+	videos    map[string]*sourceVideo
+	mediaByID map[string]*media
+	bulkOps   map[string]*bulkOp
+	bulkBusy  *bulkOp // the bulk mutation running, one per store
 }
 
 type config struct {
@@ -57,6 +60,8 @@ type config struct {
 	failMessage string
 	mediaLimit  int
 	random      RandomFaults
+	bulkReads   int
+	bulkAfter   time.Duration
 }
 
 // Option configures a Server.
@@ -88,6 +93,11 @@ func WithReadyAfterPolls(n int) Option { return func(c *config) { c.readyPolls =
 // WithReadyAfter makes a video READY once d has passed on the server's
 // clock since it was attached, instead of counting polls.
 func WithReadyAfter(d time.Duration) Option { return func(c *config) { c.readyAfter = d } }
+
+// WithBulkDuration makes a bulk operation COMPLETED once d has passed on
+// the server's clock since it started; by default it completes when read
+// in a request after the one that started it.
+func WithBulkDuration(d time.Duration) Option { return func(c *config) { c.bulkAfter = d } }
 
 // WithProcessingFailure makes every video attached from now on FAILED when
 // its processing ends, with a media error of the given code (such as
@@ -153,6 +163,9 @@ type Stats struct {
 	Invalid int
 	// Throttled counts THROTTLED answers.
 	Throttled int
+	// PointsDebited sums the actual cost of every request that ran: what
+	// the cost bucket paid.
+	PointsDebited float64
 	// Faults counts injected faults served.
 	Faults int
 	// Uploads counts completed staged uploads.
@@ -167,6 +180,10 @@ type Stats struct {
 	ExternalVideoRejected int
 	// MediaCreated counts media added by productUpdate.
 	MediaCreated int
+	// BulkOperations counts bulk mutations started; BulkLines counts the
+	// lines they ran.
+	BulkOperations int
+	BulkLines      int
 }
 
 // projectSchema parses shopify.Schema once; servers only read it.
@@ -182,6 +199,7 @@ func NewServer(opts ...Option) *Server {
 		capacity:    1000,
 		restoreRate: 50,
 		readyPolls:  1,
+		bulkReads:   1,
 		mediaLimit:  shopify.DefaultMaxProductMedia,
 	}
 	for _, opt := range opts {
@@ -201,11 +219,15 @@ func NewServer(opts ...Option) *Server {
 		products: make(map[string]*product),
 		uploads:  make(map[string]*upload),
 		videos:   make(map[string]*sourceVideo),
+
+		mediaByID: make(map[string]*media),
+		bulkOps:   make(map[string]*bulkOp),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/admin/api/{version}/graphql.json", s.serveGraphQL)
 	mux.HandleFunc("/staged-uploads/{id}", s.serveUpload)
 	mux.HandleFunc("/videos/{name}", s.serveVideo)
+	mux.HandleFunc("/bulk-results/{id}", s.serveBulkResult)
 	s.bucket.at = s.now()
 	s.ts = httptest.NewServer(mux)
 	s.URL = s.ts.URL

@@ -128,7 +128,7 @@ func TestThrottledAnswer(t *testing.T) {
 	if len(a.Errors) != 0 || c.RequestedQueryCost != 82 || c.ActualQueryCost == nil || *c.ActualQueryCost >= 82 {
 		t.Fatalf("first answer %+v", a)
 	}
-	// Mutations cost 10 and are not refunded: spend the bucket down.
+	// Mutations cost 10: spend the bucket down.
 	for range 3 {
 		post(t, srv, `mutation { stagedUploadsCreate(input: []) { userErrors { message } } }`, nil)
 	}
@@ -151,6 +151,45 @@ func TestThrottledAnswer(t *testing.T) {
 	_, a, _ = post(t, srv, `{ productVariants(first: 250, query: "sku:P") { nodes { id product { id } } } }`, nil)
 	if len(a.Errors) != 1 || a.Errors[0].Extensions["code"] != "MAX_COST_EXCEEDED" {
 		t.Errorf("a query dearer than the bucket: %+v", a.Errors)
+	}
+}
+
+// TestCostModel checks the fake's costs: a mutation costs 10 plus its
+// payload's selection, requested before it runs and debited as returned;
+// and every answer, even a refused one, reports the bucket.
+func TestCostModel(t *testing.T) {
+	clock := shopifytest.NewVirtualClock(time.Unix(0, 0))
+	srv := shopifytest.NewServer(shopifytest.WithBucket(1000, 50), shopifytest.WithClock(clock))
+	defer srv.Close()
+	pid := srv.AddProduct(shopifytest.Product{Title: "P", Variants: []shopifytest.Variant{{SKU: "P"}}, Images: 1})
+
+	// Requested: 10 + the media connection (2 + 5 × (media 1 +
+	// mediaErrors 1)) = 22; the product and userErrors are in the 10.
+	// Debited: 10 + the connection (2) and its one media item = 13.
+	const attach = `mutation($p: ProductUpdateInput!, $m: [CreateMediaInput!]!) {
+		productUpdate(product: $p, media: $m) {
+			product { media(first: 5) { nodes { id mediaErrors { code } } pageInfo { hasNextPage } } }
+			userErrors { message }
+		}
+	}`
+	vars := map[string]any{"p": map[string]any{"id": pid}, "m": []any{}}
+	_, a, _ := post(t, srv, attach, vars)
+	c := a.Extensions.Cost
+	if len(a.Errors) != 0 || c.RequestedQueryCost != 22 || c.ActualQueryCost == nil || *c.ActualQueryCost != 13 {
+		t.Fatalf("productUpdate cost %+v (errors %v), want requested 22 and actual 13", c, a.Errors)
+	}
+	if lvl := c.ThrottleStatus.CurrentlyAvailable; lvl != 1000-13 {
+		t.Errorf("bucket after the mutation = %v, want 987", lvl)
+	}
+	// nodes(ids:) asks for one object per ID.
+	const poll = `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`
+	_, a, _ = post(t, srv, poll, map[string]any{"ids": []any{"gid://shopify/Video/1", "gid://shopify/Video/2", "gid://shopify/Video/3"}})
+	if c := a.Extensions.Cost; len(a.Errors) != 0 || c.RequestedQueryCost != 3 {
+		t.Errorf("nodes(ids:) of 3 IDs: cost %+v, errors %v; want requested 3", c, a.Errors)
+	}
+	_, a, _ = post(t, srv, `{ product(id: "x") { nope } }`, nil)
+	if c := a.Extensions.Cost; len(a.Errors) == 0 || c.ThrottleStatus.MaximumAvailable != 1000 || c.ThrottleStatus.RestoreRate != 50 {
+		t.Errorf("an invalid request's answer reports %+v, want the bucket", c)
 	}
 }
 

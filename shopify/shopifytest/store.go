@@ -87,6 +87,7 @@ type media struct {
 // upload is a staged upload target and what was sent to it.
 type upload struct {
 	id          string
+	resource    string
 	filename    string
 	mimeType    string
 	method      string
@@ -95,6 +96,7 @@ type upload struct {
 	resourceURL string
 	state       uploadState
 	received    int64
+	content     []byte // a BULK_MUTATION_VARIABLES file, kept to be run
 }
 
 type uploadState int
@@ -161,8 +163,10 @@ func (s *Server) gid(typ string) string {
 // newMedia allocates a media item. Callers hold s.mu.
 func (s *Server) newMedia(typ, contentType string) *media {
 	id := s.gid(typ)
-	return &media{id: id, num: s.nextNum, typ: typ, contentType: contentType,
+	m := &media{id: id, num: s.nextNum, typ: typ, contentType: contentType,
 		createdReq: s.reqSeq, createdAt: s.now()}
+	s.mediaByID[id] = m
+	return m
 }
 
 // advance moves a video through processing as it is read. Callers hold

@@ -97,6 +97,17 @@ func receive(r *http.Request, u *upload) (int64, int, error) {
 			}
 		}
 	}
+	if u.resource == bulkVariablesResource {
+		b, err := io.ReadAll(io.LimitReader(file, maxBulkFileBytes+1))
+		switch {
+		case err != nil:
+			return 0, http.StatusBadRequest, fmt.Errorf("reading the file: %w", err)
+		case len(b) > maxBulkFileBytes:
+			return 0, http.StatusBadRequest, fmt.Errorf("EntityTooLarge: a variables file may hold %d bytes", maxBulkFileBytes)
+		}
+		u.content = b
+		return int64(len(b)), 0, nil
+	}
 	n, err := io.Copy(io.Discard, io.LimitReader(file, u.size+1))
 	if err != nil {
 		return 0, http.StatusBadRequest, fmt.Errorf("reading the file: %w", err)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/creativeai-run/catalogvideo/batch/outbox"
+	"github.com/creativeai-run/catalogvideo/shopify/shopifysink"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 
@@ -21,17 +22,6 @@ const (
 	// one in with AdPipelineSink.
 	SurfaceMetaAds = "meta-ads"
 )
-
-// ShopifySink adapts a shopify.Publisher to the batch delivery outbox: the
-// job's key marks the video on the product, so a retried delivery finds the
-// video an earlier attempt attached instead of attaching it twice. The
-// publisher's permanent errors (unknown SKU, media limit, processing failed)
-// carry Permanent() bool, which the outbox honours.
-func ShopifySink(p *shopify.Publisher) outbox.Sink {
-	return outbox.SinkFunc(func(ctx context.Context, job jobs.Job) (string, error) {
-		return p.Publish(ctx, job.Key, job.SKU, job.OutputURL)
-	})
-}
 
 var errShopifyNotConfigured = errors.New("no Shopify store configured: set " + EnvShopifyStore + " and " + EnvShopifyToken)
 
@@ -60,7 +50,7 @@ func NewShopifyClient(env Env, logger *slog.Logger, opts ...shopify.Option) (*sh
 func Sinks(pub *shopify.Publisher, ads *AdPipelineSink) map[string]outbox.Sink {
 	sinks := map[string]outbox.Sink{}
 	if pub != nil {
-		sinks[SurfaceShopifyPDP] = ShopifySink(pub)
+		sinks[SurfaceShopifyPDP] = shopifysink.New(pub)
 	} else {
 		sinks[SurfaceShopifyPDP] = outbox.SinkFunc(func(context.Context, jobs.Job) (string, error) {
 			return "", errShopifyNotConfigured

@@ -1,0 +1,74 @@
+package shopifysink_test
+
+import (
+	"testing"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/memstore"
+	"github.com/creativeai-run/catalogvideo/batch/outbox"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+	"github.com/creativeai-run/catalogvideo/shopify"
+	"github.com/creativeai-run/catalogvideo/shopify/shopifysink"
+	"github.com/creativeai-run/catalogvideo/shopify/shopifytest"
+)
+
+// completed tracks a shopify-pdp job for sku and completes its render with
+// output as the video, which puts it in the outbox.
+func completed(t *testing.T, store jobs.Store, sku, output string) jobs.Job {
+	t.Helper()
+	ctx := t.Context()
+	key := sku + "#k"
+	if _, _, err := store.Track(ctx, jobs.Job{Key: key, SKU: sku, TargetSurface: "shopify-pdp"}); err != nil {
+		t.Fatal(err)
+	}
+	id := "vgen_" + sku
+	if _, err := store.RecordSubmission(ctx, key, jobs.Submission{Generation: &creativeai.Generation{ID: id, Status: creativeai.StatusPending}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := store.Apply(ctx, creativeai.Generation{ID: id, Status: creativeai.StatusCompleted, OutputURL: output})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Job
+}
+
+// TestSinkThroughTheOutbox delivers completed jobs through the real outbox
+// to the fake Admin API: a known SKU gets one video and its media id as the
+// ref, a delivery repeated after a lost answer finds that video instead of
+// attaching a second, and an unknown SKU fails delivery for good after one
+// attempt.
+func TestSinkThroughTheOutbox(t *testing.T) {
+	shop := shopifytest.NewServer()
+	defer shop.Close()
+	pid := shop.AddProduct(shopifytest.Product{Title: "Mug", Variants: []shopifytest.Variant{{SKU: "SKU-1001"}}})
+	pub := shopify.NewPublisher(shop.Client(), shopify.WithoutWaiting())
+	sink := shopifysink.New(pub)
+	store := memstore.New()
+	defer store.Close()
+
+	known := completed(t, store, "SKU-1001", shop.AddVideo(shopifytest.Video{Size: 4096}))
+	completed(t, store, "SKU-404", shop.AddVideo(shopifytest.Video{Size: 4096}))
+	n, err := outbox.DeliverOnce(t.Context(), outbox.Config{Store: store, Sinks: map[string]outbox.Sink{"shopify-pdp": sink}})
+	if n != 2 || err != nil {
+		t.Fatalf("DeliverOnce = %d, %v; want 2 attempts", n, err)
+	}
+	got, err := store.Get(t.Context(), known.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	media := shop.Media(pid)
+	if got.Delivery != jobs.DeliveryDelivered || got.DeliveryRef == "" || len(media) != 1 {
+		t.Fatalf("known SKU: delivery %q ref %q, %d media; want delivered with a media id and one video", got.Delivery, got.DeliveryRef, len(media))
+	}
+	again, err := sink.Deliver(t.Context(), got)
+	if err != nil || again != got.DeliveryRef || len(shop.Media(pid)) != 1 {
+		t.Errorf("repeated delivery: ref %q, %v, %d media; want the same video found again", again, err, len(shop.Media(pid)))
+	}
+	missing, err := store.Get(t.Context(), "SKU-404#k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing.Delivery != jobs.DeliveryFailed || missing.DeliveryAttempts != 1 {
+		t.Errorf("unknown SKU: delivery %q after %d attempts; want failed after 1", missing.Delivery, missing.DeliveryAttempts)
+	}
+}

@@ -1,0 +1,124 @@
+package shopifytest_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/shopify/shopifytest"
+)
+
+// stageBulk stages and uploads a variables file and returns its
+// stagedUploadPath (the target's key parameter).
+func stageBulk(t *testing.T, srv *shopifytest.Server, jsonl string) string {
+	t.Helper()
+	_, a, _ := post(t, srv, `mutation($in: [StagedUploadInput!]!) { stagedUploadsCreate(input: $in) {
+		stagedTargets { url parameters { name value } } userErrors { message } } }`,
+		map[string]any{"in": []any{map[string]any{"resource": "BULK_MUTATION_VARIABLES", "filename": "v.jsonl", "mimeType": "text/jsonl", "httpMethod": "POST"}}})
+	tg := a.Data["stagedUploadsCreate"].(map[string]any)["stagedTargets"].([]any)[0].(map[string]any)
+	var params [][2]string
+	key := ""
+	for _, p := range tg["parameters"].([]any) {
+		pm := p.(map[string]any)
+		params = append(params, [2]string{pm["name"].(string), pm["value"].(string)})
+		if pm["name"] == "key" {
+			key = pm["value"].(string)
+		}
+	}
+	body, ctype := multipartBody(params, []byte(jsonl), false)
+	resp, err := srv.HTTPClient().Post(tg["url"].(string), ctype, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || key == "" {
+		t.Fatalf("upload: HTTP %d, key %q", resp.StatusCode, key)
+	}
+	return key
+}
+
+const bulkRun = `mutation($m: String!, $p: String!) { bulkOperationRunMutation(mutation: $m, stagedUploadPath: $p) {
+	bulkOperation { id status } userErrors { code message } } }`
+
+const lineMutation = `mutation($p: ProductUpdateInput!, $m: [CreateMediaInput!]!) {
+	productUpdate(product: $p, media: $m) { product { id } userErrors { message } } }`
+
+func TestBulkMutation(t *testing.T) {
+	clock := shopifytest.NewVirtualClock(time.Unix(0, 0))
+	srv := shopifytest.NewServer(shopifytest.WithClock(clock), shopifytest.WithBulkDuration(time.Minute))
+	defer srv.Close()
+	pid := srv.AddProduct(shopifytest.Product{Title: "P", Variants: []shopifytest.Variant{{SKU: "P"}}})
+	media := `[{"originalSource":"https://www.youtube.com/watch?v=x","mediaContentType":"EXTERNAL_VIDEO"}]`
+	path := stageBulk(t, srv, `{"p":{"id":"`+pid+`"},"m":`+media+`}`+"\n"+`{"p":{"id":"gid://shopify/Product/404"},"m":`+media+`}`+"\n")
+
+	userError := func(a gqlAnswer) string {
+		ues := a.Data["bulkOperationRunMutation"].(map[string]any)["userErrors"].([]any)
+		if len(ues) == 0 {
+			return ""
+		}
+		return ues[0].(map[string]any)["code"].(string)
+	}
+	twoConnections := `mutation($p: ProductUpdateInput!, $m: [CreateMediaInput!]!) { productUpdate(product: $p, media: $m) {
+		product { media(first: 1) { nodes { id } } other: media(first: 2) { nodes { id } } } userErrors { message } } }`
+	for _, tc := range []struct{ mutation, path, code string }{
+		{lineMutation, "tmp/nothing/there.jsonl", "NO_SUCH_FILE"},
+		{twoConnections, path, "INVALID_MUTATION"},
+		{`mutation { nope }`, path, "INVALID_MUTATION"},
+	} {
+		if _, a, _ := post(t, srv, bulkRun, map[string]any{"m": tc.mutation, "p": tc.path}); userError(a) != tc.code {
+			t.Errorf("bulkOperationRunMutation(%.30q, %q) = %+v, want %s", tc.mutation, tc.path, a.Data, tc.code)
+		}
+	}
+
+	before := srv.Stats()
+	_, a, _ := post(t, srv, bulkRun, map[string]any{"m": lineMutation, "p": path})
+	op, _ := a.Data["bulkOperationRunMutation"].(map[string]any)["bulkOperation"].(map[string]any)
+	if op == nil || op["status"] != "RUNNING" {
+		t.Fatalf("start = %+v, want a RUNNING operation", a.Data)
+	}
+	if c := a.Extensions.Cost; *c.ActualQueryCost != 10 {
+		t.Errorf("starting the operation cost %v, want 10 whatever its lines", *c.ActualQueryCost)
+	}
+	if _, a, _ := post(t, srv, bulkRun, map[string]any{"m": lineMutation, "p": path}); userError(a) != "OPERATION_IN_PROGRESS" {
+		t.Errorf("a second operation while one runs: %+v, want OPERATION_IN_PROGRESS", a.Data)
+	}
+	const state = `query($id: ID!) { node(id: $id) { ... on BulkOperation { status url objectCount } } }`
+	if _, a, _ := post(t, srv, state, map[string]any{"id": op["id"]}); a.Data["node"].(map[string]any)["status"] != "RUNNING" {
+		t.Errorf("before its duration: %+v, want RUNNING", a.Data)
+	}
+	clock.Advance(time.Minute)
+	_, a, _ = post(t, srv, state, map[string]any{"id": op["id"]})
+	node := a.Data["node"].(map[string]any)
+	if node["status"] != "COMPLETED" || node["objectCount"] != "2" || node["url"] == nil {
+		t.Fatalf("after its duration: %+v, want COMPLETED with 2 objects and a url", node)
+	}
+	resp, err := srv.HTTPClient().Get(node["url"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var lines []map[string]any
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var l map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("result line %q: %v", sc.Text(), err)
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) != 2 || lines[0]["__lineNumber"] != 0.0 || lines[1]["__lineNumber"] != 1.0 {
+		t.Fatalf("result = %v, want two lines numbered 0 and 1", lines)
+	}
+	if ue := lines[1]["data"].(map[string]any)["productUpdate"].(map[string]any)["userErrors"].([]any); len(ue) != 1 {
+		t.Errorf("line 1 (unknown product) userErrors = %v, want one", ue)
+	}
+	after := srv.Stats()
+	if after.BulkOperations != 1 || after.BulkLines != 2 || after.Calls["productUpdate"] != before.Calls["productUpdate"] {
+		t.Errorf("stats %+v, want one operation of 2 lines and no productUpdate request", after)
+	}
+	if n := len(srv.Media(pid)); n != 1 {
+		t.Errorf("product has %d media, want the one the first line added", n)
+	}
+}
