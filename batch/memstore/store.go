@@ -1,7 +1,6 @@
 package memstore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,16 +36,8 @@ type Store struct {
 	order    []*memJob                        // first-tracked order
 	byGen    map[string]*memJob               // current and earlier generation ids
 	deferred map[string]creativeai.Generation // the event kept for each id no job has yet (jobs.SupersedesDeferred)
-	outbox   map[*memJob]struct{}             // completed jobs whose delivery is pending
-	leases   map[*memJob]lease                // delivery leases granted, by job
+	outbox   outbox                           // completed jobs whose delivery is pending, with their leases
 	pos      int64                            // journal position of the last change
-}
-
-// lease is a delivery claim on a job. Only jobs in the outbox are leased,
-// so leases are kept apart from the jobs rather than in every one of them.
-type lease struct {
-	owner string
-	until time.Time
 }
 
 // Option configures a Store.
@@ -95,8 +86,7 @@ func New(opts ...Option) *Store {
 		byKey:    make(map[string]*memJob),
 		byGen:    make(map[string]*memJob),
 		deferred: make(map[string]creativeai.Generation),
-		outbox:   make(map[*memJob]struct{}),
-		leases:   make(map[*memJob]lease),
+		outbox:   newOutbox(),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -342,7 +332,9 @@ func (m *memJob) matches(f *jobs.Filter) bool {
 }
 
 // ClaimDeliveries leases completed jobs whose delivery is due, earliest due
-// first; see Store.
+// first (a job whose lease expired is due from the lease's end); see Store.
+// It costs O(s + log n) per job claimed, for n jobs in the outbox and s
+// target surfaces.
 func (s *Store) ClaimDeliveries(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -356,20 +348,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c jobs.Claim) ([]jobs.Job, 
 	}
 	var claimed []jobs.Job
 	pos, err := s.locked(func() error {
-		var due []*memJob
-		for m := range s.outbox {
-			if l, leased := s.leases[m]; m.deliveryDue(now) && (!leased || !now.Before(l.until)) {
-				due = append(due, m)
-			}
-		}
-		// A due job has a delivery state, so its later fields are set.
-		slices.SortFunc(due, func(a, b *memJob) int {
-			return cmp.Or(a.later.deliveryNextAt.Compare(b.later.deliveryNextAt), a.createdAt.Compare(b.createdAt), cmp.Compare(a.key, b.key))
-		})
-		for _, m := range due[:min(len(due), c.Limit)] {
-			s.leases[m] = lease{owner: c.Owner, until: now.Add(c.Lease)}
+		s.outbox.claim(now, c.Limit, c.TargetSurfaces, c.Owner, now.Add(c.Lease), func(m *memJob) {
 			claimed = append(claimed, m.job())
-		}
+		})
 		return nil
 	})
 	if err = s.commit(pos, err); err != nil {
@@ -389,13 +370,13 @@ func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryR
 	}
 	return s.update(ctx, key, func(j *jobs.Job, now time.Time) error {
 		m := s.byKey[key]
-		if l, leased := s.leases[m]; !leased || l.owner != r.Owner {
+		if owner := s.outbox.lease(m); owner == "" || owner != r.Owner {
 			return fmt.Errorf("%w: %s", jobs.ErrLeaseLost, key)
 		}
 		j.RecordDelivery(r, now)
 		// Released before the change is journaled: should that fail, the job
 		// is merely claimable again, which an expired lease allows anyway.
-		delete(s.leases, m)
+		s.outbox.release(m)
 		return nil
 	})
 }
@@ -517,9 +498,9 @@ func (s *Store) install(m *memJob, j jobs.Job) {
 		delete(s.deferred, id)
 	}
 	if j.Status == jobs.StatusCompleted && j.Delivery == jobs.DeliveryPending {
-		s.outbox[m] = struct{}{}
+		s.outbox.put(m, j.TargetSurface, j.DeliveryNextAt)
 	} else {
-		delete(s.outbox, m)
+		s.outbox.remove(m)
 	}
 }
 
@@ -693,16 +674,6 @@ func (m *memJob) job() jobs.Job {
 		j.DeliveryError = l.deliveryError
 	}
 	return j
-}
-
-// deliveryDue is jobs.Job.DeliveryDue for m, without copying the whole job: a
-// claim looks at every job in the outbox.
-func (m *memJob) deliveryDue(now time.Time) bool {
-	if m.later == nil {
-		return false // no delivery state
-	}
-	j := jobs.Job{Status: m.status.Value(), Delivery: m.later.delivery, DeliveryNextAt: m.later.deliveryNextAt}
-	return j.DeliveryDue(now)
 }
 
 // generationIDs returns m's current and earlier generation ids; none for a

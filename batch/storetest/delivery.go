@@ -167,6 +167,73 @@ func testClaimConcurrent(h *harness) {
 	}
 }
 
+// completedFor is completedJob for a job whose target surface is surface.
+func (h *harness) completedFor(key, surface string) jobs.Job {
+	h.Helper()
+	j := newJob(key)
+	j.TargetSurface = surface
+	h.track(j)
+	h.submit(key, "vgen_"+key)
+	return h.complete("vgen_" + key)
+}
+
+func (h *harness) claimSurfaces(owner string, limit int, now time.Time, surfaces ...string) []jobs.Job {
+	h.Helper()
+	jobList, err := h.s.ClaimDeliveries(h.ctx, jobs.Claim{Owner: owner, Limit: limit, Lease: time.Minute, Now: now, TargetSurfaces: surfaces})
+	if err != nil {
+		h.Fatalf("ClaimDeliveries(%s, %v): %v", owner, surfaces, err)
+	}
+	return jobList
+}
+
+func testClaimTargetSurfaces(h *harness) {
+	h.completedFor("pdp-1", "shopify-pdp")
+	h.clock.Advance(time.Second)
+	h.completedFor("ads-1", "meta-ads")
+	h.clock.Advance(time.Second)
+	h.completedFor("cms-1", "cms")
+	h.clock.Advance(time.Second)
+	h.completedFor("ads-2", "meta-ads")
+	now := h.clock.Now()
+
+	if got := h.claimSurfaces("w", 10, now, "youtube"); len(got) != 0 {
+		h.Errorf("claim for a surface no job has: %v", keys(got))
+	}
+	h.diff("claim for meta-ads", []string{"ads-1", "ads-2"}, keys(h.claimSurfaces("ads-worker", 10, now, "meta-ads")))
+	h.diff("claim for cms and shopify-pdp (twice named)", []string{"pdp-1"},
+		keys(h.claimSurfaces("w", 1, now, "cms", "shopify-pdp", "cms")))
+	h.diff("claim for every surface", []string{"cms-1"}, keys(h.claim("w", 10, now)))
+
+	// A job whose surface no worker claims waits; it is not failed.
+	h.completedFor("pdp-2", "shopify-pdp")
+	later := h.clock.Advance(time.Second)
+	if got := h.claimSurfaces("ads-worker", 10, later, "meta-ads", "cms"); len(got) != 0 {
+		h.Errorf("claim for meta-ads and cms during their leases: %v", keys(got))
+	}
+	j := h.get("pdp-2")
+	if j.Delivery != jobs.DeliveryPending || j.DeliveryAttempts != 0 {
+		h.Errorf("unclaimed pdp-2: Delivery %q after %d attempts; want pending after 0", j.Delivery, j.DeliveryAttempts)
+	}
+	h.diff("claim for shopify-pdp", []string{"pdp-2"}, keys(h.claimSurfaces("pdp-worker", 10, later, "shopify-pdp")))
+}
+
+func testClaimEarliestDueFirst(h *harness) {
+	for _, k := range []string{"a", "b", "c", "d"} {
+		h.completedJob(k)
+		h.clock.Advance(time.Second)
+	}
+	now := h.clock.Now()
+	h.diff("first claim", []string{"a", "b"}, keys(h.claim("setup", 2, now)))
+	// b's retry falls due before a's, though a was tracked first.
+	h.recordDelivery("a", jobs.DeliveryResult{Owner: "setup", State: jobs.DeliveryPending, Error: "HTTP 503", NextAt: now.Add(2 * time.Minute)})
+	h.recordDelivery("b", jobs.DeliveryResult{Owner: "setup", State: jobs.DeliveryPending, Error: "HTTP 503", NextAt: now.Add(time.Minute)})
+	h.diff("due at once", []string{"c", "d"}, keys(h.claim("w", 10, now)))
+	for _, k := range []string{"c", "d"} {
+		h.recordDelivery(k, jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryDelivered, Ref: "m-" + k})
+	}
+	h.diff("a minute later", []string{"b"}, keys(h.claim("w", 10, now.Add(time.Minute))))
+}
+
 func testDeliveryDelivered(h *harness) {
 	want := h.completedJob("a")
 	h.claim("w", 1, h.clock.Now())
