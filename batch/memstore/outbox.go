@@ -84,30 +84,49 @@ func (o *outbox) unqueue(e *dueEntry) {
 	}
 }
 
-// lease returns the owner of m's lease, empty when m is not leased or not
+// owner returns the owner of m's lease, empty when m is not leased or not
 // in the outbox.
-func (o *outbox) lease(m *memJob) string {
+func (o *outbox) owner(m *memJob) string {
 	if e := o.entries[m]; e != nil {
 		return e.owner
 	}
 	return ""
 }
 
-// release ends m's lease: the job is ready again at its due time.
-func (o *outbox) release(m *memJob) {
+// lease grants m's lease to owner until until, or ends it when owner is
+// empty; a job not in the outbox is left alone.
+func (o *outbox) lease(m *memJob, owner string, until time.Time) {
 	e := o.entries[m]
 	if e == nil {
 		return
 	}
-	e.owner, e.until = "", time.Time{}
-	e.readyAt = e.nextAt
+	if owner == "" {
+		until = time.Time{}
+	}
+	e.owner, e.until = owner, until
+	e.readyAt = laterOf(e.nextAt, until)
 	heap.Fix(o.queues[e.surface], e.index)
+}
+
+// release ends m's lease: the job is ready again at its due time.
+func (o *outbox) release(m *memJob) { o.lease(m, "", time.Time{}) }
+
+// leases returns the leases held, by key.
+func (o *outbox) leases() []Lease {
+	var out []Lease
+	for _, e := range o.entries {
+		if e.owner != "" {
+			out = append(out, Lease{Key: e.m.key, Owner: e.owner, Until: e.until})
+		}
+	}
+	slices.SortFunc(out, func(a, b Lease) int { return cmp.Compare(a.Key, b.Key) })
+	return out
 }
 
 // claim leases up to limit jobs ready at now to owner until until, earliest
 // ready first, from the queues of surfaces (every queue when surfaces is
-// empty), and calls fn with each.
-func (o *outbox) claim(now time.Time, limit int, surfaces []string, owner string, until time.Time, fn func(*memJob)) {
+// empty), and returns them.
+func (o *outbox) claim(now time.Time, limit int, surfaces []string, owner string, until time.Time) []*memJob {
 	var queues []*dueQueue
 	if len(surfaces) == 0 {
 		for _, q := range o.queues {
@@ -120,6 +139,7 @@ func (o *outbox) claim(now time.Time, limit int, surfaces []string, owner string
 			}
 		}
 	}
+	var claimed []*memJob
 	for range limit {
 		var best *dueQueue
 		for _, q := range queues {
@@ -128,14 +148,13 @@ func (o *outbox) claim(now time.Time, limit int, surfaces []string, owner string
 			}
 		}
 		if best == nil {
-			return
+			break
 		}
 		e := (*best)[0]
-		e.owner, e.until = owner, until
-		e.readyAt = laterOf(e.nextAt, until)
-		heap.Fix(best, 0)
-		fn(e.m)
+		o.lease(e.m, owner, until)
+		claimed = append(claimed, e.m)
 	}
+	return claimed
 }
 
 func laterOf(a, b time.Time) time.Time {

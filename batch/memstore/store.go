@@ -73,11 +73,23 @@ type Journal interface {
 	Commit(pos int64) error
 }
 
-// Record is one change a Store journals: a job's new state, or
-// an event kept for a generation no job has yet. Exactly one field is set.
+// Record is one change a Store journals: a job's new state, an event kept
+// for a generation no job has yet, or a delivery lease granted. Exactly one
+// field is set.
 type Record struct {
 	Job   *jobs.Job
 	Event *creativeai.Generation
+	Lease *Lease
+}
+
+// Lease is a delivery claim on a job, journaled so that every process
+// sharing a journal sees it: the job is not claimed again before Until
+// unless Owner records its delivery first. Recording a delivery (a job
+// record with more DeliveryAttempts) releases it.
+type Lease struct {
+	Key   string
+	Owner string
+	Until time.Time
 }
 
 // New returns an empty store.
@@ -99,9 +111,11 @@ func New(opts ...Option) *Store {
 
 // Restore loads a record read back from a journal, as it is and without
 // journaling it: a job replaces any job with its key (keeping that job's
-// place in the order), and an event is applied to the job that has its
-// generation or kept for later. Replaying a journal's records in order
-// rebuilds the store that wrote them. Call Restore before the store is used.
+// place in the order), an event is applied to the job that has its
+// generation or kept for later, and a lease is granted to its owner.
+// Replaying a journal's records in order rebuilds the store that wrote them.
+// Call Restore before the store is used, or, for records another process
+// appended to a shared journal, when the changes of this one are committed.
 func (s *Store) Restore(r Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -109,7 +123,11 @@ func (s *Store) Restore(r Record) error {
 		return jobs.ErrClosed
 	}
 	switch {
-	case r.Job != nil && r.Event == nil:
+	case r.Lease != nil && r.Job == nil && r.Event == nil:
+		if m := s.byKey[r.Lease.Key]; m != nil {
+			s.outbox.lease(m, r.Lease.Owner, r.Lease.Until)
+		}
+	case r.Job != nil && r.Event == nil && r.Lease == nil:
 		j := cloneJob(*r.Job)
 		if j.Key == "" {
 			return errors.New("batch: restore: job has no key")
@@ -119,6 +137,9 @@ func (s *Store) Restore(r Record) error {
 			m = &memJob{}
 			s.byKey[j.Key] = m
 			s.order = append(s.order, m)
+		} else if m.later != nil && j.DeliveryAttempts > m.later.deliveryAttempts {
+			// A delivery was recorded, which releases the job's lease.
+			s.outbox.release(m)
 		}
 		// The record replaces the job whole, so generation ids it no longer
 		// lists (a job file's later line for the same SKU) stop pointing at it.
@@ -128,7 +149,7 @@ func (s *Store) Restore(r Record) error {
 			}
 		}
 		s.install(m, j)
-	case r.Event != nil && r.Job == nil:
+	case r.Event != nil && r.Job == nil && r.Lease == nil:
 		gen := *r.Event
 		if gen.ID == "" {
 			return jobs.ErrNoGenerationID
@@ -142,13 +163,13 @@ func (s *Store) Restore(r Record) error {
 		}
 		s.keepDeferred(gen)
 	default:
-		return errors.New("batch: restore: record must have exactly one of Job and Event")
+		return errors.New("batch: restore: record must have exactly one of Job, Event and Lease")
 	}
 	return nil
 }
 
 // Snapshot calls fn with the records that rebuild the store: every job in
-// first-tracked order, then every kept event. The store is locked until fn
+// first-tracked order, then every kept event, then every delivery lease. The store is locked until fn
 // returns, so nothing changes meanwhile; a journal compacts itself this way.
 func (s *Store) Snapshot(fn func(records iter.Seq[Record]) error) error {
 	s.mu.Lock()
@@ -167,6 +188,11 @@ func (s *Store) Snapshot(fn func(records iter.Seq[Record]) error) error {
 		for _, id := range slices.Sorted(maps.Keys(s.deferred)) {
 			gen := s.deferred[id]
 			if !yield(Record{Event: &gen}) {
+				return
+			}
+		}
+		for _, l := range s.outbox.leases() {
+			if !yield(Record{Lease: &l}) {
 				return
 			}
 		}
@@ -348,9 +374,17 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c jobs.Claim) ([]jobs.Job, 
 	}
 	var claimed []jobs.Job
 	pos, err := s.locked(func() error {
-		s.outbox.claim(now, c.Limit, c.TargetSurfaces, c.Owner, now.Add(c.Lease), func(m *memJob) {
+		until := now.Add(c.Lease)
+		leased := s.outbox.claim(now, c.Limit, c.TargetSurfaces, c.Owner, until)
+		for i, m := range leased {
+			if err := s.append(Record{Lease: &Lease{Key: m.key, Owner: c.Owner, Until: until}}); err != nil {
+				for _, m := range leased[i:] {
+					s.outbox.release(m)
+				}
+				return err
+			}
 			claimed = append(claimed, m.job())
-		})
+		}
 		return nil
 	})
 	if err = s.commit(pos, err); err != nil {
@@ -370,7 +404,7 @@ func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryR
 	}
 	return s.update(ctx, key, func(j *jobs.Job, now time.Time) error {
 		m := s.byKey[key]
-		if owner := s.outbox.lease(m); owner == "" || owner != r.Owner {
+		if owner := s.outbox.owner(m); owner == "" || owner != r.Owner {
 			return fmt.Errorf("%w: %s", jobs.ErrLeaseLost, key)
 		}
 		j.RecordDelivery(r, now)

@@ -35,6 +35,23 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// Two stores on one database through two pools, as two processes have it.
+func TestConformanceShared(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		var r reopeners
+		storetest.RunShared(t,
+			func(t *testing.T, clock jobs.Clock) jobs.Store {
+				db, reopen := b.open(t)
+				s := newStore(t, db, b.dialect, sqlstore.WithClock(clock))
+				r.add(s, reopen)
+				return s
+			},
+			func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store {
+				return newStore(t, r.get(t, s)(t), b.dialect, sqlstore.WithClock(clock))
+			})
+	})
+}
+
 func TestGenerationOfAnotherJob(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		db, _ := b.open(t)
