@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/batch/memstore"
@@ -57,19 +56,15 @@ type journal struct {
 	closed   bool
 	syncs    int64 // fsyncs of appended lines, for benchmarks
 
-	held      bool      // this process holds the file lock
-	acquiring bool      // an operation is taking the lock and catching up
-	yielding  bool      // another process waits: admit no operation until the lock is handed over
-	handoff   bool      // the last hold ended for a waiting process; let it go first
-	active    int       // operations in the current hold
-	checked   time.Time // when the hold last looked for a waiting process
-	holds     int64     // holds begun, for tests
+	held       bool  // this process holds the file lock
+	acquiring  bool  // an operation is taking the lock and catching up
+	yielding   bool  // another process waits: admit no operation until the lock is handed over
+	handoff    bool  // the last hold ended for a waiting process; let it go first
+	active     int   // operations in the current hold
+	committing int   // operations waiting in Commit
+	waiting    int   // operations waiting in enter
+	holds      int64 // holds begun, for tests
 }
-
-// yieldCheck is how often a hold under load looks for a process waiting for
-// the lock: the look is two system calls, and the wait it bounds is
-// dwarfed by an fsync.
-const yieldCheck = time.Millisecond
 
 func newJournal(path string, f *os.File, lock *fileLock, log *slog.Logger) *journal {
 	j := &journal{path: path, f: f, lock: lock, log: log}
@@ -109,12 +104,14 @@ func (j *journal) enter(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			j.held, j.handoff, j.checked = true, false, time.Now()
+			j.held, j.handoff = true, false
 			j.holds++
 			j.active++
 			return nil
 		}
+		j.waiting++
 		j.cond.Wait()
+		j.waiting--
 	}
 }
 
@@ -128,13 +125,8 @@ func (j *journal) leave() {
 	if !j.held {
 		return
 	}
-	if !j.yielding && j.active > 0 {
-		if now := time.Now(); now.Sub(j.checked) >= yieldCheck {
-			j.checked = now
-			j.yielding = j.lock.contended()
-		}
-	}
 	if j.active > 0 {
+		j.cond.Broadcast() // a leader may wait for this operation
 		return
 	}
 	if err := j.lock.unlock(); err != nil && j.err == nil {
@@ -279,11 +271,17 @@ func (j *journal) Append(r memstore.Record) (int64, error) {
 func (j *journal) Commit(pos int64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.committing++
+	defer func() { j.committing-- }()
 	for j.synced < pos {
 		if j.err != nil {
 			return j.err
 		}
-		if j.flushing {
+		// Within a hold, the leader waits for the hold's other operations,
+		// and those about to join it, to queue their lines (they decide in
+		// memory, in microseconds), so that the hold's first fsync carries
+		// them all rather than one.
+		if j.flushing || j.held && (j.committing < j.active || !j.yielding && j.waiting > 0) {
 			j.cond.Wait()
 			continue
 		}
@@ -302,6 +300,12 @@ func (j *journal) Commit(pos int64) error {
 			j.synced = upto
 			j.off += int64(len(lines))
 			j.lines += n
+		}
+		// Another process waiting for the file gets it after each fsync:
+		// the operations of this hold finish, and new ones wait for the
+		// next hold. A process alone keeps the hold.
+		if j.held && !j.yielding && j.lock.contended() {
+			j.yielding = true
 		}
 		j.cond.Broadcast()
 	}

@@ -20,9 +20,9 @@ import (
 // store for tests and short-lived programs; given a Journal (see
 // WithJournal) it is durable, which is how batch/jsonlstore is built.
 //
-// Delivery leases live only in memory: after a restart every job in the
-// outbox may be claimed at once, which is safe because the journal's owner
-// holds the only copy of the store.
+// Delivery leases are journaled like changes (Record.Lease), so that stores
+// sharing a journal (batch/jsonlstore) see one another's claims, and a
+// restarted process waits for the leases its predecessor held to expire.
 //
 // A job costs about 160 bytes plus its strings (see memJob), so a store of
 // 100,000 jobs fresh from a manifest holds about 45 MB with its indexes.
