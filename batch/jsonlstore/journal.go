@@ -63,6 +63,7 @@ type journal struct {
 	active     int   // operations in the current hold
 	committing int   // operations waiting in Commit
 	waiting    int   // operations waiting in enter
+	gathering  bool  // no fsync yet in this hold
 	holds      int64 // holds begun, for tests
 }
 
@@ -104,7 +105,7 @@ func (j *journal) enter(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			j.held, j.handoff = true, false
+			j.held, j.handoff, j.gathering = true, false, true
 			j.holds++
 			j.active++
 			return nil
@@ -277,15 +278,17 @@ func (j *journal) Commit(pos int64) error {
 		if j.err != nil {
 			return j.err
 		}
-		// Within a hold, the leader waits for the hold's other operations,
+		// The first leader of a hold waits for the hold's other operations,
 		// and those about to join it, to queue their lines (they decide in
-		// memory, in microseconds), so that the hold's first fsync carries
-		// them all rather than one.
-		if j.flushing || j.held && (j.committing < j.active || !j.yielding && j.waiting > 0) {
+		// memory, in microseconds), so that the fsync carries them all
+		// rather than one; a hold that follows another process's is often
+		// one fsync long. Later leaders go at once, as a process alone
+		// does: the next batch gathers while an fsync runs.
+		if j.flushing || j.held && j.gathering && (j.committing < j.active || !j.yielding && j.waiting > 0) {
 			j.cond.Wait()
 			continue
 		}
-		j.flushing = true
+		j.flushing, j.gathering = true, false
 		lines, n, upto := j.buf, j.bufLines, j.appended
 		j.buf, j.bufLines = j.spare[:0], 0
 		j.mu.Unlock()

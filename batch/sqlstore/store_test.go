@@ -15,13 +15,7 @@ import (
 func TestConformance(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		var r reopeners
-		storetest.RunDurable(t,
-			func(t *testing.T, clock jobs.Clock) jobs.Store {
-				db, reopen := b.open(t)
-				s := newStore(t, db, b.dialect, sqlstore.WithClock(clock))
-				r.add(s, reopen)
-				return s
-			},
+		storetest.RunDurable(t, r.opener(b),
 			func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store {
 				reopen := r.get(t, s)
 				if err := s.Close(); err != nil {
@@ -39,13 +33,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceShared(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		var r reopeners
-		storetest.RunShared(t,
-			func(t *testing.T, clock jobs.Clock) jobs.Store {
-				db, reopen := b.open(t)
-				s := newStore(t, db, b.dialect, sqlstore.WithClock(clock))
-				r.add(s, reopen)
-				return s
-			},
+		storetest.RunShared(t, r.opener(b),
 			func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store {
 				return newStore(t, r.get(t, s)(t), b.dialect, sqlstore.WithClock(clock))
 			})

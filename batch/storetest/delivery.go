@@ -125,36 +125,55 @@ func testClaimInvalid(h *harness) {
 }
 
 func testClaimConcurrent(h *harness) {
-	const jobList, workers = 40, 8
+	const jobList = 40
 	for i := range jobList {
 		h.completedJob(fmt.Sprintf("job-%02d", i))
 	}
+	claimConcurrently(h, []*harness{h}, 8, jobList, false)
+}
+
+// claimConcurrently runs workers claim loops on each store in stores at
+// once until no job is due, recording each claimed job delivered when
+// record is set, and checks that each of the jobList jobs in the outbox was
+// claimed exactly once.
+func claimConcurrently(h *harness, stores []*harness, workers, jobList int, record bool) {
+	h.Helper()
 	now := h.clock.Now()
 	var (
 		mu     sync.Mutex
 		counts = map[string]int{}
 		wg     sync.WaitGroup
 	)
-	for w := range workers {
-		wg.Go(func() {
-			owner := fmt.Sprintf("worker-%d", w)
-			// More rounds than there are jobs means jobs are claimed twice.
-			for range jobList + 1 {
-				got, err := h.s.ClaimDeliveries(h.ctx, jobs.Claim{Owner: owner, Limit: 3, Lease: time.Hour, Now: now})
-				if err != nil {
-					h.Errorf("%s: ClaimDeliveries: %v", owner, err)
-					return
+	for si, s := range stores {
+		for w := range workers {
+			wg.Go(func() {
+				owner := fmt.Sprintf("store-%d/worker-%d", si, w)
+				// More rounds than there are jobs means jobs are claimed twice.
+				for range jobList + 1 {
+					got, err := s.s.ClaimDeliveries(s.ctx, jobs.Claim{Owner: owner, Limit: 3, Lease: time.Hour, Now: now})
+					if err != nil {
+						s.Errorf("%s: ClaimDeliveries: %v", owner, err)
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, j := range got {
+						counts[j.Key]++
+					}
+					mu.Unlock()
+					for _, j := range got {
+						if !record {
+							continue
+						}
+						if _, err := s.s.RecordDelivery(s.ctx, j.Key, jobs.DeliveryResult{Owner: owner, State: jobs.DeliveryDelivered, Ref: owner}); err != nil {
+							s.Errorf("%s: RecordDelivery(%s): %v", owner, j.Key, err)
+						}
+					}
 				}
-				if len(got) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, j := range got {
-					counts[j.Key]++
-				}
-				mu.Unlock()
-			}
-		})
+			})
+		}
 	}
 	wg.Wait()
 	if len(counts) != jobList {

@@ -113,50 +113,11 @@ func testSharedLease(a, b *harness) {
 }
 
 func testSharedConcurrentClaims(a, b *harness) {
-	const jobList, workers = 40, 4
+	const jobList = 40
 	for i := range jobList {
 		a.completedJob(fmt.Sprintf("job-%02d", i))
 	}
-	now := a.clock.Now()
-	var (
-		mu     sync.Mutex
-		counts = map[string]int{}
-		wg     sync.WaitGroup
-	)
-	for _, h := range []*harness{a, b} {
-		for w := range workers {
-			wg.Go(func() {
-				owner := fmt.Sprintf("%p-%d", h, w)
-				for {
-					got, err := h.s.ClaimDeliveries(h.ctx, jobs.Claim{Owner: owner, Limit: 2, Lease: time.Hour, Now: now})
-					if err != nil {
-						h.Errorf("%s: ClaimDeliveries: %v", owner, err)
-						return
-					}
-					if len(got) == 0 {
-						return
-					}
-					for _, j := range got {
-						mu.Lock()
-						counts[j.Key]++
-						mu.Unlock()
-						if _, err := h.s.RecordDelivery(h.ctx, j.Key, jobs.DeliveryResult{Owner: owner, State: jobs.DeliveryDelivered, Ref: owner}); err != nil {
-							h.Errorf("%s: RecordDelivery(%s): %v", owner, j.Key, err)
-						}
-					}
-				}
-			})
-		}
-	}
-	wg.Wait()
-	if len(counts) != jobList {
-		a.Errorf("%d distinct jobs claimed, want %d", len(counts), jobList)
-	}
-	for k, n := range counts {
-		if n != 1 {
-			a.Errorf("%s claimed %d times", k, n)
-		}
-	}
+	claimConcurrently(a, []*harness{a, b}, 4, jobList, true)
 	for _, h := range []*harness{a, b} {
 		for _, j := range h.list(jobs.Filter{}) {
 			if j.Delivery != jobs.DeliveryDelivered || j.DeliveryAttempts != 1 {
