@@ -189,7 +189,7 @@ func (j *journal) catchUp() error {
 // line, so that appended lines start on a line of their own.
 func (j *journal) read(size int64) error {
 	r := bufio.NewReaderSize(io.NewSectionReader(j.f, j.off, size-j.off), 1<<16)
-	end := j.off
+	end, n := j.off, j.lines
 	unterminated := false
 	for {
 		line, err := r.ReadBytes('\n')
@@ -199,7 +199,7 @@ func (j *journal) read(size int64) error {
 		if len(line) == 0 {
 			break
 		}
-		j.lines++
+		n++
 		last := err == io.EOF
 		text := bytes.TrimSpace(line)
 		if end == 0 {
@@ -214,15 +214,15 @@ func (j *journal) read(size int64) error {
 		rec, derr := decodeLine(text)
 		if derr != nil && last {
 			j.log.Warn("jsonlstore: skipping torn last line; the write it belongs to was never acknowledged",
-				"file", j.path, "line", j.lines, "bytes", len(line), "error", derr)
-			j.lines--
+				"file", j.path, "line", n, "bytes", len(line), "error", derr)
+			n--
 			break
 		}
 		if derr == nil {
 			derr = j.mem.Restore(rec)
 		}
 		if derr != nil {
-			return fmt.Errorf("jsonlstore: %s:%d: %w", j.path, j.lines, derr)
+			return fmt.Errorf("jsonlstore: %s:%d: %w", j.path, n, derr)
 		}
 		end += int64(len(line))
 		unterminated = last
@@ -247,7 +247,7 @@ func (j *journal) read(size int64) error {
 			return fmt.Errorf("jsonlstore: %w", err)
 		}
 	}
-	j.off = end
+	j.off, j.lines = end, n
 	return nil
 }
 

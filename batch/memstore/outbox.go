@@ -30,8 +30,12 @@ type dueEntry struct {
 	nextAt  time.Time // the delivery's due time (jobs.Job.DeliveryNextAt)
 	owner   string    // the lease's owner; empty when not leased
 	until   time.Time // the lease's end
-	readyAt time.Time // max(nextAt, until): the heap key
-	index   int       // in the surface's queue
+	readyAt time.Time // max(nextAt, until): the heap key, then createdAt and key
+	// createdAt and key are copies of m's, so that ordering the heap does
+	// not chase a pointer per comparison.
+	createdAt time.Time
+	key       string
+	index     int // in the surface's queue
 }
 
 func newOutbox() outbox {
@@ -51,12 +55,12 @@ func (o *outbox) put(m *memJob, surface string, nextAt time.Time) {
 		// A restored record may change a job's surface: move it.
 		o.unqueue(e)
 	default:
-		e.nextAt = nextAt
+		e.nextAt, e.createdAt, e.key = nextAt, m.createdAt, m.key
 		e.readyAt = laterOf(nextAt, e.until)
 		heap.Fix(o.queues[surface], e.index)
 		return
 	}
-	e.surface, e.nextAt = surface, nextAt
+	e.surface, e.nextAt, e.createdAt, e.key = surface, nextAt, m.createdAt, m.key
 	e.readyAt = laterOf(nextAt, e.until)
 	q := o.queues[surface]
 	if q == nil {
@@ -116,7 +120,7 @@ func (o *outbox) leases() []Lease {
 	var out []Lease
 	for _, e := range o.entries {
 		if e.owner != "" {
-			out = append(out, Lease{Key: e.m.key, Owner: e.owner, Until: e.until})
+			out = append(out, Lease{Key: e.key, Owner: e.owner, Until: e.until})
 		}
 	}
 	slices.SortFunc(out, func(a, b Lease) int { return cmp.Compare(a.Key, b.Key) })
@@ -171,7 +175,7 @@ type dueQueue []*dueEntry
 func (q dueQueue) Len() int { return len(q) }
 
 func (q dueQueue) less(a, b *dueEntry) bool {
-	return cmp.Or(a.readyAt.Compare(b.readyAt), a.m.createdAt.Compare(b.m.createdAt), cmp.Compare(a.m.key, b.m.key)) < 0
+	return cmp.Or(a.readyAt.Compare(b.readyAt), a.createdAt.Compare(b.createdAt), cmp.Compare(a.key, b.key)) < 0
 }
 
 func (q dueQueue) Less(i, j int) bool { return q.less(q[i], q[j]) }
