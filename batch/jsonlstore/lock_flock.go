@@ -18,8 +18,11 @@ import (
 // held (contended) hands the lock over instead of keeping it under load, and
 // before it queues again waits until the waiters have had their turn (flock
 // itself promises no order).
+//
+// A third, path+".open", is held shared by every open Store, so that one
+// that opens the file can tell (sole) whether any other has it open.
 type fileLock struct {
-	f, want *os.File
+	f, want, open *os.File
 }
 
 func openLock(path string) (*fileLock, error) {
@@ -31,7 +34,23 @@ func openLock(path string) (*fileLock, error) {
 	if err != nil {
 		return nil, errors.Join(err, f.Close())
 	}
-	return &fileLock{f: f, want: want}, nil
+	open, err := os.OpenFile(path+".open", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, errors.Join(err, f.Close(), want.Close())
+	}
+	return &fileLock{f: f, want: want, open: open}, nil
+}
+
+// sole marks this Store as having the file open and reports whether no
+// other Store has it open. It is called once, holding the write lock, so
+// that two Stores opening at once do not both find themselves alone.
+func (l *fileLock) sole() (bool, error) {
+	err := flock(l.open, syscall.LOCK_EX|syscall.LOCK_NB)
+	alone := err == nil
+	if err != nil && !errors.Is(err, syscall.EWOULDBLOCK) {
+		return false, err
+	}
+	return alone, flock(l.open, syscall.LOCK_SH)
 }
 
 // lock takes the write lock, waiting for other processes. After a handoff it
@@ -60,8 +79,8 @@ func (l *fileLock) contended() bool {
 	return false
 }
 
-// close releases both locks by closing their files.
-func (l *fileLock) close() error { return errors.Join(l.f.Close(), l.want.Close()) }
+// close releases the locks by closing their files.
+func (l *fileLock) close() error { return errors.Join(l.f.Close(), l.want.Close(), l.open.Close()) }
 
 // flock retries a wait interrupted by a signal, which Go's runtime sends
 // its threads for preemption.

@@ -48,3 +48,6 @@ func (l *fileLock) close() error {
 	lockedMu.Unlock()
 	return l.f.Close()
 }
+
+// sole reports true: a file is never shared here.
+func (l *fileLock) sole() (bool, error) { return true, nil }

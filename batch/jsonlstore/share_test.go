@@ -59,6 +59,43 @@ func TestShareCompact(t *testing.T) {
 	}
 }
 
+// TestShareLeasesOfTheGone: a lease in the file binds the Stores that have
+// it open while its owner may still be alive, and is dropped by a Store
+// that opens the file when no other has it open, since its owner is gone.
+func TestShareLeasesOfTheGone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.jsonl")
+	ctx := t.Context()
+	a := open(t, path, jsonlstore.WithClock(clock))
+	storetest.CompletedJob(t, a, "SKU-1", "shopify-pdp")
+	claim := jobs.Claim{Owner: "a/0", Limit: 1, Lease: time.Hour, Now: now}
+	if got, err := a.ClaimDeliveries(ctx, claim); err != nil || len(got) != 1 {
+		t.Fatalf("a's claim: %d jobs, %v", len(got), err)
+	}
+	claim.Owner = "b/0"
+	b := open(t, path, jsonlstore.WithClock(clock))
+	if got, err := b.ClaimDeliveries(ctx, claim); err != nil || len(got) != 0 {
+		t.Errorf("b's claim while a is open: %d jobs, %v; want none", len(got), err)
+	}
+	// a goes away (a crash looks the same in the file), then b: the next
+	// Store to open the file is alone and may deliver at once.
+	for _, s := range []*jsonlstore.Store{a, b} {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := open(t, path, jsonlstore.WithClock(clock))
+	claim.Owner = "c/0"
+	if got, err := c.ClaimDeliveries(ctx, claim); err != nil || len(got) != 1 {
+		t.Errorf("claim by the only Store after its owner is gone: %d jobs, %v; want 1", len(got), err)
+	}
+	// And a Store opened beside it keeps c's lease.
+	d := open(t, path, jsonlstore.WithClock(clock))
+	claim.Owner = "d/0"
+	if got, err := d.ClaimDeliveries(ctx, claim); err != nil || len(got) != 0 {
+		t.Errorf("claim beside c's lease: %d jobs, %v; want none", len(got), err)
+	}
+}
+
 // TestShareHelperProcess is the other process of the tests below: it opens
 // the file JSONLSTORE_SHARE_PATH and tracks JSONLSTORE_SHARE_COUNT jobs
 // named <prefix>-<i> (or until killed), printing each key once Track has

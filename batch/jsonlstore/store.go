@@ -44,15 +44,18 @@
 // Any number of programs on one machine may open the same file at once
 // (submit, webhook servers, status, compact). Every operation runs holding
 // an flock on the sidecar file path+".lock" (path+".want" queues the
-// waiters; both are left in place), and the first operation of a hold first
-// reads the lines other processes appended since, so each process acts on
+// waiters, path+".open" tells whether any Store has the file open; all are
+// left in place), and the first operation of a hold first reads the lines
+// other processes appended since, so each process acts on
 // the whole file: a status never moves backward, and a delivery leased by
 // one process is not claimed by another until the lease ends or the owner
 // records its attempt. A process under load keeps the lock, and its group
 // commit, until another asks for it. Compact renames a new file into place;
 // the others notice the new file at their next operation and reread it. A
 // process killed at any moment releases the lock, and at most its own
-// unacknowledged last line is torn, which the next process cuts off.
+// unacknowledged last line is torn, which the next process cuts off. Its
+// delivery leases run out with their Lease, or at once when a Store opens
+// the file with no other open (path+".open" tells).
 //
 // What sharing costs: operations of different processes take turns rather
 // than share an fsync (a process hands the lock over after each fsync when
@@ -131,11 +134,22 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	j := newJournal(path, f, lock, o.logger)
 	j.mem = memstore.New(memstore.WithClock(o.clock), memstore.WithJournal(j))
-	// The first hold reads the whole file.
-	if err := j.enter(context.Background()); err != nil {
+	// The first hold reads the whole file. A Store that finds no other
+	// with the file open ends the leases in it, which belong to processes
+	// that are gone (a crash, a kill), so that their jobs are delivered at
+	// once rather than when the leases would have run out.
+	ctx := context.Background()
+	if err := j.enter(ctx); err != nil {
 		return nil, errors.Join(err, j.close())
 	}
+	alone, err := lock.sole()
+	if err == nil && alone {
+		err = j.mem.ReleaseLeases(ctx)
+	}
 	j.leave()
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("jsonlstore: open %s: %w", path, err), j.mem.Close(), j.close())
+	}
 	return &Store{path: path, mem: j.mem, journal: j}, nil
 }
 

@@ -415,6 +415,26 @@ func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryR
 	})
 }
 
+// ReleaseLeases ends every delivery lease, journaling the end of each, and
+// returns once that is durable. A journal's owner calls it on finding that
+// no other process has the journal open: the leases in it belong to
+// processes that are gone, and their jobs can be claimed at once.
+func (s *Store) ReleaseLeases(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	pos, err := s.locked(func() error {
+		for _, l := range s.outbox.leases() {
+			if err := s.append(Record{Lease: &Lease{Key: l.Key}}); err != nil {
+				return err
+			}
+			s.outbox.release(s.byKey[l.Key])
+		}
+		return nil
+	})
+	return s.commit(pos, err)
+}
+
 // Close marks the store closed once every change is committed; later calls
 // return jobs.ErrClosed. Closing twice is harmless.
 func (s *Store) Close() error {
