@@ -64,9 +64,9 @@
 // the store. [Deliver] runs workers that claim due jobs with a lease, hand
 // each to the [Sink] registered for its target_surface, and record the
 // result, retrying with backoff; [DeliverOnce] drains what is due and
-// returns. A job whose surface has no sink, and no [DeliverConfig.Fallback],
-// fails delivery at once with an error naming the surface, so the problem is
-// visible in [Export] rather than retried for hours.
+// returns. Without a [DeliverConfig.Fallback], workers claim only jobs
+// whose surface has a sink, so a job for another surface stays pending for a
+// process that has one.
 //
 // # Memory
 //

@@ -226,11 +226,25 @@ func TestCatalogInterrupt(t *testing.T) {
 // simulator, which calls webhook-server back; webhook-server applies the
 // events and publishes each video to the fake Shopify store. Every row must
 // end completed and published exactly once, and `jobs export` must agree.
+// It runs on the JSONL job file, which submit, webhook-server and the test
+// have open at once, and on SQLite.
 func TestSubmitWebhookServerShopify(t *testing.T) {
 	t.Parallel()
+	for name, spec := range map[string]string{"jsonl": "video-jobs.jsonl", "sqlite": "sqlite:jobs.db"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			jobList := filepath.Join(dir, spec)
+			if rest, ok := strings.CutPrefix(spec, "sqlite:"); ok {
+				jobList = "sqlite:" + filepath.Join(dir, rest)
+			}
+			testSubmitWebhookServerShopify(t, dir, jobList)
+		})
+	}
+}
+
+func testSubmitWebhookServerShopify(t *testing.T, dir, jobList string) {
 	const rows = 200
-	dir := t.TempDir()
-	jobList := "sqlite:" + filepath.Join(dir, "jobs.db")
 
 	sim := creativeaitest.NewServer(
 		creativeaitest.WithSeed(7),
@@ -493,12 +507,22 @@ func TestMultiInstancePostgres(t *testing.T) {
 	if dsn == "" {
 		t.Skip("set CATALOGVIDEO_POSTGRES_DSN (see .ci/postgres.sh) to run PostgreSQL tests")
 	}
+	testMultiInstance(t, freshSchema(t, dsn))
+}
+
+// TestMultiInstanceJSONL is TestMultiInstancePostgres on one JSONL job file,
+// which both servers and the test have open at once.
+func TestMultiInstanceJSONL(t *testing.T) {
+	t.Parallel()
+	testMultiInstance(t, filepath.Join(t.TempDir(), "video-jobs.jsonl"))
+}
+
+func testMultiInstance(t *testing.T, jobsDSN string) {
 	const (
 		jobsN    = 400
 		deferred = 40 // jobs whose events arrive before their submission is recorded
 		extras   = 3  // events per job beyond processing and completed
 	)
-	jobsDSN := freshSchema(t, dsn)
 	store, _, err := cli.OpenStore(t.Context(), jobsDSN, nil)
 	if err != nil {
 		t.Fatal(err)

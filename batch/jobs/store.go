@@ -63,6 +63,11 @@ type Claim struct {
 	Lease time.Duration
 	// Now is the time of the claim; due and lease times compare against it.
 	Now time.Time
+	// TargetSurfaces, when not empty, restricts the claim to jobs whose
+	// TargetSurface is one of these: a worker claims only what it has a sink
+	// for, and other jobs wait in the outbox for a worker that has one.
+	// Empty means every surface.
+	TargetSurfaces []string
 }
 
 // DeliveryResult records one delivery attempt of a claimed job.

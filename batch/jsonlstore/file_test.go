@@ -2,11 +2,9 @@ package jsonlstore_test
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -300,59 +298,6 @@ func TestOpenGarbageTail(t *testing.T) {
 		if got := readFile(t, path); got != full {
 			t.Errorf("%s: tail not cut off (%d bytes, want %d)", name, len(got), len(full))
 		}
-	}
-}
-
-func TestLockSameProcess(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "jobs.jsonl")
-	s := open(t, path)
-	_, err := jsonlstore.Open(path)
-	if !errors.Is(err, jobs.ErrLocked) || !strings.Contains(err.Error(), path) {
-		t.Fatalf("second Open: error = %v; want jobs.ErrLocked naming %s", err, path)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	open(t, path) // released by Close
-}
-
-// TestLockHelperProcess is the second process of TestLockOtherProcess.
-func TestLockHelperProcess(t *testing.T) {
-	path := os.Getenv("JSONLSTORE_LOCK_PATH")
-	if path == "" {
-		t.Skip("helper process for TestLockOtherProcess")
-	}
-	s, err := jsonlstore.Open(path)
-	if err == nil {
-		s.Close()
-		fmt.Println("opened")
-		return
-	}
-	fmt.Println(err)
-	if errors.Is(err, jobs.ErrLocked) {
-		os.Exit(3)
-	}
-}
-
-func TestLockOtherProcess(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "jobs.jsonl")
-	s := open(t, path)
-	child := func() (string, int) {
-		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestLockHelperProcess$")
-		cmd.Env = append(os.Environ(), "JSONLSTORE_LOCK_PATH="+path)
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			t.Fatal(err)
-		}
-		return string(out), cmd.ProcessState.ExitCode()
-	}
-	if out, code := child(); code != 3 || !strings.Contains(out, path) {
-		t.Errorf("other process while locked: exit %d, output %q; want exit 3 naming %s", code, out, path)
-	}
-	s.Close()
-	if out, code := child(); code != 0 || !strings.Contains(out, "opened") {
-		t.Errorf("other process after Close: exit %d, output %q", code, out)
 	}
 }
 

@@ -3,9 +3,12 @@ package jsonlstore
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -21,26 +24,231 @@ import (
 // others, whose lines were in the same batch or are taken by the next
 // leader. Under load each fsync thus covers every change made while the
 // previous one ran.
+//
+// Several processes may share the file. Every method of the Store runs in a
+// hold of the file lock (enter, leave): the first operation of a hold takes
+// the lock and reads what other processes appended since this one last
+// looked, so that every decision rests on the whole file; operations that
+// start while the lock is held join the hold, and the last one to end
+// releases the lock, once its changes are written and synced. A process
+// keeps holding the lock under load (its group commit goes on) until another
+// process asks for it; it then lets its operations finish, hands the lock
+// over, and queues for it again.
 type journal struct {
 	path string
+	lock *fileLock
+	mem  *memstore.Store // where other processes' records are restored
+	log  *slog.Logger
 
 	mu       sync.Mutex
-	cond     sync.Cond // signalled when a flush ends
-	f        *os.File  // positioned at the end of the last whole line
+	cond     sync.Cond // signalled when a flush or a hold changes
+	f        *os.File  // the file; written at off
+	off      int64     // end of the last whole line read or written
+	lines    int       // lines up to off, for error messages
 	buf      []byte    // queued lines
+	bufLines int       // lines in buf
 	spare    []byte    // the previous batch's buffer, for reuse
 	enc      bytes.Buffer
 	appended int64 // position of the last queued record
 	synced   int64 // position of the last durable record
 	flushing bool
 	err      error // sticky: once a write fails, memory is ahead of the file
+	closed   bool
 	syncs    int64 // fsyncs of appended lines, for benchmarks
+
+	held       bool  // this process holds the file lock
+	acquiring  bool  // an operation is taking the lock and catching up
+	yielding   bool  // another process waits: admit no operation until the lock is handed over
+	handoff    bool  // the last hold ended for a waiting process; let it go first
+	active     int   // operations in the current hold
+	committing int   // operations waiting in Commit
+	waiting    int   // operations waiting in enter
+	gathering  bool  // no fsync yet in this hold
+	holds      int64 // holds begun, for tests
 }
 
-func newJournal(path string, f *os.File) *journal {
-	j := &journal{path: path, f: f}
+func newJournal(path string, f *os.File, lock *fileLock, log *slog.Logger) *journal {
+	j := &journal{path: path, f: f, lock: lock, log: log}
 	j.cond.L = &j.mu
 	return j
+}
+
+// enter makes the caller an operation of this process's hold of the file
+// lock, beginning a hold when there is none: it takes the lock (waiting for
+// other processes) and restores what they appended.
+func (j *journal) enter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for {
+		switch {
+		case j.closed:
+			return jobs.ErrClosed
+		case j.err != nil:
+			// The store refuses changes; reads answer from memory, which
+			// is all this process can still trust.
+			j.active++
+			return nil
+		case j.held && !j.yielding:
+			j.active++
+			return nil
+		case !j.held && !j.acquiring && !j.yielding:
+			j.acquiring = true
+			handoff := j.handoff
+			j.mu.Unlock()
+			err := j.begin(handoff)
+			j.mu.Lock()
+			j.acquiring = false
+			j.cond.Broadcast()
+			if err != nil {
+				return err
+			}
+			j.held, j.handoff, j.gathering = true, false, true
+			j.holds++
+			j.active++
+			return nil
+		}
+		j.waiting++
+		j.cond.Wait()
+		j.waiting--
+	}
+}
+
+// leave ends an operation. The last operation of a hold releases the lock;
+// every change the hold's operations made is durable by then, since each
+// committed its own before leaving.
+func (j *journal) leave() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.active--
+	if !j.held {
+		return
+	}
+	if j.active > 0 {
+		j.cond.Broadcast() // a leader may wait for this operation
+		return
+	}
+	if err := j.lock.unlock(); err != nil && j.err == nil {
+		j.err = fmt.Errorf("jsonlstore: unlock %s.lock: %w", j.path, err)
+	}
+	j.held = false
+	j.handoff = j.yielding
+	j.yielding = false
+	j.cond.Broadcast()
+}
+
+// begin takes the file lock and brings memory up to date with the file. It
+// runs without j.mu, while no operation of this process runs.
+func (j *journal) begin(handoff bool) error {
+	if err := j.lock.lock(handoff); err != nil {
+		return fmt.Errorf("jsonlstore: lock %s.lock: %w", j.path, err)
+	}
+	if err := j.catchUp(); err != nil {
+		return errors.Join(err, j.lock.unlock())
+	}
+	return nil
+}
+
+// catchUp restores the records other processes appended since off. When
+// another process compacted the file (the path names a new file), it reads
+// the new file from its start; restoring a record this process has seen
+// changes nothing, since a job record replaces the job whole.
+func (j *journal) catchUp() error {
+	cur, err := os.Stat(j.path)
+	if err != nil {
+		return fmt.Errorf("jsonlstore: %w", err)
+	}
+	if old, err := j.f.Stat(); err != nil {
+		return fmt.Errorf("jsonlstore: %w", err)
+	} else if !os.SameFile(old, cur) {
+		f, err := os.OpenFile(j.path, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("jsonlstore: reopen compacted %s: %w", j.path, err)
+		}
+		j.f.Close()
+		j.f, j.off, j.lines = f, 0, 0
+		cur, err = f.Stat()
+		if err != nil {
+			return fmt.Errorf("jsonlstore: %w", err)
+		}
+	}
+	switch size := cur.Size(); {
+	case size == j.off:
+		return nil
+	case size < j.off:
+		return fmt.Errorf("jsonlstore: %s shrank from %d to %d bytes while open; was it edited by hand? Reopen it", j.path, j.off, size)
+	}
+	return j.read(cur.Size())
+}
+
+// read restores the lines from off to size and leaves off after the last
+// whole line, cutting off a torn tail (the write of a process that died
+// mid-line, never acknowledged) and ending a whole but unterminated last
+// line, so that appended lines start on a line of their own.
+func (j *journal) read(size int64) error {
+	r := bufio.NewReaderSize(io.NewSectionReader(j.f, j.off, size-j.off), 1<<16)
+	end, n := j.off, j.lines
+	unterminated := false
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("jsonlstore: read %s: %w", j.path, err)
+		}
+		if len(line) == 0 {
+			break
+		}
+		n++
+		last := err == io.EOF
+		text := bytes.TrimSpace(line)
+		if end == 0 {
+			text = bytes.TrimPrefix(text, []byte("\ufeff"))
+		}
+		if len(text) == 0 {
+			if !last {
+				end += int64(len(line))
+			}
+			continue
+		}
+		rec, derr := decodeLine(text)
+		if derr != nil && last {
+			j.log.Warn("jsonlstore: skipping torn last line; the write it belongs to was never acknowledged",
+				"file", j.path, "line", n, "bytes", len(line), "error", derr)
+			n--
+			break
+		}
+		if derr == nil {
+			derr = j.mem.Restore(rec)
+		}
+		if derr != nil {
+			return fmt.Errorf("jsonlstore: %s:%d: %w", j.path, n, derr)
+		}
+		end += int64(len(line))
+		unterminated = last
+	}
+
+	repaired := false
+	if size != end {
+		if err := j.f.Truncate(end); err != nil {
+			return fmt.Errorf("jsonlstore: cut torn line off %s: %w", j.path, err)
+		}
+		repaired = true
+	}
+	if unterminated {
+		if _, err := j.f.WriteAt([]byte("\n"), end); err != nil {
+			return fmt.Errorf("jsonlstore: %w", err)
+		}
+		end++
+		repaired = true
+	}
+	if repaired {
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("jsonlstore: %w", err)
+		}
+	}
+	j.off, j.lines = end, n
+	return nil
 }
 
 // Append implements memstore.Journal.
@@ -55,6 +263,7 @@ func (j *journal) Append(r memstore.Record) (int64, error) {
 		return 0, err
 	}
 	j.buf = append(j.buf, j.enc.Bytes()...)
+	j.bufLines++
 	j.appended++
 	return j.appended, nil
 }
@@ -63,17 +272,25 @@ func (j *journal) Append(r memstore.Record) (int64, error) {
 func (j *journal) Commit(pos int64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.committing++
+	defer func() { j.committing-- }()
 	for j.synced < pos {
 		if j.err != nil {
 			return j.err
 		}
-		if j.flushing {
+		// The first leader of a hold waits for the hold's other operations,
+		// and those about to join it, to queue their lines (they decide in
+		// memory, in microseconds), so that the fsync carries them all
+		// rather than one; a hold that follows another process's is often
+		// one fsync long. Later leaders go at once, as a process alone
+		// does: the next batch gathers while an fsync runs.
+		if j.flushing || j.held && j.gathering && (j.committing < j.active || !j.yielding && j.waiting > 0) {
 			j.cond.Wait()
 			continue
 		}
-		j.flushing = true
-		lines, upto := j.buf, j.appended
-		j.buf = j.spare[:0]
+		j.flushing, j.gathering = true, false
+		lines, n, upto := j.buf, j.bufLines, j.appended
+		j.buf, j.bufLines = j.spare[:0], 0
 		j.mu.Unlock()
 		err := j.write(lines)
 		j.mu.Lock()
@@ -84,15 +301,24 @@ func (j *journal) Commit(pos int64) error {
 			j.err = fmt.Errorf("jsonlstore: %s: %w", j.path, err)
 		} else {
 			j.synced = upto
+			j.off += int64(len(lines))
+			j.lines += n
+		}
+		// Another process waiting for the file gets it after each fsync:
+		// the operations of this hold finish, and new ones wait for the
+		// next hold. A process alone keeps the hold.
+		if j.held && !j.yielding && j.lock.contended() {
+			j.yielding = true
 		}
 		j.cond.Broadcast()
 	}
 	return nil
 }
 
-// write runs without the lock; flushing keeps it the only writer.
+// write runs without j.mu; flushing keeps it the only writer in this
+// process, and the hold of the file lock the only one in any.
 func (j *journal) write(b []byte) error {
-	if _, err := j.f.Write(b); err != nil {
+	if _, err := j.f.WriteAt(b, j.off); err != nil {
 		return err
 	}
 	return j.f.Sync()
@@ -129,7 +355,7 @@ func (j *journal) compact(records iter.Seq[memstore.Record]) error {
 	}
 	defer j.release()
 
-	tmp, err := j.writeTemp(records)
+	tmp, lines, err := j.writeTemp(records)
 	if err != nil {
 		return fmt.Errorf("jsonlstore: compact %s: %w", j.path, err)
 	}
@@ -140,11 +366,15 @@ func (j *journal) compact(records iter.Seq[memstore.Record]) error {
 	}
 	dirErr := syncDir(filepath.Dir(j.path))
 
+	size, err := tmp.Seek(0, io.SeekCurrent)
 	j.mu.Lock()
 	old := j.f
-	j.f = tmp
-	j.buf = j.buf[:0]
+	j.f, j.off, j.lines = tmp, size, lines
+	j.buf, j.bufLines = j.buf[:0], 0
 	j.synced = j.appended
+	if err != nil && dirErr == nil {
+		dirErr = err
+	}
 	if dirErr != nil {
 		// The rename may not survive a crash, and with it the lines that
 		// were queued: refuse further changes rather than risk losing them.
@@ -155,15 +385,16 @@ func (j *journal) compact(records iter.Seq[memstore.Record]) error {
 }
 
 // writeTemp writes records to a synced temporary file beside the journal,
-// with the journal's permissions, and leaves it open at its end.
-func (j *journal) writeTemp(records iter.Seq[memstore.Record]) (_ *os.File, err error) {
+// with the journal's permissions, and leaves it open at its end. It returns
+// the number of lines.
+func (j *journal) writeTemp(records iter.Seq[memstore.Record]) (_ *os.File, lines int, err error) {
 	info, err := j.f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(j.path), filepath.Base(j.path)+".compact-*")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer func() {
 		if err != nil {
@@ -172,41 +403,45 @@ func (j *journal) writeTemp(records iter.Seq[memstore.Record]) (_ *os.File, err 
 		}
 	}()
 	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	var line bytes.Buffer
 	for r := range records {
 		line.Reset()
 		if err := encodeRecord(&line, r); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if _, err := w.Write(line.Bytes()); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
+		lines++
 	}
 	if err := w.Flush(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return tmp, tmp.Sync()
+	return tmp, lines, tmp.Sync()
 }
 
-// close closes the file once no write is in flight; the store has committed
-// every record before. Later calls fail with jobs.ErrClosed.
+// close closes the file and the lock once no write is in flight and no
+// hold is beginning; the store has committed every record before. Later
+// calls fail with jobs.ErrClosed.
 func (j *journal) close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for j.flushing {
+	for j.flushing || j.acquiring {
 		j.cond.Wait()
 	}
-	if j.f == nil {
+	if j.closed {
 		return nil
 	}
-	err := j.f.Close()
-	j.f = nil
+	j.closed = true
+	j.held = false
+	err := errors.Join(j.f.Close(), j.lock.close())
 	if j.err == nil {
 		j.err = jobs.ErrClosed
 	}
+	j.cond.Broadcast()
 	return err
 }
 

@@ -10,14 +10,17 @@ import (
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 )
 
-// Without flock the lock only guards against a second Open in this process;
-// the package documentation says so.
+// Without flock a job file cannot be shared: the lock only keeps a second
+// Store in this process from opening it, and the package documentation says
+// so.
 var (
 	lockedMu sync.Mutex
 	locked   = map[string]bool{}
 )
 
-func lockFile(path string) (*os.File, error) {
+type fileLock struct{ f *os.File }
+
+func openLock(path string) (*fileLock, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -32,12 +35,19 @@ func lockFile(path string) (*os.File, error) {
 		return nil, err
 	}
 	locked[abs] = true
-	return f, nil
+	return &fileLock{f: f}, nil
 }
 
-func unlockFile(f *os.File) error {
+func (l *fileLock) lock(bool) error { return nil }
+func (l *fileLock) unlock() error   { return nil }
+func (l *fileLock) contended() bool { return false }
+
+func (l *fileLock) close() error {
 	lockedMu.Lock()
-	delete(locked, f.Name())
+	delete(locked, l.f.Name())
 	lockedMu.Unlock()
-	return f.Close()
+	return l.f.Close()
 }
+
+// sole reports true: a file is never shared here.
+func (l *fileLock) sole() (bool, error) { return true, nil }

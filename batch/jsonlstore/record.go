@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/batch/memstore"
@@ -16,6 +17,21 @@ import (
 // no field of that name, so no job line can be mistaken for one.
 const deferredField = "deferred_event"
 
+// leaseField names the member that marks a delivery lease line, which
+// processes sharing the file read to keep from claiming one job at once:
+//
+//	{"delivery_lease":{"key":"SKU-1#k","owner":"host-4242-9f3a/0","until":"2026-01-02T03:09:05Z"}}
+//
+// An empty owner ends the lease.
+const leaseField = "delivery_lease"
+
+// leaseLine is the value of a lease line's leaseField.
+type leaseLine struct {
+	Key   string    `json:"key"`
+	Owner string    `json:"owner"`
+	Until time.Time `json:"until"`
+}
+
 // encodeRecord appends r's line, newline included, to buf.
 func encodeRecord(buf *bytes.Buffer, r memstore.Record) error {
 	var v any
@@ -26,6 +42,10 @@ func encodeRecord(buf *bytes.Buffer, r memstore.Record) error {
 		v = struct {
 			Event *creativeai.Generation `json:"deferred_event"`
 		}{r.Event}
+	case r.Lease != nil:
+		v = struct {
+			Lease leaseLine `json:"delivery_lease"`
+		}{leaseLine(*r.Lease)}
 	default:
 		return errors.New("jsonlstore: empty record")
 	}
@@ -44,6 +64,7 @@ type wireLine struct {
 	CompletedAt json.RawMessage        `json:"completed_at"`
 	Error       json.RawMessage        `json:"error"`
 	Event       *creativeai.Generation `json:"deferred_event"`
+	Lease       *leaseLine             `json:"delivery_lease"`
 }
 
 // decodeLine reads one non-empty line of a job file.
@@ -51,6 +72,16 @@ func decodeLine(line []byte) (memstore.Record, error) {
 	var w wireLine
 	if err := json.Unmarshal(line, &w); err != nil {
 		return memstore.Record{}, fmt.Errorf("not a JSON object: %w", err)
+	}
+	if w.Lease != nil {
+		if w.Key != "" || w.SKU != "" || w.Event != nil {
+			return memstore.Record{}, fmt.Errorf("line has %s and something else", leaseField)
+		}
+		if w.Lease.Key == "" {
+			return memstore.Record{}, fmt.Errorf("%s has no key", leaseField)
+		}
+		l := memstore.Lease(*w.Lease)
+		return memstore.Record{Lease: &l}, nil
 	}
 	if w.Event != nil {
 		if w.Key != "" || w.SKU != "" {

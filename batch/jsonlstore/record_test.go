@@ -62,6 +62,8 @@ func FuzzDecodeLine(f *testing.F) {
 		`{"key":"k","sku":"A","status":"failed","attempt":2,"previous_generation_ids":["a","b"],"delivery_status":"pending","delivery_next_at":"2026-03-11T08:44:03.5+02:00","duration":5}`,
 		`{"deferred_event":{"id":"vgen_1","status":"completed","completed_at":"1773218643","failover_used":true}}`,
 		`{"deferred_event":null,"sku":"x"}`,
+		`{"delivery_lease":{"key":"SKU-1#k","owner":"host-1-ab/0","until":"2026-03-11T08:49:03Z"}}`,
+		`{"delivery_lease":{"key":"k","owner":""},"deferred_event":{"id":"v"}}`,
 		`[]`, `null`, `{`, `"x"`,
 	} {
 		f.Add([]byte(seed))
@@ -71,8 +73,8 @@ func FuzzDecodeLine(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if (rec.Job == nil) == (rec.Event == nil) {
-			t.Fatalf("record has both or neither: %+v", rec)
+		if n := btoi(rec.Job != nil) + btoi(rec.Event != nil) + btoi(rec.Lease != nil); n != 1 {
+			t.Fatalf("record has %d of job, event and lease: %+v", n, rec)
 		}
 		if rec.Job != nil && (rec.Job.Key == "" || !rec.Job.Status.Known()) {
 			t.Fatalf("decoded job without key or with status %q", rec.Job.Status)
@@ -92,4 +94,11 @@ func FuzzDecodeLine(f *testing.F) {
 			t.Fatalf("round trip mismatch (-first +second):\n%s", d)
 		}
 	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

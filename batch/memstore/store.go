@@ -1,7 +1,6 @@
 package memstore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,9 +20,9 @@ import (
 // store for tests and short-lived programs; given a Journal (see
 // WithJournal) it is durable, which is how batch/jsonlstore is built.
 //
-// Delivery leases live only in memory: after a restart every job in the
-// outbox may be claimed at once, which is safe because the journal's owner
-// holds the only copy of the store.
+// Delivery leases are journaled like changes (Record.Lease), so that stores
+// sharing a journal (batch/jsonlstore) see one another's claims, and a
+// restarted process waits for the leases its predecessor held to expire.
 //
 // A job costs about 160 bytes plus its strings (see memJob), so a store of
 // 100,000 jobs fresh from a manifest holds about 45 MB with its indexes.
@@ -37,16 +36,8 @@ type Store struct {
 	order    []*memJob                        // first-tracked order
 	byGen    map[string]*memJob               // current and earlier generation ids
 	deferred map[string]creativeai.Generation // the event kept for each id no job has yet (jobs.SupersedesDeferred)
-	outbox   map[*memJob]struct{}             // completed jobs whose delivery is pending
-	leases   map[*memJob]lease                // delivery leases granted, by job
+	outbox   outbox                           // completed jobs whose delivery is pending, with their leases
 	pos      int64                            // journal position of the last change
-}
-
-// lease is a delivery claim on a job. Only jobs in the outbox are leased,
-// so leases are kept apart from the jobs rather than in every one of them.
-type lease struct {
-	owner string
-	until time.Time
 }
 
 // Option configures a Store.
@@ -82,11 +73,23 @@ type Journal interface {
 	Commit(pos int64) error
 }
 
-// Record is one change a Store journals: a job's new state, or
-// an event kept for a generation no job has yet. Exactly one field is set.
+// Record is one change a Store journals: a job's new state, an event kept
+// for a generation no job has yet, or a delivery lease granted. Exactly one
+// field is set.
 type Record struct {
 	Job   *jobs.Job
 	Event *creativeai.Generation
+	Lease *Lease
+}
+
+// Lease is a delivery claim on a job, journaled so that every process
+// sharing a journal sees it: the job is not claimed again before Until
+// unless Owner records its delivery first. Recording a delivery (a job
+// record with more DeliveryAttempts) releases it.
+type Lease struct {
+	Key   string
+	Owner string
+	Until time.Time
 }
 
 // New returns an empty store.
@@ -95,8 +98,7 @@ func New(opts ...Option) *Store {
 		byKey:    make(map[string]*memJob),
 		byGen:    make(map[string]*memJob),
 		deferred: make(map[string]creativeai.Generation),
-		outbox:   make(map[*memJob]struct{}),
-		leases:   make(map[*memJob]lease),
+		outbox:   newOutbox(),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -109,9 +111,11 @@ func New(opts ...Option) *Store {
 
 // Restore loads a record read back from a journal, as it is and without
 // journaling it: a job replaces any job with its key (keeping that job's
-// place in the order), and an event is applied to the job that has its
-// generation or kept for later. Replaying a journal's records in order
-// rebuilds the store that wrote them. Call Restore before the store is used.
+// place in the order), an event is applied to the job that has its
+// generation or kept for later, and a lease is granted to its owner.
+// Replaying a journal's records in order rebuilds the store that wrote them.
+// Call Restore before the store is used, or, for records another process
+// appended to a shared journal, when the changes of this one are committed.
 func (s *Store) Restore(r Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -119,7 +123,11 @@ func (s *Store) Restore(r Record) error {
 		return jobs.ErrClosed
 	}
 	switch {
-	case r.Job != nil && r.Event == nil:
+	case r.Lease != nil && r.Job == nil && r.Event == nil:
+		if m := s.byKey[r.Lease.Key]; m != nil {
+			s.outbox.lease(m, r.Lease.Owner, r.Lease.Until)
+		}
+	case r.Job != nil && r.Event == nil && r.Lease == nil:
 		j := cloneJob(*r.Job)
 		if j.Key == "" {
 			return errors.New("batch: restore: job has no key")
@@ -129,6 +137,9 @@ func (s *Store) Restore(r Record) error {
 			m = &memJob{}
 			s.byKey[j.Key] = m
 			s.order = append(s.order, m)
+		} else if m.later != nil && j.DeliveryAttempts > m.later.deliveryAttempts {
+			// A delivery was recorded, which releases the job's lease.
+			s.outbox.release(m)
 		}
 		// The record replaces the job whole, so generation ids it no longer
 		// lists (a job file's later line for the same SKU) stop pointing at it.
@@ -138,7 +149,7 @@ func (s *Store) Restore(r Record) error {
 			}
 		}
 		s.install(m, j)
-	case r.Event != nil && r.Job == nil:
+	case r.Event != nil && r.Job == nil && r.Lease == nil:
 		gen := *r.Event
 		if gen.ID == "" {
 			return jobs.ErrNoGenerationID
@@ -152,13 +163,13 @@ func (s *Store) Restore(r Record) error {
 		}
 		s.keepDeferred(gen)
 	default:
-		return errors.New("batch: restore: record must have exactly one of Job and Event")
+		return errors.New("batch: restore: record must have exactly one of Job, Event and Lease")
 	}
 	return nil
 }
 
 // Snapshot calls fn with the records that rebuild the store: every job in
-// first-tracked order, then every kept event. The store is locked until fn
+// first-tracked order, then every kept event, then every delivery lease. The store is locked until fn
 // returns, so nothing changes meanwhile; a journal compacts itself this way.
 func (s *Store) Snapshot(fn func(records iter.Seq[Record]) error) error {
 	s.mu.Lock()
@@ -177,6 +188,11 @@ func (s *Store) Snapshot(fn func(records iter.Seq[Record]) error) error {
 		for _, id := range slices.Sorted(maps.Keys(s.deferred)) {
 			gen := s.deferred[id]
 			if !yield(Record{Event: &gen}) {
+				return
+			}
+		}
+		for _, l := range s.outbox.leases() {
+			if !yield(Record{Lease: &l}) {
 				return
 			}
 		}
@@ -342,7 +358,9 @@ func (m *memJob) matches(f *jobs.Filter) bool {
 }
 
 // ClaimDeliveries leases completed jobs whose delivery is due, earliest due
-// first; see Store.
+// first (a job whose lease expired is due from the lease's end); see Store.
+// It costs O(s + log n) per job claimed, for n jobs in the outbox and s
+// target surfaces.
 func (s *Store) ClaimDeliveries(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -356,18 +374,15 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c jobs.Claim) ([]jobs.Job, 
 	}
 	var claimed []jobs.Job
 	pos, err := s.locked(func() error {
-		var due []*memJob
-		for m := range s.outbox {
-			if l, leased := s.leases[m]; m.deliveryDue(now) && (!leased || !now.Before(l.until)) {
-				due = append(due, m)
+		until := now.Add(c.Lease)
+		leased := s.outbox.claim(now, c.Limit, c.TargetSurfaces, c.Owner, until)
+		for i, m := range leased {
+			if err := s.append(Record{Lease: &Lease{Key: m.key, Owner: c.Owner, Until: until}}); err != nil {
+				for _, m := range leased[i:] {
+					s.outbox.release(m)
+				}
+				return err
 			}
-		}
-		// A due job has a delivery state, so its later fields are set.
-		slices.SortFunc(due, func(a, b *memJob) int {
-			return cmp.Or(a.later.deliveryNextAt.Compare(b.later.deliveryNextAt), a.createdAt.Compare(b.createdAt), cmp.Compare(a.key, b.key))
-		})
-		for _, m := range due[:min(len(due), c.Limit)] {
-			s.leases[m] = lease{owner: c.Owner, until: now.Add(c.Lease)}
 			claimed = append(claimed, m.job())
 		}
 		return nil
@@ -389,15 +404,35 @@ func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryR
 	}
 	return s.update(ctx, key, func(j *jobs.Job, now time.Time) error {
 		m := s.byKey[key]
-		if l, leased := s.leases[m]; !leased || l.owner != r.Owner {
+		if owner := s.outbox.owner(m); owner == "" || owner != r.Owner {
 			return fmt.Errorf("%w: %s", jobs.ErrLeaseLost, key)
 		}
 		j.RecordDelivery(r, now)
 		// Released before the change is journaled: should that fail, the job
 		// is merely claimable again, which an expired lease allows anyway.
-		delete(s.leases, m)
+		s.outbox.release(m)
 		return nil
 	})
+}
+
+// ReleaseLeases ends every delivery lease, journaling the end of each, and
+// returns once that is durable. A journal's owner calls it on finding that
+// no other process has the journal open: the leases in it belong to
+// processes that are gone, and their jobs can be claimed at once.
+func (s *Store) ReleaseLeases(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	pos, err := s.locked(func() error {
+		for _, l := range s.outbox.leases() {
+			if err := s.append(Record{Lease: &Lease{Key: l.Key}}); err != nil {
+				return err
+			}
+			s.outbox.release(s.byKey[l.Key])
+		}
+		return nil
+	})
+	return s.commit(pos, err)
 }
 
 // Close marks the store closed once every change is committed; later calls
@@ -517,9 +552,9 @@ func (s *Store) install(m *memJob, j jobs.Job) {
 		delete(s.deferred, id)
 	}
 	if j.Status == jobs.StatusCompleted && j.Delivery == jobs.DeliveryPending {
-		s.outbox[m] = struct{}{}
+		s.outbox.put(m, j.TargetSurface, j.DeliveryNextAt)
 	} else {
-		delete(s.outbox, m)
+		s.outbox.remove(m)
 	}
 }
 
@@ -693,16 +728,6 @@ func (m *memJob) job() jobs.Job {
 		j.DeliveryError = l.deliveryError
 	}
 	return j
-}
-
-// deliveryDue is jobs.Job.DeliveryDue for m, without copying the whole job: a
-// claim looks at every job in the outbox.
-func (m *memJob) deliveryDue(now time.Time) bool {
-	if m.later == nil {
-		return false // no delivery state
-	}
-	j := jobs.Job{Status: m.status.Value(), Delivery: m.later.delivery, DeliveryNextAt: m.later.deliveryNextAt}
-	return j.DeliveryDue(now)
 }
 
 // generationIDs returns m's current and earlier generation ids; none for a

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -89,9 +91,9 @@ type Config struct {
 	// Sinks routes jobs by target_surface.
 	Sinks map[string]Sink
 	// Fallback receives jobs whose target_surface has no sink in Sinks. When
-	// nil, such a job's delivery fails at once with an error naming the
-	// surface: it is visible in the job's status and export instead of being
-	// retried until it runs out of attempts.
+	// nil, workers claim only jobs for the surfaces in Sinks
+	// (jobs.Claim.TargetSurfaces): a job for another surface stays pending
+	// in the outbox for a process that has a sink for it.
 	Fallback Sink
 
 	// Workers is the number of deliveries in flight at once (default 4).
@@ -135,8 +137,9 @@ type Config struct {
 var defaultBackoff = backoff.Policy{Initial: 30 * time.Second, Max: time.Hour}
 
 type deliverer struct {
-	cfg Config
-	log *slog.Logger
+	cfg      Config
+	log      *slog.Logger
+	surfaces []string // what a claim asks for; nil for every surface
 }
 
 func newDeliverer(cfg Config) (*deliverer, error) {
@@ -170,7 +173,14 @@ func newDeliverer(cfg Config) (*deliverer, error) {
 	if cfg.Owner == "" {
 		cfg.Owner = defaultOwner()
 	}
-	return &deliverer{cfg: cfg, log: logx.OrDiscard(cfg.Logger)}, nil
+	d := &deliverer{cfg: cfg, log: logx.OrDiscard(cfg.Logger)}
+	if cfg.Fallback == nil {
+		if len(cfg.Sinks) == 0 {
+			return nil, errors.New("outbox: Config has no Sinks and no Fallback, so nothing can be delivered")
+		}
+		d.surfaces = slices.Sorted(maps.Keys(cfg.Sinks))
+	}
+	return d, nil
 }
 
 // defaultOwner names this process uniquely, so that a restarted process
@@ -248,7 +258,7 @@ func (d *deliverer) runWorkers(ctx context.Context, once bool) (int, error) {
 func (d *deliverer) work(ctx context.Context, owner string, once bool) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
-		claimed, err := d.cfg.Store.ClaimDeliveries(ctx, jobs.Claim{Owner: owner, Limit: 1, Lease: d.cfg.Lease, Now: d.cfg.Clock.Now()})
+		claimed, err := d.cfg.Store.ClaimDeliveries(ctx, jobs.Claim{Owner: owner, Limit: 1, Lease: d.cfg.Lease, Now: d.cfg.Clock.Now(), TargetSurfaces: d.surfaces})
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -295,6 +305,7 @@ func (d *deliverer) attempt(ctx context.Context, owner string, job jobs.Job) err
 	var ref string
 	var err error
 	if sink == nil {
+		// Only a store that ignores Claim.TargetSurfaces hands out such a job.
 		err = Permanent(fmt.Errorf("no delivery sink for target_surface %q", job.TargetSurface))
 	} else {
 		actx, cancel := context.WithTimeoutCause(ctx, d.cfg.AttemptTimeout, errAttemptTimeout)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
@@ -12,12 +13,12 @@ import (
 // 100k Track calls would each wait for a commit. The jobs must be new and
 // carry their final timestamps; no kept events are applied.
 func SeedJobs(ctx context.Context, s *Store, jobList []jobs.Job) error {
-	const rowsPerInsert = 500 // 8 parameters a row, within every driver's limit
+	const rowsPerInsert = 500 // 9 parameters a row, within every driver's limit
 	return s.w.run(ctx, func(ctx context.Context, q querier) error {
 		for start := 0; start < len(jobList); start += rowsPerInsert {
 			chunk := jobList[start:min(start+rowsPerInsert, len(jobList))]
 			var jobRows, genRows query
-			jobRows.add(`INSERT INTO {prefix}jobs (key, sku, generation_id, status, delivery, delivery_next_at, updated_at, record) VALUES `)
+			jobRows.add(`INSERT INTO {prefix}jobs (` + jobColumns + `) VALUES `)
 			genRows.add(`INSERT INTO {prefix}job_generations (generation_id, key) VALUES `)
 			for i := range chunk {
 				args, err := rowArgs(&chunk[i])
@@ -66,3 +67,15 @@ func Commits(s *Store) int64 { return s.w.commits.Load() }
 
 // Rebind exposes Dialect.rebind.
 func (d Dialect) Rebind(prefix, query string) string { return d.rebind(prefix, query) }
+
+// MigrateTo applies d's migrations up to version, leaving the schema an
+// older program would have.
+func MigrateTo(ctx context.Context, db *sql.DB, d Dialect, version int) error {
+	return migrate(ctx, newWriter(db, d), DefaultTablePrefix, version)
+}
+
+// ClaimQueries returns the claim's candidate queries, rewritten for s's
+// dialect: over every surface, and over one ($3).
+func ClaimQueries(s *Store) (all, bySurface string) {
+	return s.q.claimCandidates, s.q.claimSurfaceCandidates
+}

@@ -17,6 +17,7 @@ import (
 	_ "modernc.org/sqlite"             // driver "sqlite"
 
 	"github.com/creativeai-run/catalogvideo/batch/sqlstore"
+	"github.com/creativeai-run/catalogvideo/batch/storetest"
 )
 
 // sqliteDSN is the DSN the package documentation recommends, with
@@ -173,4 +174,14 @@ func (r *reopeners) get(tb testing.TB, s jobs.Store) func(testing.TB) *sql.DB {
 		tb.Fatalf("reopen of a store the opener did not return: %p", s)
 	}
 	return reopen
+}
+
+// opener opens a fresh store on b and remembers how to open its data again.
+func (r *reopeners) opener(b backend) storetest.Opener {
+	return func(t *testing.T, clock jobs.Clock) jobs.Store {
+		db, reopen := b.open(t)
+		s := newStore(t, db, b.dialect, sqlstore.WithClock(clock))
+		r.add(s, reopen)
+		return s
+	}
 }

@@ -68,14 +68,20 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	return migrate(ctx, newWriter(db, d), cfg.prefix)
+	return migrate(ctx, newWriter(db, d), cfg.prefix, 0)
 }
 
-func migrate(ctx context.Context, w *writer, prefix string) error {
+// migrate applies the migrations up to version upTo, or every one when upTo
+// is 0 (tests pass a version to build the schema an older program left).
+func migrate(ctx context.Context, w *writer, prefix string, upTo int) error {
 	d := w.dialect
 	all, err := d.migrations()
 	if err != nil {
 		return err
+	}
+	known := len(all)
+	if upTo > 0 {
+		all = all[:min(upTo, len(all))]
 	}
 	return w.run(ctx, func(ctx context.Context, q querier) error {
 		if d == Postgres {
@@ -93,8 +99,11 @@ func migrate(ctx context.Context, w *writer, prefix string) error {
 		if err != nil {
 			return err
 		}
+		if applied > known {
+			return fmt.Errorf("sqlstore: migrate: the database has schema version %d, newer than this program's %d; upgrade the program", applied, known)
+		}
 		if applied > len(all) {
-			return fmt.Errorf("sqlstore: migrate: the database has schema version %d, newer than this program's %d; upgrade the program", applied, len(all))
+			return nil
 		}
 		for _, m := range all[applied:] {
 			if _, err := q.ExecContext(ctx, d.rebind(prefix, m.sql)); err != nil {

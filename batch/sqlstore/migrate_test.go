@@ -3,9 +3,12 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 
@@ -13,7 +16,7 @@ import (
 )
 
 // migrationCount is how many migrations the package embeds per dialect.
-const migrationCount = 1
+const migrationCount = 2
 
 func countRows(t *testing.T, db *sql.DB, table string) int {
 	t.Helper()
@@ -72,6 +75,41 @@ func TestMigrateConcurrent(t *testing.T) {
 		}
 		if _, err := s2.Get(t.Context(), "a"); err != nil {
 			t.Errorf("the job tracked through one pool: %v through the other", err)
+		}
+	})
+}
+
+// TestMigrateOutboxSurface upgrades a database an older program left, with a
+// job waiting in its outbox, and claims the job by its target surface.
+func TestMigrateOutboxSurface(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		db, _ := b.open(t)
+		if err := sqlstore.MigrateTo(ctx, db, b.dialect, 1); err != nil {
+			t.Fatal(err)
+		}
+		due := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		job := jobs.Job{Key: "a", SKU: "A", TargetSurface: "meta-ads", GenerationID: "vgen_a", Status: jobs.StatusCompleted,
+			Delivery: jobs.DeliveryPending, DeliveryNextAt: due, CreatedAt: due, UpdatedAt: due}
+		record, err := json.Marshal(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		insert := `INSERT INTO catalogvideo_jobs (key, sku, generation_id, status, delivery, delivery_next_at, updated_at, record)
+			VALUES ('a', 'A', 'vgen_a', 'completed', 'pending', ` + strconv.FormatInt(due.UnixNano(), 10) + `, 0, '` + string(record) + `')`
+		if _, err := db.ExecContext(ctx, insert); err != nil {
+			t.Fatal(err)
+		}
+		s := newStore(t, db, b.dialect) // migrates to the latest version
+		claim := jobs.Claim{Owner: "w", Limit: 10, Lease: time.Minute, Now: due}
+		claim.TargetSurfaces = []string{"shopify-pdp"}
+		if got, err := s.ClaimDeliveries(ctx, claim); err != nil || len(got) != 0 {
+			t.Errorf("claim for shopify-pdp: %d jobs, %v; want none", len(got), err)
+		}
+		claim.TargetSurfaces = []string{"meta-ads"}
+		got, err := s.ClaimDeliveries(ctx, claim)
+		if err != nil || len(got) != 1 || got[0].Key != "a" {
+			t.Fatalf("claim for meta-ads: %v, %v; want job a", got, err)
 		}
 	})
 }

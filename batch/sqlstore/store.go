@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"iter"
 	"math"
 	"regexp"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -127,7 +129,7 @@ func New(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, er
 		lockClass: hash32("catalogvideo/sqlstore/generation:" + cfg.prefix),
 	}
 	if cfg.migrate {
-		err = migrate(ctx, s.w, cfg.prefix)
+		err = migrate(ctx, s.w, cfg.prefix, 0)
 	} else {
 		err = checkSchema(ctx, db, d, cfg.prefix)
 	}
@@ -165,8 +167,18 @@ type queries struct {
 	insertJob, updateJob, updateRecord, releaseLease             string
 	insertGen, selectGenKey                                      string
 	selectDeferred, upsertDeferred, takeDeferred, lockGeneration string
-	claimCandidates                                              string
+	claimCandidates, claimSurfaceCandidates                      string
 }
+
+// jobColumns are the columns rowArgs gives values for, in its order.
+const jobColumns = `key, sku, generation_id, status, delivery, delivery_next_at, updated_at, record, target_surface`
+
+// claimCandidates selects due, unleased jobs from the outbox: with the
+// surface condition it reads the jobs_outbox_surface index, without it
+// jobs_outbox, in index order either way, so a claim reads about as many
+// rows as it leases (plus those leased by others) however long the outbox.
+const claimCandidates = `SELECT seq, record, delivery_next_at FROM {prefix}jobs
+	WHERE status = 'completed' AND delivery = 'pending' AND delivery_next_at <= $1 AND lease_until <= $1 `
 
 func buildQueries(d Dialect, prefix string) queries {
 	forUpdate, forUpdateOfJ, skipLocked := "", "", ""
@@ -184,14 +196,14 @@ func buildQueries(d Dialect, prefix string) queries {
 			JOIN {prefix}job_generations g ON g.key = j.key WHERE g.generation_id = $1`
 	)
 	return queries{
-		insertJob: r(`INSERT INTO {prefix}jobs (key, sku, generation_id, status, delivery, delivery_next_at, updated_at, record)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING`),
+		insertJob: r(`INSERT INTO {prefix}jobs (` + jobColumns + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING`),
 		getJob:         r(byKey),
 		getJobByGen:    [2]string{r(byGen), r(byEarlierGen)},
 		selectJob:      r(byKey + forUpdate),
 		selectJobByGen: [2]string{r(byGen + forUpdate), r(byEarlierGen + forUpdateOfJ)},
 		updateJob: r(`UPDATE {prefix}jobs SET sku = $2, generation_id = $3, status = $4, delivery = $5,
-			delivery_next_at = $6, updated_at = $7, record = $8 WHERE key = $1`),
+			delivery_next_at = $6, updated_at = $7, record = $8, target_surface = $9 WHERE key = $1`),
 		updateRecord:   r(`UPDATE {prefix}jobs SET sku = $2, updated_at = $3, record = $4 WHERE key = $1`),
 		releaseLease:   r(`UPDATE {prefix}jobs SET lease_owner = '', lease_until = $2 WHERE key = $1`),
 		insertGen:      r(`INSERT INTO {prefix}job_generations (generation_id, key) VALUES ($1, $2) ON CONFLICT (generation_id) DO NOTHING`),
@@ -199,10 +211,10 @@ func buildQueries(d Dialect, prefix string) queries {
 		selectDeferred: r(`SELECT event FROM {prefix}deferred_events WHERE generation_id = $1`),
 		upsertDeferred: r(`INSERT INTO {prefix}deferred_events (generation_id, event, received_at) VALUES ($1, $2, $3)
 			ON CONFLICT (generation_id) DO UPDATE SET event = excluded.event, received_at = excluded.received_at`),
-		takeDeferred:   r(`DELETE FROM {prefix}deferred_events WHERE generation_id = $1 RETURNING event`),
-		lockGeneration: `SELECT pg_advisory_xact_lock($1::integer, $2::integer)`,
-		claimCandidates: r(`SELECT seq, record FROM {prefix}jobs
-			WHERE status = 'completed' AND delivery = 'pending' AND delivery_next_at <= $1 AND lease_until <= $1
+		takeDeferred:    r(`DELETE FROM {prefix}deferred_events WHERE generation_id = $1 RETURNING event`),
+		lockGeneration:  `SELECT pg_advisory_xact_lock($1::integer, $2::integer)`,
+		claimCandidates: r(claimCandidates + `ORDER BY delivery_next_at, seq LIMIT $2` + skipLocked),
+		claimSurfaceCandidates: r(claimCandidates + `AND target_surface = $3
 			ORDER BY delivery_next_at, seq LIMIT $2` + skipLocked),
 	}
 }
@@ -571,39 +583,34 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c jobs.Claim) ([]jobs.Job, 
 		c.Now = s.now.Now()
 	}
 	limit := min(c.Limit, maxClaim)
+	surfaces := slices.Compact(slices.Sorted(slices.Values(c.TargetSurfaces)))
 	var claimed []jobs.Job
 	err := s.w.run(ctx, func(ctx context.Context, q querier) error {
-		claimed = claimed[:0]
-		rows, err := q.QueryContext(ctx, s.q.claimCandidates, nanos(c.Now), limit)
-		if err != nil {
-			return fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
-		}
-		var seqs []any
-		for rows.Next() {
-			var (
-				seq int64
-				raw []byte
-			)
-			if err := rows.Scan(&seq, &raw); err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
+		var cands []candidate
+		if len(surfaces) == 0 {
+			var err error
+			if cands, err = s.candidates(ctx, q, c.Now, s.q.claimCandidates, nanos(c.Now), limit); err != nil {
+				return err
 			}
-			j, err := decodeRecord(raw)
+		}
+		// One index range per surface, merged here: an IN list would make
+		// the database sort every due job of those surfaces.
+		for _, surface := range surfaces {
+			more, err := s.candidates(ctx, q, c.Now, s.q.claimSurfaceCandidates, nanos(c.Now), limit, surface)
 			if err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlstore: ClaimDeliveries: row %d: %w", seq, err)
+				return err
 			}
-			// The columns are copies of the record; the job's own rule decides.
-			if j.DeliveryDue(c.Now) {
-				seqs = append(seqs, seq)
-				claimed = append(claimed, j)
-			}
+			cands = append(cands, more...)
 		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
+		if len(surfaces) > 1 {
+			slices.SortFunc(cands, func(a, b candidate) int { return cmp.Or(cmp.Compare(a.nextAt, b.nextAt), cmp.Compare(a.seq, b.seq)) })
+			cands = cands[:min(len(cands), limit)]
 		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
+		claimed = claimed[:0]
+		seqs := make([]any, 0, len(cands))
+		for _, cd := range cands {
+			seqs = append(seqs, cd.seq)
+			claimed = append(claimed, cd.job)
 		}
 		if len(seqs) == 0 {
 			return nil
@@ -622,6 +629,45 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c jobs.Claim) ([]jobs.Job, 
 		return nil, err
 	}
 	return claimed, nil
+}
+
+// candidate is a job a claim may lease.
+type candidate struct {
+	seq, nextAt int64
+	job         jobs.Job
+}
+
+// candidates runs a claim query and returns the rows whose job is due at now.
+func (s *Store) candidates(ctx context.Context, q querier, now time.Time, query string, args ...any) ([]candidate, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []candidate
+	for rows.Next() {
+		var (
+			cd  candidate
+			raw []byte
+		)
+		if err := rows.Scan(&cd.seq, &raw, &cd.nextAt); err != nil {
+			return nil, fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
+		}
+		if cd.job, err = decodeRecord(raw); err != nil {
+			return nil, fmt.Errorf("sqlstore: ClaimDeliveries: row %d: %w", cd.seq, err)
+		}
+		// The columns are copies of the record; the job's own rule decides.
+		if cd.job.DeliveryDue(now) {
+			out = append(out, cd)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: ClaimDeliveries: %w", err)
+	}
+	return out, nil
 }
 
 // RecordDelivery records a delivery attempt (see jobs.Job.RecordDelivery)
@@ -715,10 +761,11 @@ type indexed struct {
 	status       jobs.Status
 	delivery     jobs.DeliveryState
 	nextAt       int64
+	surface      string
 }
 
 func indexedOf(j *jobs.Job) indexed {
-	return indexed{j.GenerationID, j.Status, j.Delivery, nanos(j.DeliveryNextAt)}
+	return indexed{j.GenerationID, j.Status, j.Delivery, nanos(j.DeliveryNextAt), j.TargetSurface}
 }
 
 // save writes j back over its row; before is how it was read. The indexed
@@ -749,7 +796,7 @@ func rowArgs(j *jobs.Job) ([]any, error) {
 		return nil, fmt.Errorf("sqlstore: encoding job %s: %w", j.Key, err)
 	}
 	return []any{j.Key, j.SKU, j.GenerationID, string(j.Status), string(j.Delivery),
-		nanos(j.DeliveryNextAt), nanos(j.UpdatedAt), string(b)}, nil
+		nanos(j.DeliveryNextAt), nanos(j.UpdatedAt), string(b), j.TargetSurface}, nil
 }
 
 func decodeRecord(raw []byte) (jobs.Job, error) {

@@ -15,13 +15,7 @@ import (
 func TestConformance(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		var r reopeners
-		storetest.RunDurable(t,
-			func(t *testing.T, clock jobs.Clock) jobs.Store {
-				db, reopen := b.open(t)
-				s := newStore(t, db, b.dialect, sqlstore.WithClock(clock))
-				r.add(s, reopen)
-				return s
-			},
+		storetest.RunDurable(t, r.opener(b),
 			func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store {
 				reopen := r.get(t, s)
 				if err := s.Close(); err != nil {
@@ -31,6 +25,17 @@ func TestConformance(t *testing.T) {
 				s2 := newStore(t, reopen(t), b.dialect, sqlstore.WithClock(clock))
 				r.add(s2, reopen)
 				return s2
+			})
+	})
+}
+
+// Two stores on one database through two pools, as two processes have it.
+func TestConformanceShared(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		var r reopeners
+		storetest.RunShared(t, r.opener(b),
+			func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store {
+				return newStore(t, r.get(t, s)(t), b.dialect, sqlstore.WithClock(clock))
 			})
 	})
 }

@@ -127,36 +127,55 @@ func testClaimInvalid(h *harness) {
 }
 
 func testClaimConcurrent(h *harness) {
-	const jobList, workers = 40, 8
+	const jobList = 40
 	for i := range jobList {
 		h.completedJob(fmt.Sprintf("job-%02d", i))
 	}
+	claimConcurrently(h, []*harness{h}, 8, jobList, false)
+}
+
+// claimConcurrently runs workers claim loops on each store in stores at
+// once until no job is due, recording each claimed job delivered when
+// record is set, and checks that each of the jobList jobs in the outbox was
+// claimed exactly once.
+func claimConcurrently(h *harness, stores []*harness, workers, jobList int, record bool) {
+	h.Helper()
 	now := h.clock.Now()
 	var (
 		mu     sync.Mutex
 		counts = map[string]int{}
 		wg     sync.WaitGroup
 	)
-	for w := range workers {
-		wg.Go(func() {
-			owner := fmt.Sprintf("worker-%d", w)
-			// More rounds than there are jobs means jobs are claimed twice.
-			for range jobList + 1 {
-				got, err := h.s.ClaimDeliveries(h.ctx, jobs.Claim{Owner: owner, Limit: 3, Lease: time.Hour, Now: now})
-				if err != nil {
-					h.Errorf("%s: ClaimDeliveries: %v", owner, err)
-					return
+	for si, s := range stores {
+		for w := range workers {
+			wg.Go(func() {
+				owner := fmt.Sprintf("store-%d/worker-%d", si, w)
+				// More rounds than there are jobs means jobs are claimed twice.
+				for range jobList + 1 {
+					got, err := s.s.ClaimDeliveries(s.ctx, jobs.Claim{Owner: owner, Limit: 3, Lease: time.Hour, Now: now})
+					if err != nil {
+						s.Errorf("%s: ClaimDeliveries: %v", owner, err)
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, j := range got {
+						counts[j.Key]++
+					}
+					mu.Unlock()
+					for _, j := range got {
+						if !record {
+							continue
+						}
+						if _, err := s.s.RecordDelivery(s.ctx, j.Key, jobs.DeliveryResult{Owner: owner, State: jobs.DeliveryDelivered, Ref: owner}); err != nil {
+							s.Errorf("%s: RecordDelivery(%s): %v", owner, j.Key, err)
+						}
+					}
 				}
-				if len(got) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, j := range got {
-					counts[j.Key]++
-				}
-				mu.Unlock()
-			}
-		})
+			})
+		}
 	}
 	wg.Wait()
 	if len(counts) != jobList {
@@ -167,6 +186,73 @@ func testClaimConcurrent(h *harness) {
 			h.Errorf("%s claimed %d times during one lease", k, n)
 		}
 	}
+}
+
+// completedFor is completedJob for a job whose target surface is surface.
+func (h *harness) completedFor(key, surface string) jobs.Job {
+	h.Helper()
+	j := newJob(key)
+	j.TargetSurface = surface
+	h.track(j)
+	h.submit(key, "vgen_"+key)
+	return h.complete("vgen_" + key)
+}
+
+func (h *harness) claimSurfaces(owner string, limit int, now time.Time, surfaces ...string) []jobs.Job {
+	h.Helper()
+	jobList, err := h.s.ClaimDeliveries(h.ctx, jobs.Claim{Owner: owner, Limit: limit, Lease: time.Minute, Now: now, TargetSurfaces: surfaces})
+	if err != nil {
+		h.Fatalf("ClaimDeliveries(%s, %v): %v", owner, surfaces, err)
+	}
+	return jobList
+}
+
+func testClaimTargetSurfaces(h *harness) {
+	h.completedFor("pdp-1", "shopify-pdp")
+	h.clock.Advance(time.Second)
+	h.completedFor("ads-1", "meta-ads")
+	h.clock.Advance(time.Second)
+	h.completedFor("cms-1", "cms")
+	h.clock.Advance(time.Second)
+	h.completedFor("ads-2", "meta-ads")
+	now := h.clock.Now()
+
+	if got := h.claimSurfaces("w", 10, now, "youtube"); len(got) != 0 {
+		h.Errorf("claim for a surface no job has: %v", keys(got))
+	}
+	h.diff("claim for meta-ads", []string{"ads-1", "ads-2"}, keys(h.claimSurfaces("ads-worker", 10, now, "meta-ads")))
+	h.diff("claim for cms and shopify-pdp (twice named)", []string{"pdp-1"},
+		keys(h.claimSurfaces("w", 1, now, "cms", "shopify-pdp", "cms")))
+	h.diff("claim for every surface", []string{"cms-1"}, keys(h.claim("w", 10, now)))
+
+	// A job whose surface no worker claims waits; it is not failed.
+	h.completedFor("pdp-2", "shopify-pdp")
+	later := h.clock.Advance(time.Second)
+	if got := h.claimSurfaces("ads-worker", 10, later, "meta-ads", "cms"); len(got) != 0 {
+		h.Errorf("claim for meta-ads and cms during their leases: %v", keys(got))
+	}
+	j := h.get("pdp-2")
+	if j.Delivery != jobs.DeliveryPending || j.DeliveryAttempts != 0 {
+		h.Errorf("unclaimed pdp-2: Delivery %q after %d attempts; want pending after 0", j.Delivery, j.DeliveryAttempts)
+	}
+	h.diff("claim for shopify-pdp", []string{"pdp-2"}, keys(h.claimSurfaces("pdp-worker", 10, later, "shopify-pdp")))
+}
+
+func testClaimEarliestDueFirst(h *harness) {
+	for _, k := range []string{"a", "b", "c", "d"} {
+		h.completedJob(k)
+		h.clock.Advance(time.Second)
+	}
+	now := h.clock.Now()
+	h.diff("first claim", []string{"a", "b"}, keys(h.claim("setup", 2, now)))
+	// b's retry falls due before a's, though a was tracked first.
+	h.recordDelivery("a", jobs.DeliveryResult{Owner: "setup", State: jobs.DeliveryPending, Error: "HTTP 503", NextAt: now.Add(2 * time.Minute)})
+	h.recordDelivery("b", jobs.DeliveryResult{Owner: "setup", State: jobs.DeliveryPending, Error: "HTTP 503", NextAt: now.Add(time.Minute)})
+	h.diff("due at once", []string{"c", "d"}, keys(h.claim("w", 10, now)))
+	for _, k := range []string{"c", "d"} {
+		h.recordDelivery(k, jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryDelivered, Ref: "m-" + k})
+	}
+	h.diff("a minute later", []string{"b"}, keys(h.claim("w", 10, now.Add(time.Minute))))
 }
 
 func testDeliveryDelivered(h *harness) {

@@ -45,6 +45,8 @@ var cases = []testCase{
 	{"ClaimDeliveries/ZeroNowUsesClock", testClaimZeroNow},
 	{"ClaimDeliveries/Invalid", testClaimInvalid},
 	{"ClaimDeliveries/Concurrent", testClaimConcurrent},
+	{"ClaimDeliveries/TargetSurfaces", testClaimTargetSurfaces},
+	{"ClaimDeliveries/EarliestDueFirst", testClaimEarliestDueFirst},
 	{"RecordDelivery/Delivered", testDeliveryDelivered},
 	{"RecordDelivery/RetryThenFail", testDeliveryRetryThenFail},
 	{"RecordDelivery/LeaseLost", testDeliveryLeaseLost},

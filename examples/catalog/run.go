@@ -321,6 +321,7 @@ func (r *catalogRun) deliver(ctx context.Context) {
 	err := outbox.Deliver(ctx, outbox.Config{
 		Store:        r.store,
 		Sinks:        sinks,
+		Fallback:     cli.Unrouted,
 		MaxAttempts:  attempts,
 		Backoff:      func(n int) time.Duration { return policy.Delay(n - 1) },
 		PollInterval: 200 * time.Millisecond,

@@ -59,8 +59,8 @@ Moving a job file to PostgreSQL:
   jobs -jobs video-jobs.jsonl export > jobs.jsonl
   jobs -jobs postgres://user@host/db import jobs.jsonl
 
-A JSONL file is locked while a webhook-server or another program has it open;
-stop that program first.`
+A JSONL file may be open in other programs (webhook-server, submit) at the
+same time, compact included: they reread the compacted file.`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("jobs", synopsis, description)

@@ -283,7 +283,10 @@ func deliverConfig(o *options, env cli.Env, store jobs.Store, logger *slog.Logge
 		}
 		pub = shopify.NewPublisher(client, shopify.WithPollInterval(o.shopifyPoll, max(15*time.Second, o.shopifyPoll)))
 	} else {
-		logger.Warn("Shopify not configured: shopify-pdp deliveries wait, retrying with backoff, until a server with SHOPIFY_STORE and SHOPIFY_ADMIN_TOKEN set delivers them")
+		// Said once: this server never claims shopify-pdp jobs, so they
+		// are neither attempted nor failed here.
+		logger.Warn("Shopify not configured: shopify-pdp jobs stay pending in the job store until a server with " +
+			cli.EnvShopifyStore + " and " + cli.EnvShopifyToken + " set delivers them")
 	}
 	policy := backoff.Policy{Initial: o.deliveryBackoff, Max: max(time.Hour, o.deliveryBackoff)}
 	return outbox.Config{

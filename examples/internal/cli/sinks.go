@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/creativeai-run/catalogvideo/batch/outbox"
@@ -23,8 +24,6 @@ const (
 	SurfaceMetaAds = "meta-ads"
 )
 
-var errShopifyNotConfigured = errors.New("no Shopify store configured: set " + EnvShopifyStore + " and " + EnvShopifyToken)
-
 // NewShopifyClient builds a Shopify Admin client from the environment:
 // SHOPIFY_ADMIN_API_URL overrides SHOPIFY_STORE and SHOPIFY_API_VERSION.
 func NewShopifyClient(env Env, logger *slog.Logger, opts ...shopify.Option) (*shopify.Client, error) {
@@ -39,25 +38,30 @@ func NewShopifyClient(env Env, logger *slog.Logger, opts ...shopify.Option) (*sh
 }
 
 // Sinks returns the delivery sinks of the programs: the Shopify publisher for
-// shopify-pdp, and the stand-in ad pipeline for meta-ads. Jobs for any other
-// surface fail delivery with an error naming it (outbox.Config's
-// default).
+// shopify-pdp, and the stand-in ad pipeline for meta-ads.
 //
-// With no publisher (Shopify not configured), shopify-pdp deliveries fail
-// with an error that is retried with backoff rather than final, so that an
-// operator who restarts the program with SHOPIFY_* set still gets them
-// published.
+// With no publisher (Shopify not configured) there is no shopify-pdp sink, so
+// a program running outbox.Deliver without a Fallback leaves shopify-pdp jobs
+// pending in the store for a program that has Shopify settings, rather than
+// attempting and failing them.
 func Sinks(pub *shopify.Publisher, ads *AdPipelineSink) map[string]outbox.Sink {
 	sinks := map[string]outbox.Sink{}
 	if pub != nil {
 		sinks[SurfaceShopifyPDP] = shopifysink.New(pub)
-	} else {
-		sinks[SurfaceShopifyPDP] = outbox.SinkFunc(func(context.Context, jobs.Job) (string, error) {
-			return "", errShopifyNotConfigured
-		})
 	}
 	if ads != nil {
 		sinks[SurfaceMetaAds] = ads
 	}
 	return sinks
 }
+
+// Unrouted is the outbox.Config.Fallback of a program that delivers a batch
+// and exits (catalog): a job whose target surface has no sink fails at once
+// with an error that names the surface, or the missing Shopify settings,
+// rather than waiting in the outbox past the program's end.
+var Unrouted outbox.Sink = outbox.SinkFunc(func(_ context.Context, job jobs.Job) (string, error) {
+	if job.TargetSurface == SurfaceShopifyPDP {
+		return "", outbox.Permanent(errors.New("no Shopify store configured: set " + EnvShopifyStore + " and " + EnvShopifyToken))
+	}
+	return "", outbox.Permanent(fmt.Errorf("no delivery sink for target_surface %q", job.TargetSurface))
+})

@@ -125,7 +125,8 @@ func OpenStore(ctx context.Context, spec string, logger *slog.Logger) (jobs.Stor
 	case StoreJSONL:
 		st, err := jsonlstore.Open(s.Target, jsonlstore.WithLogger(logger))
 		if errors.Is(err, jobs.ErrLocked) {
-			return nil, s, fmt.Errorf("open job file %s: %w (stop the program that has it open, or share jobs between processes through sqlite:PATH or postgres://)", s.Display, err)
+			// Only where flock is missing: there a file cannot be shared.
+			return nil, s, fmt.Errorf("open job file %s: %w (this system cannot share a job file: stop the program that has it open, or share jobs through sqlite:PATH or postgres://)", s.Display, err)
 		}
 		if err != nil {
 			return nil, s, fmt.Errorf("open job file %s: %w", s.Display, err)

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -106,15 +105,23 @@ func TestOpenStoreJSONL(t *testing.T) {
 	}
 }
 
-func TestOpenStoreJSONLLocked(t *testing.T) {
+// Two programs open one job file, each seeing the other's changes.
+func TestOpenStoreJSONLShared(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "jobs.jsonl")
-	st, _, err := OpenStore(t.Context(), path, nil)
-	if err != nil {
+	var stores [2]jobs.Store
+	for i := range stores {
+		st, _, err := OpenStore(t.Context(), path, nil)
+		if err != nil {
+			t.Fatalf("open %d: %v", i+1, err)
+		}
+		defer st.Close()
+		stores[i] = st
+	}
+	if _, _, err := stores[0].Track(t.Context(), jobs.Job{Key: "a", SKU: "A"}); err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	if _, _, err := OpenStore(t.Context(), path, nil); !errors.Is(err, jobs.ErrLocked) {
-		t.Errorf("second open: %v, want jobs.ErrLocked", err)
+	if j, err := stores[1].Get(t.Context(), "a"); err != nil || j.SKU != "A" {
+		t.Errorf("second store: %+v, %v; want the job the first tracked", j, err)
 	}
 }
 

@@ -1,0 +1,293 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
+package jsonlstore_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/jsonlstore"
+	"github.com/creativeai-run/catalogvideo/batch/storetest"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// TestShareCompact compacts the file through one Store while another has it
+// open and goes on changing it: each sees everything, before and after, and
+// so does a third opened afterwards.
+func TestShareCompact(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.jsonl")
+	a, b := open(t, path), open(t, path)
+	ctx := t.Context()
+	track := func(s *jsonlstore.Store, key string) {
+		t.Helper()
+		if _, _, err := s.Track(ctx, jobs.Job{Key: key, SKU: key}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	track(a, "a1")
+	track(b, "b1")
+	if err := b.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	track(a, "a2") // a's file was renamed away: a rereads the new one first
+	if err := a.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	track(b, "b2")
+	want := []string{"a1", "b1", "a2", "b2"}
+	for name, s := range map[string]*jsonlstore.Store{"a": a, "b": b, "reopened": open(t, path)} {
+		var got []string
+		for _, j := range list(t, s) {
+			got = append(got, j.Key)
+		}
+		diff(t, name, want, got)
+	}
+	if lines := strings.Count(readFile(t, path), "\n"); lines != 4 {
+		t.Errorf("file has %d lines after compaction and one more change, want 4", lines)
+	}
+}
+
+// TestShareLeasesOfTheGone: a lease in the file binds the Stores that have
+// it open while its owner may still be alive, and is dropped by a Store
+// that opens the file when no other has it open, since its owner is gone.
+func TestShareLeasesOfTheGone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.jsonl")
+	ctx := t.Context()
+	a := open(t, path, jsonlstore.WithClock(clock))
+	storetest.CompletedJob(t, a, "SKU-1", "shopify-pdp")
+	claim := jobs.Claim{Owner: "a/0", Limit: 1, Lease: time.Hour, Now: now}
+	if got, err := a.ClaimDeliveries(ctx, claim); err != nil || len(got) != 1 {
+		t.Fatalf("a's claim: %d jobs, %v", len(got), err)
+	}
+	claim.Owner = "b/0"
+	b := open(t, path, jsonlstore.WithClock(clock))
+	if got, err := b.ClaimDeliveries(ctx, claim); err != nil || len(got) != 0 {
+		t.Errorf("b's claim while a is open: %d jobs, %v; want none", len(got), err)
+	}
+	// a goes away (a crash looks the same in the file), then b: the next
+	// Store to open the file is alone and may deliver at once.
+	for _, s := range []*jsonlstore.Store{a, b} {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := open(t, path, jsonlstore.WithClock(clock))
+	claim.Owner = "c/0"
+	if got, err := c.ClaimDeliveries(ctx, claim); err != nil || len(got) != 1 {
+		t.Errorf("claim by the only Store after its owner is gone: %d jobs, %v; want 1", len(got), err)
+	}
+	// And a Store opened beside it keeps c's lease.
+	d := open(t, path, jsonlstore.WithClock(clock))
+	claim.Owner = "d/0"
+	if got, err := d.ClaimDeliveries(ctx, claim); err != nil || len(got) != 0 {
+		t.Errorf("claim beside c's lease: %d jobs, %v; want none", len(got), err)
+	}
+}
+
+// TestShareHelperProcess is the other process of the tests below: it opens
+// the file JSONLSTORE_SHARE_PATH and tracks JSONLSTORE_SHARE_COUNT jobs
+// named <prefix>-<i> (or until killed), printing each key once Track has
+// acknowledged it, while it also applies a status to every job the parent
+// tracked that it can see.
+func TestShareHelperProcess(t *testing.T) {
+	path := os.Getenv("JSONLSTORE_SHARE_PATH")
+	if path == "" {
+		t.Skip("helper process for TestShareProcesses and TestShareKill")
+	}
+	prefix := os.Getenv("JSONLSTORE_SHARE_PREFIX")
+	count, _ := strconv.Atoi(os.Getenv("JSONLSTORE_SHARE_COUNT"))
+	s, err := jsonlstore.Open(path)
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	for i := 0; count == 0 || i < count; i++ {
+		key := fmt.Sprintf("%s-%d", prefix, i)
+		if _, _, err := s.Track(ctx, jobs.Job{Key: key, SKU: key, GenerationID: "vgen_" + key, Status: jobs.StatusPending}); err != nil {
+			fmt.Println("track:", err)
+			os.Exit(2)
+		}
+		fmt.Println(key)
+		// Step the parent's jobs forward too, so that both processes
+		// change the same jobs.
+		if _, err := s.Apply(ctx, creativeai.Generation{ID: fmt.Sprintf("vgen_parent-%d", i), Status: creativeai.Status(prefix)}); err != nil {
+			fmt.Println("apply:", err)
+			os.Exit(2)
+		}
+	}
+	if err := s.Close(); err != nil {
+		fmt.Println("close:", err)
+		os.Exit(2)
+	}
+}
+
+func shareHelper(t *testing.T, path, prefix string, count int) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestShareHelperProcess$")
+	cmd.Env = append(os.Environ(), "JSONLSTORE_SHARE_PATH="+path, "JSONLSTORE_SHARE_PREFIX="+prefix,
+		"JSONLSTORE_SHARE_COUNT="+strconv.Itoa(count))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, bufio.NewScanner(out)
+}
+
+// acked collects the keys a helper process printed as acknowledged.
+func acked(sc *bufio.Scanner) (keys []string, other []string) {
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "proc") {
+			keys = append(keys, line)
+		} else if line != "PASS" {
+			other = append(other, line)
+		}
+	}
+	return keys, other
+}
+
+// parentWrites tracks parent-<i> for i below n with generation
+// vgen_parent-<i>, and returns the keys acknowledged.
+func parentWrites(t *testing.T, s *jsonlstore.Store, n int, stop <-chan struct{}) []string {
+	var keys []string
+	for i := range n {
+		select {
+		case <-stop:
+			return keys
+		default:
+		}
+		key := fmt.Sprintf("parent-%d", i)
+		if _, _, err := s.Track(t.Context(), jobs.Job{Key: key, SKU: key, GenerationID: "vgen_" + key, Status: jobs.StatusPending}); err != nil {
+			t.Error(err)
+			return keys
+		}
+		keys = append(keys, key)
+	}
+	return keys
+}
+
+// checkKept reopens path and checks that every key in want is there.
+func checkKept(t *testing.T, path string, want []string) map[string]jobs.Job {
+	t.Helper()
+	got := map[string]jobs.Job{}
+	for _, j := range list(t, open(t, path)) {
+		got[j.Key] = j
+	}
+	for _, k := range want {
+		if _, ok := got[k]; !ok {
+			t.Errorf("acknowledged job %s is missing from the file", k)
+		}
+	}
+	return got
+}
+
+// TestShareProcesses runs two other processes and this one on one file at
+// once, all tracking jobs and applying events to the same jobs: every
+// acknowledged job is kept, and no status moved backward.
+func TestShareProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.jsonl")
+	s := open(t, path)
+	const n = 150
+	type result struct {
+		keys, other []string
+		err         error
+	}
+	results := make(chan result, 2)
+	for _, prefix := range []string{"proc1", "proc2"} {
+		cmd, out := shareHelper(t, path, prefix, n)
+		go func() {
+			keys, other := acked(out)
+			results <- result{keys, other, cmd.Wait()}
+		}()
+	}
+	mine := parentWrites(t, s, n, nil)
+	want := mine
+	for range 2 {
+		r := <-results
+		if r.err != nil || len(r.keys) != n {
+			t.Errorf("helper: %v after %d keys; output %q", r.err, len(r.keys), r.other)
+		}
+		want = append(want, r.keys...)
+	}
+	got := checkKept(t, path, want)
+	if len(got) != 3*n {
+		t.Errorf("%d jobs, want %d", len(got), 3*n)
+	}
+	// Both helpers applied a status to each parent job they could see; the
+	// state machine keeps whichever came first in the file, and this store
+	// agrees with a fresh read of the file.
+	for _, j := range list(t, s) {
+		if j.Status != got[j.Key].Status || j.ProviderStatus != got[j.Key].ProviderStatus {
+			t.Errorf("%s: this store has %s/%s, the file %s/%s", j.Key, j.Status, j.ProviderStatus, got[j.Key].Status, got[j.Key].ProviderStatus)
+		}
+	}
+}
+
+// TestShareKill kills (SIGKILL) another process sharing the file while both
+// write as fast as they can: no change either acknowledged is lost, and the
+// file opens cleanly.
+func TestShareKill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.jsonl")
+	s := open(t, path)
+	cmd, out := shareHelper(t, path, "proc1", 0)
+	var (
+		wg   sync.WaitGroup
+		mine []string
+		stop = make(chan struct{})
+	)
+	wg.Go(func() { mine = parentWrites(t, s, 1_000_000, stop) })
+	// Let the helper get going, then kill it mid-stream.
+	var theirs []string
+	for out.Scan() {
+		theirs = append(theirs, out.Text())
+		if len(theirs) == 200 {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	more, _ := acked(out)
+	theirs = append(theirs, more...)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ProcessState.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("helper ended with %v, want killed", err)
+	}
+	// This process goes on alone for a while, then stops.
+	time.AfterFunc(100*time.Millisecond, func() { close(stop) })
+	wg.Wait()
+	if len(mine) == 0 || len(theirs) < 200 {
+		t.Fatalf("%d parent and %d helper changes; the test did not run concurrently", len(mine), len(theirs))
+	}
+	checkKept(t, path, append(mine, theirs...))
+}
+
+// Two Stores open on one file, as two programs have it.
+func TestConformanceShared(t *testing.T) {
+	storetest.RunShared(t,
+		func(t *testing.T, clock jobs.Clock) jobs.Store {
+			return open(t, filepath.Join(t.TempDir(), "jobs.jsonl"), jsonlstore.WithClock(clock))
+		},
+		func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store {
+			return open(t, s.(*jsonlstore.Store).Path(), jsonlstore.WithClock(clock))
+		})
+}
