@@ -7,11 +7,14 @@
 //
 //	submit -csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2]
 //	       [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9]
-//	       [-retry-failed] [-dry-run] [-v]
+//	       [-retry-failed] [-dry-run] [-template FILE] [-v]
 //
 // The manifest has the columns sku, image_url, video_prompt (required) and
 // collection, target_surface, model, duration, aspect_ratio, still_prompt
-// (optional). The whole manifest is checked before anything is sent: a
+// (optional). -csv also takes Shopify's product CSV export as it is, one
+// job per variant with a SKU and an image; its prompts come from -template,
+// a file of text/template blocks that write every row's video_prompt.
+// -dry-run prints each row's prompt. The whole manifest is checked before anything is sent: a
 // missing column or any bad row (reported as FILE:LINE) stops the program
 // with exit status 2 and nothing submitted.
 //
@@ -58,7 +61,8 @@ func main() { cli.Main("submit", run) }
 const description = `Submits one video render per manifest row and tracks each in a job store.
 
 The manifest is checked in full before anything is sent: a missing column or a
-bad row (reported as FILE:LINE) exits with status 2. Rows already tracked are
+bad row (reported as FILE:LINE) exits with status 2. -csv also takes a Shopify
+product export (products_export.csv) with -template FILE for its prompts. Rows already tracked are
 skipped, so rerunning after a crash or an interruption is safe; rows that ended
 submit_failed (or renders that failed) are replayed only with -retry-failed.
 
@@ -83,11 +87,12 @@ type options struct {
 	retryFailed bool
 	dryRun      bool
 	verbose     bool
+	template    string
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs := cli.NewFlagSet("submit",
-		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] [-retry-failed] [-dry-run]",
+		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] [-retry-failed] [-dry-run] [-template FILE]",
 		description)
 	var o options
 	durationText := "5s"
@@ -101,6 +106,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.aspectRatio, "aspect-ratio", manifest.DefaultAspectRatio, "aspect ratio `W:H` for rows that give none")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the manifest and estimate the cost; send and write nothing")
+	fs.StringVar(&o.template, "template", "", cli.TemplateFlagHelp)
 	fs.BoolVar(&o.verbose, "v", false, "log every row and retry to stderr")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err
@@ -153,8 +159,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := cli.NewLogger(stderr, slog.LevelWarn, o.verbose)
 
+	templates, err := cli.LoadTemplates(o.template)
+	if err != nil {
+		return err
+	}
 	defaults := manifest.Defaults{Model: o.model, Duration: o.duration, AspectRatio: o.aspectRatio}
-	valid, err := checkManifest(o.csv, defaults, stderr)
+	var each func(manifest.Row)
+	if o.dryRun {
+		each = func(row manifest.Row) { cli.PrintPrompt(stdout, row) }
+	}
+	valid, err := checkManifest(o.csv, defaults, templates, stderr, each)
 	if err != nil {
 		return err
 	}
@@ -196,7 +210,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	m, err := manifest.NewReader(f, o.csv)
+	m, err := manifest.Open(f, o.csv, templates, nil)
 	if err != nil {
 		// The file changed since it was checked.
 		return cli.Invalidf("%v", err)
@@ -242,13 +256,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // checkManifest checks the whole manifest file before anything is sent.
-func checkManifest(path string, defaults manifest.Defaults, stderr io.Writer) (int, error) {
+func checkManifest(path string, defaults manifest.Defaults, templates *manifest.Templates, stderr io.Writer, each func(manifest.Row)) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, cli.Invalidf("manifest: %v", err)
 	}
 	defer f.Close()
-	return cli.CheckManifest(f, path, defaults, stderr, nil)
+	return cli.CheckManifest(f, path, defaults, templates, stderr, each)
 }
 
 // rowsAre formats a row count with its verb, such as "1 row is".

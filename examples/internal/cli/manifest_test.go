@@ -40,7 +40,7 @@ func TestCheckManifest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr strings.Builder
 			var rows []manifest.Row
-			n, err := CheckManifest(strings.NewReader(tt.csv), "products.csv", manifest.Defaults{}, &stderr, func(r manifest.Row) { rows = append(rows, r) })
+			n, err := CheckManifest(strings.NewReader(tt.csv), "products.csv", manifest.Defaults{}, nil, &stderr, func(r manifest.Row) { rows = append(rows, r) })
 			if tt.err != "" {
 				var usage *UsageError
 				if !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.err) {
