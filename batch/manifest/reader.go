@@ -23,6 +23,9 @@ type Reader struct {
 	fields int             // number of header fields
 	seen   DigestSet
 	read   bool
+	keys   []string // header names as columnKey makes them, for Row.Product
+	// products makes row fill Row.Product (see Reader.RecordProducts).
+	products bool
 }
 
 // utf8BOM is what spreadsheet programs put in front of "UTF-8 CSV" exports.
@@ -61,6 +64,7 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 	}
 	line, _ := cr.FieldPos(0)
 	m.fields = len(header)
+	m.keys = columnKeys(header)
 	for i := range m.index {
 		m.index[i] = -1
 	}
@@ -172,6 +176,9 @@ func (m *Reader) row(rec []string) (Row, *RowError) {
 		StillPrompt:   get(colStillPrompt),
 		File:          m.name,
 		Line:          start,
+	}
+	if m.products {
+		row.Product = manifestProduct(m.keys, rec)
 	}
 	fail := func(c int, err error) *RowError {
 		line := start

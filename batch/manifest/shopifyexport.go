@@ -568,6 +568,9 @@ func Open(r io.Reader, name string, templates *Templates, onSkip func(SkippedRow
 		if err != nil {
 			return nil, err
 		}
+		if templates != nil {
+			m.RecordProducts()
+		}
 		s.rows = m.Rows()
 	}
 	switch {

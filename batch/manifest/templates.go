@@ -3,7 +3,6 @@ package manifest
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"iter"
 	"reflect"
@@ -259,11 +258,8 @@ func (t *Templates) Render(row Row) (Row, error) {
 	}
 	var b strings.Builder
 	if err := t.set.ExecuteTemplate(&b, name, PromptData{row: row}); err != nil {
-		var ee template.ExecError
-		if errors.As(err, &ee) {
-			err = ee.Err
-		}
-		return fail(fmt.Errorf("prompt template %q of %s: %w", name, t.file, err))
+		// "prompt template: FILE:LINE:COL: executing "NAME" at <.Vendor>: …"
+		return fail(fmt.Errorf("prompt %w", err))
 	}
 	prompt := strings.TrimSpace(b.String())
 	switch {
@@ -394,4 +390,32 @@ func (r Row) productType() string {
 		return ""
 	}
 	return r.Product.Type
+}
+
+// RecordProducts makes the reader give each row its columns in
+// Row.Product, for prompt templates: every column by name, and the title,
+// vendor and type columns as Title, Vendor and Type. Call it before Rows.
+func (m *Reader) RecordProducts() { m.products = true }
+
+// columnKeys returns the keys of a header's column names.
+func columnKeys(header []string) []string {
+	keys := make([]string, len(header))
+	for i, h := range header {
+		keys[i] = columnKey(h)
+	}
+	return keys
+}
+
+// manifestProduct gives a manifest row's columns to prompt templates: every
+// column by name, and the title, vendor and type columns as Title, Vendor
+// and Type.
+func manifestProduct(keys, rec []string) *Product {
+	p := &Product{Columns: make(map[string]string, len(keys))}
+	for i, k := range keys {
+		if k != "" && i < len(rec) {
+			p.Columns[k] = strings.TrimSpace(rec[i])
+		}
+	}
+	p.Title, p.Vendor, p.Type = p.Columns["title"], p.Columns["vendor"], p.Columns["type"]
+	return p
 }
