@@ -282,3 +282,72 @@ func TestDetectFormat(t *testing.T) {
 		}
 	}
 }
+
+// FuzzShopifyExport feeds arbitrary bytes to the export reader, as is and
+// through Open with templates. Whatever the input, it must not panic or
+// loop, must report header problems as *Error and row problems as
+// *RowError in line order, and must yield only rows with a SKU, an http(s)
+// image and their product, each on a line of its own.
+func FuzzShopifyExport(f *testing.F) {
+	f.Add([]byte(classicExport))
+	f.Add([]byte(currentExport))
+	f.Add([]byte("Handle,Variant SKU,Image Src,Image Position,Variant Image\na,A1,https://x.example/1.jpg,2,\nb,B1,,,\na,A2,https://x.example/2.jpg,1,http://x.example/v.jpg\n\"x\n"))
+	f.Add([]byte("Handle,Variant SKU,Image Src,Option1 Value\n,,,\nh,,https://x.example/1.jpg,Red\nh,S\xff,https://x.example/1.jpg,Blue\n"))
+	tmpl, err := manifest.ParseTemplates("f.tmpl", `{{define "default"}}{{.SKU}} {{if .Has "Title"}}{{.Title}}{{end}}{{range $k, $v := .Options}} {{$k}}={{$v}}{{end}}{{end}}`)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		skips := 0
+		x, err := manifest.NewShopifyExportReader(strings.NewReader(string(data)), "fuzz.csv", func(manifest.SkippedRow) { skips++ })
+		if err != nil {
+			var me *manifest.Error
+			if !errors.As(err, &me) || x != nil {
+				t.Fatalf("NewShopifyExportReader: %v (%T); want only a *Error", err, err)
+			}
+			return
+		}
+		lines := strings.Count(string(data), "\n") + 1
+		last, n := 0, 0
+		for row, err := range x.Rows() {
+			if err != nil {
+				var re *manifest.RowError
+				if !errors.As(err, &re) {
+					t.Fatalf("row error %v (%T) is not a *RowError", err, err)
+				}
+				if re.Line < last || re.Line < 1 {
+					t.Fatalf("error on line %d after line %d: %v", re.Line, last, err)
+				}
+				last = re.Line
+				continue
+			}
+			n++
+			if row.Line <= last && n > 1 || row.Line < 2 {
+				t.Fatalf("row on line %d after line %d", row.Line, last)
+			}
+			last = row.Line
+			row.VideoPrompt = "p"
+			if err := row.Validate(); err != nil || row.Product == nil || row.Product.Handle == "" || row.File != "fuzz.csv" {
+				t.Fatalf("yielded row %+v: %v", row, err)
+			}
+		}
+		if n+skips > lines {
+			t.Fatalf("%d rows and %d skips from %d lines", n, skips, lines)
+		}
+		if x.Skipped() != skips {
+			t.Fatalf("Skipped() = %d, reported %d", x.Skipped(), skips)
+		}
+
+		src, err := manifest.Open(strings.NewReader(string(data)), "fuzz.csv", tmpl, nil)
+		if err != nil {
+			return
+		}
+		for row, err := range src.Rows() {
+			if err == nil {
+				if err := row.Validate(); err != nil {
+					t.Fatalf("rendered row does not validate: %v", err)
+				}
+			}
+		}
+	})
+}

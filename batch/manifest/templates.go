@@ -80,6 +80,12 @@ func ParseTemplates(file, text string) (*Templates, error) {
 			return nil, err
 		}
 	}
+	done := map[string]bool{}
+	for _, name := range t.names {
+		if err := t.checkCycle(name, nil, done); err != nil {
+			return nil, err
+		}
+	}
 	for _, name := range t.names {
 		t.versions[name] = t.version(name)
 	}
@@ -135,6 +141,31 @@ func (t *Templates) check(name string) error {
 		}
 		return true
 	})
+	return err
+}
+
+// checkCycle reports a block that includes itself, directly or through
+// others: path holds the blocks being included, outermost first, and done
+// the blocks already found to include no cycle.
+func (t *Templates) checkCycle(name string, path []string, done map[string]bool) error {
+	if done[name] {
+		return nil
+	}
+	if slices.Contains(path, name) {
+		return fmt.Errorf("%s: template %q includes itself (%s); a prompt cannot repeat without end",
+			t.file, name, strings.Join(append(path, name), " → "))
+	}
+	path = append(path, name)
+	var err error
+	walk(t.set.Lookup(name).Tree.Root, func(n parse.Node) bool {
+		if tn, ok := n.(*parse.TemplateNode); ok {
+			err = t.checkCycle(tn.Name, path, done)
+		}
+		return err == nil
+	})
+	if err == nil {
+		done[name] = true
+	}
 	return err
 }
 
@@ -256,8 +287,8 @@ func (t *Templates) Render(row Row) (Row, error) {
 		return fail(fmt.Errorf("no prompt template serves this row (collection %q, product type %q) and %s has no %q template; add {{define %q}}…{{end}} or a block for the row's collection or type",
 			row.Collection, row.productType(), t.file, DefaultTemplate, DefaultTemplate))
 	}
-	var b strings.Builder
-	if err := t.set.ExecuteTemplate(&b, name, PromptData{row: row}); err != nil {
+	b := &cappedBuilder{max: MaxPromptBytes}
+	if err := t.set.ExecuteTemplate(b, name, PromptData{row: row}); err != nil {
 		// "prompt template: FILE:LINE:COL: executing "NAME" at <.Vendor>: …"
 		return fail(fmt.Errorf("prompt %w", err))
 	}
@@ -271,6 +302,24 @@ func (t *Templates) Render(row Row) (Row, error) {
 	row.VideoPrompt = prompt
 	row.Template, row.TemplateVersion = name, t.versions[name]
 	return row, nil
+}
+
+// MaxPromptBytes bounds what a template may render for one row: a prompt
+// is a sentence or two, and a template that writes more has gone wrong.
+const MaxPromptBytes = 16 << 10
+
+// cappedBuilder is a strings.Builder that refuses to grow past max bytes,
+// which stops a template's execution.
+type cappedBuilder struct {
+	strings.Builder
+	max int
+}
+
+func (b *cappedBuilder) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, fmt.Errorf("the prompt is longer than %d bytes; a prompt is a sentence or two", b.max)
+	}
+	return b.Builder.Write(p)
 }
 
 // Apply returns rows with each row rendered by [Templates.Render]; errors

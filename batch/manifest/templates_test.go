@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -130,6 +131,13 @@ func TestTemplatesRenderErrors(t *testing.T) {
 	if _, err := empty.Render(row("", "", nil)); err == nil || !strings.Contains(err.Error(), `renders an empty prompt for this row`) {
 		t.Errorf("empty prompt: %v", err)
 	}
+	long, err := manifest.ParseTemplates("long.tmpl", `{{define "default"}}{{range 100000}}a long prompt {{end}}{{end}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := long.Render(row("", "", nil)); err == nil || !strings.Contains(err.Error(), "the prompt is longer than 16384 bytes") {
+		t.Errorf("long prompt: %v", err)
+	}
 	if _, err := empty.Render(row("", "", map[string]string{"x": "caf\ufffd"})); err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
 		t.Errorf("damaged text: %v", err)
 	}
@@ -151,6 +159,8 @@ func TestParseTemplatesErrors(t *testing.T) {
 			`prompts.tmpl: no templates: write each prompt as {{define "NAME"}}…{{end}}, NAME a collection, a product type, or "default"`},
 		{"undefined template", "{{define \"default\"}}{{template \"light\"}}{{end}}",
 			`prompts.tmpl:1:31: template "default" calls {{template "light"}}, which is not defined in this file`},
+		{"a block that includes itself", "{{define \"default\"}}{{template \"a\"}}{{end}}{{define \"a\"}}x{{template \"b\"}}{{end}}{{define \"b\"}}{{template \"a\"}}{{end}}",
+			`prompts.tmpl: template "a" includes itself (a → b → a); a prompt cannot repeat without end`},
 		{"syntax", "{{define \"default\"}}{{.Title}{{end}}",
 			`prompts.tmpl: template: prompts.tmpl:1: bad character U+007D '}'`},
 		{"not UTF-8", "{{define \"default\"}}caf\xe9{{end}}",
@@ -243,4 +253,57 @@ func TestTemplatesApply(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
+}
+
+// FuzzTemplates parses arbitrary template files and renders them for rows
+// of arbitrary values. It must not panic or hang; a file that parses has
+// versions of 12 hex digits that do not change on a second parse; a render
+// either fails with a *RowError naming the row or writes a non-empty,
+// trimmed, valid UTF-8 prompt, and names the template and version it used.
+func FuzzTemplates(f *testing.F) {
+	f.Add(promptFile, "Ceramic Mug", "Acme", "Mugs", "Color", "Blue", "material", "stoneware")
+	f.Add(`{{define "default"}}{{.Column "x"}}{{end}}`, "", "", "", "", "", "x", "caf\xe9")
+	f.Add(`{{define "default"}}{{template "a" .}}{{end}}{{define "a"}}{{.Title}}{{end}}{{define "Mugs"}}{{range .Options}}{{.}}{{end}}{{end}}`, "T", " ", "mugs", "C", "", "", "")
+	f.Add(`{{define "default"}}{{index .Options "Color"}} {{.Has "Vendor"}}{{end}}`, "T", "V", "", "Color", "\ufffd", "", "")
+	hex := regexp.MustCompile(`^[0-9a-f]{12}$`)
+	f.Fuzz(func(t *testing.T, text, title, vendor, typ, optName, optValue, colName, colValue string) {
+		tmpl, err := manifest.ParseTemplates("f.tmpl", text)
+		if err != nil {
+			return
+		}
+		again, err := manifest.ParseTemplates("f.tmpl", text)
+		if err != nil {
+			t.Fatalf("second parse: %v", err)
+		}
+		if len(tmpl.Names()) == 0 {
+			t.Fatal("parsed with no templates")
+		}
+		for _, name := range tmpl.Names() {
+			if v := tmpl.Version(name); !hex.MatchString(v) || v != again.Version(name) {
+				t.Fatalf("version of %q: %q, then %q", name, v, again.Version(name))
+			}
+		}
+		r := manifest.Row{SKU: "S", ImageURL: "https://x.example/a.jpg", Collection: typ, File: "m.csv", Line: 3,
+			Product: &manifest.Product{Title: title, Vendor: vendor, Type: typ,
+				Options: []manifest.ProductOption{{Name: optName, Value: optValue}},
+				Columns: map[string]string{colName: colValue}}}
+		got, err := tmpl.Render(r)
+		if err != nil {
+			var re *manifest.RowError
+			if !errors.As(err, &re) || re.Line != 3 || re.File != "m.csv" || re.SKU != "S" {
+				t.Fatalf("render error %v (%T) does not name the row", err, err)
+			}
+			return
+		}
+		p := got.VideoPrompt
+		if p == "" || p != strings.TrimSpace(p) || !utf8.ValidString(p) || strings.ContainsRune(p, utf8.RuneError) || len(p) > manifest.MaxPromptBytes {
+			t.Fatalf("prompt %q", p)
+		}
+		if got.TemplateVersion != tmpl.Version(got.Template) || got.TemplateVersion == "" {
+			t.Fatalf("rendered with %q version %q; the file has %q", got.Template, got.TemplateVersion, tmpl.Version(got.Template))
+		}
+		if err := got.Validate(); err != nil {
+			t.Fatalf("rendered row does not validate: %v", err)
+		}
+	})
 }
