@@ -387,6 +387,7 @@ func (x *ShopifyExportReader) flush(p *exportProduct, yield func(Row, error) boo
 	type item struct {
 		line int
 		row  Row
+		skip *SkippedRow
 		err  error
 	}
 	var items []item
@@ -394,16 +395,18 @@ func (x *ShopifyExportReader) flush(p *exportProduct, yield func(Row, error) boo
 		items = append(items, item{line: e.Line, err: e})
 	}
 	for _, v := range p.variants {
-		row, err := x.variantRow(p, v)
-		switch {
-		case err != nil:
-			items = append(items, item{line: v.line, err: err})
-		case row.SKU != "":
-			items = append(items, item{line: v.line, row: row})
-		}
+		row, skip, err := x.variantRow(p, v)
+		items = append(items, item{line: v.line, row: row, skip: skip, err: err})
 	}
 	slices.SortStableFunc(items, func(a, b item) int { return cmp.Compare(a.line, b.line) })
 	for _, it := range items {
+		if it.skip != nil {
+			x.skipped++
+			if x.onSkip != nil {
+				x.onSkip(*it.skip)
+			}
+			continue
+		}
 		if !yield(it.row, it.err) {
 			return false
 		}
@@ -411,9 +414,9 @@ func (x *ShopifyExportReader) flush(p *exportProduct, yield func(Row, error) boo
 	return true
 }
 
-// variantRow makes the row of variant v of product p: a zero Row when the
-// variant is skipped.
-func (x *ShopifyExportReader) variantRow(p *exportProduct, v exportVariant) (Row, error) {
+// variantRow makes the row of variant v of product p, or says why it is
+// skipped.
+func (x *ShopifyExportReader) variantRow(p *exportProduct, v exportVariant) (Row, *SkippedRow, error) {
 	product := &Product{
 		Handle:   p.handle,
 		Title:    p.columns[x.key(exTitle)],
@@ -431,18 +434,14 @@ func (x *ShopifyExportReader) variantRow(p *exportProduct, v exportVariant) (Row
 		}
 	}
 	variant := strings.Join(names, " / ")
-	fail := func(line int, column string, err error) (Row, error) {
-		return Row{}, &RowError{File: x.name, Line: line, Column: column, SKU: v.sku, Err: err}
+	fail := func(line int, column string, err error) (Row, *SkippedRow, error) {
+		return Row{}, nil, &RowError{File: x.name, Line: line, Column: column, SKU: v.sku, Err: err}
 	}
 	if p.dupOf > 0 {
 		return fail(v.line, "Handle", fmt.Errorf("%q continues here after its product's rows that start on line %d ended; keep a product's rows together (sort the file by Handle, keeping the rows' order)", p.handle, p.dupOf))
 	}
-	skip := func(reason string) (Row, error) {
-		x.skipped++
-		if x.onSkip != nil {
-			x.onSkip(SkippedRow{File: x.name, Line: v.line, Handle: p.handle, Variant: variant, Reason: reason})
-		}
-		return Row{}, nil
+	skip := func(reason string) (Row, *SkippedRow, error) {
+		return Row{}, &SkippedRow{File: x.name, Line: v.line, Handle: p.handle, Variant: variant, Reason: reason}, nil
 	}
 	if v.sku == "" {
 		return skip("it has no " + x.headerName(exSKU) + "; give the variant a SKU in Shopify and export again")
@@ -468,7 +467,7 @@ func (x *ShopifyExportReader) variantRow(p *exportProduct, v exportVariant) (Row
 		Product:       product,
 		File:          x.name,
 		Line:          v.line,
-	}, nil
+	}, nil, nil
 }
 
 // key returns the column key of an export column, or "" when the header

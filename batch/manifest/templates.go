@@ -384,7 +384,7 @@ func (d PromptData) Column(name string) (string, error) {
 	v, ok := d.product().Columns[columnKey(name)]
 	switch {
 	case !ok:
-		return "", fmt.Errorf("the manifest has no column %q; add it, or use {{if .Has %q}}…{{end}} around the text", name, name)
+		return "", fmt.Errorf("the file has no column %q; add it, or use {{if .Has %q}}…{{end}} around the text", name, name)
 	case strings.TrimSpace(v) == "":
 		return "", fmt.Errorf("column %q is blank for this row; fill it, or use {{if .Has %q}}…{{end}} around the text", name, name)
 	}

@@ -105,7 +105,7 @@ func TestTemplatesRenderErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = strict.Render(row("", "", map[string]string{"size": "M"}))
-	if want := `products.csv:7: prompt template: strict.tmpl:1:36: executing "default" at <.Column>: error calling Column: the manifest has no column "Material"; add it, or use {{if .Has "Material"}}…{{end}} around the text (sku "SKU-1")`; err == nil || err.Error() != want {
+	if want := `products.csv:7: prompt template: strict.tmpl:1:36: executing "default" at <.Column>: error calling Column: the file has no column "Material"; add it, or use {{if .Has "Material"}}…{{end}} around the text (sku "SKU-1")`; err == nil || err.Error() != want {
 		t.Errorf("missing column:\n got %v\nwant %s", err, want)
 	}
 	_, err = strict.Render(row("", "", map[string]string{"material": ""}))
