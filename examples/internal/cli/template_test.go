@@ -59,7 +59,7 @@ func TestCheckManifestShopifyExport(t *testing.T) {
 func TestCheckManifestShopifyExportErrors(t *testing.T) {
 	for _, tt := range []struct {
 		name, templates, err string
-		stderr             []string
+		stderr               []string
 	}{
 		{
 			name: "no templates", err: "products_export.csv: 2 invalid rows; nothing was submitted",
