@@ -145,3 +145,34 @@ func readJobs(t *testing.T, spec string) map[string]jobs.Job {
 	}
 	return out
 }
+
+// TestCatalogShopifyExportWithTemplates runs the main job offline on a
+// Shopify export: every variant with a SKU is rendered and published, and a
+// template with an unknown variable stops it before anything is sent.
+func TestCatalogShopifyExportWithTemplates(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	csvPath, tmplPath := filepath.Join(dir, "products_export.csv"), filepath.Join(dir, "prompts.tmpl")
+	if err := os.WriteFile(csvPath, []byte(shopifyExport), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmplPath, []byte("{{define \"default\"}}\n{{.Title}} by {{.Brand}}{{end}}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := runProgram(t, dir, cleanEnv(), "catalog", "-csv", csvPath, "-template", tmplPath)
+	if res.code != 2 || !strings.Contains(res.stderr, `prompts.tmpl:2:16: template "default" uses .Brand, which is not a variable`) {
+		t.Fatalf("bad template: exit %d\nstderr:\n%s", res.code, res.stderr)
+	}
+	if err := os.WriteFile(tmplPath, []byte(promptTemplates), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res = runProgram(t, dir, cleanEnv(), "catalog", "-csv", csvPath, "-template", tmplPath)
+	if res.code != 0 {
+		t.Fatalf("catalog exited %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"MUG-BLU", "MUG-RED", "TOTE-1", "total    3      0       $1.50", "Fake Shopify: 3 videos uploaded and attached"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output does not mention %q:\n%s", want, res.stdout)
+		}
+	}
+}
