@@ -6,6 +6,12 @@
 // and a bad row is a [*RowError] naming the file, line and column, after
 // which the next rows are still read.
 //
+// [Open] also reads Shopify's product CSV export, telling the format from
+// the header: [NewShopifyExportReader] yields one row per variant with a SKU
+// and an image, and [Templates] — text/template blocks named by collection
+// or product type — write the rows' prompts, recording each template's
+// name and version in the row.
+//
 // [RowKey] names a row across runs: its SKU and a hash of its render inputs
 // once [Defaults] fill its empty settings. Package batch's Run submits rows
 // from any sequence of [Row]; this package does not import batch.

@@ -351,3 +351,17 @@ func FuzzShopifyExport(f *testing.F) {
 		}
 	})
 }
+
+func TestShopifyExportAddedColumns(t *testing.T) {
+	// Columns a merchant adds to the export route its rows.
+	rows, errs, _ := readExport(t, "p.csv", "Handle,Title,Variant SKU,Image Src,collection,target_surface\n"+
+		"a,A,A-1,https://x.example/a.jpg,spring-drop,meta-ads\na,,A-2,,,\n")
+	if len(errs) > 0 || len(rows) != 2 {
+		t.Fatalf("rows %v, errors %v", rows, errs)
+	}
+	for _, r := range rows {
+		if r.Collection != "spring-drop" || r.TargetSurface != "meta-ads" {
+			t.Errorf("%s: collection %q, target %q; want the product's spring-drop and meta-ads", r.SKU, r.Collection, r.TargetSurface)
+		}
+	}
+}

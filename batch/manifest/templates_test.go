@@ -2,6 +2,7 @@ package manifest_test
 
 import (
 	"errors"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -306,4 +307,34 @@ func FuzzTemplates(f *testing.F) {
 			t.Fatalf("rendered row does not validate: %v", err)
 		}
 	})
+}
+
+// TestREADMETemplates keeps the README's example template file working.
+func TestREADMETemplates(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```gotemplate\n")
+	text, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no ```gotemplate block")
+	}
+	tmpl, err := manifest.ParseTemplates("prompts.tmpl", text)
+	if err != nil {
+		t.Fatalf("the README's templates: %v", err)
+	}
+	for _, tt := range []struct {
+		row  manifest.Row
+		want string
+	}{
+		{row("", "Mugs", nil, manifest.ProductOption{Name: "Color", Value: "Blue"}), "Ceramic Mug by Acme in Blue, steam rising, soft morning light"},
+		{row("spring-drop", "Mugs", map[string]string{"material": "stoneware"}), "Ceramic Mug in stoneware, gentle rotation"},
+		{row("", "Bags", nil), "5-second hero shot of the Ceramic Mug, clean white sweep"},
+	} {
+		got, err := tmpl.Render(tt.row)
+		if err != nil || got.VideoPrompt != tt.want {
+			t.Errorf("README template for %q/%q: %q, %v; want %q", tt.row.Collection, tt.row.Product.Type, got.VideoPrompt, err, tt.want)
+		}
+	}
 }
