@@ -3,6 +3,7 @@ package manifest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"iter"
 	"reflect"
@@ -54,7 +55,8 @@ func ParseTemplates(file, text string) (*Templates, error) {
 	}
 	root, err := template.New(file).Option("missingkey=error").Parse(text)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		// text/template says "template: FILE:LINE: problem".
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "template: "))
 	}
 	t := &Templates{file: file, set: root, versions: map[string]string{}}
 	if root.Tree != nil {

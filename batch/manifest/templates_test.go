@@ -163,7 +163,7 @@ func TestParseTemplatesErrors(t *testing.T) {
 		{"a block that includes itself", "{{define \"default\"}}{{template \"a\"}}{{end}}{{define \"a\"}}x{{template \"b\"}}{{end}}{{define \"b\"}}{{template \"a\"}}{{end}}",
 			`prompts.tmpl: template "a" includes itself (a → b → a); a prompt cannot repeat without end`},
 		{"syntax", "{{define \"default\"}}{{.Title}{{end}}",
-			`prompts.tmpl: template: prompts.tmpl:1: bad character U+007D '}'`},
+			`prompts.tmpl:1: bad character U+007D '}'`},
 		{"not UTF-8", "{{define \"default\"}}caf\xe9{{end}}",
 			`prompts.tmpl: the template file is not UTF-8 text; save it as UTF-8`},
 	} {
