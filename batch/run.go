@@ -674,23 +674,23 @@ func skipped(res RowResult, job *Job) RowResult {
 
 func (r *runner) newJob(t task) Job {
 	now := r.cfg.Clock.Now()
-	return Job{
-		Key:             t.key,
-		SKU:             t.row.SKU,
-		Collection:      t.row.Collection,
-		TargetSurface:   t.row.TargetSurface,
-		Status:          jobs.StatusPending,
-		ImageURL:        t.row.ImageURL,
-		VideoPrompt:     t.row.VideoPrompt,
-		StillPrompt:     t.row.StillPrompt,
-		Model:           t.row.Model,
-		Duration:        t.row.Duration,
-		AspectRatio:     t.row.AspectRatio,
-		Template:        t.row.Template,
-		TemplateVersion: t.row.TemplateVersion,
-		CreatedAt:       now,
-		UpdatedAt:       now,
+	j := Job{
+		Key:           t.key,
+		SKU:           t.row.SKU,
+		Collection:    t.row.Collection,
+		TargetSurface: t.row.TargetSurface,
+		Status:        jobs.StatusPending,
+		ImageURL:      t.row.ImageURL,
+		VideoPrompt:   t.row.VideoPrompt,
+		StillPrompt:   t.row.StillPrompt,
+		Model:         t.row.Model,
+		Duration:      t.row.Duration,
+		AspectRatio:   t.row.AspectRatio,
+		CreatedAt:     now,
+		UpdatedAt:     now,
 	}
+	j.Template, j.TemplateVersion = t.row.Template, t.row.TemplateVersion
+	return j
 }
 
 // submit makes the API calls of the job's current attempt, the optional

@@ -14,9 +14,9 @@
 // (optional). -csv also takes Shopify's product CSV export as it is, one
 // job per variant with a SKU and an image; its prompts come from -template,
 // a file of text/template blocks that write every row's video_prompt.
-// -dry-run prints each row's prompt. The whole manifest is checked before anything is sent: a
-// missing column or any bad row (reported as FILE:LINE) stops the program
-// with exit status 2 and nothing submitted.
+// -dry-run prints each row's prompt. The whole manifest is checked before
+// anything is sent: a missing column or any bad row (reported as FILE:LINE)
+// stops the program with exit status 2 and nothing submitted.
 //
 // -jobs takes a JSONL file path, sqlite:PATH, or a postgres:// URL.
 // -webhook-url is where the service sends render events (a webhook-server);
@@ -62,9 +62,10 @@ const description = `Submits one video render per manifest row and tracks each i
 
 The manifest is checked in full before anything is sent: a missing column or a
 bad row (reported as FILE:LINE) exits with status 2. -csv also takes a Shopify
-product export (products_export.csv) with -template FILE for its prompts. Rows already tracked are
-skipped, so rerunning after a crash or an interruption is safe; rows that ended
-submit_failed (or renders that failed) are replayed only with -retry-failed.
+product export (products_export.csv), with -template FILE for its prompts.
+Rows already tracked are skipped, so rerunning after a crash or an
+interruption is safe; rows that ended submit_failed (or renders that failed)
+are replayed only with -retry-failed.
 
 Prints a table of the rows with their cost and "Submitted X/Y jobs -> FILE".
 
