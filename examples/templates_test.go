@@ -29,8 +29,7 @@ const promptTemplates = `{{define "Mugs"}}{{.Title}} by {{.Vendor}} in {{.Option
 
 // TestSubmitShopifyExportWithTemplates runs submit on a Shopify export with
 // prompt templates: a dry run prints the prompts, the run renders one job
-// per variant with a SKU, recording the template and its version (in
-// SQLite: see the README on JSONL files); a rerun
+// per variant with a SKU, recording the template and its version; a rerun
 // renders nothing, and editing one template renders again only the rows it
 // serves.
 func TestSubmitShopifyExportWithTemplates(t *testing.T) {
