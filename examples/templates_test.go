@@ -38,7 +38,7 @@ func TestSubmitShopifyExportWithTemplates(t *testing.T) {
 	sim := creativeaitest.NewServer()
 	defer sim.Close()
 	env := cleanEnv("CREATIVEAI_API_KEY="+sim.APIKey, "CREATIVEAI_BASE_URL="+sim.URL)
-	csvPath, tmplPath, jobsPath := filepath.Join(dir, "products_export.csv"), filepath.Join(dir, "prompts.tmpl"), "sqlite:"+filepath.Join(dir, "jobs.db")
+	csvPath, tmplPath, jobsPath := filepath.Join(dir, "products_export.csv"), filepath.Join(dir, "prompts.tmpl"), filepath.Join(dir, "video-jobs.jsonl")
 	write := func(path, text string) {
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
