@@ -674,7 +674,7 @@ func skipped(res RowResult, job *Job) RowResult {
 
 func (r *runner) newJob(t task) Job {
 	now := r.cfg.Clock.Now()
-	return Job{
+	j := Job{
 		Key:           t.key,
 		SKU:           t.row.SKU,
 		Collection:    t.row.Collection,
@@ -689,6 +689,8 @@ func (r *runner) newJob(t task) Job {
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
+	j.Template, j.TemplateVersion = t.row.Template, t.row.TemplateVersion
+	return j
 }
 
 // submit makes the API calls of the job's current attempt, the optional

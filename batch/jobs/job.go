@@ -41,6 +41,11 @@ type Job struct {
 	Model       string              `json:"model,omitempty"`
 	Duration    creativeai.Duration `json:"duration,omitempty"`
 	AspectRatio string              `json:"aspect_ratio,omitempty"`
+	// Template and TemplateVersion name the prompt template that wrote
+	// VideoPrompt and its version (12 hex digits of a SHA-256 of its text);
+	// empty when the manifest gave the prompt. The version is part of Key.
+	Template        string `json:"template,omitempty"`
+	TemplateVersion string `json:"template_version,omitempty"`
 
 	// Attempt counts replays of the row; it is part of the Idempotency-Key, so
 	// a replay is a new logical request and a rerun of the same attempt is not.

@@ -12,10 +12,12 @@
 // names; LF, CRLF or CR line ends. Text that is not UTF-8, and U+FFFD, never
 // reach a row. SKUs a spreadsheet turned into scientific notation are
 // refused; the rule is in [NewReader]'s documentation.
-//
-// [ParseTemplates] reads prompt templates, text/template define blocks per
-// collection or product type; [WithTemplates] renders each row's prompt from
-// them.
+
+// [Open] also reads Shopify's product CSV export, telling the format from
+// the header: [NewShopifyExportReader] yields one row per variant with a SKU
+// and an image, and [Templates] — text/template blocks named by collection
+// or product type — write the rows' prompts, recording each template's
+// name and version in the row.
 //
 // [RowKey] names a row across runs: its SKU and a hash of its render inputs
 // once [Defaults] fill its empty settings. Package batch's Run submits rows

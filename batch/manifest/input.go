@@ -22,10 +22,12 @@ import (
 type Option func(*config) error
 
 type config struct {
-	enc       encoding.Encoding // nil: UTF-8, checked
-	encName   string
-	warn      func(Warning)
-	templates *Templates
+	enc     encoding.Encoding // nil: UTF-8, checked
+	encName string
+	warn    func(Warning)
+	// promptsFromTemplates makes video_prompt optional: Open sets it when
+	// templates write the prompts.
+	promptsFromTemplates bool
 }
 
 // WithEncoding names the text encoding of a manifest that has no byte-order
@@ -47,6 +49,15 @@ func WithEncoding(name string) Option {
 		if canonical == "utf-8" {
 			c.enc = nil // read as is, so invalid bytes are reported, not replaced
 		}
+		return nil
+	}
+}
+
+// promptsFromTemplates makes the video_prompt column optional, for Open
+// when templates write the prompts.
+func promptsFromTemplates() Option {
+	return func(c *config) error {
+		c.promptsFromTemplates = true
 		return nil
 	}
 }

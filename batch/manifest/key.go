@@ -47,7 +47,8 @@ func firstNonEmpty(s ...string) string {
 
 // RowKey returns the row's key: its SKU, "#", and a short hash of its render
 // inputs (image_url, video_prompt, still_prompt, model, duration,
-// aspect_ratio) after the defaults are applied. Rerunning a manifest finds
+// aspect_ratio, and the prompt template's name and version if a template
+// wrote the prompt) after the defaults are applied. Rerunning a manifest finds
 // the same keys, so tracked rows are skipped; changing a prompt or a default
 // makes a new version of the row, which is rendered.
 func RowKey(r Row, d Defaults) string {
@@ -66,14 +67,18 @@ func Key(sku string, resolved [sha256.Size]byte) string {
 // video_prompt, still_prompt, model, duration, aspect_ratio) as they are, so
 // apply the defaults first when the digest should identify a render. Each
 // field is length-prefixed so no two different rows hash the same input.
-// Collection, target_surface, File and Line are not part of it.
+// A row a prompt template wrote also hashes the template's name and
+// version, so that a new version of the template makes a new version of the
+// row even where the prompt reads the same. Collection, target_surface,
+// Product, File and Line are not part of it.
 func (r Row) Digest() [sha256.Size]byte {
 	h := sha256.New()
 	var n [binary.MaxVarintLen64]byte
 	fields := []string{"catalogvideo/row/v1", r.SKU, r.ImageURL, r.VideoPrompt, r.StillPrompt, r.Model, durationText(r.Duration), r.AspectRatio}
-	if r.Template != "" {
-		// Only then, so the keys of rows without templates stay as they were.
-		fields = append(fields, "template", r.Template, r.TemplateVersion)
+	if r.Template != "" || r.TemplateVersion != "" {
+		// Only then, so that the keys of rows with their own prompts stay
+		// what they were.
+		fields = append(fields, r.Template, r.TemplateVersion)
 	}
 	for _, f := range fields {
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])

@@ -29,11 +29,9 @@ type Reader struct {
 	read   bool
 	warn   func(Warning)
 	stats  Stats
-	// templates and names (each header field's template key, or "") are
-	// set when prompts come from templates.
-	templates *Templates
-	names     []string
-	typeCol   int // field index of the product type column, -1 if absent
+	keys   []string // header names as columnKey makes them, for Row.Product
+	// products makes row fill Row.Product (see Reader.RecordProducts).
+	products bool
 }
 
 // Stats describes how a manifest was read. Rows has its final value once
@@ -129,7 +127,7 @@ func NewReader(r io.Reader, name string, opts ...Option) (*Reader, error) {
 	}
 	br := bufio.NewReaderSize(&stickyReader{r: transform.NewReader(text, crToLF{})}, 64<<10)
 	required := requiredColumns
-	if c.templates != nil {
+	if c.promptsFromTemplates {
 		required = []int{colSKU, colImageURL}
 	}
 	comma, split, skip, err := sniffDelimiter(br, required)
@@ -144,7 +142,7 @@ func NewReader(r io.Reader, name string, opts ...Option) (*Reader, error) {
 	cr.ReuseRecord = true
 
 	m := &Reader{name: name, cr: cr, skip: skip, seen: make(DigestSet), warn: c.warn,
-		stats: Stats{Encoding: enc, Delimiter: comma}, templates: c.templates, typeCol: -1}
+		stats: Stats{Encoding: enc, Delimiter: comma}}
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, &Error{File: name, Err: errors.New("empty manifest: no header line")}
@@ -158,6 +156,7 @@ func NewReader(r io.Reader, name string, opts ...Option) (*Reader, error) {
 	}
 	line := m.line(0)
 	m.fields = len(header)
+	m.keys = columnKeys(header)
 	for i := range m.index {
 		m.index[i] = -1
 	}
@@ -167,13 +166,9 @@ func NewReader(r io.Reader, name string, opts ...Option) (*Reader, error) {
 			return nil, &Error{File: name, Line: line, Err: fmt.Errorf("header field %d %v", i+1, describe(h, at, err, enc != "utf-8"))}
 		}
 		h = strings.ToLower(strings.TrimSpace(h))
-		m.names = append(m.names, templateKey(h))
 		if h == "" {
 			m.stats.UnnamedColumns++
 			continue
-		}
-		if h == "type" || h == "product_type" || h == "product type" {
-			m.typeCol = i
 		}
 		if seen[h] {
 			return nil, &Error{File: name, Line: line, Column: h, Err: errors.New("appears more than once in the header")}
@@ -333,10 +328,8 @@ func (m *Reader) row(rec []string) (Row, *Warning, *RowError) {
 		File:          m.name,
 		Line:          start,
 	}
-	if m.templates != nil {
-		if err := m.render(&row, rec); err != nil {
-			return Row{}, nil, fail(colVideoPrompt, err)
-		}
+	if m.products {
+		row.Product = manifestProduct(m.keys, rec)
 	}
 	if scientific.MatchString(sku) {
 		return Row{}, nil, fail(colSKU, fmt.Errorf("%q is a number in scientific notation, as a spreadsheet shows a long numeric SKU, and its digits are lost; "+
@@ -365,34 +358,6 @@ func (m *Reader) row(rec []string) (Row, *Warning, *RowError) {
 			Message: fmt.Sprintf("%q has spaces around it, which no store SKU has; read as %q: remove the spaces in the file", raw, sku)}
 	}
 	return row, w, nil
-}
-
-// render sets the row's prompt from its template.
-func (m *Reader) render(row *Row, rec []string) error {
-	productType := ""
-	if m.typeCol >= 0 {
-		productType = strings.TrimSpace(rec[m.typeCol])
-	}
-	name, err := m.templates.pick(row.Collection, productType)
-	if err != nil {
-		return err
-	}
-	data := make(map[string]string, len(rec))
-	for i, f := range rec {
-		if f = strings.TrimSpace(f); f != "" && m.names[i] != "" {
-			if _, err := checkText(f); err != nil {
-				continue // a column the SDK does not read, which may not be UTF-8
-			}
-			data[m.names[i]] = f
-		}
-	}
-	prompt, err := m.templates.render(name, data)
-	if err != nil {
-		return err
-	}
-	row.VideoPrompt, row.Template = prompt, name
-	row.TemplateVersion, _ = m.templates.Version(name)
-	return nil
 }
 
 // errNotUTF8 and errReplacement are what checkText finds.

@@ -63,9 +63,12 @@ type Row struct {
 	// StillPrompt, when set, asks for a refreshed still generated from the
 	// hero image; the clip is then rendered from that still.
 	StillPrompt string
-	// Template and TemplateVersion name the prompt template VideoPrompt was
-	// rendered from, and its version (see Templates); empty when the prompt
-	// is the row's own.
+	// Product is what prompt templates use besides the columns above (see
+	// [Templates]); nil when the reader recorded nothing more.
+	Product *Product
+	// Template and TemplateVersion name the prompt template that wrote
+	// VideoPrompt and its version; both are empty when the manifest gave
+	// the prompt.
 	Template, TemplateVersion string
 	// File and Line locate the row in its manifest (Line is 1-based); they
 	// are empty for rows that did not come from a file.

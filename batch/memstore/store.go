@@ -622,6 +622,9 @@ type jobSettings struct {
 	model         string
 	aspectRatio   string
 	duration      creativeai.Duration
+
+	// The prompt template that wrote the rows' prompts, if any.
+	template, templateVersion string
 }
 
 // jobLater holds the fields a job gains after it is tracked.
@@ -663,6 +666,8 @@ func (m *memJob) set(j *jobs.Job) {
 		model:         j.Model,
 		aspectRatio:   j.AspectRatio,
 		duration:      j.Duration,
+
+		template: j.Template, templateVersion: j.TemplateVersion,
 	})
 	m.createdAt, m.updatedAt = j.CreatedAt, j.UpdatedAt
 
@@ -711,6 +716,7 @@ func (m *memJob) job() jobs.Job {
 		CreatedAt:     m.createdAt,
 		UpdatedAt:     m.updatedAt,
 	}
+	j.Template, j.TemplateVersion = s.template, s.templateVersion
 	if l := m.later; l != nil {
 		j.OutputURL = l.outputURL
 		j.FailoverUsed = l.failoverUsed

@@ -20,8 +20,12 @@
 //
 // Usage:
 //
-//	catalog [-csv FILE] [-jobs video-jobs.jsonl] [-timeout D] [-retry-failed]
-//	        [-webhook-url URL] [-listen ADDR] [-v]
+//	catalog [-csv FILE] [-template FILE] [-jobs video-jobs.jsonl] [-timeout D]
+//	        [-retry-failed] [-webhook-url URL] [-listen ADDR] [-v]
+//
+// -csv takes a manifest or Shopify's product CSV export; -template names a
+// file of prompt templates that write every row's video_prompt (an export
+// needs one).
 //
 // Rerunning with the same job file is safe: rows already tracked are
 // reported and not submitted again. A -timeout too short for the rows at the
@@ -100,10 +104,11 @@ type options struct {
 	listen      string
 	verbose     bool
 	encoding    manifest.Option
+	template    string
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options, error) {
-	fs := cli.NewFlagSet("catalog", "[-csv FILE] [-encoding NAME] [-jobs video-jobs.jsonl] [-timeout D] [-webhook-url URL] [-listen ADDR]", description)
+	fs := cli.NewFlagSet("catalog", "[-csv FILE] [-encoding NAME] [-template FILE] [-jobs video-jobs.jsonl] [-timeout D] [-webhook-url URL] [-listen ADDR]", description)
 	var o options
 	var encoding string
 	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (default: the workflow's three sample rows)")
@@ -113,6 +118,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "live only: public `URL` that forwards to -listen; without it the run polls")
 	fs.StringVar(&o.listen, "listen", "", "`host:port` of the webhook receiver (default 127.0.0.1:0 offline, 127.0.0.1:8080 live with -webhook-url)")
+	fs.StringVar(&o.template, "template", "", cli.TemplateFlagHelp)
 	fs.BoolVar(&o.verbose, "v", false, "log requests, retries and events to stderr")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err
@@ -161,7 +167,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rows, source, err := readManifest(o.csv, stderr, o.encoding)
+	rows, source, err := readManifest(o.csv, o.template, stderr, o.encoding)
 	if err != nil {
 		return err
 	}
@@ -195,7 +201,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // readManifest checks and reads the rows of -csv, or of the sample.
-func readManifest(path string, stderr io.Writer, encoding manifest.Option) ([]manifest.Row, string, error) {
+func readManifest(path, templateFile string, stderr io.Writer, encoding manifest.Option) ([]manifest.Row, string, error) {
+	templates, err := cli.LoadTemplates(templateFile)
+	if err != nil {
+		return nil, "", err
+	}
 	var in io.Reader = strings.NewReader(sampleCSV)
 	name := "the workflow's sample manifest"
 	if path != "" {
@@ -207,7 +217,7 @@ func readManifest(path string, stderr io.Writer, encoding manifest.Option) ([]ma
 		in, name = f, path
 	}
 	var rows []manifest.Row
-	if _, err := cli.CheckManifest(in, cmp.Or(path, "sample.csv"), manifest.Defaults{}, stderr, func(r manifest.Row) { rows = append(rows, r) }, encoding); err != nil {
+	if _, err := cli.CheckManifest(in, cmp.Or(path, "sample.csv"), manifest.Defaults{}, templates, stderr, func(r manifest.Row) { rows = append(rows, r) }, encoding); err != nil {
 		return nil, "", err
 	}
 	return rows, name, nil

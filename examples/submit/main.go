@@ -7,13 +7,16 @@
 //
 //	submit -csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2]
 //	       [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9]
-//	       [-retry-failed] [-dry-run] [-v]
+//	       [-retry-failed] [-dry-run] [-template FILE] [-v]
 //
 // The manifest has the columns sku, image_url, video_prompt (required) and
 // collection, target_surface, model, duration, aspect_ratio, still_prompt
-// (optional). The whole manifest is checked before anything is sent: a
-// missing column or any bad row (reported as FILE:LINE) stops the program
-// with exit status 2 and nothing submitted.
+// (optional). -csv also takes Shopify's product CSV export as it is, one
+// job per variant with a SKU and an image; its prompts come from -template,
+// a file of text/template blocks that write every row's video_prompt.
+// -dry-run prints each row's prompt. The whole manifest is checked before
+// anything is sent: a missing column or any bad row (reported as FILE:LINE)
+// stops the program with exit status 2 and nothing submitted.
 //
 // -jobs takes a JSONL file path, sqlite:PATH, or a postgres:// URL.
 // -webhook-url is where the service sends render events (a webhook-server);
@@ -58,9 +61,11 @@ func main() { cli.Main("submit", run) }
 const description = `Submits one video render per manifest row and tracks each in a job store.
 
 The manifest is checked in full before anything is sent: a missing column or a
-bad row (reported as FILE:LINE) exits with status 2. Rows already tracked are
-skipped, so rerunning after a crash or an interruption is safe; rows that ended
-submit_failed (or renders that failed) are replayed only with -retry-failed.
+bad row (reported as FILE:LINE) exits with status 2. -csv also takes a Shopify
+product export (products_export.csv), with -template FILE for its prompts.
+Rows already tracked are skipped, so rerunning after a crash or an
+interruption is safe; rows that ended submit_failed (or renders that failed)
+are replayed only with -retry-failed.
 
 Prints a table of the rows with their cost and "Submitted X/Y jobs -> FILE".
 
@@ -96,7 +101,6 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	var encoding string
 	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (required)")
 	fs.StringVar(&encoding, "encoding", "", cli.EncodingFlagHelp)
-	fs.StringVar(&o.template, "template", "", "prompt template `file`: text/template {{define \"NAME\"}} blocks, NAME a collection, a product type or default; replaces every row's video_prompt")
 	fs.StringVar(&o.jobs, "jobs", "", cli.JobsFlagHelp+" (required unless -dry-run)")
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "public `URL` the service posts render events to (required unless -dry-run; -webhook-url= sends none, for polling)")
 	fs.IntVar(&o.concurrency, "concurrency", batch.DefaultConcurrency, "`rows` submitted at once")
@@ -106,6 +110,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.aspectRatio, "aspect-ratio", manifest.DefaultAspectRatio, "aspect ratio `W:H` for rows that give none")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the manifest and estimate the cost; send and write nothing")
+	fs.StringVar(&o.template, "template", "", cli.TemplateFlagHelp)
 	fs.BoolVar(&o.verbose, "v", false, "log every row and retry to stderr")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err
@@ -161,22 +166,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := cli.NewLogger(stderr, slog.LevelWarn, o.verbose)
 
+	templates, err := cli.LoadTemplates(o.template)
+	if err != nil {
+		return err
+	}
 	defaults := manifest.Defaults{Model: o.model, Duration: o.duration, AspectRatio: o.aspectRatio}
-	opts := []manifest.Option{o.encoding}
-	if o.template != "" {
-		tpl, err := readTemplates(o.template)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, manifest.WithTemplates(tpl))
-	}
 	var each func(manifest.Row)
-	if o.dryRun && o.template != "" {
-		each = func(r manifest.Row) {
-			fmt.Fprintf(stdout, "%s:%d %s [%s %s]: %s\n", r.File, r.Line, r.SKU, r.Template, r.TemplateVersion, r.VideoPrompt)
-		}
+	if o.dryRun {
+		each = func(row manifest.Row) { cli.PrintPrompt(stdout, row) }
 	}
-	valid, err := checkManifest(o.csv, defaults, stderr, each, opts...)
+	valid, err := checkManifest(o.csv, defaults, templates, stderr, each, o.encoding)
 	if err != nil {
 		return err
 	}
@@ -218,7 +217,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	m, err := manifest.NewReader(f, o.csv, opts...)
+	m, err := manifest.Open(f, o.csv, templates, nil, o.encoding)
 	if err != nil {
 		// The file changed since it was checked.
 		return cli.Invalidf("%v", err)
@@ -264,27 +263,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // checkManifest checks the whole manifest file before anything is sent.
-func checkManifest(path string, defaults manifest.Defaults, stderr io.Writer, each func(manifest.Row), opts ...manifest.Option) (int, error) {
+func checkManifest(path string, defaults manifest.Defaults, templates *manifest.Templates, stderr io.Writer, each func(manifest.Row), opts ...manifest.Option) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, cli.Invalidf("manifest: %v", err)
 	}
 	defer f.Close()
-	return cli.CheckManifest(f, path, defaults, stderr, each, opts...)
-}
-
-// readTemplates reads the -template file.
-func readTemplates(path string) (*manifest.Templates, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, cli.Invalidf("-template: %v", err)
-	}
-	defer f.Close()
-	tpl, err := manifest.ParseTemplates(f, path)
-	if err != nil {
-		return nil, cli.Invalidf("-template: %v", err)
-	}
-	return tpl, nil
+	return cli.CheckManifest(f, path, defaults, templates, stderr, each, opts...)
 }
 
 // rowsAre formats a row count with its verb, such as "1 row is".

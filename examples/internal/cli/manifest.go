@@ -16,15 +16,18 @@ import (
 // rows. Any problem is a *UsageError, so programs exit with ExitUsage and
 // nothing submitted.
 //
-// Warnings (a SKU read without its surrounding spaces) and a note of the
-// rows and columns skipped as empty go to stderr too; opts are passed to
-// manifest.NewReader.
+// The file may be a manifest or a Shopify product export (see
+// manifest.Open); templates, if not nil, write every row's prompt, and the
+// variants of an export that are skipped are listed on stderr. Warnings (a
+// SKU read without its surrounding spaces) and a note of the rows and
+// columns skipped as empty go to stderr too; opts are passed to
+// manifest.Open.
 //
 // It reads the manifest as a stream; what it keeps per row is the row's key,
 // to find repeats.
-func CheckManifest(r io.Reader, name string, defaults manifest.Defaults, stderr io.Writer, each func(manifest.Row), opts ...manifest.Option) (int, error) {
+func CheckManifest(r io.Reader, name string, defaults manifest.Defaults, templates *manifest.Templates, stderr io.Writer, each func(manifest.Row), opts ...manifest.Option) (int, error) {
 	opts = append(opts, manifest.WithWarnings(func(w manifest.Warning) { fmt.Fprintln(stderr, w) }))
-	m, err := manifest.NewReader(r, name, opts...)
+	m, err := manifest.Open(r, name, templates, func(s manifest.SkippedRow) { fmt.Fprintln(stderr, s) }, opts...)
 	if err != nil {
 		return 0, Invalidf("%v", err)
 	}
@@ -66,11 +69,16 @@ func CheckManifest(r io.Reader, name string, defaults manifest.Defaults, stderr 
 			return 0, Invalidf("manifest %s: %v", name, err)
 		}
 	}
+	if n := m.Skipped(); n > 0 {
+		fmt.Fprintf(stderr, "%s: %d variants skipped for no SKU or no image (listed above); they are not errors\n", name, n)
+	}
 	switch {
 	case bad == 1:
 		return 0, Invalidf("%s: 1 invalid row; nothing was submitted", name)
 	case bad > 1:
 		return 0, Invalidf("%s: %d invalid rows; nothing was submitted", name, bad)
+	case valid == 0 && m.Skipped() > 0:
+		return 0, Invalidf("%s: every variant of the export was skipped (see above); nothing to submit", name)
 	case valid == 0:
 		return 0, Invalidf("%s: the manifest has no rows", name)
 	}

@@ -40,7 +40,7 @@ func TestCheckManifest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr strings.Builder
 			var rows []manifest.Row
-			n, err := CheckManifest(strings.NewReader(tt.csv), "products.csv", manifest.Defaults{}, &stderr, func(r manifest.Row) { rows = append(rows, r) })
+			n, err := CheckManifest(strings.NewReader(tt.csv), "products.csv", manifest.Defaults{}, nil, &stderr, func(r manifest.Row) { rows = append(rows, r) })
 			if tt.err != "" {
 				var usage *UsageError
 				if !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.err) {
@@ -77,7 +77,7 @@ func TestCheckAspectRatio(t *testing.T) {
 func TestCheckManifestSpreadsheet(t *testing.T) {
 	csv := "sku;image_url;video_prompt;\r\n SKU-1 ;https://cdn.example.com/a.jpg;caf\xe9 table;\r\n;;;\r\n"
 	var stderr strings.Builder
-	if _, err := CheckManifest(strings.NewReader(csv), "products.csv", manifest.Defaults{}, &stderr, nil); err == nil {
+	if _, err := CheckManifest(strings.NewReader(csv), "products.csv", manifest.Defaults{}, nil, &stderr, nil); err == nil {
 		t.Fatal("a windows-1252 manifest was accepted without -encoding")
 	}
 	opt, err := EncodingOption("windows-1252")
@@ -86,7 +86,7 @@ func TestCheckManifestSpreadsheet(t *testing.T) {
 	}
 	stderr.Reset()
 	var rows []manifest.Row
-	n, err := CheckManifest(strings.NewReader(csv), "products.csv", manifest.Defaults{}, &stderr, func(r manifest.Row) { rows = append(rows, r) }, opt)
+	n, err := CheckManifest(strings.NewReader(csv), "products.csv", manifest.Defaults{}, nil, &stderr, func(r manifest.Row) { rows = append(rows, r) }, opt)
 	if err != nil || n != 1 || rows[0].SKU != "SKU-1" || rows[0].VideoPrompt != "café table" {
 		t.Fatalf("CheckManifest = %d, %v, rows %+v", n, err, rows)
 	}
