@@ -59,7 +59,7 @@
 //
 // What sharing costs: operations of different processes take turns rather
 // than share an fsync (a process hands the lock over after each fsync when
-// another waits), so two busy processes together ingest about 0.6 of what
+// another waits), so two busy processes together ingest 0.4–0.9 of what
 // one does alone (BenchmarkApplyShared), and each process keeps the whole
 // file in memory and reads every line the others append. A process alone
 // keeps its hold, and pays a few flock calls and a stat per hold, which is
