@@ -89,12 +89,12 @@ func TestUsage(t *testing.T) {
 		{name: "catalog unknown encoding", program: "catalog", args: []string{"-encoding", "klingon"}, code: 2, stderr: `-encoding: unknown text encoding "klingon"`},
 		{name: "catalog not UTF-8", program: "catalog", args: []string{"-csv", cp1252, "-jobs", filepath.Join(dir, "c2.jsonl")}, code: 2, stderr: "which is not UTF-8"},
 
-		{name: "submit bad template", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", badPrompts}, code: 2, stderr: badPrompts + `:1: "hero shot of the" is outside every {{define "NAME"}} block`},
-		{name: "submit template misses a column", program: "submit", args: []string{"-csv", good, "-dry-run", "-template", prompts}, code: 2, stderr: good + `:2: video_prompt template "default" of ` + prompts + " uses .Title, which is no column"},
+		{name: "submit bad template", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", badPrompts}, code: 2, stderr: badPrompts + `:1:0: text outside the {{define "NAME"}}…{{end}} blocks is not used; move it into a block`},
+		{name: "submit template misses a column", program: "submit", args: []string{"-csv", good, "-dry-run", "-template", prompts}, code: 2, stderr: good + ":2: prompt template: " + prompts + `:1:48: executing "default" at <.Title>: error calling Title: Title is blank for this row`},
 
 		// A dry run needs no key and sends nothing.
-		{name: "submit dry run template", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", prompts}, stdout: titled + ":2 A [default "},
-		{name: "submit dry run template prompt", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", prompts}, stdout: "]: 5-second hero shot of the Mug, slow push\n"},
+		{name: "submit dry run template", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", prompts}, stdout: titled + `:2: sku "A", template "default" version `},
+		{name: "submit dry run template prompt", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", prompts}, stdout: ":\n    5-second hero shot of the Mug, slow push\n"},
 		{name: "submit dry run windows-1252", program: "submit", args: []string{"-csv", cp1252, "-dry-run", "-encoding", "windows-1252"}, stdout: "Dry run: would submit 1/1 jobs"},
 		{name: "submit dry run semicolons", program: "submit", args: []string{"-csv", semicolons, "-dry-run"}, stdout: "Dry run: would submit 1/1 jobs", stderr: semicolons + ": skipped 1 row of only delimiters and 1 column with no name"},
 		{name: "submit dry run", program: "submit", args: []string{"-csv", good, "-dry-run"}, stdout: "Dry run: would submit 1/1 jobs"},

@@ -29,7 +29,9 @@ type Reader struct {
 	read   bool
 	warn   func(Warning)
 	stats  Stats
-	keys   []string // header names as columnKey makes them, for Row.Product
+	// promptsFromTemplates leaves video_prompt to the templates Open applies.
+	promptsFromTemplates bool
+	keys                 []string // header names as columnKey makes them, for Row.Product
 	// products makes row fill Row.Product (see Reader.RecordProducts).
 	products bool
 }
@@ -142,7 +144,7 @@ func NewReader(r io.Reader, name string, opts ...Option) (*Reader, error) {
 	cr.ReuseRecord = true
 
 	m := &Reader{name: name, cr: cr, skip: skip, seen: make(DigestSet), warn: c.warn,
-		stats: Stats{Encoding: enc, Delimiter: comma}}
+		stats: Stats{Encoding: enc, Delimiter: comma}, promptsFromTemplates: c.promptsFromTemplates}
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, &Error{File: name, Err: errors.New("empty manifest: no header line")}
@@ -345,7 +347,7 @@ func (m *Reader) row(rec []string) (Row, *Warning, *RowError) {
 		}
 		row.Duration = v
 	}
-	if c, err := row.check(); err != nil {
+	if c, err := row.checkWith(!m.promptsFromTemplates); err != nil {
 		return Row{}, nil, fail(c, err)
 	}
 	if first, dup := m.seen.Add(row.Digest(), start); dup {

@@ -87,7 +87,12 @@ func (r Row) Validate() error {
 }
 
 // check is Validate without the wrapping; it returns the offending column.
-func (r Row) check() (int, error) {
+func (r Row) check() (int, error) { return r.checkWith(true) }
+
+// checkWith is check, with the prompt optional when promptRequired is false:
+// a reader whose prompts come from templates checks the rest before the
+// template writes the prompt.
+func (r Row) checkWith(promptRequired bool) (int, error) {
 	switch {
 	case r.SKU == "":
 		return colSKU, errors.New("is empty")
@@ -97,7 +102,7 @@ func (r Row) check() (int, error) {
 	if err := checkImageURL(r.ImageURL); err != nil {
 		return colImageURL, err
 	}
-	if r.VideoPrompt == "" {
+	if r.VideoPrompt == "" && promptRequired {
 		return colVideoPrompt, errors.New("is empty")
 	}
 	if r.AspectRatio != "" {
