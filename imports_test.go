@@ -53,7 +53,7 @@ func TestImportRules(t *testing.T) {
 		{[]string{"webhook"}, []string{mod + "/batch", mod + "/batch/", mod + "/shopify"}},
 		{[]string{"shopify"}, []string{mod + "/batch", mod + "/batch/", mod + "/creativeai", mod + "/webhook"}},
 		{stores, engines},
-		{[]string{"batch", "batch/jobs", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore"}, []string{mod + "/webhook", mod + "/shopify", mod + "/shopify/"}},
+		{[]string{"batch", "batch/jobs", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore", "batch/console/consolemetrics"}, []string{mod + "/webhook", mod + "/shopify", mod + "/shopify/"}},
 		{[]string{"creativeai", "webhook", "webhook/webhookjobs", "batch", "batch/jobs", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore", "batch/console", "shopify"}, heavy},
 		// The console is a handler over the store: it uses batch alone, no
 		// metrics library (batch/console/consolemetrics adapts it), no UI

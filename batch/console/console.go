@@ -55,6 +55,11 @@ type Config struct {
 	// Clock tells the time of the day's cost summary (default the wall
 	// clock).
 	Clock jobs.Clock
+	// Metrics, if set, is served at "/metrics" behind the same token as the
+	// page, such as the Prometheus handler of package
+	// batch/console/consolemetrics. (A scraper sends the token as
+	// "Authorization: Bearer TOKEN".)
+	Metrics http.Handler
 	// Logger receives failures the console answers with 500; nil discards.
 	Logger *slog.Logger
 }
@@ -162,6 +167,9 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /login", c.loginForm)
 	mux.HandleFunc("POST /login", c.login)
 	mux.HandleFunc("POST /logout", c.logout)
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	c.mux = mux
 

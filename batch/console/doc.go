@@ -28,6 +28,7 @@
 //	GET  /export?format=csv|jsonl&…   the failed jobs (or those of state=) as a download
 //	POST /replay                 key=KEY… or scope=failed (with the filters); JSON with Accept: application/json
 //	GET|POST /login, POST /logout    the token form, when Config.Token is set
+//	GET  /metrics                Config.Metrics, when set (see batch/console/consolemetrics)
 //
 // # Security
 //
