@@ -73,6 +73,9 @@ func seed(t testing.TB, n map[console.State]int) *memstore.Store {
 	return s
 }
 
+// restore puts j into s as it is.
+func restore(s *memstore.Store, j jobs.Job) error { return s.Restore(memstore.Record{Job: &j}) }
+
 func newConsole(t testing.TB, cfg console.Config) *httptest.Server {
 	t.Helper()
 	if cfg.Clock == nil {

@@ -105,6 +105,13 @@
     });
   }
 
+  var video = document.getElementById("video");
+  if (video) {
+    var showError = function () { var p = document.getElementById("video-error"); if (p) p.hidden = false; };
+    video.addEventListener("error", showError);
+    if (video.error) showError();
+  }
+
   var liveJob = document.getElementById("live-job");
   if (liveJob) {
     poll(Number(liveJob.dataset.poll) || 5000, function () {
