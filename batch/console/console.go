@@ -52,8 +52,8 @@ type Config struct {
 	// 5s). The counts are a full read of the store, so a busy store with
 	// many open pages wants a longer interval.
 	PollInterval time.Duration
-	// Clock tells the time of the day's cost summary (default the wall
-	// clock).
+	// Clock tells the time of the day's cost summary and ages the counts
+	// that open pages share for a second (default the wall clock).
 	Clock jobs.Clock
 	// Metrics, if set, is served at "/metrics" behind the same token as the
 	// page, such as the Prometheus handler of package

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,9 +53,11 @@ func seedJob(i int, st console.State, created time.Time) jobs.Job {
 	return j
 }
 
-// seed fills a memory store with n jobs of each given state, interleaved.
-func seed(t testing.TB, n map[console.State]int) *memstore.Store {
+// seed fills a memory store with counts[st] jobs of each state st,
+// interleaved.
+func seed(t testing.TB, counts map[console.State]int) *memstore.Store {
 	t.Helper()
+	n := maps.Clone(counts)
 	s := memstore.New(memstore.WithClock(jobs.ClockFunc(func() time.Time { return now })))
 	i := 0
 	for more := true; more; {
@@ -168,11 +172,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 func TestCountsAndCost(t *testing.T) {
 	want := map[console.State]int{console.StateQueued: 3, console.StateRendering: 2, console.StateReady: 4,
 		console.StatePublished: 5, console.StateDeliveryFailed: 1, console.StateFailed: 2, console.StateSubmitFailed: 3}
-	n := map[console.State]int{}
-	for k, v := range want {
-		n[k] = v
-	}
-	store := seed(t, n)
+	store := seed(t, want)
 	srv := newConsole(t, console.Config{Store: store, Pricing: &creativeai.Pricing{Clip: 40, Still: 25}})
 	p := getPage(t, srv.URL, "")
 	total := 0
@@ -513,5 +513,50 @@ func TestLoopbackOnlyWithoutToken(t *testing.T) {
 	}
 	if resp, _ := get(t, nil, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)+"/api/page"); resp.StatusCode != 200 {
 		t.Errorf("localhost: %s", resp.Status)
+	}
+}
+
+// The counts are read from the store at most once a second by the
+// configured clock, and at once after a change the console made itself.
+func TestCountsShareOneReadPerSecond(t *testing.T) {
+	store := seed(t, map[console.State]int{console.StateFailed: 2})
+	var mu sync.Mutex
+	clock := now
+	srv := newConsole(t, console.Config{Store: store, Clock: jobs.ClockFunc(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	})})
+	failedCount := func() int {
+		for _, sc := range getPage(t, srv.URL, "").Summary.States {
+			if sc.State == console.StateFailed {
+				return sc.Count
+			}
+		}
+		return -1
+	}
+	if n := failedCount(); n != 2 {
+		t.Fatalf("failed %d", n)
+	}
+	if _, err := store.Replay(t.Context(), "SKU-00000-k"); err != nil {
+		t.Fatal(err)
+	}
+	if n := failedCount(); n != 2 {
+		t.Errorf("failed %d within the second; want the shared read's 2", n)
+	}
+	mu.Lock()
+	clock = clock.Add(time.Second)
+	mu.Unlock()
+	if n := failedCount(); n != 1 {
+		t.Errorf("failed %d a second later; want 1", n)
+	}
+	// A replay through the console shows at once.
+	resp, err := http.Post(srv.URL+"/replay", "application/x-www-form-urlencoded", strings.NewReader("key=SKU-00001-k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := failedCount(); n != 0 {
+		t.Errorf("failed %d right after the console's own replay; want 0", n)
 	}
 }
