@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
@@ -89,6 +91,11 @@ type console struct {
 	session   string // the session cookie's value: derived from the token, never the token
 	pages     *template.Template
 	mux       *http.ServeMux
+	// failures spends a token on each wrong token or login (10 at most,
+	// one back a second by the clock); while none is left every check is
+	// refused, so guessing runs at one try a second. A right token is
+	// never spent.
+	failures *rate.Limiter
 
 	mu        sync.Mutex
 	summary   *Summary // cached counts; nil after a change the console made
@@ -121,7 +128,8 @@ func New(cfg Config) (http.Handler, error) {
 			return nil, fmt.Errorf("console: %s: %w", cfg.Addr, ErrTokenRequired)
 		}
 	}
-	c := &console{cfg: cfg, copy: cfg.BuyerCopy, clock: jobs.OrWall(cfg.Clock), logger: cfg.Logger}
+	c := &console{cfg: cfg, copy: cfg.BuyerCopy, clock: jobs.OrWall(cfg.Clock), logger: cfg.Logger,
+		failures: rate.NewLimiter(rate.Every(time.Second), 10)}
 	if c.copy == nil {
 		c.copy = jobs.DefaultBuyerCopy()
 	}
@@ -186,11 +194,7 @@ func IsLoopback(addr string) (bool, error) {
 	} else if strings.Count(addr, ":") == 1 {
 		return false, fmt.Errorf("%q: %w", addr, err)
 	}
-	if strings.EqualFold(host, "localhost") {
-		return true, nil
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback(), nil
+	return loopbackHost(host), nil
 }
 
 // ServeHTTP checks the request's right to the console and routes it.
@@ -206,19 +210,27 @@ func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "console: this console has no token and answers only requests addressed to a loopback host (127.0.0.1, ::1, localhost), not "+strconv.Quote(r.Host), http.StatusForbidden)
 			return
 		}
-	} else if !c.authorized(r) && !strings.HasPrefix(r.URL.Path, "/static/") && r.URL.Path != "/login" {
-		if strings.Contains(r.Header.Get("Accept"), "text/html") && r.Method == http.MethodGet {
-			seeOther(w, "login")
+	} else if !strings.HasPrefix(r.URL.Path, "/static/") && r.URL.Path != "/login" {
+		switch c.authorize(r) {
+		case authOK:
+		case authThrottled:
+			tooManyTries(w)
+			return
+		default:
+			if strings.Contains(r.Header.Get("Accept"), "text/html") && r.Method == http.MethodGet {
+				seeOther(w, "login")
+				return
+			}
+			h.Set("WWW-Authenticate", `Bearer realm="catalogvideo console"`)
+			http.Error(w, "console: a token is required (Authorization: Bearer TOKEN, or sign in at login)", http.StatusUnauthorized)
 			return
 		}
-		h.Set("WWW-Authenticate", `Bearer realm="catalogvideo console"`)
-		http.Error(w, "console: a token is required (Authorization: Bearer TOKEN, or sign in at login)", http.StatusUnauthorized)
-		return
 	}
 	c.mux.ServeHTTP(w, r)
 }
 
-// loopbackHost reports whether a Host header names a loopback host.
+// loopbackHost reports whether a Host header (host or host:port) names a
+// loopback host.
 func loopbackHost(hostport string) bool {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
@@ -231,18 +243,46 @@ func loopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// authorized reports whether r carries the token or the session cookie.
-// Both are compared in constant time; the token through its hash, so that
-// its length does not show either.
-func (c *console) authorized(r *http.Request) bool {
-	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+// The results of authorize.
+const (
+	authMissing   = iota // no token or session offered
+	authWrong            // a wrong one
+	authThrottled        // not checked: wrong tokens used up the budget
+	authOK
+)
+
+// authorize checks the token or session cookie r carries. Both are
+// compared in constant time; the token through its hash, so that its length
+// does not show either. A wrong one spends one of the failure budget's
+// tokens; while none is left nothing is checked, not even the right token,
+// until the budget refills.
+func (c *console) authorize(r *http.Request) int {
+	tok, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	ck, err := r.Cookie(sessionCookie)
+	if !bearer && err != nil {
+		return authMissing
+	}
+	if c.failures.TokensAt(c.clock.Now()) < 1 {
+		return authThrottled
+	}
+	var ok bool
+	if bearer {
 		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		return subtle.ConstantTimeCompare(got[:], c.tokenHash[:]) == 1
+		ok = subtle.ConstantTimeCompare(got[:], c.tokenHash[:]) == 1
+	} else {
+		ok = subtle.ConstantTimeCompare([]byte(ck.Value), []byte(c.session)) == 1
 	}
-	if ck, err := r.Cookie(sessionCookie); err == nil {
-		return subtle.ConstantTimeCompare([]byte(ck.Value), []byte(c.session)) == 1
+	if !ok {
+		c.failures.AllowN(c.clock.Now(), 1)
+		return authWrong
 	}
-	return false
+	return authOK
+}
+
+// tooManyTries answers while wrong tokens have used up the failure budget.
+func tooManyTries(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "console: too many wrong tokens; wait a few seconds", http.StatusTooManyRequests)
 }
 
 func (c *console) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -254,8 +294,13 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, "./")
 		return
 	}
+	if c.failures.TokensAt(c.clock.Now()) < 1 {
+		tooManyTries(w)
+		return
+	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(r.PostFormValue("token"))))
 	if subtle.ConstantTimeCompare(got[:], c.tokenHash[:]) != 1 {
+		c.failures.AllowN(c.clock.Now(), 1)
 		c.render(w, http.StatusUnauthorized, "login.html", map[string]any{"Title": "Sign in", "Error": "That token is not this console's token.", "Auth": true})
 		return
 	}

@@ -560,3 +560,41 @@ func TestCountsShareOneReadPerSecond(t *testing.T) {
 		t.Errorf("failed %d right after the console's own replay; want 0", n)
 	}
 }
+
+// Wrong tokens use up a budget of ten, refilled one a second; while it is
+// empty even the right token is refused, so guessing is slow.
+func TestWrongTokensAreThrottled(t *testing.T) {
+	var mu sync.Mutex
+	clock := now
+	const token = "the-right-token"
+	srv := newConsole(t, console.Config{Store: memstore.New(), Token: token, Clock: jobs.ClockFunc(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	})})
+	for i := range 10 {
+		if resp, _ := get(t, nil, srv.URL+"/api/page", "Authorization", "Bearer wrong"); resp.StatusCode != 401 {
+			t.Fatalf("wrong token %d: %s; want 401", i+1, resp.Status)
+		}
+	}
+	if resp, _ := get(t, nil, srv.URL+"/api/page", "Authorization", "Bearer "+token); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("right token after 10 wrong ones: %s; want 429", resp.Status)
+	}
+	resp, err := http.PostForm(srv.URL+"/login", url.Values{"token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("login after 10 wrong tokens: %s; want 429", resp.Status)
+	}
+	mu.Lock()
+	clock = clock.Add(time.Second)
+	mu.Unlock()
+	if resp, _ := get(t, nil, srv.URL+"/api/page", "Authorization", "Bearer "+token); resp.StatusCode != 200 {
+		t.Errorf("right token a second later: %s; want 200", resp.Status)
+	}
+	if resp, _ := get(t, nil, srv.URL+"/api/page", "Authorization", "Bearer "+token); resp.StatusCode != 200 {
+		t.Errorf("the right token spent the budget: %s", resp.Status)
+	}
+}

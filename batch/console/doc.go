@@ -36,7 +36,9 @@
 // loopback host, and New refuses a non-loopback Config.Addr. With a token,
 // every request carries it as "Authorization: Bearer TOKEN" or holds the
 // HttpOnly, SameSite=Strict cookie the login form sets; both are compared
-// in constant time. POSTs pass http.CrossOriginProtection.
+// in constant time. After ten wrong tokens, tries are refused (429) until
+// one a second has come back, so guessing is slow. POSTs pass
+// http.CrossOriginProtection.
 //
 // # Speed
 //
