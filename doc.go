@@ -47,6 +47,8 @@
 //	batch/storetest → batch/jobs  the conformance suite every store passes
 //	batch/outbox   → batch/jobs   the delivery outbox: Deliver, Sink
 //	batch          → batch/jobs, creativeai   manifests, Run, Reconcile, Export
+//	batch/console  → batch, batch/jobs   the operator console, an http.Handler
+//	batch/console/consolemetrics → batch/console, prometheus   its /metrics
 //	shopify                   Admin GraphQL client and the video publisher;
 //	                          shopify/shopifytest is a fake Admin API
 //	examples/...              the programs, which wire the packages together

@@ -41,8 +41,12 @@ func TestImportRules(t *testing.T) {
 		{[]string{"shopify"}, []string{mod + "/batch", mod + "/batch/", mod + "/creativeai", mod + "/webhook"}},
 		{stores, engines},
 		{[]string{"batch/manifest"}, []string{mod + "/batch", mod + "/batch/outbox", mod + "/batch/memstore", mod + "/batch/jsonlstore", mod + "/batch/sqlstore"}},
-		{[]string{"batch", "batch/jobs", "batch/manifest", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore"}, []string{mod + "/webhook", mod + "/shopify", mod + "/shopify/"}},
-		{[]string{"creativeai", "webhook", "webhook/webhookjobs", "shopify/shopifysink", "batch", "batch/jobs", "batch/manifest", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore", "shopify"}, heavy},
+		{[]string{"batch", "batch/jobs", "batch/manifest", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore", "batch/console/consolemetrics"}, []string{mod + "/webhook", mod + "/shopify", mod + "/shopify/"}},
+		{[]string{"creativeai", "webhook", "webhook/webhookjobs", "shopify/shopifysink", "batch", "batch/jobs", "batch/manifest", "batch/memstore", "batch/outbox", "batch/jsonlstore", "batch/sqlstore", "batch/console", "shopify"}, heavy},
+		// The console is a handler over the store: it uses batch alone, no
+		// metrics library (batch/console/consolemetrics adapts it), no UI
+		// library and no engine that talks to the outside.
+		{[]string{"batch/console"}, []string{mod + "/webhook", mod + "/webhook/", mod + "/shopify", mod + "/shopify/", "github.com/prometheus/"}},
 	}
 	for _, r := range rules {
 		for _, pkg := range r.pkgs {

@@ -79,7 +79,7 @@ func bin(t *testing.T, name string) string {
 func cleanEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "CREATIVEAI_") || strings.HasPrefix(kv, "SHOPIFY_") {
+		if strings.HasPrefix(kv, "CREATIVEAI_") || strings.HasPrefix(kv, "SHOPIFY_") || strings.HasPrefix(kv, "CATALOGVIDEO_CONSOLE_") {
 			continue
 		}
 		env = append(env, kv)

@@ -9,7 +9,7 @@
 //
 //	webhook-server -addr 127.0.0.1:8080 -jobs FILE|DSN [-path /webhooks/creativeai]
 //	               [-poll-interval 30s] [-delivery-workers 4] [-delivery-backoff 30s]
-//	               [-shopify-poll-interval 2s] [-v]
+//	               [-shopify-poll-interval 2s] [-console-addr 127.0.0.1:8081] [-v]
 //
 // -jobs takes a JSONL file path (job files written by the workflow's original
 // script open as they are), sqlite:PATH, or a postgres:// URL; several
@@ -21,10 +21,18 @@
 // finish, the workers stop and record what they were doing, and the store
 // is flushed and closed.
 //
+// -console-addr serves the operator console (package batch/console) and
+// GET /metrics in Prometheus' text format on a listener of its own, and
+// prints "console on http://HOST:PORT". On an address other than loopback
+// it requires CATALOGVIDEO_CONSOLE_TOKEN, sent as "Authorization: Bearer
+// TOKEN" or through the console's login form; without it the server exits
+// with status 2 before listening.
+//
 // Environment: CREATIVEAI_WEBHOOK_SECRET (signing secrets, comma-separated
 // during a rotation; default CREATIVEAI_API_KEY), CREATIVEAI_API_KEY and
 // CREATIVEAI_BASE_URL (for polling), SHOPIFY_STORE, SHOPIFY_ADMIN_TOKEN,
-// SHOPIFY_API_VERSION, SHOPIFY_ADMIN_API_URL (for shopify-pdp deliveries).
+// SHOPIFY_API_VERSION, SHOPIFY_ADMIN_API_URL (for shopify-pdp deliveries),
+// CATALOGVIDEO_CONSOLE_TOKEN (the console's token).
 //
 // Exit status: 0 after a clean shutdown; 1 when the server or the store
 // fails; 2 for bad flags or settings, among them a signing secret
@@ -45,11 +53,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch/outbox"
-
-	"github.com/creativeai-run/catalogvideo/batch/jobs"
-
 	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/console"
+	"github.com/creativeai-run/catalogvideo/batch/console/consolemetrics"
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/outbox"
 	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
 	"github.com/creativeai-run/catalogvideo/internal/backoff"
 	"github.com/creativeai-run/catalogvideo/shopify"
@@ -77,6 +85,11 @@ environment:
   CREATIVEAI_BASE_URL        API base URL (default https://api.creativeai.run)
   SHOPIFY_STORE, SHOPIFY_ADMIN_TOKEN, SHOPIFY_API_VERSION, SHOPIFY_ADMIN_API_URL
                              the Shopify store that shopify-pdp videos go to
+  CATALOGVIDEO_CONSOLE_TOKEN the operator console's token; required when
+                             -console-addr is not a loopback address
+
+-console-addr serves the operator console and GET /metrics (Prometheus text
+format) on their own listener and prints "console on http://HOST:PORT".
 
 exit status: 0 clean shutdown; 1 server or store failure; 2 bad flags or settings
 (including a signing secret that is blank, a pasted signature, a truncated whsec_
@@ -91,6 +104,7 @@ type options struct {
 	deliveryBackoff time.Duration
 	shopifyPoll     time.Duration
 	verbose         bool
+	consoleAddr     string
 	// pollNoKey records that the default polling was turned off for want of
 	// an API key, which the server says at startup.
 	pollNoKey bool
@@ -108,6 +122,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	fs.IntVar(&o.workers, "delivery-workers", outbox.DefaultWorkers, "`deliveries` in flight at once")
 	fs.DurationVar(&o.deliveryBackoff, "delivery-backoff", 30*time.Second, "wait before retrying a failed delivery; it doubles per attempt, up to an hour")
 	fs.DurationVar(&o.shopifyPoll, "shopify-poll-interval", 2*time.Second, "first wait between checks of a video Shopify is processing")
+	fs.StringVar(&o.consoleAddr, "console-addr", "", "`host:port` of the operator console and /metrics (off when empty; not loopback needs "+cli.EnvConsoleToken+")")
 	fs.BoolVar(&o.verbose, "v", false, "log every event and delivery at debug level")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err
@@ -139,6 +154,14 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return nil, cli.Usagef("-addr %q: %v", o.addr, err)
+	}
+	if o.consoleAddr != "" {
+		if _, _, err := net.SplitHostPort(o.consoleAddr); err != nil {
+			return nil, cli.Usagef("-console-addr %q: %v", o.consoleAddr, err)
+		}
+		if loop, _ := console.IsLoopback(o.consoleAddr); !loop && env.ConsoleToken == "" {
+			return nil, cli.Usagef("-console-addr %s is not a loopback address, and the console would let anyone who reaches it replay jobs: set %s to a token of your choosing (sent as \"Authorization: Bearer TOKEN\" or typed into the login form), or listen on 127.0.0.1", o.consoleAddr, cli.EnvConsoleToken)
+		}
 	}
 	if _, err := cli.ParseStoreSpec(o.jobs); err != nil {
 		return nil, cli.Usagef("-jobs: %v", err)
@@ -182,7 +205,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 
-	receiver, err := cli.NewReceiver(store, env.WebhookSecrets, logger, nil)
+	var metrics *consolemetrics.Metrics
+	var observe []webhook.HandlerOption
+	if o.consoleAddr != "" {
+		if metrics, err = consolemetrics.New(consolemetrics.Config{Store: store, WithProcess: true}); err != nil {
+			return err
+		}
+		observe = append(observe, webhook.WithObserver(func(d webhook.DeliveryOutcome) {
+			metrics.ObserveWebhook(string(d.Result), d.Duration)
+		}))
+	}
+	receiver, err := cli.NewReceiver(store, env.WebhookSecrets, logger, nil, observe...)
 	if err != nil {
 		return cli.Usagef("%v", err)
 	}
@@ -196,6 +229,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	deliver, err := deliverConfig(o, env, store, logger)
 	if err != nil {
 		return err
+	}
+	if metrics != nil {
+		logged := deliver.OnResult
+		deliver.OnResult = func(job jobs.Job, err error) {
+			logged(job, err)
+			metrics.ObserveDelivery(job, err)
+		}
 	}
 	var reconcile *batch.ReconcileConfig
 	if o.pollInterval > 0 {
@@ -224,8 +264,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(stdout, "webhook URL: http://%s%s; job store: %s %s\n", ln.Addr(), o.path, spec.Kind, spec.Display)
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	var consoleSrv *http.Server
+	if o.consoleAddr != "" {
+		consoleSrv, err = startConsole(o, env, store, metrics, logger, stdout, serveErr)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+	}
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -258,6 +306,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		runErr = errors.Join(runErr, fmt.Errorf("shutdown: %w", err))
 	}
+	if consoleSrv != nil {
+		if err := consoleSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			runErr = errors.Join(runErr, fmt.Errorf("console shutdown: %w", err))
+		}
+	}
 	stopWork()
 	wg.Wait()
 	// Every acknowledged update is already durable; closing waits for the
@@ -270,6 +323,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "stopped")
 	}
 	return runErr
+}
+
+// startConsole serves the operator console and /metrics on -console-addr;
+// a failure of that server ends the program like one of the webhook
+// server.
+func startConsole(o *options, env cli.Env, store jobs.Store, metrics *consolemetrics.Metrics, logger *slog.Logger, stdout io.Writer, serveErr chan<- error) (*http.Server, error) {
+	h, err := console.New(console.Config{Store: store, Addr: o.consoleAddr, Token: env.ConsoleToken,
+		Metrics: metrics.Handler(), Logger: logger})
+	if err != nil {
+		return nil, cli.Usagef("-console-addr: %v", err)
+	}
+	ln, err := net.Listen("tcp", o.consoleAddr)
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "console on http://%s\n", ln.Addr())
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			serveErr <- fmt.Errorf("console: %w", err)
+		}
+	}()
+	return srv, nil
 }
 
 // deliverConfig sets up the outbox: a sink per surface, with retries spaced

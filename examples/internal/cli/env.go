@@ -15,6 +15,7 @@ const (
 	EnvShopifyToken      = "SHOPIFY_ADMIN_TOKEN"
 	EnvShopifyAPIVersion = "SHOPIFY_API_VERSION"
 	EnvShopifyAdminURL   = "SHOPIFY_ADMIN_API_URL"
+	EnvConsoleToken      = "CATALOGVIDEO_CONSOLE_TOKEN"
 )
 
 // Env is the programs' configuration from the environment.
@@ -39,6 +40,10 @@ type Env struct {
 	// ShopifyAdminURL is SHOPIFY_ADMIN_API_URL, the full GraphQL endpoint;
 	// it overrides the store and version.
 	ShopifyAdminURL string
+
+	// ConsoleToken is CATALOGVIDEO_CONSOLE_TOKEN, which the operator console
+	// requires on a non-loopback address.
+	ConsoleToken string
 }
 
 // LoadEnv reads the environment through getenv (os.Getenv in programs).
@@ -53,6 +58,7 @@ func LoadEnv(getenv func(string) string) Env {
 		ShopifyToken:      get(EnvShopifyToken),
 		ShopifyAPIVersion: get(EnvShopifyAPIVersion),
 		ShopifyAdminURL:   get(EnvShopifyAdminURL),
+		ConsoleToken:      get(EnvConsoleToken),
 	}
 	e.WebhookSecrets = splitSecrets(cmp.Or(get(EnvWebhookSecret), e.APIKey))
 	return e

@@ -16,7 +16,8 @@ const DefaultWebhookPath = "/webhooks/creativeai"
 
 // NewReceiver returns the webhook handler of the programs: signatures checked
 // against secrets (several during a rotation), events applied to store.
-func NewReceiver(store jobs.Store, secrets []string, logger *slog.Logger, onApply func(jobs.ApplyResult)) (http.Handler, error) {
+// opts are added to the handler's own, such as webhook.WithObserver.
+func NewReceiver(store jobs.Store, secrets []string, logger *slog.Logger, onApply func(jobs.ApplyResult), opts ...webhook.HandlerOption) (http.Handler, error) {
 	v, err := webhook.NewVerifier(secrets)
 	if err != nil {
 		return nil, fmt.Errorf("webhook secrets: %w", err)
@@ -24,7 +25,7 @@ func NewReceiver(store jobs.Store, secrets []string, logger *slog.Logger, onAppl
 	// Dedup only saves store writes for the sender's repeats; the store's
 	// Apply is idempotent on its own.
 	h, err := webhook.NewHandler(v, webhookjobs.EventHandler(store, onApply),
-		webhook.WithLogger(logger), webhook.WithDedup(4096))
+		append([]webhook.HandlerOption{webhook.WithLogger(logger), webhook.WithDedup(4096)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/creativeai-run/catalogvideo/batch/console"
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 
 	"github.com/creativeai-run/catalogvideo/creativeai"
@@ -64,20 +65,9 @@ func joinNonEmpty(a, b string) string {
 	return a + " " + b
 }
 
-// JobUnits counts what a job has been charged for so far: one clip per
-// generation the service accepted (earlier attempts included) and one still
-// when the clip was rendered from a refreshed still. A row that was never
-// accepted counts nothing.
-func JobUnits(j *jobs.Job) (clips, stills int) {
-	clips = len(j.PreviousGenerationIDs)
-	if j.Submitted() {
-		clips++
-	}
-	if j.StillURL != "" {
-		stills = 1
-	}
-	return clips, stills
-}
+// JobUnits counts what a job has been charged for so far, as the console
+// counts it (see console.Units).
+func JobUnits(j *jobs.Job) (clips, stills int) { return console.Units(j) }
 
 // WriteCostSummary prints each job's cost and the total, with the prices
 // used, so a buyer sees the per-SKU math.

@@ -1,0 +1,147 @@
+package console
+
+import (
+	"strings"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// State is where a job stands as an operator sees it: the render status and
+// the delivery state folded into one word. It is the "state" filter of the
+// page and of the JSON API, and the label of the jobs-by-state metric.
+type State string
+
+// The states, in the order the page shows them.
+const (
+	// StateQueued is a pending job: tracked, and waiting for the service or
+	// for a submission (a replayed job waits here for the next submit).
+	StateQueued State = "queued"
+	// StateRendering is a job the service is rendering (processing).
+	StateRendering State = "rendering"
+	// StateReady is a completed render that is not published: it has no
+	// target surface, or its delivery is pending (possibly retrying).
+	StateReady State = "ready"
+	// StateAwaitingReview is a completed render held for approval before
+	// delivery. No job enters it until the review gate exists; the page
+	// shows it so that operators see where such jobs will appear.
+	StateAwaitingReview State = "awaiting_review"
+	// StatePublished is a completed render delivered to its target surface.
+	StatePublished State = "published"
+	// StateDeliveryFailed is a completed render whose delivery failed for
+	// good.
+	StateDeliveryFailed State = "delivery_failed"
+	// StateFailed is a render the service reported as failed.
+	StateFailed State = "failed"
+	// StateSubmitFailed is a row whose submission never produced a
+	// generation.
+	StateSubmitFailed State = "submit_failed"
+)
+
+// States returns every state in the order the page shows them.
+func States() []State {
+	return []State{StateQueued, StateRendering, StateReady, StateAwaitingReview,
+		StatePublished, StateDeliveryFailed, StateFailed, StateSubmitFailed}
+}
+
+// ParseState returns the state named s ("queued", "awaiting_review", …); ok
+// is false for any other string.
+func ParseState(s string) (st State, ok bool) {
+	for _, st := range States() {
+		if string(st) == s {
+			return st, true
+		}
+	}
+	return "", false
+}
+
+// Label is the state as the page writes it, such as "awaiting review".
+func (s State) Label() string { return strings.ReplaceAll(string(s), "_", " ") }
+
+// StateOf returns the state of j.
+func StateOf(j *jobs.Job) State {
+	switch j.Status {
+	case jobs.StatusProcessing:
+		return StateRendering
+	case jobs.StatusCompleted:
+		switch j.Delivery {
+		case jobs.DeliveryDelivered:
+			return StatePublished
+		case jobs.DeliveryFailed:
+			return StateDeliveryFailed
+		}
+		return StateReady
+	case jobs.StatusFailed:
+		return StateFailed
+	case jobs.StatusSubmitFailed:
+		return StateSubmitFailed
+	}
+	return StateQueued
+}
+
+// statuses are the job statuses a state can hold, which List filters on in
+// the store (an index scan in SQL stores).
+func (s State) statuses() []jobs.Status {
+	switch s {
+	case StateQueued:
+		return []jobs.Status{jobs.StatusPending}
+	case StateRendering:
+		return []jobs.Status{jobs.StatusProcessing}
+	case StateReady, StateAwaitingReview, StatePublished, StateDeliveryFailed:
+		return []jobs.Status{jobs.StatusCompleted}
+	case StateFailed:
+		return []jobs.Status{jobs.StatusFailed}
+	case StateSubmitFailed:
+		return []jobs.Status{jobs.StatusSubmitFailed}
+	}
+	return nil
+}
+
+// buyerLine is the buyer-facing line of a state in c.
+func (s State) buyerLine(c *jobs.BuyerCopy) string {
+	switch s {
+	case StateQueued:
+		return c.For(jobs.StatusPending, "")
+	case StateRendering:
+		return c.For(jobs.StatusProcessing, "")
+	case StateReady:
+		return c.For(jobs.StatusCompleted, "")
+	case StateAwaitingReview:
+		return "Video ready - waiting for a person to approve it before it is published"
+	case StatePublished:
+		return c.For(jobs.StatusCompleted, jobs.DeliveryDelivered)
+	case StateDeliveryFailed:
+		return c.For(jobs.StatusCompleted, jobs.DeliveryFailed)
+	case StateFailed:
+		return c.For(jobs.StatusFailed, "")
+	case StateSubmitFailed:
+		return c.For(jobs.StatusSubmitFailed, "")
+	}
+	return string(s)
+}
+
+// Replayable reports whether store.Replay accepts j: its render or its
+// submission failed.
+func Replayable(j *jobs.Job) bool {
+	return j.Status == jobs.StatusFailed || j.Status == jobs.StatusSubmitFailed
+}
+
+// Units counts what a job has been charged for so far: one clip per
+// generation the service accepted (earlier attempts included) and one still
+// when the clip was rendered from a refreshed still. A row that was never
+// accepted counts nothing. Multiply by a creativeai.Pricing for money.
+func Units(j *jobs.Job) (clips, stills int) {
+	clips = len(j.PreviousGenerationIDs)
+	if j.Submitted() {
+		clips++
+	}
+	if j.StillURL != "" {
+		stills = 1
+	}
+	return clips, stills
+}
+
+// Cost is what j has cost at prices p (see Units).
+func Cost(j *jobs.Job, p creativeai.Pricing) creativeai.Cents {
+	return p.Total(Units(j))
+}
