@@ -40,6 +40,7 @@ type Store struct {
 	outbox   map[*memJob]struct{}             // completed jobs whose delivery is pending
 	leases   map[*memJob]lease                // delivery leases granted, by job
 	pos      int64                            // journal position of the last change
+	spend    spendIndex                       // spending by day (spend.go)
 }
 
 // lease is a delivery claim on a job. Only jobs in the outbox are leased,
@@ -511,6 +512,7 @@ func (s *Store) append(r Record) error {
 // generations have been applied to it (or, for earlier attempts, no longer
 // matter), so they are dropped.
 func (s *Store) install(m *memJob, j jobs.Job) {
+	s.spend.update(m, &j)
 	m.set(&j)
 	for _, id := range generationIDs(&j) {
 		s.byGen[id] = m
@@ -551,6 +553,7 @@ func generationIDs(j *jobs.Job) []string {
 // cloneJob copies j so that the caller and the store share no slice.
 func cloneJob(j jobs.Job) jobs.Job {
 	j.PreviousGenerationIDs = slices.Clone(j.PreviousGenerationIDs)
+	j.EarlierCharges = slices.Clone(j.EarlierCharges)
 	return j
 }
 
@@ -595,6 +598,7 @@ type jobLater struct {
 	// previousGenerationIDs is apart from laterFields because a slice would
 	// keep laterFields from being comparable.
 	previousGenerationIDs []string
+	earlierCharges        []jobs.Charge
 }
 
 // laterFields are jobLater's comparable fields, so that == tells a job that
@@ -613,6 +617,11 @@ type laterFields struct {
 	deliveryNextAt   time.Time
 	deliveryRef      string
 	deliveryError    string
+	failureClass     jobs.FailureClass
+	notBilled        bool
+	priceCents       creativeai.Cents
+	spendDay         string
+	reservedAt       time.Time
 }
 
 // set makes j m's state. m takes j's slices, so j must not be changed
@@ -645,16 +654,21 @@ func (m *memJob) set(j *jobs.Job) {
 		deliveryNextAt:   j.DeliveryNextAt,
 		deliveryRef:      j.DeliveryRef,
 		deliveryError:    j.DeliveryError,
+		failureClass:     j.FailureClass,
+		notBilled:        j.NotBilled,
+		priceCents:       j.PriceCents,
+		spendDay:         j.SpendDay,
+		reservedAt:       j.ReservedAt,
 	}
 	switch {
-	case later == laterFields{} && j.PreviousGenerationIDs == nil:
+	case later == laterFields{} && j.PreviousGenerationIDs == nil && j.EarlierCharges == nil:
 		m.later = nil
 	case m.later == nil:
-		m.later = &jobLater{later, j.PreviousGenerationIDs}
+		m.later = &jobLater{later, j.PreviousGenerationIDs, j.EarlierCharges}
 	default:
 		// Readers copy out of m.later under the lock and keep no pointer
 		// to it, so it can be overwritten rather than allocated anew.
-		*m.later = jobLater{later, j.PreviousGenerationIDs}
+		*m.later = jobLater{later, j.PreviousGenerationIDs, j.EarlierCharges}
 	}
 }
 
@@ -691,6 +705,12 @@ func (m *memJob) job() jobs.Job {
 		j.DeliveryNextAt = l.deliveryNextAt
 		j.DeliveryRef = l.deliveryRef
 		j.DeliveryError = l.deliveryError
+		j.FailureClass = l.failureClass
+		j.NotBilled = l.notBilled
+		j.PriceCents = l.priceCents
+		j.SpendDay = l.spendDay
+		j.ReservedAt = l.reservedAt
+		j.EarlierCharges = slices.Clone(l.earlierCharges)
 	}
 	return j
 }
