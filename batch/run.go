@@ -10,6 +10,7 @@ import (
 	"iter"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -66,8 +67,21 @@ type Config struct {
 	WebhookURL string
 
 	// RetryFailed replays rows that ended submit_failed and renders that
-	// failed. Without it such rows are skipped.
+	// failed. Without it such rows are skipped (but see TransientRetry).
 	RetryFailed bool
+	// RetryClasses narrows RetryFailed to jobs whose failure is of these
+	// classes (see jobs.FailureClass); empty means every class.
+	RetryClasses []jobs.FailureClass
+	// TransientRetry replays renders that failed for a transient reason
+	// without RetryFailed, up to a number of attempts and after a backoff.
+	// The zero value retries nothing automatically.
+	TransientRetry TransientRetry
+	// PolicyBreaker stops submitting when moderation refusals spike; it is
+	// on by default (see PolicyBreaker for its defaults).
+	PolicyBreaker PolicyBreaker
+	// Budget caps the spending of the run and of each calendar day; a row
+	// over a cap is held back (OutcomeHeld). The zero Budget caps nothing.
+	Budget Budget
 	// DryRun validates the rows and estimates the cost; nothing is sent and
 	// nothing is written.
 	DryRun bool
@@ -113,6 +127,10 @@ const (
 	OutcomeInterrupted Outcome = "interrupted"
 	// OutcomePlanned: a dry run would submit the row.
 	OutcomePlanned Outcome = "planned"
+	// OutcomeHeld: a budget cap held the row back (RowResult.Error says
+	// which). The row is tracked, pending and unsubmitted, and a later run
+	// submits it; in a dry run, the caps would hold it back.
+	OutcomeHeld Outcome = "held"
 )
 
 // Counts tallies rows by outcome.
@@ -124,11 +142,12 @@ type Counts struct {
 	Invalid      int
 	Interrupted  int
 	Planned      int
+	Held         int
 }
 
 // Total returns the number of rows counted.
 func (c Counts) Total() int {
-	return c.Submitted + c.Replayed + c.Skipped + c.SubmitFailed + c.Invalid + c.Interrupted + c.Planned
+	return c.Submitted + c.Replayed + c.Skipped + c.SubmitFailed + c.Invalid + c.Interrupted + c.Planned + c.Held
 }
 
 func (c *Counts) add(o Outcome) {
@@ -147,6 +166,8 @@ func (c *Counts) add(o Outcome) {
 		c.Interrupted++
 	case OutcomePlanned:
 		c.Planned++
+	case OutcomeHeld:
+		c.Held++
 	}
 }
 
@@ -185,6 +206,12 @@ type Summary struct {
 	EstimatedCost creativeai.Cents
 	Elapsed       time.Duration
 	DryRun        bool
+	// Spend is what the run reserved against Config.Budget, and the day's
+	// total in the store.
+	Spend SpendSummary
+	// Stopped says why the run stopped submitting early, such as a spike of
+	// moderation refusals (see PolicyBreaker); empty when it did not.
+	Stopped string
 }
 
 // WriteTo prints the summary as a table, one line per row, followed by the
@@ -214,6 +241,12 @@ func (s *Summary) WriteTo(w io.Writer) (int64, error) {
 	}
 	fmt.Fprintf(&out, "%d rows: %s; %s %s; elapsed %s\n", s.Total(), s.countsText(), verb,
 		s.EstimatedCost, s.Elapsed.Round(time.Millisecond))
+	if s.Spend.Budget.PerRun > 0 || s.Spend.Budget.PerDay > 0 || s.Held > 0 {
+		fmt.Fprintln(&out, s.Spend.String())
+	}
+	if s.Stopped != "" {
+		fmt.Fprintln(&out, "stopped: "+s.Stopped)
+	}
 	return out.WriteTo(w)
 }
 
@@ -225,7 +258,7 @@ func (s *Summary) countsText() string {
 	}{
 		{"submitted", s.Submitted}, {"replayed", s.Replayed}, {"planned", s.Planned},
 		{"skipped", s.Skipped}, {"submit_failed", s.SubmitFailed}, {"invalid", s.Invalid},
-		{"interrupted", s.Interrupted},
+		{"interrupted", s.Interrupted}, {"held by budget", s.Held},
 	} {
 		if p.n > 0 || p.name == "submitted" && !s.DryRun || p.name == "planned" && s.DryRun {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.name))
@@ -301,8 +334,11 @@ type runner struct {
 	limiter  *rate.Limiter
 	log      *slog.Logger
 
-	mu  sync.Mutex
-	sum Summary
+	spend *spender
+
+	mu          sync.Mutex
+	sum         Summary
+	submissions int // since the policy breaker last judged
 }
 
 func newRunner(cfg Config) (*runner, error) {
@@ -327,6 +363,14 @@ func newRunner(cfg Config) (*runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := errors.Join(cfg.Budget.validate(), cfg.TransientRetry.validate(), cfg.PolicyBreaker.validate()); err != nil {
+		return nil, err
+	}
+	for _, c := range cfg.RetryClasses {
+		if !c.Known() {
+			return nil, fmt.Errorf("batch: Config.RetryClasses: unknown failure class %q (want transient, input or policy)", c)
+		}
+	}
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, DefaultConcurrency)
 	cfg.Clock = jobs.OrWall(cfg.Clock)
 	cfg.StillModel = cmp.Or(cfg.StillModel, DefaultStillModel)
@@ -339,6 +383,7 @@ func newRunner(cfg Config) (*runner, error) {
 		limiter:  lim,
 		log:      logx.OrDiscard(cfg.Logger),
 		sum:      Summary{DryRun: cfg.DryRun},
+		spend:    &spender{budget: cfg.Budget, clock: cfg.Clock, store: cfg.Store, dry: cfg.DryRun},
 	}, nil
 }
 
@@ -373,6 +418,13 @@ func (r *runner) run(parent context.Context, rows iter.Seq2[Row, error]) (*Summa
 	defer stop(nil)
 	admit, halt := context.WithCancelCause(ctx)
 	defer halt(nil)
+	if r.cfg.DryRun {
+		if err := r.spend.seedDryRun(ctx); err != nil {
+			return &r.sum, err
+		}
+	} else if err := r.cfg.PolicyBreaker.check(ctx, r.cfg.Store); err != nil {
+		halt(err)
+	}
 
 	work := make(chan task)
 	var wg sync.WaitGroup
@@ -444,6 +496,10 @@ feed:
 	defer r.mu.Unlock()
 	sum := &r.sum
 	sum.Elapsed = r.cfg.Clock.Now().Sub(start)
+	sum.Spend = r.spend.summary()
+	if cause := context.Cause(admit); errors.Is(cause, ErrPolicySpike) {
+		sum.Stopped = cause.Error()
+	}
 	switch {
 	case parent.Err() != nil:
 		return sum, parent.Err()
@@ -515,7 +571,10 @@ func (r *runner) decide(job *Job) action {
 	case job == nil:
 		return actSubmit
 	case job.Status == jobs.StatusSubmitFailed || job.Status == jobs.StatusFailed:
-		if r.cfg.RetryFailed {
+		if r.cfg.RetryFailed && (len(r.cfg.RetryClasses) == 0 || slices.Contains(r.cfg.RetryClasses, failureClass(job))) {
+			return actReplay
+		}
+		if at, ok := r.cfg.TransientRetry.due(job); ok && !r.cfg.Clock.Now().Before(at) {
 			return actReplay
 		}
 		return actSkip
@@ -583,13 +642,14 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 		}
 	}
 	if r.cfg.DryRun {
+		cost := costPerSKU(r.cfg.Pricing, t.row.StillPrompt != "")
+		if _, err := r.spend.reserve(ctx, Job{}, cost); err != nil {
+			res.Outcome, res.Error = OutcomeHeld, err.Error()
+			return res, nil
+		}
 		res.Outcome = OutcomePlanned
-		res.Cost = costPerSKU(r.cfg.Pricing, t.row.StillPrompt != "")
+		res.Cost = cost
 		return res, nil
-	}
-	if err := waitToken(ctx, r.limiter); err != nil {
-		res.Outcome, res.Error = OutcomeInterrupted, "not submitted: "+err.Error()
-		return res, haltOnly(err)
 	}
 	outcome := OutcomeSubmitted
 	switch act {
@@ -624,7 +684,48 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 		reuseStill = replayed.Attempt == job.Attempt
 		job, outcome = &replayed, OutcomeReplayed
 	}
-	return r.submit(ctx, *job, outcome, reuseStill, res)
+	if err := r.judgeRefusals(ctx); err != nil {
+		res.Outcome, res.Error, res.Status = OutcomeInterrupted, "not submitted: "+err.Error(), job.Status
+		return res, &haltError{err}
+	}
+	cost := rowCost(r.cfg.Pricing, job, reuseStill)
+	reserved, err := r.spend.reserve(ctx, *job, cost)
+	switch {
+	case errors.Is(err, ErrBudget):
+		res.Outcome, res.Error, res.Status = OutcomeHeld, err.Error(), job.Status
+		return res, nil
+	case err != nil:
+		res.Outcome, res.Error = OutcomeInterrupted, err.Error()
+		return res, err
+	}
+	if err := waitToken(ctx, r.limiter); err != nil {
+		r.spend.release(cost, false) // nothing was sent; the store keeps the reservation for the rerun
+		res.Outcome, res.Error, res.Status = OutcomeInterrupted, "not submitted: "+err.Error(), job.Status
+		return res, haltOnly(err)
+	}
+	res, err = r.submit(ctx, reserved, outcome, reuseStill, res)
+	if res.Outcome == OutcomeSubmitFailed {
+		// No render was made: the run's cap gets back all but a still
+		// that was rendered and paid for.
+		r.spend.release(cost-res.Cost, true)
+	}
+	return res, err
+}
+
+// judgeRefusals runs the policy breaker after every Window submissions.
+func (r *runner) judgeRefusals(ctx context.Context) error {
+	window := cmp.Or(r.cfg.PolicyBreaker.Window, DefaultBreakerWindow)
+	if window < 0 {
+		return nil
+	}
+	r.mu.Lock()
+	r.submissions++
+	due := r.submissions%window == 0
+	r.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return r.cfg.PolicyBreaker.check(ctx, r.cfg.Store)
 }
 
 // haltError says that the run must start no new row, while the rows already
@@ -744,6 +845,7 @@ func (r *runner) submit(ctx context.Context, job Job, outcome Outcome, reuseStil
 			return res, nil
 		}
 		sub.Error = err.Error()
+		sub.Class = jobs.ClassifySubmitError(err)
 		if creativeai.IsIdempotencyConflict(err) {
 			sub.KeyConflict = true
 			sub.Error += " (an interrupted earlier run sent this row with other settings, such as another webhook URL;" +
