@@ -103,13 +103,13 @@ const (
 )
 
 type options struct {
-	csv         string
-	jobs        string
-	timeout     time.Duration
-	spend       *cli.SpendFlags
-	webhookURL  string
-	listen      string
-	verbose     bool
+	csv        string
+	jobs       string
+	timeout    time.Duration
+	spend      *cli.SpendFlags
+	webhookURL string
+	listen     string
+	verbose    bool
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options, error) {

@@ -228,10 +228,10 @@ func (r *catalogRun) printHeader() {
 // submitted or found already tracked.
 func (r *catalogRun) submit(ctx context.Context) error {
 	cfg := batch.Config{
-		Client:      r.client,
-		Store:       r.store,
-		WebhookURL:  r.webhookURL,
-		Progress:    r.watch.submitted,
+		Client:     r.client,
+		Store:      r.store,
+		WebhookURL: r.webhookURL,
+		Progress:   r.watch.submitted,
 	}
 	r.opts.spend.Apply(&cfg)
 	if r.opts.verbose {

@@ -30,16 +30,16 @@ type watcher struct {
 	settled chan struct{}
 	pokes   chan struct{}
 
-	mu        sync.Mutex
-	keys      []string          // tracked rows, in manifest order once Run is done
-	known     map[string]bool   // the keys in keys
-	shown     map[string]string // key → last line shown
-	done      map[string]bool   // keys counted as settled
-	lostKeys  map[string]bool
-	heldKeys  map[string]bool // rows a budget held back
+	mu       sync.Mutex
+	keys     []string          // tracked rows, in manifest order once Run is done
+	known    map[string]bool   // the keys in keys
+	shown    map[string]string // key → last line shown
+	done     map[string]bool   // keys counted as settled
+	lostKeys map[string]bool
+	heldKeys map[string]bool // rows a budget held back
 	// version counts changes to keys, so that a refresh whose snapshot
 	// predates one does not judge the rows settled.
-	version int
+	version   int
 	runDone   bool
 	closeOnce sync.Once
 }
