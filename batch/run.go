@@ -336,9 +336,9 @@ type runner struct {
 
 	spend *spender
 
-	mu          sync.Mutex
-	sum         Summary
-	submissions int // since the policy breaker last judged
+	mu     sync.Mutex
+	sum    Summary
+	judged time.Time // when the policy breaker last judged
 }
 
 func newRunner(cfg Config) (*runner, error) {
@@ -422,8 +422,11 @@ func (r *runner) run(parent context.Context, rows iter.Seq2[Row, error]) (*Summa
 		if err := r.spend.seedDryRun(ctx); err != nil {
 			return &r.sum, err
 		}
-	} else if err := r.cfg.PolicyBreaker.check(ctx, r.cfg.Store); err != nil {
-		halt(err)
+	} else {
+		r.judged = start
+		if err := r.cfg.PolicyBreaker.check(ctx, r.cfg.Store); err != nil {
+			halt(err)
+		}
 	}
 
 	work := make(chan task)
@@ -712,15 +715,18 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 	return res, err
 }
 
-// judgeRefusals runs the policy breaker after every Window submissions.
+// judgeRefusals runs the policy breaker again once its interval has passed
+// since it last did.
 func (r *runner) judgeRefusals(ctx context.Context) error {
-	window := cmp.Or(r.cfg.PolicyBreaker.Window, DefaultBreakerWindow)
-	if window < 0 {
+	if r.cfg.PolicyBreaker.Window < 0 {
 		return nil
 	}
+	now := r.cfg.Clock.Now()
 	r.mu.Lock()
-	r.submissions++
-	due := r.submissions%window == 0
+	due := now.Sub(r.judged) >= cmp.Or(r.cfg.PolicyBreaker.Interval, DefaultBreakerInterval)
+	if due {
+		r.judged = now
+	}
 	r.mu.Unlock()
 	if !due {
 		return nil

@@ -240,8 +240,9 @@ func failureClass(job *Job) jobs.FailureClass {
 // services suspend accounts that keep sending requests they refuse. When
 // more than Share of the last Window renders that finished (completed or
 // failed, by completion time) were policy refusals, Run submits nothing
-// more and returns an error wrapping ErrPolicySpike. Run judges the store's
-// finished renders when it starts and again after every Window submissions.
+// more, and returns an error wrapping ErrPolicySpike. Run judges the store's
+// finished renders when it starts and again every Interval while it
+// submits; each judgement lists the store's finished jobs once.
 type PolicyBreaker struct {
 	// Window is how many of the latest finished renders are judged
 	// (default 50); a negative Window turns the breaker off. Fewer finished
@@ -250,12 +251,16 @@ type PolicyBreaker struct {
 	// Share is the share of policy refusals in the window that trips the
 	// breaker (default 0.2).
 	Share float64
+	// Interval is how often a running Run judges again (default 1 minute):
+	// renders take 30 s to 4 min, so refusals arrive at that pace.
+	Interval time.Duration
 }
 
 // Defaults of PolicyBreaker.
 const (
-	DefaultBreakerWindow = 50
-	DefaultBreakerShare  = 0.2
+	DefaultBreakerWindow   = 50
+	DefaultBreakerShare    = 0.2
+	DefaultBreakerInterval = time.Minute
 )
 
 // ErrPolicySpike is wrapped by Run's error when the PolicyBreaker stopped
@@ -263,6 +268,9 @@ const (
 var ErrPolicySpike = errors.New("batch: too many moderation refusals; submitting stopped")
 
 func (b PolicyBreaker) validate() error {
+	if b.Interval < 0 {
+		return fmt.Errorf("batch: Config.PolicyBreaker.Interval is %v; want 0 (default %v) or more", b.Interval, DefaultBreakerInterval)
+	}
 	if !(b.Share >= 0 && b.Share < 1) {
 		return fmt.Errorf("batch: Config.PolicyBreaker.Share is %v; want 0 (default %v) up to but not including 1", b.Share, DefaultBreakerShare)
 	}

@@ -344,3 +344,31 @@ func TestRunPolicyBreaker(t *testing.T) {
 		t.Errorf("breaker off: %+v, %v", sum.Counts, err)
 	}
 }
+
+// TestRunPolicyBreakerMidRun trips the breaker while a run submits: the
+// refusals arrive after it started, and it judges again once its interval
+// has passed.
+func TestRunPolicyBreakerMidRun(t *testing.T) {
+	clock := storetest.NewClock(storetest.Epoch)
+	sim := newSim(t, creativeaitest.WithManualRender())
+	store := memstore.New(memstore.WithClock(clock))
+	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited, Concurrency: 1, Clock: clock,
+		PolicyBreaker: batch.PolicyBreaker{Window: 2, Share: 0.5, Interval: time.Minute}}
+	var refused []string
+	cfg.Progress = func(p batch.Progress) {
+		// Each submitted row is refused at once; a minute passes.
+		if p.Row.GenerationID != "" {
+			refused = append(refused, p.Row.Key)
+			failAndReconcile(t, sim, cfg, map[string]string{p.Row.Key: "content_policy_violation: flagged"})
+			clock.Advance(time.Minute)
+		}
+	}
+	sum, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifestOf(6, "M")))
+	if !errors.Is(err, batch.ErrPolicySpike) {
+		t.Fatalf("error %v, want ErrPolicySpike", err)
+	}
+	// Two refusals fill the window of two: the third row is stopped.
+	if sum.Submitted != 2 || len(refused) != 2 || sum.Rows[2].Outcome != batch.OutcomeInterrupted {
+		t.Errorf("%+v, rows %+v; want two submitted and the third stopped", sum.Counts, sum.Rows)
+	}
+}
