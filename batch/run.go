@@ -657,7 +657,9 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 	outcome := OutcomeSubmitted
 	switch act {
 	case actSubmit:
-		stored, created, err := r.cfg.Store.Track(ctx, r.newJob(t))
+		newJob := r.newJob(t)
+		r.spend.prefill(&newJob, costPerSKU(r.cfg.Pricing, newJob.StillPrompt != ""))
+		stored, created, err := r.cfg.Store.Track(ctx, newJob)
 		if err != nil {
 			res.Outcome, res.Error = OutcomeInterrupted, err.Error()
 			return res, storeError("track", t.key, err)

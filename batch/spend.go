@@ -138,6 +138,11 @@ func (s *spender) reserve(ctx context.Context, job Job, cost creativeai.Cents) (
 		return job, nil
 	}
 	s.mu.Unlock()
+	if s.budget.PerDay == 0 && job.HoldsReservation() {
+		// Without a daily cap there is nothing to check: the reservation
+		// prefill recorded, or an interrupted run's, stands.
+		return job, nil
+	}
 
 	r, err := s.store.Reserve(ctx, job.Key, jobs.Reservation{Day: s.dayKey(), Cents: cost, DailyCap: s.budget.PerDay})
 	s.mu.Lock()
@@ -154,6 +159,18 @@ func (s *spender) reserve(ctx context.Context, job Job, cost creativeai.Cents) (
 		return job, storeError("reserve", job.Key, err)
 	}
 	return r.Job, nil
+}
+
+// prefill records the reservation of a new row on the job Run tracks, when
+// no cap needs checking: the price is then written with the job, at no
+// store call of its own. Under a cap the store's Reserve checks it instead.
+func (s *spender) prefill(job *Job, cost creativeai.Cents) {
+	if s.budget.PerRun > 0 || s.budget.PerDay > 0 || s.dry {
+		return
+	}
+	job.PriceCents = cost
+	job.SpendDay = jobs.Day(job.CreatedAt, s.budget.Location)
+	job.ReservedAt = job.CreatedAt
 }
 
 // release gives back cost to the per-run cap. When released is true the

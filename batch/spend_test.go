@@ -252,6 +252,10 @@ func TestRunRetryClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := []string{sum.Rows[0].Key, sum.Rows[1].Key, sum.Rows[2].Key}
+	// Without caps the price is still recorded, with the job as tracked.
+	if j, _ := store.Get(t.Context(), keys[0]); j.PriceCents != 50 || j.SpendDay != "2026-03-11" || !j.ReservedAt.Equal(storetest.Epoch) {
+		t.Errorf("uncapped job: price %d on %q at %v; want 50 on 2026-03-11 at %v", j.PriceCents, j.SpendDay, j.ReservedAt, storetest.Epoch)
+	}
 	failAndReconcile(t, sim, cfg, map[string]string{
 		keys[0]: "provider timeout after retry budget",
 		keys[1]: "invalid_image_url: image_url could not be fetched (HTTP 404)",

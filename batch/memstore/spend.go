@@ -3,9 +3,12 @@ package memstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
+	"unique"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
 // spendIndex totals the spending of the store's jobs by day, so that a
@@ -52,6 +55,40 @@ func (x *spendIndex) day(day string) jobs.DaySpend {
 	d := x.days[day]
 	d.Day = day
 	return d
+}
+
+// jobSpend holds a job's spend fields apart from jobLater, since every
+// submitted job has them while most have no other later field: a reserved
+// job costs 64 bytes more rather than a whole jobLater.
+type jobSpend struct {
+	price      creativeai.Cents
+	day        unique.Handle[string] // most jobs of a run share one day
+	reservedAt time.Time
+	earlier    []jobs.Charge
+}
+
+// newJobSpend returns j's spend fields, nil when it has none.
+func newJobSpend(j *jobs.Job) *jobSpend {
+	if j.PriceCents == 0 && j.SpendDay == "" && j.ReservedAt.IsZero() && j.EarlierCharges == nil {
+		return nil
+	}
+	sp := &jobSpend{price: j.PriceCents, reservedAt: j.ReservedAt, earlier: j.EarlierCharges}
+	if j.SpendDay != "" {
+		sp.day = unique.Make(j.SpendDay)
+	}
+	return sp
+}
+
+// fill copies the spend fields into j, sharing no slice.
+func (sp *jobSpend) fill(j *jobs.Job) {
+	if sp == nil {
+		return
+	}
+	j.PriceCents, j.ReservedAt = sp.price, sp.reservedAt
+	if sp.day != (unique.Handle[string]{}) {
+		j.SpendDay = sp.day.Value()
+	}
+	j.EarlierCharges = slices.Clone(sp.earlier)
 }
 
 // errUnchanged ends an update that found nothing to change.

@@ -581,6 +581,7 @@ type memJob struct {
 	createdAt    time.Time
 	updatedAt    time.Time
 	later        *jobLater
+	spend        *jobSpend // nil until the job reserves (spend.go)
 }
 
 // jobSettings are the fields the rows of a manifest mostly have in common.
@@ -598,7 +599,6 @@ type jobLater struct {
 	// previousGenerationIDs is apart from laterFields because a slice would
 	// keep laterFields from being comparable.
 	previousGenerationIDs []string
-	earlierCharges        []jobs.Charge
 }
 
 // laterFields are jobLater's comparable fields, so that == tells a job that
@@ -619,9 +619,6 @@ type laterFields struct {
 	deliveryError    string
 	failureClass     jobs.FailureClass
 	notBilled        bool
-	priceCents       creativeai.Cents
-	spendDay         string
-	reservedAt       time.Time
 }
 
 // set makes j m's state. m takes j's slices, so j must not be changed
@@ -656,19 +653,17 @@ func (m *memJob) set(j *jobs.Job) {
 		deliveryError:    j.DeliveryError,
 		failureClass:     j.FailureClass,
 		notBilled:        j.NotBilled,
-		priceCents:       j.PriceCents,
-		spendDay:         j.SpendDay,
-		reservedAt:       j.ReservedAt,
 	}
+	m.spend = newJobSpend(j)
 	switch {
-	case later == laterFields{} && j.PreviousGenerationIDs == nil && j.EarlierCharges == nil:
+	case later == laterFields{} && j.PreviousGenerationIDs == nil:
 		m.later = nil
 	case m.later == nil:
-		m.later = &jobLater{later, j.PreviousGenerationIDs, j.EarlierCharges}
+		m.later = &jobLater{later, j.PreviousGenerationIDs}
 	default:
 		// Readers copy out of m.later under the lock and keep no pointer
 		// to it, so it can be overwritten rather than allocated anew.
-		*m.later = jobLater{later, j.PreviousGenerationIDs, j.EarlierCharges}
+		*m.later = jobLater{later, j.PreviousGenerationIDs}
 	}
 }
 
@@ -707,11 +702,8 @@ func (m *memJob) job() jobs.Job {
 		j.DeliveryError = l.deliveryError
 		j.FailureClass = l.failureClass
 		j.NotBilled = l.notBilled
-		j.PriceCents = l.priceCents
-		j.SpendDay = l.spendDay
-		j.ReservedAt = l.reservedAt
-		j.EarlierCharges = slices.Clone(l.earlierCharges)
 	}
+	m.spend.fill(&j)
 	return j
 }
 
