@@ -44,6 +44,16 @@
 // failed or submit_failed legacy job is replaced by a new, keyed job for the
 // row, and the legacy line stays as the earlier record.
 //
+// # Spend and failures
+//
+// [Config.Budget] caps what a run and a calendar day spend: each row's
+// estimated cost is reserved in the store ([jobs.Store.Reserve]) before its
+// API calls, and a row over a cap is held back ([OutcomeHeld]) for a later
+// run. Failed renders are classified transient, input or policy
+// ([jobs.ClassifyFailure]); [Config.TransientRetry] replays transient ones
+// on its own, [Config.RetryClasses] narrows [Config.RetryFailed], and
+// [Config.PolicyBreaker] stops submitting when moderation refusals spike.
+//
 // # Stores
 //
 // [Store] is the small interface every job store implements, with the job's

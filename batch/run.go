@@ -10,6 +10,7 @@ import (
 	"iter"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -67,8 +68,21 @@ type Config struct {
 	WebhookURL string
 
 	// RetryFailed replays rows that ended submit_failed and renders that
-	// failed. Without it such rows are skipped.
+	// failed. Without it such rows are skipped (but see TransientRetry).
 	RetryFailed bool
+	// RetryClasses narrows RetryFailed to jobs whose failure is of these
+	// classes (see jobs.FailureClass); empty means every class.
+	RetryClasses []jobs.FailureClass
+	// TransientRetry replays renders that failed for a transient reason
+	// without RetryFailed, up to a number of attempts and after a backoff.
+	// The zero value retries nothing automatically.
+	TransientRetry TransientRetry
+	// PolicyBreaker stops submitting when moderation refusals spike; it is
+	// on by default (see PolicyBreaker for its defaults).
+	PolicyBreaker PolicyBreaker
+	// Budget caps the spending of the run and of each calendar day; a row
+	// over a cap is held back (OutcomeHeld). The zero Budget caps nothing.
+	Budget Budget
 	// DryRun validates the rows and estimates the cost; nothing is sent and
 	// nothing is written.
 	DryRun bool
@@ -114,6 +128,10 @@ const (
 	OutcomeInterrupted Outcome = "interrupted"
 	// OutcomePlanned: a dry run would submit the row.
 	OutcomePlanned Outcome = "planned"
+	// OutcomeHeld: a budget cap held the row back (RowResult.Error says
+	// which). The row is tracked, pending and unsubmitted, and a later run
+	// submits it; in a dry run, the caps would hold it back.
+	OutcomeHeld Outcome = "held"
 )
 
 // Counts tallies rows by outcome.
@@ -125,11 +143,12 @@ type Counts struct {
 	Invalid      int
 	Interrupted  int
 	Planned      int
+	Held         int
 }
 
 // Total returns the number of rows counted.
 func (c Counts) Total() int {
-	return c.Submitted + c.Replayed + c.Skipped + c.SubmitFailed + c.Invalid + c.Interrupted + c.Planned
+	return c.Submitted + c.Replayed + c.Skipped + c.SubmitFailed + c.Invalid + c.Interrupted + c.Planned + c.Held
 }
 
 func (c *Counts) add(o Outcome) {
@@ -148,6 +167,8 @@ func (c *Counts) add(o Outcome) {
 		c.Interrupted++
 	case OutcomePlanned:
 		c.Planned++
+	case OutcomeHeld:
+		c.Held++
 	}
 }
 
@@ -186,6 +207,12 @@ type Summary struct {
 	EstimatedCost creativeai.Cents
 	Elapsed       time.Duration
 	DryRun        bool
+	// Spend is what the run reserved against Config.Budget, and the day's
+	// total in the store.
+	Spend SpendSummary
+	// Stopped says why the run stopped submitting early, such as a spike of
+	// moderation refusals (see PolicyBreaker); empty when it did not.
+	Stopped string
 }
 
 // WriteTo prints the summary as a table, one line per row, followed by the
@@ -215,6 +242,12 @@ func (s *Summary) WriteTo(w io.Writer) (int64, error) {
 	}
 	fmt.Fprintf(&out, "%d rows: %s; %s %s; elapsed %s\n", s.Total(), s.countsText(), verb,
 		s.EstimatedCost, s.Elapsed.Round(time.Millisecond))
+	if s.Spend.Budget.PerRun > 0 || s.Spend.Budget.PerDay > 0 || s.Held > 0 {
+		fmt.Fprintln(&out, s.Spend.String())
+	}
+	if s.Stopped != "" {
+		fmt.Fprintln(&out, "stopped: "+s.Stopped)
+	}
 	return out.WriteTo(w)
 }
 
@@ -226,7 +259,7 @@ func (s *Summary) countsText() string {
 	}{
 		{"submitted", s.Submitted}, {"replayed", s.Replayed}, {"planned", s.Planned},
 		{"skipped", s.Skipped}, {"submit_failed", s.SubmitFailed}, {"invalid", s.Invalid},
-		{"interrupted", s.Interrupted},
+		{"interrupted", s.Interrupted}, {"held by budget", s.Held},
 	} {
 		if p.n > 0 || p.name == "submitted" && !s.DryRun || p.name == "planned" && s.DryRun {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.name))
@@ -302,8 +335,11 @@ type runner struct {
 	limiter  *rate.Limiter
 	log      *slog.Logger
 
-	mu  sync.Mutex
-	sum Summary
+	spend *spender
+
+	mu     sync.Mutex
+	sum    Summary
+	judged time.Time // when the policy breaker last judged
 }
 
 func newRunner(cfg Config) (*runner, error) {
@@ -328,6 +364,14 @@ func newRunner(cfg Config) (*runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := errors.Join(cfg.Budget.validate(), cfg.TransientRetry.validate(), cfg.PolicyBreaker.validate()); err != nil {
+		return nil, err
+	}
+	for _, c := range cfg.RetryClasses {
+		if !c.Known() {
+			return nil, fmt.Errorf("batch: Config.RetryClasses: unknown failure class %q (want transient, input or policy)", c)
+		}
+	}
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, DefaultConcurrency)
 	cfg.Clock = jobs.OrWall(cfg.Clock)
 	cfg.StillModel = cmp.Or(cfg.StillModel, DefaultStillModel)
@@ -340,6 +384,7 @@ func newRunner(cfg Config) (*runner, error) {
 		limiter:  lim,
 		log:      logx.OrDiscard(cfg.Logger),
 		sum:      Summary{DryRun: cfg.DryRun},
+		spend:    &spender{budget: cfg.Budget, clock: cfg.Clock, store: cfg.Store, dry: cfg.DryRun},
 	}, nil
 }
 
@@ -374,6 +419,16 @@ func (r *runner) run(parent context.Context, rows iter.Seq2[manifest.Row, error]
 	defer stop(nil)
 	admit, halt := context.WithCancelCause(ctx)
 	defer halt(nil)
+	if r.cfg.DryRun {
+		if err := r.spend.seedDryRun(ctx); err != nil {
+			return &r.sum, err
+		}
+	} else {
+		r.judged = start
+		if err := r.cfg.PolicyBreaker.check(ctx, r.cfg.Store); err != nil {
+			halt(err)
+		}
+	}
 
 	work := make(chan task)
 	var wg sync.WaitGroup
@@ -445,6 +500,10 @@ feed:
 	defer r.mu.Unlock()
 	sum := &r.sum
 	sum.Elapsed = r.cfg.Clock.Now().Sub(start)
+	sum.Spend = r.spend.summary()
+	if cause := context.Cause(admit); errors.Is(cause, ErrPolicySpike) {
+		sum.Stopped = cause.Error()
+	}
 	switch {
 	case parent.Err() != nil:
 		return sum, parent.Err()
@@ -516,7 +575,10 @@ func (r *runner) decide(job *Job) action {
 	case job == nil:
 		return actSubmit
 	case job.Status == jobs.StatusSubmitFailed || job.Status == jobs.StatusFailed:
-		if r.cfg.RetryFailed {
+		if r.cfg.RetryFailed && (len(r.cfg.RetryClasses) == 0 || slices.Contains(r.cfg.RetryClasses, failureClass(job))) {
+			return actReplay
+		}
+		if at, ok := r.cfg.TransientRetry.due(job); ok && !r.cfg.Clock.Now().Before(at) {
 			return actReplay
 		}
 		return actSkip
@@ -584,18 +646,21 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 		}
 	}
 	if r.cfg.DryRun {
+		cost := costPerSKU(r.cfg.Pricing, t.row.StillPrompt != "")
+		if _, err := r.spend.reserve(ctx, Job{}, cost); err != nil {
+			res.Outcome, res.Error = OutcomeHeld, err.Error()
+			return res, nil
+		}
 		res.Outcome = OutcomePlanned
-		res.Cost = costPerSKU(r.cfg.Pricing, t.row.StillPrompt != "")
+		res.Cost = cost
 		return res, nil
-	}
-	if err := waitToken(ctx, r.limiter); err != nil {
-		res.Outcome, res.Error = OutcomeInterrupted, "not submitted: "+err.Error()
-		return res, haltOnly(err)
 	}
 	outcome := OutcomeSubmitted
 	switch act {
 	case actSubmit:
-		stored, created, err := r.cfg.Store.Track(ctx, r.newJob(t))
+		newJob := r.newJob(t)
+		r.spend.prefill(&newJob, costPerSKU(r.cfg.Pricing, newJob.StillPrompt != ""))
+		stored, created, err := r.cfg.Store.Track(ctx, newJob)
 		if err != nil {
 			res.Outcome, res.Error = OutcomeInterrupted, err.Error()
 			return res, storeError("track", t.key, err)
@@ -625,7 +690,51 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 		reuseStill = replayed.Attempt == job.Attempt
 		job, outcome = &replayed, OutcomeReplayed
 	}
-	return r.submit(ctx, *job, outcome, reuseStill, res)
+	if err := r.judgeRefusals(ctx); err != nil {
+		res.Outcome, res.Error, res.Status = OutcomeInterrupted, "not submitted: "+err.Error(), job.Status
+		return res, &haltError{err}
+	}
+	cost := rowCost(r.cfg.Pricing, job, reuseStill)
+	reserved, err := r.spend.reserve(ctx, *job, cost)
+	switch {
+	case errors.Is(err, ErrBudget):
+		res.Outcome, res.Error, res.Status = OutcomeHeld, err.Error(), job.Status
+		return res, nil
+	case err != nil:
+		res.Outcome, res.Error = OutcomeInterrupted, err.Error()
+		return res, err
+	}
+	if err := waitToken(ctx, r.limiter); err != nil {
+		r.spend.release(cost, false) // nothing was sent; the store keeps the reservation for the rerun
+		res.Outcome, res.Error, res.Status = OutcomeInterrupted, "not submitted: "+err.Error(), job.Status
+		return res, haltOnly(err)
+	}
+	res, err = r.submit(ctx, reserved, outcome, reuseStill, res)
+	if res.Outcome == OutcomeSubmitFailed {
+		// No render was made: the run's cap gets back all but a still
+		// that was rendered and paid for.
+		r.spend.release(cost-res.Cost, true)
+	}
+	return res, err
+}
+
+// judgeRefusals runs the policy breaker again once its interval has passed
+// since it last did.
+func (r *runner) judgeRefusals(ctx context.Context) error {
+	if r.cfg.PolicyBreaker.Window < 0 {
+		return nil
+	}
+	now := r.cfg.Clock.Now()
+	r.mu.Lock()
+	due := now.Sub(r.judged) >= cmp.Or(r.cfg.PolicyBreaker.Interval, DefaultBreakerInterval)
+	if due {
+		r.judged = now
+	}
+	r.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return r.cfg.PolicyBreaker.check(ctx, r.cfg.Store)
 }
 
 // haltError says that the run must start no new row, while the rows already
@@ -747,6 +856,7 @@ func (r *runner) submit(ctx context.Context, job Job, outcome Outcome, reuseStil
 			return res, nil
 		}
 		sub.Error = err.Error()
+		sub.Class = jobs.ClassifySubmitError(err)
 		if creativeai.IsIdempotencyConflict(err) {
 			sub.KeyConflict = true
 			sub.Error += " (an interrupted earlier run sent this row with other settings, such as another webhook URL;" +

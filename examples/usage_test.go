@@ -100,6 +100,18 @@ func TestUsage(t *testing.T) {
 		{name: "submit dry run windows-1252", program: "submit", args: []string{"-csv", cp1252, "-dry-run", "-encoding", "windows-1252"}, stdout: "Dry run: would submit 1/1 jobs"},
 		{name: "submit dry run semicolons", program: "submit", args: []string{"-csv", semicolons, "-dry-run"}, stdout: "Dry run: would submit 1/1 jobs", stderr: semicolons + ": skipped 1 row of only delimiters and 1 column with no name"},
 		{name: "submit dry run", program: "submit", args: []string{"-csv", good, "-dry-run"}, stdout: "Dry run: would submit 1/1 jobs"},
+
+		// Spend flags. Exit 3 (a budget held rows back) is run in spend_test.go.
+		{name: "submit help spend", program: "submit", args: []string{"-h"}, stdout: "3 a budget (-max-spend, -max-daily-spend) held rows back"},
+		{name: "catalog help spend", program: "catalog", args: []string{"-h"}, stdout: "3 a budget (-max-spend, -max-daily-spend) held rows back"},
+		{name: "submit negative max-spend", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url=", "-max-spend", "-5"}, code: 2, stderr: "-max-spend"},
+		{name: "submit max-spend fraction of a cent", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url=", "-max-daily-spend", "1.005"}, code: 2, stderr: "fractions of a cent"},
+		{name: "submit bad spend timezone", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url=", "-spend-timezone", "Mars/Olympus"}, code: 2, stderr: "-spend-timezone"},
+		{name: "submit retry classes without =", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url=", "-retry-failed", "transient,input"}, code: 2, stderr: "-retry-failed=transient,input"},
+		{name: "submit unknown retry class", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url=", "-retry-failed=fatal"}, code: 2, stderr: `unknown failure class "fatal"`},
+		{name: "catalog zero transient retries", program: "catalog", args: []string{"-transient-retries", "0"}, code: 2, stderr: "-transient-retries"},
+		{name: "submit dry run over a cap", program: "submit", args: []string{"-csv", good, "-dry-run", "-max-spend", "0.40"}, stdout: "the spending caps would hold back 1 of them"},
+		{name: "submit dry run within a cap", program: "submit", args: []string{"-csv", good, "-dry-run", "-max-spend", "$0.50"}, stdout: "Dry run: would submit 1/1 jobs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,8 @@
 // manifest row through render and delivery, its state machine (the methods
 // on Job and [Status.Advances]), the [Store] contract every job store
 // implements, and what flows through it: [Submission], [ApplyResult],
-// [Filter], [Claim], [DeliveryResult], the errors stores return and the
+// [Filter], [Claim], [DeliveryResult], [Reservation], the errors stores
+// return and the
 // [Clock] that stamps every job's times.
 //
 // Stores (batch/memstore, batch/jsonlstore, batch/sqlstore) import this
@@ -26,5 +27,9 @@
 // provider_status and changes nothing else. The SDK's own fields follow:
 // the row's key and render inputs, the attempt and earlier generation ids,
 // the delivery outbox's state (delivery_status, delivery_attempts,
-// delivery_next_at, delivery_ref, delivery_error) and timestamps.
+// delivery_next_at, delivery_ref, delivery_error), the failure class of a
+// failed attempt (failure_class, not_billed; see [ClassifyFailure]), the
+// spend of the current attempt (price_cents, spend_day, reserved_at) and of
+// earlier ones (earlier_charges; see [Job.Spend] and [Store.Reserve]) and
+// timestamps.
 package jobs

@@ -32,6 +32,12 @@ type Job struct {
 	// ProviderStatus keeps a status the service sent that the SDK does not
 	// know; Status is left as it was.
 	ProviderStatus string `json:"provider_status,omitempty"`
+	// FailureClass classifies the error of a failed or submit_failed
+	// attempt (see ClassifyFailure); empty otherwise.
+	FailureClass FailureClass `json:"failure_class,omitempty"`
+	// NotBilled reports that the service said the failed render was not
+	// charged (see NotBilled); a failed render otherwise counts as spent.
+	NotBilled bool `json:"not_billed,omitempty"`
 
 	// The render inputs, as submitted.
 	ImageURL    string              `json:"image_url,omitempty"`
@@ -61,6 +67,20 @@ type Job struct {
 	// DeliveryRef is what the sink returned, such as a Shopify media id.
 	DeliveryRef   string `json:"delivery_ref,omitempty"`
 	DeliveryError string `json:"delivery_error,omitempty"`
+
+	// Spend of the current attempt (see Job.Reserve): the estimated price
+	// reserved before the API calls, in cents at the pricing of the time,
+	// the calendar day it counts on (YYYY-MM-DD in the budget's time zone)
+	// and when it was reserved. A submit_failed attempt or a render the
+	// service did not bill keeps its price for the record but counts
+	// nothing (see Job.Charges).
+	PriceCents creativeai.Cents `json:"price_cents,omitempty"`
+	SpendDay   string           `json:"spend_day,omitempty"`
+	ReservedAt time.Time        `json:"reserved_at,omitzero"`
+	// EarlierCharges are what earlier attempts spent, oldest first, kept
+	// when a failed render is replayed so that the day it was spent on
+	// still counts it.
+	EarlierCharges []Charge `json:"earlier_charges,omitempty"`
 
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`

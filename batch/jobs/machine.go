@@ -43,6 +43,10 @@ func (j *Job) ApplyGeneration(gen creativeai.Generation, now time.Time) bool {
 	if gen.Error != "" {
 		j.Error = gen.Error
 	}
+	if next == StatusFailed {
+		j.FailureClass = ClassifyFailure(j.Error, j.FailoverUsed)
+		j.NotBilled = NotBilled(j.Error)
+	}
 	if gen.Status.Terminal() {
 		j.CompletedAt = gen.CompletedAt
 		if j.CompletedAt.IsZero() {
@@ -79,6 +83,10 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 		}
 		j.Status = StatusSubmitFailed
 		j.Error = sub.Error
+		j.FailureClass = sub.Class
+		if !j.FailureClass.Known() {
+			j.FailureClass = ClassifyFailure(sub.Error, false)
+		}
 		if sub.KeyConflict {
 			// The key is spent on a request the service will not repeat
 			// for us: the next replay needs a key of its own.
@@ -101,6 +109,7 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 	if j.Status == StatusSubmitFailed || !j.Status.Known() {
 		j.Status = StatusPending
 		j.Error = ""
+		j.FailureClass = ""
 	}
 	j.ApplyGeneration(*gen, now)
 	j.UpdatedAt = now
@@ -125,6 +134,9 @@ func (j *Job) Replay(now time.Time) error {
 		j.PreviousGenerationIDs = append(slices.Clip(j.PreviousGenerationIDs), j.GenerationID)
 		j.Attempt++
 	}
+	j.closeSpend()
+	j.FailureClass = ""
+	j.NotBilled = false
 	j.GenerationID = ""
 	j.Status = StatusPending
 	j.ProviderStatus = ""

@@ -21,6 +21,9 @@ type Submission struct {
 	// Error describes why the submission failed; the job becomes
 	// submit_failed. It is ignored when Generation is set.
 	Error string
+	// Class classifies Error (see ClassifySubmitError); when it is not a
+	// known class, the job's failure class is taken from Error's text.
+	Class FailureClass
 	// KeyConflict reports that the service holds a different request under
 	// this attempt's Idempotency-Key (an earlier run sent the row with other
 	// settings, such as another webhook URL, and was interrupted before
@@ -110,6 +113,16 @@ type Store interface {
 	// submission records that id. A completed job with a target surface
 	// enters the delivery outbox.
 	Apply(ctx context.Context, gen creativeai.Generation) (ApplyResult, error)
+
+	// Reserve reserves the estimated cost of the job's current attempt
+	// before its API calls (see Job.Reserve): atomically, across every
+	// process sharing the store, it totals r.Day's reservations and
+	// spending, refuses with an error wrapping ErrOverBudget when r.Cents
+	// would take them over r.DailyCap, and otherwise records the price and
+	// day on the job. A job that already holds a reservation (a run stopped
+	// before the answer) keeps it. The reservation is settled as the job
+	// moves on (see Job.Spend), so a crash never loses one.
+	Reserve(ctx context.Context, key string, r Reservation) (Reserved, error)
 
 	// Get returns the job with the given key, or ErrNotFound.
 	Get(ctx context.Context, key string) (Job, error)

@@ -38,6 +38,7 @@ type Store struct {
 	deferred map[string]creativeai.Generation // the event kept for each id no job has yet (jobs.SupersedesDeferred)
 	outbox   outbox                           // completed jobs whose delivery is pending, with their leases
 	pos      int64                            // journal position of the last change
+	spend    spendIndex                       // spending by day (spend.go)
 }
 
 // Option configures a Store.
@@ -546,6 +547,7 @@ func (s *Store) append(r Record) error {
 // generations have been applied to it (or, for earlier attempts, no longer
 // matter), so they are dropped.
 func (s *Store) install(m *memJob, j jobs.Job) {
+	s.spend.update(m, &j)
 	m.set(&j)
 	for _, id := range generationIDs(&j) {
 		s.byGen[id] = m
@@ -586,6 +588,7 @@ func generationIDs(j *jobs.Job) []string {
 // cloneJob copies j so that the caller and the store share no slice.
 func cloneJob(j jobs.Job) jobs.Job {
 	j.PreviousGenerationIDs = slices.Clone(j.PreviousGenerationIDs)
+	j.EarlierCharges = slices.Clone(j.EarlierCharges)
 	return j
 }
 
@@ -613,6 +616,7 @@ type memJob struct {
 	createdAt    time.Time
 	updatedAt    time.Time
 	later        *jobLater
+	spend        *jobSpend // nil until the job reserves (spend.go)
 }
 
 // jobSettings are the fields the rows of a manifest mostly have in common.
@@ -651,6 +655,8 @@ type laterFields struct {
 	deliveryNextAt   time.Time
 	deliveryRef      string
 	deliveryError    string
+	failureClass     jobs.FailureClass
+	notBilled        bool
 }
 
 // set makes j m's state. m takes j's slices, so j must not be changed
@@ -685,7 +691,10 @@ func (m *memJob) set(j *jobs.Job) {
 		deliveryNextAt:   j.DeliveryNextAt,
 		deliveryRef:      j.DeliveryRef,
 		deliveryError:    j.DeliveryError,
+		failureClass:     j.FailureClass,
+		notBilled:        j.NotBilled,
 	}
+	m.spend = newJobSpend(j)
 	switch {
 	case later == laterFields{} && j.PreviousGenerationIDs == nil:
 		m.later = nil
@@ -732,7 +741,10 @@ func (m *memJob) job() jobs.Job {
 		j.DeliveryNextAt = l.deliveryNextAt
 		j.DeliveryRef = l.deliveryRef
 		j.DeliveryError = l.deliveryError
+		j.FailureClass = l.failureClass
+		j.NotBilled = l.notBilled
 	}
+	m.spend.fill(&j)
 	return j
 }
 

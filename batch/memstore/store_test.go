@@ -190,6 +190,8 @@ func TestMemoryStoreKeepsEveryField(t *testing.T) {
 			f.SetInt(int64(i + 1))
 		case f.Type() == reflect.TypeFor[[]string]():
 			f.Set(reflect.ValueOf([]string{name + "-1", name + "-2"}))
+		case f.Type() == reflect.TypeFor[[]jobs.Charge]():
+			f.Set(reflect.ValueOf([]jobs.Charge{{Day: "2026-03-10", Cents: 80}, {Day: "2026-03-11", Cents: 50}}))
 		default:
 			t.Fatalf("Job.%s has type %s, which this test cannot fill yet", name, f.Type())
 		}

@@ -284,3 +284,12 @@ func TestListSingleConnection(t *testing.T) {
 		}
 	})
 }
+
+// TestTwoProcessesReserve has workers of two processes reserve under one
+// daily cap: never a cent over it.
+func TestTwoProcessesReserve(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		_, stores := twoProcesses(t, b)
+		storetest.CheckBudgetConcurrency(t, stores[0], stores[1])
+	})
+}

@@ -256,6 +256,9 @@ func (s *Store) Track(ctx context.Context, job jobs.Job) (jobs.Job, bool, error)
 			return err
 		}
 		created = true
+		if err := s.indexSpend(ctx, q, &j); err != nil {
+			return err
+		}
 		before := indexedOf(&j)
 		ids := append([]string{j.GenerationID}, j.PreviousGenerationIDs...)
 		changed, err := s.attachGenerations(ctx, q, &j, ids, now)
@@ -785,7 +788,7 @@ func (s *Store) save(ctx context.Context, q querier, before indexed, j *jobs.Job
 	if _, err := q.ExecContext(ctx, query, args...); err != nil {
 		return fmt.Errorf("sqlstore: writing job %s: %w", j.Key, err)
 	}
-	return nil
+	return s.indexSpend(ctx, q, j)
 }
 
 // rowArgs returns the column values of j in the order insertJob and

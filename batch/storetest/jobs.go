@@ -168,6 +168,7 @@ func testSubmissionFailed(h *harness) {
 	want := newJob("a")
 	want.Status = jobs.StatusSubmitFailed
 	want.Error = "HTTP 422: image_url unreachable"
+	want.FailureClass = jobs.FailureInput // the text names the image URL
 	want.CreatedAt, want.UpdatedAt = Epoch, now
 	h.diff("RecordSubmission", want, got)
 	h.diff("Get", want, h.get("a"))
@@ -242,6 +243,7 @@ func testApplyFailed(h *harness) {
 	r := h.apply(creativeai.Generation{ID: "vgen_a", Status: creativeai.StatusFailed, Error: "provider timeout after retry budget"})
 	want.Status = jobs.StatusFailed
 	want.Error = "provider timeout after retry budget"
+	want.FailureClass = jobs.FailureTransient
 	want.CompletedAt = now // the event carries no completion time
 	want.UpdatedAt = now
 	h.diff("Apply failed", jobs.ApplyResult{Job: want, Changed: true}, r)

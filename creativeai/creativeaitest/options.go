@@ -79,6 +79,7 @@ type config struct {
 	renderTime         time.Duration
 	manual             bool
 	failureRate        float64
+	failureKinds       []FailureKind
 	failoverRate       float64
 	seed               int64
 	seeded             bool

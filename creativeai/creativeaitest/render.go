@@ -85,6 +85,10 @@ func (s *Server) plan(inputKey, nth string) renderPlan {
 	p.failover = r.Float64() < s.cfg.failoverRate
 	p.fail = r.Float64() < s.cfg.failureRate
 	p.errMsg = failureMessages[r.IntN(len(failureMessages))]
+	if len(s.cfg.failureKinds) > 0 {
+		// Drawn after the rest, so that choosing kinds changes no other draw.
+		p.errMsg = failureMessage(s.cfg.failureKinds, r.IntN)
+	}
 	return p
 }
 

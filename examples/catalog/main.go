@@ -20,8 +20,10 @@
 //
 // Usage:
 //
-//	catalog [-csv FILE] [-template FILE] [-jobs video-jobs.jsonl] [-timeout D]
-//	        [-retry-failed] [-webhook-url URL] [-listen ADDR] [-v]
+//	catalog [-csv FILE] [-encoding NAME] [-template FILE] [-jobs video-jobs.jsonl]
+//	        [-timeout D] [-max-spend USD] [-max-daily-spend USD] [-spend-timezone UTC]
+//	        [-retry-failed[=CLASSES]] [-transient-retries 3]
+//	        [-webhook-url URL] [-listen ADDR] [-v]
 //
 // -csv takes a manifest or Shopify's product CSV export; -template names a
 // file of prompt templates that write every row's video_prompt (an export
@@ -36,9 +38,15 @@
 // left unfinished are resumed: the simulator is deterministic, so submitting
 // a row again with its Idempotency-Key recreates the same generation.
 //
+// Each submission reserves its estimated cost in the job store first; rows
+// over -max-spend or -max-daily-spend are held back for a later run (see
+// the README's "Spend" section).
+//
 // Exit status: 0 when every row is rendered and delivered; 1 when a row
 // failed (submission, render or delivery), did not finish within -timeout,
-// or the run was interrupted; 2 for bad flags or manifest errors.
+// or the run was interrupted or stopped by a spike of moderation refusals;
+// 2 for bad flags or manifest errors; 3 when a budget held rows back and
+// every other row was rendered and delivered.
 package main
 
 import (
@@ -85,8 +93,11 @@ environment:
                              publish shopify-pdp videos to this store (unset:
                              a local fake store)
 
+` + cli.SpendHelp + `
+
 exit status: 0 every row rendered and delivered; 1 a row failed, did not
-finish within -timeout, or the run was interrupted; 2 bad flags or manifest.`
+finish within -timeout, or the run was interrupted or refusals spiked; 2 bad
+flags or manifest; 3 a budget (-max-spend, -max-daily-spend) held rows back.`
 
 // Defaults of -timeout: offline renders take a second or two; live ones 30 s
 // to 4 min each.
@@ -96,31 +107,34 @@ const (
 )
 
 type options struct {
-	csv         string
-	jobs        string
-	timeout     time.Duration
-	retryFailed bool
-	webhookURL  string
-	listen      string
-	verbose     bool
-	encoding    manifest.Option
-	template    string
+	csv        string
+	jobs       string
+	timeout    time.Duration
+	spend      *cli.SpendFlags
+	webhookURL string
+	listen     string
+	verbose    bool
+	encoding   manifest.Option
+	template   string
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options, error) {
-	fs := cli.NewFlagSet("catalog", "[-csv FILE] [-encoding NAME] [-template FILE] [-jobs video-jobs.jsonl] [-timeout D] [-webhook-url URL] [-listen ADDR]", description)
+	fs := cli.NewFlagSet("catalog", "[-csv FILE] [-encoding NAME] [-template FILE] [-jobs video-jobs.jsonl] [-timeout D] [-webhook-url URL] [-listen ADDR] "+cli.SpendFlagsUsage, description)
 	var o options
 	var encoding string
 	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (default: the workflow's three sample rows)")
 	fs.StringVar(&encoding, "encoding", "", cli.EncodingFlagHelp)
 	fs.StringVar(&o.jobs, "jobs", "video-jobs.jsonl", cli.JobsFlagHelp)
 	fs.DurationVar(&o.timeout, "timeout", 0, fmt.Sprintf("how long to wait for every row to finish (default %s offline, %s live)", offlineTimeout, liveTimeout))
-	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
+	o.spend = cli.AddSpendFlags(fs)
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "live only: public `URL` that forwards to -listen; without it the run polls")
 	fs.StringVar(&o.listen, "listen", "", "`host:port` of the webhook receiver (default 127.0.0.1:0 offline, 127.0.0.1:8080 live with -webhook-url)")
 	fs.StringVar(&o.template, "template", "", cli.TemplateFlagHelp)
 	fs.BoolVar(&o.verbose, "v", false, "log requests, retries and events to stderr")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
+		return nil, err
+	}
+	if err := o.spend.Check(fs); err != nil {
 		return nil, err
 	}
 	switch {

@@ -229,12 +229,12 @@ func (r *catalogRun) printHeader() {
 // submitted or found already tracked.
 func (r *catalogRun) submit(ctx context.Context) error {
 	cfg := batch.Config{
-		Client:      r.client,
-		Store:       r.store,
-		WebhookURL:  r.webhookURL,
-		RetryFailed: r.opts.retryFailed,
-		Progress:    r.watch.submitted,
+		Client:     r.client,
+		Store:      r.store,
+		WebhookURL: r.webhookURL,
+		Progress:   r.watch.submitted,
 	}
+	r.opts.spend.Apply(&cfg)
 	if r.opts.verbose {
 		cfg.Logger = r.logger // otherwise the progress lines tell each row's fate
 	}
@@ -424,7 +424,7 @@ func (r *catalogRun) printFinal(jobList []jobs.Job) {
 // was rendered and delivered. stopped is why submission stopped before the
 // deadline, if it did.
 func (r *catalogRun) verdict(jobList []jobs.Job, timedOut bool, stopped error) error {
-	var unfinished, failed []string
+	var unfinished, failed, held []string
 	byKey := make(map[string]*jobs.Job, len(jobList))
 	for i := range jobList {
 		byKey[jobList[i].Key] = &jobList[i]
@@ -439,6 +439,8 @@ func (r *catalogRun) verdict(jobList []jobs.Job, timedOut bool, stopped error) e
 		case j == nil:
 			unfinished = append(unfinished, row.SKU+" (not submitted)")
 		case seen[j.Key]:
+		case r.watch.isHeld(j.Key):
+			held = append(held, j.SKU)
 		case r.watch.isLost(j.Key):
 			unfinished = append(unfinished, j.SKU+" (unfinished from an earlier run)")
 		case !settled(j):
@@ -465,6 +467,14 @@ func (r *catalogRun) verdict(jobList []jobs.Job, timedOut bool, stopped error) e
 	}
 	if len(failed) > 0 {
 		errs = append(errs, fmt.Errorf("%d of %d rows failed: %s (rerun with -retry-failed to replay failed renders)", len(failed), len(r.rows), joinList(failed)))
+	}
+	if len(held) > 0 {
+		msg := fmt.Sprintf("%d of %d rows held back by the budget: %s (rerun with a higher cap or on a later day)", len(held), len(r.rows), joinList(held))
+		if len(errs) == 0 {
+			fmt.Fprintln(r.out, msg)
+			return &cli.ExitError{Code: cli.ExitBudget}
+		}
+		errs = append(errs, errors.New(msg))
 	}
 	return errors.Join(errs...)
 }

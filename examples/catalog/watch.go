@@ -30,12 +30,16 @@ type watcher struct {
 	settled chan struct{}
 	pokes   chan struct{}
 
-	mu        sync.Mutex
-	keys      []string          // tracked rows, in manifest order once Run is done
-	known     map[string]bool   // the keys in keys
-	shown     map[string]string // key → last line shown
-	done      map[string]bool   // keys counted as settled
-	lostKeys  map[string]bool
+	mu       sync.Mutex
+	keys     []string          // tracked rows, in manifest order once Run is done
+	known    map[string]bool   // the keys in keys
+	shown    map[string]string // key → last line shown
+	done     map[string]bool   // keys counted as settled
+	lostKeys map[string]bool
+	heldKeys map[string]bool // rows a budget held back
+	// version counts changes to keys, so that a refresh whose snapshot
+	// predates one does not judge the rows settled.
+	version   int
 	runDone   bool
 	closeOnce sync.Once
 }
@@ -53,6 +57,7 @@ func newWatcher(out io.Writer, store jobs.Store, total int) *watcher {
 		shown:    map[string]string{},
 		done:     map[string]bool{},
 		lostKeys: map[string]bool{},
+		heldKeys: map[string]bool{},
 	}
 }
 
@@ -85,6 +90,7 @@ func (w *watcher) submitted(p batch.Progress) {
 	if row.Key != "" && !w.known[row.Key] {
 		w.known[row.Key] = true
 		w.keys = append(w.keys, row.Key)
+		w.version++
 	}
 	w.poke()
 }
@@ -107,8 +113,12 @@ func (w *watcher) submitDone(sum *batch.Summary) {
 			w.known[r.Key] = true
 			w.keys = append(w.keys, r.Key)
 		}
+		if r.Outcome == batch.OutcomeHeld {
+			w.heldKeys[r.Key] = true // submitted announced it with the reason
+		}
 	}
 	w.runDone = true
+	w.version++
 	w.mu.Unlock()
 	w.poke()
 }
@@ -127,6 +137,13 @@ func (w *watcher) lost(job jobs.Job, msg string) {
 	w.printf("%-10s  %s", job.SKU, msg)
 	w.mu.Unlock()
 	w.poke()
+}
+
+// isHeld reports whether a budget held the row back.
+func (w *watcher) isHeld(key string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.heldKeys[key]
 }
 
 func (w *watcher) isLost(key string) bool {
@@ -154,6 +171,9 @@ func (w *watcher) run(ctx context.Context) {
 // refresh prints the rows whose state changed and closes settled when
 // everything is done.
 func (w *watcher) refresh(ctx context.Context) {
+	w.mu.Lock()
+	version := w.version
+	w.mu.Unlock()
 	jobList, err := w.snapshot(ctx)
 	if err != nil {
 		return // the next refresh tries again; ctx has probably ended
@@ -176,11 +196,11 @@ func (w *watcher) refresh(ctx context.Context) {
 			w.shown[j.Key] = strings.TrimSpace(stripDone(line))
 			w.printf("%s", line)
 		}
-		if !isSettled && !w.lostKeys[j.Key] {
+		if !isSettled && !w.lostKeys[j.Key] && !w.heldKeys[j.Key] {
 			pending++
 		}
 	}
-	if w.runDone && pending == 0 {
+	if w.runDone && pending == 0 && version == w.version {
 		w.closeOnce.Do(func() { close(w.settled) })
 	}
 }

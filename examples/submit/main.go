@@ -7,7 +7,9 @@
 //
 //	submit -csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2]
 //	       [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9]
-//	       [-retry-failed] [-dry-run] [-template FILE] [-v]
+//	       [-max-spend USD] [-max-daily-spend USD] [-spend-timezone UTC]
+//	       [-retry-failed[=CLASSES]] [-transient-retries 3] [-dry-run]
+//	       [-encoding NAME] [-template FILE] [-v]
 //
 // The manifest has the columns sku, image_url, video_prompt (required) and
 // collection, target_surface, model, duration, aspect_ratio, still_prompt
@@ -31,10 +33,19 @@
 // progress bar is drawn on stderr when it is a terminal; otherwise a line per
 // row is written there.
 //
+// Each submission reserves its estimated cost in the job store before it is
+// sent; a row over -max-spend (this run) or -max-daily-spend (the calendar
+// day in -spend-timezone, across every run sharing the store) is held back,
+// tracked and untouched, for a later run. Failed renders are classified
+// transient, input or policy: transient ones are retried by later runs up to
+// -transient-retries attempts; -retry-failed=CLASSES replays only the
+// classes named. Submitting stops when moderation refusals spike.
+//
 // Exit status: 0 when every row is tracked and accepted; 1 when some row
 // ended submit_failed (rerun with -retry-failed to replay it), the run was
-// interrupted, or the job store failed; 2 for bad flags, a missing
-// CREATIVEAI_API_KEY, or manifest errors.
+// interrupted, the policy breaker stopped it, or the job store failed; 2 for
+// bad flags, a missing CREATIVEAI_API_KEY, or manifest errors; 3 when a
+// budget held rows back and nothing else went wrong.
 package main
 
 import (
@@ -73,8 +84,11 @@ environment:
   CREATIVEAI_API_KEY   API key (required unless -dry-run)
   CREATIVEAI_BASE_URL  API base URL (default https://api.creativeai.run)
 
-exit status: 0 every row tracked; 1 some row submit_failed, interrupted, or a
-store failure; 2 bad flags, missing API key, or manifest errors.`
+` + cli.SpendHelp + `
+
+exit status: 0 every row tracked; 1 some row submit_failed, interrupted,
+refusals spiked, or a store failure; 2 bad flags, missing API key, or manifest
+errors; 3 a budget (-max-spend, -max-daily-spend) held rows back.`
 
 type options struct {
 	csv         string
@@ -85,7 +99,7 @@ type options struct {
 	model       string
 	duration    creativeai.Duration
 	aspectRatio string
-	retryFailed bool
+	spend       *cli.SpendFlags
 	dryRun      bool
 	verbose     bool
 	encoding    manifest.Option
@@ -94,7 +108,7 @@ type options struct {
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs := cli.NewFlagSet("submit",
-		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] [-retry-failed] [-dry-run] [-encoding NAME] [-template FILE]",
+		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] "+cli.SpendFlagsUsage+" [-dry-run] [-encoding NAME] [-template FILE]",
 		description)
 	var o options
 	durationText := "5s"
@@ -108,11 +122,14 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.model, "model", manifest.DefaultModel, "`model` for rows that name none")
 	fs.StringVar(&durationText, "duration", durationText, "clip `length` for rows that give none, such as 5s")
 	fs.StringVar(&o.aspectRatio, "aspect-ratio", manifest.DefaultAspectRatio, "aspect ratio `W:H` for rows that give none")
-	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
+	o.spend = cli.AddSpendFlags(fs)
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the manifest and estimate the cost; send and write nothing")
 	fs.StringVar(&o.template, "template", "", cli.TemplateFlagHelp)
 	fs.BoolVar(&o.verbose, "v", false, "log every row and retry to stderr")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
+		return nil, err
+	}
+	if err := o.spend.Check(fs); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -187,9 +204,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Duration:    o.duration,
 		AspectRatio: o.aspectRatio,
 		WebhookURL:  o.webhookURL,
-		RetryFailed: o.retryFailed,
 		DryRun:      o.dryRun,
 	}
+	o.spend.Apply(&cfg)
 	if o.verbose {
 		// Otherwise the table and the progress lines already tell each
 		// row's fate.
@@ -242,6 +259,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.dryRun {
 		fmt.Fprintf(stdout, "Dry run: would submit %d/%d jobs -> %s (nothing was sent)\n", sum.Planned, sum.Total(), orNone(display))
+		if sum.Held > 0 {
+			fmt.Fprintf(stdout, "Dry run: the spending caps would hold back %d of them\n", sum.Held)
+		}
 		return runErr
 	}
 	fmt.Fprintf(stdout, "Submitted %d/%d jobs -> %s\n", accepted, sum.Total(), display)
@@ -256,6 +276,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case failed > 0:
 		fmt.Fprintf(stderr, "submit: %s submit_failed; fix the manifest or rerun with -retry-failed\n", rowsAre(failed))
 		return &cli.ExitError{Code: cli.ExitFailure}
+	case sum.Held > 0:
+		fmt.Fprintf(stderr, "submit: %s held back by the budget (see the table); rerun with a higher cap or on a later day\n", rowsAre(sum.Held))
+		return &cli.ExitError{Code: cli.ExitBudget}
 	case accepted < sum.Total():
 		return fmt.Errorf("%s tracked but not accepted yet; rerun to submit", rowsAre(sum.Total()-accepted))
 	}

@@ -32,6 +32,10 @@ const (
 	// ExitUsage means bad flags, a missing setting, or a manifest error;
 	// nothing was sent.
 	ExitUsage = 2
+	// ExitBudget means the program ran and everything it sent succeeded,
+	// but a spending cap (-max-spend, -max-daily-spend) held rows back;
+	// they stay tracked and a later run submits them.
+	ExitBudget = 3
 )
 
 // UsageError is a mistake in how a program was invoked: a bad flag, a

@@ -15,16 +15,17 @@ import (
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
-// WriteStatusTable prints one row per job: SKU, status, the buyer-facing
-// line, generation id, and delivery state (with the sink's reference or
-// error).
+// WriteStatusTable prints one row per job: SKU, status, the failure class
+// of a failed or submit_failed job (transient, input or policy; see
+// jobs.FailureClass), the buyer-facing line, generation id, and delivery
+// state (with the sink's reference or error).
 func WriteStatusTable(w io.Writer, jobList []jobs.Job, copy *jobs.BuyerCopy) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SKU\tSTATUS\tBUYER STATUS\tGENERATION\tDELIVERY")
+	fmt.Fprintln(tw, "SKU\tSTATUS\tFAILURE\tBUYER STATUS\tGENERATION\tDELIVERY")
 	for i := range jobList {
 		j := &jobList[i]
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
-			j.SKU, StatusText(j), j.BuyerStatus(copy), cmp.Or(j.GenerationID, "-"), DeliveryText(j))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
+			j.SKU, StatusText(j), cmp.Or(string(j.FailureClass), "-"), j.BuyerStatus(copy), cmp.Or(j.GenerationID, "-"), DeliveryText(j))
 	}
 	return tw.Flush()
 }

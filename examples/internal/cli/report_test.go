@@ -16,19 +16,20 @@ func sampleJobs() []jobs.Job {
 			Delivery: jobs.DeliveryDelivered, DeliveryRef: "gid://shopify/Video/1"},
 		{SKU: "SKU-1002", GenerationID: "vgen_b", Status: jobs.StatusProcessing, StillURL: "https://cdn.example.com/still.png"},
 		{SKU: "SKU-1003", GenerationID: "vgen_c", Status: jobs.StatusPending, ProviderStatus: "queued_for_gpu"},
-		{SKU: "SKU-1004", Status: jobs.StatusSubmitFailed, Error: "HTTP 400"},
+		{SKU: "SKU-1004", Status: jobs.StatusSubmitFailed, Error: "HTTP 400", FailureClass: jobs.FailureInput},
 		{SKU: "SKU-1005", GenerationID: "vgen_e2", PreviousGenerationIDs: []string{"vgen_e1"}, Status: jobs.StatusCompleted,
 			TargetSurface: "cms", Delivery: jobs.DeliveryFailed, DeliveryError: "no delivery sink for target_surface \"cms\""},
 	}
 }
 
 func ExampleWriteStatusTable() {
-	_ = WriteStatusTable(os.Stdout, sampleJobs()[:3], jobs.DefaultBuyerCopy())
+	_ = WriteStatusTable(os.Stdout, sampleJobs()[:4], jobs.DefaultBuyerCopy())
 	// Output:
-	// SKU       STATUS                    BUYER STATUS                                                 GENERATION  DELIVERY
-	// SKU-1001  completed                 Video live - published to its destination                    vgen_a      delivered gid://shopify/Video/1
-	// SKU-1002  processing                Rendering video - we'll deliver it by webhook automatically  vgen_b      -
-	// SKU-1003  pending (queued_for_gpu)  Update from provider (queued_for_gpu) - we'll keep watching  vgen_c      -
+	// SKU       STATUS                    FAILURE  BUYER STATUS                                                         GENERATION  DELIVERY
+	// SKU-1001  completed                 -        Video live - published to its destination                            vgen_a      delivered gid://shopify/Video/1
+	// SKU-1002  processing                -        Rendering video - we'll deliver it by webhook automatically          vgen_b      -
+	// SKU-1003  pending (queued_for_gpu)  -        Update from provider (queued_for_gpu) - we'll keep watching          vgen_c      -
+	// SKU-1004  submit_failed             input    Not submitted - fix the row or retry the batch; nothing was charged  -           -
 }
 
 func ExampleWriteCostSummary() {

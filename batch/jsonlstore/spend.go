@@ -1,0 +1,14 @@
+package jsonlstore
+
+import (
+	"context"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+)
+
+// Reserve reserves the estimated cost of the job's current attempt; see
+// jobs.Store. The reservation is a change to the job, written to the file
+// like any other, so it survives a crash.
+func (s *Store) Reserve(ctx context.Context, key string, r jobs.Reservation) (jobs.Reserved, error) {
+	return s.mem.Reserve(ctx, key, r)
+}

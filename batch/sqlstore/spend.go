@@ -1,0 +1,73 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/creativeai"
+)
+
+// indexSpend copies what j counts on each day (jobs.Job.Spend) into the
+// spend table. A job that never reserved has nothing there and costs no
+// statement; one whose reservation was released or replayed away already
+// counted nothing when that happened, so rows are only ever upserted.
+func (s *Store) indexSpend(ctx context.Context, q querier, j *jobs.Job) error {
+	if j.SpendDay == "" && len(j.EarlierCharges) == 0 {
+		return nil
+	}
+	upsert, _ := spendQueries(s.dialect, s.prefix)
+	for _, d := range j.Spend() {
+		if _, err := q.ExecContext(ctx, upsert, j.Key, d.Day, int64(d.Reserved), int64(d.Spent)); err != nil {
+			return fmt.Errorf("sqlstore: recording the spending of job %s: %w", j.Key, err)
+		}
+	}
+	return nil
+}
+
+// spendQueries returns the SQL of the spend table for d and prefix. It is
+// built per call, which costs far less than the statements it serves.
+func spendQueries(d Dialect, prefix string) (upsert, sumDay string) {
+	return d.rebind(prefix, `INSERT INTO {prefix}spend (key, day, reserved, spent) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (key, day) DO UPDATE SET reserved = excluded.reserved, spent = excluded.spent`),
+		d.rebind(prefix, `SELECT COALESCE(SUM(reserved), 0), COALESCE(SUM(spent), 0) FROM {prefix}spend WHERE day = $1`)
+}
+
+// Reserve reserves the estimated cost of the job's current attempt; see
+// jobs.Store. The day's total is read and the reservation written in one
+// transaction. On PostgreSQL the reservations of one day queue on an
+// advisory lock taken before the total is read, so that two processes never
+// both see room for the last cents; on SQLite the database's write lock
+// does the same.
+func (s *Store) Reserve(ctx context.Context, key string, r jobs.Reservation) (jobs.Reserved, error) {
+	if err := r.Validate(); err != nil {
+		return jobs.Reserved{}, err
+	}
+	_, sumDay := spendQueries(s.dialect, s.prefix)
+	lockClass := hash32("catalogvideo/sqlstore/spend:" + s.prefix)
+	var out jobs.Reserved
+	job, err := s.update(ctx, "Reserve", key, func(ctx context.Context, q querier, j *jobs.Job, now time.Time) (bool, error) {
+		if s.dialect == Postgres {
+			if _, err := q.ExecContext(ctx, s.q.lockGeneration, lockClass, hash32(r.Day)); err != nil {
+				return false, fmt.Errorf("sqlstore: Reserve: locking day %s: %w", r.Day, err)
+			}
+		}
+		var reserved, spent int64
+		if err := q.QueryRowContext(ctx, sumDay, r.Day).Scan(&reserved, &spent); err != nil {
+			return false, fmt.Errorf("sqlstore: Reserve: totalling day %s: %w", r.Day, err)
+		}
+		out.Day = jobs.DaySpend{Day: r.Day, Reserved: creativeai.Cents(reserved), Spent: creativeai.Cents(spent)}
+		reused, err := j.Reserve(r, out.Day, now)
+		if err != nil {
+			return false, err
+		}
+		out.Reused = reused
+		if !reused {
+			out.Day.Reserved += r.Cents
+		}
+		return !reused, nil
+	})
+	out.Job = job
+	return out, err
+}
