@@ -26,5 +26,7 @@
 // provider_status and changes nothing else. The SDK's own fields follow:
 // the row's key and render inputs, the attempt and earlier generation ids,
 // the delivery outbox's state (delivery_status, delivery_attempts,
-// delivery_next_at, delivery_ref, delivery_error) and timestamps.
+// delivery_next_at, delivery_ref, delivery_error), the archived copy of the
+// output ([Archive]: archive_url, sha256, archive_size,
+// archive_content_type) and timestamps.
 package jobs

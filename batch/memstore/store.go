@@ -613,6 +613,7 @@ type laterFields struct {
 	deliveryNextAt   time.Time
 	deliveryRef      string
 	deliveryError    string
+	archive          jobs.Archive
 }
 
 // set makes j m's state. m takes j's slices, so j must not be changed
@@ -645,6 +646,7 @@ func (m *memJob) set(j *jobs.Job) {
 		deliveryNextAt:   j.DeliveryNextAt,
 		deliveryRef:      j.DeliveryRef,
 		deliveryError:    j.DeliveryError,
+		archive:          j.Archive,
 	}
 	switch {
 	case later == laterFields{} && j.PreviousGenerationIDs == nil:
@@ -691,6 +693,7 @@ func (m *memJob) job() jobs.Job {
 		j.DeliveryNextAt = l.deliveryNextAt
 		j.DeliveryRef = l.deliveryRef
 		j.DeliveryError = l.deliveryError
+		j.Archive = l.archive
 	}
 	return j
 }
