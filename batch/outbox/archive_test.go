@@ -129,8 +129,12 @@ func (w *renderWorld) deliverOnce(cfg outbox.Config) {
 }
 
 func TestDeliverAfterExpiryFromTheArchive(t *testing.T) {
+	eachStore(t, testDeliverAfterExpiryFromTheArchive)
+}
+
+func testDeliverAfterExpiryFromTheArchive(t *testing.T, open func(jobs.Clock) jobs.Store) {
 	clock := storetest.NewClock(storetest.Epoch)
-	w := newRenderWorld(t, memstore.New(memstore.WithClock(clock)), clock)
+	w := newRenderWorld(t, open(clock), clock)
 	job := w.completed("SKU-1")
 	sink := &readingSink{failFirst: true}
 	cfg := outbox.Config{Archive: w.archiver(), Sinks: map[string]outbox.Sink{"shopify-pdp": sink}}
@@ -199,6 +203,10 @@ func TestArchiveAfterExpiryFailsForGood(t *testing.T) {
 // after recording but before the sink runs. Either way the job is
 // delivered once, from one object.
 func TestCrashBetweenArchiveAndRecord(t *testing.T) {
+	eachStore(t, testCrashBetweenArchiveAndRecord)
+}
+
+func testCrashBetweenArchiveAndRecord(t *testing.T, open func(jobs.Clock) jobs.Store) {
 	for _, tc := range []struct {
 		name    string
 		expired bool // the link expires before the restart
@@ -210,7 +218,7 @@ func TestCrashBetweenArchiveAndRecord(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := storetest.NewClock(storetest.Epoch)
-			w := newRenderWorld(t, memstore.New(memstore.WithClock(clock)), clock)
+			w := newRenderWorld(t, open(clock), clock)
 			job := w.completed("SKU-1")
 			a := w.archiver()
 			rec, err := a.Archive(t.Context(), job) // the crashed worker's archive
