@@ -214,4 +214,3 @@ func TestLargeVideoHeap(t *testing.T) {
 		t.Errorf("peak heap growth %d MiB; want at most 32 MiB", growth>>20)
 	}
 }
-
