@@ -21,7 +21,13 @@
 // Usage:
 //
 //	catalog [-csv FILE] [-jobs video-jobs.jsonl] [-timeout D] [-retry-failed]
-//	        [-webhook-url URL] [-listen ADDR] [-v]
+//	        [-webhook-url URL] [-listen ADDR] [-archive URL|none] [-v]
+//
+// Every video is archived before it is delivered (see batch/archive): into
+// -archive (file:///DIR, s3://bucket?region=REGION, gs://bucket), or, when
+// -archive is not given and the job store is a file (JSONL or sqlite:),
+// into the folder video-archive beside it, which the run prints. Jobs
+// record archive_url and sha256. -archive none turns archiving off.
 //
 // Rerunning with the same job file is safe: rows already tracked are
 // reported and not submitted again. A -timeout too short for the rows at the
@@ -45,6 +51,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -81,6 +88,9 @@ environment:
                              publish shopify-pdp videos to this store (unset:
                              a local fake store)
 
+Every video is copied to -archive (default: the folder video-archive beside the
+job file; "none" turns it off) before delivery; jobs record archive_url and sha256.
+
 exit status: 0 every row rendered and delivered; 1 a row failed, did not
 finish within -timeout, or the run was interrupted; 2 bad flags or manifest.`
 
@@ -98,6 +108,7 @@ type options struct {
 	retryFailed bool
 	webhookURL  string
 	listen      string
+	archive     string
 	verbose     bool
 }
 
@@ -110,6 +121,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "replay rows that ended submit_failed and renders that failed")
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "live only: public `URL` that forwards to -listen; without it the run polls")
 	fs.StringVar(&o.listen, "listen", "", "`host:port` of the webhook receiver (default 127.0.0.1:0 offline, 127.0.0.1:8080 live with -webhook-url)")
+	fs.StringVar(&o.archive, "archive", "", cli.ArchiveFlagHelp+"; default: the folder video-archive beside a job file; none: off")
 	fs.BoolVar(&o.verbose, "v", false, "log requests, retries and events to stderr")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err
@@ -132,6 +144,11 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	}
 	if err := env.CheckShopify(); err != nil {
 		return nil, cli.Usagef("%v", err)
+	}
+	if o.archive != "" && o.archive != "none" {
+		if err := cli.CheckArchiveURL(o.archive); err != nil {
+			return nil, cli.Usagef("%v", err)
+		}
 	}
 	if o.timeout == 0 {
 		o.timeout = offlineTimeout
@@ -164,7 +181,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	arch, err := openArchive(ctx, o.archive, spec, logger)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	if arch != nil {
+		defer arch.Close()
+	}
 	r := &catalogRun{
+		archive: arch,
 		opts:   o,
 		env:    env,
 		out:    stdout,
@@ -204,4 +230,24 @@ func readManifest(path string, stderr io.Writer) ([]batch.Row, string, error) {
 		return nil, "", err
 	}
 	return rows, name, nil
+}
+
+// openArchive opens -archive, or by default the folder video-archive beside
+// a job file; none for "none" or a PostgreSQL store without -archive.
+func openArchive(ctx context.Context, flag string, spec cli.StoreSpec, logger *slog.Logger) (*cli.Archive, error) {
+	raw := flag
+	switch {
+	case flag == "none":
+		return nil, nil
+	case flag == "" && spec.Kind == cli.StorePostgres:
+		return nil, nil
+	case flag == "":
+		path := strings.TrimPrefix(spec.Display, "sqlite:")
+		u, err := cli.FolderURL(filepath.Join(filepath.Dir(path), "video-archive"))
+		if err != nil {
+			return nil, err
+		}
+		raw = u
+	}
+	return cli.OpenArchive(ctx, raw, logger)
 }
