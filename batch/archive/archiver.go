@@ -253,25 +253,11 @@ func temporary(err error) bool {
 // copyOnce makes one download of rawURL into the object at key.
 func (a *Archiver) copyOnce(ctx context.Context, rawURL, key string) (jobs.Archive, error) {
 	shown := redact(rawURL)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	resp, err := get(ctx, a.client, rawURL)
 	if err != nil {
-		return jobs.Archive{}, &DownloadError{URL: shown, StatusCode: -1, Err: err}
-	}
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return jobs.Archive{}, &DownloadError{URL: shown, Err: err}
+		return jobs.Archive{}, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-		de := &DownloadError{URL: shown, StatusCode: resp.StatusCode, Err: fmt.Errorf("%s", strings.TrimSpace(string(snippet)))}
-		switch resp.StatusCode {
-		case http.StatusForbidden, http.StatusNotFound, http.StatusGone:
-			de.Err = fmt.Errorf("%w: %s", ErrOutputGone, de.Err)
-		}
-		de.retryAfter, _ = backoff.RetryAfter(resp.Header, time.Now())
-		return jobs.Archive{}, de
-	}
 	contentType := cmp.Or(resp.Header.Get("Content-Type"), DefaultContentType)
 	announced, hasDigest := reprDigestSHA256(resp.Header.Values("Repr-Digest"))
 
@@ -310,6 +296,33 @@ func (a *Archiver) copyOnce(ctx context.Context, rawURL, key string) (jobs.Archi
 		return jobs.Archive{}, fmt.Errorf("archive: committing %s: %w", a.bucket.URL(key), err)
 	}
 	return jobs.Archive{ArchiveURL: a.bucket.URL(key), SHA256: hex.EncodeToString(sum), ArchiveSize: n, ArchiveContentType: contentType}, nil
+}
+
+// get sends GET rawURL and returns the response when it is 200 OK. Any
+// other answer is a *DownloadError, wrapping ErrOutputGone for 403, 404 and
+// 410, with the Retry-After the server asked for.
+func get(ctx context.Context, client *http.Client, rawURL string) (*http.Response, error) {
+	shown := redact(rawURL)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, &DownloadError{URL: shown, StatusCode: -1, Err: err}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, &DownloadError{URL: shown, Err: err}
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	_ = resp.Body.Close()
+	de := &DownloadError{URL: shown, StatusCode: resp.StatusCode, Err: errors.New(strings.TrimSpace(string(snippet)))}
+	switch resp.StatusCode {
+	case http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+		de.Err = fmt.Errorf("%w: %s", ErrOutputGone, de.Err)
+	}
+	de.retryAfter, _ = backoff.RetryAfter(resp.Header, time.Now())
+	return nil, de
 }
 
 // writeError marks a failure of the destination in copyHashed.

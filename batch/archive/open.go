@@ -6,10 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"errors"
 	"hash"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 )
@@ -78,30 +78,18 @@ func OpenOutput(ctx context.Context, client *http.Client, job jobs.Job) (*Video,
 	if client == nil {
 		client = http.DefaultClient
 	}
-	shown := redact(job.OutputURL)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, job.OutputURL, nil)
-	if err != nil {
-		return nil, &DownloadError{URL: shown, StatusCode: -1, Err: err}
+	resp, err := get(ctx, client, job.OutputURL)
+	if errors.Is(err, ErrOutputGone) {
+		return nil, fmt.Errorf("archive: job %s has no archived copy (configure an archive to keep outputs): %w", job.Key, err)
 	}
-	resp, err := client.Do(req)
 	if err != nil {
-		return nil, &DownloadError{URL: shown, Err: err}
-	}
-	if resp.StatusCode != http.StatusOK {
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-		_ = resp.Body.Close()
-		de := &DownloadError{URL: shown, StatusCode: resp.StatusCode, Err: fmt.Errorf("%s", strings.TrimSpace(string(snippet)))}
-		switch resp.StatusCode {
-		case http.StatusForbidden, http.StatusNotFound, http.StatusGone:
-			de.Err = fmt.Errorf("%w, and job %s has no archived copy (configure an archive to keep outputs): %s", ErrOutputGone, job.Key, de.Err)
-		}
-		return nil, de
+		return nil, err
 	}
 	return &Video{
 		body:        resp.Body,
 		Size:        resp.ContentLength,
 		ContentType: cmp.Or(resp.Header.Get("Content-Type"), DefaultContentType),
-		Source:      shown,
+		Source:      redact(job.OutputURL),
 	}, nil
 }
 

@@ -191,15 +191,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	r := &catalogRun{
 		archive: arch,
-		opts:   o,
-		env:    env,
-		out:    stdout,
-		errOut: stderr,
-		logger: logger,
-		store:  store,
-		spec:   spec,
-		rows:   rows,
-		source: source,
+		opts:    o,
+		env:     env,
+		out:     stdout,
+		errOut:  stderr,
+		logger:  logger,
+		store:   store,
+		spec:    spec,
+		rows:    rows,
+		source:  source,
 	}
 	runErr := r.run(ctx)
 	// Leave one line per job in the file, as the workflow's job manifest
