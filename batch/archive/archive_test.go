@@ -341,3 +341,55 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Errorf("New with valid and nil options: %v", err)
 	}
 }
+
+// TestOpenReportsMismatchWithTheLastByte checks that a reader that stops at
+// the recorded size, as an upload with Content-Length does, still sees a
+// corrupted copy.
+func TestOpenReportsMismatchWithTheLastByte(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(video) }))
+	defer srv.Close()
+	b := archivetest.NewBucket("t")
+	a := newArchiver(t, b)
+	job := completedJob(srv.URL + "/v.mp4")
+	rec, err := a.Archive(t.Context(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Archive = rec
+	b.Corrupt(a.Key(job))
+	v, err := a.Open(t.Context(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	err = readExactly(v, v.Size)
+	var ce *archive.ChecksumError
+	if !errors.As(err, &ce) {
+		t.Errorf("reading exactly the recorded size of a corrupted copy: %v, want a ChecksumError", err)
+	}
+	// An intact copy read the same way gives no error.
+	b2 := archivetest.NewBucket("t")
+	a2 := newArchiver(t, b2)
+	if _, err := a2.Archive(t.Context(), job); err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := a2.Open(t.Context(), job)
+	defer v2.Close()
+	if err := readExactly(v2, v2.Size); err != nil {
+		t.Errorf("reading an intact copy: %v", err)
+	}
+}
+
+// readExactly reads size bytes from r and not one more, as a consumer that
+// trusts Content-Length does, returning the first error Read gives.
+func readExactly(r io.Reader, size int64) error {
+	buf := make([]byte, 32<<10)
+	for size > 0 {
+		n, err := r.Read(buf[:min(int64(len(buf)), size)])
+		size -= int64(n)
+		if err != nil && (err != io.EOF || size > 0) {
+			return err
+		}
+	}
+	return nil
+}

@@ -5,8 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"net/http"
@@ -102,19 +102,25 @@ type verifyingReader struct {
 	what     string
 	wantSum  string
 	wantSize int64
+	checked  bool // the digest was compared when the size was reached
 }
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	v.h.Write(p[:n])
 	v.n += int64(n)
-	if v.n > v.wantSize {
+	switch {
+	case v.n > v.wantSize:
 		return n, v.mismatch()
-	}
-	if err == io.EOF {
-		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.wantSum || v.n != v.wantSize {
+	case v.n == v.wantSize && !v.checked:
+		// Checked with the last byte, not at EOF: a consumer that knows
+		// the size (an upload with Content-Length) may never read again.
+		v.checked = true
+		if hex.EncodeToString(v.h.Sum(nil)) != v.wantSum {
 			return n, v.mismatch()
 		}
+	case err == io.EOF && v.n < v.wantSize:
+		return n, v.mismatch()
 	}
 	return n, err
 }
