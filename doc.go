@@ -23,8 +23,10 @@
 //  4. Where webhooks cannot arrive, batch.Reconcile polls and applies the
 //     answers through the same path.
 //  5. A completed job enters the delivery outbox kept in the store; delivery
-//     workers (outbox.Deliver) route it by target_surface to an outbox.Sink,
-//     retrying with backoff.
+//     workers (outbox.Deliver) archive its video into storage the merchant
+//     owns when an archive is configured (batch/archive: SHA-256 and size
+//     recorded on the job), then route it by target_surface to an
+//     outbox.Sink, retrying with backoff.
 //  6. The Shopify publisher (shopify.Publisher) finds the product by exact
 //     SKU, stages the mp4 upload, attaches it as VIDEO media, and never
 //     attaches the same job's video twice.
@@ -45,7 +47,10 @@
 //	batch/jsonlstore → batch/jobs, batch/memstore   the job file (the default)
 //	batch/sqlstore → batch/jobs   SQLite and PostgreSQL on a *sql.DB you own
 //	batch/storetest → batch/jobs  the conformance suite every store passes
-//	batch/outbox   → batch/jobs   the delivery outbox: Deliver, Sink
+//	batch/outbox   → batch/jobs, batch/archive   the delivery outbox: Deliver, Sink, Open
+//	batch/archive  → batch/jobs   keeps every video: Archiver streams output_url into a
+//	                          Bucket with SHA-256; archivetest is an in-memory Bucket;
+//	                          archive/blobarchive adapts gocloud.dev/blob (programs only)
 //	batch          → batch/jobs, creativeai   manifests, Run, Reconcile, Export
 //	batch/console  → batch, batch/jobs   the operator console, an http.Handler
 //	batch/console/consolemetrics → batch/console, prometheus   its /metrics

@@ -60,6 +60,12 @@ type Job struct {
 	// first, so that a replay keeps its traceability.
 	PreviousGenerationIDs []string `json:"previous_generation_ids,omitempty"`
 
+	// Archive is the copy of the output kept in the merchant's storage:
+	// archive_url, sha256, archive_size and archive_content_type in the
+	// record format. The delivery outbox archives a job before delivering
+	// it when an archive is configured (see batch/outbox).
+	Archive
+
 	// Delivery of a completed video to its target surface (the outbox).
 	Delivery         DeliveryState `json:"delivery_status,omitempty"`
 	DeliveryAttempts int           `json:"delivery_attempts,omitempty"`

@@ -141,6 +141,7 @@ func (j *Job) Replay(now time.Time) error {
 	j.Status = StatusPending
 	j.ProviderStatus = ""
 	j.OutputURL = ""
+	j.Archive = Archive{} // the new attempt's output is archived anew
 	j.Error = ""
 	j.FailoverUsed = false
 	j.CompletedAt = time.Time{}

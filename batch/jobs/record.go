@@ -79,6 +79,11 @@ func DecodeRecord(line []byte) (Record, error) {
 	case !j.Status.Known():
 		return Record{}, fmt.Errorf("job %s: unknown status %q (a status the SDK does not know belongs in provider_status)", j.Key, j.Status)
 	}
+	if j.Archive != (Archive{}) {
+		if err := j.Archive.Validate(); err != nil {
+			return Record{}, fmt.Errorf("job %s: %w", j.Key, err)
+		}
+	}
 	switch j.Delivery {
 	case "", DeliveryPending, DeliveryDelivered, DeliveryFailed:
 	default:

@@ -144,6 +144,13 @@ type Store interface {
 	// lease. It returns ErrLeaseLost when r.Owner no longer holds the lease.
 	RecordDelivery(ctx context.Context, key string, r DeliveryResult) (Job, error)
 
+	// RecordArchive records a as the archived copy of the completed job's
+	// output (see Job.RecordArchive), replacing any earlier one, and leaves
+	// its delivery state as it was. It returns ErrNotFound, an error
+	// wrapping ErrInvalid for an incomplete a, or one wrapping
+	// ErrNotCompleted for a job that is not completed.
+	RecordArchive(ctx context.Context, key string, a Archive) (Job, error)
+
 	// Close releases the store's resources. It does not close a *sql.DB the
 	// caller owns.
 	Close() error

@@ -657,6 +657,7 @@ type laterFields struct {
 	deliveryError    string
 	failureClass     jobs.FailureClass
 	notBilled        bool
+	archive          jobs.Archive
 }
 
 // set makes j m's state. m takes j's slices, so j must not be changed
@@ -693,6 +694,7 @@ func (m *memJob) set(j *jobs.Job) {
 		deliveryError:    j.DeliveryError,
 		failureClass:     j.FailureClass,
 		notBilled:        j.NotBilled,
+		archive:          j.Archive,
 	}
 	m.spend = newJobSpend(j)
 	switch {
@@ -743,6 +745,7 @@ func (m *memJob) job() jobs.Job {
 		j.DeliveryError = l.deliveryError
 		j.FailureClass = l.failureClass
 		j.NotBilled = l.notBilled
+		j.Archive = l.archive
 	}
 	m.spend.fill(&j)
 	return j

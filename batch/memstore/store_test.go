@@ -176,26 +176,33 @@ func TestMemoryStoreRestoreRejects(t *testing.T) {
 // reflection makes such a field fail this test.
 func TestMemoryStoreKeepsEveryField(t *testing.T) {
 	var job jobs.Job
-	v := reflect.ValueOf(&job).Elem()
-	for i := range v.NumField() {
-		f, name := v.Field(i), v.Type().Field(i).Name
-		switch {
-		case f.Type() == reflect.TypeFor[time.Time]():
-			f.Set(reflect.ValueOf(storetest.Epoch.Add(time.Duration(i) * time.Minute)))
-		case f.Kind() == reflect.String:
-			f.SetString("value of " + name)
-		case f.Kind() == reflect.Bool:
-			f.SetBool(true)
-		case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:
-			f.SetInt(int64(i + 1))
-		case f.Type() == reflect.TypeFor[[]string]():
-			f.Set(reflect.ValueOf([]string{name + "-1", name + "-2"}))
-		case f.Type() == reflect.TypeFor[[]jobs.Charge]():
-			f.Set(reflect.ValueOf([]jobs.Charge{{Day: "2026-03-10", Cents: 80}, {Day: "2026-03-11", Cents: 50}}))
-		default:
-			t.Fatalf("Job.%s has type %s, which this test cannot fill yet", name, f.Type())
+	n := 0
+	var fill func(v reflect.Value)
+	fill = func(v reflect.Value) {
+		for i := range v.NumField() {
+			n++
+			f, name := v.Field(i), v.Type().Field(i).Name
+			switch {
+			case f.Type() == reflect.TypeFor[time.Time]():
+				f.Set(reflect.ValueOf(storetest.Epoch.Add(time.Duration(n) * time.Minute)))
+			case f.Kind() == reflect.String:
+				f.SetString("value of " + name)
+			case f.Kind() == reflect.Bool:
+				f.SetBool(true)
+			case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:
+				f.SetInt(int64(n))
+			case f.Type() == reflect.TypeFor[[]string]():
+				f.Set(reflect.ValueOf([]string{name + "-1", name + "-2"}))
+			case f.Type() == reflect.TypeFor[[]jobs.Charge]():
+				f.Set(reflect.ValueOf([]jobs.Charge{{Day: "2026-03-10", Cents: 80}, {Day: "2026-03-11", Cents: 50}}))
+			case f.Kind() == reflect.Struct:
+				fill(f) // an embedded group of fields, such as jobs.Archive
+			default:
+				t.Fatalf("Job.%s has type %s, which this test cannot fill yet", name, f.Type())
+			}
 		}
 	}
+	fill(reflect.ValueOf(&job).Elem())
 	job.Status = jobs.StatusProcessing // Track accepts only known statuses
 
 	ctx := t.Context()

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/archive"
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/internal/backoff"
 	"github.com/creativeai-run/catalogvideo/internal/logx"
@@ -95,6 +96,16 @@ type Config struct {
 	// (jobs.Claim.TargetSurfaces): a job for another surface stays pending
 	// in the outbox for a process that has a sink for it.
 	Fallback Sink
+
+	// Archive, when set, keeps every video: a claimed job with no archived
+	// copy yet is archived (archive.Archiver.Archive) and the copy recorded
+	// on the job (jobs.Store.RecordArchive) before its sink is called, so
+	// a job is delivered only after it is archived. Sinks read the copy
+	// with Open. A failed archive counts as a failed delivery attempt and
+	// is retried with Backoff; an output_url that is gone
+	// (archive.ErrOutputGone) fails the delivery for good. A crash between
+	// archiving and recording archives again into the same object.
+	Archive *archive.Archiver
 
 	// Workers is the number of deliveries in flight at once (default 4).
 	Workers int
@@ -196,7 +207,8 @@ func defaultOwner() string {
 }
 
 // Deliver runs the delivery workers until ctx ends. Each worker claims a
-// due job from the outbox with a lease, hands it to the sink registered for
+// due job from the outbox with a lease, archives it first when
+// Config.Archive is set and the job has no archive yet, hands it to the sink registered for
 // its target_surface with a per-attempt timeout, and records the result: the
 // sink's reference on success; on failure the error and the time of the next
 // attempt, with backoff, until MaxAttempts or a permanent error ends it.
@@ -302,20 +314,26 @@ func (d *deliverer) attempt(ctx context.Context, owner string, job jobs.Job) err
 	if !ok {
 		sink = d.cfg.Fallback
 	}
+	actx, cancel := context.WithTimeoutCause(ctx, d.cfg.AttemptTimeout, errAttemptTimeout)
 	var ref string
 	var err error
-	if sink == nil {
+	if d.cfg.Archive != nil && !job.Archived() {
+		// Archived even when no sink takes the job: every video is kept.
+		job, err = d.archive(actx, job)
+	}
+	switch {
+	case err != nil:
+	case sink == nil:
 		// Only a store that ignores Claim.TargetSurfaces hands out such a job.
 		err = Permanent(fmt.Errorf("no delivery sink for target_surface %q", job.TargetSurface))
-	} else {
-		actx, cancel := context.WithTimeoutCause(ctx, d.cfg.AttemptTimeout, errAttemptTimeout)
-		ref, err = sink.Deliver(actx, job)
-		if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errAttemptTimeout) {
-			// The sink's error says only that its context ended; say which.
-			err = fmt.Errorf("%w (the attempt ran out of DeliverConfig.AttemptTimeout, %s)", err, d.cfg.AttemptTimeout)
-		}
-		cancel()
+	default:
+		ref, err = sink.Deliver(withAttempt(actx, d.cfg.Archive, job), job)
 	}
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errAttemptTimeout) {
+		// The error says only that its context ended; say which.
+		err = fmt.Errorf("%w (the attempt ran out of DeliverConfig.AttemptTimeout, %s)", err, d.cfg.AttemptTimeout)
+	}
+	cancel()
 
 	now := d.cfg.Clock.Now()
 	r := jobs.DeliveryResult{Owner: owner}

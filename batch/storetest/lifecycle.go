@@ -140,6 +140,10 @@ func calls(s jobs.Store) map[string]func(ctx context.Context) error {
 			_, err := s.ClaimDeliveries(ctx, jobs.Claim{Owner: "w2", Limit: 10, Lease: time.Minute})
 			return err
 		},
+		"RecordArchive": func(ctx context.Context) error {
+			_, err := s.RecordArchive(ctx, "claimed", archiveOf("claimed", 'e'))
+			return err
+		},
 		"RecordDelivery": func(ctx context.Context) error {
 			_, err := s.RecordDelivery(ctx, "claimed", jobs.DeliveryResult{Owner: "w", State: jobs.DeliveryDelivered, Ref: "m"})
 			return err

@@ -44,6 +44,8 @@
 //     recording releases the lease, so a second record by the same owner is
 //     ErrLeaseLost. A State other than pending, delivered and failed is an
 //     error.
+//   - RecordArchive records on a completed job only, needs no lease, may
+//     replace an earlier archive, and leaves the delivery state as it was.
 //   - Every method given a cancelled context returns an error that wraps
 //     context.Canceled and changes nothing. After Close, every method
 //     returns an error wrapping jobs.ErrClosed (List yields it).
@@ -83,7 +85,7 @@ type Reopener func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store
 // store that open returns fresh and empty.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
-	for _, tc := range slices.Concat(cases, importCases) {
+	for _, tc := range slices.Concat(cases, importCases, archiveCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(newHarness(t, open))
 		})
@@ -97,7 +99,7 @@ func Run(t *testing.T, open Opener) {
 func RunDurable(t *testing.T, open Opener, reopen Reopener) {
 	t.Helper()
 	Run(t, open)
-	for _, tc := range durableCases {
+	for _, tc := range slices.Concat(durableCases, durableArchiveCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, open)
 			h.reopenFn = reopen

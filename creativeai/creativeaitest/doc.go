@@ -81,5 +81,12 @@
 // duplicates depend only on the seed and the requests, not on how
 // concurrent clients interleave; injected faults follow the seeded sequence
 // in the order requests arrive. Timestamps (created_at, completed_at) are
-// the wall clock.
+// the wall clock unless [WithClock] sets another.
+//
+// # Expiring outputs
+//
+// [WithOutputTTL] makes output_url stop working a while after the render
+// completed, answering 403 (code output_expired) as an expired signed link
+// does, so tests can show what a late download or delivery meets. Expiry is
+// timed by [WithClock]'s clock.
 package creativeaitest

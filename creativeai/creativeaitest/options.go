@@ -93,6 +93,8 @@ type config struct {
 	webhookConcurrency int
 	webhookTimeout     time.Duration
 	webhookClient      *http.Client
+	outputTTL          time.Duration
+	clock              interface{ Now() time.Time }
 
 	errs []error
 }
@@ -258,6 +260,34 @@ func WithOutputSize(n int64) Option {
 			return
 		}
 		c.outputSize = n
+	}
+}
+
+// WithOutputTTL makes each completed generation's output_url expire ttl
+// after the render completed, as the service's CDN links do (it does not
+// say when; comparable services keep outputs from one hour to two days).
+// An expired output is answered 403 Forbidden with code output_expired, as
+// an expired signed URL is. The default, 0, keeps outputs forever. Time is
+// read from [WithClock]'s clock.
+func WithOutputTTL(ttl time.Duration) Option {
+	return func(c *config) {
+		if ttl < 0 {
+			c.fail("WithOutputTTL(%v): want a non-negative duration", ttl)
+			return
+		}
+		c.outputTTL = ttl
+	}
+}
+
+// WithClock sets the clock that times output expiry ([WithOutputTTL]) and
+// stamps created_at and completed_at (default: the wall clock), so that a
+// test can move past an output's expiry without sleeping. Render and
+// webhook timings stay on real timers. A nil clock is skipped.
+func WithClock(clock interface{ Now() time.Time }) Option {
+	return func(c *config) {
+		if clock != nil {
+			c.clock = clock
+		}
 	}
 }
 

@@ -105,9 +105,12 @@ func (s *Server) serveVideo(w http.ResponseWriter, r *http.Request, id string) {
 	s.mu.Lock()
 	g, ok := s.gens[id]
 	var done time.Time
+	expired := false
 	if ok && g.gen.Status == creativeai.StatusCompleted {
 		done = g.gen.CompletedAt
-		if r.Method == http.MethodGet {
+		if expired = !g.expiresAt.IsZero() && !s.now().Before(g.expiresAt); expired {
+			s.stats.ExpiredDownloads++
+		} else if r.Method == http.MethodGet {
 			s.stats.Downloads++
 		}
 	} else {
@@ -116,6 +119,10 @@ func (s *Server) serveVideo(w http.ResponseWriter, r *http.Request, id string) {
 	s.mu.Unlock()
 	if !ok {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "output_not_found", fmt.Sprintf("no completed generation %q", id), "")
+		return
+	}
+	if expired {
+		writeError(w, http.StatusForbidden, "invalid_request_error", "output_expired", fmt.Sprintf("the output of %q has expired", id), "")
 		return
 	}
 	m := newMP4File(s.cfg.outputSize, s.digest("output", id))

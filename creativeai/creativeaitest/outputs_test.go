@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -158,4 +160,55 @@ func BenchmarkDownload(b *testing.B) {
 			fetch(b, baseline.URL)
 		}
 	})
+}
+
+// manualClock is a clock a test moves by hand.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestOutputExpires(t *testing.T) {
+	clock := &manualClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	s := newTestServer(t, WithManualRender(), WithOutputTTL(time.Hour), WithClock(clock))
+	url := completed(t, s, "expiring")
+	if resp, _ := send(t, s, apiCall{method: "GET", path: url, noAuth: true}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("download before expiry: %d", resp.StatusCode)
+	}
+	clock.advance(time.Hour - time.Second)
+	if resp, _ := send(t, s, apiCall{method: "GET", path: url, noAuth: true}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("download a second before expiry: %d", resp.StatusCode)
+	}
+	clock.advance(time.Second)
+	resp, body := send(t, s, apiCall{method: "GET", path: url, noAuth: true})
+	if resp.StatusCode != http.StatusForbidden || !bytes.Contains(body, []byte("output_expired")) {
+		t.Errorf("download at expiry: %d %s; want 403 output_expired", resp.StatusCode, body)
+	}
+	if st := s.Stats(); st.ExpiredDownloads != 1 || st.Downloads != 2 {
+		t.Errorf("stats: %d expired, %d downloads; want 1, 2", st.ExpiredDownloads, st.Downloads)
+	}
+	g, _ := s.Generation(url[strings.LastIndex(url, "/")+1 : len(url)-len(".mp4")])
+	if !g.CompletedAt.Equal(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("completed_at = %v; want the test clock's time", g.CompletedAt)
+	}
+}
+
+func TestOutputTTLDefaultOff(t *testing.T) {
+	s := newTestServer(t, WithManualRender())
+	url := completed(t, s, "kept")
+	if resp, _ := send(t, s, apiCall{method: "GET", path: url, noAuth: true}); resp.StatusCode != http.StatusOK {
+		t.Errorf("download without a TTL: %d", resp.StatusCode)
+	}
 }

@@ -30,6 +30,8 @@ type generation struct {
 	timer      *time.Timer
 	tick       int       // bumped on every change, so a stale timer does nothing
 	held       *delivery // a processing event held back by WithWebhookReorder
+	// expiresAt is when the output stops being served; zero is never.
+	expiresAt time.Time
 }
 
 // renderPlan is decided when the render starts.
@@ -63,7 +65,7 @@ func (s *Server) startRenderLocked(in RenderInput, hookURL string) *generation {
 			ImageURL:    in.ImageURL,
 			Duration:    in.Duration,
 			AspectRatio: in.AspectRatio,
-			CreatedAt:   time.Now().UTC(),
+			CreatedAt:   s.now().UTC(),
 		},
 	}
 	s.gens[id] = g
@@ -147,7 +149,10 @@ func (s *Server) transitionLocked(g *generation, to creativeai.Status, errMsg st
 	switch to {
 	case creativeai.StatusCompleted:
 		g.gen.OutputURL = s.URL + "/outputs/" + g.gen.ID + ".mp4"
-		g.gen.CompletedAt = time.Now().UTC()
+		g.gen.CompletedAt = s.now().UTC()
+		if s.cfg.outputTTL > 0 {
+			g.expiresAt = g.gen.CompletedAt.Add(s.cfg.outputTTL)
+		}
 		g.gen.FailoverUsed = g.plan.failover
 		s.stats.Completed++
 	case creativeai.StatusFailed:
@@ -244,4 +249,12 @@ func (s *Server) Generations() []creativeai.Generation {
 		out[i] = g.gen
 	}
 	return out
+}
+
+// now reads the configured clock, or the wall clock.
+func (s *Server) now() time.Time {
+	if s.cfg.clock != nil {
+		return s.cfg.clock.Now()
+	}
+	return time.Now()
 }

@@ -228,6 +228,9 @@ type Stats struct {
 	Images int
 	// Downloads counts output files served by GET (mp4 and png).
 	Downloads int
+	// ExpiredDownloads counts requests for an output past its expiry
+	// (WithOutputTTL), answered 403.
+	ExpiredDownloads int
 	// Faults counts the faults injected, by kind.
 	Faults FaultCounts
 	// Deliveries counts webhook attempts, retries and duplicates included.

@@ -23,7 +23,13 @@
 //	catalog [-csv FILE] [-encoding NAME] [-template FILE] [-jobs video-jobs.jsonl]
 //	        [-timeout D] [-max-spend USD] [-max-daily-spend USD] [-spend-timezone UTC]
 //	        [-retry-failed[=CLASSES]] [-transient-retries 3]
-//	        [-webhook-url URL] [-listen ADDR] [-v]
+//	        [-webhook-url URL] [-listen ADDR] [-archive URL|none] [-v]
+//
+// Every video is archived before it is delivered (see batch/archive): into
+// -archive (file:///DIR, s3://bucket?region=REGION, gs://bucket), or, when
+// -archive is not given and the job store is a file (JSONL or sqlite:),
+// into the folder video-archive beside it, which the run prints. Jobs
+// record archive_url and sha256. -archive none turns archiving off.
 //
 // -csv takes a manifest or Shopify's product CSV export; -template names a
 // file of prompt templates that write every row's video_prompt (an export
@@ -57,6 +63,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -95,6 +102,9 @@ environment:
 
 ` + cli.SpendHelp + `
 
+Every video is copied to -archive (default: the folder video-archive beside the
+job file; "none" turns it off) before delivery; jobs record archive_url and sha256.
+
 exit status: 0 every row rendered and delivered; 1 a row failed, did not
 finish within -timeout, or the run was interrupted or refusals spiked; 2 bad
 flags or manifest; 3 a budget (-max-spend, -max-daily-spend) held rows back.`
@@ -116,6 +126,7 @@ type options struct {
 	verbose    bool
 	encoding   manifest.Option
 	template   string
+	archive    string
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options, error) {
@@ -130,6 +141,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "live only: public `URL` that forwards to -listen; without it the run polls")
 	fs.StringVar(&o.listen, "listen", "", "`host:port` of the webhook receiver (default 127.0.0.1:0 offline, 127.0.0.1:8080 live with -webhook-url)")
 	fs.StringVar(&o.template, "template", "", cli.TemplateFlagHelp)
+	fs.StringVar(&o.archive, "archive", "", cli.ArchiveFlagHelp+"; default: the folder video-archive beside a job file; none: off")
 	fs.BoolVar(&o.verbose, "v", false, "log requests, retries and events to stderr")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err
@@ -159,6 +171,11 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	}
 	if err := env.CheckShopify(); err != nil {
 		return nil, cli.Usagef("%v", err)
+	}
+	if o.archive != "" && o.archive != "none" {
+		if err := cli.CheckArchiveURL(o.archive); err != nil {
+			return nil, cli.Usagef("%v", err)
+		}
 	}
 	if o.timeout == 0 {
 		o.timeout = offlineTimeout
@@ -191,16 +208,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	arch, err := openArchive(ctx, o.archive, spec, logger)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	if arch != nil {
+		defer arch.Close()
+	}
 	r := &catalogRun{
-		opts:   o,
-		env:    env,
-		out:    stdout,
-		errOut: stderr,
-		logger: logger,
-		store:  store,
-		spec:   spec,
-		rows:   rows,
-		source: source,
+		archive: arch,
+		opts:    o,
+		env:     env,
+		out:     stdout,
+		errOut:  stderr,
+		logger:  logger,
+		store:   store,
+		spec:    spec,
+		rows:    rows,
+		source:  source,
 	}
 	runErr := r.run(ctx)
 	// Leave one line per job in the file, as the workflow's job manifest
@@ -235,4 +261,24 @@ func readManifest(path, templateFile string, stderr io.Writer, encoding manifest
 		return nil, "", err
 	}
 	return rows, name, nil
+}
+
+// openArchive opens -archive, or by default the folder video-archive beside
+// a job file; none for "none" or a PostgreSQL store without -archive.
+func openArchive(ctx context.Context, flag string, spec cli.StoreSpec, logger *slog.Logger) (*cli.Archive, error) {
+	raw := flag
+	switch {
+	case flag == "none":
+		return nil, nil
+	case flag == "" && spec.Kind == cli.StorePostgres:
+		return nil, nil
+	case flag == "":
+		path := strings.TrimPrefix(spec.Display, "sqlite:")
+		u, err := cli.FolderURL(filepath.Join(filepath.Dir(path), "video-archive"))
+		if err != nil {
+			return nil, err
+		}
+		raw = u
+	}
+	return cli.OpenArchive(ctx, raw, logger)
 }

@@ -42,6 +42,7 @@ type catalogRun struct {
 	spec        cli.StoreSpec
 	rows        []manifest.Row
 	source      string
+	archive     *cli.Archive // nil: archiving off
 
 	client     *creativeai.Client
 	sim        *creativeaitest.Server // offline only
@@ -154,6 +155,11 @@ func (r *catalogRun) startRemotes() error {
 		// seconds Shopify's processing calls for.
 		pubOpts = append(pubOpts, shopify.WithPollInterval(100*time.Millisecond, time.Second))
 	}
+	if r.archive != nil {
+		// The publisher downloads output_url itself; this transport
+		// answers that download from the archived copy.
+		pubOpts = append(pubOpts, shopify.WithTransferClient(&http.Client{Transport: outbox.ArchiveTransport(nil)}))
+	}
 	r.publisher = shopify.NewPublisher(shopClient, pubOpts...)
 	r.ads = &cli.AdPipelineSink{}
 	return nil
@@ -221,6 +227,11 @@ func (r *catalogRun) printHeader() {
 		fmt.Fprintf(w, "Webhooks: %s\n", r.webhookURL)
 	} else {
 		fmt.Fprintln(w, "Webhooks: none (no -webhook-url); polling for results")
+	}
+	if r.archive != nil {
+		fmt.Fprintf(w, "Archive: %s (every video is copied there, with its sha256, before delivery)\n", r.archive.Display)
+	} else {
+		fmt.Fprintln(w, "Archive: off (-archive URL keeps every video)")
 	}
 	fmt.Fprintf(w, "Rows: %d from %s; job file: %s\n\n", len(r.rows), r.source, r.spec.Display)
 }
@@ -318,7 +329,7 @@ func (r *catalogRun) deliver(ctx context.Context) {
 			sinks[surface] = &resumedOutput{sim: r.sim, next: s}
 		}
 	}
-	err := outbox.Deliver(ctx, outbox.Config{
+	cfg := outbox.Config{
 		Store:        r.store,
 		Sinks:        sinks,
 		Fallback:     cli.Unrouted,
@@ -327,8 +338,11 @@ func (r *catalogRun) deliver(ctx context.Context) {
 		PollInterval: 200 * time.Millisecond,
 		Logger:       r.logger,
 		OnResult:     func(jobs.Job, error) { r.watch.poke() },
-	})
-	if err != nil {
+	}
+	if r.archive != nil {
+		cfg.Archive = r.archive.Archiver
+	}
+	if err := outbox.Deliver(ctx, cfg); err != nil {
 		r.logger.Error("delivery workers stopped", "error", err)
 	}
 }

@@ -9,11 +9,19 @@
 //
 //	webhook-server -addr 127.0.0.1:8080 -jobs FILE|DSN [-path /webhooks/creativeai]
 //	               [-poll-interval 30s] [-delivery-workers 4] [-delivery-backoff 30s]
-//	               [-shopify-poll-interval 2s] [-console-addr 127.0.0.1:8081] [-v]
+//	               [-shopify-poll-interval 2s] [-console-addr 127.0.0.1:8081] [-archive URL] [-v]
 //
 // -jobs takes a JSONL file path (job files written by the workflow's original
 // script open as they are), sqlite:PATH, or a postgres:// URL; several
 // servers may share one PostgreSQL database.
+//
+// -archive keeps every video in a bucket before delivering it (see
+// batch/archive): file:///var/lib/catalogvideo (the folder is created),
+// s3://bucket?region=REGION (credentials the AWS SDK's way: environment or
+// profile) or gs://bucket (Google Application Default Credentials). Each
+// job records archive_url and sha256, and deliveries read the archived
+// copy, so a delivery retried after the provider's link expired still
+// works.
 //
 // It prints "listening on http://HOST:PORT" once it accepts connections
 // (useful with -addr 127.0.0.1:0) and serves the webhook handler at -path and
@@ -78,6 +86,9 @@ row's SKU (needs SHOPIFY_*; without it they are retried with backoff), meta-ads
 to a stand-in ad pipeline that downloads and checks the video; any other
 surface fails delivery with an error naming it.
 
+-archive URL keeps every video in that bucket before delivering it and
+records archive_url and sha256 on the job; deliveries read the archived copy.
+
 environment:
   CREATIVEAI_WEBHOOK_SECRET  signing secret(s), comma-separated during a rotation
                              (default CREATIVEAI_API_KEY)
@@ -103,6 +114,7 @@ type options struct {
 	workers         int
 	deliveryBackoff time.Duration
 	shopifyPoll     time.Duration
+	archive         string
 	verbose         bool
 	consoleAddr     string
 	// pollNoKey records that the default polling was turned off for want of
@@ -123,6 +135,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	fs.DurationVar(&o.deliveryBackoff, "delivery-backoff", 30*time.Second, "wait before retrying a failed delivery; it doubles per attempt, up to an hour")
 	fs.DurationVar(&o.shopifyPoll, "shopify-poll-interval", 2*time.Second, "first wait between checks of a video Shopify is processing")
 	fs.StringVar(&o.consoleAddr, "console-addr", "", "`host:port` of the operator console and /metrics (off when empty; not loopback needs "+cli.EnvConsoleToken+")")
+	fs.StringVar(&o.archive, "archive", "", cli.ArchiveFlagHelp)
 	fs.BoolVar(&o.verbose, "v", false, "log every event and delivery at debug level")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err
@@ -174,6 +187,11 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	}
 	if err := env.CheckShopify(); err != nil {
 		return nil, cli.Usagef("%v", err)
+	}
+	if o.archive != "" {
+		if err := cli.CheckArchiveURL(o.archive); err != nil {
+			return nil, cli.Usagef("%v", err)
+		}
 	}
 	return &o, nil
 }
@@ -236,6 +254,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logged(job, err)
 			metrics.ObserveDelivery(job, err)
 		}
+	}
+	if o.archive != "" {
+		arch, err := cli.OpenArchive(ctx, o.archive, logger)
+		if err != nil {
+			return err
+		}
+		defer arch.Close()
+		deliver.Archive = arch.Archiver
+		fmt.Fprintf(stdout, "archiving every video into %s before delivery\n", arch.Display)
 	}
 	var reconcile *batch.ReconcileConfig
 	if o.pollInterval > 0 {
@@ -362,7 +389,13 @@ func deliverConfig(o *options, env cli.Env, store jobs.Store, logger *slog.Logge
 		if err != nil {
 			return outbox.Config{}, cli.Usagef("Shopify: %v", err)
 		}
-		pub = shopify.NewPublisher(client, shopify.WithPollInterval(o.shopifyPoll, max(15*time.Second, o.shopifyPoll)))
+		popts := []shopify.PublisherOption{shopify.WithPollInterval(o.shopifyPoll, max(15*time.Second, o.shopifyPoll))}
+		if o.archive != "" {
+			// The publisher downloads output_url itself; this transport
+			// answers that download from the archived copy.
+			popts = append(popts, shopify.WithTransferClient(&http.Client{Transport: outbox.ArchiveTransport(nil)}))
+		}
+		pub = shopify.NewPublisher(client, popts...)
 	} else {
 		// Said once: this server never claims shopify-pdp jobs, so they
 		// are neither attempted nor failed here.

@@ -11,13 +11,15 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/creativeai-run/catalogvideo/batch/archive"
 	"github.com/creativeai-run/catalogvideo/batch/outbox"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 )
 
 // AdPipelineSink stands in for an ad pipeline (the workflow's meta-ads
-// surface): it downloads the finished video, checks that it is an MP4, and
+// surface): it reads the finished video (the archived copy when the outbox
+// archived it, else output_url; see outbox.Open), checks that it is an MP4, and
 // records its size and digest as the delivery reference. A real program
 // would hand the bytes to its ad platform here; the download is the part
 // every such sink shares, and it proves the output URL works before it
@@ -35,36 +37,27 @@ type AdPipelineSink struct {
 // Deliver downloads job's video. Client errors (4xx) and a body that is not
 // an MP4 are permanent; network errors and 5xx are retried by the outbox.
 func (s *AdPipelineSink) Deliver(ctx context.Context, job jobs.Job) (string, error) {
-	if job.OutputURL == "" {
+	if job.OutputURL == "" && !job.Archived() {
 		return "", outbox.Permanent(errors.New("job has no output_url"))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, job.OutputURL, nil)
+	// The archived copy when there is one (verified as it is read), else
+	// output_url.
+	body, err := s.open(ctx, job)
 	if err != nil {
-		return "", outbox.Permanent(fmt.Errorf("bad output_url: %w", err))
-	}
-	client := s.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
+		var de *archive.DownloadError
+		if errors.Is(err, archive.ErrOutputGone) || errors.As(err, &de) && de.StatusCode != 0 && !de.Temporary() {
+			return "", outbox.Permanent(fmt.Errorf("download video: %w", err))
+		}
 		return "", fmt.Errorf("download video: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		err := fmt.Errorf("download video: HTTP %d", resp.StatusCode)
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusRequestTimeout {
-			return "", outbox.Permanent(err)
-		}
-		return "", err
-	}
+	defer body.Close()
 	limit := s.MaxBytes
 	if limit <= 0 {
 		limit = 1 << 30
 	}
 	h := sha256.New()
 	var head [12]byte
-	n, err := io.ReadFull(resp.Body, head[:])
+	n, err := io.ReadFull(body, head[:])
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("download video: %w", err)
 	}
@@ -73,7 +66,7 @@ func (s *AdPipelineSink) Deliver(ctx context.Context, job jobs.Job) (string, err
 	if n < 8 || string(head[4:8]) != "ftyp" {
 		return "", outbox.Permanent(errors.New("downloaded file is not an MP4 (no ftyp box)"))
 	}
-	rest, err := io.Copy(h, io.LimitReader(resp.Body, limit-int64(n)+1))
+	rest, err := io.Copy(h, io.LimitReader(body, limit-int64(n)+1))
 	if err != nil {
 		return "", fmt.Errorf("download video: %w", err)
 	}
@@ -95,4 +88,13 @@ func (s *AdPipelineSink) Received() map[string]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.received)
+}
+
+// open opens job's video: through outbox.Open, or through Client when one
+// is set and the job has no archived copy.
+func (s *AdPipelineSink) open(ctx context.Context, job jobs.Job) (*archive.Video, error) {
+	if s.Client != nil && !job.Archived() {
+		return archive.OpenOutput(ctx, s.Client, job)
+	}
+	return outbox.Open(ctx, job)
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package blobarchive_test
+
+const raceEnabled = false
