@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
+
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
-	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/batch/console"
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/creativeai"
@@ -295,7 +296,7 @@ func TestBrowserReplayAndExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	mr, err := batch.NewManifestReader(f, "download.csv")
+	mr, err := manifest.NewReader(f, "download.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
+
 	"github.com/creativeai-run/catalogvideo/batch/console"
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/batch/memstore"
@@ -398,11 +399,11 @@ func TestExportCSVReadsBackAsManifest(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("export: %s %v", resp.Status, resp.Header)
 	}
-	mr, err := batch.NewManifestReader(strings.NewReader(body), "export.csv")
+	mr, err := manifest.NewReader(strings.NewReader(body), "export.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []batch.Row
+	var got []manifest.Row
 	for row, err := range mr.Rows() {
 		if err != nil {
 			t.Fatal(err)
@@ -428,7 +429,7 @@ func TestExportCSVReadsBackAsManifest(t *testing.T) {
 			r.AspectRatio != w.AspectRatio || r.StillPrompt != w.StillPrompt {
 			t.Errorf("row %d: %+v\nfrom job %+v", i, r, w)
 		}
-		if batch.RowKey(r, batch.Defaults{}) == "" {
+		if manifest.RowKey(r, manifest.Defaults{}) == "" {
 			t.Errorf("row %d has no key", i)
 		}
 	}

@@ -7,7 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/creativeai-run/catalogvideo/batch"
+	"github.com/creativeai-run/catalogvideo/batch/manifest"
+
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 )
 
@@ -15,9 +16,9 @@ import (
 // batch.NewManifestReader reads, so a fixed export can be submitted as it
 // is.
 var ManifestColumns = []string{
-	batch.ColumnSKU, batch.ColumnImageURL, batch.ColumnVideoPrompt, batch.ColumnCollection,
-	batch.ColumnTargetSurface, batch.ColumnModel, batch.ColumnDuration, batch.ColumnAspectRatio,
-	batch.ColumnStillPrompt,
+	manifest.ColumnSKU, manifest.ColumnImageURL, manifest.ColumnVideoPrompt, manifest.ColumnCollection,
+	manifest.ColumnTargetSurface, manifest.ColumnModel, manifest.ColumnDuration, manifest.ColumnAspectRatio,
+	manifest.ColumnStillPrompt,
 }
 
 // ManifestRecord is j's row of a manifest, in ManifestColumns order. Render
