@@ -21,6 +21,7 @@ import (
 	"github.com/Khan/genqlient/graphql"
 
 	"github.com/creativeai-run/catalogvideo/internal/backoff"
+	"github.com/creativeai-run/catalogvideo/internal/logx"
 )
 
 // DefaultAPIVersion is the Admin API version the client calls unless told
@@ -109,13 +110,10 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithLogger sets where the client logs requests (at Debug) and retries (at
-// Warn). The default discards everything.
+// Warn). The default, and a nil logger, discard everything.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) error {
-		if l == nil {
-			return errors.New("logger is nil")
-		}
-		c.logger = l
+		c.logger = logx.OrDiscard(l)
 		return nil
 	}
 }
@@ -205,6 +203,9 @@ func NewClient(store, token string, opts ...Option) (*Client, error) {
 	}
 	var errs []error
 	for _, opt := range opts {
+		if opt == nil {
+			continue // a nil option is skipped, as everywhere in the SDK
+		}
 		if err := opt(c); err != nil {
 			errs = append(errs, err)
 		}

@@ -242,7 +242,9 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 	}
 	p.coalesce = &coalescer{p: p, window: DefaultCoalesceWindow}
 	for _, opt := range opts {
-		opt(p)
+		if opt != nil {
+			opt(p)
+		}
 	}
 	return p
 }
