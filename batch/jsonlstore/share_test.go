@@ -291,3 +291,60 @@ func TestConformanceShared(t *testing.T) {
 			return open(t, s.(*jsonlstore.Store).Path(), jsonlstore.WithClock(clock))
 		})
 }
+
+// TestShareArchiveAndReserve runs RecordArchive and Reserve on one Store
+// while another Store on the same file tracks jobs, many times over. Each
+// must run in a hold of the file lock: an append made outside one races the
+// other Store's catch-up, which takes the half-written line for a torn one
+// and cuts it off, losing an acknowledged change ("shrank while open" for
+// the writer afterwards).
+func TestShareArchiveAndReserve(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.jsonl")
+	a, b := open(t, path), open(t, path)
+	ctx := t.Context()
+	const n = 60
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = storetest.CompletedJob(t, a, fmt.Sprintf("SKU-%02d", i), "shopify-pdp").Key
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i, key := range keys {
+			arch := jobs.Archive{ArchiveURL: "file:///archive/" + key, SHA256: strings.Repeat("ab", 32), ArchiveSize: int64(i + 1), ArchiveContentType: "video/mp4"}
+			if _, err := a.RecordArchive(ctx, key, arch); err != nil {
+				t.Errorf("RecordArchive %s: %v", key, err)
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for i := range n {
+			key := fmt.Sprintf("new-%02d", i)
+			if _, _, err := b.Track(ctx, jobs.Job{Key: key, SKU: key}); err != nil {
+				t.Errorf("Track %s: %v", key, err)
+				return
+			}
+			if _, err := b.Reserve(ctx, key, jobs.Reservation{Day: "2026-03-11", Cents: 50}); err != nil {
+				t.Errorf("Reserve %s: %v", key, err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	c := open(t, path)
+	for _, key := range keys {
+		j, err := c.Get(ctx, key)
+		if err != nil || !j.Archived() {
+			t.Errorf("%s after both stores wrote: archived %v, %v; want the archive kept", key, j.Archived(), err)
+		}
+	}
+	for i := range n {
+		key := fmt.Sprintf("new-%02d", i)
+		if j, err := c.Get(ctx, key); err != nil || j.PriceCents != 50 {
+			t.Errorf("%s after both stores wrote: price %v, %v; want the reservation kept", key, j.PriceCents, err)
+		}
+	}
+}
