@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/creativeai-run/catalogvideo/internal/permanent"
 )
 
 // Error codes Shopify puts in errors[].extensions.code that the client acts
@@ -217,8 +219,7 @@ func (e *PermanentError) Permanent() bool { return true }
 // permanent through a Permanent() bool method that returns true. Context
 // cancellation, timeouts, throttling and server errors are not permanent.
 func IsPermanent(err error) bool {
-	var p interface{ Permanent() bool }
-	return errors.As(err, &p) && p.Permanent()
+	return permanent.Is(err)
 }
 
 // ErrSKUNotFound is matched (with errors.Is) by the error for a SKU no

@@ -19,6 +19,7 @@ import (
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/internal/backoff"
 	"github.com/creativeai-run/catalogvideo/internal/logx"
+	"github.com/creativeai-run/catalogvideo/internal/permanent"
 )
 
 // Sink delivers a completed video to a target surface: a Shopify product
@@ -61,8 +62,7 @@ func (e *permanentError) Permanent() bool { return true }
 // IsPermanent reports whether err, or an error it wraps, has a method
 // Permanent() bool that returns true.
 func IsPermanent(err error) bool {
-	var p interface{ Permanent() bool }
-	return errors.As(err, &p) && p.Permanent()
+	return permanent.Is(err)
 }
 
 // Defaults of Config.
