@@ -51,6 +51,10 @@ type Filter struct {
 	// UpdatedBefore keeps jobs last updated strictly before this time; zero
 	// means no bound.
 	UpdatedBefore time.Time
+	// UpdatedSince keeps jobs last updated at or after this time; zero means
+	// no bound. A worker that lists what changed since its last pass uses
+	// it, so each pass reads only the recent jobs, not the whole store.
+	UpdatedSince time.Time
 	// Submitted, when true, keeps only jobs with a generation id.
 	Submitted bool
 }

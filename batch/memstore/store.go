@@ -355,6 +355,7 @@ func (s *Store) List(ctx context.Context, f jobs.Filter) iter.Seq2[jobs.Job, err
 func (m *memJob) matches(f *jobs.Filter) bool {
 	return (len(f.Statuses) == 0 || slices.Contains(f.Statuses, m.status.Value())) &&
 		(f.UpdatedBefore.IsZero() || m.updatedAt.Before(f.UpdatedBefore)) &&
+		(f.UpdatedSince.IsZero() || !m.updatedAt.Before(f.UpdatedSince)) &&
 		(!f.Submitted || m.generationID != "")
 }
 

@@ -44,6 +44,12 @@ func newRenderWorld(t *testing.T, store jobs.Store, clock *storetest.Clock) *ren
 // completed renders a job for sku through the simulator and applies its
 // completion to the store, which puts it in the outbox.
 func (w *renderWorld) completed(sku string) jobs.Job {
+	return w.completedFor(sku, "shopify-pdp")
+}
+
+// completedFor is completed for a job with the given target_surface; a job
+// without one does not enter the outbox.
+func (w *renderWorld) completedFor(sku, surface string) jobs.Job {
 	t := w.t
 	t.Helper()
 	ctx := t.Context()
@@ -55,7 +61,7 @@ func (w *renderWorld) completed(sku string) jobs.Job {
 		t.Fatal(err)
 	}
 	done, _ := w.sim.Generation(gen.ID)
-	job, _, err := w.store.Track(ctx, jobs.Job{Key: sku + "#k", SKU: sku, TargetSurface: "shopify-pdp"})
+	job, _, err := w.store.Track(ctx, jobs.Job{Key: sku + "#k", SKU: sku, TargetSurface: surface})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +69,8 @@ func (w *renderWorld) completed(sku string) jobs.Job {
 		t.Fatal(err)
 	}
 	res, err := w.store.Apply(ctx, done)
-	if err != nil || res.Job.Delivery != jobs.DeliveryPending {
-		t.Fatalf("Apply: %+v, %v; want the job in the outbox", res, err)
+	if inOutbox := res.Job.Delivery == jobs.DeliveryPending; err != nil || inOutbox != (surface != "") {
+		t.Fatalf("Apply: %+v, %v; want the job in the outbox only with a target_surface", res, err)
 	}
 	return res.Job
 }

@@ -104,7 +104,9 @@ type Config struct {
 	// with Open. A failed archive counts as a failed delivery attempt and
 	// is retried with Backoff; an output_url that is gone
 	// (archive.ErrOutputGone) fails the delivery for good. A crash between
-	// archiving and recording archives again into the same object.
+	// archiving and recording archives again into the same object. Jobs
+	// no worker of this process claims, such as those without a
+	// target_surface, are archived by a sweep (see Deliver).
 	Archive *archive.Archiver
 
 	// Workers is the number of deliveries in flight at once (default 4).
@@ -215,6 +217,13 @@ func defaultOwner() string {
 // Several processes may run Deliver on one shared store; the store's leases
 // keep them from delivering a job at the same time.
 //
+// With Config.Archive set, Deliver also archives the completed jobs no worker
+// of this process claims: those without a target_surface, those delivered
+// before archiving was on, and those waiting for a surface it has no sink
+// for. A sweep lists the completed jobs updated since its last pass every
+// ten poll intervals (at most a minute apart); the first pass, at start,
+// lists them all.
+//
 // Deliver returns nil once ctx has ended and the attempts in flight are
 // recorded, or an error for an invalid configuration.
 func Deliver(ctx context.Context, cfg Config) error {
@@ -222,12 +231,18 @@ func Deliver(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if d.cfg.Archive != nil {
+		var wg sync.WaitGroup
+		wg.Go(func() { newSweeper(d).run(ctx) })
+		defer wg.Wait()
+	}
 	d.runWorkers(ctx, false)
 	return nil
 }
 
 // DeliverOnce delivers every job that is due now and returns how many
-// attempts it made. Jobs whose retry falls due later are left for a later
+// attempts it made, counting the archives of jobs it had nothing to deliver
+// for (see Deliver). Jobs whose retry falls due later are left for a later
 // call. It suits tests and command-line tools; servers use Deliver. A store
 // failure stops it and is returned.
 func DeliverOnce(ctx context.Context, cfg Config) (int, error) {
@@ -236,10 +251,21 @@ func DeliverOnce(ctx context.Context, cfg Config) (int, error) {
 		return 0, err
 	}
 	n, err := d.runWorkers(ctx, true)
+	if err == nil && d.cfg.Archive != nil {
+		var archived int
+		archived, err = newSweeper(d).pass(ctx)
+		n += archived
+	}
 	if err == nil {
 		err = ctx.Err()
 	}
 	return n, err
+}
+
+// claims reports whether this process's workers claim jobs for surface.
+func (d *deliverer) claims(surface string) bool {
+	_, ok := d.cfg.Sinks[surface]
+	return ok || d.cfg.Fallback != nil
 }
 
 // runWorkers runs cfg.Workers claim loops. With once, a worker stops when no

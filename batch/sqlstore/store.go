@@ -541,6 +541,9 @@ func (s *Store) listPage(ctx context.Context, f jobs.Filter, after int64) (jobLi
 	if !f.UpdatedBefore.IsZero() {
 		qb.add(` AND updated_at < `).param(nanos(f.UpdatedBefore))
 	}
+	if !f.UpdatedSince.IsZero() {
+		qb.add(` AND updated_at >= `).param(nanos(f.UpdatedSince))
+	}
 	if f.Submitted {
 		qb.add(` AND generation_id <> ''`)
 	}

@@ -507,11 +507,14 @@ func testListFilters(h *harness) {
 		{"status nobody has", jobs.Filter{Statuses: []jobs.Status{jobs.StatusFailed}}, nil},
 		{"updated before", jobs.Filter{UpdatedBefore: Epoch.Add(2 * time.Second)}, []string{"pending", "submitted"}},
 		{"submitted", jobs.Filter{Submitted: true}, []string{"submitted", "processing", "completed"}},
+		{"updated since", jobs.Filter{UpdatedSince: Epoch.Add(2 * time.Second)}, []string{"processing", "submit_failed", "completed"}},
+		{"updated in a window", jobs.Filter{UpdatedSince: Epoch.Add(time.Second), UpdatedBefore: Epoch.Add(3 * time.Second)}, []string{"submitted", "processing"}},
 		{"all fields", jobs.Filter{
 			Statuses:      []jobs.Status{jobs.StatusPending, jobs.StatusProcessing},
 			UpdatedBefore: Epoch.Add(3 * time.Second),
+			UpdatedSince:  Epoch.Add(2 * time.Second),
 			Submitted:     true,
-		}, []string{"submitted", "processing"}},
+		}, []string{"processing"}},
 	} {
 		h.diff("List "+tc.name, tc.want, keys(h.list(tc.f)))
 	}

@@ -63,6 +63,7 @@ func (r *catalogRun) run(ctx context.Context) error {
 	defer r.closeRemotes()
 
 	r.watch = newWatcher(r.out, r.store, len(r.rows))
+	r.watch.archiving = r.archive != nil
 	stopReceiver, err := r.startReceiver()
 	if err != nil {
 		return err
@@ -229,7 +230,7 @@ func (r *catalogRun) printHeader() {
 		fmt.Fprintln(w, "Webhooks: none (no -webhook-url); polling for results")
 	}
 	if r.archive != nil {
-		fmt.Fprintf(w, "Archive: %s (every video is copied there, with its sha256, before delivery)\n", r.archive.Display)
+		fmt.Fprintf(w, "Archive: %s (every video is copied there with its sha256, before any delivery)\n", r.archive.Display)
 	} else {
 		fmt.Fprintln(w, "Archive: off (-archive URL keeps every video)")
 	}
@@ -457,7 +458,7 @@ func (r *catalogRun) verdict(jobList []jobs.Job, timedOut bool, stopped error) e
 			held = append(held, j.SKU)
 		case r.watch.isLost(j.Key):
 			unfinished = append(unfinished, j.SKU+" (unfinished from an earlier run)")
-		case !settled(j):
+		case !settled(j, r.archive != nil):
 			unfinished = append(unfinished, fmt.Sprintf("%s (%s)", j.SKU, cli.StatusText(j)))
 		case j.Status != jobs.StatusCompleted:
 			failed = append(failed, fmt.Sprintf("%s (%s: %s)", j.SKU, j.Status, j.Error))

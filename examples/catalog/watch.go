@@ -24,6 +24,9 @@ type watcher struct {
 	total int
 	start time.Time
 	copy  *jobs.BuyerCopy
+	// archiving tells that every video is archived, so a job without a
+	// delivery settles once it is.
+	archiving bool
 
 	// settled is closed once Run has finished and every tracked row has
 	// settled or been given up as lost.
@@ -187,7 +190,7 @@ func (w *watcher) refresh(ctx context.Context) {
 		if j.FailoverUsed {
 			line += " (provider failover)"
 		}
-		isSettled := settled(j)
+		isSettled := settled(j, w.archiving)
 		if isSettled && !w.done[j.Key] {
 			w.done[j.Key] = true
 			line += fmt.Sprintf("  [%d/%d done]", len(w.done), w.total)
@@ -248,13 +251,17 @@ func stateText(j *jobs.Job) string {
 }
 
 // settled reports whether a job needs nothing more: its submission or render
-// failed, or it completed and its delivery ended (or it has none).
-func settled(j *jobs.Job) bool {
+// failed, or it completed and its delivery ended; a job with no delivery
+// waits for its archive when archiving is on (deliveries archive first).
+func settled(j *jobs.Job, archiving bool) bool {
 	switch j.Status {
 	case jobs.StatusSubmitFailed, jobs.StatusFailed:
 		return true
 	case jobs.StatusCompleted:
-		return j.TargetSurface == "" || j.Delivery == jobs.DeliveryDelivered || j.Delivery == jobs.DeliveryFailed
+		if j.TargetSurface == "" {
+			return !archiving || j.Archived()
+		}
+		return j.Delivery == jobs.DeliveryDelivered || j.Delivery == jobs.DeliveryFailed
 	}
 	return false
 }
