@@ -461,7 +461,10 @@ func send(ctx context.Context, client *http.Client, target, secret string, e eve
 		return 0, err
 	}
 	defer resp.Body.Close()
-	return resp.StatusCode, nil
+	// Read to the end, so that the connection is reused as a sender's
+	// would be: a body left unread closes it.
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, err
 }
 
 // rankOf orders statuses as the store lets them move.
