@@ -86,6 +86,22 @@ func (v *__newestVideosInput) GetIds() []string { return v.Ids }
 // GetQuery returns __newestVideosInput.Query, and is useful for accessing the field via an interface.
 func (v *__newestVideosInput) GetQuery() string { return v.Query }
 
+// __preflightVariantsInput is used internally by genqlient
+type __preflightVariantsInput struct {
+	Query string `json:"query"`
+	First int    `json:"first"`
+	After string `json:"after,omitempty"`
+}
+
+// GetQuery returns __preflightVariantsInput.Query, and is useful for accessing the field via an interface.
+func (v *__preflightVariantsInput) GetQuery() string { return v.Query }
+
+// GetFirst returns __preflightVariantsInput.First, and is useful for accessing the field via an interface.
+func (v *__preflightVariantsInput) GetFirst() int { return v.First }
+
+// GetAfter returns __preflightVariantsInput.After, and is useful for accessing the field via an interface.
+func (v *__preflightVariantsInput) GetAfter() string { return v.After }
+
 // __productVideosInput is used internally by genqlient
 type __productVideosInput struct {
 	ProductId string `json:"productId"`
@@ -2567,6 +2583,136 @@ func (v *newestVideosResponse) __premarshalJSON() (*__premarshalnewestVideosResp
 	return &retval, nil
 }
 
+// preflightVariantsProductVariantsProductVariantConnection includes the requested fields of the GraphQL type ProductVariantConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of product variants.
+type preflightVariantsProductVariantsProductVariantConnection struct {
+	// The variants on this page.
+	Nodes []preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant `json:"nodes"`
+	// Where this page is in the list.
+	PageInfo preflightVariantsProductVariantsProductVariantConnectionPageInfo `json:"pageInfo"`
+}
+
+// GetNodes returns preflightVariantsProductVariantsProductVariantConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnection) GetNodes() []preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant {
+	return v.Nodes
+}
+
+// GetPageInfo returns preflightVariantsProductVariantsProductVariantConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnection) GetPageInfo() preflightVariantsProductVariantsProductVariantConnectionPageInfo {
+	return v.PageInfo
+}
+
+// preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant includes the requested fields of the GraphQL type ProductVariant.
+// The GraphQL type's documentation follows.
+//
+// A product variant.
+type preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant struct {
+	// The variant's global ID.
+	Id string `json:"id"`
+	// The variant's stock keeping unit, if any.
+	Sku string `json:"sku"`
+	// The variant's title.
+	Title string `json:"title"`
+	// The product the variant belongs to.
+	Product preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct `json:"product"`
+}
+
+// GetId returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant.Id, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetId() string {
+	return v.Id
+}
+
+// GetSku returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant.Sku, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetSku() string {
+	return v.Sku
+}
+
+// GetTitle returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant.Title, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetTitle() string {
+	return v.Title
+}
+
+// GetProduct returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant.Product, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetProduct() preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct {
+	return v.Product
+}
+
+// preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct struct {
+	// The product's global ID.
+	Id string `json:"id"`
+	// The product's title.
+	Title string `json:"title"`
+	// How many media the product has.
+	MediaCount preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount `json:"mediaCount"`
+}
+
+// GetId returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct.Id, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct) GetId() string {
+	return v.Id
+}
+
+// GetTitle returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct.Title, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct) GetTitle() string {
+	return v.Title
+}
+
+// GetMediaCount returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct.MediaCount, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct) GetMediaCount() preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount {
+	return v.MediaCount
+}
+
+// preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount includes the requested fields of the GraphQL type Count.
+// The GraphQL type's documentation follows.
+//
+// A count of resources.
+type preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount struct {
+	// The count.
+	Count int `json:"count"`
+}
+
+// GetCount returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount.Count, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount) GetCount() int {
+	return v.Count
+}
+
+// preflightVariantsProductVariantsProductVariantConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+// The GraphQL type's documentation follows.
+//
+// Cursor pagination state.
+type preflightVariantsProductVariantsProductVariantConnectionPageInfo struct {
+	// Whether another page follows.
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor of the last item on this page.
+	EndCursor string `json:"endCursor"`
+}
+
+// GetHasNextPage returns preflightVariantsProductVariantsProductVariantConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionPageInfo) GetHasNextPage() bool {
+	return v.HasNextPage
+}
+
+// GetEndCursor returns preflightVariantsProductVariantsProductVariantConnectionPageInfo.EndCursor, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionPageInfo) GetEndCursor() string {
+	return v.EndCursor
+}
+
+// preflightVariantsResponse is returned by preflightVariants on success.
+type preflightVariantsResponse struct {
+	// Returns product variants matching a search query.
+	ProductVariants preflightVariantsProductVariantsProductVariantConnection `json:"productVariants"`
+}
+
+// GetProductVariants returns preflightVariantsResponse.ProductVariants, and is useful for accessing the field via an interface.
+func (v *preflightVariantsResponse) GetProductVariants() preflightVariantsProductVariantsProductVariantConnection {
+	return v.ProductVariants
+}
+
 // Identifies the product productUpdate changes.
 type productRef struct {
 	// The product's global ID.
@@ -4976,6 +5122,64 @@ func newestVideos(
 	}
 
 	data_ = &newestVideosResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by preflightVariants.
+const preflightVariants_Operation = `
+query preflightVariants ($query: String!, $first: Int!, $after: String) {
+	productVariants(first: $first, after: $after, query: $query) {
+		nodes {
+			id
+			sku
+			title
+			product {
+				id
+				title
+				mediaCount {
+					count
+				}
+			}
+		}
+		pageInfo {
+			hasNextPage
+			endCursor
+		}
+	}
+}
+`
+
+// preflightVariants resolves a batch of SKUs, like lookupVariants, and reads
+// the media count of each variant's product in the same call: the batched
+// preflight check that a row's video can be published before it is
+// rendered. Three objects per variant (the variant, its product and the
+// product's Count) are what Shopify charges for it.
+func preflightVariants(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	query string,
+	first int,
+	after string,
+) (data_ *preflightVariantsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "preflightVariants",
+		Query:  preflightVariants_Operation,
+		Variables: &__preflightVariantsInput{
+			Query: query,
+			First: first,
+			After: after,
+		},
+	}
+
+	data_ = &preflightVariantsResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
