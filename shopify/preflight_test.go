@@ -201,3 +201,45 @@ func TestPreflightCallFailure(t *testing.T) {
 		t.Fatalf("Preflight = %v, %v; want the call's error and no results", errs, err)
 	}
 }
+
+// BenchmarkPreflightPoints measures the cost points a preflight pass is
+// debited per row, against shopifytest (which debits actual cost the way
+// Shopify does: one point per object returned), side by side with the
+// plain SKU lookup the publisher makes (Prefetch). Each row's SKU is the
+// one variant of a product with a few images.
+func BenchmarkPreflightPoints(b *testing.B) {
+	const n = 500
+	for _, mode := range []string{"preflight", "lookup"} {
+		b.Run(mode, func(b *testing.B) {
+			var points float64
+			var rows int
+			for b.Loop() {
+				srv := shopifytest.NewServer(shopifytest.WithBucket(1e6, 1e6))
+				var pre []shopify.PreflightRow
+				var skus []string
+				for i := range n {
+					sku := fmt.Sprintf("PF-%05d", i)
+					srv.AddProduct(shopifytest.Product{Title: "Product " + sku, Variants: []shopifytest.Variant{{SKU: sku}}, Images: 4})
+					pre = append(pre, shopify.PreflightRow{Key: "k/" + sku, SKU: sku, Duration: 5 * time.Second})
+					skus = append(skus, sku)
+				}
+				pub := shopify.NewPublisher(srv.Client())
+				if mode == "preflight" {
+					p, err := shopify.NewPreflighter(pub)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := p.Preflight(context.Background(), pre); err != nil {
+						b.Fatal(err)
+					}
+				} else if err := pub.Prefetch(context.Background(), skus); err != nil {
+					b.Fatal(err)
+				}
+				points += srv.Stats().PointsDebited
+				rows += n
+				srv.Close()
+			}
+			b.ReportMetric(points/float64(rows), "points/row")
+		})
+	}
+}
