@@ -113,13 +113,7 @@ func (c *Client) searchSKUs(ctx context.Context, batch []string) (map[string][]V
 		conn := resp.GetProductVariants()
 		out := make([]skuHit, 0, len(conn.GetNodes()))
 		for _, n := range conn.GetNodes() {
-			out = append(out, skuHit{Variant: Variant{
-				ID:           n.GetId(),
-				SKU:          n.GetSku(),
-				Title:        n.GetTitle(),
-				ProductID:    n.Product.GetId(),
-				ProductTitle: n.Product.GetTitle(),
-			}})
+			out = append(out, skuHit{Variant: n.variant()})
 		}
 		pi := conn.GetPageInfo()
 		return out, nextCursor(&pi, after), nil
@@ -134,6 +128,11 @@ func (c *Client) searchSKUs(ctx context.Context, batch []string) (map[string][]V
 		}
 	}
 	return matches, nil
+}
+
+// variant returns what a SKU search read of a variant.
+func (v *skuVariant) variant() Variant {
+	return Variant{ID: v.Id, SKU: v.Sku, Title: v.Title, ProductID: v.Product.Id, ProductTitle: v.Product.Title}
 }
 
 // skuHit is a variant a SKU search found, with what else the search read

@@ -249,17 +249,7 @@ func (p *Preflighter) page(ctx context.Context, query string, first int, after s
 	conn := resp.GetProductVariants()
 	out := make([]skuHit, 0, len(conn.GetNodes()))
 	for _, n := range conn.GetNodes() {
-		prod := n.GetProduct()
-		out = append(out, skuHit{
-			Variant: Variant{
-				ID:           n.GetId(),
-				SKU:          n.GetSku(),
-				Title:        n.GetTitle(),
-				ProductID:    prod.GetId(),
-				ProductTitle: prod.GetTitle(),
-			},
-			MediaCount: prod.MediaCount.GetCount(),
-		})
+		out = append(out, skuHit{Variant: n.variant(), MediaCount: n.Product.MediaCount.GetCount()})
 	}
 	pi := conn.GetPageInfo()
 	return out, nextCursor(&pi, after), nil
