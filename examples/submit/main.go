@@ -300,7 +300,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// Only if the file changed since it was checked.
 		return cli.Invalidf("%s invalid (see the table)", rowsAre(sum.Invalid))
 	case failed > 0:
-		fmt.Fprintf(stderr, "submit: %s submit_failed; fix the manifest or rerun with -retry-failed\n", rowsAre(failed))
+		fmt.Fprintf(stderr, "submit: %s submit_failed; fix the manifest (or, for a preflight: error, the Shopify store) and rerun with -retry-failed\n", rowsAre(failed))
 		return &cli.ExitError{Code: cli.ExitFailure}
 	case sum.Held > 0:
 		fmt.Fprintf(stderr, "submit: %s held back by the budget (see the table); rerun with a higher cap or on a later day\n", rowsAre(sum.Held))
