@@ -243,3 +243,32 @@ func BenchmarkPreflightPoints(b *testing.B) {
 		})
 	}
 }
+
+// TestPreflightFollowsThePublishersLimit checks that the room rule is the
+// publisher's own (WithMaxProductMedia), so preflight refuses exactly what
+// publishing would.
+func TestPreflightFollowsThePublishersLimit(t *testing.T) {
+	s := newPreflightStore(t)
+	pub := shopify.NewPublisher(s.srv.Client(), shopify.WithMaxProductMedia(4))
+	pre, err := shopify.NewPreflighter(pub, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MUG-1's product has 3 images: room for one video, not two.
+	errs, err := pre.Preflight(context.Background(), []shopify.PreflightRow{
+		{Key: "a", SKU: "MUG-1", Duration: time.Second},
+		{Key: "b", SKU: " MUG-1 ", Duration: time.Second},
+		{Key: "c", SKU: "  ", Duration: time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil {
+		t.Errorf("first row: %v, want room", errs[0])
+	}
+	wantReason(t, errs[1], shopify.PreflightProductFull, "over the 4 a product may hold")
+	wantReason(t, errs[2], shopify.PreflightInvalid, "no SKU")
+	if _, err := shopify.NewPreflighter(nil); err == nil {
+		t.Error("NewPreflighter(nil) was accepted")
+	}
+}
