@@ -53,6 +53,9 @@
 // ([jobs.ClassifyFailure]); [Config.TransientRetry] replays transient ones
 // on its own, [Config.RetryClasses] narrows [Config.RetryFailed], and
 // [Config.PolicyBreaker] stops submitting when moderation refusals spike.
+// [Config.Preflight] checks rows in batches before they are submitted (for
+// Shopify: that the SKU names one product with room for the video); a row it
+// refuses ends submit_failed with a "preflight: " error, unsent and unpaid.
 //
 // # Stores
 //

@@ -88,6 +88,13 @@ type Config struct {
 	DryRun bool
 	// Pricing estimates costs (default creativeai.DefaultPricing).
 	Pricing creativeai.Pricing
+	// Preflight, if set, checks rows in batches of PreflightBatch before
+	// they are submitted. A row it refuses is not submitted and reserves
+	// nothing: it ends submit_failed (failure class input) with an error
+	// starting "preflight: ", and RetryFailed checks it again. When the
+	// check itself fails, Run starts no new row and returns the error.
+	// Dry runs skip it.
+	Preflight Preflighter
 
 	// Progress, if set, is called once per finished row. Calls are
 	// serialized; a slow callback slows the run.
@@ -308,6 +315,10 @@ func oneLine(s string) string {
 // earlier row are counted as invalid and never sent; any other error from
 // rows stops the run.
 //
+// With cfg.Preflight, rows are checked in batches before they are
+// submitted, and a row it refuses becomes submit_failed with nothing sent or
+// reserved (see Config.Preflight).
+//
 // A row's refreshed still is recorded on its job as soon as it is rendered,
 // before the clip is sent, so a still paid for is never lost: a rerun that
 // resubmits the row reuses it.
@@ -408,6 +419,9 @@ type task struct {
 	i   int          // index of the row's result in the summary
 	row manifest.Row // with defaults applied
 	key string
+	// preflight is why Config.Preflight refused the row; empty when it
+	// passed or was not checked.
+	preflight string
 }
 
 func (r *runner) run(parent context.Context, rows iter.Seq2[manifest.Row, error]) (*Summary, error) {
@@ -453,6 +467,8 @@ func (r *runner) run(parent context.Context, rows iter.Seq2[manifest.Row, error]
 	seen := make(manifest.DigestSet)
 	var srcErr error
 	seq := 0
+	var checking []task // rows waiting for Config.Preflight
+	preflight := r.cfg.Preflight != nil && !r.cfg.DryRun
 feed:
 	for row, err := range rows {
 		if admit.Err() != nil {
@@ -485,13 +501,27 @@ feed:
 			r.finish(i, RowResult{Line: row.Line, SKU: row.SKU, Outcome: OutcomeInvalid, Error: re.Error()})
 			continue
 		}
+		t := task{i: i, row: resolved, key: manifest.Key(row.SKU, digest)}
+		if preflight {
+			if checking = append(checking, t); len(checking) == PreflightBatch {
+				if !r.dispatchChecked(ctx, admit, halt, work, checking) {
+					checking = nil
+					break feed
+				}
+				checking = checking[:0]
+			}
+			continue
+		}
 		select {
-		case work <- task{i: i, row: resolved, key: manifest.Key(row.SKU, digest)}:
+		case work <- t:
 		case <-admit.Done():
 			// Like the rows not yet read, the row is left out of the summary.
 			r.unreserve(i)
 			break feed
 		}
+	}
+	if len(checking) > 0 {
+		r.dispatchChecked(ctx, admit, halt, work, checking)
 	}
 	close(work)
 	wg.Wait()
@@ -659,7 +689,9 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 	switch act {
 	case actSubmit:
 		newJob := r.newJob(t)
-		r.spend.prefill(&newJob, costPerSKU(r.cfg.Pricing, newJob.StillPrompt != ""))
+		if t.preflight == "" {
+			r.spend.prefill(&newJob, costPerSKU(r.cfg.Pricing, newJob.StillPrompt != ""))
+		}
 		stored, created, err := r.cfg.Store.Track(ctx, newJob)
 		if err != nil {
 			res.Outcome, res.Error = OutcomeInterrupted, err.Error()
@@ -689,6 +721,10 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 		}
 		reuseStill = replayed.Attempt == job.Attempt
 		job, outcome = &replayed, OutcomeReplayed
+	}
+	if t.preflight != "" {
+		// Nothing was reserved or sent: the row fails before both.
+		return r.record(ctx, *job, Submission{Error: t.preflight, Class: jobs.FailureInput}, outcome, res)
 	}
 	if err := r.judgeRefusals(ctx); err != nil {
 		res.Outcome, res.Error, res.Status = OutcomeInterrupted, "not submitted: "+err.Error(), job.Status

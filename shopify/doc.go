@@ -69,6 +69,17 @@
 // them one by one, since its lines may still apply; the retry's duplicate
 // check finds what they attached.
 //
+// # Preflight
+//
+// A Preflighter (NewPreflighter) checks, before a video is rendered and
+// paid for, that its Publisher could publish it: a variant has the SKU
+// exactly, of one product; the product has room for another medium (a
+// video replacing one the SDK put there counts as zero); the clip is no
+// longer than MaxVideoDuration. One productVariants search per
+// SKUsPerLookup SKUs does it, about three cost points per row. The store's
+// cap on hosted videos and 3D models is not checked: the Admin API exposes
+// neither the cap nor a count (see Preflighter.Preflight).
+//
 // # The client
 //
 // Client implements genqlient's graphql.Client; the operations in

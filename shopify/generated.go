@@ -86,6 +86,22 @@ func (v *__newestVideosInput) GetIds() []string { return v.Ids }
 // GetQuery returns __newestVideosInput.Query, and is useful for accessing the field via an interface.
 func (v *__newestVideosInput) GetQuery() string { return v.Query }
 
+// __preflightVariantsInput is used internally by genqlient
+type __preflightVariantsInput struct {
+	Query string `json:"query"`
+	First int    `json:"first"`
+	After string `json:"after,omitempty"`
+}
+
+// GetQuery returns __preflightVariantsInput.Query, and is useful for accessing the field via an interface.
+func (v *__preflightVariantsInput) GetQuery() string { return v.Query }
+
+// GetFirst returns __preflightVariantsInput.First, and is useful for accessing the field via an interface.
+func (v *__preflightVariantsInput) GetFirst() int { return v.First }
+
+// GetAfter returns __preflightVariantsInput.After, and is useful for accessing the field via an interface.
+func (v *__preflightVariantsInput) GetAfter() string { return v.After }
+
 // __productVideosInput is used internally by genqlient
 type __productVideosInput struct {
 	ProductId string `json:"productId"`
@@ -1306,55 +1322,80 @@ func (v *lookupVariantsProductVariantsProductVariantConnection) GetPageInfo() lo
 //
 // A product variant.
 type lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant struct {
-	// The variant's global ID.
-	Id string `json:"id"`
-	// The variant's stock keeping unit, if any.
-	Sku string `json:"sku"`
-	// The variant's title.
-	Title string `json:"title"`
-	// The product the variant belongs to.
-	Product lookupVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct `json:"product"`
+	skuVariant `json:"-"`
 }
 
 // GetId returns lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant.Id, and is useful for accessing the field via an interface.
 func (v *lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetId() string {
-	return v.Id
+	return v.skuVariant.Id
 }
 
 // GetSku returns lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant.Sku, and is useful for accessing the field via an interface.
 func (v *lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetSku() string {
-	return v.Sku
+	return v.skuVariant.Sku
 }
 
 // GetTitle returns lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant.Title, and is useful for accessing the field via an interface.
 func (v *lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetTitle() string {
-	return v.Title
+	return v.skuVariant.Title
 }
 
 // GetProduct returns lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant.Product, and is useful for accessing the field via an interface.
-func (v *lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetProduct() lookupVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct {
-	return v.Product
+func (v *lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetProduct() skuVariantProduct {
+	return v.skuVariant.Product
 }
 
-// lookupVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct includes the requested fields of the GraphQL type Product.
-// The GraphQL type's documentation follows.
-//
-// A product in the store.
-type lookupVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct struct {
-	// The product's global ID.
+func (v *lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.skuVariant)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshallookupVariantsProductVariantsProductVariantConnectionNodesProductVariant struct {
 	Id string `json:"id"`
-	// The product's title.
+
+	Sku string `json:"sku"`
+
 	Title string `json:"title"`
+
+	Product skuVariantProduct `json:"product"`
 }
 
-// GetId returns lookupVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct.Id, and is useful for accessing the field via an interface.
-func (v *lookupVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct) GetId() string {
-	return v.Id
+func (v *lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
 }
 
-// GetTitle returns lookupVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct.Title, and is useful for accessing the field via an interface.
-func (v *lookupVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct) GetTitle() string {
-	return v.Title
+func (v *lookupVariantsProductVariantsProductVariantConnectionNodesProductVariant) __premarshalJSON() (*__premarshallookupVariantsProductVariantsProductVariantConnectionNodesProductVariant, error) {
+	var retval __premarshallookupVariantsProductVariantsProductVariantConnectionNodesProductVariant
+
+	retval.Id = v.skuVariant.Id
+	retval.Sku = v.skuVariant.Sku
+	retval.Title = v.skuVariant.Title
+	retval.Product = v.skuVariant.Product
+	return &retval, nil
 }
 
 // lookupVariantsProductVariantsProductVariantConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
@@ -2565,6 +2606,170 @@ func (v *newestVideosResponse) __premarshalJSON() (*__premarshalnewestVideosResp
 		}
 	}
 	return &retval, nil
+}
+
+// preflightVariantsProductVariantsProductVariantConnection includes the requested fields of the GraphQL type ProductVariantConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of product variants.
+type preflightVariantsProductVariantsProductVariantConnection struct {
+	// The variants on this page.
+	Nodes []preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant `json:"nodes"`
+	// Where this page is in the list.
+	PageInfo preflightVariantsProductVariantsProductVariantConnectionPageInfo `json:"pageInfo"`
+}
+
+// GetNodes returns preflightVariantsProductVariantsProductVariantConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnection) GetNodes() []preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant {
+	return v.Nodes
+}
+
+// GetPageInfo returns preflightVariantsProductVariantsProductVariantConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnection) GetPageInfo() preflightVariantsProductVariantsProductVariantConnectionPageInfo {
+	return v.PageInfo
+}
+
+// preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant includes the requested fields of the GraphQL type ProductVariant.
+// The GraphQL type's documentation follows.
+//
+// A product variant.
+type preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant struct {
+	skuVariant `json:"-"`
+	// The product the variant belongs to.
+	Product preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct `json:"product"`
+}
+
+// GetProduct returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant.Product, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetProduct() preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct {
+	return v.Product
+}
+
+// GetId returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant.Id, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetId() string {
+	return v.skuVariant.Id
+}
+
+// GetSku returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant.Sku, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetSku() string {
+	return v.skuVariant.Sku
+}
+
+// GetTitle returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant.Title, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant) GetTitle() string {
+	return v.skuVariant.Title
+}
+
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.skuVariant)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalpreflightVariantsProductVariantsProductVariantConnectionNodesProductVariant struct {
+	Product preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct `json:"product"`
+
+	Id string `json:"id"`
+
+	Sku string `json:"sku"`
+
+	Title string `json:"title"`
+}
+
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariant) __premarshalJSON() (*__premarshalpreflightVariantsProductVariantsProductVariantConnectionNodesProductVariant, error) {
+	var retval __premarshalpreflightVariantsProductVariantsProductVariantConnectionNodesProductVariant
+
+	retval.Product = v.Product
+	retval.Id = v.skuVariant.Id
+	retval.Sku = v.skuVariant.Sku
+	retval.Title = v.skuVariant.Title
+	return &retval, nil
+}
+
+// preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct struct {
+	// How many media the product has.
+	MediaCount preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount `json:"mediaCount"`
+}
+
+// GetMediaCount returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct.MediaCount, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProduct) GetMediaCount() preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount {
+	return v.MediaCount
+}
+
+// preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount includes the requested fields of the GraphQL type Count.
+// The GraphQL type's documentation follows.
+//
+// A count of resources.
+type preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount struct {
+	// The count.
+	Count int `json:"count"`
+}
+
+// GetCount returns preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount.Count, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionNodesProductVariantProductMediaCount) GetCount() int {
+	return v.Count
+}
+
+// preflightVariantsProductVariantsProductVariantConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+// The GraphQL type's documentation follows.
+//
+// Cursor pagination state.
+type preflightVariantsProductVariantsProductVariantConnectionPageInfo struct {
+	// Whether another page follows.
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor of the last item on this page.
+	EndCursor string `json:"endCursor"`
+}
+
+// GetHasNextPage returns preflightVariantsProductVariantsProductVariantConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionPageInfo) GetHasNextPage() bool {
+	return v.HasNextPage
+}
+
+// GetEndCursor returns preflightVariantsProductVariantsProductVariantConnectionPageInfo.EndCursor, and is useful for accessing the field via an interface.
+func (v *preflightVariantsProductVariantsProductVariantConnectionPageInfo) GetEndCursor() string {
+	return v.EndCursor
+}
+
+// preflightVariantsResponse is returned by preflightVariants on success.
+type preflightVariantsResponse struct {
+	// Returns product variants matching a search query.
+	ProductVariants preflightVariantsProductVariantsProductVariantConnection `json:"productVariants"`
+}
+
+// GetProductVariants returns preflightVariantsResponse.ProductVariants, and is useful for accessing the field via an interface.
+func (v *preflightVariantsResponse) GetProductVariants() preflightVariantsProductVariantsProductVariantConnection {
+	return v.ProductVariants
 }
 
 // Identifies the product productUpdate changes.
@@ -4174,6 +4379,48 @@ func (v *productsVideosResponse) __premarshalJSON() (*__premarshalproductsVideos
 	return &retval, nil
 }
 
+// skuVariant is what a SKU search reads of each variant it finds: enough to
+// compare the SKU exactly and name the product a video attaches to.
+type skuVariant struct {
+	// The variant's global ID.
+	Id string `json:"id"`
+	// The variant's stock keeping unit, if any.
+	Sku string `json:"sku"`
+	// The variant's title.
+	Title string `json:"title"`
+	// The product the variant belongs to.
+	Product skuVariantProduct `json:"product"`
+}
+
+// GetId returns skuVariant.Id, and is useful for accessing the field via an interface.
+func (v *skuVariant) GetId() string { return v.Id }
+
+// GetSku returns skuVariant.Sku, and is useful for accessing the field via an interface.
+func (v *skuVariant) GetSku() string { return v.Sku }
+
+// GetTitle returns skuVariant.Title, and is useful for accessing the field via an interface.
+func (v *skuVariant) GetTitle() string { return v.Title }
+
+// GetProduct returns skuVariant.Product, and is useful for accessing the field via an interface.
+func (v *skuVariant) GetProduct() skuVariantProduct { return v.Product }
+
+// skuVariantProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type skuVariantProduct struct {
+	// The product's global ID.
+	Id string `json:"id"`
+	// The product's title.
+	Title string `json:"title"`
+}
+
+// GetId returns skuVariantProduct.Id, and is useful for accessing the field via an interface.
+func (v *skuVariantProduct) GetId() string { return v.Id }
+
+// GetTitle returns skuVariantProduct.Title, and is useful for accessing the field via an interface.
+func (v *skuVariantProduct) GetTitle() string { return v.Title }
+
 // stageUploadResponse is returned by stageUpload on success.
 type stageUploadResponse struct {
 	// Creates staged upload targets, the first step of uploading a file.
@@ -4878,18 +5125,21 @@ const lookupVariants_Operation = `
 query lookupVariants ($query: String!, $first: Int!, $after: String) {
 	productVariants(first: $first, after: $after, query: $query) {
 		nodes {
-			id
-			sku
-			title
-			product {
-				id
-				title
-			}
+			... skuVariant
 		}
 		pageInfo {
 			hasNextPage
 			endCursor
 		}
+	}
+}
+fragment skuVariant on ProductVariant {
+	id
+	sku
+	title
+	product {
+		id
+		title
 	}
 }
 `
@@ -4976,6 +5226,68 @@ func newestVideos(
 	}
 
 	data_ = &newestVideosResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by preflightVariants.
+const preflightVariants_Operation = `
+query preflightVariants ($query: String!, $first: Int!, $after: String) {
+	productVariants(first: $first, after: $after, query: $query) {
+		nodes {
+			... skuVariant
+			product {
+				mediaCount {
+					count
+				}
+			}
+		}
+		pageInfo {
+			hasNextPage
+			endCursor
+		}
+	}
+}
+fragment skuVariant on ProductVariant {
+	id
+	sku
+	title
+	product {
+		id
+		title
+	}
+}
+`
+
+// preflightVariants is lookupVariants reading also the media count of each
+// variant's product: the batched preflight check that a row's video can be
+// published before it is rendered. Three objects per variant (the variant,
+// its product and the product's Count) are what Shopify charges for it.
+func preflightVariants(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	query string,
+	first int,
+	after string,
+) (data_ *preflightVariantsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "preflightVariants",
+		Query:  preflightVariants_Operation,
+		Variables: &__preflightVariantsInput{
+			Query: query,
+			First: first,
+			After: after,
+		},
+	}
+
+	data_ = &preflightVariantsResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -105,42 +105,94 @@ func resolve(sku string, matches []Variant) (Variant, error) {
 // searchSKUs runs one search for a batch and returns the exact matches per
 // SKU, following pages when the search matched more than one page holds.
 func (c *Client) searchSKUs(ctx context.Context, batch []string) (map[string][]Variant, error) {
+	hits, err := searchSKUPages(ctx, batch, func(ctx context.Context, query string, first int, after string) ([]skuHit, string, error) {
+		resp, err := lookupVariants(ctx, c, query, first, after)
+		if err != nil {
+			return nil, "", err
+		}
+		conn := resp.GetProductVariants()
+		out := make([]skuHit, 0, len(conn.GetNodes()))
+		for _, n := range conn.GetNodes() {
+			out = append(out, skuHit{Variant: n.variant()})
+		}
+		pi := conn.GetPageInfo()
+		return out, nextCursor(&pi, after), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	matches := make(map[string][]Variant, len(hits))
+	for sku, hs := range hits {
+		for _, h := range hs {
+			matches[sku] = append(matches[sku], h.Variant)
+		}
+	}
+	return matches, nil
+}
+
+// variant returns what a SKU search read of a variant.
+func (v *skuVariant) variant() Variant {
+	return Variant{ID: v.Id, SKU: v.Sku, Title: v.Title, ProductID: v.Product.Id, ProductTitle: v.Product.Title}
+}
+
+// skuHit is a variant a SKU search found, with what else the search read
+// of its product.
+type skuHit struct {
+	Variant
+	// MediaCount is the product's media count, when the search read it.
+	MediaCount int
+}
+
+// skuPageFunc fetches one page of a productVariants search: the variants
+// on it and the cursor of the next page, "" when it is the last.
+type skuPageFunc func(ctx context.Context, query string, first int, after string) ([]skuHit, string, error)
+
+// searchSKUPages runs one search for a batch of SKUs through page and
+// returns the exact matches per SKU, following pages when the search
+// matched more than one page holds.
+func searchSKUPages(ctx context.Context, batch []string, page skuPageFunc) (map[string][]skuHit, error) {
 	want := make(map[string]bool, len(batch))
 	for _, s := range batch {
 		want[s] = true
 	}
-	// The page must be available in the bucket at its full size (2 points
-	// per variant asked for), though only the variants found are charged:
-	// room for one variant per SKU and ten more keeps that small, and a
-	// search that matches more (a SKU shared by variants) pages on.
+	// The page must be available in the bucket at its full size (a few
+	// points per variant asked for), though only the variants found are
+	// charged: room for one variant per SKU and ten more keeps that small,
+	// and a search that matches more (a SKU shared by variants) pages on.
 	first := min(250, len(batch)+10)
 	query := SKUQuery(batch...)
-	matches := make(map[string][]Variant)
+	matches := make(map[string][]skuHit)
 	after := ""
 	for {
-		resp, err := lookupVariants(ctx, c, query, first, after)
+		hits, next, err := page(ctx, query, first, after)
 		if err != nil {
 			return nil, err
 		}
-		conn := resp.GetProductVariants()
-		for _, n := range conn.GetNodes() {
-			if !want[n.GetSku()] {
-				continue
+		for _, h := range hits {
+			if want[h.SKU] {
+				matches[h.SKU] = append(matches[h.SKU], h)
 			}
-			matches[n.GetSku()] = append(matches[n.GetSku()], Variant{
-				ID:           n.GetId(),
-				SKU:          n.GetSku(),
-				Title:        n.GetTitle(),
-				ProductID:    n.Product.GetId(),
-				ProductTitle: n.Product.GetTitle(),
-			})
 		}
-		pi := conn.GetPageInfo()
-		if !pi.GetHasNextPage() || pi.GetEndCursor() == "" || pi.GetEndCursor() == after {
+		if next == "" {
 			return matches, nil
 		}
-		after = pi.GetEndCursor()
+		after = next
 	}
+}
+
+// pageInfo is the part of a connection's pageInfo the searches read.
+type pageInfo interface {
+	GetHasNextPage() bool
+	GetEndCursor() string
+}
+
+// nextCursor returns where the page after the one read from after starts,
+// or "" when there is none (or the cursor did not move, which would loop).
+func nextCursor(pi pageInfo, after string) string {
+	if !pi.GetHasNextPage() || pi.GetEndCursor() == "" || pi.GetEndCursor() == after {
+		return ""
+	}
+	return pi.GetEndCursor()
 }
 
 // SKUQuery builds the productVariants search query that matches any of the

@@ -23,7 +23,7 @@
 //	catalog [-csv FILE] [-encoding NAME] [-template FILE] [-jobs video-jobs.jsonl]
 //	        [-timeout D] [-max-spend USD] [-max-daily-spend USD] [-spend-timezone UTC]
 //	        [-retry-failed[=CLASSES]] [-transient-retries 3]
-//	        [-webhook-url URL] [-listen ADDR] [-archive URL|none] [-v]
+//	        [-webhook-url URL] [-listen ADDR] [-archive URL|none] [-preflight=false] [-v]
 //
 // Every video is archived before it is delivered (see batch/archive): into
 // -archive (file:///DIR, s3://bucket?region=REGION, gs://bucket), or, when
@@ -34,6 +34,13 @@
 // -csv takes a manifest or Shopify's product CSV export; -template names a
 // file of prompt templates that write every row's video_prompt (an export
 // needs one).
+//
+// Before a shopify-pdp row is submitted, and paid for, the store (the fake
+// one offline) is checked in batches: a variant has the SKU exactly, of one
+// product, which has room for another medium, and the clip is no longer
+// than Shopify hosts. A row that fails ends submit_failed with an error
+// starting "preflight:" and is rendered by a rerun with -retry-failed once
+// the store is fixed. -preflight=false skips the check.
 //
 // Rerunning with the same job file is safe: rows already tracked are
 // reported and not submitted again. A -timeout too short for the rows at the
@@ -102,6 +109,10 @@ environment:
 
 ` + cli.SpendHelp + `
 
+Before shopify-pdp rows are submitted, the store is checked (SKU on exactly one
+product, room for another medium, a length Shopify hosts); a row that fails
+ends submit_failed with a "preflight:" error. -preflight=false skips it.
+
 Every video is copied to -archive (default: the folder video-archive beside the
 job file; "none" turns it off) before delivery; jobs record archive_url and sha256.
 
@@ -127,10 +138,11 @@ type options struct {
 	encoding   manifest.Option
 	template   string
 	archive    string
+	preflight  bool
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options, error) {
-	fs := cli.NewFlagSet("catalog", "[-csv FILE] [-encoding NAME] [-template FILE] [-jobs video-jobs.jsonl] [-timeout D] [-webhook-url URL] [-listen ADDR] "+cli.SpendFlagsUsage, description)
+	fs := cli.NewFlagSet("catalog", "[-csv FILE] [-encoding NAME] [-template FILE] [-jobs video-jobs.jsonl] [-timeout D] [-webhook-url URL] [-listen ADDR] [-preflight=false] "+cli.SpendFlagsUsage, description)
 	var o options
 	var encoding string
 	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (default: the workflow's three sample rows)")
@@ -142,6 +154,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	fs.StringVar(&o.listen, "listen", "", "`host:port` of the webhook receiver (default 127.0.0.1:0 offline, 127.0.0.1:8080 live with -webhook-url)")
 	fs.StringVar(&o.template, "template", "", cli.TemplateFlagHelp)
 	fs.StringVar(&o.archive, "archive", "", cli.ArchiveFlagHelp+"; default: the folder video-archive beside a job file; none: off")
+	fs.BoolVar(&o.preflight, "preflight", true, cli.PreflightFlagHelp)
 	fs.BoolVar(&o.verbose, "v", false, "log requests, retries and events to stderr")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err

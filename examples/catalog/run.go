@@ -247,6 +247,12 @@ func (r *catalogRun) submit(ctx context.Context) error {
 		Progress:   r.watch.submitted,
 	}
 	r.opts.spend.Apply(&cfg)
+	if r.opts.preflight {
+		var err error
+		if cfg.Preflight, err = cli.Preflight(r.publisher); err != nil {
+			return err
+		}
+	}
 	if r.opts.verbose {
 		cfg.Logger = r.logger // otherwise the progress lines tell each row's fate
 	}

@@ -9,7 +9,7 @@
 //	       [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9]
 //	       [-max-spend USD] [-max-daily-spend USD] [-spend-timezone UTC]
 //	       [-retry-failed[=CLASSES]] [-transient-retries 3] [-dry-run]
-//	       [-encoding NAME] [-template FILE] [-v]
+//	       [-encoding NAME] [-template FILE] [-preflight=false] [-v]
 //
 // The manifest has the columns sku, image_url, video_prompt (required) and
 // collection, target_surface, model, duration, aspect_ratio, still_prompt
@@ -25,7 +25,15 @@
 // give it explicitly empty (-webhook-url=) to send none and rely on polling.
 //
 // Environment: CREATIVEAI_API_KEY (required unless -dry-run),
-// CREATIVEAI_BASE_URL (optional).
+// CREATIVEAI_BASE_URL (optional), and the Shopify store of shopify-pdp
+// rows: SHOPIFY_STORE and SHOPIFY_ADMIN_TOKEN, or SHOPIFY_ADMIN_API_URL
+// (optional; SHOPIFY_API_VERSION picks the version). With a store, every
+// shopify-pdp row is checked against it before it is submitted and paid
+// for: a variant has the SKU exactly, of one product, which has room for
+// another medium, and the clip is no longer than Shopify hosts. A row that
+// fails is not submitted and ends submit_failed with an error starting
+// "preflight:"; -retry-failed submits it once the store is fixed.
+// -preflight=false skips the check. Dry runs do not check.
 //
 // It prints a table of the rows with their cost, then the line
 // "Submitted X/Y jobs -> FILE", where X counts the rows the service has
@@ -65,6 +73,7 @@ import (
 	"github.com/creativeai-run/catalogvideo/batch"
 	"github.com/creativeai-run/catalogvideo/creativeai"
 	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
+	"github.com/creativeai-run/catalogvideo/shopify"
 )
 
 func main() { cli.Main("submit", run) }
@@ -83,6 +92,9 @@ Prints a table of the rows with their cost and "Submitted X/Y jobs -> FILE".
 environment:
   CREATIVEAI_API_KEY   API key (required unless -dry-run)
   CREATIVEAI_BASE_URL  API base URL (default https://api.creativeai.run)
+  SHOPIFY_STORE, SHOPIFY_ADMIN_TOKEN, SHOPIFY_API_VERSION, SHOPIFY_ADMIN_API_URL
+                       the store of shopify-pdp rows: each is checked there
+                       before it is submitted (-preflight)
 
 ` + cli.SpendHelp + `
 
@@ -104,11 +116,12 @@ type options struct {
 	verbose     bool
 	encoding    manifest.Option
 	template    string
+	preflight   bool
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	fs := cli.NewFlagSet("submit",
-		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] "+cli.SpendFlagsUsage+" [-dry-run] [-encoding NAME] [-template FILE]",
+		"-csv FILE -jobs FILE|DSN -webhook-url URL [-concurrency 4] [-rate 2] [-model kling-v3] [-duration 5s] [-aspect-ratio 16:9] "+cli.SpendFlagsUsage+" [-dry-run] [-encoding NAME] [-template FILE] [-preflight=false]",
 		description)
 	var o options
 	durationText := "5s"
@@ -125,6 +138,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	o.spend = cli.AddSpendFlags(fs)
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the manifest and estimate the cost; send and write nothing")
 	fs.StringVar(&o.template, "template", "", cli.TemplateFlagHelp)
+	fs.BoolVar(&o.preflight, "preflight", true, cli.PreflightFlagHelp)
 	fs.BoolVar(&o.verbose, "v", false, "log every row and retry to stderr")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err
@@ -181,6 +195,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !env.Live() && !o.dryRun {
 		return cli.Usagef("%s is not set (it is needed to submit; -dry-run needs none)", cli.EnvAPIKey)
 	}
+	if err := env.CheckShopify(); err != nil {
+		return cli.Usagef("%v", err)
+	}
 	logger := cli.NewLogger(stderr, slog.LevelWarn, o.verbose)
 
 	templates, err := cli.LoadTemplates(o.template)
@@ -216,6 +233,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !o.dryRun {
 		if cfg.Client, err = cli.NewAPIClient(env, "submit", logger); err != nil {
 			return cli.Usagef("%v", err)
+		}
+		if o.preflight && env.ShopifyConfigured() {
+			shop, err := cli.NewShopifyClient(env, logger)
+			if err != nil {
+				return cli.Usagef("Shopify: %v", err)
+			}
+			if cfg.Preflight, err = cli.Preflight(shopify.NewPublisher(shop)); err != nil {
+				return err
+			}
 		}
 	}
 	if o.jobs != "" && (!o.dryRun || storeExists(o.jobs)) {
@@ -274,7 +300,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// Only if the file changed since it was checked.
 		return cli.Invalidf("%s invalid (see the table)", rowsAre(sum.Invalid))
 	case failed > 0:
-		fmt.Fprintf(stderr, "submit: %s submit_failed; fix the manifest or rerun with -retry-failed\n", rowsAre(failed))
+		fmt.Fprintf(stderr, "submit: %s submit_failed; fix the manifest (or, for a preflight: error, the Shopify store) and rerun with -retry-failed\n", rowsAre(failed))
 		return &cli.ExitError{Code: cli.ExitFailure}
 	case sum.Held > 0:
 		fmt.Fprintf(stderr, "submit: %s held back by the budget (see the table); rerun with a higher cap or on a later day\n", rowsAre(sum.Held))

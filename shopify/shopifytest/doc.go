@@ -22,7 +22,10 @@
 // media error (WithProcessingFailure). productUpdate refuses media beyond
 // the product's limit (WithMediaLimit) and EXTERNAL_VIDEO sources that are
 // not YouTube or Vimeo URLs, with userErrors. AddVideo serves a generated
-// mp4-like file of any size as a render's output_url.
+// mp4-like file of any size as a render's output_url. AddImages,
+// RemoveImages and SetSKU edit the catalog as a merchant would (fill a
+// product up to the media limit, make room again, give a variant another
+// SKU).
 //
 // Requests are charged to a cost bucket (WithBucket, 1,000 points refilling
 // at 50 per second by default) the way Shopify documents it: a request runs

@@ -1,0 +1,274 @@
+package shopify_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/shopify"
+	"github.com/creativeai-run/catalogvideo/shopify/shopifytest"
+)
+
+// preflightStore is a fake store with products for each preflight rule.
+type preflightStore struct {
+	srv  *shopifytest.Server
+	pub  *shopify.Publisher
+	pre  *shopify.Preflighter
+	full string // the product of FULL-1, at the media limit
+	mug  string // the product of MUG-1, with room
+}
+
+func newPreflightStore(t *testing.T) *preflightStore {
+	t.Helper()
+	clock := shopifytest.NewVirtualClock(epoch)
+	srv := shopifytest.NewServer(shopifytest.WithClock(clock))
+	t.Cleanup(srv.Close)
+	s := &preflightStore{srv: srv}
+	s.mug = srv.AddProduct(shopifytest.Product{Title: "Mug", Variants: []shopifytest.Variant{{SKU: "MUG-1"}}, Images: 3})
+	s.full = srv.AddProduct(shopifytest.Product{Title: "Lamp", Variants: []shopifytest.Variant{{SKU: "FULL-1"}},
+		Images: shopify.DefaultMaxProductMedia})
+	srv.AddProduct(shopifytest.Product{Title: "Shoe", Variants: []shopifytest.Variant{{SKU: "TWIN-1"}}})
+	srv.AddProduct(shopifytest.Product{Title: "Boot", Variants: []shopifytest.Variant{{SKU: "TWIN-1"}}})
+	s.pub = shopify.NewPublisher(srv.Client(), shopify.WithSpoolDir(t.TempDir()))
+	var err error
+	if s.pre, err = shopify.NewPreflighter(s.pub); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func preflightOne(t *testing.T, pre *shopify.Preflighter, row shopify.PreflightRow) error {
+	t.Helper()
+	errs, err := pre.Preflight(context.Background(), []shopify.PreflightRow{row})
+	if err != nil {
+		t.Fatalf("Preflight: %v", err)
+	}
+	if len(errs) != 1 {
+		t.Fatalf("Preflight returned %d results for 1 row", len(errs))
+	}
+	return errs[0]
+}
+
+func wantReason(t *testing.T, err error, reason shopify.PreflightReason, mention string) {
+	t.Helper()
+	var pe *shopify.PreflightError
+	if !errors.As(err, &pe) || pe.Reason != reason {
+		t.Fatalf("error = %v, want a *PreflightError for %s", err, reason)
+	}
+	if !strings.Contains(err.Error(), mention) {
+		t.Errorf("error %q does not mention %q", err, mention)
+	}
+	if !shopify.IsPermanent(err) {
+		t.Errorf("error %v is not permanent", err)
+	}
+}
+
+func TestPreflightPassesAPublishableRow(t *testing.T) {
+	s := newPreflightStore(t)
+	if err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "MUG-1", Duration: 5 * time.Second}); err != nil {
+		t.Fatalf("MUG-1: %v, want nil", err)
+	}
+}
+
+func TestPreflightMissingSKU(t *testing.T) {
+	s := newPreflightStore(t)
+	err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "NOPE-9", Duration: 5 * time.Second})
+	wantReason(t, err, shopify.PreflightSKUNotFound, `"NOPE-9"`)
+	if !errors.Is(err, shopify.ErrSKUNotFound) {
+		t.Errorf("error %v does not match ErrSKUNotFound", err)
+	}
+	// Shopify's search ignores case; the check does not.
+	err = preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "mug-1", Duration: 5 * time.Second})
+	wantReason(t, err, shopify.PreflightSKUNotFound, `"mug-1"`)
+}
+
+func TestPreflightSKUOnTwoProducts(t *testing.T) {
+	s := newPreflightStore(t)
+	err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "TWIN-1", Duration: 5 * time.Second})
+	wantReason(t, err, shopify.PreflightSKUAmbiguous, "2 products")
+}
+
+func TestPreflightFullProduct(t *testing.T) {
+	s := newPreflightStore(t)
+	err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "FULL-1", Duration: 5 * time.Second})
+	wantReason(t, err, shopify.PreflightProductFull, "has 250 media")
+
+	// One image less leaves room for exactly one video: the first row of a
+	// pass fits, the second row for the same product does not.
+	if n, err := s.srv.RemoveImages(s.full, 1); err != nil || n != 1 {
+		t.Fatalf("RemoveImages = %d, %v", n, err)
+	}
+	errs, err := s.pre.Preflight(context.Background(), []shopify.PreflightRow{
+		{Key: "a", SKU: "FULL-1", Duration: 5 * time.Second},
+		{Key: "b", SKU: "FULL-1", Duration: 10 * time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil {
+		t.Errorf("first row: %v, want room for it", errs[0])
+	}
+	wantReason(t, errs[1], shopify.PreflightProductFull, "would make 251")
+}
+
+func TestPreflightDurationTooLong(t *testing.T) {
+	s := newPreflightStore(t)
+	before := s.srv.Stats().Requests
+	err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "MUG-1", Duration: 11 * time.Minute})
+	wantReason(t, err, shopify.PreflightVideoTooLong, "10m0s")
+	if got := s.srv.Stats().Requests - before; got != 0 {
+		t.Errorf("a row failing the duration check made %d requests, want 0", got)
+	}
+	if err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "MUG-1", Duration: shopify.MaxVideoDuration}); err != nil {
+		t.Errorf("a %v video: %v, want nil", shopify.MaxVideoDuration, err)
+	}
+	if _, err := shopify.NewPreflighter(s.pub, shopify.WithMaxVideoDuration(0)); err == nil {
+		t.Error("WithMaxVideoDuration(0) was accepted")
+	}
+}
+
+// TestPreflightReplacementCountsAsZero fills a product that already has a
+// video from this SDK: a new video for its SKU replaces that one, so the
+// product has room for it; without the SDK's video it would not.
+func TestPreflightReplacementCountsAsZero(t *testing.T) {
+	s := newPreflightStore(t)
+	url := s.srv.AddVideo(shopifytest.Video{Size: 1 << 20})
+	if _, err := s.pub.PublishVideo(context.Background(), shopify.VideoJob{Key: "old-key", SKU: "MUG-1", OutputURL: url}); err != nil {
+		t.Fatalf("PublishVideo: %v", err)
+	}
+	if _, err := s.srv.AddImages(s.mug, shopify.DefaultMaxProductMedia); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.srv.Media(s.mug)); n != shopify.DefaultMaxProductMedia {
+		t.Fatalf("product has %d media, want %d", n, shopify.DefaultMaxProductMedia)
+	}
+	// A new job (another key: another prompt) replaces the old video.
+	if err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "new-key", SKU: "MUG-1", Duration: 5 * time.Second}); err != nil {
+		t.Errorf("replacement: %v, want nil (the SDK's video is replaced)", err)
+	}
+	// The same job again reuses its own video.
+	if err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "old-key", SKU: "MUG-1", Duration: 5 * time.Second}); err != nil {
+		t.Errorf("same job: %v, want nil (its video is reused)", err)
+	}
+	// A full product whose only video is not the SDK's has no room.
+	err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "new-key", SKU: "FULL-1", Duration: 5 * time.Second})
+	wantReason(t, err, shopify.PreflightProductFull, "has 250 media")
+}
+
+// TestPreflightBatchesAndWarmsTheSKUCache checks that a pass over more
+// SKUs than one search holds is split into searches of SKUsPerLookup, that
+// each row gets its own answer in order, and that the publisher then
+// resolves the SKUs without a lookup of its own.
+func TestPreflightBatchesAndWarmsTheSKUCache(t *testing.T) {
+	s := newPreflightStore(t)
+	var rows []shopify.PreflightRow
+	for i := range 120 {
+		sku := fmt.Sprintf("BULK-%03d", i)
+		if i%3 != 0 {
+			s.srv.AddProduct(shopifytest.Product{Title: "Bulk " + sku, Variants: []shopifytest.Variant{{SKU: sku}}})
+		}
+		rows = append(rows, shopify.PreflightRow{Key: "k" + sku, SKU: sku, Duration: 5 * time.Second})
+	}
+	errs, err := s.pre.Preflight(context.Background(), rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range errs {
+		if missing := i%3 == 0; missing != errors.Is(e, shopify.ErrSKUNotFound) {
+			t.Errorf("row %d (%s): %v, want missing=%v", i, rows[i].SKU, e, missing)
+		}
+	}
+	if got := s.srv.Calls("productVariants"); got != 3 {
+		t.Errorf("%d productVariants searches for 120 SKUs, want 3", got)
+	}
+	url := s.srv.AddVideo(shopifytest.Video{Size: 1 << 10})
+	if _, err := s.pub.PublishVideo(context.Background(), shopify.VideoJob{Key: "kBULK-001", SKU: "BULK-001", OutputURL: url}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.srv.Calls("productVariants"); got != 3 {
+		t.Errorf("publishing a preflighted SKU searched again (%d searches)", got)
+	}
+}
+
+func TestPreflightCallFailure(t *testing.T) {
+	s := newPreflightStore(t)
+	s.srv.InjectFault(shopifytest.Fault{Field: "productVariants", Status: 401})
+	errs, err := s.pre.Preflight(context.Background(), []shopify.PreflightRow{{Key: "k", SKU: "MUG-1", Duration: time.Second}})
+	if err == nil || errs != nil {
+		t.Fatalf("Preflight = %v, %v; want the call's error and no results", errs, err)
+	}
+}
+
+// BenchmarkPreflightPoints measures the cost points a preflight pass is
+// debited per row, against shopifytest (which debits actual cost the way
+// Shopify does: one point per object returned), side by side with the
+// plain SKU lookup the publisher makes (Prefetch). Each row's SKU is the
+// one variant of a product with a few images.
+func BenchmarkPreflightPoints(b *testing.B) {
+	const n = 500
+	for _, mode := range []string{"preflight", "lookup"} {
+		b.Run(mode, func(b *testing.B) {
+			var points float64
+			var rows int
+			for b.Loop() {
+				srv := shopifytest.NewServer(shopifytest.WithBucket(1e6, 1e6))
+				var pre []shopify.PreflightRow
+				var skus []string
+				for i := range n {
+					sku := fmt.Sprintf("PF-%05d", i)
+					srv.AddProduct(shopifytest.Product{Title: "Product " + sku, Variants: []shopifytest.Variant{{SKU: sku}}, Images: 4})
+					pre = append(pre, shopify.PreflightRow{Key: "k/" + sku, SKU: sku, Duration: 5 * time.Second})
+					skus = append(skus, sku)
+				}
+				pub := shopify.NewPublisher(srv.Client())
+				if mode == "preflight" {
+					p, err := shopify.NewPreflighter(pub)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := p.Preflight(context.Background(), pre); err != nil {
+						b.Fatal(err)
+					}
+				} else if err := pub.Prefetch(context.Background(), skus); err != nil {
+					b.Fatal(err)
+				}
+				points += srv.Stats().PointsDebited
+				rows += n
+				srv.Close()
+			}
+			b.ReportMetric(points/float64(rows), "points/row")
+		})
+	}
+}
+
+// TestPreflightFollowsThePublishersLimit checks that the room rule is the
+// publisher's own (WithMaxProductMedia), so preflight refuses exactly what
+// publishing would.
+func TestPreflightFollowsThePublishersLimit(t *testing.T) {
+	s := newPreflightStore(t)
+	pub := shopify.NewPublisher(s.srv.Client(), shopify.WithMaxProductMedia(4))
+	pre, err := shopify.NewPreflighter(pub, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MUG-1's product has 3 images: room for one video, not two.
+	errs, err := pre.Preflight(context.Background(), []shopify.PreflightRow{
+		{Key: "a", SKU: "MUG-1", Duration: time.Second},
+		{Key: "b", SKU: " MUG-1 ", Duration: time.Second},
+		{Key: "c", SKU: "  ", Duration: time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil {
+		t.Errorf("first row: %v, want room", errs[0])
+	}
+	wantReason(t, errs[1], shopify.PreflightProductFull, "over the 4 a product may hold")
+	wantReason(t, errs[2], shopify.PreflightInvalid, "no SKU")
+	if _, err := shopify.NewPreflighter(nil); err == nil {
+		t.Error("NewPreflighter(nil) was accepted")
+	}
+}
