@@ -45,6 +45,7 @@ type Server struct {
 	videos    map[string]*sourceVideo
 	mediaByID map[string]*media
 	bulkOps   map[string]*bulkOp
+	jobs      map[string]*reorderJob
 	bulkBusy  *bulkOp // the bulk mutation running, one per store
 }
 
@@ -184,6 +185,13 @@ type Stats struct {
 	// lines they ran.
 	BulkOperations int
 	BulkLines      int
+	// Reorders counts productReorderMedia jobs started.
+	Reorders int
+	// MediaRemoved counts media detached from products by fileUpdate
+	// (referencesToRemove); MediaReferenced counts media attached by it
+	// (referencesToAdd).
+	MediaRemoved    int
+	MediaReferenced int
 }
 
 // projectSchema parses shopify.Schema once; servers only read it.
@@ -222,6 +230,7 @@ func NewServer(opts ...Option) *Server {
 
 		mediaByID: make(map[string]*media),
 		bulkOps:   make(map[string]*bulkOp),
+		jobs:      make(map[string]*reorderJob),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/admin/api/{version}/graphql.json", s.serveGraphQL)
