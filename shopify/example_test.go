@@ -65,7 +65,7 @@ func ExamplePublisher_PublishVideo() {
 	// Output:
 	// gid://shopify/Video/1005 READY
 	// gid://shopify/Video/1005 READY reused: true
-	// Linen shirt, front [cv-8f75f222df11b6efbd8f]
+	// Linen shirt, front
 	// 1 upload of 8388608 bytes
 }
 

@@ -3441,8 +3441,13 @@ func (v *productGalleryProductMediaMediaConnection) __premarshalJSON() (*__prema
 //
 // A video hosted on YouTube or Vimeo.
 type productGalleryProductMediaMediaConnectionNodesExternalVideo struct {
-	Typename                 string `json:"__typename"`
-	mediaFieldsExternalVideo `json:"-"`
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+	// The media's alternative text.
+	Alt string `json:"alt"`
+	// The processing status.
+	Status MediaStatus `json:"status"`
 }
 
 // GetTypename returns productGalleryProductMediaMediaConnectionNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
@@ -3451,87 +3456,14 @@ func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetTypenam
 }
 
 // GetId returns productGalleryProductMediaMediaConnectionNodesExternalVideo.Id, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetId() string {
-	return v.mediaFieldsExternalVideo.Id
-}
+func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetId() string { return v.Id }
 
 // GetAlt returns productGalleryProductMediaMediaConnectionNodesExternalVideo.Alt, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetAlt() string {
-	return v.mediaFieldsExternalVideo.Alt
-}
+func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetAlt() string { return v.Alt }
 
 // GetStatus returns productGalleryProductMediaMediaConnectionNodesExternalVideo.Status, and is useful for accessing the field via an interface.
 func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetStatus() MediaStatus {
-	return v.mediaFieldsExternalVideo.Status
-}
-
-// GetMediaContentType returns productGalleryProductMediaMediaConnectionNodesExternalVideo.MediaContentType, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetMediaContentType() string {
-	return v.mediaFieldsExternalVideo.MediaContentType
-}
-
-// GetMediaErrors returns productGalleryProductMediaMediaConnectionNodesExternalVideo.MediaErrors, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsExternalVideo.MediaErrors
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*productGalleryProductMediaMediaConnectionNodesExternalVideo
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.productGalleryProductMediaMediaConnectionNodesExternalVideo = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsExternalVideo)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalproductGalleryProductMediaMediaConnectionNodesExternalVideo struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) __premarshalJSON() (*__premarshalproductGalleryProductMediaMediaConnectionNodesExternalVideo, error) {
-	var retval __premarshalproductGalleryProductMediaMediaConnectionNodesExternalVideo
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsExternalVideo.Id
-	retval.Alt = v.mediaFieldsExternalVideo.Alt
-	retval.Status = v.mediaFieldsExternalVideo.Status
-	retval.MediaContentType = v.mediaFieldsExternalVideo.MediaContentType
-	retval.MediaErrors = v.mediaFieldsExternalVideo.MediaErrors
-	return &retval, nil
+	return v.Status
 }
 
 // productGalleryProductMediaMediaConnectionNodesMedia includes the requested fields of the GraphQL interface Media.
@@ -3548,7 +3480,21 @@ type productGalleryProductMediaMediaConnectionNodesMedia interface {
 	implementsGraphQLInterfaceproductGalleryProductMediaMediaConnectionNodesMedia()
 	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
 	GetTypename() string
-	mediaFields
+	// GetId returns the interface-field "id" from its implementation.
+	// The GraphQL interface field's documentation follows.
+	//
+	// The media's global ID.
+	GetId() string
+	// GetAlt returns the interface-field "alt" from its implementation.
+	// The GraphQL interface field's documentation follows.
+	//
+	// The media's alternative text.
+	GetAlt() string
+	// GetStatus returns the interface-field "status" from its implementation.
+	// The GraphQL interface field's documentation follows.
+	//
+	// The processing status.
+	GetStatus() MediaStatus
 }
 
 func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) implementsGraphQLInterfaceproductGalleryProductMediaMediaConnectionNodesMedia() {
@@ -3602,50 +3548,34 @@ func __marshalproductGalleryProductMediaMediaConnectionNodesMedia(v *productGall
 	case *productGalleryProductMediaMediaConnectionNodesExternalVideo:
 		typename = "ExternalVideo"
 
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
 		result := struct {
 			TypeName string `json:"__typename"`
-			*__premarshalproductGalleryProductMediaMediaConnectionNodesExternalVideo
-		}{typename, premarshaled}
+			*productGalleryProductMediaMediaConnectionNodesExternalVideo
+		}{typename, v}
 		return json.Marshal(result)
 	case *productGalleryProductMediaMediaConnectionNodesMediaImage:
 		typename = "MediaImage"
 
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
 		result := struct {
 			TypeName string `json:"__typename"`
-			*__premarshalproductGalleryProductMediaMediaConnectionNodesMediaImage
-		}{typename, premarshaled}
+			*productGalleryProductMediaMediaConnectionNodesMediaImage
+		}{typename, v}
 		return json.Marshal(result)
 	case *productGalleryProductMediaMediaConnectionNodesModel3d:
 		typename = "Model3d"
 
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
 		result := struct {
 			TypeName string `json:"__typename"`
-			*__premarshalproductGalleryProductMediaMediaConnectionNodesModel3d
-		}{typename, premarshaled}
+			*productGalleryProductMediaMediaConnectionNodesModel3d
+		}{typename, v}
 		return json.Marshal(result)
 	case *productGalleryProductMediaMediaConnectionNodesVideo:
 		typename = "Video"
 
-		premarshaled, err := v.__premarshalJSON()
-		if err != nil {
-			return nil, err
-		}
 		result := struct {
 			TypeName string `json:"__typename"`
-			*__premarshalproductGalleryProductMediaMediaConnectionNodesVideo
-		}{typename, premarshaled}
+			*productGalleryProductMediaMediaConnectionNodesVideo
+		}{typename, v}
 		return json.Marshal(result)
 	case nil:
 		return []byte("null"), nil
@@ -3660,8 +3590,13 @@ func __marshalproductGalleryProductMediaMediaConnectionNodesMedia(v *productGall
 //
 // An image hosted by Shopify.
 type productGalleryProductMediaMediaConnectionNodesMediaImage struct {
-	Typename              string `json:"__typename"`
-	mediaFieldsMediaImage `json:"-"`
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+	// The media's alternative text.
+	Alt string `json:"alt"`
+	// The processing status.
+	Status MediaStatus `json:"status"`
 }
 
 // GetTypename returns productGalleryProductMediaMediaConnectionNodesMediaImage.Typename, and is useful for accessing the field via an interface.
@@ -3670,87 +3605,14 @@ func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetTypename()
 }
 
 // GetId returns productGalleryProductMediaMediaConnectionNodesMediaImage.Id, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetId() string {
-	return v.mediaFieldsMediaImage.Id
-}
+func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetId() string { return v.Id }
 
 // GetAlt returns productGalleryProductMediaMediaConnectionNodesMediaImage.Alt, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetAlt() string {
-	return v.mediaFieldsMediaImage.Alt
-}
+func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetAlt() string { return v.Alt }
 
 // GetStatus returns productGalleryProductMediaMediaConnectionNodesMediaImage.Status, and is useful for accessing the field via an interface.
 func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetStatus() MediaStatus {
-	return v.mediaFieldsMediaImage.Status
-}
-
-// GetMediaContentType returns productGalleryProductMediaMediaConnectionNodesMediaImage.MediaContentType, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetMediaContentType() string {
-	return v.mediaFieldsMediaImage.MediaContentType
-}
-
-// GetMediaErrors returns productGalleryProductMediaMediaConnectionNodesMediaImage.MediaErrors, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsMediaImage.MediaErrors
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*productGalleryProductMediaMediaConnectionNodesMediaImage
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.productGalleryProductMediaMediaConnectionNodesMediaImage = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsMediaImage)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalproductGalleryProductMediaMediaConnectionNodesMediaImage struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) __premarshalJSON() (*__premarshalproductGalleryProductMediaMediaConnectionNodesMediaImage, error) {
-	var retval __premarshalproductGalleryProductMediaMediaConnectionNodesMediaImage
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsMediaImage.Id
-	retval.Alt = v.mediaFieldsMediaImage.Alt
-	retval.Status = v.mediaFieldsMediaImage.Status
-	retval.MediaContentType = v.mediaFieldsMediaImage.MediaContentType
-	retval.MediaErrors = v.mediaFieldsMediaImage.MediaErrors
-	return &retval, nil
+	return v.Status
 }
 
 // productGalleryProductMediaMediaConnectionNodesModel3d includes the requested fields of the GraphQL type Model3d.
@@ -3758,8 +3620,13 @@ func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) __premarshalJ
 //
 // A 3D model hosted by Shopify.
 type productGalleryProductMediaMediaConnectionNodesModel3d struct {
-	Typename           string `json:"__typename"`
-	mediaFieldsModel3d `json:"-"`
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+	// The media's alternative text.
+	Alt string `json:"alt"`
+	// The processing status.
+	Status MediaStatus `json:"status"`
 }
 
 // GetTypename returns productGalleryProductMediaMediaConnectionNodesModel3d.Typename, and is useful for accessing the field via an interface.
@@ -3768,87 +3635,14 @@ func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetTypename() st
 }
 
 // GetId returns productGalleryProductMediaMediaConnectionNodesModel3d.Id, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetId() string {
-	return v.mediaFieldsModel3d.Id
-}
+func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetId() string { return v.Id }
 
 // GetAlt returns productGalleryProductMediaMediaConnectionNodesModel3d.Alt, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetAlt() string {
-	return v.mediaFieldsModel3d.Alt
-}
+func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetAlt() string { return v.Alt }
 
 // GetStatus returns productGalleryProductMediaMediaConnectionNodesModel3d.Status, and is useful for accessing the field via an interface.
 func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetStatus() MediaStatus {
-	return v.mediaFieldsModel3d.Status
-}
-
-// GetMediaContentType returns productGalleryProductMediaMediaConnectionNodesModel3d.MediaContentType, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetMediaContentType() string {
-	return v.mediaFieldsModel3d.MediaContentType
-}
-
-// GetMediaErrors returns productGalleryProductMediaMediaConnectionNodesModel3d.MediaErrors, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsModel3d.MediaErrors
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesModel3d) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*productGalleryProductMediaMediaConnectionNodesModel3d
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.productGalleryProductMediaMediaConnectionNodesModel3d = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsModel3d)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalproductGalleryProductMediaMediaConnectionNodesModel3d struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesModel3d) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesModel3d) __premarshalJSON() (*__premarshalproductGalleryProductMediaMediaConnectionNodesModel3d, error) {
-	var retval __premarshalproductGalleryProductMediaMediaConnectionNodesModel3d
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsModel3d.Id
-	retval.Alt = v.mediaFieldsModel3d.Alt
-	retval.Status = v.mediaFieldsModel3d.Status
-	retval.MediaContentType = v.mediaFieldsModel3d.MediaContentType
-	retval.MediaErrors = v.mediaFieldsModel3d.MediaErrors
-	return &retval, nil
+	return v.Status
 }
 
 // productGalleryProductMediaMediaConnectionNodesVideo includes the requested fields of the GraphQL type Video.
@@ -3856,104 +3650,33 @@ func (v *productGalleryProductMediaMediaConnectionNodesModel3d) __premarshalJSON
 //
 // A video hosted by Shopify.
 type productGalleryProductMediaMediaConnectionNodesVideo struct {
-	Typename         string `json:"__typename"`
-	mediaFieldsVideo `json:"-"`
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+	// The media's alternative text.
+	Alt string `json:"alt"`
+	// The processing status.
+	Status MediaStatus `json:"status"`
+	// The video's file name.
+	Filename string `json:"filename"`
 }
 
 // GetTypename returns productGalleryProductMediaMediaConnectionNodesVideo.Typename, and is useful for accessing the field via an interface.
 func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetTypename() string { return v.Typename }
 
 // GetId returns productGalleryProductMediaMediaConnectionNodesVideo.Id, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetId() string {
-	return v.mediaFieldsVideo.Id
-}
+func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetId() string { return v.Id }
 
 // GetAlt returns productGalleryProductMediaMediaConnectionNodesVideo.Alt, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetAlt() string {
-	return v.mediaFieldsVideo.Alt
-}
+func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetAlt() string { return v.Alt }
 
 // GetStatus returns productGalleryProductMediaMediaConnectionNodesVideo.Status, and is useful for accessing the field via an interface.
 func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetStatus() MediaStatus {
-	return v.mediaFieldsVideo.Status
-}
-
-// GetMediaContentType returns productGalleryProductMediaMediaConnectionNodesVideo.MediaContentType, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetMediaContentType() string {
-	return v.mediaFieldsVideo.MediaContentType
-}
-
-// GetMediaErrors returns productGalleryProductMediaMediaConnectionNodesVideo.MediaErrors, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
-	return v.mediaFieldsVideo.MediaErrors
+	return v.Status
 }
 
 // GetFilename returns productGalleryProductMediaMediaConnectionNodesVideo.Filename, and is useful for accessing the field via an interface.
-func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetFilename() string {
-	return v.mediaFieldsVideo.Filename
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesVideo) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*productGalleryProductMediaMediaConnectionNodesVideo
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.productGalleryProductMediaMediaConnectionNodesVideo = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.mediaFieldsVideo)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalproductGalleryProductMediaMediaConnectionNodesVideo struct {
-	Typename string `json:"__typename"`
-
-	Id string `json:"id"`
-
-	Alt string `json:"alt"`
-
-	Status MediaStatus `json:"status"`
-
-	MediaContentType string `json:"mediaContentType"`
-
-	MediaErrors []mediaFieldsMediaErrorsMediaError `json:"mediaErrors"`
-
-	Filename string `json:"filename"`
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesVideo) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *productGalleryProductMediaMediaConnectionNodesVideo) __premarshalJSON() (*__premarshalproductGalleryProductMediaMediaConnectionNodesVideo, error) {
-	var retval __premarshalproductGalleryProductMediaMediaConnectionNodesVideo
-
-	retval.Typename = v.Typename
-	retval.Id = v.mediaFieldsVideo.Id
-	retval.Alt = v.mediaFieldsVideo.Alt
-	retval.Status = v.mediaFieldsVideo.Status
-	retval.MediaContentType = v.mediaFieldsVideo.MediaContentType
-	retval.MediaErrors = v.mediaFieldsVideo.MediaErrors
-	retval.Filename = v.mediaFieldsVideo.Filename
-	return &retval, nil
-}
+func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetFilename() string { return v.Filename }
 
 // productGalleryProductSnapshotMetafield includes the requested fields of the GraphQL type Metafield.
 // The GraphQL type's documentation follows.
@@ -6702,23 +6425,14 @@ query productGallery ($productId: ID!, $key: String!, $first: Int!) {
 		media(first: $first, sortKey: POSITION) {
 			nodes {
 				__typename
-				... mediaFields
+				id
+				alt
+				status
+				... on Video {
+					filename
+				}
 			}
 		}
-	}
-}
-fragment mediaFields on Media {
-	id
-	alt
-	status
-	mediaContentType
-	mediaErrors {
-		code
-		details
-		message
-	}
-	... on Video {
-		filename
 	}
 }
 `

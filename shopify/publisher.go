@@ -2,8 +2,6 @@ package shopify
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,8 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"text/template"
 	"time"
-	"unicode/utf8"
 
 	"github.com/creativeai-run/catalogvideo/internal/backoff"
 )
@@ -47,17 +45,24 @@ var ErrProcessingTimeout = errors.New("shopify: video still processing at the de
 // VideoJob is one video to publish on a product.
 type VideoJob struct {
 	// Key identifies the job and must be the same every time the job is
-	// published (the batch package's row key, for instance). The video
-	// carries a marker derived from it (see MediaMarker), which is how a
-	// retry finds a video an earlier attempt already attached.
+	// published (the batch package's row key, for instance). The video's
+	// file name starts with a marker derived from it (see MediaMarker and
+	// VideoFilename), which is how a retry finds a video an earlier
+	// attempt already attached.
 	Key string
 	// SKU is the exact SKU of a variant of the product to publish on.
 	SKU string
 	// OutputURL is where the rendered mp4 can be downloaded (http or https).
 	OutputURL string
-	// Alt is the video's alternative text; the product's title and "video"
-	// when empty. The marker is appended to it.
+	// Alt is the video's alternative text; when empty it is written from
+	// the Publisher's alt text template (WithAltTemplate,
+	// DefaultAltTemplate).
 	Alt string
+	// Placement is where in the product's gallery the video goes; the
+	// zero Placement means the Publisher's (WithPlacement,
+	// DefaultPlacement). A video that replaces an earlier one of the SKU
+	// takes that one's slot instead.
+	Placement Placement
 }
 
 func (j VideoJob) validate() error {
@@ -88,6 +93,17 @@ type PublishResult struct {
 	// Reused reports that the video was already on the product from an
 	// earlier attempt, so nothing was uploaded.
 	Reused bool
+	// Slot is the video's position in the product's gallery once placed,
+	// counting from 1 (the featured slot); 0 when it was not placed (not
+	// READY, or publishing stopped before).
+	Slot int
+	// Replaced is the media ID of the earlier video of the SKU that this
+	// one replaced and that was removed from the product; empty when none
+	// was.
+	Replaced string
+	// Batch identifies the PublishBatch call (or the coalesced batch of
+	// Publish calls) that published the video, for rolling a batch back.
+	Batch string
 }
 
 // PublishOutcome is the result of one job of PublishVideos.
@@ -120,6 +136,8 @@ type Publisher struct {
 	maxVideoBytes     int64
 	maxProductMedia   int
 	skus              *skuCache
+	alt               *template.Template
+	placement         Placement
 	keys              keyedMutex
 	coalesce          *coalescer
 
@@ -238,6 +256,8 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 		maxVideoBytes:     DefaultMaxVideoBytes,
 		maxProductMedia:   DefaultMaxProductMedia,
 		skus:              newSKUCache(DefaultSKUCacheTTL),
+		alt:               defaultAltTemplate,
+		placement:         DefaultPlacement,
 		bulkThreshold:     DefaultBulkThreshold,
 	}
 	p.coalesce = &coalescer{p: p, window: DefaultCoalesceWindow}
@@ -446,13 +466,6 @@ func (p *Publisher) findVideo(ctx context.Context, v Variant, match func(mediaIt
 	}
 }
 
-func hasMarker(marker string) func(mediaItem) bool {
-	tag := "[" + marker + "]"
-	return func(m mediaItem) bool {
-		return strings.Contains(m.Alt, tag) || strings.HasPrefix(m.Filename, marker)
-	}
-}
-
 // processingError reports a video Shopify failed to process, with the code
 // of its first media error.
 func processingError(m *mediaItem) error {
@@ -473,30 +486,6 @@ func processingError(m *mediaItem) error {
 	}
 	return &PermanentError{Op: "processing", Code: code,
 		Err: fmt.Errorf("processing video %s failed: %s", m.ID, strings.Join(msgs, "; "))}
-}
-
-// MediaMarker returns the marker that identifies the video of the job with
-// the given key: "cv-" and 20 hex digits of the key's SHA-256. The
-// publisher appends it in brackets to the video's alt text and uses it as
-// the file name, and finds earlier attempts' videos by it.
-func MediaMarker(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return "cv-" + hex.EncodeToString(sum[:10])
-}
-
-// mediaAlt appends the bracketed marker to alt, shortening alt so that the
-// whole fits Shopify's limit.
-func mediaAlt(alt, marker string) string {
-	tag := "[" + marker + "]"
-	alt = strings.TrimSpace(alt)
-	room := maxAltLength - utf8.RuneCountInString(tag) - 1
-	if utf8.RuneCountInString(alt) > room {
-		alt = strings.TrimSpace(string([]rune(alt)[:room]))
-	}
-	if alt == "" {
-		return tag
-	}
-	return alt + " " + tag
 }
 
 // keyedMutex serializes work per key, so two concurrent publishes of one

@@ -1,0 +1,151 @@
+package shopify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"text/template"
+	"unicode/utf8"
+)
+
+// DefaultAltTemplate is the alt text template a Publisher uses unless
+// WithAltTemplate sets another: the product's title and what the media is,
+// which is what a screen reader should say about it.
+const DefaultAltTemplate = "{{.Product.Title}} – product video"
+
+// AltData is what an alt text template is executed on. It holds what a
+// shopper may hear, and deliberately not the SKU, the job key or the
+// publisher's marker: those are for machines, and a screen reader reads
+// alt text aloud.
+type AltData struct {
+	// Product is the product the video is attached to.
+	Product AltProduct
+	// Variant is the variant whose SKU the job names.
+	Variant AltVariant
+}
+
+// AltProduct is the product part of AltData.
+type AltProduct struct {
+	// Title is the product's title.
+	Title string
+}
+
+// AltVariant is the variant part of AltData.
+type AltVariant struct {
+	// Title is the variant's title, such as "M / Blue"; empty for the
+	// "Default Title" Shopify gives the variant of a product without
+	// options.
+	Title string
+}
+
+// shopifyDefaultVariantTitle is the title Shopify gives the only variant of
+// a product without options.
+const shopifyDefaultVariantTitle = "Default Title"
+
+var defaultAltTemplate = template.Must(template.New("alt").Option("missingkey=error").Parse(DefaultAltTemplate))
+
+// ParseAltTemplate parses an alt text template (text/template syntax over
+// AltData, such as "{{.Product.Title}} in {{.Variant.Title}} – video") and
+// tries it on sample data, so that a template naming a field AltData does
+// not have fails here rather than at publish time. The error names the
+// problem as text/template reports it.
+func ParseAltTemplate(text string) (*template.Template, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, errors.New("shopify: alt text template is empty; leave it unset for the default " + DefaultAltTemplate)
+	}
+	t, err := template.New("alt").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("shopify: alt text template: %w", err)
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, AltData{Product: AltProduct{Title: "Sample"}, Variant: AltVariant{Title: "M"}}); err != nil {
+		return nil, fmt.Errorf("shopify: alt text template: %w (the template sees .Product.Title and .Variant.Title)", err)
+	}
+	if strings.TrimSpace(b.String()) == "" {
+		return nil, fmt.Errorf("shopify: alt text template %q writes nothing for a sample product", text)
+	}
+	return t, nil
+}
+
+// WithAltTemplate sets the template videos' alt text is written from (see
+// ParseAltTemplate); the default is DefaultAltTemplate. A VideoJob's Alt,
+// when set, is used instead.
+func WithAltTemplate(t *template.Template) PublisherOption {
+	return func(p *Publisher) {
+		if t != nil {
+			p.alt = t
+		}
+	}
+}
+
+// altText is the alt text of the job's video: the job's own, or the
+// template's over the product and variant. A template that fails on this
+// product (it passed ParseAltTemplate, so only through its own logic)
+// falls back to the default rather than holding a publish back. The text
+// is cut to Shopify's limit.
+func (p *Publisher) altText(b *batchJob) string {
+	alt := strings.TrimSpace(b.job.Alt)
+	if alt == "" {
+		data := AltData{Product: AltProduct{Title: b.v.ProductTitle}, Variant: AltVariant{Title: b.v.Title}}
+		if data.Variant.Title == shopifyDefaultVariantTitle {
+			data.Variant.Title = ""
+		}
+		var s strings.Builder
+		if err := p.alt.Execute(&s, data); err != nil || strings.TrimSpace(s.String()) == "" {
+			s.Reset()
+			_ = defaultAltTemplate.Execute(&s, data)
+		}
+		alt = strings.TrimSpace(s.String())
+	}
+	if utf8.RuneCountInString(alt) > maxAltLength {
+		alt = strings.TrimSpace(string([]rune(alt)[:maxAltLength]))
+	}
+	return alt
+}
+
+// MediaMarker returns the marker that identifies the video of the job with
+// the given key: "cv-" and 20 hex digits of the key's SHA-256. The
+// publisher starts the video's file name with it (see VideoFilename) and
+// finds earlier attempts' videos by it; it is never shown to shoppers.
+// Videos attached by earlier versions, which carried it in brackets in
+// their alt text, are found too.
+func MediaMarker(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "cv-" + hex.EncodeToString(sum[:10])
+}
+
+// skuTag is the part of a video's file name that tells which SKU it was
+// published for: "s" and 10 hex digits of the SKU's SHA-256 (the SKU itself
+// may hold characters a file name cannot).
+func skuTag(sku string) string {
+	sum := sha256.Sum256([]byte(strings.TrimSpace(sku)))
+	return "s" + hex.EncodeToString(sum[:5])
+}
+
+// VideoFilename is the file name the publisher stages a job's video under:
+// the job's marker, then the SKU's tag, as in
+// cv-0123456789abcdef0123-s0123456789.mp4. Shopify keeps it as the video's
+// filename, where the marker survives crashes and other processes (a
+// retry finds the video by it) and shoppers never see it; the SKU's tag
+// tells a later job's video for the same SKU which video to replace.
+func VideoFilename(key, sku string) string {
+	return MediaMarker(key) + "-" + skuTag(sku) + ".mp4"
+}
+
+func hasMarker(marker string) func(mediaItem) bool {
+	legacy := "[" + marker + "]"
+	return func(m mediaItem) bool {
+		return strings.HasPrefix(m.Filename, marker) || strings.Contains(m.Alt, legacy)
+	}
+}
+
+// publishedFor reports whether m is a video this SDK published for the SKU
+// (by any job), from the SKU tag in its file name.
+func publishedFor(sku string) func(mediaItem) bool {
+	tag := "-" + skuTag(sku) + "."
+	return func(m mediaItem) bool {
+		return strings.HasPrefix(m.Filename, "cv-") && strings.Contains(m.Filename, tag)
+	}
+}
