@@ -125,13 +125,63 @@ func skuTag(sku string) string {
 }
 
 // VideoFilename is the file name the publisher stages a job's video under:
-// the job's marker, then the SKU's tag, as in
-// cv-0123456789abcdef0123-s0123456789.mp4. Shopify keeps it as the video's
-// filename, where the marker survives crashes and other processes (a
-// retry finds the video by it) and shoppers never see it; the SKU's tag
-// tells a later job's video for the same SKU which video to replace.
-func VideoFilename(key, sku string) string {
-	return MediaMarker(key) + "-" + skuTag(sku) + ".mp4"
+// the job's marker, the SKU's tag and the publish batch (see WithBatchID),
+// as in cv-0123456789abcdef0123-s0123456789-pb-0f3a9c2e71d4.mp4. Shopify
+// keeps it as the video's filename, where the marker survives crashes and
+// other processes (a retry finds the video by it) and shoppers never see
+// it; the SKU's tag tells a later job's video for the same SKU which
+// video to replace, and the batch which publish batch attached it.
+func VideoFilename(key, sku, batch string) string {
+	name := MediaMarker(key) + "-" + skuTag(sku)
+	if batch != "" {
+		name += "-" + batch
+	}
+	return name + ".mp4"
+}
+
+// batchOf reads the publish batch out of a video's file name (see
+// VideoFilename); empty for a file name without one.
+func batchOf(filename string) string {
+	const prefix = len("cv-") + 20 + len("-s") + 10 + len("-")
+	if len(filename) <= prefix || !strings.HasPrefix(filename, "cv-") || filename[prefix-1] != '-' || !strings.HasSuffix(filename, ".mp4") {
+		return ""
+	}
+	b := strings.TrimSuffix(filename[prefix:], ".mp4")
+	if !validBatchID(b) {
+		return ""
+	}
+	return b
+}
+
+// maxBatchIDLength bounds a batch ID, which goes into file names.
+const maxBatchIDLength = 40
+
+// validBatchID reports whether id may name a publish batch: 1 to 40
+// letters, digits, hyphens and underscores.
+func validBatchID(id string) bool {
+	if id == "" || len(id) > maxBatchIDLength {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// WithBatchID names the publish batch: every video this Publisher attaches
+// carries it in its file name and in its DeliveryRef, so that the batch
+// can be rolled back together (jobs rollback -batch ID). It must be 1 to
+// 40 letters, digits, hyphens and underscores; another value is skipped.
+// The default is "pb-" and 12 random hex digits, new for each Publisher:
+// one run of a program.
+func WithBatchID(id string) PublisherOption {
+	return func(p *Publisher) {
+		if validBatchID(id) {
+			p.batch = id
+		}
+	}
 }
 
 func hasMarker(marker string) func(mediaItem) bool {
@@ -144,8 +194,13 @@ func hasMarker(marker string) func(mediaItem) bool {
 // publishedFor reports whether m is a video this SDK published for the SKU
 // (by any job), from the SKU tag in its file name.
 func publishedFor(sku string) func(mediaItem) bool {
-	tag := "-" + skuTag(sku) + "."
+	tag := "-" + skuTag(sku)
 	return func(m mediaItem) bool {
-		return strings.HasPrefix(m.Filename, "cv-") && strings.Contains(m.Filename, tag)
+		rest, ok := strings.CutPrefix(m.Filename, "cv-")
+		if !ok || len(rest) < 20 {
+			return false
+		}
+		after, ok := strings.CutPrefix(rest[20:], tag)
+		return ok && (strings.HasPrefix(after, ".") || strings.HasPrefix(after, "-"))
 	}
 }

@@ -11,9 +11,18 @@ func TestMediaMarkerAndFilename(t *testing.T) {
 	if m != MediaMarker("row-1") || m == MediaMarker("row-2") || len(m) != 23 || !strings.HasPrefix(m, "cv-") {
 		t.Errorf("MediaMarker = %q: want a stable, distinct cv- marker of 23 characters", m)
 	}
-	name := VideoFilename("row-1", "MUG-1")
-	if !strings.HasPrefix(name, m+"-s") || !strings.HasSuffix(name, ".mp4") || name == VideoFilename("row-1", "MUG-2") {
+	name := VideoFilename("row-1", "MUG-1", "night_run-2")
+	if !strings.HasPrefix(name, m+"-s") || !strings.HasSuffix(name, ".mp4") || name == VideoFilename("row-1", "MUG-2", "night_run-2") {
 		t.Errorf("VideoFilename = %q: want the marker, a tag per SKU, .mp4", name)
+	}
+	if b := batchOf(name); b != "night_run-2" {
+		t.Errorf("batchOf(%q) = %q", name, b)
+	}
+	if b := batchOf(VideoFilename("row-1", "MUG-1", "")); b != "" {
+		t.Errorf("batchOf without a batch = %q", b)
+	}
+	if b := batchOf(m + ".mp4"); b != "" {
+		t.Errorf("batchOf of an older file name = %q", b)
 	}
 	own := hasMarker(m)
 	if !own(mediaItem{Filename: name}) || !own(mediaItem{Filename: m + ".mp4"}) || !own(mediaItem{Alt: "Red mug [" + m + "]"}) {
@@ -23,7 +32,7 @@ func TestMediaMarkerAndFilename(t *testing.T) {
 		t.Error("hasMarker matches another job's video or an unbracketed alt")
 	}
 	bySKU := publishedFor("MUG-1")
-	if !bySKU(mediaItem{Filename: VideoFilename("row-9", "MUG-1")}) || bySKU(mediaItem{Filename: VideoFilename("row-9", "MUG-2")}) ||
+	if !bySKU(mediaItem{Filename: VideoFilename("row-9", "MUG-1", "b")}) || bySKU(mediaItem{Filename: VideoFilename("row-9", "MUG-2", "b")}) ||
 		bySKU(mediaItem{Filename: "merchant-upload-" + skuTag("MUG-1") + ".mp4"}) {
 		t.Error("publishedFor must match this SDK's videos of the SKU and nothing else")
 	}

@@ -134,9 +134,13 @@ func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []Publish
 	p.replaceBatch(ctx, work)
 	p.placeBatch(ctx, work)
 
-	id := newBatchID()
 	for _, b := range work {
-		b.res.Batch = id
+		switch {
+		case b.item != nil && !b.attachedAt.IsZero():
+			b.res.Batch = p.batch
+		case b.item != nil:
+			b.res.Batch = batchOf(b.item.Filename)
+		}
 	}
 	for w, b := range work {
 		out[index[w]].Result, out[index[w]].Err = b.res, b.err
@@ -311,7 +315,7 @@ func (p *Publisher) uploadBatch(ctx context.Context, chunk []*batchJob) {
 	}
 	files := make([]stagedFile, len(todo))
 	for i, b := range todo {
-		files[i] = stagedFile{Filename: VideoFilename(b.job.Key, b.v.SKU), Size: b.vid.size}
+		files[i] = stagedFile{Filename: VideoFilename(b.job.Key, b.v.SKU, p.batch), Size: b.vid.size}
 	}
 	targets, err := p.stage(ctx, files)
 	for i, b := range todo {

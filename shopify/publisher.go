@@ -101,8 +101,9 @@ type PublishResult struct {
 	// one replaced and that was removed from the product; empty when none
 	// was.
 	Replaced string
-	// Batch identifies the PublishBatch call (or the coalesced batch of
-	// Publish calls) that published the video, for rolling a batch back.
+	// Batch is the publish batch that attached the video (see
+	// WithBatchID), for rolling a batch back; read from the video's file
+	// name for a video an earlier attempt attached.
 	Batch string
 }
 
@@ -138,6 +139,7 @@ type Publisher struct {
 	skus              *skuCache
 	alt               *template.Template
 	placement         Placement
+	batch             string
 	keys              keyedMutex
 	coalesce          *coalescer
 
@@ -258,6 +260,7 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 		skus:              newSKUCache(DefaultSKUCacheTTL),
 		alt:               defaultAltTemplate,
 		placement:         DefaultPlacement,
+		batch:             newBatchID(),
 		bulkThreshold:     DefaultBulkThreshold,
 	}
 	p.coalesce = &coalescer{p: p, window: DefaultCoalesceWindow}
@@ -288,14 +291,8 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 // batches without knowing about them. Each call still gets its own job's
 // outcome, and returns when its own context ends.
 func (p *Publisher) Publish(ctx context.Context, key, sku, outputURL string) (mediaID string, err error) {
-	job := VideoJob{Key: key, SKU: sku, OutputURL: outputURL}
-	var o PublishOutcome
-	if p.coalesce.window > 0 {
-		o = p.coalesce.publish(ctx, job)
-	} else {
-		o.Result, o.Err = p.PublishVideo(ctx, job)
-	}
-	return o.Result.MediaID, o.Err
+	res, err := p.PublishJob(ctx, VideoJob{Key: key, SKU: sku, OutputURL: outputURL})
+	return res.MediaID, err
 }
 
 // PublishVideos publishes jobs with PublishBatch.
@@ -372,6 +369,18 @@ func (p *Publisher) resolveSKU(ctx context.Context, sku string) (Variant, error)
 func (p *Publisher) PublishVideo(ctx context.Context, job VideoJob) (PublishResult, error) {
 	o := p.publishBatch(ctx, []VideoJob{job})[0]
 	return o.Result, o.Err
+}
+
+// PublishJob publishes one job as Publish does, coalescing concurrent
+// calls into batches, and returns the whole result: where the video is,
+// its slot, the video it replaced and its batch (see
+// PublishResult.DeliveryRef).
+func (p *Publisher) PublishJob(ctx context.Context, job VideoJob) (PublishResult, error) {
+	if p.coalesce.window > 0 {
+		o := p.coalesce.publish(ctx, job)
+		return o.Result, o.Err
+	}
+	return p.PublishVideo(ctx, job)
 }
 
 // attach appends the uploaded video to the product. It returns the video
