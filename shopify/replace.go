@@ -190,8 +190,14 @@ func (p *Publisher) replace(ctx context.Context, b *batchJob) error {
 		b.res.Slot, b.res.Replaced = at+1, old
 		return nil
 	}
-	if at != was {
-		jobID, err := p.reorder(ctx, b.v.ProductID, []mediaMove{{Id: b.item.ID, NewPosition: strconv.Itoa(was)}})
+	// The new video goes right before the old one: where the old one is
+	// once the new one is taken out of the list.
+	want := was
+	if at < was {
+		want = was - 1
+	}
+	if at != want {
+		jobID, err := p.reorder(ctx, b.v.ProductID, []mediaMove{{Id: b.item.ID, NewPosition: strconv.Itoa(want)}})
 		if err != nil {
 			return err
 		}
@@ -201,9 +207,9 @@ func (p *Publisher) replace(ctx context.Context, b *batchJob) error {
 		if g, err = p.readGallery(ctx, b.v.ProductID, b.marker, len(g.items)); err != nil {
 			return err
 		}
-		if at = g.index(b.item.ID); at != was {
-			return fmt.Errorf("shopify: video %s is at slot %d of product %s after the move, not %d where %s is; %s is left on the product",
-				b.item.ID, at+1, b.v.ProductID, was+1, old, old)
+		if at = g.index(b.item.ID); at != want || g.index(old) != want+1 {
+			return fmt.Errorf("shopify: video %s is at slot %d of product %s after the move, not right before %s at slot %d; %s is left on the product",
+				b.item.ID, at+1, b.v.ProductID, old, g.index(old)+1, old)
 		}
 	}
 	if err := p.detach(ctx, old, b.v.ProductID); err != nil {

@@ -150,6 +150,9 @@ type Fault struct {
 	AfterExecute bool
 	// Times is how many matching requests fail (default 1).
 	Times int
+	// Skip is how many matching requests pass before the fault applies,
+	// to fail the second call of a kind, say.
+	Skip int
 }
 
 // Stats counts what the server has seen.
@@ -314,6 +317,10 @@ func (s *Server) takeFault(fields ...string) *Fault {
 			match = match || f.Field == name
 		}
 		if !match {
+			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
 			continue
 		}
 		f.Times--
