@@ -130,27 +130,53 @@ func skuTag(sku string) string {
 // keeps it as the video's filename, where the marker survives crashes and
 // other processes (a retry finds the video by it) and shoppers never see
 // it; the SKU's tag tells a later job's video for the same SKU which
-// video to replace, and the batch which publish batch attached it.
+// video to replace, and the batch which publish batch attached it. A video
+// that replaces an earlier one has its SKU's tag start with "r" instead of
+// "s".
 func VideoFilename(key, sku, batch string) string {
-	name := MediaMarker(key) + "-" + skuTag(sku)
+	return videoFilename(key, sku, batch, false)
+}
+
+func videoFilename(key, sku, batch string, replaces bool) string {
+	tag := skuTag(sku)
+	if replaces {
+		tag = "r" + tag[1:]
+	}
+	name := MediaMarker(key) + "-" + tag
 	if batch != "" {
 		name += "-" + batch
 	}
 	return name + ".mp4"
 }
 
-// batchOf reads the publish batch out of a video's file name (see
-// VideoFilename); empty for a file name without one.
-func batchOf(filename string) string {
-	const prefix = len("cv-") + 20 + len("-s") + 10 + len("-")
-	if len(filename) <= prefix || !strings.HasPrefix(filename, "cv-") || filename[prefix-1] != '-' || !strings.HasSuffix(filename, ".mp4") {
-		return ""
+// filenameInfo is what a video's file name tells (see VideoFilename):
+// whether it replaced an earlier video, and its publish batch. Both are
+// zero for a file name the publisher did not write.
+type filenameInfo struct {
+	replaces bool
+	batch    string
+}
+
+// parseFilename reads a file name VideoFilename wrote.
+func parseFilename(filename string) filenameInfo {
+	const tagged = len("cv-") + 20 + len("-s") + 10
+	rest, ok := strings.CutSuffix(filename, ".mp4")
+	if !ok || len(rest) < tagged || !strings.HasPrefix(rest, "cv-") {
+		return filenameInfo{}
 	}
-	b := strings.TrimSuffix(filename[prefix:], ".mp4")
-	if !validBatchID(b) {
-		return ""
+	var info filenameInfo
+	switch rest[tagged-11 : tagged-10] {
+	case "r":
+		info.replaces = true
+	case "s":
+	default:
+		return filenameInfo{}
 	}
-	return b
+	rest = rest[tagged:]
+	if b, ok := strings.CutPrefix(rest, "-"); ok && validBatchID(b) {
+		info.batch = b
+	}
+	return info
 }
 
 // maxBatchIDLength bounds a batch ID, which goes into file names.
@@ -192,15 +218,16 @@ func hasMarker(marker string) func(mediaItem) bool {
 }
 
 // publishedFor reports whether m is a video this SDK published for the SKU
-// (by any job), from the SKU tag in its file name.
+// (by any job), from the SKU tag in its file name ("s" or, for a
+// replacement, "r" and the same hex digits).
 func publishedFor(sku string) func(mediaItem) bool {
-	tag := "-" + skuTag(sku)
+	hex := skuTag(sku)[1:]
 	return func(m mediaItem) bool {
 		rest, ok := strings.CutPrefix(m.Filename, "cv-")
-		if !ok || len(rest) < 20 {
+		if !ok || len(rest) < 20+2+len(hex) || rest[20] != '-' || (rest[21] != 's' && rest[21] != 'r') {
 			return false
 		}
-		after, ok := strings.CutPrefix(rest[20:], tag)
+		after, ok := strings.CutPrefix(rest[22:], hex)
 		return ok && (strings.HasPrefix(after, ".") || strings.HasPrefix(after, "-"))
 	}
 }

@@ -15,14 +15,22 @@ func TestMediaMarkerAndFilename(t *testing.T) {
 	if !strings.HasPrefix(name, m+"-s") || !strings.HasSuffix(name, ".mp4") || name == VideoFilename("row-1", "MUG-2", "night_run-2") {
 		t.Errorf("VideoFilename = %q: want the marker, a tag per SKU, .mp4", name)
 	}
-	if b := batchOf(name); b != "night_run-2" {
-		t.Errorf("batchOf(%q) = %q", name, b)
+	for name, want := range map[string]filenameInfo{
+		name:                                {batch: "night_run-2"},
+		VideoFilename("row-1", "MUG-1", ""): {},
+		videoFilename("row-1", "MUG-1", "r-2", true): {replaces: true, batch: "r-2"},
+		videoFilename("row-1", "MUG-1", "", true):    {replaces: true},
+		videoFilename("row-1", "MUG-1", "r", false):  {batch: "r"},
+		m + ".mp4":                           {},
+		"merchant-clip.mp4":                  {},
+		strings.Replace(name, "-s", "-x", 1): {},
+	} {
+		if got := parseFilename(name); got != want {
+			t.Errorf("parseFilename(%q) = %+v, want %+v", name, got, want)
+		}
 	}
-	if b := batchOf(VideoFilename("row-1", "MUG-1", "")); b != "" {
-		t.Errorf("batchOf without a batch = %q", b)
-	}
-	if b := batchOf(m + ".mp4"); b != "" {
-		t.Errorf("batchOf of an older file name = %q", b)
+	if !publishedFor("MUG-1")(mediaItem{Filename: videoFilename("row-1", "MUG-1", "b", true)}) {
+		t.Error("publishedFor misses a replacement's file name")
 	}
 	own := hasMarker(m)
 	if !own(mediaItem{Filename: name}) || !own(mediaItem{Filename: m + ".mp4"}) || !own(mediaItem{Alt: "Red mug [" + m + "]"}) {

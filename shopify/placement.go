@@ -116,6 +116,12 @@ func (p *Publisher) placeBatch(ctx context.Context, work []*batchJob) {
 	pos := make(map[*batchJob]galleryPos, len(todo))
 	var unknown []*batchJob
 	for _, b := range todo {
+		if b.attachedAt.IsZero() && parseFilename(b.item.Filename).replaces {
+			// A replacement an earlier attempt finished: the video took
+			// the old one's slot, which is where it stays.
+			p.recordSlot(ctx, b)
+			continue
+		}
 		if !b.attachedAt.IsZero() && b.count >= 0 && perProduct[b.v.ProductID] == 1 {
 			pos[b] = galleryPos{total: b.count + 1, index: b.count}
 		} else {
@@ -132,7 +138,7 @@ func (p *Publisher) placeBatch(ctx context.Context, work []*batchJob) {
 	var moved []*batchJob
 	for _, b := range todo {
 		at, ok := pos[b]
-		if b.err != nil || !ok {
+		if b.err != nil || !ok || b.res.Slot > 0 {
 			continue
 		}
 		want := b.placement.index(at.total)
@@ -191,6 +197,20 @@ func (p *Publisher) placeBatch(ctx context.Context, work []*batchJob) {
 				slog.String("media", b.item.ID), slog.String("product", b.v.ProductID),
 				slog.Int("want_slot", want+1), slog.Int("slot", b.res.Slot))
 		}
+	}
+}
+
+// recordSlot reads where the job's video is in the whole gallery and
+// records its slot, moving nothing.
+func (p *Publisher) recordSlot(ctx context.Context, b *batchJob) {
+	g, err := p.readGallery(ctx, b.v.ProductID, b.marker, b.count)
+	if err != nil {
+		b.err = err
+		return
+	}
+	b.res.Slot = g.index(b.item.ID) + 1
+	if g.snap != nil {
+		b.res.Replaced = g.snap.Replaced
 	}
 }
 

@@ -139,7 +139,7 @@ func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []Publish
 		case b.item != nil && !b.attachedAt.IsZero():
 			b.res.Batch = p.batch
 		case b.item != nil:
-			b.res.Batch = batchOf(b.item.Filename)
+			b.res.Batch = parseFilename(b.item.Filename).batch
 		}
 	}
 	for w, b := range work {
@@ -315,7 +315,7 @@ func (p *Publisher) uploadBatch(ctx context.Context, chunk []*batchJob) {
 	}
 	files := make([]stagedFile, len(todo))
 	for i, b := range todo {
-		files[i] = stagedFile{Filename: VideoFilename(b.job.Key, b.v.SKU, p.batch), Size: b.vid.size}
+		files[i] = stagedFile{Filename: videoFilename(b.job.Key, b.v.SKU, p.batch, b.snap != nil), Size: b.vid.size}
 	}
 	targets, err := p.stage(ctx, files)
 	for i, b := range todo {

@@ -163,7 +163,13 @@ func TestReplaceOtherSKUUntouched(t *testing.T) {
 	if err != nil || res.Replaced != f.mID {
 		t.Fatalf("publish for COAT-M = %+v, %v; want it to replace COAT-M's video %s", res, err, f.mID)
 	}
-	if g := f.gallery(f.pid); g[1] != f.old || len(g) != len(before) || slices.Contains(g, f.mID) {
-		t.Errorf("gallery %v: COAT-S's video %s must stay at slot 2 and COAT-M's old video go", g, f.old)
+	if g := f.gallery(f.pid); g[1] != f.old || len(g) != len(before) || slices.Contains(g, f.mID) || g[3] != res.MediaID {
+		t.Errorf("gallery %v: COAT-S's video %s must stay at slot 2, COAT-M's new video take the old one's slot 4", g, f.old)
+	}
+	// Delivered again, the finished replacement stays in the old video's
+	// slot (slot 4), though the publisher's rule says slot 2.
+	again, err := f.publisher().PublishVideo(context.Background(), f.job("m2", "COAT-M"))
+	if err != nil || !again.Reused || again.Slot != 4 || again.Replaced != f.mID || f.gallery(f.pid)[3] != res.MediaID {
+		t.Errorf("again = %+v, %v; gallery %v", again, err, f.gallery(f.pid))
 	}
 }
