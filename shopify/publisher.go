@@ -187,7 +187,9 @@ func WithPollInterval(first, longest time.Duration) PublisherOption {
 
 // WithoutWaiting makes PublishVideo return as soon as the video is attached,
 // with the status Shopify reported then, instead of polling until it is
-// READY.
+// READY. Videos are then neither moved to their slot nor do they replace
+// the SKU's earlier video, which both wait for READY: the earlier video
+// stays until the job is published again once its video is READY.
 func WithoutWaiting() PublisherOption {
 	return func(p *Publisher) { p.wait = false }
 }
