@@ -1,10 +1,12 @@
 package shopify
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"text/template"
 	"unicode/utf8"
@@ -229,5 +231,27 @@ func publishedFor(sku string) func(mediaItem) bool {
 		}
 		after, ok := strings.CutPrefix(rest[22:], hex)
 		return ok && (strings.HasPrefix(after, ".") || strings.HasPrefix(after, "-"))
+	}
+}
+
+// clearLegacyMarkers rewrites the alt text of videos found by their
+// marker in brackets in the alt text, as earlier versions of this package
+// wrote it, to the template's text: screen readers read alt text aloud.
+// Only a video whose file name also starts with the marker is rewritten,
+// so it can still be found after; a failure is logged and leaves the alt
+// as it was, since the video is published all the same.
+func (p *Publisher) clearLegacyMarkers(ctx context.Context, work []*batchJob) {
+	for _, b := range work {
+		if b.item == nil || b.item.ID == "" || !b.attachedAt.IsZero() ||
+			!strings.Contains(b.item.Alt, "["+b.marker+"]") || !strings.HasPrefix(b.item.Filename, b.marker) {
+			continue
+		}
+		alt := p.altText(b)
+		if err := p.updateFile(ctx, fileUpdate{Id: b.item.ID, Alt: alt}); err != nil {
+			p.logger.LogAttrs(ctx, slog.LevelWarn, "shopify: rewriting an alt text that holds the job marker",
+				slog.String("media", b.item.ID), slog.String("error", err.Error()))
+			continue
+		}
+		b.item.Alt = alt
 	}
 }

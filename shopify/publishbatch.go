@@ -133,6 +133,7 @@ func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []Publish
 	p.pollBatch(ctx, work)
 	p.replaceBatch(ctx, work)
 	p.placeBatch(ctx, work)
+	p.clearLegacyMarkers(ctx, work)
 
 	for _, b := range work {
 		switch {
