@@ -167,7 +167,7 @@ func (p *Publisher) placeBatch(ctx context.Context, work []*batchJob) {
 	}
 	if err := p.waitJobs(ctx, jobIDs); err != nil {
 		for _, id := range products {
-			failed[id] = cmpErr(failed[id], err)
+			failed[id] = firstErr(failed[id], err)
 		}
 	}
 	var check []*batchJob
@@ -214,7 +214,7 @@ func (p *Publisher) recordSlot(ctx context.Context, b *batchJob) {
 	}
 }
 
-func cmpErr(a, b error) error {
+func firstErr(a, b error) error {
 	if a != nil {
 		return a
 	}

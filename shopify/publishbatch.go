@@ -70,6 +70,13 @@ func (b *batchJob) fail(err error) {
 // (found by its marker) is never attached again, and each outcome ends
 // READY or FAILED (or with an error saying why it did not get there).
 //
+// Once READY, each video is moved to its gallery slot (VideoJob.Placement,
+// WithPlacement) with productReorderMedia, and a job whose SKU already has
+// a video from this SDK replaces it (see Snapshot): the earlier video is
+// removed only once the new one is READY and in its slot. Result.Slot,
+// Result.Replaced and Result.Batch tell what happened; Result.DeliveryRef
+// is the account to record.
+//
 // Outcomes are in the order of jobs. Jobs that share a key are published
 // once and all get that outcome. With at least the bulk threshold of videos
 // to attach (WithBulkThreshold, DefaultBulkThreshold), they are attached
