@@ -343,7 +343,7 @@ func testSubmitWebhookServerShopify(t *testing.T, dir, jobList string) {
 	}
 	for _, r := range recs {
 		if r.Status != jobs.StatusCompleted || r.Delivery != jobs.DeliveryDelivered ||
-			r.DeliveryRef != media[r.SKU] || r.BuyerStatus != buyerCopy.Deliveries[jobs.DeliveryDelivered] {
+			refMedia(r.DeliveryRef) != media[r.SKU] || r.BuyerStatus != buyerCopy.Deliveries[jobs.DeliveryDelivered] {
 			t.Errorf("export: %s is %s, delivery %s %q, buyer %q; want completed, delivered as %s", r.SKU, r.Status, r.Delivery, r.DeliveryRef, r.BuyerStatus, media[r.SKU])
 		}
 	}
@@ -850,7 +850,7 @@ func TestWebhookServerCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
-		if j.Status != jobs.StatusCompleted || j.Delivery != jobs.DeliveryDelivered || j.DeliveryRef != media[j.SKU] {
+		if j.Status != jobs.StatusCompleted || j.Delivery != jobs.DeliveryDelivered || refMedia(j.DeliveryRef) != media[j.SKU] {
 			t.Errorf("%s is %s, delivery %s %q; want completed and delivered as %s", j.SKU, j.Status, j.Delivery, j.DeliveryRef, media[j.SKU])
 		}
 	}

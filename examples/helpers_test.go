@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creativeai-run/catalogvideo/shopify"
 )
 
 // The programs are built once per test binary, with the race detector when
@@ -96,9 +98,12 @@ type result struct {
 // runProgram runs a program to completion within a minute.
 func runProgram(t *testing.T, dir string, env []string, name string, args ...string) result {
 	t.Helper()
+	// The programs are built (once) before the clock starts: on a loaded
+	// machine the build alone can outlast the timeout.
+	path := bin(t, name)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin(t, name), args...)
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Dir, cmd.Env = dir, env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -110,7 +115,7 @@ func runProgram(t *testing.T, dir string, env []string, name string, args ...str
 	case errors.As(err, &exit):
 		res.code = exit.ExitCode()
 	default:
-		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, res.stderr)
 	}
 	if ctx.Err() != nil {
 		t.Fatalf("%s %s did not finish in time\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), res.stdout, res.stderr)
@@ -256,4 +261,14 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 		}
 		<-tick.C
 	}
+}
+
+// refMedia is the media ID of a Shopify delivery ref (see
+// shopify.DeliveryRef), or the ref itself when it does not parse.
+func refMedia(ref string) string {
+	r, err := shopify.ParseDeliveryRef(ref)
+	if err != nil {
+		return ref
+	}
+	return r.MediaID
 }

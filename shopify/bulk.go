@@ -59,12 +59,8 @@ func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJo
 	var vars bytes.Buffer
 	enc := json.NewEncoder(&vars)
 	for _, b := range jobs {
-		alt := b.job.Alt
-		if alt == "" {
-			alt = b.v.ProductTitle + " video"
-		}
 		line := bulkAttachVideoInput{Product: productRef{Id: b.v.ProductID}, Media: []createMediaInput{{
-			OriginalSource: b.target.ResourceURL, Alt: mediaAlt(alt, b.marker), MediaContentType: "VIDEO",
+			OriginalSource: b.target.ResourceURL, Alt: p.altText(b), MediaContentType: "VIDEO",
 		}}}
 		if err := enc.Encode(line); err != nil {
 			return jobs

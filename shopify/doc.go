@@ -27,10 +27,29 @@
 //
 // Shopify's media mutations take no idempotency key. Each job therefore has
 // a key that stays the same across retries (VideoJob.Key); its MediaMarker
-// is appended in brackets to the video's alt text and used as its file name.
-// Before uploading, PublishVideo looks through the product's videos for the
-// marker, so a retry, a crash between the attach and recording its result,
-// or a productUpdate whose answer was lost never attaches the video twice.
+// starts the file name the video is staged under (VideoFilename), which
+// Shopify keeps as the video's filename, so the video carries it from the
+// moment it is attached and shoppers never see it (alt text, which screen
+// readers read aloud, is written from a template without it; see
+// WithAltTemplate). Before uploading, PublishVideo looks through the
+// product's videos for the marker (also in the bracketed alt text of videos
+// attached by earlier versions), so a retry, a crash between the attach and
+// recording its result, or a productUpdate whose answer was lost never
+// attaches the video twice.
+//
+// # Merchandising
+//
+// Once a video is READY it is moved to its gallery slot (Placement: "slot
+// N", default 2, right after the hero image, or "last") with
+// productReorderMedia, whose asynchronous job is polled with job(id:); the
+// gallery is read back and the slot recorded (PublishResult.Slot). A job
+// for a SKU that already has a video from this SDK (told by a tag of the
+// SKU in the file name) replaces it: a Snapshot of the product's media
+// order is written to a product metafield first, and the old video is
+// detached with fileUpdate only after the new one is READY and in its
+// slot, so a failure leaves the product as it was or with both videos,
+// never with none. Publisher.Rollback restores the snapshot. The result's
+// DeliveryRef is what shopifysink records on the job.
 //
 // # Batches
 //

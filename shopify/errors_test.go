@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
-	"unicode/utf8"
 )
 
 func TestIsPermanent(t *testing.T) {
@@ -56,23 +54,5 @@ func TestErrorMessages(t *testing.T) {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("Error() = %q\nwant      %q", got, tc.want)
 		}
-	}
-}
-
-func TestMediaMarkerAndAlt(t *testing.T) {
-	m := MediaMarker("row-1")
-	if m != MediaMarker("row-1") || m == MediaMarker("row-2") || len(m) != 23 || !strings.HasPrefix(m, "cv-") {
-		t.Errorf("MediaMarker = %q: want a stable, distinct cv- marker of 23 characters", m)
-	}
-	if got := mediaAlt("  Red mug  ", m); got != "Red mug ["+m+"]" {
-		t.Errorf("mediaAlt = %q", got)
-	}
-	long := strings.Repeat("é", 600)
-	got := mediaAlt(long, m)
-	if n := utf8.RuneCountInString(got); n != maxAltLength || !strings.HasSuffix(got, "["+m+"]") || !utf8.ValidString(got) {
-		t.Errorf("long alt: %d characters, valid %v, marker kept %v", n, utf8.ValidString(got), strings.HasSuffix(got, "["+m+"]"))
-	}
-	if !hasMarker(m)(mediaItem{Alt: got}) || !hasMarker(m)(mediaItem{Filename: m + ".mp4"}) || hasMarker(m)(mediaItem{Alt: m}) {
-		t.Error("hasMarker matches the bracketed alt tag or the file name, and nothing else")
 	}
 }

@@ -65,7 +65,7 @@ func ExamplePublisher_PublishVideo() {
 	// Output:
 	// gid://shopify/Video/1005 READY
 	// gid://shopify/Video/1005 READY reused: true
-	// Linen shirt, front [cv-8f75f222df11b6efbd8f]
+	// Linen shirt, front
 	// 1 upload of 8388608 bytes
 }
 
@@ -128,4 +128,38 @@ func ExamplePublisher_PublishBatch() {
 	// Output:
 	// 40 videos READY
 	// lookups: 1 stagings: 5 bulk operations: 1 productUpdate calls: 0
+}
+
+func ExamplePublisher_Rollback() {
+	clock := shopifytest.NewVirtualClock(time.Now())
+	srv := shopifytest.NewServer(shopifytest.WithClock(clock))
+	defer srv.Close()
+	pid := srv.AddProduct(shopifytest.Product{Title: "Wool Coat", Variants: []shopifytest.Variant{{SKU: "COAT-S"}}, Images: 3})
+	pub := shopify.NewPublisher(srv.Client())
+	ctx := context.Background()
+
+	// The first video goes to slot 2, right after the hero image.
+	first, err := pub.PublishVideo(ctx, shopify.VideoJob{Key: "coat/1", SKU: "COAT-S", OutputURL: srv.AddVideo(shopifytest.Video{Size: 1 << 20})})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("first at slot", first.Slot, "alt:", srv.Media(pid)[1].Alt)
+
+	// A new job for the SKU replaces it, in its slot.
+	second, err := pub.PublishVideo(ctx, shopify.VideoJob{Key: "coat/2", SKU: "COAT-S", OutputURL: srv.AddVideo(shopifytest.Video{Size: 1 << 20})})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("second at slot", second.Slot, "replaced the first:", second.Replaced == first.MediaID)
+
+	// Rolling the second job back restores the first video.
+	rb, err := pub.Rollback(ctx, "coat/2", "COAT-S")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("restored the first:", rb.Restored == first.MediaID, "at slot", rb.Slot, "media:", len(srv.Media(pid)))
+	// Output:
+	// first at slot 2 alt: Wool Coat – product video
+	// second at slot 2 replaced the first: true
+	// restored the first: true at slot 2 media: 4
 }

@@ -58,6 +58,14 @@ func (v *__bulkRunMutationInput) GetStagedUploadPath() string { return v.StagedU
 // GetClientIdentifier returns __bulkRunMutationInput.ClientIdentifier, and is useful for accessing the field via an interface.
 func (v *__bulkRunMutationInput) GetClientIdentifier() string { return v.ClientIdentifier }
 
+// __jobStateInput is used internally by genqlient
+type __jobStateInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __jobStateInput.Id, and is useful for accessing the field via an interface.
+func (v *__jobStateInput) GetId() string { return v.Id }
+
 // __lookupVariantsInput is used internally by genqlient
 type __lookupVariantsInput struct {
 	Query string `json:"query"`
@@ -73,6 +81,22 @@ func (v *__lookupVariantsInput) GetFirst() int { return v.First }
 
 // GetAfter returns __lookupVariantsInput.After, and is useful for accessing the field via an interface.
 func (v *__lookupVariantsInput) GetAfter() string { return v.After }
+
+// __mediaOrderInput is used internally by genqlient
+type __mediaOrderInput struct {
+	Ids     []string `json:"ids"`
+	First   int      `json:"first"`
+	Reverse bool     `json:"reverse"`
+}
+
+// GetIds returns __mediaOrderInput.Ids, and is useful for accessing the field via an interface.
+func (v *__mediaOrderInput) GetIds() []string { return v.Ids }
+
+// GetFirst returns __mediaOrderInput.First, and is useful for accessing the field via an interface.
+func (v *__mediaOrderInput) GetFirst() int { return v.First }
+
+// GetReverse returns __mediaOrderInput.Reverse, and is useful for accessing the field via an interface.
+func (v *__mediaOrderInput) GetReverse() bool { return v.Reverse }
 
 // __newestVideosInput is used internally by genqlient
 type __newestVideosInput struct {
@@ -101,6 +125,22 @@ func (v *__preflightVariantsInput) GetFirst() int { return v.First }
 
 // GetAfter returns __preflightVariantsInput.After, and is useful for accessing the field via an interface.
 func (v *__preflightVariantsInput) GetAfter() string { return v.After }
+
+// __productGalleryInput is used internally by genqlient
+type __productGalleryInput struct {
+	ProductId string `json:"productId"`
+	Key       string `json:"key"`
+	First     int    `json:"first"`
+}
+
+// GetProductId returns __productGalleryInput.ProductId, and is useful for accessing the field via an interface.
+func (v *__productGalleryInput) GetProductId() string { return v.ProductId }
+
+// GetKey returns __productGalleryInput.Key, and is useful for accessing the field via an interface.
+func (v *__productGalleryInput) GetKey() string { return v.Key }
+
+// GetFirst returns __productGalleryInput.First, and is useful for accessing the field via an interface.
+func (v *__productGalleryInput) GetFirst() int { return v.First }
 
 // __productVideosInput is used internally by genqlient
 type __productVideosInput struct {
@@ -138,6 +178,26 @@ func (v *__productsVideosInput) GetFirst() int { return v.First }
 // GetQuery returns __productsVideosInput.Query, and is useful for accessing the field via an interface.
 func (v *__productsVideosInput) GetQuery() string { return v.Query }
 
+// __reorderMediaInput is used internally by genqlient
+type __reorderMediaInput struct {
+	ProductId string      `json:"productId"`
+	Moves     []mediaMove `json:"moves"`
+}
+
+// GetProductId returns __reorderMediaInput.ProductId, and is useful for accessing the field via an interface.
+func (v *__reorderMediaInput) GetProductId() string { return v.ProductId }
+
+// GetMoves returns __reorderMediaInput.Moves, and is useful for accessing the field via an interface.
+func (v *__reorderMediaInput) GetMoves() []mediaMove { return v.Moves }
+
+// __setSnapshotInput is used internally by genqlient
+type __setSnapshotInput struct {
+	Metafields []metafieldInput `json:"metafields"`
+}
+
+// GetMetafields returns __setSnapshotInput.Metafields, and is useful for accessing the field via an interface.
+func (v *__setSnapshotInput) GetMetafields() []metafieldInput { return v.Metafields }
+
 // __stageUploadInput is used internally by genqlient
 type __stageUploadInput struct {
 	Input []stagedUploadInput `json:"input"`
@@ -145,6 +205,14 @@ type __stageUploadInput struct {
 
 // GetInput returns __stageUploadInput.Input, and is useful for accessing the field via an interface.
 func (v *__stageUploadInput) GetInput() []stagedUploadInput { return v.Input }
+
+// __updateFilesInput is used internally by genqlient
+type __updateFilesInput struct {
+	Files []fileUpdate `json:"files"`
+}
+
+// GetFiles returns __updateFilesInput.Files, and is useful for accessing the field via an interface.
+func (v *__updateFilesInput) GetFiles() []fileUpdate { return v.Files }
 
 // __videoStatusesInput is used internally by genqlient
 type __videoStatusesInput struct {
@@ -1296,6 +1364,56 @@ func (v *createMediaInput) GetAlt() string { return v.Alt }
 // GetMediaContentType returns createMediaInput.MediaContentType, and is useful for accessing the field via an interface.
 func (v *createMediaInput) GetMediaContentType() string { return v.MediaContentType }
 
+// An update of one file.
+type fileUpdate struct {
+	// The file's global ID (a Video's media ID).
+	Id string `json:"id"`
+	// New alternative text.
+	Alt string `json:"alt,omitempty"`
+	// Products to reference the file (attach it as media).
+	ReferencesToAdd []string `json:"referencesToAdd,omitempty"`
+	// Products to stop referencing the file (detach it).
+	ReferencesToRemove []string `json:"referencesToRemove,omitempty"`
+}
+
+// GetId returns fileUpdate.Id, and is useful for accessing the field via an interface.
+func (v *fileUpdate) GetId() string { return v.Id }
+
+// GetAlt returns fileUpdate.Alt, and is useful for accessing the field via an interface.
+func (v *fileUpdate) GetAlt() string { return v.Alt }
+
+// GetReferencesToAdd returns fileUpdate.ReferencesToAdd, and is useful for accessing the field via an interface.
+func (v *fileUpdate) GetReferencesToAdd() []string { return v.ReferencesToAdd }
+
+// GetReferencesToRemove returns fileUpdate.ReferencesToRemove, and is useful for accessing the field via an interface.
+func (v *fileUpdate) GetReferencesToRemove() []string { return v.ReferencesToRemove }
+
+// jobStateJob includes the requested fields of the GraphQL type Job.
+// The GraphQL type's documentation follows.
+//
+// A long-running task started by an asynchronous mutation.
+type jobStateJob struct {
+	// The job's ID.
+	Id string `json:"id"`
+	// Whether the job has run.
+	Done bool `json:"done"`
+}
+
+// GetId returns jobStateJob.Id, and is useful for accessing the field via an interface.
+func (v *jobStateJob) GetId() string { return v.Id }
+
+// GetDone returns jobStateJob.Done, and is useful for accessing the field via an interface.
+func (v *jobStateJob) GetDone() bool { return v.Done }
+
+// jobStateResponse is returned by jobState on success.
+type jobStateResponse struct {
+	// Returns an asynchronous job, such as productReorderMedia's, by ID.
+	Job jobStateJob `json:"job"`
+}
+
+// GetJob returns jobStateResponse.Job, and is useful for accessing the field via an interface.
+func (v *jobStateResponse) GetJob() jobStateJob { return v.Job }
+
 // lookupVariantsProductVariantsProductVariantConnection includes the requested fields of the GraphQL type ProductVariantConnection.
 // The GraphQL type's documentation follows.
 //
@@ -1708,6 +1826,627 @@ func (v *mediaFieldsVideo) GetMediaErrors() []mediaFieldsMediaErrorsMediaError {
 
 // GetFilename returns mediaFieldsVideo.Filename, and is useful for accessing the field via an interface.
 func (v *mediaFieldsVideo) GetFilename() string { return v.Filename }
+
+// One move of a media item to a position (from 0) in the gallery.
+type mediaMove struct {
+	// The media's global ID.
+	Id string `json:"id"`
+	// The new position, counting from 0.
+	NewPosition string `json:"newPosition"`
+}
+
+// GetId returns mediaMove.Id, and is useful for accessing the field via an interface.
+func (v *mediaMove) GetId() string { return v.Id }
+
+// GetNewPosition returns mediaMove.NewPosition, and is useful for accessing the field via an interface.
+func (v *mediaMove) GetNewPosition() string { return v.NewPosition }
+
+// mediaOrderNodesBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type mediaOrderNodesBulkOperation struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns mediaOrderNodesBulkOperation.Typename, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesBulkOperation) GetTypename() string { return v.Typename }
+
+// mediaOrderNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type mediaOrderNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns mediaOrderNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesExternalVideo) GetTypename() string { return v.Typename }
+
+// mediaOrderNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type mediaOrderNodesMediaImage struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns mediaOrderNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesMediaImage) GetTypename() string { return v.Typename }
+
+// mediaOrderNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type mediaOrderNodesModel3d struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns mediaOrderNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesModel3d) GetTypename() string { return v.Typename }
+
+// mediaOrderNodesNode includes the requested fields of the GraphQL interface Node.
+//
+// mediaOrderNodesNode is implemented by the following types:
+// mediaOrderNodesBulkOperation
+// mediaOrderNodesExternalVideo
+// mediaOrderNodesMediaImage
+// mediaOrderNodesModel3d
+// mediaOrderNodesProduct
+// mediaOrderNodesVideo
+// The GraphQL type's documentation follows.
+//
+// An object with a global ID.
+type mediaOrderNodesNode interface {
+	implementsGraphQLInterfacemediaOrderNodesNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+}
+
+func (v *mediaOrderNodesBulkOperation) implementsGraphQLInterfacemediaOrderNodesNode() {}
+func (v *mediaOrderNodesExternalVideo) implementsGraphQLInterfacemediaOrderNodesNode() {}
+func (v *mediaOrderNodesMediaImage) implementsGraphQLInterfacemediaOrderNodesNode()    {}
+func (v *mediaOrderNodesModel3d) implementsGraphQLInterfacemediaOrderNodesNode()       {}
+func (v *mediaOrderNodesProduct) implementsGraphQLInterfacemediaOrderNodesNode()       {}
+func (v *mediaOrderNodesVideo) implementsGraphQLInterfacemediaOrderNodesNode()         {}
+
+func __unmarshalmediaOrderNodesNode(b []byte, v *mediaOrderNodesNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "BulkOperation":
+		*v = new(mediaOrderNodesBulkOperation)
+		return json.Unmarshal(b, *v)
+	case "ExternalVideo":
+		*v = new(mediaOrderNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(mediaOrderNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(mediaOrderNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Product":
+		*v = new(mediaOrderNodesProduct)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(mediaOrderNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for mediaOrderNodesNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalmediaOrderNodesNode(v *mediaOrderNodesNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *mediaOrderNodesBulkOperation:
+		typename = "BulkOperation"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*mediaOrderNodesBulkOperation
+		}{typename, v}
+		return json.Marshal(result)
+	case *mediaOrderNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*mediaOrderNodesExternalVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case *mediaOrderNodesMediaImage:
+		typename = "MediaImage"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*mediaOrderNodesMediaImage
+		}{typename, v}
+		return json.Marshal(result)
+	case *mediaOrderNodesModel3d:
+		typename = "Model3d"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*mediaOrderNodesModel3d
+		}{typename, v}
+		return json.Marshal(result)
+	case *mediaOrderNodesProduct:
+		typename = "Product"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*mediaOrderNodesProduct
+		}{typename, v}
+		return json.Marshal(result)
+	case *mediaOrderNodesVideo:
+		typename = "Video"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*mediaOrderNodesVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for mediaOrderNodesNode: "%T"`, v)
+	}
+}
+
+// mediaOrderNodesProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type mediaOrderNodesProduct struct {
+	Typename string `json:"__typename"`
+	// The product's global ID.
+	Id string `json:"id"`
+	// How many media the product has.
+	MediaCount mediaOrderNodesProductMediaCount `json:"mediaCount"`
+	// The product's media, in gallery order unless sorted otherwise.
+	Media mediaOrderNodesProductMediaMediaConnection `json:"media"`
+}
+
+// GetTypename returns mediaOrderNodesProduct.Typename, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProduct) GetTypename() string { return v.Typename }
+
+// GetId returns mediaOrderNodesProduct.Id, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProduct) GetId() string { return v.Id }
+
+// GetMediaCount returns mediaOrderNodesProduct.MediaCount, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProduct) GetMediaCount() mediaOrderNodesProductMediaCount {
+	return v.MediaCount
+}
+
+// GetMedia returns mediaOrderNodesProduct.Media, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProduct) GetMedia() mediaOrderNodesProductMediaMediaConnection {
+	return v.Media
+}
+
+// mediaOrderNodesProductMediaCount includes the requested fields of the GraphQL type Count.
+// The GraphQL type's documentation follows.
+//
+// A count of resources.
+type mediaOrderNodesProductMediaCount struct {
+	// The count.
+	Count int `json:"count"`
+}
+
+// GetCount returns mediaOrderNodesProductMediaCount.Count, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProductMediaCount) GetCount() int { return v.Count }
+
+// mediaOrderNodesProductMediaMediaConnection includes the requested fields of the GraphQL type MediaConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of media.
+type mediaOrderNodesProductMediaMediaConnection struct {
+	// The media on this page.
+	Nodes []mediaOrderNodesProductMediaMediaConnectionNodesMedia `json:"-"`
+}
+
+// GetNodes returns mediaOrderNodesProductMediaMediaConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProductMediaMediaConnection) GetNodes() []mediaOrderNodesProductMediaMediaConnectionNodesMedia {
+	return v.Nodes
+}
+
+func (v *mediaOrderNodesProductMediaMediaConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*mediaOrderNodesProductMediaMediaConnection
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.mediaOrderNodesProductMediaMediaConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]mediaOrderNodesProductMediaMediaConnectionNodesMedia,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalmediaOrderNodesProductMediaMediaConnectionNodesMedia(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal mediaOrderNodesProductMediaMediaConnection.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalmediaOrderNodesProductMediaMediaConnection struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *mediaOrderNodesProductMediaMediaConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *mediaOrderNodesProductMediaMediaConnection) __premarshalJSON() (*__premarshalmediaOrderNodesProductMediaMediaConnection, error) {
+	var retval __premarshalmediaOrderNodesProductMediaMediaConnection
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalmediaOrderNodesProductMediaMediaConnectionNodesMedia(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal mediaOrderNodesProductMediaMediaConnection.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// mediaOrderNodesProductMediaMediaConnectionNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type mediaOrderNodesProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+}
+
+// GetTypename returns mediaOrderNodesProductMediaMediaConnectionNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesExternalVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns mediaOrderNodesProductMediaMediaConnectionNodesExternalVideo.Id, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesExternalVideo) GetId() string { return v.Id }
+
+// mediaOrderNodesProductMediaMediaConnectionNodesMedia includes the requested fields of the GraphQL interface Media.
+//
+// mediaOrderNodesProductMediaMediaConnectionNodesMedia is implemented by the following types:
+// mediaOrderNodesProductMediaMediaConnectionNodesExternalVideo
+// mediaOrderNodesProductMediaMediaConnectionNodesMediaImage
+// mediaOrderNodesProductMediaMediaConnectionNodesModel3d
+// mediaOrderNodesProductMediaMediaConnectionNodesVideo
+// The GraphQL type's documentation follows.
+//
+// A media item attached to a product.
+type mediaOrderNodesProductMediaMediaConnectionNodesMedia interface {
+	implementsGraphQLInterfacemediaOrderNodesProductMediaMediaConnectionNodesMedia()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+	// GetId returns the interface-field "id" from its implementation.
+	// The GraphQL interface field's documentation follows.
+	//
+	// The media's global ID.
+	GetId() string
+}
+
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesExternalVideo) implementsGraphQLInterfacemediaOrderNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesMediaImage) implementsGraphQLInterfacemediaOrderNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesModel3d) implementsGraphQLInterfacemediaOrderNodesProductMediaMediaConnectionNodesMedia() {
+}
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesVideo) implementsGraphQLInterfacemediaOrderNodesProductMediaMediaConnectionNodesMedia() {
+}
+
+func __unmarshalmediaOrderNodesProductMediaMediaConnectionNodesMedia(b []byte, v *mediaOrderNodesProductMediaMediaConnectionNodesMedia) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "ExternalVideo":
+		*v = new(mediaOrderNodesProductMediaMediaConnectionNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(mediaOrderNodesProductMediaMediaConnectionNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(mediaOrderNodesProductMediaMediaConnectionNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(mediaOrderNodesProductMediaMediaConnectionNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Media.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for mediaOrderNodesProductMediaMediaConnectionNodesMedia: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalmediaOrderNodesProductMediaMediaConnectionNodesMedia(v *mediaOrderNodesProductMediaMediaConnectionNodesMedia) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *mediaOrderNodesProductMediaMediaConnectionNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*mediaOrderNodesProductMediaMediaConnectionNodesExternalVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case *mediaOrderNodesProductMediaMediaConnectionNodesMediaImage:
+		typename = "MediaImage"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*mediaOrderNodesProductMediaMediaConnectionNodesMediaImage
+		}{typename, v}
+		return json.Marshal(result)
+	case *mediaOrderNodesProductMediaMediaConnectionNodesModel3d:
+		typename = "Model3d"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*mediaOrderNodesProductMediaMediaConnectionNodesModel3d
+		}{typename, v}
+		return json.Marshal(result)
+	case *mediaOrderNodesProductMediaMediaConnectionNodesVideo:
+		typename = "Video"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*mediaOrderNodesProductMediaMediaConnectionNodesVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for mediaOrderNodesProductMediaMediaConnectionNodesMedia: "%T"`, v)
+	}
+}
+
+// mediaOrderNodesProductMediaMediaConnectionNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type mediaOrderNodesProductMediaMediaConnectionNodesMediaImage struct {
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+}
+
+// GetTypename returns mediaOrderNodesProductMediaMediaConnectionNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesMediaImage) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns mediaOrderNodesProductMediaMediaConnectionNodesMediaImage.Id, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesMediaImage) GetId() string { return v.Id }
+
+// mediaOrderNodesProductMediaMediaConnectionNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type mediaOrderNodesProductMediaMediaConnectionNodesModel3d struct {
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+}
+
+// GetTypename returns mediaOrderNodesProductMediaMediaConnectionNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesModel3d) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns mediaOrderNodesProductMediaMediaConnectionNodesModel3d.Id, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesModel3d) GetId() string { return v.Id }
+
+// mediaOrderNodesProductMediaMediaConnectionNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type mediaOrderNodesProductMediaMediaConnectionNodesVideo struct {
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+}
+
+// GetTypename returns mediaOrderNodesProductMediaMediaConnectionNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns mediaOrderNodesProductMediaMediaConnectionNodesVideo.Id, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesProductMediaMediaConnectionNodesVideo) GetId() string { return v.Id }
+
+// mediaOrderNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type mediaOrderNodesVideo struct {
+	Typename string `json:"__typename"`
+}
+
+// GetTypename returns mediaOrderNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *mediaOrderNodesVideo) GetTypename() string { return v.Typename }
+
+// mediaOrderResponse is returned by mediaOrder on success.
+type mediaOrderResponse struct {
+	// Returns the objects with the given global IDs, in the same order; null
+	// for an ID that names nothing.
+	Nodes []mediaOrderNodesNode `json:"-"`
+}
+
+// GetNodes returns mediaOrderResponse.Nodes, and is useful for accessing the field via an interface.
+func (v *mediaOrderResponse) GetNodes() []mediaOrderNodesNode { return v.Nodes }
+
+func (v *mediaOrderResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*mediaOrderResponse
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.mediaOrderResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]mediaOrderNodesNode,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalmediaOrderNodesNode(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal mediaOrderResponse.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalmediaOrderResponse struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *mediaOrderResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *mediaOrderResponse) __premarshalJSON() (*__premarshalmediaOrderResponse, error) {
+	var retval __premarshalmediaOrderResponse
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalmediaOrderNodesNode(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal mediaOrderResponse.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// A metafield to create or update.
+type metafieldInput struct {
+	// The owner's global ID, such as a product's.
+	OwnerId string `json:"ownerId"`
+	// The namespace (the app's own when omitted).
+	Namespace string `json:"namespace"`
+	// The key within the namespace (2 to 64 characters).
+	Key string `json:"key"`
+	// The value, as a string whatever the type.
+	Value string `json:"value"`
+	// The metafield type, such as json.
+	Type string `json:"type"`
+}
+
+// GetOwnerId returns metafieldInput.OwnerId, and is useful for accessing the field via an interface.
+func (v *metafieldInput) GetOwnerId() string { return v.OwnerId }
+
+// GetNamespace returns metafieldInput.Namespace, and is useful for accessing the field via an interface.
+func (v *metafieldInput) GetNamespace() string { return v.Namespace }
+
+// GetKey returns metafieldInput.Key, and is useful for accessing the field via an interface.
+func (v *metafieldInput) GetKey() string { return v.Key }
+
+// GetValue returns metafieldInput.Value, and is useful for accessing the field via an interface.
+func (v *metafieldInput) GetValue() string { return v.Value }
+
+// GetType returns metafieldInput.Type, and is useful for accessing the field via an interface.
+func (v *metafieldInput) GetType() string { return v.Type }
 
 // newestVideosNodesBulkOperation includes the requested fields of the GraphQL type BulkOperation.
 // The GraphQL type's documentation follows.
@@ -2771,6 +3510,399 @@ type preflightVariantsResponse struct {
 func (v *preflightVariantsResponse) GetProductVariants() preflightVariantsProductVariantsProductVariantConnection {
 	return v.ProductVariants
 }
+
+// productGalleryProduct includes the requested fields of the GraphQL type Product.
+// The GraphQL type's documentation follows.
+//
+// A product in the store.
+type productGalleryProduct struct {
+	// The product's global ID.
+	Id string `json:"id"`
+	// How many media the product has.
+	MediaCount productGalleryProductMediaCount `json:"mediaCount"`
+	// A metafield of the product by namespace and key, or null.
+	Snapshot productGalleryProductSnapshotMetafield `json:"snapshot"`
+	// The product's media, in gallery order unless sorted otherwise.
+	Media productGalleryProductMediaMediaConnection `json:"media"`
+}
+
+// GetId returns productGalleryProduct.Id, and is useful for accessing the field via an interface.
+func (v *productGalleryProduct) GetId() string { return v.Id }
+
+// GetMediaCount returns productGalleryProduct.MediaCount, and is useful for accessing the field via an interface.
+func (v *productGalleryProduct) GetMediaCount() productGalleryProductMediaCount { return v.MediaCount }
+
+// GetSnapshot returns productGalleryProduct.Snapshot, and is useful for accessing the field via an interface.
+func (v *productGalleryProduct) GetSnapshot() productGalleryProductSnapshotMetafield {
+	return v.Snapshot
+}
+
+// GetMedia returns productGalleryProduct.Media, and is useful for accessing the field via an interface.
+func (v *productGalleryProduct) GetMedia() productGalleryProductMediaMediaConnection { return v.Media }
+
+// productGalleryProductMediaCount includes the requested fields of the GraphQL type Count.
+// The GraphQL type's documentation follows.
+//
+// A count of resources.
+type productGalleryProductMediaCount struct {
+	// The count.
+	Count int `json:"count"`
+}
+
+// GetCount returns productGalleryProductMediaCount.Count, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaCount) GetCount() int { return v.Count }
+
+// productGalleryProductMediaMediaConnection includes the requested fields of the GraphQL type MediaConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of media.
+type productGalleryProductMediaMediaConnection struct {
+	// The media on this page.
+	Nodes []productGalleryProductMediaMediaConnectionNodesMedia `json:"-"`
+}
+
+// GetNodes returns productGalleryProductMediaMediaConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnection) GetNodes() []productGalleryProductMediaMediaConnectionNodesMedia {
+	return v.Nodes
+}
+
+func (v *productGalleryProductMediaMediaConnection) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*productGalleryProductMediaMediaConnection
+		Nodes []json.RawMessage `json:"nodes"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.productGalleryProductMediaMediaConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Nodes
+		src := firstPass.Nodes
+		*dst = make(
+			[]productGalleryProductMediaMediaConnectionNodesMedia,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalproductGalleryProductMediaMediaConnectionNodesMedia(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal productGalleryProductMediaMediaConnection.Nodes: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalproductGalleryProductMediaMediaConnection struct {
+	Nodes []json.RawMessage `json:"nodes"`
+}
+
+func (v *productGalleryProductMediaMediaConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *productGalleryProductMediaMediaConnection) __premarshalJSON() (*__premarshalproductGalleryProductMediaMediaConnection, error) {
+	var retval __premarshalproductGalleryProductMediaMediaConnection
+
+	{
+
+		dst := &retval.Nodes
+		src := v.Nodes
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalproductGalleryProductMediaMediaConnectionNodesMedia(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal productGalleryProductMediaMediaConnection.Nodes: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// productGalleryProductMediaMediaConnectionNodesExternalVideo includes the requested fields of the GraphQL type ExternalVideo.
+// The GraphQL type's documentation follows.
+//
+// A video hosted on YouTube or Vimeo.
+type productGalleryProductMediaMediaConnectionNodesExternalVideo struct {
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+	// The media's alternative text.
+	Alt string `json:"alt"`
+	// The processing status.
+	Status MediaStatus `json:"status"`
+}
+
+// GetTypename returns productGalleryProductMediaMediaConnectionNodesExternalVideo.Typename, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns productGalleryProductMediaMediaConnectionNodesExternalVideo.Id, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetId() string { return v.Id }
+
+// GetAlt returns productGalleryProductMediaMediaConnectionNodesExternalVideo.Alt, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetAlt() string { return v.Alt }
+
+// GetStatus returns productGalleryProductMediaMediaConnectionNodesExternalVideo.Status, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) GetStatus() MediaStatus {
+	return v.Status
+}
+
+// productGalleryProductMediaMediaConnectionNodesMedia includes the requested fields of the GraphQL interface Media.
+//
+// productGalleryProductMediaMediaConnectionNodesMedia is implemented by the following types:
+// productGalleryProductMediaMediaConnectionNodesExternalVideo
+// productGalleryProductMediaMediaConnectionNodesMediaImage
+// productGalleryProductMediaMediaConnectionNodesModel3d
+// productGalleryProductMediaMediaConnectionNodesVideo
+// The GraphQL type's documentation follows.
+//
+// A media item attached to a product.
+type productGalleryProductMediaMediaConnectionNodesMedia interface {
+	implementsGraphQLInterfaceproductGalleryProductMediaMediaConnectionNodesMedia()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+	// GetId returns the interface-field "id" from its implementation.
+	// The GraphQL interface field's documentation follows.
+	//
+	// The media's global ID.
+	GetId() string
+	// GetAlt returns the interface-field "alt" from its implementation.
+	// The GraphQL interface field's documentation follows.
+	//
+	// The media's alternative text.
+	GetAlt() string
+	// GetStatus returns the interface-field "status" from its implementation.
+	// The GraphQL interface field's documentation follows.
+	//
+	// The processing status.
+	GetStatus() MediaStatus
+}
+
+func (v *productGalleryProductMediaMediaConnectionNodesExternalVideo) implementsGraphQLInterfaceproductGalleryProductMediaMediaConnectionNodesMedia() {
+}
+func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) implementsGraphQLInterfaceproductGalleryProductMediaMediaConnectionNodesMedia() {
+}
+func (v *productGalleryProductMediaMediaConnectionNodesModel3d) implementsGraphQLInterfaceproductGalleryProductMediaMediaConnectionNodesMedia() {
+}
+func (v *productGalleryProductMediaMediaConnectionNodesVideo) implementsGraphQLInterfaceproductGalleryProductMediaMediaConnectionNodesMedia() {
+}
+
+func __unmarshalproductGalleryProductMediaMediaConnectionNodesMedia(b []byte, v *productGalleryProductMediaMediaConnectionNodesMedia) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "ExternalVideo":
+		*v = new(productGalleryProductMediaMediaConnectionNodesExternalVideo)
+		return json.Unmarshal(b, *v)
+	case "MediaImage":
+		*v = new(productGalleryProductMediaMediaConnectionNodesMediaImage)
+		return json.Unmarshal(b, *v)
+	case "Model3d":
+		*v = new(productGalleryProductMediaMediaConnectionNodesModel3d)
+		return json.Unmarshal(b, *v)
+	case "Video":
+		*v = new(productGalleryProductMediaMediaConnectionNodesVideo)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Media.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for productGalleryProductMediaMediaConnectionNodesMedia: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalproductGalleryProductMediaMediaConnectionNodesMedia(v *productGalleryProductMediaMediaConnectionNodesMedia) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *productGalleryProductMediaMediaConnectionNodesExternalVideo:
+		typename = "ExternalVideo"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productGalleryProductMediaMediaConnectionNodesExternalVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case *productGalleryProductMediaMediaConnectionNodesMediaImage:
+		typename = "MediaImage"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productGalleryProductMediaMediaConnectionNodesMediaImage
+		}{typename, v}
+		return json.Marshal(result)
+	case *productGalleryProductMediaMediaConnectionNodesModel3d:
+		typename = "Model3d"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productGalleryProductMediaMediaConnectionNodesModel3d
+		}{typename, v}
+		return json.Marshal(result)
+	case *productGalleryProductMediaMediaConnectionNodesVideo:
+		typename = "Video"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*productGalleryProductMediaMediaConnectionNodesVideo
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for productGalleryProductMediaMediaConnectionNodesMedia: "%T"`, v)
+	}
+}
+
+// productGalleryProductMediaMediaConnectionNodesMediaImage includes the requested fields of the GraphQL type MediaImage.
+// The GraphQL type's documentation follows.
+//
+// An image hosted by Shopify.
+type productGalleryProductMediaMediaConnectionNodesMediaImage struct {
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+	// The media's alternative text.
+	Alt string `json:"alt"`
+	// The processing status.
+	Status MediaStatus `json:"status"`
+}
+
+// GetTypename returns productGalleryProductMediaMediaConnectionNodesMediaImage.Typename, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns productGalleryProductMediaMediaConnectionNodesMediaImage.Id, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetId() string { return v.Id }
+
+// GetAlt returns productGalleryProductMediaMediaConnectionNodesMediaImage.Alt, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetAlt() string { return v.Alt }
+
+// GetStatus returns productGalleryProductMediaMediaConnectionNodesMediaImage.Status, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesMediaImage) GetStatus() MediaStatus {
+	return v.Status
+}
+
+// productGalleryProductMediaMediaConnectionNodesModel3d includes the requested fields of the GraphQL type Model3d.
+// The GraphQL type's documentation follows.
+//
+// A 3D model hosted by Shopify.
+type productGalleryProductMediaMediaConnectionNodesModel3d struct {
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+	// The media's alternative text.
+	Alt string `json:"alt"`
+	// The processing status.
+	Status MediaStatus `json:"status"`
+}
+
+// GetTypename returns productGalleryProductMediaMediaConnectionNodesModel3d.Typename, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetTypename() string {
+	return v.Typename
+}
+
+// GetId returns productGalleryProductMediaMediaConnectionNodesModel3d.Id, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetId() string { return v.Id }
+
+// GetAlt returns productGalleryProductMediaMediaConnectionNodesModel3d.Alt, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetAlt() string { return v.Alt }
+
+// GetStatus returns productGalleryProductMediaMediaConnectionNodesModel3d.Status, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesModel3d) GetStatus() MediaStatus {
+	return v.Status
+}
+
+// productGalleryProductMediaMediaConnectionNodesVideo includes the requested fields of the GraphQL type Video.
+// The GraphQL type's documentation follows.
+//
+// A video hosted by Shopify.
+type productGalleryProductMediaMediaConnectionNodesVideo struct {
+	Typename string `json:"__typename"`
+	// The media's global ID.
+	Id string `json:"id"`
+	// The media's alternative text.
+	Alt string `json:"alt"`
+	// The processing status.
+	Status MediaStatus `json:"status"`
+	// The video's file name.
+	Filename string `json:"filename"`
+}
+
+// GetTypename returns productGalleryProductMediaMediaConnectionNodesVideo.Typename, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetTypename() string { return v.Typename }
+
+// GetId returns productGalleryProductMediaMediaConnectionNodesVideo.Id, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetId() string { return v.Id }
+
+// GetAlt returns productGalleryProductMediaMediaConnectionNodesVideo.Alt, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetAlt() string { return v.Alt }
+
+// GetStatus returns productGalleryProductMediaMediaConnectionNodesVideo.Status, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetStatus() MediaStatus {
+	return v.Status
+}
+
+// GetFilename returns productGalleryProductMediaMediaConnectionNodesVideo.Filename, and is useful for accessing the field via an interface.
+func (v *productGalleryProductMediaMediaConnectionNodesVideo) GetFilename() string { return v.Filename }
+
+// productGalleryProductSnapshotMetafield includes the requested fields of the GraphQL type Metafield.
+// The GraphQL type's documentation follows.
+//
+// A custom field attached to a resource.
+type productGalleryProductSnapshotMetafield struct {
+	// The value, as a string.
+	Value string `json:"value"`
+}
+
+// GetValue returns productGalleryProductSnapshotMetafield.Value, and is useful for accessing the field via an interface.
+func (v *productGalleryProductSnapshotMetafield) GetValue() string { return v.Value }
+
+// productGalleryResponse is returned by productGallery on success.
+type productGalleryResponse struct {
+	// Returns a product by its ID, or null.
+	Product productGalleryProduct `json:"product"`
+}
+
+// GetProduct returns productGalleryResponse.Product, and is useful for accessing the field via an interface.
+func (v *productGalleryResponse) GetProduct() productGalleryProduct { return v.Product }
 
 // Identifies the product productUpdate changes.
 type productRef struct {
@@ -4379,6 +5511,156 @@ func (v *productsVideosResponse) __premarshalJSON() (*__premarshalproductsVideos
 	return &retval, nil
 }
 
+// reorderMediaProductReorderMediaProductReorderMediaPayload includes the requested fields of the GraphQL type ProductReorderMediaPayload.
+// The GraphQL type's documentation follows.
+//
+// The result of productReorderMedia.
+type reorderMediaProductReorderMediaProductReorderMediaPayload struct {
+	// The job that applies the moves.
+	Job reorderMediaProductReorderMediaProductReorderMediaPayloadJob `json:"job"`
+	// Problems with the input.
+	MediaUserErrors []reorderMediaProductReorderMediaProductReorderMediaPayloadMediaUserErrorsMediaUserError `json:"mediaUserErrors"`
+}
+
+// GetJob returns reorderMediaProductReorderMediaProductReorderMediaPayload.Job, and is useful for accessing the field via an interface.
+func (v *reorderMediaProductReorderMediaProductReorderMediaPayload) GetJob() reorderMediaProductReorderMediaProductReorderMediaPayloadJob {
+	return v.Job
+}
+
+// GetMediaUserErrors returns reorderMediaProductReorderMediaProductReorderMediaPayload.MediaUserErrors, and is useful for accessing the field via an interface.
+func (v *reorderMediaProductReorderMediaProductReorderMediaPayload) GetMediaUserErrors() []reorderMediaProductReorderMediaProductReorderMediaPayloadMediaUserErrorsMediaUserError {
+	return v.MediaUserErrors
+}
+
+// reorderMediaProductReorderMediaProductReorderMediaPayloadJob includes the requested fields of the GraphQL type Job.
+// The GraphQL type's documentation follows.
+//
+// A long-running task started by an asynchronous mutation.
+type reorderMediaProductReorderMediaProductReorderMediaPayloadJob struct {
+	// The job's ID.
+	Id string `json:"id"`
+	// Whether the job has run.
+	Done bool `json:"done"`
+}
+
+// GetId returns reorderMediaProductReorderMediaProductReorderMediaPayloadJob.Id, and is useful for accessing the field via an interface.
+func (v *reorderMediaProductReorderMediaProductReorderMediaPayloadJob) GetId() string { return v.Id }
+
+// GetDone returns reorderMediaProductReorderMediaProductReorderMediaPayloadJob.Done, and is useful for accessing the field via an interface.
+func (v *reorderMediaProductReorderMediaProductReorderMediaPayloadJob) GetDone() bool { return v.Done }
+
+// reorderMediaProductReorderMediaProductReorderMediaPayloadMediaUserErrorsMediaUserError includes the requested fields of the GraphQL type MediaUserError.
+// The GraphQL type's documentation follows.
+//
+// A problem with a media mutation's input.
+type reorderMediaProductReorderMediaProductReorderMediaPayloadMediaUserErrorsMediaUserError struct {
+	// The error code.
+	Code string `json:"code"`
+	// The path to the input field at fault.
+	Field []string `json:"field"`
+	// A description of the problem.
+	Message string `json:"message"`
+}
+
+// GetCode returns reorderMediaProductReorderMediaProductReorderMediaPayloadMediaUserErrorsMediaUserError.Code, and is useful for accessing the field via an interface.
+func (v *reorderMediaProductReorderMediaProductReorderMediaPayloadMediaUserErrorsMediaUserError) GetCode() string {
+	return v.Code
+}
+
+// GetField returns reorderMediaProductReorderMediaProductReorderMediaPayloadMediaUserErrorsMediaUserError.Field, and is useful for accessing the field via an interface.
+func (v *reorderMediaProductReorderMediaProductReorderMediaPayloadMediaUserErrorsMediaUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns reorderMediaProductReorderMediaProductReorderMediaPayloadMediaUserErrorsMediaUserError.Message, and is useful for accessing the field via an interface.
+func (v *reorderMediaProductReorderMediaProductReorderMediaPayloadMediaUserErrorsMediaUserError) GetMessage() string {
+	return v.Message
+}
+
+// reorderMediaResponse is returned by reorderMedia on success.
+type reorderMediaResponse struct {
+	// Starts an asynchronous job that moves media within a product's gallery;
+	// the moves are applied in order, positions counting from 0.
+	ProductReorderMedia reorderMediaProductReorderMediaProductReorderMediaPayload `json:"productReorderMedia"`
+}
+
+// GetProductReorderMedia returns reorderMediaResponse.ProductReorderMedia, and is useful for accessing the field via an interface.
+func (v *reorderMediaResponse) GetProductReorderMedia() reorderMediaProductReorderMediaProductReorderMediaPayload {
+	return v.ProductReorderMedia
+}
+
+// setSnapshotMetafieldsSetMetafieldsSetPayload includes the requested fields of the GraphQL type MetafieldsSetPayload.
+// The GraphQL type's documentation follows.
+//
+// The result of metafieldsSet.
+type setSnapshotMetafieldsSetMetafieldsSetPayload struct {
+	// The metafields set.
+	Metafields []setSnapshotMetafieldsSetMetafieldsSetPayloadMetafieldsMetafield `json:"metafields"`
+	// Problems with the input.
+	UserErrors []setSnapshotMetafieldsSetMetafieldsSetPayloadUserErrorsMetafieldsSetUserError `json:"userErrors"`
+}
+
+// GetMetafields returns setSnapshotMetafieldsSetMetafieldsSetPayload.Metafields, and is useful for accessing the field via an interface.
+func (v *setSnapshotMetafieldsSetMetafieldsSetPayload) GetMetafields() []setSnapshotMetafieldsSetMetafieldsSetPayloadMetafieldsMetafield {
+	return v.Metafields
+}
+
+// GetUserErrors returns setSnapshotMetafieldsSetMetafieldsSetPayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *setSnapshotMetafieldsSetMetafieldsSetPayload) GetUserErrors() []setSnapshotMetafieldsSetMetafieldsSetPayloadUserErrorsMetafieldsSetUserError {
+	return v.UserErrors
+}
+
+// setSnapshotMetafieldsSetMetafieldsSetPayloadMetafieldsMetafield includes the requested fields of the GraphQL type Metafield.
+// The GraphQL type's documentation follows.
+//
+// A custom field attached to a resource.
+type setSnapshotMetafieldsSetMetafieldsSetPayloadMetafieldsMetafield struct {
+	// The metafield's global ID.
+	Id string `json:"id"`
+}
+
+// GetId returns setSnapshotMetafieldsSetMetafieldsSetPayloadMetafieldsMetafield.Id, and is useful for accessing the field via an interface.
+func (v *setSnapshotMetafieldsSetMetafieldsSetPayloadMetafieldsMetafield) GetId() string { return v.Id }
+
+// setSnapshotMetafieldsSetMetafieldsSetPayloadUserErrorsMetafieldsSetUserError includes the requested fields of the GraphQL type MetafieldsSetUserError.
+// The GraphQL type's documentation follows.
+//
+// A problem with a metafieldsSet input.
+type setSnapshotMetafieldsSetMetafieldsSetPayloadUserErrorsMetafieldsSetUserError struct {
+	// The error code.
+	Code string `json:"code"`
+	// The path to the input field at fault.
+	Field []string `json:"field"`
+	// A description of the problem.
+	Message string `json:"message"`
+}
+
+// GetCode returns setSnapshotMetafieldsSetMetafieldsSetPayloadUserErrorsMetafieldsSetUserError.Code, and is useful for accessing the field via an interface.
+func (v *setSnapshotMetafieldsSetMetafieldsSetPayloadUserErrorsMetafieldsSetUserError) GetCode() string {
+	return v.Code
+}
+
+// GetField returns setSnapshotMetafieldsSetMetafieldsSetPayloadUserErrorsMetafieldsSetUserError.Field, and is useful for accessing the field via an interface.
+func (v *setSnapshotMetafieldsSetMetafieldsSetPayloadUserErrorsMetafieldsSetUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns setSnapshotMetafieldsSetMetafieldsSetPayloadUserErrorsMetafieldsSetUserError.Message, and is useful for accessing the field via an interface.
+func (v *setSnapshotMetafieldsSetMetafieldsSetPayloadUserErrorsMetafieldsSetUserError) GetMessage() string {
+	return v.Message
+}
+
+// setSnapshotResponse is returned by setSnapshot on success.
+type setSnapshotResponse struct {
+	// Creates or updates metafields (at most 25 per call).
+	MetafieldsSet setSnapshotMetafieldsSetMetafieldsSetPayload `json:"metafieldsSet"`
+}
+
+// GetMetafieldsSet returns setSnapshotResponse.MetafieldsSet, and is useful for accessing the field via an interface.
+func (v *setSnapshotResponse) GetMetafieldsSet() setSnapshotMetafieldsSetMetafieldsSetPayload {
+	return v.MetafieldsSet
+}
+
 // skuVariant is what a SKU search reads of each variant it finds: enough to
 // compare the SKU exactly and name the product a video attaches to.
 type skuVariant struct {
@@ -4551,6 +5833,60 @@ func (v *stagedUploadInput) GetHttpMethod() string { return v.HttpMethod }
 
 // GetFileSize returns stagedUploadInput.FileSize, and is useful for accessing the field via an interface.
 func (v *stagedUploadInput) GetFileSize() string { return v.FileSize }
+
+// updateFilesFileUpdateFileUpdatePayload includes the requested fields of the GraphQL type FileUpdatePayload.
+// The GraphQL type's documentation follows.
+//
+// The result of fileUpdate.
+type updateFilesFileUpdateFileUpdatePayload struct {
+	// Problems with the input.
+	UserErrors []updateFilesFileUpdateFileUpdatePayloadUserErrorsFilesUserError `json:"userErrors"`
+}
+
+// GetUserErrors returns updateFilesFileUpdateFileUpdatePayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *updateFilesFileUpdateFileUpdatePayload) GetUserErrors() []updateFilesFileUpdateFileUpdatePayloadUserErrorsFilesUserError {
+	return v.UserErrors
+}
+
+// updateFilesFileUpdateFileUpdatePayloadUserErrorsFilesUserError includes the requested fields of the GraphQL type FilesUserError.
+// The GraphQL type's documentation follows.
+//
+// A problem with a file mutation's input.
+type updateFilesFileUpdateFileUpdatePayloadUserErrorsFilesUserError struct {
+	// The error code.
+	Code string `json:"code"`
+	// The path to the input field at fault.
+	Field []string `json:"field"`
+	// A description of the problem.
+	Message string `json:"message"`
+}
+
+// GetCode returns updateFilesFileUpdateFileUpdatePayloadUserErrorsFilesUserError.Code, and is useful for accessing the field via an interface.
+func (v *updateFilesFileUpdateFileUpdatePayloadUserErrorsFilesUserError) GetCode() string {
+	return v.Code
+}
+
+// GetField returns updateFilesFileUpdateFileUpdatePayloadUserErrorsFilesUserError.Field, and is useful for accessing the field via an interface.
+func (v *updateFilesFileUpdateFileUpdatePayloadUserErrorsFilesUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns updateFilesFileUpdateFileUpdatePayloadUserErrorsFilesUserError.Message, and is useful for accessing the field via an interface.
+func (v *updateFilesFileUpdateFileUpdatePayloadUserErrorsFilesUserError) GetMessage() string {
+	return v.Message
+}
+
+// updateFilesResponse is returned by updateFiles on success.
+type updateFilesResponse struct {
+	// Updates files: alt text, and which products reference them. A file whose
+	// last product reference is removed stays in the store's files.
+	FileUpdate updateFilesFileUpdateFileUpdatePayload `json:"fileUpdate"`
+}
+
+// GetFileUpdate returns updateFilesResponse.FileUpdate, and is useful for accessing the field via an interface.
+func (v *updateFilesResponse) GetFileUpdate() updateFilesFileUpdateFileUpdatePayload {
+	return v.FileUpdate
+}
 
 // videoStatusesNodesBulkOperation includes the requested fields of the GraphQL type BulkOperation.
 // The GraphQL type's documentation follows.
@@ -5120,6 +6456,42 @@ func bulkRunMutation(
 	return data_, err_
 }
 
+// The query executed by jobState.
+const jobState_Operation = `
+query jobState ($id: ID!) {
+	job(id: $id) {
+		id
+		done
+	}
+}
+`
+
+// jobState polls an asynchronous job (not a Node, so one per call).
+func jobState(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *jobStateResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "jobState",
+		Query:  jobState_Operation,
+		Variables: &__jobStateInput{
+			Id: id,
+		},
+	}
+
+	data_ = &jobStateResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The query executed by lookupVariants.
 const lookupVariants_Operation = `
 query lookupVariants ($query: String!, $first: Int!, $after: String) {
@@ -5164,6 +6536,58 @@ func lookupVariants(
 	}
 
 	data_ = &lookupVariantsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by mediaOrder.
+const mediaOrder_Operation = `
+query mediaOrder ($ids: [ID!]!, $first: Int!, $reverse: Boolean!) {
+	nodes(ids: $ids) {
+		__typename
+		... on Product {
+			id
+			mediaCount {
+				count
+			}
+			media(first: $first, reverse: $reverse, sortKey: POSITION) {
+				nodes {
+					__typename
+					id
+				}
+			}
+		}
+	}
+}
+`
+
+// mediaOrder reads the head of several products' galleries (or, reversed,
+// their tails) and their media counts: where a video sits after a move.
+func mediaOrder(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	ids []string,
+	first int,
+	reverse bool,
+) (data_ *mediaOrderResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "mediaOrder",
+		Query:  mediaOrder_Operation,
+		Variables: &__mediaOrderInput{
+			Ids:     ids,
+			First:   first,
+			Reverse: reverse,
+		},
+	}
+
+	data_ = &mediaOrderResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
@@ -5288,6 +6712,63 @@ func preflightVariants(
 	}
 
 	data_ = &preflightVariantsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by productGallery.
+const productGallery_Operation = `
+query productGallery ($productId: ID!, $key: String!, $first: Int!) {
+	product(id: $productId) {
+		id
+		mediaCount {
+			count
+		}
+		snapshot: metafield(namespace: "catalogvideo", key: $key) {
+			value
+		}
+		media(first: $first, sortKey: POSITION) {
+			nodes {
+				__typename
+				id
+				alt
+				status
+				... on Video {
+					filename
+				}
+			}
+		}
+	}
+}
+`
+
+// productGallery reads one product's whole gallery in order and the
+// replacement snapshot of one job (a metafield keyed by the job's marker).
+func productGallery(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	productId string,
+	key string,
+	first int,
+) (data_ *productGalleryResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "productGallery",
+		Query:  productGallery_Operation,
+		Variables: &__productGalleryInput{
+			ProductId: productId,
+			Key:       key,
+			First:     first,
+		},
+	}
+
+	data_ = &productGalleryResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
@@ -5437,6 +6918,94 @@ func productsVideos(
 	return data_, err_
 }
 
+// The mutation executed by reorderMedia.
+const reorderMedia_Operation = `
+mutation reorderMedia ($productId: ID!, $moves: [MoveInput!]!) {
+	productReorderMedia(id: $productId, moves: $moves) {
+		job {
+			id
+			done
+		}
+		mediaUserErrors {
+			code
+			field
+			message
+		}
+	}
+}
+`
+
+// reorderMedia moves media within a product's gallery. Shopify applies the
+// moves in an asynchronous job, which jobState polls.
+func reorderMedia(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	productId string,
+	moves []mediaMove,
+) (data_ *reorderMediaResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "reorderMedia",
+		Query:  reorderMedia_Operation,
+		Variables: &__reorderMediaInput{
+			ProductId: productId,
+			Moves:     moves,
+		},
+	}
+
+	data_ = &reorderMediaResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by setSnapshot.
+const setSnapshot_Operation = `
+mutation setSnapshot ($metafields: [MetafieldsSetInput!]!) {
+	metafieldsSet(metafields: $metafields) {
+		metafields {
+			id
+		}
+		userErrors {
+			code
+			field
+			message
+		}
+	}
+}
+`
+
+// setSnapshot writes a replacement snapshot onto its product.
+func setSnapshot(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	metafields []metafieldInput,
+) (data_ *setSnapshotResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "setSnapshot",
+		Query:  setSnapshot_Operation,
+		Variables: &__setSnapshotInput{
+			Metafields: metafields,
+		},
+	}
+
+	data_ = &setSnapshotResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The mutation executed by stageUpload.
 const stageUpload_Operation = `
 mutation stageUpload ($input: [StagedUploadInput!]!) {
@@ -5472,6 +7041,47 @@ func stageUpload(
 	}
 
 	data_ = &stageUploadResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by updateFiles.
+const updateFiles_Operation = `
+mutation updateFiles ($files: [FileUpdateInput!]!) {
+	fileUpdate(files: $files) {
+		userErrors {
+			code
+			field
+			message
+		}
+	}
+}
+`
+
+// updateFiles adds or removes product references of files: removing one
+// detaches a video from the product and keeps the file, so a roll back can
+// attach it again (productDeleteMedia is deprecated: "Use fileUpdate").
+func updateFiles(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	files []fileUpdate,
+) (data_ *updateFilesResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "updateFiles",
+		Query:  updateFiles_Operation,
+		Variables: &__updateFilesInput{
+			Files: files,
+		},
+	}
+
+	data_ = &updateFilesResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

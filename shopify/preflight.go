@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -134,11 +133,12 @@ func NewPreflighter(pub *Publisher, opts ...PreflightOption) (*Preflighter, erro
 //     that fails it);
 //   - a variant has the SKU exactly, and the variants having it belong to
 //     one product;
-//   - the product has room: after adding the video it holds at most the
-//     Publisher's limit (DefaultMaxProductMedia, Shopify's 250), counting
-//     the other rows of the pass that go to the same product. A video that
-//     replaces one already on the product (see replacesOnPublish) counts as
-//     zero.
+//   - the product has room: after adding the video it holds fewer media
+//     than the Publisher's limit (DefaultMaxProductMedia, Shopify's 250),
+//     counting the other rows of the pass that go to the same product, so
+//     that one place stays free for a later replacement, which holds both
+//     videos for a moment. A video that replaces one already on the product
+//     (see replacesOnPublish) counts as zero and may use that place.
 //
 // The SKUs are looked up SKUsPerLookup to a productVariants search, which
 // also reads each product's media count, so a pass costs about three cost
@@ -221,21 +221,27 @@ func (p *Preflighter) Preflight(ctx context.Context, rows []PreflightRow) ([]err
 			errs[i] = &PreflightError{SKU: sku, Reason: PreflightSKUAmbiguous, Err: res.err}
 			continue
 		}
+		// A new video must leave the product under its limit: a later
+		// replacement holds both videos for a moment (see Replace), so one
+		// place stays free. A replacement counts as zero, using that place.
 		pid := res.v.ProductID
-		if res.media+added[pid]+1 <= p.pub.maxProductMedia {
+		have := res.media + added[pid]
+		if have+1 < p.pub.maxProductMedia {
 			added[pid]++
 			continue
 		}
-		replaced, err := p.replaces(ctx, res.v, r)
-		if err != nil {
-			return nil, err
-		}
-		if replaced {
-			continue
+		if have < p.pub.maxProductMedia {
+			replaced, err := p.replaces(ctx, res.v, r)
+			if err != nil {
+				return nil, err
+			}
+			if replaced {
+				continue
+			}
 		}
 		errs[i] = &PreflightError{SKU: sku, Reason: PreflightProductFull, ProductID: pid,
-			Err: fmt.Errorf("product %s (%q) has %d media and the video would make %d, over the %d a product may hold",
-				pid, res.v.ProductTitle, res.media+added[pid], res.media+added[pid]+1, p.pub.maxProductMedia)}
+			Err: fmt.Errorf("product %s (%q) has %d media and the video would make %d; a product may hold %d, and one place stays free for replacing a video later",
+				pid, res.v.ProductTitle, have, have+1, p.pub.maxProductMedia)}
 	}
 	return errs, nil
 }
@@ -262,14 +268,6 @@ func (p *Preflighter) replaces(ctx context.Context, v Variant, row PreflightRow)
 	return found != nil, err
 }
 
-// sdkMarker matches the marker the publisher puts on every video it
-// attaches (see MediaMarker): in brackets in the alt text, and as the file
-// name.
-var (
-	sdkMarkerAlt      = regexp.MustCompile(`\[cv-[0-9a-f]{20}\]`)
-	sdkMarkerFilename = regexp.MustCompile(`^cv-[0-9a-f]{20}\.`)
-)
-
 // replacesOnPublish reports whether publishing row would leave m, a video
 // already on the row's product, in place of a new medium rather than
 // beside it, so that the video counts as zero against the product's media
@@ -277,17 +275,11 @@ var (
 //
 //   - a video carrying the row's own marker is the row's video from an
 //     earlier attempt, which the publisher reuses;
-//   - another video this SDK attached is the product's earlier video,
-//     which publishing a new one for the SKU replaces.
+//   - a video this SDK published for the row's SKU (its file name's SKU
+//     tag, see VideoFilename) is the one a new job's video replaces.
 //
-// The publisher marks a video with MediaMarker(job key), in the alt text
-// and as the file name; the marker does not name the SKU, so on a product
-// with several variants a video made for another SKU counts here too. When
-// the marker moves or comes to name the SKU, this is the function to
-// change.
+// Videos of earlier versions carry no SKU tag and are never replaced, so
+// they count as media like any other.
 func replacesOnPublish(m mediaItem, row PreflightRow) bool {
-	if hasMarker(MediaMarker(row.Key))(m) {
-		return true
-	}
-	return sdkMarkerAlt.MatchString(m.Alt) || sdkMarkerFilename.MatchString(m.Filename)
+	return hasMarker(MediaMarker(row.Key))(m) || publishedFor(row.SKU)(m)
 }

@@ -96,7 +96,15 @@ func TestPreflightFullProduct(t *testing.T) {
 	err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "FULL-1", Duration: 5 * time.Second})
 	wantReason(t, err, shopify.PreflightProductFull, "has 250 media")
 
-	// One image less leaves room for exactly one video: the first row of a
+	// One image less is not enough: a new video must leave a place free
+	// for a later replacement.
+	if n, err := s.srv.RemoveImages(s.full, 1); err != nil || n != 1 {
+		t.Fatalf("RemoveImages = %d, %v", n, err)
+	}
+	err = preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "FULL-1", Duration: 5 * time.Second})
+	wantReason(t, err, shopify.PreflightProductFull, "has 249 media")
+
+	// Two images less leave room for exactly one video: the first row of a
 	// pass fits, the second row for the same product does not.
 	if n, err := s.srv.RemoveImages(s.full, 1); err != nil || n != 1 {
 		t.Fatalf("RemoveImages = %d, %v", n, err)
@@ -111,7 +119,7 @@ func TestPreflightFullProduct(t *testing.T) {
 	if errs[0] != nil {
 		t.Errorf("first row: %v, want room for it", errs[0])
 	}
-	wantReason(t, errs[1], shopify.PreflightProductFull, "would make 251")
+	wantReason(t, errs[1], shopify.PreflightProductFull, "would make 250")
 }
 
 func TestPreflightDurationTooLong(t *testing.T) {
@@ -139,11 +147,13 @@ func TestPreflightReplacementCountsAsZero(t *testing.T) {
 	if _, err := s.pub.PublishVideo(context.Background(), shopify.VideoJob{Key: "old-key", SKU: "MUG-1", OutputURL: url}); err != nil {
 		t.Fatalf("PublishVideo: %v", err)
 	}
-	if _, err := s.srv.AddImages(s.mug, shopify.DefaultMaxProductMedia); err != nil {
+	// 249 media: no room for a new video, room for the moment a
+	// replacement holds both.
+	if _, err := s.srv.AddImages(s.mug, shopify.DefaultMaxProductMedia-1-len(s.srv.Media(s.mug))); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(s.srv.Media(s.mug)); n != shopify.DefaultMaxProductMedia {
-		t.Fatalf("product has %d media, want %d", n, shopify.DefaultMaxProductMedia)
+	if n := len(s.srv.Media(s.mug)); n != shopify.DefaultMaxProductMedia-1 {
+		t.Fatalf("product has %d media, want %d", n, shopify.DefaultMaxProductMedia-1)
 	}
 	// A new job (another key: another prompt) replaces the old video.
 	if err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "new-key", SKU: "MUG-1", Duration: 5 * time.Second}); err != nil {
@@ -249,12 +259,13 @@ func BenchmarkPreflightPoints(b *testing.B) {
 // publishing would.
 func TestPreflightFollowsThePublishersLimit(t *testing.T) {
 	s := newPreflightStore(t)
-	pub := shopify.NewPublisher(s.srv.Client(), shopify.WithMaxProductMedia(4))
+	pub := shopify.NewPublisher(s.srv.Client(), shopify.WithMaxProductMedia(5))
 	pre, err := shopify.NewPreflighter(pub, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// MUG-1's product has 3 images: room for one video, not two.
+	// MUG-1's product has 3 images: room for one video, not two, with a
+	// place kept free.
 	errs, err := pre.Preflight(context.Background(), []shopify.PreflightRow{
 		{Key: "a", SKU: "MUG-1", Duration: time.Second},
 		{Key: "b", SKU: " MUG-1 ", Duration: time.Second},
@@ -266,7 +277,7 @@ func TestPreflightFollowsThePublishersLimit(t *testing.T) {
 	if errs[0] != nil {
 		t.Errorf("first row: %v, want room", errs[0])
 	}
-	wantReason(t, errs[1], shopify.PreflightProductFull, "over the 4 a product may hold")
+	wantReason(t, errs[1], shopify.PreflightProductFull, "may hold 5")
 	wantReason(t, errs[2], shopify.PreflightInvalid, "no SKU")
 	if _, err := shopify.NewPreflighter(nil); err == nil {
 		t.Error("NewPreflighter(nil) was accepted")

@@ -45,6 +45,14 @@ type batchJob struct {
 	located bool
 	vid     *video
 	target  stagedTarget
+	// placement is the job's gallery rule; count is the product's media
+	// count when it was checked (-1 until then).
+	placement Placement
+	count     int
+	// prev is the SKU's earlier video from this SDK, which the job's video
+	// replaces, and snap the snapshot recorded before replacing it.
+	prev *mediaItem
+	snap *Snapshot
 }
 
 func (b *batchJob) fail(err error) {
@@ -61,6 +69,13 @@ func (b *batchJob) fail(err error) {
 // hold per job: the SKU must match exactly, a video already on the product
 // (found by its marker) is never attached again, and each outcome ends
 // READY or FAILED (or with an error saying why it did not get there).
+//
+// Once READY, each video is moved to its gallery slot (VideoJob.Placement,
+// WithPlacement) with productReorderMedia, and a job whose SKU already has
+// a video from this SDK replaces it (see Snapshot): the earlier video is
+// removed only once the new one is READY and in its slot. Result.Slot,
+// Result.Replaced and Result.Batch tell what happened; Result.DeliveryRef
+// is the account to record.
 //
 // Outcomes are in the order of jobs. Jobs that share a key are published
 // once and all get that outcome. With at least the bulk threshold of videos
@@ -88,7 +103,7 @@ func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []Publish
 			continue
 		}
 		first[j.Key] = i
-		work = append(work, &batchJob{job: j, marker: MediaMarker(j.Key)})
+		work = append(work, &batchJob{job: j, marker: MediaMarker(j.Key), placement: p.placementOf(j), count: -1})
 		index = append(index, i)
 	}
 
@@ -111,6 +126,7 @@ func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []Publish
 
 	p.resolveBatch(ctx, work)
 	p.checkBatch(ctx, work)
+	p.snapshotBatch(ctx, work)
 	var upload []*batchJob // not failed, and not on the product already
 	for _, b := range work {
 		if !b.done && b.item == nil {
@@ -122,7 +138,18 @@ func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []Publish
 	}
 	p.attachBatch(ctx, work)
 	p.pollBatch(ctx, work)
+	p.replaceBatch(ctx, work)
+	p.placeBatch(ctx, work)
+	p.clearLegacyMarkers(ctx, work)
 
+	for _, b := range work {
+		switch {
+		case b.item != nil && !b.attachedAt.IsZero():
+			b.res.Batch = p.batch
+		case b.item != nil:
+			b.res.Batch = parseFilename(b.item.Filename).batch
+		}
+	}
 	for w, b := range work {
 		out[index[w]].Result, out[index[w]].Err = b.res, b.err
 	}
@@ -225,14 +252,25 @@ func (p *Publisher) checkBatch(ctx context.Context, work []*batchJob) {
 }
 
 // checkJob settles one job's duplicate check from the first page of its
-// product's videos, paging further only when the page was full.
+// product's videos, paging further only when the page was full. On the
+// way it notes the newest other video this SDK published for the SKU,
+// which the job's video is to replace.
 func (p *Publisher) checkJob(ctx context.Context, b *batchJob, page []mediaItem, more bool, count int) {
-	match := hasMarker(b.marker)
+	own, other := hasMarker(b.marker), publishedFor(b.v.SKU)
+	match := func(m mediaItem) bool {
+		if own(m) {
+			return true
+		}
+		if b.prev == nil && other(m) {
+			b.prev = &m
+		}
+		return false
+	}
+	b.count = count
 	var found *mediaItem
 	for i := range page {
-		if match(page[i]) {
+		if match(page[i]) && found == nil {
 			found = &page[i]
-			break
 		}
 	}
 	if found == nil && more {
@@ -249,6 +287,7 @@ func (p *Publisher) checkJob(ctx context.Context, b *batchJob, page []mediaItem,
 			slog.String("product", b.v.ProductID), slog.String("media", found.ID), slog.String("status", string(found.Status)))
 		return
 	}
+	b.count = count
 	if count >= p.maxProductMedia {
 		b.fail(&PermanentError{Op: "attach", Code: CodeProductMediaLimitExceeded,
 			Err: fmt.Errorf("product %s already has %d media, the most a product may hold is %d", b.v.ProductID, count, p.maxProductMedia)})
@@ -284,7 +323,7 @@ func (p *Publisher) uploadBatch(ctx context.Context, chunk []*batchJob) {
 	}
 	files := make([]stagedFile, len(todo))
 	for i, b := range todo {
-		files[i] = stagedFile{Filename: b.marker + ".mp4", Size: b.vid.size}
+		files[i] = stagedFile{Filename: videoFilename(b.job.Key, b.v.SKU, p.batch, b.snap != nil), Size: b.vid.size}
 	}
 	targets, err := p.stage(ctx, files)
 	for i, b := range todo {
@@ -324,11 +363,7 @@ func (p *Publisher) attachJob(ctx context.Context, b *batchJob) {
 	if b.done || b.item != nil {
 		return
 	}
-	alt := b.job.Alt
-	if strings.TrimSpace(alt) == "" {
-		alt = b.v.ProductTitle + " video"
-	}
-	item, err := p.attach(ctx, b.v, b.target.ResourceURL, mediaAlt(alt, b.marker), b.marker)
+	item, err := p.attach(ctx, b.v, b.target.ResourceURL, p.altText(b), b.marker)
 	if err != nil {
 		b.fail(err)
 		return

@@ -3,6 +3,7 @@ package shopify_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,8 +44,10 @@ func TestPublishBatch(t *testing.T) {
 	calls := func(f string) int { return after.Calls[f] - before.Calls[f] }
 	// The SKUs were cached by the first publish only for job 7; the rest
 	// take one lookup. 29 new videos: 3 stagings of up to 10, 29 attaches,
-	// 2 duplicate checks of up to 25 products and 2 polls of all of them.
-	want := map[string]int{"productVariants": 1, "stagedUploadsCreate": 3, "productUpdate": 29, "nodes": 2 + 2, "product": 0}
+	// 2 duplicate checks of up to 25 products and 2 polls of all of them;
+	// the reused video's place in its gallery is read (1 call), the new
+	// ones are known to be last.
+	want := map[string]int{"productVariants": 1, "stagedUploadsCreate": 3, "productUpdate": 29, "nodes": 2 + 2 + 1, "product": 0}
 	for f, n := range want {
 		if calls(f) != n {
 			t.Errorf("%s calls = %d, want %d", f, calls(f), n)
@@ -178,7 +181,7 @@ func TestPublishBatchTwoVideosOneProduct(t *testing.T) {
 		o := out[i]
 		var want shopifytest.Media
 		for _, v := range vids {
-			if v.Filename == shopify.MediaMarker(key)+".mp4" {
+			if strings.HasPrefix(v.Filename, shopify.MediaMarker(key)) {
 				want = v
 			}
 		}
@@ -212,7 +215,7 @@ func TestPublishBatchBulk(t *testing.T) {
 				vids = append(vids, m)
 			}
 		}
-		if len(vids) != 1 || vids[0].ID != o.Result.MediaID || vids[0].Filename != shopify.MediaMarker(o.Job.Key)+".mp4" {
+		if len(vids) != 1 || vids[0].ID != o.Result.MediaID || !strings.HasPrefix(vids[0].Filename, shopify.MediaMarker(o.Job.Key)) {
 			t.Errorf("job %d: product has %+v, want exactly its video %s", i, vids, o.Result.MediaID)
 		}
 	}

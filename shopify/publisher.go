@@ -2,8 +2,6 @@ package shopify
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,8 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"text/template"
 	"time"
-	"unicode/utf8"
 
 	"github.com/creativeai-run/catalogvideo/internal/backoff"
 )
@@ -47,17 +45,24 @@ var ErrProcessingTimeout = errors.New("shopify: video still processing at the de
 // VideoJob is one video to publish on a product.
 type VideoJob struct {
 	// Key identifies the job and must be the same every time the job is
-	// published (the batch package's row key, for instance). The video
-	// carries a marker derived from it (see MediaMarker), which is how a
-	// retry finds a video an earlier attempt already attached.
+	// published (the batch package's row key, for instance). The video's
+	// file name starts with a marker derived from it (see MediaMarker and
+	// VideoFilename), which is how a retry finds a video an earlier
+	// attempt already attached.
 	Key string
 	// SKU is the exact SKU of a variant of the product to publish on.
 	SKU string
 	// OutputURL is where the rendered mp4 can be downloaded (http or https).
 	OutputURL string
-	// Alt is the video's alternative text; the product's title and "video"
-	// when empty. The marker is appended to it.
+	// Alt is the video's alternative text; when empty it is written from
+	// the Publisher's alt text template (WithAltTemplate,
+	// DefaultAltTemplate).
 	Alt string
+	// Placement is where in the product's gallery the video goes; the
+	// zero Placement means the Publisher's (WithPlacement,
+	// DefaultPlacement). A video that replaces an earlier one of the SKU
+	// takes that one's slot instead.
+	Placement Placement
 }
 
 func (j VideoJob) validate() error {
@@ -88,6 +93,18 @@ type PublishResult struct {
 	// Reused reports that the video was already on the product from an
 	// earlier attempt, so nothing was uploaded.
 	Reused bool
+	// Slot is the video's position in the product's gallery once placed,
+	// counting from 1 (the featured slot); 0 when it was not placed (not
+	// READY, or publishing stopped before).
+	Slot int
+	// Replaced is the media ID of the earlier video of the SKU that this
+	// one replaced and that was removed from the product; empty when none
+	// was.
+	Replaced string
+	// Batch is the publish batch that attached the video (see
+	// WithBatchID), for rolling a batch back; read from the video's file
+	// name for a video an earlier attempt attached.
+	Batch string
 }
 
 // PublishOutcome is the result of one job of PublishVideos.
@@ -120,6 +137,9 @@ type Publisher struct {
 	maxVideoBytes     int64
 	maxProductMedia   int
 	skus              *skuCache
+	alt               *template.Template
+	placement         Placement
+	batch             string
 	keys              keyedMutex
 	coalesce          *coalescer
 
@@ -167,7 +187,9 @@ func WithPollInterval(first, longest time.Duration) PublisherOption {
 
 // WithoutWaiting makes PublishVideo return as soon as the video is attached,
 // with the status Shopify reported then, instead of polling until it is
-// READY.
+// READY. Videos are then neither moved to their slot nor do they replace
+// the SKU's earlier video, which both wait for READY: the earlier video
+// stays until the job is published again once its video is READY.
 func WithoutWaiting() PublisherOption {
 	return func(p *Publisher) { p.wait = false }
 }
@@ -238,6 +260,9 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 		maxVideoBytes:     DefaultMaxVideoBytes,
 		maxProductMedia:   DefaultMaxProductMedia,
 		skus:              newSKUCache(DefaultSKUCacheTTL),
+		alt:               defaultAltTemplate,
+		placement:         DefaultPlacement,
+		batch:             newBatchID(),
 		bulkThreshold:     DefaultBulkThreshold,
 	}
 	p.coalesce = &coalescer{p: p, window: DefaultCoalesceWindow}
@@ -268,14 +293,8 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 // batches without knowing about them. Each call still gets its own job's
 // outcome, and returns when its own context ends.
 func (p *Publisher) Publish(ctx context.Context, key, sku, outputURL string) (mediaID string, err error) {
-	job := VideoJob{Key: key, SKU: sku, OutputURL: outputURL}
-	var o PublishOutcome
-	if p.coalesce.window > 0 {
-		o = p.coalesce.publish(ctx, job)
-	} else {
-		o.Result, o.Err = p.PublishVideo(ctx, job)
-	}
-	return o.Result.MediaID, o.Err
+	res, err := p.PublishJob(ctx, VideoJob{Key: key, SKU: sku, OutputURL: outputURL})
+	return res.MediaID, err
 }
 
 // PublishVideos publishes jobs with PublishBatch.
@@ -352,6 +371,18 @@ func (p *Publisher) resolveSKU(ctx context.Context, sku string) (Variant, error)
 func (p *Publisher) PublishVideo(ctx context.Context, job VideoJob) (PublishResult, error) {
 	o := p.publishBatch(ctx, []VideoJob{job})[0]
 	return o.Result, o.Err
+}
+
+// PublishJob publishes one job as Publish does, coalescing concurrent
+// calls into batches, and returns the whole result: where the video is,
+// its slot, the video it replaced and its batch (see
+// PublishResult.DeliveryRef).
+func (p *Publisher) PublishJob(ctx context.Context, job VideoJob) (PublishResult, error) {
+	if p.coalesce.window > 0 {
+		o := p.coalesce.publish(ctx, job)
+		return o.Result, o.Err
+	}
+	return p.PublishVideo(ctx, job)
 }
 
 // attach appends the uploaded video to the product. It returns the video
@@ -446,13 +477,6 @@ func (p *Publisher) findVideo(ctx context.Context, v Variant, match func(mediaIt
 	}
 }
 
-func hasMarker(marker string) func(mediaItem) bool {
-	tag := "[" + marker + "]"
-	return func(m mediaItem) bool {
-		return strings.Contains(m.Alt, tag) || strings.HasPrefix(m.Filename, marker)
-	}
-}
-
 // processingError reports a video Shopify failed to process, with the code
 // of its first media error.
 func processingError(m *mediaItem) error {
@@ -473,30 +497,6 @@ func processingError(m *mediaItem) error {
 	}
 	return &PermanentError{Op: "processing", Code: code,
 		Err: fmt.Errorf("processing video %s failed: %s", m.ID, strings.Join(msgs, "; "))}
-}
-
-// MediaMarker returns the marker that identifies the video of the job with
-// the given key: "cv-" and 20 hex digits of the key's SHA-256. The
-// publisher appends it in brackets to the video's alt text and uses it as
-// the file name, and finds earlier attempts' videos by it.
-func MediaMarker(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return "cv-" + hex.EncodeToString(sum[:10])
-}
-
-// mediaAlt appends the bracketed marker to alt, shortening alt so that the
-// whole fits Shopify's limit.
-func mediaAlt(alt, marker string) string {
-	tag := "[" + marker + "]"
-	alt = strings.TrimSpace(alt)
-	room := maxAltLength - utf8.RuneCountInString(tag) - 1
-	if utf8.RuneCountInString(alt) > room {
-		alt = strings.TrimSpace(string([]rune(alt)[:room]))
-	}
-	if alt == "" {
-		return tag
-	}
-	return alt + " " + tag
 }
 
 // keyedMutex serializes work per key, so two concurrent publishes of one

@@ -78,8 +78,8 @@ func TestPublishVideo(t *testing.T) {
 	if v.ID != res.MediaID || v.Bytes != size || v.Status != "READY" {
 		t.Errorf("video = %+v, want id %s, %d bytes, READY", v, res.MediaID, size)
 	}
-	if v.Alt != "Linen shirt on a model ["+marker+"]" || v.Filename != marker+".mp4" {
-		t.Errorf("alt %q, filename %q: want the job marker %s in both", v.Alt, v.Filename, marker)
+	if v.Alt != "Linen shirt on a model" || !strings.HasPrefix(v.Filename, strings.TrimSuffix(shopify.VideoFilename("job-1", "SHIRT-M", ""), ".mp4")) || !strings.HasPrefix(v.Filename, marker) {
+		t.Errorf("alt %q, filename %q: want the job's alt as given and the job marker %s in the file name only", v.Alt, v.Filename, marker)
 	}
 	st := f.srv.Stats()
 	if st.Uploads != 1 || st.UploadedBytes != size {
@@ -89,8 +89,13 @@ func TestPublishVideo(t *testing.T) {
 		t.Errorf("calls = %v, want one lookup, one stage, one attach", st.Calls)
 	}
 	// Three polls after the attach: the fake turns READY on the third read.
-	if got := st.Calls["nodes"]; got != 1+3 || st.Calls["product"] != 0 {
-		t.Errorf("nodes reads = %d, product reads = %d; want 1 duplicate check + 3 polls, and no paging", got, st.Calls["product"])
+	// Then the video, third after two images, moves to slot 2 and the
+	// gallery is read back.
+	if got := st.Calls["nodes"]; got != 1+3+1 || st.Calls["product"] != 0 {
+		t.Errorf("nodes reads = %d, product reads = %d; want 1 duplicate check + 3 polls + 1 read back, and no paging", got, st.Calls["product"])
+	}
+	if st.Calls["productReorderMedia"] != 1 || res.Slot != 2 || f.srv.Media(f.productID)[1].ID != res.MediaID {
+		t.Errorf("reorders = %d, slot %d: want the video moved to slot 2", st.Calls["productReorderMedia"], res.Slot)
 	}
 	if st.Invalid != 0 {
 		t.Errorf("%d requests failed validation against the schema", st.Invalid)
@@ -105,7 +110,7 @@ func TestPublishVideoDefaultAlt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := f.videos()[0].Alt, "Linen Shirt video ["+shopify.MediaMarker("k")+"]"; got != want {
+	if got, want := f.videos()[0].Alt, "Linen Shirt – product video"; got != want {
 		t.Errorf("alt = %q, want %q (result %+v)", got, want, res)
 	}
 }
@@ -274,9 +279,9 @@ func TestPublishVideoThrottlingRecovered(t *testing.T) {
 		t.Run(fmt.Sprintf("pacing=%v", pacing), func(t *testing.T) {
 			f := newFixture(t, []shopifytest.Option{shopifytest.WithBucket(25, 1)})
 			pub := shopify.NewPublisher(f.srv.Client(shopify.WithPacing(pacing)))
-			for _, key := range []string{"t1", "t2"} {
+			for key, sku := range map[string]string{"t1": "SHIRT-S", "t2": "SHIRT-M"} {
 				res, err := pub.PublishVideo(context.Background(), shopify.VideoJob{
-					Key: key, SKU: "SHIRT-S", OutputURL: f.srv.AddVideo(shopifytest.Video{Size: 64}),
+					Key: key, SKU: sku, OutputURL: f.srv.AddVideo(shopifytest.Video{Size: 64}),
 				})
 				if err != nil || res.Status != shopify.MediaStatusReady {
 					t.Fatalf("PublishVideo(%s) = %+v, %v", key, res, err)

@@ -155,6 +155,13 @@ type Store interface {
 	// ErrNotCompleted for a job that is not completed.
 	RecordArchive(ctx context.Context, key string, a Archive) (Job, error)
 
+	// AmendDelivery replaces the delivery ref of a delivered job (see
+	// Job.AmendDelivery), such as when a published video is rolled back,
+	// without counting an attempt or touching the lease. It returns
+	// ErrNotFound, an error wrapping ErrInvalid for a blank ref, or one
+	// wrapping ErrNotDelivered for a job that is not delivered.
+	AmendDelivery(ctx context.Context, key string, ref string) (Job, error)
+
 	// Close releases the store's resources. It does not close a *sql.DB the
 	// caller owns.
 	Close() error

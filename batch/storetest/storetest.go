@@ -85,7 +85,7 @@ type Reopener func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store
 // store that open returns fresh and empty.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
-	for _, tc := range slices.Concat(cases, importCases, archiveCases) {
+	for _, tc := range slices.Concat(cases, importCases, archiveCases, amendCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(newHarness(t, open))
 		})
@@ -99,7 +99,7 @@ func Run(t *testing.T, open Opener) {
 func RunDurable(t *testing.T, open Opener, reopen Reopener) {
 	t.Helper()
 	Run(t, open)
-	for _, tc := range slices.Concat(durableCases, durableArchiveCases) {
+	for _, tc := range slices.Concat(durableCases, durableArchiveCases, durableAmendCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, open)
 			h.reopenFn = reopen

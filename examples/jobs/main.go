@@ -8,6 +8,7 @@
 //	jobs -jobs FILE|DSN export         # one JSON record per job (jobs.Record)
 //	jobs -jobs FILE compact            # rewrite a JSONL job file with one line per job
 //	jobs -jobs FILE|DSN import EXPORT  # track every job of an export, with its full state
+//	jobs -jobs FILE|DSN rollback SKU…  # undo SKUs' latest Shopify delivery (also -batch ID, -since TIME)
 //
 // -jobs takes a JSONL file path, sqlite:PATH, or a postgres:// URL. Moving a
 // job file to PostgreSQL is an export and an import:
@@ -15,9 +16,10 @@
 //	jobs -jobs video-jobs.jsonl export > jobs.jsonl
 //	jobs -jobs postgres://… import jobs.jsonl
 //
-// Exit status is 0 on success, 1 when the store cannot be read or written,
-// and 2 for bad flags, an unknown command, or an import file with a bad
-// record (nothing is imported then).
+// Exit status is 0 on success, 1 when the store cannot be read or written
+// (or a roll back failed on Shopify), and 2 for bad flags, an unknown
+// command, an import file with a bad record (nothing is imported then), or
+// a roll back of a SKU without a delivered shopify-pdp job.
 package main
 
 import (
@@ -37,9 +39,11 @@ func main() { cli.Main("jobs", run) }
 
 // synopsis keeps the documented first form and adds import's.
 const synopsis = `-jobs FILE|DSN (status|export|compact)
-   or: jobs -jobs FILE|DSN import FILE`
+   or: jobs -jobs FILE|DSN import FILE
+   or: jobs -jobs FILE|DSN rollback (SKU…|-batch ID|-since TIME)`
 
-const description = `Shows, exports, compacts, or imports a job store.
+const description = `Shows, exports, compacts, or imports a job store, or rolls back
+Shopify deliveries.
 
 commands:
   status       a table of every job: SKU, status, buyer-facing status line,
@@ -54,6 +58,7 @@ commands:
                already present, so an import can be rerun. Every record is
                checked first; a bad one is reported as FILE:LINE and nothing
                is imported.
+  ` + rollbackHelp + `
 
 Moving a job file to PostgreSQL:
   jobs -jobs video-jobs.jsonl export > jobs.jsonl
@@ -73,10 +78,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *jobsSpec == "" {
 			return cli.Usagef("-jobs is required")
 		}
-		return cli.Usagef("missing command: want status, export, compact, or import")
+		return cli.Usagef("missing command: want status, export, compact, import, or rollback")
 	}
 	// Flags may follow the command too: jobs status -jobs FILE.
 	cmd := rest[0]
+	if cmd == "rollback" {
+		return rollbackCommand(ctx, *jobsSpec, rest[1:], stdout, stderr)
+	}
 	if err := cli.Parse(fs, rest[1:], stdout, stderr); err != nil {
 		return err
 	}
@@ -108,7 +116,7 @@ func runCommand(ctx context.Context, jobsSpec, cmd string, stdout io.Writer) err
 	case "import":
 		return cli.Usagef("import needs the FILE to read: the output of jobs export")
 	default:
-		return cli.Usagef("unknown command %q: want status, export, compact, or import", cmd)
+		return cli.Usagef("unknown command %q: want status, export, compact, import, or rollback", cmd)
 	}
 	spec, err := cli.ParseStoreSpec(jobsSpec)
 	if err != nil {

@@ -1,6 +1,8 @@
 package shopifysink_test
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
@@ -70,5 +72,33 @@ func TestSinkThroughTheOutbox(t *testing.T) {
 	}
 	if missing.Delivery != jobs.DeliveryFailed || missing.DeliveryAttempts != 1 {
 		t.Errorf("unknown SKU: delivery %q after %d attempts; want failed after 1", missing.Delivery, missing.DeliveryAttempts)
+	}
+}
+
+// TestSinkPlacementPerSurface gives two surfaces their own placement and
+// checks the slot each video got, as recorded in the delivery ref.
+func TestSinkPlacementPerSurface(t *testing.T) {
+	shop := shopifytest.NewServer()
+	defer shop.Close()
+	shop.AddProduct(shopifytest.Product{Title: "Mug", Variants: []shopifytest.Variant{{SKU: "MUG-1"}}, Images: 3})
+	shop.AddProduct(shopifytest.Product{Title: "Cup", Variants: []shopifytest.Variant{{SKU: "CUP-1"}}, Images: 3})
+	pub := shopify.NewPublisher(shop.Client(), shopify.WithPollInterval(time.Millisecond, time.Millisecond), shopify.WithBatchID("night-1"))
+	pdp, gallery := shopifysink.New(pub), shopifysink.New(pub, shopifysink.WithPlacement(shopify.Placement{Last: true}))
+	for _, tc := range []struct {
+		sink outbox.Sink
+		sku  string
+		want shopify.DeliveryRef
+	}{
+		{pdp, "MUG-1", shopify.DeliveryRef{Slot: 2, Batch: "night-1"}},
+		{gallery, "CUP-1", shopify.DeliveryRef{Slot: 4, Batch: "night-1"}},
+	} {
+		ref, err := tc.sink.Deliver(t.Context(), jobs.Job{Key: tc.sku + "#k", SKU: tc.sku, OutputURL: shop.AddVideo(shopifytest.Video{Size: 64})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := shopify.ParseDeliveryRef(ref)
+		if err != nil || got.MediaID == "" || got.Slot != tc.want.Slot || got.Batch != tc.want.Batch {
+			t.Errorf("%s: ref %q (%+v, %v), want slot %d in batch %s", tc.sku, ref, got, err, tc.want.Slot, tc.want.Batch)
+		}
 	}
 }

@@ -27,6 +27,17 @@
 // product up to the media limit, make room again, give a variant another
 // SKU).
 //
+// For merchandising it implements productReorderMedia as Shopify does,
+// asynchronously: the mutation checks the moves and answers a Job, and the
+// gallery keeps its order until the job is read with job(id:) in a later
+// request, when the moves apply in order (media sort by POSITION, the
+// gallery order, or by ID, creation order). fileUpdate changes alt text
+// and product references: referencesToRemove detaches media from a
+// product and keeps the file (node(id:) still finds it), referencesToAdd
+// appends it again within the media limit. metafieldsSet (all or none,
+// JSON values checked) and Product.metafield keep product metafields.
+// AddVideoMedia puts an already processed video on a product.
+//
 // Requests are charged to a cost bucket (WithBucket, 1,000 points refilling
 // at 50 per second by default) the way Shopify documents it: a request runs
 // only when the bucket holds its requested cost (connections priced by

@@ -1,6 +1,7 @@
 package shopifytest
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"net/url"
@@ -30,6 +31,11 @@ func (q queryRoot) field(name string, args map[string]any) (any, error) {
 		return productObj{q.s, p}, nil
 	case "productVariants":
 		return q.productVariants(args)
+	case "job":
+		if j := q.s.jobs[str(args["id"])]; j != nil {
+			return jobObj{q.s, j}, nil
+		}
+		return nil, nil
 	case "node":
 		if o := q.s.node(str(args["id"])); o != nil {
 			return o, nil
@@ -139,6 +145,15 @@ func (o productObj) field(name string, args map[string]any) (any, error) {
 		return fields{name: "Count", values: map[string]any{"count": len(o.p.media), "precision": "EXACT"}}, nil
 	case "media":
 		return o.media(args)
+	case "metafield":
+		ns := str(args["namespace"])
+		if ns == "" {
+			ns = "app--shopifytest"
+		}
+		if m := o.p.metafields[ns+"."+str(args["key"])]; m != nil {
+			return metafieldObj(m), nil
+		}
+		return nil, nil
 	}
 	return nil, fmt.Errorf("field Product.%s is not implemented by the fake", name)
 }
@@ -158,8 +173,12 @@ func (o productObj) media(args map[string]any) (any, error) {
 			list = append(list, m)
 		}
 	}
-	// Media are kept in gallery order, which is also ID order here, so the
-	// sort keys differ only by direction.
+	// Media are kept in gallery order (POSITION, the default); ID sorts
+	// by when they were created.
+	if str(args["sortKey"]) == "ID" {
+		list = slices.Clone(list)
+		slices.SortFunc(list, func(a, b *media) int { return cmp.Compare(a.num, b.num) })
+	}
 	if rev, _ := args["reverse"].(bool); rev {
 		slices.Reverse(list)
 	}
@@ -241,6 +260,12 @@ func (m mutationRoot) field(name string, args map[string]any) (any, error) {
 		return m.productUpdate(args)
 	case "bulkOperationRunMutation":
 		return m.s.bulkOperationRunMutation(args)
+	case "productReorderMedia":
+		return m.s.productReorderMedia(args)
+	case "fileUpdate":
+		return m.s.fileUpdate(args)
+	case "metafieldsSet":
+		return m.s.metafieldsSet(args)
 	}
 	return nil, fmt.Errorf("field Mutation.%s is not implemented by the fake", name)
 }

@@ -45,6 +45,7 @@ type Server struct {
 	videos    map[string]*sourceVideo
 	mediaByID map[string]*media
 	bulkOps   map[string]*bulkOp
+	jobs      map[string]*reorderJob
 	bulkBusy  *bulkOp // the bulk mutation running, one per store
 }
 
@@ -149,6 +150,9 @@ type Fault struct {
 	AfterExecute bool
 	// Times is how many matching requests fail (default 1).
 	Times int
+	// Skip is how many matching requests pass before the fault applies,
+	// to fail the second call of a kind, say.
+	Skip int
 }
 
 // Stats counts what the server has seen.
@@ -184,6 +188,13 @@ type Stats struct {
 	// lines they ran.
 	BulkOperations int
 	BulkLines      int
+	// Reorders counts productReorderMedia jobs started.
+	Reorders int
+	// MediaRemoved counts media detached from products by fileUpdate
+	// (referencesToRemove); MediaReferenced counts media attached by it
+	// (referencesToAdd).
+	MediaRemoved    int
+	MediaReferenced int
 }
 
 // projectSchema parses shopify.Schema once; servers only read it.
@@ -222,6 +233,7 @@ func NewServer(opts ...Option) *Server {
 
 		mediaByID: make(map[string]*media),
 		bulkOps:   make(map[string]*bulkOp),
+		jobs:      make(map[string]*reorderJob),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/admin/api/{version}/graphql.json", s.serveGraphQL)
@@ -305,6 +317,10 @@ func (s *Server) takeFault(fields ...string) *Fault {
 			match = match || f.Field == name
 		}
 		if !match {
+			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
 			continue
 		}
 		f.Times--

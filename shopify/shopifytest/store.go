@@ -54,6 +54,8 @@ type product struct {
 	handle   string
 	variants []*variant
 	media    []*media
+	// metafields are keyed by namespace + "." + key.
+	metafields map[string]*metafield
 }
 
 type variant struct {

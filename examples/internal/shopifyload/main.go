@@ -6,6 +6,7 @@
 //	go run ./examples/internal/shopifyload [-n 1000] [-procs 1|2] [-mode call|batch|bulk]
 //	                                        [-bucket 1000] [-rate 50] [-speedup 20]
 //	                                        [-workers 16] [-coalesce 50ms] [-ready-after 10s]
+//	                                        [-placement "slot 2"|last]
 //
 // The parent process starts the store on loopback and, with -procs 2,
 // runs itself twice more as children that publish half the jobs each
@@ -59,6 +60,7 @@ type options struct {
 	coalesce   time.Duration
 	readyAfter time.Duration
 	bulkAfter  time.Duration
+	placement  string
 	// child mode
 	child    bool
 	endpoint string
@@ -80,6 +82,7 @@ func main() {
 	flag.DurationVar(&o.coalesce, "coalesce", shopify.DefaultCoalesceWindow, "Publish coalescing window in Shopify time (0: none)")
 	flag.DurationVar(&o.readyAfter, "ready-after", 10*time.Second, "Shopify's processing time per video, in Shopify time")
 	flag.DurationVar(&o.bulkAfter, "bulk-duration", 30*time.Second, "how long a bulk operation runs, in Shopify time")
+	flag.StringVar(&o.placement, "placement", shopify.DefaultPlacement.String(), `gallery placement of the videos: "slot N" or "last" (each product has two images)`)
 	flag.BoolVar(&o.child, "child", false, "internal: run as a publishing child")
 	flag.StringVar(&o.endpoint, "endpoint", "", "internal: the store's GraphQL endpoint")
 	flag.StringVar(&o.token, "token", "", "internal: the store's token")
@@ -140,8 +143,8 @@ func run(o options) error {
 	st := srv.Stats()
 	shopifySecs := wall.Seconds() * o.speedup
 	limit := max(0, st.PointsDebited-o.bucket) / o.rate
-	fmt.Printf("mode=%s procs=%d n=%d bucket=%.0f rate=%.0f/s speedup=%.0f workers=%d coalesce=%v\n",
-		o.mode, o.procs, o.n, o.bucket, o.rate, o.speedup, o.workers, o.coalesce)
+	fmt.Printf("mode=%s procs=%d n=%d bucket=%.0f rate=%.0f/s speedup=%.0f workers=%d coalesce=%v placement=%q\n",
+		o.mode, o.procs, o.n, o.bucket, o.rate, o.speedup, o.workers, o.coalesce, o.placement)
 	fmt.Printf("  failed jobs           %d\n", failed)
 	fmt.Printf("  videos on products    %d\n", st.MediaCreated)
 	fmt.Printf("  points per video      %.1f\n", st.PointsDebited/float64(o.n))
@@ -167,7 +170,15 @@ func publisher(o options, c *shopify.Client) *shopify.Publisher {
 	if o.mode == "bulk" {
 		bulk = shopify.DefaultBulkThreshold
 	}
+	pl := shopify.DefaultPlacement
+	if o.placement != "" {
+		var err error
+		if pl, err = shopify.ParsePlacement(o.placement); err != nil {
+			log.Fatal(err)
+		}
+	}
 	return shopify.NewPublisher(c,
+		shopify.WithPlacement(pl),
 		shopify.WithCoalescing(scaled(o.coalesce, o.speedup)),
 		shopify.WithBulkThreshold(bulk),
 		shopify.WithPollInterval(scaled(2*time.Second, o.speedup), scaled(15*time.Second, o.speedup)))
@@ -256,7 +267,7 @@ func children(o options, srv *shopifytest.Server, jobs []shopify.VideoJob) (int,
 		cmd := exec.Command(self, "-child", "-endpoint", srv.GraphQLURL, "-token", shopifytest.DefaultToken,
 			"-jobs", f.Name(), "-from", strconv.Itoa(r[0]), "-to", strconv.Itoa(r[1]),
 			"-mode", o.mode, "-workers", strconv.Itoa(o.workers), "-coalesce", o.coalesce.String(),
-			"-speedup", strconv.FormatFloat(o.speedup, 'f', -1, 64), "-ready-after", o.readyAfter.String())
+			"-speedup", strconv.FormatFloat(o.speedup, 'f', -1, 64), "-ready-after", o.readyAfter.String(), "-placement", o.placement)
 		cmd.Stderr = os.Stderr
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {

@@ -1,0 +1,80 @@
+package shopify
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestMediaMarkerAndFilename(t *testing.T) {
+	m := MediaMarker("row-1")
+	if m != MediaMarker("row-1") || m == MediaMarker("row-2") || len(m) != 23 || !strings.HasPrefix(m, "cv-") {
+		t.Errorf("MediaMarker = %q: want a stable, distinct cv- marker of 23 characters", m)
+	}
+	name := VideoFilename("row-1", "MUG-1", "night_run-2")
+	if !strings.HasPrefix(name, m+"-s") || !strings.HasSuffix(name, ".mp4") || name == VideoFilename("row-1", "MUG-2", "night_run-2") {
+		t.Errorf("VideoFilename = %q: want the marker, a tag per SKU, .mp4", name)
+	}
+	for name, want := range map[string]filenameInfo{
+		name:                                {batch: "night_run-2"},
+		VideoFilename("row-1", "MUG-1", ""): {},
+		videoFilename("row-1", "MUG-1", "r-2", true): {replaces: true, batch: "r-2"},
+		videoFilename("row-1", "MUG-1", "", true):    {replaces: true},
+		videoFilename("row-1", "MUG-1", "r", false):  {batch: "r"},
+		m + ".mp4":                           {},
+		"merchant-clip.mp4":                  {},
+		strings.Replace(name, "-s", "-x", 1): {},
+	} {
+		if got := parseFilename(name); got != want {
+			t.Errorf("parseFilename(%q) = %+v, want %+v", name, got, want)
+		}
+	}
+	if !publishedFor("MUG-1")(mediaItem{Filename: videoFilename("row-1", "MUG-1", "b", true)}) {
+		t.Error("publishedFor misses a replacement's file name")
+	}
+	own := hasMarker(m)
+	if !own(mediaItem{Filename: name}) || !own(mediaItem{Filename: m + ".mp4"}) || !own(mediaItem{Alt: "Red mug [" + m + "]"}) {
+		t.Error("hasMarker misses the file name, an older file name, or an older version's bracketed alt tag")
+	}
+	if own(mediaItem{Alt: m}) || own(mediaItem{Filename: MediaMarker("row-2") + ".mp4"}) {
+		t.Error("hasMarker matches another job's video or an unbracketed alt")
+	}
+	bySKU := publishedFor("MUG-1")
+	if !bySKU(mediaItem{Filename: VideoFilename("row-9", "MUG-1", "b")}) || bySKU(mediaItem{Filename: VideoFilename("row-9", "MUG-2", "b")}) ||
+		bySKU(mediaItem{Filename: "merchant-upload-" + skuTag("MUG-1") + ".mp4"}) {
+		t.Error("publishedFor must match this SDK's videos of the SKU and nothing else")
+	}
+}
+
+func TestAltText(t *testing.T) {
+	p := &Publisher{alt: defaultAltTemplate}
+	b := &batchJob{v: Variant{SKU: "MUG-1", Title: "Default Title", ProductTitle: "Red mug"}, marker: MediaMarker("k")}
+	if got := p.altText(b); got != "Red mug – product video" {
+		t.Errorf("default alt = %q", got)
+	}
+	tmpl, err := ParseAltTemplate(`{{.Product.Title}}{{with .Variant.Title}} in {{.}}{{end}}, turning on a table`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.alt = tmpl
+	if got := p.altText(b); got != "Red mug, turning on a table" {
+		t.Errorf("Default Title is left out: alt = %q", got)
+	}
+	b.v.Title = "Large / Blue"
+	if got := p.altText(b); got != "Red mug in Large / Blue, turning on a table" || strings.Contains(got, "MUG-1") || strings.Contains(got, b.marker) {
+		t.Errorf("alt = %q: want the variant's title and neither SKU nor marker", got)
+	}
+	b.job.Alt = "  " + strings.Repeat("é", 600) + " "
+	got := p.altText(b)
+	if n := utf8.RuneCountInString(got); n != maxAltLength || !utf8.ValidString(got) {
+		t.Errorf("long alt: %d characters (valid %v), want %d", n, utf8.ValidString(got), maxAltLength)
+	}
+}
+
+func TestParseAltTemplateRefusals(t *testing.T) {
+	for _, text := range []string{"", "  ", "{{.Product.Title", "{{.SKU}}", "{{.Product.Handle}}", "{{if false}}x{{end}}"} {
+		if _, err := ParseAltTemplate(text); err == nil {
+			t.Errorf("ParseAltTemplate(%q) accepted", text)
+		}
+	}
+}
