@@ -68,6 +68,8 @@ func TestDeliveryText(t *testing.T) {
 		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryPending, DeliveryAttempts: 2, DeliveryError: "HTTP 503"}, "pending (attempt 2: HTTP 503)"},
 		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryDelivered, DeliveryRef: "gid://shopify/Video/9"}, "delivered gid://shopify/Video/9"},
 		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryFailed, DeliveryError: "SKU not found"}, "failed: SKU not found"},
+		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryAwaitingReview}, "awaiting review (jobs approve or reject)"},
+		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryRejected, ReviewNote: "logo cropped"}, "rejected: logo cropped"},
 	}
 	for _, tt := range tests {
 		if got := DeliveryText(&tt.job); got != tt.want {
