@@ -44,6 +44,10 @@ func seedJob(i int, st console.State, created time.Time) jobs.Job {
 		j.GenerationID, j.Status, j.OutputURL, j.Delivery = gen, jobs.StatusCompleted, "https://cdn.example.com/v.mp4", jobs.DeliveryPending
 	case console.StatePublished:
 		j.GenerationID, j.Status, j.OutputURL, j.Delivery, j.DeliveryRef = gen, jobs.StatusCompleted, "https://cdn.example.com/v.mp4", jobs.DeliveryDelivered, "gid://shopify/Video/1"
+	case console.StateAwaitingReview:
+		j.GenerationID, j.Status, j.OutputURL, j.Delivery = gen, jobs.StatusCompleted, "https://cdn.example.com/v.mp4", jobs.DeliveryAwaitingReview
+	case console.StateRejected:
+		j.GenerationID, j.Status, j.OutputURL, j.Delivery, j.ReviewNote = gen, jobs.StatusCompleted, "https://cdn.example.com/v.mp4", jobs.DeliveryRejected, "logo cropped"
 	case console.StateDeliveryFailed:
 		j.GenerationID, j.Status, j.Delivery, j.DeliveryError = gen, jobs.StatusCompleted, jobs.DeliveryFailed, "no product with this SKU"
 	case console.StateFailed:
@@ -172,7 +176,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 
 func TestCountsAndCost(t *testing.T) {
 	want := map[console.State]int{console.StateQueued: 3, console.StateRendering: 2, console.StateReady: 4,
-		console.StatePublished: 5, console.StateDeliveryFailed: 1, console.StateFailed: 2, console.StateSubmitFailed: 3}
+		console.StateAwaitingReview: 2, console.StateRejected: 1, console.StatePublished: 5, console.StateDeliveryFailed: 1, console.StateFailed: 2, console.StateSubmitFailed: 3}
 	store := seed(t, want)
 	srv := newConsole(t, console.Config{Store: store, Pricing: &creativeai.Pricing{Clip: 40, Still: 25}})
 	p := getPage(t, srv.URL, "")
