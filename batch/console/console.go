@@ -174,7 +174,7 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /api/page", c.apiPage)
 	mux.HandleFunc("GET /api/job", c.apiJob)
 	mux.HandleFunc("GET /export", c.export)
-	mux.HandleFunc("POST /replay", c.replay)
+	mux.HandleFunc("POST /replay", c.decide(replayDecision))
 	mux.HandleFunc("POST /approve", c.decide(approveDecision))
 	mux.HandleFunc("POST /reject", c.decide(rejectDecision))
 	mux.HandleFunc("POST /retry-delivery", c.decide(retryDeliveryDecision))
@@ -523,80 +523,6 @@ func (c *console) apiJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
-}
-
-// replay replays the jobs named by the form's key values, or with
-// scope=failed every failed and submit_failed job matching the form's
-// filters. It redirects back to the page it came from, or answers JSON
-// ({"replayed":[keys],"skipped":[keys]}) to a client that accepts it.
-func (c *console) replay(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		c.fail(w, r, fmt.Errorf("%w: %v", errBadQuery, err))
-		return
-	}
-	q, err := parseQuery(r.PostForm, c.cfg.PageSize)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	keys := r.PostForm["key"]
-	if r.PostForm.Get("scope") == "failed" {
-		// Keys first, replays after: a store may not take writes while a
-		// List is open (one SQLite connection).
-		keys, err = failedKeys(r.Context(), c.cfg.Store, q)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-	} else if len(keys) == 0 {
-		c.fail(w, r, fmt.Errorf("%w: no job chosen: send key=KEY (repeatable) or scope=failed", errBadQuery))
-		return
-	}
-	replayed, skipped := []string{}, []string{}
-	for _, key := range keys {
-		_, err := c.cfg.Store.Replay(r.Context(), key)
-		switch {
-		case err == nil:
-			replayed = append(replayed, key)
-		case errors.Is(err, jobs.ErrNotReplayable):
-			skipped = append(skipped, key)
-		default:
-			c.changed()
-			c.fail(w, r, fmt.Errorf("replay %s (after %d replayed): %w", key, len(replayed), err))
-			return
-		}
-	}
-	c.changed()
-	c.logger.Info("console: replayed jobs", "replayed", len(replayed), "skipped", len(skipped))
-	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string][]string{"replayed": replayed, "skipped": skipped})
-		return
-	}
-	back := url.Values{"replayed": {strconv.Itoa(len(replayed))}, "skipped": {strconv.Itoa(len(skipped))}}
-	if r.PostForm.Get("back") == "job" && len(keys) == 1 {
-		back.Set("key", keys[0])
-		seeOther(w, "job?"+back.Encode())
-		return
-	}
-	for k, vs := range q.values("") {
-		back[k] = vs
-	}
-	seeOther(w, "./?"+back.Encode())
-}
-
-// failedKeys lists the replayable jobs matching q's other filters.
-func failedKeys(ctx context.Context, store jobs.Store, q query) ([]string, error) {
-	q.State = ""
-	var keys []string
-	for job, err := range store.List(ctx, jobs.Filter{Statuses: []jobs.Status{jobs.StatusFailed, jobs.StatusSubmitFailed}}) {
-		if err != nil {
-			return nil, err
-		}
-		if q.match(&job) {
-			keys = append(keys, job.Key)
-		}
-	}
-	return keys, nil
 }
 
 func wantsJSON(r *http.Request) bool {

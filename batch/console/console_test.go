@@ -82,6 +82,25 @@ func seed(t testing.TB, counts map[console.State]int) *memstore.Store {
 	return s
 }
 
+// postForm posts form to u without following a redirect, with header's
+// name and value pairs, and returns the answer and its body.
+func postForm(t *testing.T, u string, form url.Values, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
 // restore puts j into s as it is.
 func restore(s *memstore.Store, j jobs.Job) error { return s.Restore(memstore.Record{Job: &j}) }
 
@@ -316,21 +335,8 @@ func TestJobPage(t *testing.T) {
 func TestReplay(t *testing.T) {
 	store := seed(t, map[console.State]int{console.StateFailed: 2, console.StateSubmitFailed: 2, console.StatePublished: 2})
 	srv := newConsole(t, console.Config{Store: store})
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
 	post := func(form url.Values, header ...string) (*http.Response, string) {
-		req, _ := http.NewRequest("POST", srv.URL+"/replay", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := noRedirect.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return postForm(t, srv.URL+"/replay", form, header...)
 	}
 
 	// A cross-site POST is refused and changes nothing.

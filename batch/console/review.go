@@ -12,8 +12,9 @@ import (
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 )
 
-// decision is an action that changes chosen jobs one by one: approve,
-// reject or retry a delivery. A job it does not apply to is skipped.
+// decision is an action that changes chosen jobs one by one: replay,
+// approve, reject or retry a delivery. A job it does not apply to is
+// skipped.
 type decision struct {
 	// name is the action's path and past its notice's parameter
 	// ("approved"), also the key of its JSON answer.
@@ -23,18 +24,28 @@ type decision struct {
 	// apply changes one job; note is the form's note (a rejection's reason).
 	apply func(ctx context.Context, s jobs.Store, key, note string) (jobs.Job, error)
 	// scope is the form's scope value that chooses every job in the
-	// action's state matching the filters ("awaiting"); empty when none.
+	// action's state matching the filters ("failed", "awaiting"); empty
+	// when none.
 	scope string
-	// in reports whether a job is in the state scope chooses.
-	in func(j *jobs.Job) bool
+	// statuses are the statuses of the jobs scope chooses, which List
+	// filters on, and in reports whether such a job is in the action's
+	// state.
+	statuses []jobs.Status
+	in       func(j *jobs.Job) bool
 }
 
 var (
-	approveDecision = decision{name: "approve", past: "approved", skip: jobs.ErrNotAwaitingReview, scope: "awaiting", in: Reviewable,
+	// replayDecision replays failed and submit_failed jobs (scope=failed)
+	// or chosen ones, rejected ones among them: each becomes queued and not
+	// submitted; nothing is sent from the console.
+	replayDecision = decision{name: "replay", past: "replayed", skip: jobs.ErrNotReplayable, scope: "failed",
+		statuses: []jobs.Status{jobs.StatusFailed, jobs.StatusSubmitFailed}, in: Replayable,
+		apply: func(ctx context.Context, s jobs.Store, key, _ string) (jobs.Job, error) { return s.Replay(ctx, key) }}
+	approveDecision = decision{name: "approve", past: "approved", skip: jobs.ErrNotAwaitingReview, scope: "awaiting", statuses: completed, in: Reviewable,
 		apply: func(ctx context.Context, s jobs.Store, key, note string) (jobs.Job, error) {
 			return s.Approve(ctx, key, note)
 		}}
-	rejectDecision = decision{name: "reject", past: "rejected", skip: jobs.ErrNotAwaitingReview, scope: "awaiting", in: Reviewable,
+	rejectDecision = decision{name: "reject", past: "rejected", skip: jobs.ErrNotAwaitingReview, scope: "awaiting", statuses: completed, in: Reviewable,
 		apply: func(ctx context.Context, s jobs.Store, key, note string) (jobs.Job, error) {
 			return s.Reject(ctx, key, note)
 		}}
@@ -44,13 +55,17 @@ var (
 		}}
 )
 
-// handler answers POST /approve, /reject and /retry-delivery: the jobs named
-// by the form's key values, or with scope=awaiting every job awaiting
-// review that matches the form's filters. note is kept with an approval
-// and is a rejection's required reason. It redirects back to the page it
-// came from, or answers JSON ({"approved":[keys],"skipped":[keys]}) to a
-// client that accepts it. Jobs not in a state for the action (a job no
-// longer awaiting review, say) are skipped.
+// completed is the status of the jobs awaiting review.
+var completed = []jobs.Status{jobs.StatusCompleted}
+
+// decide answers POST /replay, /approve, /reject and /retry-delivery: the
+// jobs named by the form's key values, or with the action's scope
+// (scope=failed to replay, scope=awaiting to approve or reject) every job
+// in its state that matches the form's filters. note is kept with an
+// approval and is a rejection's required reason. It redirects back to the
+// page it came from, or answers JSON ({"approved":[keys],"skipped":[keys]})
+// to a client that accepts it. Jobs not in a state for the action (a job
+// no longer failed or awaiting review, say) are skipped.
 func (c *console) decide(d decision) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
@@ -70,7 +85,9 @@ func (c *console) decide(d decision) http.HandlerFunc {
 		keys := r.PostForm["key"]
 		switch scope := r.PostForm.Get("scope"); {
 		case d.scope != "" && scope == d.scope:
-			if keys, err = keysWhere(r.Context(), c.cfg.Store, q, d.in); err != nil {
+			// Keys first, changes after: a store may not take writes
+			// while a List is open (one SQLite connection).
+			if keys, err = keysWhere(r.Context(), c.cfg.Store, q, d.statuses, d.in); err != nil {
 				c.fail(w, r, err)
 				return
 			}
@@ -111,11 +128,12 @@ func (c *console) decide(d decision) http.HandlerFunc {
 	}
 }
 
-// keysWhere lists the jobs matching q's other filters that in accepts.
-func keysWhere(ctx context.Context, store jobs.Store, q query, in func(j *jobs.Job) bool) ([]string, error) {
+// keysWhere lists the jobs in statuses matching q's other filters that in
+// accepts.
+func keysWhere(ctx context.Context, store jobs.Store, q query, statuses []jobs.Status, in func(j *jobs.Job) bool) ([]string, error) {
 	q.State = ""
 	var keys []string
-	for job, err := range store.List(ctx, jobs.Filter{Statuses: []jobs.Status{jobs.StatusCompleted}}) {
+	for job, err := range store.List(ctx, jobs.Filter{Statuses: statuses}) {
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -21,21 +20,9 @@ import (
 func TestReviewActions(t *testing.T) {
 	store := seed(t, map[console.State]int{console.StateAwaitingReview: 4, console.StateDeliveryFailed: 1, console.StatePublished: 1})
 	srv := newConsole(t, console.Config{Store: store})
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post := func(path string, form url.Values, header ...string) (*http.Response, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := noRedirect.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return postForm(t, srv.URL+path, form, header...)
 	}
 	keysOf := func(st console.State) []string {
 		var keys []string
