@@ -18,6 +18,7 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add("{\"key\":\"a\",\"sku\":\"A\",\"status\":\"pending\",\"duration\":5}\r\n\n{\"key\":\"b\",\"sku\":\"B\",\"status\":\"upscaling\"}\n")
 	f.Add(`{"key":"a","sku":"A","status":"failed","error":"x","unknown":1}` + "\nnull\n[]\n{} {}\n")
 	f.Add(`{"deferred_event":{"id":"vgen_1","status":"completed"}}`)
+	f.Add(`{"key":"b#k","sku":"B","status":"completed","target_surface":"shopify-pdp","delivery_status":"rejected","review_note":"logo cropped","approved_at":"2026-03-11T08:00:00Z"}` + "\n" + `{"key":"c","sku":"C","status":"completed","delivery_status":"awaiting_review"}`)
 	f.Fuzz(func(t *testing.T, file string) {
 		lines := strings.Count(file, "\n") + 1
 		for rec, err := range jobs.DecodeRecords(strings.NewReader(file), "jobs.jsonl") {
