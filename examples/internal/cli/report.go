@@ -120,7 +120,7 @@ func WriteCounts(w io.Writer, jobList []jobs.Job) error {
 
 var (
 	statusOrder   = []string{"completed", "processing", "pending", "failed", "submit_failed"}
-	deliveryOrder = []string{"delivered", "pending", "failed"}
+	deliveryOrder = []string{"delivered", "pending", "awaiting_review", "rejected", "failed"}
 )
 
 // countList formats counts in the given order, then any other keys sorted.

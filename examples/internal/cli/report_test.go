@@ -47,11 +47,13 @@ func ExampleWriteCostSummary() {
 
 func TestWriteCounts(t *testing.T) {
 	var b strings.Builder
-	jobList := append(sampleJobs(), jobs.Job{SKU: "X", Status: "mystery"})
+	jobList := append(sampleJobs(), jobs.Job{SKU: "X", Status: "mystery"},
+		jobs.Job{SKU: "R", Status: jobs.StatusCompleted, Delivery: jobs.DeliveryRejected},
+		jobs.Job{SKU: "W", Status: jobs.StatusCompleted, Delivery: jobs.DeliveryAwaitingReview})
 	if err := WriteCounts(&b, jobList); err != nil {
 		t.Fatal(err)
 	}
-	want := "6 jobs: 2 completed, 1 processing, 1 pending, 1 submit_failed, 1 mystery; delivery: 1 delivered, 1 failed\n"
+	want := "8 jobs: 4 completed, 1 processing, 1 pending, 1 submit_failed, 1 mystery; delivery: 1 delivered, 1 awaiting_review, 1 rejected, 1 failed\n"
 	if b.String() != want {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}
