@@ -79,7 +79,9 @@
 // result, retrying with backoff; [DeliverOnce] drains what is due and
 // returns. Without a [DeliverConfig.Fallback], workers claim only jobs
 // whose surface has a sink, so a job for another surface stays pending for a
-// process that has one.
+// process that has one. With [DeliverConfig.Review], the videos of chosen
+// surfaces wait as awaiting_review until a person approves them
+// (Store.Approve; see batch/outbox).
 //
 // # Memory
 //

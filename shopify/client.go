@@ -65,6 +65,7 @@ type Client struct {
 	maxRetries         int
 	maxThrottleRetries int
 	pacer              *pacer
+	costObserver       func(CostReport) // WithCostObserver (costobserver.go)
 }
 
 var _ graphql.Client = (*Client)(nil)
@@ -429,6 +430,7 @@ func (c *Client) send(ctx context.Context, op, shape string, res reservation, bo
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "shopify: request", attrs...)
 
 	gerrs := parseGraphQLErrors(env.Errors)
+	c.reportCost(op, cost, gerrs)
 	if len(gerrs) == 0 {
 		return outcome{env: env}
 	}

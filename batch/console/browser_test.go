@@ -130,7 +130,7 @@ func pageCounts(t *testing.T, ctx context.Context) map[string]int {
 func TestBrowserCounts(t *testing.T) {
 	ctx := newBrowser(t)
 	want := map[console.State]int{console.StateQueued: 2, console.StateRendering: 3, console.StateReady: 1,
-		console.StatePublished: 6, console.StateDeliveryFailed: 1, console.StateFailed: 4, console.StateSubmitFailed: 2}
+		console.StateAwaitingReview: 3, console.StateRejected: 1, console.StatePublished: 6, console.StateDeliveryFailed: 1, console.StateFailed: 4, console.StateSubmitFailed: 2}
 	store := seed(t, want)
 	h, err := console.New(console.Config{Store: store, PollInterval: 200 * time.Millisecond, PageSize: 10})
 	if err != nil {

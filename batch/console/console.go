@@ -28,7 +28,8 @@ import (
 // Config configures the console.
 type Config struct {
 	// Store holds the jobs shown; required. The console reads it with List
-	// and Get, and changes it only with Replay.
+	// and Get, and changes it only with Replay, Approve, Reject and
+	// RetryDelivery.
 	Store jobs.Store
 	// Addr is the host:port the handler is served on, if known. New refuses
 	// an Addr that is not a loopback address (127.0.0.0/8, ::1, localhost)
@@ -157,6 +158,8 @@ func New(cfg Config) (http.Handler, error) {
 		"state":     func(j jobs.Job) State { return StateOf(&j) },
 		"buyer":     func(j jobs.Job) string { return j.BuyerStatus(c.copy) },
 		"canReplay": func(j jobs.Job) bool { return Replayable(&j) },
+		"canReview": func(j jobs.Job) bool { return Reviewable(&j) },
+		"canRetry":  func(j jobs.Job) bool { return DeliveryRetryable(&j) },
 		"when":      when,
 		"plural":    plural,
 	}).ParseFS(assets, "assets/*.html")
@@ -171,7 +174,10 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /api/page", c.apiPage)
 	mux.HandleFunc("GET /api/job", c.apiJob)
 	mux.HandleFunc("GET /export", c.export)
-	mux.HandleFunc("POST /replay", c.replay)
+	mux.HandleFunc("POST /replay", c.decide(replayDecision))
+	mux.HandleFunc("POST /approve", c.decide(approveDecision))
+	mux.HandleFunc("POST /reject", c.decide(rejectDecision))
+	mux.HandleFunc("POST /retry-delivery", c.decide(retryDeliveryDecision))
 	mux.HandleFunc("GET /login", c.loginForm)
 	mux.HandleFunc("POST /login", c.login)
 	mux.HandleFunc("POST /logout", c.logout)
@@ -349,30 +355,39 @@ func (c *console) changed() {
 
 // Row is one job as the table and the JSON API ("rows" of api/page) show it.
 type Row struct {
-	Key           string    `json:"key"`
-	SKU           string    `json:"sku"`
-	Collection    string    `json:"collection,omitempty"`
-	TargetSurface string    `json:"target_surface,omitempty"`
-	State         State     `json:"state"`
-	StateLabel    string    `json:"state_label"`
-	BuyerStatus   string    `json:"buyer_status"`
-	Error         string    `json:"error,omitempty"`
-	Cost          string    `json:"cost"`
-	Replayable    bool      `json:"replayable"`
-	UpdatedAt     time.Time `json:"updated_at,omitzero"`
+	Key           string `json:"key"`
+	SKU           string `json:"sku"`
+	Collection    string `json:"collection,omitempty"`
+	TargetSurface string `json:"target_surface,omitempty"`
+	State         State  `json:"state"`
+	StateLabel    string `json:"state_label"`
+	BuyerStatus   string `json:"buyer_status"`
+	Error         string `json:"error,omitempty"`
+	Cost          string `json:"cost"`
+	Replayable    bool   `json:"replayable"`
+	// Reviewable reports a job awaiting review (approve, reject);
+	// DeliveryRetryable one whose delivery failed (retry-delivery).
+	Reviewable        bool      `json:"reviewable"`
+	DeliveryRetryable bool      `json:"delivery_retryable"`
+	UpdatedAt         time.Time `json:"updated_at,omitzero"`
 }
 
 func (c *console) row(j *jobs.Job) Row {
 	st := StateOf(j)
 	return Row{Key: j.Key, SKU: j.SKU, Collection: j.Collection, TargetSurface: j.TargetSurface,
 		State: st, StateLabel: st.Label(), BuyerStatus: j.BuyerStatus(c.copy),
-		Error: errorText(j), Cost: Cost(j, c.pricing).String(), Replayable: Replayable(j), UpdatedAt: j.UpdatedAt}
+		Error: errorText(j), Cost: Cost(j, c.pricing).String(), Replayable: Replayable(j),
+		Reviewable: Reviewable(j), DeliveryRetryable: DeliveryRetryable(j), UpdatedAt: j.UpdatedAt}
 }
 
-// errorText is the render's error, or the delivery's.
+// errorText is the render's error, the delivery's, or a rejection's
+// reason.
 func errorText(j *jobs.Job) string {
-	if j.Error != "" {
+	switch {
+	case j.Error != "":
 		return j.Error
+	case j.Delivery == jobs.DeliveryRejected:
+		return "rejected: " + j.ReviewNote
 	}
 	return j.DeliveryError
 }
@@ -441,7 +456,7 @@ func (c *console) index(w http.ResponseWriter, r *http.Request) {
 func notice(v url.Values) string {
 	n, err := strconv.Atoi(v.Get("replayed"))
 	if err != nil {
-		return ""
+		return decisionNotice(v)
 	}
 	msg := fmt.Sprintf("Replayed %s: each is queued again and not yet submitted. Nothing is sent from this page; "+
 		"the next submit of their manifest (batch.Run) sends them again with a new Idempotency-Key.", plural(n, "job"))
@@ -470,6 +485,9 @@ type JobView struct {
 	Clips       int      `json:"clips"`
 	Stills      int      `json:"stills"`
 	Replayable  bool     `json:"replayable"`
+	// Reviewable and DeliveryRetryable are as in Row.
+	Reviewable        bool `json:"reviewable"`
+	DeliveryRetryable bool `json:"delivery_retryable"`
 }
 
 func (c *console) jobView(r *http.Request) (*JobView, error) {
@@ -483,7 +501,7 @@ func (c *console) jobView(r *http.Request) (*JobView, error) {
 	}
 	clips, stills := Units(&j)
 	return &JobView{Job: j, State: StateOf(&j), BuyerStatus: j.BuyerStatus(c.copy), Cost: Cost(&j, c.pricing).String(),
-		Clips: clips, Stills: stills, Replayable: Replayable(&j)}, nil
+		Clips: clips, Stills: stills, Replayable: Replayable(&j), Reviewable: Reviewable(&j), DeliveryRetryable: DeliveryRetryable(&j)}, nil
 }
 
 func (c *console) job(w http.ResponseWriter, r *http.Request) {
@@ -505,80 +523,6 @@ func (c *console) apiJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
-}
-
-// replay replays the jobs named by the form's key values, or with
-// scope=failed every failed and submit_failed job matching the form's
-// filters. It redirects back to the page it came from, or answers JSON
-// ({"replayed":[keys],"skipped":[keys]}) to a client that accepts it.
-func (c *console) replay(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		c.fail(w, r, fmt.Errorf("%w: %v", errBadQuery, err))
-		return
-	}
-	q, err := parseQuery(r.PostForm, c.cfg.PageSize)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	keys := r.PostForm["key"]
-	if r.PostForm.Get("scope") == "failed" {
-		// Keys first, replays after: a store may not take writes while a
-		// List is open (one SQLite connection).
-		keys, err = failedKeys(r.Context(), c.cfg.Store, q)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-	} else if len(keys) == 0 {
-		c.fail(w, r, fmt.Errorf("%w: no job chosen: send key=KEY (repeatable) or scope=failed", errBadQuery))
-		return
-	}
-	replayed, skipped := []string{}, []string{}
-	for _, key := range keys {
-		_, err := c.cfg.Store.Replay(r.Context(), key)
-		switch {
-		case err == nil:
-			replayed = append(replayed, key)
-		case errors.Is(err, jobs.ErrNotReplayable):
-			skipped = append(skipped, key)
-		default:
-			c.changed()
-			c.fail(w, r, fmt.Errorf("replay %s (after %d replayed): %w", key, len(replayed), err))
-			return
-		}
-	}
-	c.changed()
-	c.logger.Info("console: replayed jobs", "replayed", len(replayed), "skipped", len(skipped))
-	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string][]string{"replayed": replayed, "skipped": skipped})
-		return
-	}
-	back := url.Values{"replayed": {strconv.Itoa(len(replayed))}, "skipped": {strconv.Itoa(len(skipped))}}
-	if r.PostForm.Get("back") == "job" && len(keys) == 1 {
-		back.Set("key", keys[0])
-		seeOther(w, "job?"+back.Encode())
-		return
-	}
-	for k, vs := range q.values("") {
-		back[k] = vs
-	}
-	seeOther(w, "./?"+back.Encode())
-}
-
-// failedKeys lists the replayable jobs matching q's other filters.
-func failedKeys(ctx context.Context, store jobs.Store, q query) ([]string, error) {
-	q.State = ""
-	var keys []string
-	for job, err := range store.List(ctx, jobs.Filter{Statuses: []jobs.Status{jobs.StatusFailed, jobs.StatusSubmitFailed}}) {
-		if err != nil {
-			return nil, err
-		}
-		if q.match(&job) {
-			keys = append(keys, job.Key)
-		}
-	}
-	return keys, nil
 }
 
 func wantsJSON(r *http.Request) bool {

@@ -44,6 +44,10 @@ func seedJob(i int, st console.State, created time.Time) jobs.Job {
 		j.GenerationID, j.Status, j.OutputURL, j.Delivery = gen, jobs.StatusCompleted, "https://cdn.example.com/v.mp4", jobs.DeliveryPending
 	case console.StatePublished:
 		j.GenerationID, j.Status, j.OutputURL, j.Delivery, j.DeliveryRef = gen, jobs.StatusCompleted, "https://cdn.example.com/v.mp4", jobs.DeliveryDelivered, "gid://shopify/Video/1"
+	case console.StateAwaitingReview:
+		j.GenerationID, j.Status, j.OutputURL, j.Delivery = gen, jobs.StatusCompleted, "https://cdn.example.com/v.mp4", jobs.DeliveryAwaitingReview
+	case console.StateRejected:
+		j.GenerationID, j.Status, j.OutputURL, j.Delivery, j.ReviewNote = gen, jobs.StatusCompleted, "https://cdn.example.com/v.mp4", jobs.DeliveryRejected, "logo cropped"
 	case console.StateDeliveryFailed:
 		j.GenerationID, j.Status, j.Delivery, j.DeliveryError = gen, jobs.StatusCompleted, jobs.DeliveryFailed, "no product with this SKU"
 	case console.StateFailed:
@@ -76,6 +80,25 @@ func seed(t testing.TB, counts map[console.State]int) *memstore.Store {
 		}
 	}
 	return s
+}
+
+// postForm posts form to u without following a redirect, with header's
+// name and value pairs, and returns the answer and its body.
+func postForm(t *testing.T, u string, form url.Values, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
 }
 
 // restore puts j into s as it is.
@@ -172,7 +195,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 
 func TestCountsAndCost(t *testing.T) {
 	want := map[console.State]int{console.StateQueued: 3, console.StateRendering: 2, console.StateReady: 4,
-		console.StatePublished: 5, console.StateDeliveryFailed: 1, console.StateFailed: 2, console.StateSubmitFailed: 3}
+		console.StateAwaitingReview: 2, console.StateRejected: 1, console.StatePublished: 5, console.StateDeliveryFailed: 1, console.StateFailed: 2, console.StateSubmitFailed: 3}
 	store := seed(t, want)
 	srv := newConsole(t, console.Config{Store: store, Pricing: &creativeai.Pricing{Clip: 40, Still: 25}})
 	p := getPage(t, srv.URL, "")
@@ -312,21 +335,8 @@ func TestJobPage(t *testing.T) {
 func TestReplay(t *testing.T) {
 	store := seed(t, map[console.State]int{console.StateFailed: 2, console.StateSubmitFailed: 2, console.StatePublished: 2})
 	srv := newConsole(t, console.Config{Store: store})
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
 	post := func(form url.Values, header ...string) (*http.Response, string) {
-		req, _ := http.NewRequest("POST", srv.URL+"/replay", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := noRedirect.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return postForm(t, srv.URL+"/replay", form, header...)
 	}
 
 	// A cross-site POST is refused and changes nothing.

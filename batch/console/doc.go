@@ -3,7 +3,8 @@
 // webhook-server program serves it with -console-addr).
 //
 // The page ("/") shows the jobs by [State] — queued, rendering, ready,
-// awaiting review, published, delivery failed, failed, submit failed — each
+// awaiting review, rejected, published, delivery failed, failed, submit
+// failed — each
 // with the line buyers see (jobs.BuyerCopy); the cost of the run and of the
 // day; and a table filtered by state, collection, target surface and part
 // of a SKU, a page at a time. A job's page ("job?key=KEY") plays its video
@@ -12,10 +13,14 @@
 // is visible, so it stays current without reloading; it is plain
 // html/template with a little JavaScript, embedded, with no build step.
 //
-// Actions: replay failed jobs (store.Replay: the job becomes queued and not
-// submitted; the next submit of its manifest, batch.Run, sends it again
-// with a new Idempotency-Key — nothing is sent from the console), and
-// export the failed jobs as a manifest CSV (ManifestColumns, which
+// Actions: approve or reject videos awaiting review, one or many
+// (store.Approve, store.Reject; see outbox.Config.Review: an approved video
+// is published at the delivery workers' next poll, a rejection needs a
+// reason), retry a failed delivery (store.RetryDelivery), replay failed and
+// rejected jobs (store.Replay: the job becomes queued and not submitted;
+// the next submit of its manifest, batch.Run, sends it again with a new
+// Idempotency-Key — nothing is sent from the console), and export the
+// failed jobs as a manifest CSV (ManifestColumns, which
 // batch.NewManifestReader reads) or as export records in JSON Lines
 // (jobs.NewRecordEncoder).
 //
@@ -27,6 +32,9 @@
 //	GET  /api/job?key=KEY        JobView
 //	GET  /export?format=csv|jsonl&…   the failed jobs (or those of state=) as a download
 //	POST /replay                 key=KEY… or scope=failed (with the filters); JSON with Accept: application/json
+//	POST /approve                key=KEY… or scope=awaiting (with the filters), note=TEXT; {"approved":[…],"skipped":[…]}
+//	POST /reject                 key=KEY… or scope=awaiting, note=REASON (required); {"rejected":[…],"skipped":[…]}
+//	POST /retry-delivery         key=KEY…; {"retried":[…],"skipped":[…]}
 //	GET|POST /login, POST /logout    the token form, when Config.Token is set
 //	GET  /metrics                Config.Metrics, when set (see batch/console/consolemetrics)
 //

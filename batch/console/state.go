@@ -22,10 +22,13 @@ const (
 	// StateReady is a completed render that is not published: it has no
 	// target surface, or its delivery is pending (possibly retrying).
 	StateReady State = "ready"
-	// StateAwaitingReview is a completed render held for approval before
-	// delivery. No job enters it until the review gate exists; the page
-	// shows it so that operators see where such jobs will appear.
+	// StateAwaitingReview is a completed render the review gate holds for
+	// approval before delivery (jobs.DeliveryAwaitingReview; see
+	// outbox.Config.Review).
 	StateAwaitingReview State = "awaiting_review"
+	// StateRejected is a completed render a person rejected in review
+	// (jobs.DeliveryRejected); replay renders it again.
+	StateRejected State = "rejected"
 	// StatePublished is a completed render delivered to its target surface.
 	StatePublished State = "published"
 	// StateDeliveryFailed is a completed render whose delivery failed for
@@ -41,7 +44,7 @@ const (
 // States returns every state in the order the page shows them.
 func States() []State {
 	return []State{StateQueued, StateRendering, StateReady, StateAwaitingReview,
-		StatePublished, StateDeliveryFailed, StateFailed, StateSubmitFailed}
+		StateRejected, StatePublished, StateDeliveryFailed, StateFailed, StateSubmitFailed}
 }
 
 // ParseState returns the state named s ("queued", "awaiting_review", …); ok
@@ -69,6 +72,10 @@ func StateOf(j *jobs.Job) State {
 			return StatePublished
 		case jobs.DeliveryFailed:
 			return StateDeliveryFailed
+		case jobs.DeliveryAwaitingReview:
+			return StateAwaitingReview
+		case jobs.DeliveryRejected:
+			return StateRejected
 		}
 		return StateReady
 	case jobs.StatusFailed:
@@ -87,7 +94,7 @@ func (s State) statuses() []jobs.Status {
 		return []jobs.Status{jobs.StatusPending}
 	case StateRendering:
 		return []jobs.Status{jobs.StatusProcessing}
-	case StateReady, StateAwaitingReview, StatePublished, StateDeliveryFailed:
+	case StateReady, StateAwaitingReview, StateRejected, StatePublished, StateDeliveryFailed:
 		return []jobs.Status{jobs.StatusCompleted}
 	case StateFailed:
 		return []jobs.Status{jobs.StatusFailed}
@@ -107,7 +114,9 @@ func (s State) buyerLine(c *jobs.BuyerCopy) string {
 	case StateReady:
 		return c.For(jobs.StatusCompleted, "")
 	case StateAwaitingReview:
-		return "Video ready - waiting for a person to approve it before it is published"
+		return c.For(jobs.StatusCompleted, jobs.DeliveryAwaitingReview)
+	case StateRejected:
+		return c.For(jobs.StatusCompleted, jobs.DeliveryRejected)
 	case StatePublished:
 		return c.For(jobs.StatusCompleted, jobs.DeliveryDelivered)
 	case StateDeliveryFailed:
@@ -121,9 +130,19 @@ func (s State) buyerLine(c *jobs.BuyerCopy) string {
 }
 
 // Replayable reports whether store.Replay accepts j: its render or its
-// submission failed.
-func Replayable(j *jobs.Job) bool {
-	return j.Status == jobs.StatusFailed || j.Status == jobs.StatusSubmitFailed
+// submission failed, or its video was rejected in review.
+func Replayable(j *jobs.Job) bool { return j.Replayable() }
+
+// Reviewable reports whether j awaits review: store.Approve and
+// store.Reject accept it.
+func Reviewable(j *jobs.Job) bool {
+	return j.Status == jobs.StatusCompleted && j.Delivery == jobs.DeliveryAwaitingReview
+}
+
+// DeliveryRetryable reports whether store.RetryDelivery accepts j: its
+// delivery failed for good.
+func DeliveryRetryable(j *jobs.Job) bool {
+	return j.Status == jobs.StatusCompleted && j.Delivery == jobs.DeliveryFailed
 }
 
 // Units counts what a job has been charged for so far: one clip per

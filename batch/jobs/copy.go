@@ -7,11 +7,29 @@ import "fmt"
 type DeliveryState string
 
 // The delivery states. The empty state means no delivery applies yet.
+// Pending jobs wait in the outbox; awaiting_review and rejected belong to
+// the review gate (see Job.Approve and Job.Reject) and wait outside it.
 const (
 	DeliveryPending   DeliveryState = "pending"
 	DeliveryDelivered DeliveryState = "delivered"
 	DeliveryFailed    DeliveryState = "failed"
+	// DeliveryAwaitingReview is a video of a surface the review gate holds,
+	// waiting for a person to approve it (Store.Approve) or reject it.
+	DeliveryAwaitingReview DeliveryState = "awaiting_review"
+	// DeliveryRejected is a video a person rejected (Store.Reject), with
+	// the reason in Job.ReviewNote; it is not delivered.
+	DeliveryRejected DeliveryState = "rejected"
 )
+
+// Known reports whether d is empty or one of the delivery states this
+// package defines.
+func (d DeliveryState) Known() bool {
+	switch d {
+	case "", DeliveryPending, DeliveryDelivered, DeliveryFailed, DeliveryAwaitingReview, DeliveryRejected:
+		return true
+	}
+	return false
+}
 
 // BuyerCopy translates job states into plain language for the people waiting
 // on a video, instead of a vague "Starting…".
@@ -42,9 +60,11 @@ func DefaultBuyerCopy() *BuyerCopy {
 			StatusSubmitFailed: "Not submitted - fix the row or retry the batch; nothing was charged",
 		},
 		Deliveries: map[DeliveryState]string{
-			DeliveryPending:   "Video ready - publishing to its destination",
-			DeliveryDelivered: "Video live - published to its destination",
-			DeliveryFailed:    "Video ready but publishing failed - our team has the error and can retry",
+			DeliveryPending:        "Video ready - publishing to its destination",
+			DeliveryDelivered:      "Video live - published to its destination",
+			DeliveryFailed:         "Video ready but publishing failed - our team has the error and can retry",
+			DeliveryAwaitingReview: "Video ready - waiting for approval before it is published",
+			DeliveryRejected:       "Video held back in review - it will be rendered again",
 		},
 		Unknown: "Update from provider (%s) - we'll keep watching",
 	}

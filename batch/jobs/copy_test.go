@@ -20,6 +20,8 @@ func TestBuyerCopy(t *testing.T) {
 		{StatusCompleted, DeliveryPending, "Video ready - publishing to its destination"},
 		{StatusCompleted, DeliveryDelivered, "Video live - published to its destination"},
 		{StatusCompleted, DeliveryFailed, "Video ready but publishing failed - our team has the error and can retry"},
+		{StatusCompleted, DeliveryAwaitingReview, "Video ready - waiting for approval before it is published"},
+		{StatusCompleted, DeliveryRejected, "Video held back in review - it will be rendered again"},
 		// A delivery state only speaks for a completed render.
 		{StatusProcessing, DeliveryDelivered, "Rendering video - we'll deliver it by webhook automatically"},
 		{StatusCompleted, "unknown_delivery", "Video ready - safe to publish to PDP, ads, or email"},

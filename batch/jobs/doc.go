@@ -27,7 +27,9 @@
 // provider_status and changes nothing else. The SDK's own fields follow:
 // the row's key and render inputs, the attempt and earlier generation ids,
 // the delivery outbox's state (delivery_status, delivery_attempts,
-// delivery_next_at, delivery_ref, delivery_error), the failure class of a
+// delivery_next_at, delivery_ref, delivery_error), the review gate's
+// decision (approved_at, review_note; delivery_status awaiting_review or
+// rejected; see [Job.Approve] and [Job.Reject]), the failure class of a
 // failed attempt (failure_class, not_billed; see [ClassifyFailure]), the
 // spend of the current attempt (price_cents, spend_day, reserved_at) and of
 // earlier ones (earlier_charges; see [Job.Spend] and [Store.Reserve]), the

@@ -73,6 +73,13 @@ type Job struct {
 	// DeliveryRef is what the sink returned, such as a Shopify media id.
 	DeliveryRef   string `json:"delivery_ref,omitempty"`
 	DeliveryError string `json:"delivery_error,omitempty"`
+	// ApprovedAt is when a person approved the current attempt's video for
+	// delivery through the review gate (see Job.Approve); zero until then,
+	// and again after a rejection or a replay.
+	ApprovedAt time.Time `json:"approved_at,omitzero"`
+	// ReviewNote is the note of the last approval or the reason of the last
+	// rejection (see Job.Reject); a replay keeps it for the next reviewer.
+	ReviewNote string `json:"review_note,omitempty"`
 
 	// Spend of the current attempt (see Job.Reserve): the estimated price
 	// reserved before the API calls, in cents at the pricing of the time,

@@ -116,8 +116,9 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 	return nil
 }
 
-// Replay prepares a submit_failed or failed job for another submission. It
-// returns ErrNotReplayable for any other status.
+// Replay prepares a submit_failed or failed job, or a completed one whose
+// video was rejected in review (DeliveryRejected), for another submission.
+// It returns ErrNotReplayable for any other job.
 //
 // A failed render starts a new attempt: Attempt grows, so the next
 // Idempotency-Key is new and the service renders again. A submit_failed job
@@ -126,9 +127,16 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 // the service return that render instead of starting a second one. (A
 // submission that failed with Submission.KeyConflict has already moved to a
 // new attempt.)
+//
+// A rejected job starts a new attempt like a failed render: its clip was
+// billed (the charge moves to EarlierCharges), its delivery starts over and
+// its review note is kept.
 func (j *Job) Replay(now time.Time) error {
-	if j.Status != StatusSubmitFailed && j.Status != StatusFailed {
-		return fmt.Errorf("%w: %s is %s", ErrNotReplayable, j.Key, j.Status)
+	if !j.Replayable() {
+		return fmt.Errorf("%w: %s is %s", ErrNotReplayable, j.Key, j.reviewState())
+	}
+	if j.Status == StatusCompleted {
+		j.replayRejected()
 	}
 	if j.GenerationID != "" {
 		j.PreviousGenerationIDs = append(slices.Clip(j.PreviousGenerationIDs), j.GenerationID)
@@ -149,6 +157,13 @@ func (j *Job) Replay(now time.Time) error {
 	return nil
 }
 
+// Replayable reports whether Replay accepts j: its submission or its render
+// failed, or its video was rejected in review.
+func (j *Job) Replayable() bool {
+	return j.Status == StatusSubmitFailed || j.Status == StatusFailed ||
+		(j.Status == StatusCompleted && j.Delivery == DeliveryRejected)
+}
+
 // DeliveryDue reports whether j waits in the outbox and is due at now.
 func (j *Job) DeliveryDue(now time.Time) bool {
 	return j.Status == StatusCompleted &&
@@ -156,8 +171,15 @@ func (j *Job) DeliveryDue(now time.Time) bool {
 		!j.DeliveryNextAt.After(now)
 }
 
-// RecordDelivery records one delivery attempt's result on j.
+// RecordDelivery records one delivery attempt's result on j. A result in
+// state DeliveryAwaitingReview is no attempt: the worker found j held by the
+// review gate, and j waits for approval (or, approved meanwhile, stays
+// pending and due at now); see Job.Approve.
 func (j *Job) RecordDelivery(r DeliveryResult, now time.Time) {
+	if r.State == DeliveryAwaitingReview {
+		j.hold(now)
+		return
+	}
 	j.DeliveryAttempts++
 	switch r.State {
 	case DeliveryDelivered:

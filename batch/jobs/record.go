@@ -84,10 +84,8 @@ func DecodeRecord(line []byte) (Record, error) {
 			return Record{}, fmt.Errorf("job %s: %w", j.Key, err)
 		}
 	}
-	switch j.Delivery {
-	case "", DeliveryPending, DeliveryDelivered, DeliveryFailed:
-	default:
-		return Record{}, fmt.Errorf("job %s: unknown delivery_status %q", j.Key, j.Delivery)
+	if !j.Delivery.Known() {
+		return Record{}, fmt.Errorf("job %s: unknown delivery_status %q (want pending, delivered, failed, awaiting_review or rejected)", j.Key, j.Delivery)
 	}
 	return rec, nil
 }

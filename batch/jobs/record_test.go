@@ -18,6 +18,7 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add("{\"key\":\"a\",\"sku\":\"A\",\"status\":\"pending\",\"duration\":5}\r\n\n{\"key\":\"b\",\"sku\":\"B\",\"status\":\"upscaling\"}\n")
 	f.Add(`{"key":"a","sku":"A","status":"failed","error":"x","unknown":1}` + "\nnull\n[]\n{} {}\n")
 	f.Add(`{"deferred_event":{"id":"vgen_1","status":"completed"}}`)
+	f.Add(`{"key":"b#k","sku":"B","status":"completed","target_surface":"shopify-pdp","delivery_status":"rejected","review_note":"logo cropped","approved_at":"2026-03-11T08:00:00Z"}` + "\n" + `{"key":"c","sku":"C","status":"completed","delivery_status":"awaiting_review"}`)
 	f.Fuzz(func(t *testing.T, file string) {
 		lines := strings.Count(file, "\n") + 1
 		for rec, err := range jobs.DecodeRecords(strings.NewReader(file), "jobs.jsonl") {
@@ -47,4 +48,28 @@ func FuzzDecodeRecords(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeRecordReview pins the review gate's fields in the record
+// format: its delivery states and approved_at and review_note load, a
+// record written before them still does, and a delivery state the SDK does
+// not define is refused by name.
+func TestDecodeRecordReview(t *testing.T) {
+	rec, err := jobs.DecodeRecord([]byte(`{"key":"a","sku":"A","status":"completed","target_surface":"shopify-pdp","delivery_status":"rejected","review_note":"logo cropped","approved_at":"2026-03-11T08:00:00Z"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Delivery != jobs.DeliveryRejected || rec.ReviewNote != "logo cropped" || !rec.Approved() {
+		t.Errorf("decoded %+v", rec.Job)
+	}
+	if rec, err := jobs.DecodeRecord([]byte(`{"key":"b","sku":"B","status":"completed","delivery_status":"awaiting_review"}`)); err != nil || rec.Approved() {
+		t.Errorf("awaiting_review: %+v, %v; want it loaded, not approved", rec.Job, err)
+	}
+	if _, err := jobs.DecodeRecord([]byte(`{"key":"c","sku":"C","status":"completed","delivery_status":"pending","delivery_attempts":2}`)); err != nil {
+		t.Errorf("a record without the review fields: %v", err)
+	}
+	_, err = jobs.DecodeRecord([]byte(`{"key":"d","sku":"D","status":"completed","delivery_status":"approved"}`))
+	if err == nil || !strings.Contains(err.Error(), `unknown delivery_status "approved"`) {
+		t.Errorf("unknown delivery state: %v", err)
+	}
 }

@@ -82,7 +82,8 @@ type DeliveryResult struct {
 	// Owner must be the claim's owner.
 	Owner string
 	// State is DeliveryDelivered, DeliveryFailed (final), or DeliveryPending
-	// to retry at NextAt.
+	// to retry at NextAt; or DeliveryAwaitingReview, which is no attempt: the
+	// worker holds the job for review (see Job.RecordDelivery).
 	State DeliveryState
 	// Ref is what the sink returned on success, such as a media id.
 	Ref string
@@ -105,10 +106,10 @@ type Store interface {
 	// attempt. Recording a generation id applies any event kept for it.
 	RecordSubmission(ctx context.Context, key string, sub Submission) (Job, error)
 
-	// Replay prepares a submit_failed or failed job for another submission
-	// (see Job.Replay): the job is pending and not submitted, and a failed
-	// render's generation id moves to PreviousGenerationIDs. Other statuses
-	// return ErrNotReplayable.
+	// Replay prepares a submit_failed or failed job, or one rejected in
+	// review, for another submission (see Job.Replay): the job is pending
+	// and not submitted, and a rendered attempt's generation id moves to
+	// PreviousGenerationIDs. Other jobs return ErrNotReplayable.
 	Replay(ctx context.Context, key string) (Job, error)
 
 	// Apply applies a status update from a webhook or a poll. Status only
@@ -146,6 +147,8 @@ type Store interface {
 
 	// RecordDelivery records a delivery attempt, counts it, and releases the
 	// lease. It returns ErrLeaseLost when r.Owner no longer holds the lease.
+	// A result in state DeliveryAwaitingReview holds the job for review
+	// instead, without counting an attempt (see Job.RecordDelivery).
 	RecordDelivery(ctx context.Context, key string, r DeliveryResult) (Job, error)
 
 	// RecordArchive records a as the archived copy of the completed job's
@@ -162,6 +165,25 @@ type Store interface {
 	// wrapping ErrNotDelivered for a job that is not delivered.
 	AmendDelivery(ctx context.Context, key string, ref string) (Job, error)
 
+	// Approve approves the job's video for delivery through the review gate
+	// (see Job.Approve): a job awaiting review or rejected becomes pending
+	// and due now; one still rendering or not yet held is approved ahead.
+	// It returns ErrNotFound, or an error wrapping ErrNotAwaitingReview for
+	// a job with nothing to approve. The approval is part of the job's
+	// record, so every process sharing the store honours it.
+	Approve(ctx context.Context, key, note string) (Job, error)
+
+	// Reject rejects the video of a job awaiting review, recording reason
+	// (see Job.Reject); it returns ErrNotFound, or an error wrapping
+	// ErrInvalid for an empty reason or ErrNotAwaitingReview for a job that
+	// is not awaiting review.
+	Reject(ctx context.Context, key, reason string) (Job, error)
+
+	// RetryDelivery puts a job whose delivery failed for good back in the
+	// outbox, due now with its attempts reset (see Job.RetryDelivery); it
+	// returns ErrNotFound, or an error wrapping ErrNotDeliveryFailed.
+	RetryDelivery(ctx context.Context, key string) (Job, error)
+
 	// Close releases the store's resources. It does not close a *sql.DB the
 	// caller owns.
 	Close() error
@@ -170,7 +192,7 @@ type Store interface {
 // Errors returned by stores.
 var (
 	ErrNotFound      = errors.New("batch: job not found")
-	ErrNotReplayable = errors.New("batch: job is not submit_failed or failed")
+	ErrNotReplayable = errors.New("batch: job is not submit_failed, failed or rejected")
 	ErrLeaseLost     = errors.New("batch: delivery lease not held by this owner")
 	ErrLocked        = errors.New("batch: job store is locked by another process")
 	ErrClosed        = errors.New("batch: job store is closed")

@@ -60,12 +60,12 @@ func (c *Claim) Validate() error {
 }
 
 // Validate returns an error wrapping [ErrInvalid] when r's State is not
-// pending, delivered or failed. (An Owner that holds no lease is the store's
-// [ErrLeaseLost], not a malformed request.)
+// pending, delivered, failed or awaiting_review. (An Owner that holds no
+// lease is the store's [ErrLeaseLost], not a malformed request.)
 func (r *DeliveryResult) Validate() error {
 	switch r.State {
-	case DeliveryPending, DeliveryDelivered, DeliveryFailed:
+	case DeliveryPending, DeliveryDelivered, DeliveryFailed, DeliveryAwaitingReview:
 		return nil
 	}
-	return fmt.Errorf("%w: delivery result State %q is not pending, delivered or failed", ErrInvalid, r.State)
+	return fmt.Errorf("%w: delivery result State %q is not pending, delivered, failed or awaiting_review", ErrInvalid, r.State)
 }

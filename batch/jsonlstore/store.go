@@ -23,7 +23,10 @@
 //
 //	{"delivery_lease":{"key":"SKU-1#k","owner":"host-4242-9f3a/0","until":"2026-03-11T08:49:03Z"}}
 //
-// The job's line for the recorded delivery attempt ends the lease. Compact
+// The job's line for the recorded delivery attempt ends the lease; a job
+// held for review (no attempt) is followed by a lease line without an
+// owner, which ends it. Approvals and rejections are job lines like any
+// change, so every process sharing the file honours them. Compact
 // writes one line per job, in the order the jobs were first tracked,
 // followed by the events still kept and the leases held.
 //

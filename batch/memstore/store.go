@@ -410,6 +410,13 @@ func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryR
 			return fmt.Errorf("%w: %s", jobs.ErrLeaseLost, key)
 		}
 		j.RecordDelivery(r, now)
+		if r.State == jobs.DeliveryAwaitingReview {
+			// No attempt is counted, so the job's record does not end the
+			// lease for stores sharing the journal (see Restore): say so.
+			if err := s.append(Record{Lease: &Lease{Key: key}}); err != nil {
+				return err
+			}
+		}
 		// Released before the change is journaled: should that fail, the job
 		// is merely claimable again, which an expired lease allows anyway.
 		s.outbox.release(m)
@@ -659,6 +666,8 @@ type laterFields struct {
 	failureClass     jobs.FailureClass
 	notBilled        bool
 	archive          jobs.Archive
+	approvedAt       time.Time
+	reviewNote       string
 }
 
 // set makes j m's state. m takes j's slices, so j must not be changed
@@ -696,6 +705,8 @@ func (m *memJob) set(j *jobs.Job) {
 		failureClass:     j.FailureClass,
 		notBilled:        j.NotBilled,
 		archive:          j.Archive,
+		approvedAt:       j.ApprovedAt,
+		reviewNote:       j.ReviewNote,
 	}
 	m.spend = newJobSpend(j)
 	switch {
@@ -747,6 +758,8 @@ func (m *memJob) job() jobs.Job {
 		j.FailureClass = l.failureClass
 		j.NotBilled = l.notBilled
 		j.Archive = l.archive
+		j.ApprovedAt = l.approvedAt
+		j.ReviewNote = l.reviewNote
 	}
 	m.spend.fill(&j)
 	return j

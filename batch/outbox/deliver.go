@@ -109,6 +109,19 @@ type Config struct {
 	// target_surface, are archived by a sweep (see Deliver).
 	Archive *archive.Archiver
 
+	// Review names the target surfaces whose videos a person approves
+	// before they are delivered (the review gate). A claimed job for one
+	// of them that is not approved (jobs.Job.Approved) is archived first
+	// when Archive is set, since output URLs expire while a video waits,
+	// and then recorded as awaiting review (jobs.DeliveryAwaitingReview,
+	// which is not an attempt) instead of reaching its sink; it waits
+	// outside the outbox until jobs.Store.Approve makes it due again, in
+	// this process or any other sharing the store, or jobs.Store.Reject
+	// marks it rejected. A job approved ahead (while rendering) goes
+	// straight through. Every surface named must have a sink in Sinks
+	// unless Fallback is set.
+	Review []string
+
 	// Workers is the number of deliveries in flight at once (default 4).
 	Workers int
 	// Owner names this process in claims (default host-pid-random).
@@ -141,7 +154,8 @@ type Config struct {
 	Logger *slog.Logger
 	// OnResult, if set, is called after each attempt is recorded with the
 	// job as recorded and the sink's error (nil on success). It is called
-	// from the workers, concurrently.
+	// from the workers, concurrently. A job held for review is no attempt
+	// and is not reported.
 	OnResult func(job jobs.Job, err error)
 }
 
@@ -152,7 +166,8 @@ var defaultBackoff = backoff.Policy{Initial: 30 * time.Second, Max: time.Hour}
 type deliverer struct {
 	cfg      Config
 	log      *slog.Logger
-	surfaces []string // what a claim asks for; nil for every surface
+	surfaces []string            // what a claim asks for; nil for every surface
+	review   map[string]struct{} // Config.Review
 }
 
 func newDeliverer(cfg Config) (*deliverer, error) {
@@ -193,6 +208,15 @@ func newDeliverer(cfg Config) (*deliverer, error) {
 		}
 		d.surfaces = slices.Sorted(maps.Keys(cfg.Sinks))
 	}
+	if len(cfg.Review) > 0 {
+		d.review = make(map[string]struct{}, len(cfg.Review))
+	}
+	for _, surface := range cfg.Review {
+		if _, ok := cfg.Sinks[surface]; surface == "" || (!ok && cfg.Fallback == nil) {
+			return nil, fmt.Errorf("outbox: Config.Review names target surface %q, which has no sink in Config.Sinks (have %q) and there is no Fallback", surface, d.surfaces)
+		}
+		d.review[surface] = struct{}{}
+	}
 	return d, nil
 }
 
@@ -214,6 +238,8 @@ func defaultOwner() string {
 // its target_surface with a per-attempt timeout, and records the result: the
 // sink's reference on success; on failure the error and the time of the next
 // attempt, with backoff, until MaxAttempts or a permanent error ends it.
+// A job of a Config.Review surface that is not approved reaches no sink: it
+// is recorded as awaiting review, and comes back once approved.
 // Several processes may run Deliver on one shared store; the store's leases
 // keep them from delivering a job at the same time.
 //
@@ -317,13 +343,16 @@ func (d *deliverer) work(ctx context.Context, owner string, once bool) (int, err
 			continue
 		}
 		for _, job := range claimed {
-			if err := d.attempt(ctx, owner, job); err != nil {
+			attempted, err := d.attempt(ctx, owner, job)
+			if attempted {
+				n++
+			}
+			if err != nil {
 				if once {
-					return n + 1, err
+					return n, err
 				}
 				d.log.Error("batch: deliver", "error", err)
 			}
-			n++
 		}
 	}
 	return n, nil
@@ -333,21 +362,28 @@ func (d *deliverer) work(ctx context.Context, owner string, once bool) (int, err
 // DeliverConfig.AttemptTimeout ends it.
 var errAttemptTimeout = errors.New("batch: delivery attempt timed out")
 
-// attempt delivers one claimed job and records the result. It returns an
-// error only when the store failed to record it.
-func (d *deliverer) attempt(ctx context.Context, owner string, job jobs.Job) error {
+// attempt delivers one claimed job and records the result, or holds it for
+// review. It reports whether it made an attempt, and returns an error only
+// when the store failed to record it.
+func (d *deliverer) attempt(ctx context.Context, owner string, job jobs.Job) (bool, error) {
 	sink, ok := d.cfg.Sinks[job.TargetSurface]
 	if !ok {
 		sink = d.cfg.Fallback
 	}
+	_, held := d.review[job.TargetSurface]
+	held = held && !job.Approved()
 	actx, cancel := context.WithTimeoutCause(ctx, d.cfg.AttemptTimeout, errAttemptTimeout)
 	var ref string
 	var err error
 	if d.cfg.Archive != nil && !job.Archived() {
-		// Archived even when no sink takes the job: every video is kept.
+		// Archived even when no sink takes the job, or before it waits for
+		// review: every video is kept.
 		job, err = d.archive(actx, job)
 	}
 	switch {
+	case err == nil && held:
+		cancel()
+		return false, d.hold(ctx, owner, job)
 	case err != nil:
 	case sink == nil:
 		// Only a store that ignores Claim.TargetSurfaces hands out such a job.
@@ -387,13 +423,30 @@ func (d *deliverer) attempt(ctx context.Context, owner string, job jobs.Job) err
 		// The lease ran out and another worker owns the job now; its result
 		// is the one that counts.
 		d.log.Warn("batch: delivery lease lost before recording", "key", job.Key, "owner", owner)
-		return nil
+		return true, nil
 	}
 	if rerr != nil {
-		return fmt.Errorf("batch: recording delivery of %s: %w", job.Key, rerr)
+		return true, fmt.Errorf("batch: recording delivery of %s: %w", job.Key, rerr)
 	}
 	if d.cfg.OnResult != nil {
 		d.cfg.OnResult(stored, err)
 	}
+	return true, nil
+}
+
+// hold records a claimed job that is not approved as awaiting review. The
+// store keeps an approval given since the claim (the job stays due), so
+// none is lost between the claim and the hold.
+func (d *deliverer) hold(ctx context.Context, owner string, job jobs.Job) error {
+	stored, err := d.cfg.Store.RecordDelivery(context.WithoutCancel(ctx), job.Key,
+		jobs.DeliveryResult{Owner: owner, State: jobs.DeliveryAwaitingReview})
+	switch {
+	case errors.Is(err, jobs.ErrLeaseLost):
+		d.log.Warn("batch: delivery lease lost before holding for review", "key", job.Key, "owner", owner)
+		return nil
+	case err != nil:
+		return fmt.Errorf("batch: holding %s for review: %w", job.Key, err)
+	}
+	d.log.Info("batch: video held for review", "key", job.Key, "sku", job.SKU, "target_surface", job.TargetSurface, "delivery_status", stored.Delivery)
 	return nil
 }

@@ -679,7 +679,8 @@ func (s *Store) candidates(ctx context.Context, q querier, now time.Time, query 
 // RecordDelivery records a delivery attempt (see jobs.Job.RecordDelivery)
 // and releases the lease. It returns an error wrapping jobs.ErrLeaseLost
 // unless r.Owner holds the job's lease; a lease that expired but that no one
-// claimed since is still held. r.State must be pending, delivered or failed.
+// claimed since is still held. r.State must be pending, delivered, failed
+// or awaiting_review (a hold for review, which counts no attempt).
 func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryResult) (jobs.Job, error) {
 	if err := s.ready(ctx); err != nil {
 		return jobs.Job{}, err

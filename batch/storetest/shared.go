@@ -45,6 +45,7 @@ var sharedCases = []struct {
 	{"Shared/Lease", testSharedLease},
 	{"Shared/ConcurrentClaims", testSharedConcurrentClaims},
 	{"Shared/ConcurrentChanges", testSharedConcurrentChanges},
+	{"Shared/Approve", testSharedApprove},
 }
 
 func testSharedSeeEachOther(a, b *harness) {

@@ -42,8 +42,13 @@
 //   - RecordDelivery succeeds when r.Owner holds the job's lease, whether or
 //     not the lease has expired, as long as no one has claimed the job since;
 //     recording releases the lease, so a second record by the same owner is
-//     ErrLeaseLost. A State other than pending, delivered and failed is an
-//     error.
+//     ErrLeaseLost. A State other than pending, delivered, failed and
+//     awaiting_review is an error; awaiting_review counts no attempt.
+//   - The review gate: a job held for review is not claimed until
+//     approved; an approval given before the hold (while the render runs,
+//     or while a worker holds the lease) lets the job straight through; a
+//     rejected job is never claimed, and Replay renders it again keeping
+//     the reason. RetryDelivery resets a failed delivery's attempts.
 //   - RecordArchive records on a completed job only, needs no lease, may
 //     replace an earlier archive, and leaves the delivery state as it was.
 //   - Every method given a cancelled context returns an error that wraps
@@ -85,7 +90,7 @@ type Reopener func(t *testing.T, s jobs.Store, clock jobs.Clock) jobs.Store
 // store that open returns fresh and empty.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
-	for _, tc := range slices.Concat(cases, importCases, archiveCases, amendCases) {
+	for _, tc := range slices.Concat(cases, importCases, archiveCases, amendCases, reviewCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(newHarness(t, open))
 		})
@@ -99,7 +104,7 @@ func Run(t *testing.T, open Opener) {
 func RunDurable(t *testing.T, open Opener, reopen Reopener) {
 	t.Helper()
 	Run(t, open)
-	for _, tc := range slices.Concat(durableCases, durableArchiveCases, durableAmendCases) {
+	for _, tc := range slices.Concat(durableCases, durableArchiveCases, durableAmendCases, durableReviewCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, open)
 			h.reopenFn = reopen

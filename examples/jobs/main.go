@@ -9,6 +9,9 @@
 //	jobs -jobs FILE compact            # rewrite a JSONL job file with one line per job
 //	jobs -jobs FILE|DSN import EXPORT  # track every job of an export, with its full state
 //	jobs -jobs FILE|DSN rollback SKU…  # undo SKUs' latest Shopify delivery (also -batch ID, -since TIME)
+//	jobs -jobs FILE|DSN approve [-note TEXT] SKU…|-all  # release videos held for review
+//	jobs -jobs FILE|DSN reject SKU… -reason TEXT        # refuse videos held for review
+//	jobs -jobs FILE|DSN retry-delivery SKU…             # deliver again after a failed delivery
 //
 // -jobs takes a JSONL file path, sqlite:PATH, or a postgres:// URL. Moving a
 // job file to PostgreSQL is an export and an import:
@@ -18,8 +21,10 @@
 //
 // Exit status is 0 on success, 1 when the store cannot be read or written
 // (or a roll back failed on Shopify), and 2 for bad flags, an unknown
-// command, an import file with a bad record (nothing is imported then), or
-// a roll back of a SKU without a delivered shopify-pdp job.
+// command, an import file with a bad record (nothing is imported then), an
+// approve, reject or retry-delivery naming an unknown SKU or a job it does
+// not apply to (nothing is changed then), or a roll back of a SKU without a
+// delivered shopify-pdp job.
 package main
 
 import (
@@ -28,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 
@@ -40,10 +46,13 @@ func main() { cli.Main("jobs", run) }
 // synopsis keeps the documented first form and adds import's.
 const synopsis = `-jobs FILE|DSN (status|export|compact)
    or: jobs -jobs FILE|DSN import FILE
+   or: jobs -jobs FILE|DSN approve [-note TEXT] (SKU...|-all)
+   or: jobs -jobs FILE|DSN reject SKU... -reason TEXT
+   or: jobs -jobs FILE|DSN retry-delivery SKU...
    or: jobs -jobs FILE|DSN rollback (SKU…|-batch ID|-since TIME)`
 
-const description = `Shows, exports, compacts, or imports a job store, or rolls back
-Shopify deliveries.
+const description = `Shows, exports, compacts, or imports a job store; approves, rejects, or
+retries the delivery of its videos; or rolls back Shopify deliveries.
 
 commands:
   status       a table of every job: SKU, status, buyer-facing status line,
@@ -58,6 +67,22 @@ commands:
                already present, so an import can be rerun. Every record is
                checked first; a bad one is reported as FILE:LINE and nothing
                is imported.
+  approve SKU...|-all
+               release videos held for review (webhook-server -review): a job
+               awaiting review (or rejected) is due for delivery at once; a job
+               still rendering is approved ahead and goes straight through.
+               -all approves every job awaiting review; -note TEXT is kept.
+  reject SKU... -reason TEXT
+               refuse videos awaiting review: they are marked rejected with the
+               reason and never delivered; the console's replay (or
+               jobs.Store.Replay) renders them again.
+  retry-delivery SKU...
+               put jobs whose delivery failed for good back in the outbox,
+               due now with their attempts reset.
+  A SKU names every job of that SKU (or give a job key); each name must have
+  a job the command applies to, or nothing is changed and the exit status is
+  2. Approval is stored in the job store, so a webhook-server sharing it
+  delivers the video at its next poll.
   ` + rollbackHelp + `
 
 Moving a job file to PostgreSQL:
@@ -65,11 +90,18 @@ Moving a job file to PostgreSQL:
   jobs -jobs postgres://user@host/db import jobs.jsonl
 
 A JSONL file may be open in other programs (webhook-server, submit) at the
-same time, compact included: they reread the compacted file.`
+same time, compact included: they reread the compacted file.
+
+exit status: 0 done; 1 the store cannot be read or written, or a roll back
+failed on Shopify; 2 bad flags, an unknown command, a bad import record, or
+an unknown SKU or a job the command does not apply to (nothing changed).`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("jobs", synopsis, description)
 	jobsSpec := fs.String("jobs", "", cli.JobsFlagHelp)
+	all := fs.Bool("all", false, "approve: every job awaiting review")
+	note := fs.String("note", "", "approve: a note kept with the approval (review_note)")
+	reason := fs.String("reason", "", "reject: why the video is rejected (required; kept in review_note)")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -78,33 +110,58 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *jobsSpec == "" {
 			return cli.Usagef("-jobs is required")
 		}
-		return cli.Usagef("missing command: want status, export, compact, import, or rollback")
+		return cli.Usagef("missing command: want %s", commands)
 	}
-	// Flags may follow the command too: jobs status -jobs FILE.
+	// Flags may come before the command, after it, and between its
+	// arguments: jobs status -jobs FILE, jobs import FILE -jobs DSN,
+	// jobs reject SKU-1 -reason TEXT.
 	cmd := rest[0]
 	if cmd == "rollback" {
 		return rollbackCommand(ctx, *jobsSpec, rest[1:], stdout, stderr)
 	}
-	if err := cli.Parse(fs, rest[1:], stdout, stderr); err != nil {
-		return err
-	}
-	var file string
-	if cmd == "import" && fs.NArg() > 0 {
-		// And follow import's file: jobs import jobs.jsonl -jobs DSN.
-		file = fs.Arg(0)
-		if err := cli.Parse(fs, fs.Args()[1:], stdout, stderr); err != nil {
+	var operands []string
+	for more := rest[1:]; ; more = fs.Args()[1:] {
+		if err := cli.Parse(fs, more, stdout, stderr); err != nil {
 			return err
 		}
-		cmd = "import " + file
+		if fs.NArg() == 0 {
+			break
+		}
+		operands = append(operands, fs.Arg(0))
 	}
-	if fs.NArg() > 0 {
-		return cli.Usagef("unexpected arguments after %s: %q", cmd, fs.Args())
+	if cmd != "approve" && (*all || cli.IsSet(fs, "note")) {
+		return cli.Usagef("-all and -note go with approve, not %s", cmd)
 	}
-	if file != "" {
-		return importFile(ctx, *jobsSpec, file, stdout, stderr)
+	if cmd != "reject" && cli.IsSet(fs, "reason") {
+		return cli.Usagef("-reason goes with reject, not %s", cmd)
+	}
+	switch cmd {
+	case "import":
+		if len(operands) > 1 {
+			return cli.Usagef("unexpected arguments after import %s: %q", operands[0], operands[1:])
+		}
+		if len(operands) == 1 {
+			return importFile(ctx, *jobsSpec, operands[0], stdout, stderr)
+		}
+	case "approve", "reject", "retry-delivery":
+		switch {
+		case *all && len(operands) > 0:
+			return cli.Usagef("approve takes SKUs or -all, not both")
+		case !*all && len(operands) == 0:
+			return cli.Usagef("%s needs the SKUs (or job keys) of the jobs%s", cmd, map[bool]string{true: ", or -all"}[cmd == "approve"])
+		case cmd == "reject" && strings.TrimSpace(*reason) == "":
+			return cli.Usagef("reject needs -reason TEXT: why the video is rejected, for whoever replays it")
+		}
+		return decide(ctx, *jobsSpec, newDecision(cmd, *note, strings.TrimSpace(*reason)), operands, *all, stdout)
+	}
+	if len(operands) > 0 {
+		return cli.Usagef("unexpected arguments after %s: %q", cmd, operands)
 	}
 	return runCommand(ctx, *jobsSpec, cmd, stdout)
 }
+
+// commands lists the commands for error messages.
+const commands = "status, export, compact, import, approve, reject, retry-delivery, or rollback"
 
 // runCommand runs one command on the job store named by jobsSpec.
 func runCommand(ctx context.Context, jobsSpec, cmd string, stdout io.Writer) error {
@@ -116,7 +173,7 @@ func runCommand(ctx context.Context, jobsSpec, cmd string, stdout io.Writer) err
 	case "import":
 		return cli.Usagef("import needs the FILE to read: the output of jobs export")
 	default:
-		return cli.Usagef("unknown command %q: want status, export, compact, import, or rollback", cmd)
+		return cli.Usagef("unknown command %q: want %s", cmd, commands)
 	}
 	spec, err := cli.ParseStoreSpec(jobsSpec)
 	if err != nil {
@@ -125,11 +182,8 @@ func runCommand(ctx context.Context, jobsSpec, cmd string, stdout io.Writer) err
 	if cmd == "compact" && spec.Kind != cli.StoreJSONL {
 		return cli.Usagef("compact works on JSONL job files only; %s is a %s database, which needs no compaction", spec.Display, spec.Kind)
 	}
-	if spec.Kind == cli.StoreJSONL {
-		// Opening would create a missing file; a typo should not.
-		if _, err := os.Stat(spec.Target); err != nil {
-			return cli.Usagef("-jobs %s: %v", spec.Target, errors.Unwrap(err))
-		}
+	if err := checkExists(spec); err != nil {
+		return err
 	}
 
 	store, _, err := cli.OpenStore(ctx, jobsSpec, nil)
@@ -145,6 +199,17 @@ func runCommand(ctx context.Context, jobsSpec, cmd string, stdout io.Writer) err
 		err = compact(ctx, store, spec, stdout)
 	}
 	return errors.Join(err, store.Close())
+}
+
+// checkExists refuses a JSONL job file that does not exist: opening would
+// create it, and a typo should not.
+func checkExists(spec cli.StoreSpec) error {
+	if spec.Kind == cli.StoreJSONL {
+		if _, err := os.Stat(spec.Target); err != nil {
+			return cli.Usagef("-jobs %s: %v", spec.Target, errors.Unwrap(err))
+		}
+	}
+	return nil
 }
 
 func status(ctx context.Context, store jobs.Store, w io.Writer) error {

@@ -9,7 +9,8 @@
 //
 //	webhook-server -addr 127.0.0.1:8080 -jobs FILE|DSN [-path /webhooks/creativeai]
 //	               [-poll-interval 30s] [-delivery-workers 4] [-delivery-backoff 30s]
-//	               [-shopify-poll-interval 2s] [-console-addr 127.0.0.1:8081] [-archive URL] [-v]
+//	               [-shopify-poll-interval 2s] [-console-addr 127.0.0.1:8081] [-archive URL]
+//	               [-review SURFACE[,SURFACE]] [-v]
 //
 // -jobs takes a JSONL file path (job files written by the workflow's original
 // script open as they are), sqlite:PATH, or a postgres:// URL; several
@@ -28,6 +29,13 @@
 // GET /healthz. SIGINT or SIGTERM shut it down cleanly: requests in flight
 // finish, the workers stop and record what they were doing, and the store
 // is flushed and closed.
+//
+// -review holds the finished videos of the named target surfaces (such as
+// shopify-pdp) for a person's approval: they wait as awaiting_review in the
+// job store and are delivered only once approved in the console or with
+// "jobs approve"; "jobs reject" (or the console) marks one rejected. The
+// approval lives in the job store, so it reaches every server sharing it;
+// give every server that delivers a surface the same -review.
 //
 // -console-addr serves the operator console (package batch/console) and
 // GET /metrics in Prometheus' text format on a listener of its own, and
@@ -57,6 +65,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +98,12 @@ surface fails delivery with an error naming it.
 -archive URL keeps every video in that bucket before delivering it and
 records archive_url and sha256 on the job; deliveries read the archived copy.
 
+-review SURFACE[,SURFACE] holds finished videos of those target surfaces for
+approval: they wait as awaiting_review (archived first with -archive) and are
+delivered once approved in the console or with "jobs -jobs ... approve SKU";
+"jobs ... reject SKU -reason TEXT" refuses one. Give every server that
+delivers a surface the same -review.
+
 environment:
   CREATIVEAI_WEBHOOK_SECRET  signing secret(s), comma-separated during a rotation
                              (default CREATIVEAI_API_KEY)
@@ -117,6 +132,7 @@ type options struct {
 	archive         string
 	verbose         bool
 	consoleAddr     string
+	review          []string
 	// pollNoKey records that the default polling was turned off for want of
 	// an API key, which the server says at startup.
 	pollNoKey bool
@@ -136,6 +152,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	fs.DurationVar(&o.shopifyPoll, "shopify-poll-interval", 2*time.Second, "first wait between checks of a video Shopify is processing")
 	fs.StringVar(&o.consoleAddr, "console-addr", "", "`host:port` of the operator console and /metrics (off when empty; not loopback needs "+cli.EnvConsoleToken+")")
 	fs.StringVar(&o.archive, "archive", "", cli.ArchiveFlagHelp)
+	reviewFlag := fs.String("review", "", "comma-separated target `surfaces` whose videos wait for approval before delivery ("+cli.SurfaceShopifyPDP+", "+cli.SurfaceMetaAds+")")
 	fs.BoolVar(&o.verbose, "v", false, "log every event and delivery at debug level")
 	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err
@@ -179,6 +196,11 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	if _, err := cli.ParseStoreSpec(o.jobs); err != nil {
 		return nil, cli.Usagef("-jobs: %v", err)
 	}
+	review, err := parseReview(*reviewFlag)
+	if err != nil {
+		return nil, err
+	}
+	o.review = review
 	if o.pollInterval > 0 && !env.Live() {
 		if cli.IsSet(fs, "poll-interval") {
 			return nil, cli.Usagef("-poll-interval %s needs %s to poll the service (or give -poll-interval 0)", o.pollInterval, cli.EnvAPIKey)
@@ -194,6 +216,25 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 		}
 	}
 	return &o, nil
+}
+
+// parseReview reads -review: surfaces the programs deliver, each once.
+func parseReview(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, surface := range strings.Split(s, ",") {
+		surface = strings.TrimSpace(surface)
+		switch {
+		case surface != cli.SurfaceShopifyPDP && surface != cli.SurfaceMetaAds:
+			return nil, cli.Usagef("-review %q: unknown target surface %q; want %s or %s, comma-separated", s, surface, cli.SurfaceShopifyPDP, cli.SurfaceMetaAds)
+		case slices.Contains(out, surface):
+			return nil, cli.Usagef("-review %q: %s is named twice", s, surface)
+		}
+		out = append(out, surface)
+	}
+	return out, nil
 }
 
 // secretSource names where the signing secrets came from, for messages.
@@ -244,7 +285,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 
-	deliver, err := deliverConfig(o, env, store, logger)
+	deliver, err := deliverConfig(o, env, store, metrics, logger)
 	if err != nil {
 		return err
 	}
@@ -381,11 +422,18 @@ func startConsole(o *options, env cli.Env, store jobs.Store, metrics *consolemet
 }
 
 // deliverConfig sets up the outbox: a sink per surface, with retries spaced
-// by -delivery-backoff.
-func deliverConfig(o *options, env cli.Env, store jobs.Store, logger *slog.Logger) (outbox.Config, error) {
+// by -delivery-backoff, and the review gate of -review. With metrics, the
+// Shopify client's cost reports are counted.
+func deliverConfig(o *options, env cli.Env, store jobs.Store, metrics *consolemetrics.Metrics, logger *slog.Logger) (outbox.Config, error) {
 	var pub *shopify.Publisher
 	if env.ShopifyConfigured() {
-		client, err := cli.NewShopifyClient(env, logger)
+		var copts []shopify.Option
+		if metrics != nil {
+			copts = append(copts, shopify.WithCostObserver(func(r shopify.CostReport) {
+				metrics.ObserveShopifyCost(r.Operation, r.Actual, r.Throttled)
+			}))
+		}
+		client, err := cli.NewShopifyClient(env, logger, copts...)
 		if err != nil {
 			return outbox.Config{}, cli.Usagef("Shopify: %v", err)
 		}
@@ -403,9 +451,22 @@ func deliverConfig(o *options, env cli.Env, store jobs.Store, logger *slog.Logge
 			cli.EnvShopifyStore + " and " + cli.EnvShopifyToken + " set delivers them")
 	}
 	policy := backoff.Policy{Initial: o.deliveryBackoff, Max: max(time.Hour, o.deliveryBackoff)}
+	sinks := cli.Sinks(pub, &cli.AdPipelineSink{})
+	var review []string
+	for _, surface := range o.review {
+		// A surface this server has no sink for is never claimed here, so
+		// its videos wait for a server that delivers it (and reviews it).
+		if _, ok := sinks[surface]; ok {
+			review = append(review, surface)
+		}
+	}
+	if len(review) > 0 {
+		logger.Info("review gate: videos wait for approval before delivery", "surfaces", strings.Join(review, ","))
+	}
 	return outbox.Config{
 		Store:        store,
-		Sinks:        cli.Sinks(pub, &cli.AdPipelineSink{}),
+		Sinks:        sinks,
+		Review:       review,
 		Workers:      o.workers,
 		Backoff:      func(n int) time.Duration { return policy.Delay(n - 1) },
 		PollInterval: time.Second,

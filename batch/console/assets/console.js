@@ -53,7 +53,7 @@
       tr.dataset.key = r.key;
       tr.className = "st-" + r.state;
       var box = null;
-      if (r.replayable) {
+      if (r.replayable || r.reviewable || r.delivery_retryable) {
         box = document.createElement("input");
         box.type = "checkbox"; box.name = "key"; box.value = r.key;
         box.setAttribute("aria-label", "select " + r.sku);
@@ -90,9 +90,10 @@
   var live = document.getElementById("live");
   if (live) {
     var form = document.getElementById("replay-form");
-    var selected = document.getElementById("replay-selected");
     var sync = function () {
-      if (selected) selected.disabled = !form.querySelector('input[name="key"]:checked');
+      if (!form) return;
+      var none = !form.querySelector('input[name="key"]:checked');
+      form.querySelectorAll("button.selected-only").forEach(function (b) { b.disabled = none; });
     };
     if (form) { form.addEventListener("change", sync); sync(); }
     poll(Number(live.dataset.poll) || 5000, function () {

@@ -1,13 +1,15 @@
 // Package consolemetrics exports a catalog run's numbers in Prometheus'
 // text format with prometheus/client_golang: jobs by console state and the
 // estimated spend (read from the store on each scrape), webhook requests by
-// result with their latency, and deliveries by target surface and outcome.
+// result with their latency, deliveries by target surface and outcome, and
+// the Shopify Admin API's cost points spent and THROTTLED answers.
 //
 // It is an adapter for programs: package console stays free of the
 // metrics library, and takes the handler this package builds as
 // console.Config.Metrics so that /metrics sits behind the console's token.
-// Nothing here imports package webhook either; a program passes the
-// handler's outcomes in (see [Metrics.ObserveWebhook]).
+// Nothing here imports package webhook or shopify either; a program passes
+// the handler's outcomes and the Shopify client's cost reports in (see
+// [Metrics.ObserveWebhook] and [Metrics.ObserveShopifyCost]).
 package consolemetrics
 
 import (
@@ -43,6 +45,8 @@ type Metrics struct {
 	webhooks       *prometheus.CounterVec
 	webhookLatency *prometheus.HistogramVec
 	deliveries     *prometheus.CounterVec
+	shopifyPoints  *prometheus.CounterVec
+	shopifyRefused *prometheus.CounterVec
 }
 
 // Delivery outcomes, the "outcome" label of catalogvideo_deliveries_total.
@@ -83,8 +87,17 @@ func New(cfg Config) (*Metrics, error) {
 			Name: "catalogvideo_deliveries_total",
 			Help: "Delivery attempts of finished videos, by target surface and outcome (delivered, retry, failed).",
 		}, []string{"surface", "outcome"}),
+		shopifyPoints: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "catalogvideo_shopify_cost_points_total",
+			Help: "Shopify Admin API cost points debited (actualQueryCost), by GraphQL operation.",
+		}, []string{"operation"}),
+		shopifyRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "catalogvideo_shopify_throttled_total",
+			Help: "Shopify Admin API answers refused as THROTTLED (the cost bucket could not pay the requested cost), by GraphQL operation.",
+		}, []string{"operation"}),
 	}
-	cs := []prometheus.Collector{m.webhooks, m.webhookLatency, m.deliveries, newJobsCollector(cfg.Store, p, cfg.ScrapeTimeout)}
+	cs := []prometheus.Collector{m.webhooks, m.webhookLatency, m.deliveries, m.shopifyPoints, m.shopifyRefused,
+		newJobsCollector(cfg.Store, p, cfg.ScrapeTimeout)}
 	if cfg.WithProcess {
 		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
@@ -125,6 +138,19 @@ func (m *Metrics) ObserveDelivery(job jobs.Job, err error) {
 		}
 	}
 	m.deliveries.WithLabelValues(job.TargetSurface, outcome).Inc()
+}
+
+// ObserveShopifyCost counts the cost of one Shopify Admin API answer: the
+// points actually debited, and whether it was refused as THROTTLED. Its
+// arguments are the fields of a shopify.CostReport; pass them from
+// shopify.WithCostObserver.
+func (m *Metrics) ObserveShopifyCost(operation string, actual float64, throttled bool) {
+	if actual > 0 {
+		m.shopifyPoints.WithLabelValues(operation).Add(actual)
+	}
+	if throttled {
+		m.shopifyRefused.WithLabelValues(operation).Inc()
+	}
 }
 
 // jobsCollector reads the store on each scrape.

@@ -22,6 +22,7 @@ func TestMetricsBehindTheConsole(t *testing.T) {
 		{Key: "a", SKU: "A", Status: jobs.StatusPending},
 		{Key: "b", SKU: "B", Status: jobs.StatusCompleted, GenerationID: "g1", Delivery: jobs.DeliveryDelivered, TargetSurface: "shopify-pdp"},
 		{Key: "c", SKU: "C", Status: jobs.StatusFailed, GenerationID: "g2", PreviousGenerationIDs: []string{"g0"}, StillURL: "https://x/s.png"},
+		{Key: "d", SKU: "D", Status: jobs.StatusCompleted, GenerationID: "g3", Delivery: jobs.DeliveryAwaitingReview, TargetSurface: "shopify-pdp"},
 	} {
 		if err := store.Restore(memstore.Record{Job: &j}); err != nil {
 			t.Fatal(i, err)
@@ -37,6 +38,10 @@ func TestMetricsBehindTheConsole(t *testing.T) {
 	m.ObserveDelivery(jobs.Job{TargetSurface: "shopify-pdp", Delivery: jobs.DeliveryDelivered}, nil)
 	m.ObserveDelivery(jobs.Job{TargetSurface: "meta-ads", Delivery: jobs.DeliveryPending}, errors.New("503"))
 	m.ObserveDelivery(jobs.Job{TargetSurface: "meta-ads", Delivery: jobs.DeliveryFailed}, errors.New("gone"))
+	m.ObserveShopifyCost("ProductBySKU", 4, false)
+	m.ObserveShopifyCost("ProductBySKU", 0, true)
+	m.ObserveShopifyCost("ProductBySKU", 3, false)
+	m.ObserveShopifyCost("productCreateMedia", 10, false)
 
 	const token = "metrics-token-123"
 	h, err := console.New(console.Config{Store: store, Token: token, Metrics: m.Handler()})
@@ -61,10 +66,14 @@ func TestMetricsBehindTheConsole(t *testing.T) {
 		`catalogvideo_jobs{state="queued"} 1`,
 		`catalogvideo_jobs{state="published"} 1`,
 		`catalogvideo_jobs{state="failed"} 1`,
-		`catalogvideo_jobs{state="awaiting_review"} 0`,
-		`catalogvideo_generations{kind="clip"} 3`,
+		`catalogvideo_jobs{state="awaiting_review"} 1`,
+		`catalogvideo_jobs{state="rejected"} 0`,
+		`catalogvideo_generations{kind="clip"} 4`,
 		`catalogvideo_generations{kind="still"} 1`,
-		`catalogvideo_spend_dollars 1.4`,
+		`catalogvideo_spend_dollars 1.8`,
+		`catalogvideo_shopify_cost_points_total{operation="ProductBySKU"} 7`,
+		`catalogvideo_shopify_cost_points_total{operation="productCreateMedia"} 10`,
+		`catalogvideo_shopify_throttled_total{operation="ProductBySKU"} 1`,
 		`catalogvideo_webhook_requests_total{result="accepted"} 2`,
 		`catalogvideo_webhook_request_duration_seconds_count{result="accepted"} 2`,
 		`catalogvideo_deliveries_total{outcome="delivered",surface="shopify-pdp"} 1`,

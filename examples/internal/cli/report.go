@@ -39,7 +39,8 @@ func StatusText(j *jobs.Job) string {
 }
 
 // DeliveryText describes where a job's delivery stands, such as
-// "delivered gid://shopify/MediaImage/1" or "pending (attempt 2: HTTP 503)".
+// "delivered gid://shopify/MediaImage/1", "pending (attempt 2: HTTP 503)"
+// or "rejected: logo cropped".
 func DeliveryText(j *jobs.Job) string {
 	switch j.Delivery {
 	case "":
@@ -51,6 +52,10 @@ func DeliveryText(j *jobs.Job) string {
 		return joinNonEmpty("delivered", j.DeliveryRef)
 	case jobs.DeliveryFailed:
 		return joinNonEmpty("failed:", j.DeliveryError)
+	case jobs.DeliveryAwaitingReview:
+		return "awaiting review (jobs approve or reject)"
+	case jobs.DeliveryRejected:
+		return joinNonEmpty("rejected:", j.ReviewNote)
 	default:
 		if j.DeliveryError != "" {
 			return fmt.Sprintf("pending (attempt %d: %s)", j.DeliveryAttempts, j.DeliveryError)
@@ -115,7 +120,7 @@ func WriteCounts(w io.Writer, jobList []jobs.Job) error {
 
 var (
 	statusOrder   = []string{"completed", "processing", "pending", "failed", "submit_failed"}
-	deliveryOrder = []string{"delivered", "pending", "failed"}
+	deliveryOrder = []string{"delivered", "pending", "awaiting_review", "rejected", "failed"}
 )
 
 // countList formats counts in the given order, then any other keys sorted.

@@ -47,11 +47,13 @@ func ExampleWriteCostSummary() {
 
 func TestWriteCounts(t *testing.T) {
 	var b strings.Builder
-	jobList := append(sampleJobs(), jobs.Job{SKU: "X", Status: "mystery"})
+	jobList := append(sampleJobs(), jobs.Job{SKU: "X", Status: "mystery"},
+		jobs.Job{SKU: "R", Status: jobs.StatusCompleted, Delivery: jobs.DeliveryRejected},
+		jobs.Job{SKU: "W", Status: jobs.StatusCompleted, Delivery: jobs.DeliveryAwaitingReview})
 	if err := WriteCounts(&b, jobList); err != nil {
 		t.Fatal(err)
 	}
-	want := "6 jobs: 2 completed, 1 processing, 1 pending, 1 submit_failed, 1 mystery; delivery: 1 delivered, 1 failed\n"
+	want := "8 jobs: 4 completed, 1 processing, 1 pending, 1 submit_failed, 1 mystery; delivery: 1 delivered, 1 awaiting_review, 1 rejected, 1 failed\n"
 	if b.String() != want {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}
@@ -68,6 +70,8 @@ func TestDeliveryText(t *testing.T) {
 		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryPending, DeliveryAttempts: 2, DeliveryError: "HTTP 503"}, "pending (attempt 2: HTTP 503)"},
 		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryDelivered, DeliveryRef: "gid://shopify/Video/9"}, "delivered gid://shopify/Video/9"},
 		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryFailed, DeliveryError: "SKU not found"}, "failed: SKU not found"},
+		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryAwaitingReview}, "awaiting review (jobs approve or reject)"},
+		{jobs.Job{Status: jobs.StatusCompleted, Delivery: jobs.DeliveryRejected, ReviewNote: "logo cropped"}, "rejected: logo cropped"},
 	}
 	for _, tt := range tests {
 		if got := DeliveryText(&tt.job); got != tt.want {

@@ -1,0 +1,19 @@
+// Package outbox delivers finished videos to their target surfaces: a
+// completed job with a target_surface waits in the outbox kept in the job
+// store, and [Deliver] runs workers that claim due jobs with a lease,
+// archive them when [Config.Archive] is set, hand each to the [Sink] of its
+// surface and record the result, retrying with backoff until
+// [Config.MaxAttempts] or a permanent error. Leases live in the store, so
+// any number of processes sharing it deliver each video once.
+//
+// # Review gate
+//
+// [Config.Review] names surfaces whose videos a person approves first. A
+// claimed job of such a surface that is not approved reaches no sink: it is
+// recorded as awaiting review (jobs.DeliveryAwaitingReview, no attempt
+// counted) and leaves the outbox until jobs.Store.Approve makes it due
+// again, from this process or any other sharing the store (the console,
+// "jobs approve"), or jobs.Store.Reject marks it rejected. An approval
+// given earlier, even while the video rendered, lets the job straight
+// through.
+package outbox
