@@ -87,7 +87,8 @@ func TestSubmitPreflight(t *testing.T) {
 	if n, err := shop.SetSKU(boot, "TWIN-1", "TWIN-2"); err != nil || n != 1 {
 		t.Fatalf("SetSKU = %d, %v", n, err)
 	}
-	if n, err := shop.RemoveImages(lamp, 1); err != nil || n != 1 {
+	// Two images, so that a place stays free after the video.
+	if n, err := shop.RemoveImages(lamp, 2); err != nil || n != 2 {
 		t.Fatalf("RemoveImages = %d, %v", n, err)
 	}
 	res = runProgram(t, dir, env, "submit", append(args, "-retry-failed")...)
