@@ -108,7 +108,8 @@ func TestBrowserApprovePublishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	media := shop.Media(products["SKU-A"])
-	if len(media) != 1 || media[0].ContentType != "VIDEO" || a.Delivery != jobs.DeliveryDelivered || a.DeliveryRef != media[0].ID {
+	ref, err := shopify.ParseDeliveryRef(a.DeliveryRef)
+	if len(media) != 1 || media[0].ContentType != "VIDEO" || a.Delivery != jobs.DeliveryDelivered || err != nil || ref.MediaID != media[0].ID {
 		t.Errorf("SKU-A: job %s ref %q, product media %+v; want one video, its id recorded", a.Delivery, a.DeliveryRef, media)
 	}
 	if m := shop.Media(products["SKU-B"]); len(m) != 0 {
