@@ -136,7 +136,7 @@ func TestRunBudgetPerDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Submitted != 1 || sum.Spend.Day != (jobs.DaySpend{Day: "2026-11-30", Reserved: 50, Spent: 50}) {
+	if sum.Submitted != 1 || sum.Spend.Day != (jobs.DaySpend{Day: "2026-11-30", Reserved: 50, Spent: 50, Finished: 2, Refused: 1}) {
 		t.Fatalf("after a render was not billed: %+v, day %+v; want B submitted, $0.50 reserved and $0.50 spent", sum.Counts, sum.Spend.Day)
 	}
 	if !strings.Contains(sum.String(), "day 2026-11-30 America/New_York $0.50 reserved, $0.50 spent of $1.00 ($0.00 left)") {
