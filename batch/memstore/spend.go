@@ -66,14 +66,15 @@ func (m *memJob) spendDays() []jobs.DaySpend {
 
 // jobSpend holds a job's spend fields apart from jobLater, since every
 // submitted job has them while most have no other later field: a reserved
-// job costs 80 bytes more rather than a whole jobLater.
+// job costs 64 bytes more rather than a whole jobLater. Earlier charges,
+// which only replays leave, sit behind a pointer of their own.
 type jobSpend struct {
 	price      creativeai.Cents
 	stillPrice creativeai.Cents
-	stillPaid  bool
 	day        unique.Handle[string] // most jobs of a run share one day
 	reservedAt time.Time
-	earlier    []jobs.Charge
+	earlier    *[]jobs.Charge
+	stillPaid  bool
 }
 
 // newJobSpend returns j's spend fields, nil when it has none.
@@ -81,9 +82,13 @@ func newJobSpend(j *jobs.Job) *jobSpend {
 	if j.PriceCents == 0 && j.SpendDay == "" && j.ReservedAt.IsZero() && j.EarlierCharges == nil && j.StillCents == 0 && !j.StillPaid {
 		return nil
 	}
-	sp := &jobSpend{price: j.PriceCents, stillPrice: j.StillCents, stillPaid: j.StillPaid, reservedAt: j.ReservedAt, earlier: j.EarlierCharges}
+	sp := &jobSpend{price: j.PriceCents, stillPrice: j.StillCents, stillPaid: j.StillPaid, reservedAt: j.ReservedAt}
 	if j.SpendDay != "" {
 		sp.day = unique.Make(j.SpendDay)
+	}
+	if j.EarlierCharges != nil {
+		earlier := j.EarlierCharges
+		sp.earlier = &earlier
 	}
 	return sp
 }
@@ -98,7 +103,9 @@ func (sp *jobSpend) fill(j *jobs.Job) {
 	if sp.day != (unique.Handle[string]{}) {
 		j.SpendDay = sp.day.Value()
 	}
-	j.EarlierCharges = slices.Clone(sp.earlier)
+	if sp.earlier != nil {
+		j.EarlierCharges = slices.Clone(*sp.earlier)
+	}
 }
 
 // errUnchanged ends an update that found nothing to change.
