@@ -84,10 +84,7 @@ func TestMigrateConcurrent(t *testing.T) {
 func TestMigrateOutboxSurface(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := t.Context()
-		db, _ := b.open(t)
-		if err := sqlstore.MigrateTo(ctx, db, b.dialect, 1); err != nil {
-			t.Fatal(err)
-		}
+		db := openMigratedTo(t, b, 1)
 		due := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		job := jobs.Job{Key: "a", SKU: "A", TargetSurface: "meta-ads", GenerationID: "vgen_a", Status: jobs.StatusCompleted,
 			Delivery: jobs.DeliveryPending, DeliveryNextAt: due, CreatedAt: due, UpdatedAt: due}
@@ -214,10 +211,7 @@ func TestNewInvalid(t *testing.T) {
 func TestMigrateSpendFinished(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := t.Context()
-		db, _ := b.open(t)
-		if err := sqlstore.MigrateTo(ctx, db, b.dialect, 3); err != nil {
-			t.Fatal(err)
-		}
+		db := openMigratedTo(t, b, 3)
 		at := time.Date(2026, 3, 11, 8, 0, 0, 0, time.UTC)
 		for i, j := range []jobs.Job{
 			{Key: "refused", SKU: "R", GenerationID: "vgen_r", Status: jobs.StatusFailed, FailureClass: jobs.FailurePolicy, NotBilled: true},
@@ -256,4 +250,15 @@ func TestMigrateSpendFinished(t *testing.T) {
 			t.Errorf("DaySpend after the migration = %+v, want %+v", got, want)
 		}
 	})
+}
+
+// openMigratedTo opens a database of b migrated up to version, as an older
+// program left it.
+func openMigratedTo(t *testing.T, b backend, version int) *sql.DB {
+	t.Helper()
+	db, _ := b.open(t)
+	if err := sqlstore.MigrateTo(t.Context(), db, b.dialect, version); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
