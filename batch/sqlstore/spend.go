@@ -11,9 +11,17 @@ import (
 
 // indexSpend copies what j counts on each day (jobs.Job.Spend) into the
 // spend table. A job that never reserved has nothing there and costs no
-// statement; one whose reservation was released or replayed away already
-// counted nothing when that happened, so rows are only ever upserted.
-func (s *Store) indexSpend(ctx context.Context, q querier, j *jobs.Job) error {
+// statement. When replayed is true j's attempt was just closed (see
+// jobs.Job.Replay): what it spent moved to EarlierCharges, and a day it
+// spent nothing on (a render the service did not bill) may no longer be in
+// Spend, so the job's rows are zeroed before those of Spend are written.
+func (s *Store) indexSpend(ctx context.Context, q querier, j *jobs.Job, replayed bool) error {
+	if replayed {
+		reset := s.dialect.rebind(s.prefix, `UPDATE {prefix}spend SET reserved = 0, spent = 0, finished = 0, refused = 0 WHERE key = $1`)
+		if _, err := q.ExecContext(ctx, reset, j.Key); err != nil {
+			return fmt.Errorf("sqlstore: resetting the spending of job %s: %w", j.Key, err)
+		}
+	}
 	if j.SpendDay == "" && len(j.EarlierCharges) == 0 {
 		return nil
 	}

@@ -366,6 +366,18 @@ func testDaySpendTotals(h *harness) {
 	}
 	_, err := h.s.DaySpend(h.ctx, "March 11")
 	h.wantErr("DaySpend of a day that is not YYYY-MM-DD", err, jobs.ErrInvalid)
+
+	// A refusal the service did not bill, replayed on the next day: its
+	// day counts it no more, and the new attempt counts on the new day.
+	h.track(newJob("unbilled"))
+	h.reserve("unbilled", jobs.Reservation{Day: spendDay, Cents: 5})
+	h.submit("unbilled", "vgen_unbilled")
+	h.apply(creativeai.Generation{ID: "vgen_unbilled", Status: creativeai.StatusFailed, Error: "content_policy_violation: refused; not billed"})
+	h.diff("DaySpend with the refusal", jobs.DaySpend{Day: spendDay, Reserved: 30, Spent: 70, Finished: 3, Refused: 1}, h.daySpend(spendDay))
+	h.replay("unbilled")
+	h.reserve("unbilled", jobs.Reservation{Day: otherDay, Cents: 5})
+	h.diff("DaySpend after the refusal was replayed", jobs.DaySpend{Day: spendDay, Reserved: 30, Spent: 70, Finished: 2}, h.daySpend(spendDay))
+	h.diff("DaySpend of the replay's day", jobs.DaySpend{Day: otherDay, Reserved: 5, Spent: 60, Finished: 1}, h.daySpend(otherDay))
 }
 
 // testDurableReservation reopens the store between a reservation and the
