@@ -385,7 +385,7 @@ func newRunner(cfg Config) (*runner, error) {
 		limiter:  lim,
 		log:      logx.OrDiscard(cfg.Logger),
 		sum:      Summary{DryRun: cfg.DryRun},
-		spend:    &spender{budget: cfg.Budget, clock: cfg.Clock, store: cfg.Store, dry: cfg.DryRun},
+		spend:    &spender{budget: cfg.Budget, pricing: cfg.Pricing, clock: cfg.Clock, store: cfg.Store, dry: cfg.DryRun},
 		refusals: newRefusalWindow(cfg.PolicyBreaker, cfg.Store, cfg.Budget.Location),
 	}, nil
 }
@@ -661,7 +661,7 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 	switch act {
 	case actSubmit:
 		newJob := r.newJob(t)
-		r.spend.prefill(&newJob, priceOf(r.cfg.Pricing, newJob.StillPrompt != ""))
+		r.spend.prefill(&newJob, costPerSKU(r.cfg.Pricing, newJob.StillPrompt != ""))
 		stored, created, err := r.cfg.Store.Track(ctx, newJob)
 		if err != nil {
 			res.Outcome, res.Error = OutcomeInterrupted, err.Error()

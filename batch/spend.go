@@ -86,8 +86,9 @@ func (s *SpendSummary) String() string {
 // spender keeps a run's side of the budget: the per-run total in memory,
 // and the store's reservations for the daily one.
 type spender struct {
-	budget Budget
-	clock  jobs.Clock
+	budget  Budget
+	pricing creativeai.Pricing
+	clock   jobs.Clock
 	store  jobs.Store
 	dry    bool
 
@@ -162,11 +163,14 @@ func (s *spender) reserve(ctx context.Context, job Job, p price) (Job, error) {
 // prefill records the reservation of a new row on the job Run tracks, when
 // no cap needs checking: the price is then written with the job, at no
 // store call of its own. Under a cap the store's Reserve checks it instead.
-func (s *spender) prefill(job *Job, p price) {
+func (s *spender) prefill(job *Job, cost creativeai.Cents) {
 	if s.budget.PerRun > 0 || s.budget.PerDay > 0 || s.dry {
 		return
 	}
-	job.PriceCents, job.StillCents = p.cents, p.still
+	job.PriceCents = cost
+	if job.StillPrompt != "" { // a new job has no still to reuse
+		job.StillCents = s.pricing.Still
+	}
 	job.SpendDay = jobs.Day(job.CreatedAt, s.budget.Location)
 	job.ReservedAt = job.CreatedAt
 }
