@@ -89,8 +89,8 @@ type spender struct {
 	budget  Budget
 	pricing creativeai.Pricing
 	clock   jobs.Clock
-	store  jobs.Store
-	dry    bool
+	store   jobs.Store
+	dry     bool
 
 	mu       sync.Mutex
 	reserved creativeai.Cents
