@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 	"unique"
 
@@ -65,17 +66,34 @@ func (m *memJob) spendDays() []jobs.DaySpend {
 }
 
 // jobSpend holds a job's spend fields apart from jobLater, since every
-// submitted job has them while most have no other later field: a reserved
-// job costs 64 bytes more rather than a whole jobLater. Earlier charges,
-// which only replays leave, sit behind a pointer of their own.
+// submitted job has them while most have no other later field. It is never
+// changed once made, so jobs whose fields are alike share one: a run
+// without caps reserves every row as it is tracked (ReservedAt is then
+// CreatedAt), and its rows have few prices and one day between them, so
+// they cost nothing more than the pointer. Other reserved jobs cost 64
+// bytes more. Earlier charges, which only replays leave, sit behind a
+// pointer of their own.
 type jobSpend struct {
 	price      creativeai.Cents
 	stillPrice creativeai.Cents
 	day        unique.Handle[string] // most jobs of a run share one day
-	reservedAt time.Time
+	reservedAt time.Time             // zero when atCreation
 	earlier    *[]jobs.Charge
 	stillPaid  bool
+	atCreation bool // reserved when tracked: ReservedAt is CreatedAt
 }
+
+// sharedSpendKey identifies a jobSpend that jobs share: reserved when
+// tracked, with no earlier charges.
+type sharedSpendKey struct {
+	price, stillPrice creativeai.Cents
+	day               unique.Handle[string]
+	stillPaid         bool
+}
+
+// sharedSpends maps each sharedSpendKey met to its one *jobSpend. It grows
+// by the distinct prices of each spend day, a handful a day.
+var sharedSpends sync.Map
 
 // newJobSpend returns j's spend fields, nil when it has none.
 func newJobSpend(j *jobs.Job) *jobSpend {
@@ -86,6 +104,11 @@ func newJobSpend(j *jobs.Job) *jobSpend {
 	if j.SpendDay != "" {
 		sp.day = unique.Make(j.SpendDay)
 	}
+	if j.EarlierCharges == nil && j.ReservedAt == j.CreatedAt {
+		sp.reservedAt, sp.atCreation = time.Time{}, true
+		shared, _ := sharedSpends.LoadOrStore(sharedSpendKey{sp.price, sp.stillPrice, sp.day, sp.stillPaid}, sp)
+		return shared.(*jobSpend)
+	}
 	if j.EarlierCharges != nil {
 		earlier := j.EarlierCharges
 		sp.earlier = &earlier
@@ -93,12 +116,16 @@ func newJobSpend(j *jobs.Job) *jobSpend {
 	return sp
 }
 
-// fill copies the spend fields into j, sharing no slice.
+// fill copies the spend fields into j, sharing no slice. j.CreatedAt must
+// be set: a job reserved when tracked takes its ReservedAt from it.
 func (sp *jobSpend) fill(j *jobs.Job) {
 	if sp == nil {
 		return
 	}
 	j.PriceCents, j.ReservedAt = sp.price, sp.reservedAt
+	if sp.atCreation {
+		j.ReservedAt = j.CreatedAt
+	}
 	j.StillCents, j.StillPaid = sp.stillPrice, sp.stillPaid
 	if sp.day != (unique.Handle[string]{}) {
 		j.SpendDay = sp.day.Value()
