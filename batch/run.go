@@ -706,6 +706,7 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 		res.Outcome, res.Error = OutcomeInterrupted, err.Error()
 		return res, err
 	}
+	cost = recordedPrice(&reserved) // a reservation kept from an interrupted run may be at other prices
 	if err := waitToken(ctx, r.limiter); err != nil {
 		r.spend.release(cost, 0, false) // nothing was sent; the store keeps the reservation for the rerun
 		res.Outcome, res.Error, res.Status = OutcomeInterrupted, "not submitted: "+err.Error(), job.Status

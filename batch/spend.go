@@ -140,6 +140,9 @@ func (s *spender) reserve(ctx context.Context, job Job, p price) (Job, error) {
 	if s.budget.PerDay == 0 && job.HoldsReservation() {
 		// Without a daily cap there is nothing to check: the reservation
 		// prefill recorded, or an interrupted run's, stands.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.settleReused(&job, cost)
 		return job, nil
 	}
 
@@ -157,7 +160,29 @@ func (s *spender) reserve(ctx context.Context, job Job, p price) (Job, error) {
 		s.reserved -= cost
 		return job, storeError("reserve", job.Key, err)
 	}
+	if r.Reused {
+		s.settleReused(&r.Job, cost)
+	}
 	return r.Job, nil
+}
+
+// settleReused counts against the run what job's reservation, kept from an
+// interrupted run perhaps at other prices, has this run pay (see
+// recordedPrice) in place of cost. It runs with s.mu held.
+func (s *spender) settleReused(job *Job, cost creativeai.Cents) {
+	s.reserved += recordedPrice(job).cents - cost
+}
+
+// recordedPrice returns what submitting job's current attempt pays at the
+// prices recorded on it when it was reserved: its price, less a still
+// already rendered for it, which the attempt reuses.
+func recordedPrice(job *Job) price {
+	p := price{cents: job.PriceCents, still: job.StillCents}
+	if job.StillPaid {
+		p.cents -= p.still
+		p.still = 0
+	}
+	return p
 }
 
 // prefill records the reservation of a new row on the job Run tracks, when

@@ -419,6 +419,9 @@ func TestRunCostsAtRecordedPrices(t *testing.T) {
 		t.Errorf("rerun: %+v, costs %s and %s, total %s; want the old $0.50 clip for the row reserved at the old prices (its still is reused), $0.70 for the new row, $1.20 in all",
 			sum.Counts, sum.Rows[0].Cost, sum.Rows[1].Cost, sum.EstimatedCost)
 	}
+	if sum.Spend.RunReserved != 120 {
+		t.Errorf("rerun reserved %s against its budget, want the $1.20 its rows cost", sum.Spend.RunReserved)
+	}
 	for _, g := range sim.Generations() {
 		if err := sim.Complete(g.ID); err != nil {
 			t.Fatal(err)
