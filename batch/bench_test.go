@@ -80,6 +80,10 @@ func BenchmarkRunRate(b *testing.B) {
 // GOMEMLIMIT case shows the peak a program gets by setting a soft limit.
 //
 //	go test ./batch/ -run '^$' -bench RunMemory -benchtime 1x
+//
+// With CATALOGVIDEO_BATCH_MEMPROFILE=FILE in the environment, the child
+// writes the heap profile of what is live after the run to FILE (go tool
+// pprof -sample_index=inuse_space FILE); the last case run writes it.
 func BenchmarkRunMemory(b *testing.B) {
 	for _, bc := range []struct {
 		store    string

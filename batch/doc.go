@@ -49,7 +49,10 @@
 // [Config.Budget] caps what a run and a calendar day spend: each row's
 // estimated cost is reserved in the store ([jobs.Store.Reserve]) before its
 // API calls, and a row over a cap is held back ([OutcomeHeld]) for a later
-// run. Failed renders are classified transient, input or policy
+// run. The price reserved is recorded on the job, and cost totals sum the
+// recorded prices ([jobs.Job.Cost]), so they stay right after
+// [Config.Pricing] changes; [jobs.Store.DaySpend] reads a day's totals
+// without listing jobs. Failed renders are classified transient, input or policy
 // ([jobs.ClassifyFailure]); [Config.TransientRetry] replays transient ones
 // on its own, [Config.RetryClasses] narrows [Config.RetryFailed], and
 // [Config.PolicyBreaker] stops submitting when moderation refusals spike.

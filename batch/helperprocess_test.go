@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,7 +12,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,14 +34,17 @@ import (
 // settings below in its environment. The simulator stays in the parent, so
 // its counters survive the child's death and its memory is not the child's.
 const (
-	envHelper   = "CATALOGVIDEO_BATCH_HELPER" // "crash", "finish" or "membench"
-	envSimURL   = "CATALOGVIDEO_BATCH_SIM_URL"
-	envSimKey   = "CATALOGVIDEO_BATCH_SIM_KEY"
-	envStore    = "CATALOGVIDEO_BATCH_STORE"
-	envHookURL  = "CATALOGVIDEO_BATCH_HOOK_URL"
-	envRows     = "CATALOGVIDEO_BATCH_ROWS"
-	envRate     = "CATALOGVIDEO_BATCH_RATE"
-	manifestTag = "crash"
+	envHelper  = "CATALOGVIDEO_BATCH_HELPER" // "crash", "finish" or "membench"
+	envSimURL  = "CATALOGVIDEO_BATCH_SIM_URL"
+	envSimKey  = "CATALOGVIDEO_BATCH_SIM_KEY"
+	envStore   = "CATALOGVIDEO_BATCH_STORE"
+	envHookURL = "CATALOGVIDEO_BATCH_HOOK_URL"
+	envRows    = "CATALOGVIDEO_BATCH_ROWS"
+	envRate    = "CATALOGVIDEO_BATCH_RATE"
+	// envMemProfile names a file the memory benchmark's child writes its
+	// heap profile to after the run (go tool pprof -sample_index=inuse_space).
+	envMemProfile = "CATALOGVIDEO_BATCH_MEMPROFILE"
+	manifestTag   = "crash"
 )
 
 // helper is a child process running TestHelperProcess.
@@ -215,6 +221,9 @@ func generatedRows(n int) func(yield func(manifest.Row, error) bool) {
 
 // memBench runs the rows while sampling the heap, and prints the peaks.
 func memBench(ctx context.Context, cfg batch.Config, rows int) error {
+	if os.Getenv(envMemProfile) != "" {
+		runtime.MemProfileRate = 16 << 10 // finer than the default 512 KiB, for small per-row objects
+	}
 	samples := []metrics.Sample{
 		{Name: "/memory/classes/heap/objects:bytes"},
 		{Name: "/memory/classes/total:bytes"},
@@ -248,6 +257,14 @@ func memBench(ctx context.Context, cfg batch.Config, rows int) error {
 		return fmt.Errorf("submitted %d of %d rows: %+v", sum.Submitted, rows, sum.Counts)
 	}
 	fmt.Printf("PEAK heap=%d total=%d rss=%d elapsed=%s\n", peakHeap, peakTotal, peakRSS(), time.Since(start))
+	if path := os.Getenv(envMemProfile); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		runtime.GC() // the profile shows what is live, as the peak held it
+		return errors.Join(pprof.WriteHeapProfile(f), f.Close(), keepAlive(sum))
+	}
 	return nil
 }
 
@@ -286,3 +303,10 @@ func (discardStore) RecordSubmission(_ context.Context, key string, sub jobs.Sub
 	return j, nil
 }
 func (discardStore) Close() error { return nil }
+
+// keepAlive keeps the summary live until the heap profile is written, as it
+// is at the peak.
+func keepAlive(sum *batch.Summary) error {
+	runtime.KeepAlive(sum)
+	return nil
+}

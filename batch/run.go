@@ -346,7 +346,8 @@ type runner struct {
 	limiter  *rate.Limiter
 	log      *slog.Logger
 
-	spend *spender
+	spend    *spender
+	refusals *refusalWindow
 
 	mu     sync.Mutex
 	sum    Summary
@@ -395,7 +396,8 @@ func newRunner(cfg Config) (*runner, error) {
 		limiter:  lim,
 		log:      logx.OrDiscard(cfg.Logger),
 		sum:      Summary{DryRun: cfg.DryRun},
-		spend:    &spender{budget: cfg.Budget, clock: cfg.Clock, store: cfg.Store, dry: cfg.DryRun},
+		spend:    &spender{budget: cfg.Budget, pricing: cfg.Pricing, clock: cfg.Clock, store: cfg.Store, dry: cfg.DryRun},
+		refusals: newRefusalWindow(cfg.PolicyBreaker, cfg.Store, cfg.Budget.Location),
 	}, nil
 }
 
@@ -439,7 +441,7 @@ func (r *runner) run(parent context.Context, rows iter.Seq2[manifest.Row, error]
 		}
 	} else {
 		r.judged = start
-		if err := r.cfg.PolicyBreaker.check(ctx, r.cfg.Store); err != nil {
+		if err := r.refusals.judge(ctx, start); err != nil {
 			halt(err)
 		}
 	}
@@ -676,13 +678,13 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 		}
 	}
 	if r.cfg.DryRun {
-		cost := costPerSKU(r.cfg.Pricing, t.row.StillPrompt != "")
+		cost := priceOf(r.cfg.Pricing, t.row.StillPrompt != "")
 		if _, err := r.spend.reserve(ctx, Job{}, cost); err != nil {
 			res.Outcome, res.Error = OutcomeHeld, err.Error()
 			return res, nil
 		}
 		res.Outcome = OutcomePlanned
-		res.Cost = cost
+		res.Cost = cost.cents
 		return res, nil
 	}
 	outcome := OutcomeSubmitted
@@ -740,8 +742,9 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 		res.Outcome, res.Error = OutcomeInterrupted, err.Error()
 		return res, err
 	}
+	cost = recordedPrice(&reserved) // a reservation kept from an interrupted run may be at other prices
 	if err := waitToken(ctx, r.limiter); err != nil {
-		r.spend.release(cost, false) // nothing was sent; the store keeps the reservation for the rerun
+		r.spend.release(cost, 0, false) // nothing was sent; the store keeps the reservation for the rerun
 		res.Outcome, res.Error, res.Status = OutcomeInterrupted, "not submitted: "+err.Error(), job.Status
 		return res, haltOnly(err)
 	}
@@ -749,7 +752,7 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 	if res.Outcome == OutcomeSubmitFailed {
 		// No render was made: the run's cap gets back all but a still
 		// that was rendered and paid for.
-		r.spend.release(cost-res.Cost, true)
+		r.spend.release(cost, res.Cost, true)
 	}
 	return res, err
 }
@@ -770,7 +773,7 @@ func (r *runner) judgeRefusals(ctx context.Context) error {
 	if !due {
 		return nil
 	}
-	return r.cfg.PolicyBreaker.check(ctx, r.cfg.Store)
+	return r.refusals.judge(ctx, now)
 }
 
 // haltError says that the run must start no new row, while the rows already
@@ -866,7 +869,7 @@ func (r *runner) submit(ctx context.Context, job Job, outcome Outcome, reuseStil
 				res.Outcome, res.Error = OutcomeInterrupted, err.Error()
 				return res, storeError("record still", job.Key, err)
 			}
-			res.Cost += r.cfg.Pricing.Still
+			res.Cost += job.StillCents // as reserved, at the prices of the reservation
 			imageURL = still
 			// The clip is a second API call and waits for its own token.
 			if err := waitToken(ctx, r.limiter); err != nil {
@@ -921,7 +924,7 @@ func (r *runner) record(ctx context.Context, job Job, sub Submission, outcome Ou
 		return res, nil
 	}
 	res.Outcome = outcome
-	res.Cost += r.cfg.Pricing.Clip
+	res.Cost += job.PriceCents - job.StillCents // the clip's part of the reservation
 	return res, nil
 }
 

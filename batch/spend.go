@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -87,10 +86,11 @@ func (s *SpendSummary) String() string {
 // spender keeps a run's side of the budget: the per-run total in memory,
 // and the store's reservations for the daily one.
 type spender struct {
-	budget Budget
-	clock  jobs.Clock
-	store  jobs.Store
-	dry    bool
+	budget  Budget
+	pricing creativeai.Pricing
+	clock   jobs.Clock
+	store   jobs.Store
+	dry     bool
 
 	mu       sync.Mutex
 	reserved creativeai.Cents
@@ -100,16 +100,14 @@ type spender struct {
 // dayKey returns the spend day of now.
 func (s *spender) dayKey() string { return jobs.Day(s.clock.Now(), s.budget.Location) }
 
-// seedDryRun totals the store's spending on today for a dry run, which
-// must not write a reservation to learn it.
+// seedDryRun reads the store's total of today for a dry run, which must
+// not write a reservation to learn it.
 func (s *spender) seedDryRun(ctx context.Context) error {
 	day := jobs.DaySpend{Day: s.dayKey()}
 	if s.store != nil && s.budget.PerDay > 0 {
-		for j, err := range s.store.List(ctx, jobs.Filter{}) {
-			if err != nil {
-				return fmt.Errorf("batch: totalling today's spending: %w", err)
-			}
-			day.Add(j.SpendOn(day.Day))
+		var err error
+		if day, err = s.store.DaySpend(ctx, day.Day); err != nil {
+			return fmt.Errorf("batch: totalling today's spending: %w", err)
 		}
 	}
 	s.day = day
@@ -120,7 +118,8 @@ func (s *spender) seedDryRun(ctx context.Context) error {
 // here, then against the daily cap in the store. It returns an error
 // wrapping ErrBudget when a cap holds the row back, and the job as the
 // store has it after the reservation.
-func (s *spender) reserve(ctx context.Context, job Job, cost creativeai.Cents) (Job, error) {
+func (s *spender) reserve(ctx context.Context, job Job, p price) (Job, error) {
+	cost := p.cents
 	s.mu.Lock()
 	if s.budget.PerRun > 0 && s.reserved+cost > s.budget.PerRun {
 		defer s.mu.Unlock()
@@ -141,10 +140,13 @@ func (s *spender) reserve(ctx context.Context, job Job, cost creativeai.Cents) (
 	if s.budget.PerDay == 0 && job.HoldsReservation() {
 		// Without a daily cap there is nothing to check: the reservation
 		// prefill recorded, or an interrupted run's, stands.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.settleReused(&job, cost)
 		return job, nil
 	}
 
-	r, err := s.store.Reserve(ctx, job.Key, jobs.Reservation{Day: s.dayKey(), Cents: cost, DailyCap: s.budget.PerDay})
+	r, err := s.store.Reserve(ctx, job.Key, jobs.Reservation{Day: s.dayKey(), Cents: cost, StillCents: p.still, DailyCap: s.budget.PerDay})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r.Day.Day != "" && (s.day.Day != r.Day.Day || err == nil) {
@@ -158,7 +160,29 @@ func (s *spender) reserve(ctx context.Context, job Job, cost creativeai.Cents) (
 		s.reserved -= cost
 		return job, storeError("reserve", job.Key, err)
 	}
+	if r.Reused {
+		s.settleReused(&r.Job, cost)
+	}
 	return r.Job, nil
+}
+
+// settleReused counts against the run what job's reservation, kept from an
+// interrupted run perhaps at other prices, has this run pay (see
+// recordedPrice) in place of cost. It runs with s.mu held.
+func (s *spender) settleReused(job *Job, cost creativeai.Cents) {
+	s.reserved += recordedPrice(job).cents - cost
+}
+
+// recordedPrice returns what submitting job's current attempt pays at the
+// prices recorded on it when it was reserved: its price, less a still
+// already rendered for it, which the attempt reuses.
+func recordedPrice(job *Job) price {
+	p := price{cents: job.PriceCents, still: job.StillCents}
+	if job.StillPaid {
+		p.cents -= p.still
+		p.still = 0
+	}
+	return p
 }
 
 // prefill records the reservation of a new row on the job Run tracks, when
@@ -169,20 +193,26 @@ func (s *spender) prefill(job *Job, cost creativeai.Cents) {
 		return
 	}
 	job.PriceCents = cost
+	if job.StillPrompt != "" { // a new job has no still to reuse
+		job.StillCents = s.pricing.Still
+	}
 	job.SpendDay = jobs.Day(job.CreatedAt, s.budget.Location)
 	job.ReservedAt = job.CreatedAt
 }
 
-// release gives back cost to the per-run cap. When released is true the
-// store has released the reservation too (the job became submit_failed),
-// and the day's total as last seen drops with it; otherwise the job keeps
-// its reservation for a rerun to reuse.
-func (s *spender) release(cost creativeai.Cents, released bool) {
+// release gives back to the per-run cap what a submission reserved as p
+// but did not spend: all but spent, a still rendered for a clip that was
+// then refused. When released is true the store has settled the
+// reservation too (the job became submit_failed), and the day's total as
+// last seen moves with it; otherwise the job keeps its reservation for a
+// rerun to reuse.
+func (s *spender) release(p price, spent creativeai.Cents, released bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reserved -= cost
+	s.reserved -= p.cents - spent
 	if released && s.day.Day != "" {
-		s.day.Reserved -= cost
+		s.day.Reserved -= p.cents
+		s.day.Spent += spent
 	}
 }
 
@@ -192,10 +222,22 @@ func (s *spender) summary() SpendSummary {
 	return SpendSummary{Budget: s.budget, RunReserved: s.reserved, Day: s.day}
 }
 
+// price is what a submission costs: cents in all, still of them for the
+// refreshed still rendered before the clip.
+type price struct{ cents, still creativeai.Cents }
+
+// priceOf returns the price of a clip at p, with a still when withStill.
+func priceOf(p creativeai.Pricing, withStill bool) price {
+	if withStill {
+		return price{cents: costPerSKU(p, true), still: p.Still}
+	}
+	return price{cents: costPerSKU(p, false)}
+}
+
 // rowCost returns what submitting job's current attempt costs: the clip,
 // plus a still unless one rendered for this attempt is reused.
-func rowCost(p creativeai.Pricing, job *Job, reuseStill bool) creativeai.Cents {
-	return costPerSKU(p, job.StillPrompt != "" && !(reuseStill && job.StillURL != ""))
+func rowCost(p creativeai.Pricing, job *Job, reuseStill bool) price {
+	return priceOf(p, job.StillPrompt != "" && !(reuseStill && job.StillURL != ""))
 }
 
 // TransientRetry is Run's policy for renders that failed for a transient
@@ -256,10 +298,19 @@ func failureClass(job *Job) jobs.FailureClass {
 // PolicyBreaker stops Run from submitting when moderation refusals spike:
 // services suspend accounts that keep sending requests they refuse. When
 // more than Share of the last Window renders that finished (completed or
-// failed, by completion time) were policy refusals, Run submits nothing
-// more, and returns an error wrapping ErrPolicySpike. Run judges the store's
-// finished renders when it starts and again every Interval while it
-// submits; each judgement lists the store's finished jobs once.
+// failed) were policy refusals, Run submits nothing more, and returns an
+// error wrapping ErrPolicySpike.
+//
+// Run keeps the window in memory, at most Window outcomes. It fills it from
+// the store's running counts of finished renders and refusals
+// (jobs.DaySpend.Finished and Refused) for the budget's current and
+// previous day, read when it starts and again every Interval while it
+// submits: each judgement is two reads of the store's day totals, never a
+// listing of its jobs. Renders that finished between two readings enter the
+// window in the proportion of refusals among them (rounded up, so that a
+// spike is not rounded away), since the counts do not tell their order; so
+// do the day's renders when Run starts. Renders of jobs tracked before the
+// SDK recorded spend days are not counted.
 type PolicyBreaker struct {
 	// Window is how many of the latest finished renders are judged
 	// (default 50); a negative Window turns the breaker off. Fewer finished
@@ -294,38 +345,79 @@ func (b PolicyBreaker) validate() error {
 	return nil
 }
 
-// check judges the latest finished renders in store and returns an error
-// wrapping ErrPolicySpike when they trip the breaker.
-func (b PolicyBreaker) check(ctx context.Context, store jobs.Store) error {
-	if b.Window < 0 || store == nil {
+// refusalWindow is a run's PolicyBreaker state: the outcomes of the latest
+// finished renders, and the store's counts as last read.
+type refusalWindow struct {
+	breaker  PolicyBreaker
+	store    jobs.Store
+	location *time.Location
+
+	mu       sync.Mutex
+	outcomes []bool // true for a refusal, oldest first, at most the window
+	read     map[string]jobs.DaySpend
+}
+
+func newRefusalWindow(b PolicyBreaker, store jobs.Store, loc *time.Location) *refusalWindow {
+	b.Window = cmp.Or(b.Window, DefaultBreakerWindow)
+	b.Share = cmp.Or(b.Share, DefaultBreakerShare)
+	return &refusalWindow{breaker: b, store: store, location: loc}
+}
+
+// judge reads the store's counts of yesterday and today (as of now), adds
+// the renders finished since the last reading to the window, and returns an
+// error wrapping ErrPolicySpike when the window trips the breaker.
+func (w *refusalWindow) judge(ctx context.Context, now time.Time) error {
+	if w.breaker.Window < 0 || w.store == nil {
 		return nil
 	}
-	window := cmp.Or(b.Window, DefaultBreakerWindow)
-	share := cmp.Or(b.Share, DefaultBreakerShare)
-	type done struct {
-		at     time.Time
-		policy bool
-	}
-	var latest []done
-	for j, err := range store.List(ctx, jobs.Filter{Statuses: []jobs.Status{jobs.StatusCompleted, jobs.StatusFailed}}) {
+	local := now.In(cmp.Or(w.location, time.UTC))
+	days := []string{jobs.Day(local.AddDate(0, 0, -1), local.Location()), jobs.Day(local, local.Location())}
+	read := make(map[string]jobs.DaySpend, len(days))
+	for _, day := range days {
+		d, err := w.store.DaySpend(ctx, day)
 		if err != nil {
 			return fmt.Errorf("batch: judging recent refusals: %w", err)
 		}
-		latest = append(latest, done{j.CompletedAt, j.Status == jobs.StatusFailed && failureClass(&j) == jobs.FailurePolicy})
+		read[day] = d
 	}
-	if len(latest) < window {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, day := range days {
+		last := w.read[day]
+		// A replay takes its render out of the counts: never less than none.
+		w.add(max(read[day].Finished-last.Finished, 0), max(read[day].Refused-last.Refused, 0))
+	}
+	w.read = read
+	if len(w.outcomes) < w.breaker.Window {
 		return nil
 	}
-	slices.SortStableFunc(latest, func(a, b done) int { return a.at.Compare(b.at) })
 	refused := 0
-	for _, d := range latest[len(latest)-window:] {
-		if d.policy {
+	for _, r := range w.outcomes {
+		if r {
 			refused++
 		}
 	}
-	if float64(refused) > share*float64(window) {
+	if float64(refused) > w.breaker.Share*float64(w.breaker.Window) {
 		return fmt.Errorf("%w: %d of the last %d finished renders were moderation or safety refusals (more than %.0f%%); review the rows' images and prompts before submitting more",
-			ErrPolicySpike, refused, window, share*100)
+			ErrPolicySpike, refused, w.breaker.Window, w.breaker.Share*100)
 	}
 	return nil
+}
+
+// add puts finished outcomes, refused of them refusals, at the end of the
+// window, spread evenly among them since their order is unknown. Of more
+// than the window holds, only the window's worth enters, with the refusals
+// in proportion, rounded up.
+func (w *refusalWindow) add(finished, refused int) {
+	refused = min(refused, finished)
+	if finished > w.breaker.Window {
+		refused = (refused*w.breaker.Window + finished - 1) / finished
+		finished = w.breaker.Window
+	}
+	for i := range finished {
+		w.outcomes = append(w.outcomes, (i+1)*refused/finished > i*refused/finished)
+	}
+	if extra := len(w.outcomes) - w.breaker.Window; extra > 0 {
+		w.outcomes = append(w.outcomes[:0], w.outcomes[extra:]...)
+	}
 }

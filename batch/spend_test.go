@@ -1,8 +1,11 @@
 package batch_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -136,7 +139,7 @@ func TestRunBudgetPerDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Submitted != 1 || sum.Spend.Day != (jobs.DaySpend{Day: "2026-11-30", Reserved: 50, Spent: 50}) {
+	if sum.Submitted != 1 || sum.Spend.Day != (jobs.DaySpend{Day: "2026-11-30", Reserved: 50, Spent: 50, Finished: 2, Refused: 1}) {
 		t.Fatalf("after a render was not billed: %+v, day %+v; want B submitted, $0.50 reserved and $0.50 spent", sum.Counts, sum.Spend.Day)
 	}
 	if !strings.Contains(sum.String(), "day 2026-11-30 America/New_York $0.50 reserved, $0.50 spent of $1.00 ($0.00 left)") {
@@ -374,5 +377,142 @@ func TestRunPolicyBreakerMidRun(t *testing.T) {
 	// Two refusals fill the window of two: the third row is stopped.
 	if sum.Submitted != 2 || len(refused) != 2 || sum.Rows[2].Outcome != batch.OutcomeInterrupted {
 		t.Errorf("%+v, rows %+v; want two submitted and the third stopped", sum.Counts, sum.Rows)
+	}
+}
+
+// TestRunCostsAtRecordedPrices changes Pricing between two runs: the costs
+// in the second run's summary and in the store's totals are the prices
+// recorded when each row was reserved, not today's. Run 1 is interrupted
+// after reserving (at the old prices) and rendering the row's still, while
+// its clip was in flight; run 2 resubmits that row on the old reservation,
+// reusing the still, and a new row at the new prices.
+func TestRunCostsAtRecordedPrices(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	store := memstore.New()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	// The first run's connection drops as the clip is sent, and the run is
+	// stopped: its row stays pending with its reservation.
+	dropping := simClient(t, sim.URL, sim.APIKey, creativeai.WithHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(r.URL.Path, "/video/generations") {
+			cancel()
+			return nil, context.Canceled
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})}))
+	old := creativeai.Pricing{Clip: 50, Still: 30}
+	manifest := manifestOf(1, "P", 1)
+	sum, err := batch.Run(ctx, batch.Config{Client: dropping, Store: store, Rate: unlimited, Pricing: old}, manifestRows(t, "a.csv", manifest))
+	if !errors.Is(err, context.Canceled) || sum.Interrupted != 1 || sum.Rows[0].Cost != 30 {
+		t.Fatalf("first run: %+v, row cost %s, %v; want the row interrupted after its $0.30 still", sum.Counts, sum.Rows[0].Cost, err)
+	}
+
+	// Prices change; the rerun sends the interrupted row on its old
+	// reservation, and a new row at the new prices.
+	current := creativeai.Pricing{Clip: 70, Still: 45}
+	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited, Concurrency: 1, Pricing: current}
+	sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "a.csv", manifest+"P-002,https://cdn.example.com/P-2.jpg,slow push,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Submitted != 2 || sum.Rows[0].Cost != 50 || sum.Rows[1].Cost != 70 || sum.EstimatedCost != 120 {
+		t.Errorf("rerun: %+v, costs %s and %s, total %s; want the old $0.50 clip for the row reserved at the old prices (its still is reused), $0.70 for the new row, $1.20 in all",
+			sum.Counts, sum.Rows[0].Cost, sum.Rows[1].Cost, sum.EstimatedCost)
+	}
+	if sum.Spend.RunReserved != 120 {
+		t.Errorf("rerun reserved %s against its budget, want the $1.20 its rows cost", sum.Spend.RunReserved)
+	}
+	for _, g := range sim.Generations() {
+		if err := sim.Complete(g.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := batch.Reconcile(t.Context(), batch.ReconcileConfig{Client: cfg.Client, Store: store, Rate: unlimited}); err != nil {
+		t.Fatal(err)
+	}
+	var total creativeai.Cents
+	for _, j := range jobsOf(t, store) {
+		total += j.Cost(current)
+	}
+	if total != 150 {
+		t.Errorf("the store's jobs cost %s at the prices recorded on them, want $1.50 (at today's prices it would be $1.85)", total)
+	}
+	d, err := store.DaySpend(t.Context(), jobs.Day(time.Now(), nil))
+	if err != nil || d.Spent != 150 || d.Finished != 2 {
+		t.Errorf("DaySpend = %+v, %v; want $1.50 spent on two finished renders", d, err)
+	}
+}
+
+// TestRunStillSpentWhenClipRefused renders a still and then has the service
+// refuse the clip: the still was billed, so it stays spent, on the row's
+// cost and on the day, where it takes room from the next row under the cap.
+func TestRunStillSpentWhenClipRefused(t *testing.T) {
+	// The simulator knows only kling-v3, so a clip for veo-3.1 is refused
+	// with a 400 after its still was rendered.
+	sim := newSim(t, creativeaitest.WithManualRender(), creativeaitest.WithModels("kling-v3"))
+	store := memstore.New()
+	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited, Concurrency: 1,
+		Pricing: flatPricing, Model: "veo-3.1", Budget: batch.Budget{PerDay: 100}}
+	sum, err := batch.Run(t.Context(), cfg, manifestRows(t, "m.csv", manifestOf(2, "S", 1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := sum.Rows[0], sum.Rows[1]
+	if first.Outcome != batch.OutcomeSubmitFailed || first.Cost != 30 {
+		t.Errorf("row 1: %s, cost %s; want submit_failed and the $0.30 still", first.Outcome, first.Cost)
+	}
+	// $0.30 spent and $0.80 more would pass the $1.00 cap.
+	if second.Outcome != batch.OutcomeHeld || !strings.Contains(second.Error, "$0.30 of the daily cap") {
+		t.Errorf("row 2: %s %q; want held, with the still's $0.30 counted on the day", second.Outcome, second.Error)
+	}
+	today := jobs.Day(time.Now(), nil)
+	if d, err := store.DaySpend(t.Context(), today); err != nil || d != (jobs.DaySpend{Day: today, Spent: 30}) {
+		t.Errorf("DaySpend = %+v, %v; want the still's $0.30 spent", d, err)
+	}
+	if sum.Spend.RunReserved != 30 || sum.Spend.Day.Spent != 30 || sum.Spend.Day.Reserved != 0 {
+		t.Errorf("summary spend %+v; want the run's $0.30 still spent and nothing reserved", sum.Spend)
+	}
+	if st := sim.Stats(); st.Images != 1 || st.Renders != 0 {
+		t.Errorf("the service made %d stills and %d clips, want 1 and 0", st.Images, st.Renders)
+	}
+	if j, _ := store.Get(t.Context(), first.Key); j.Cost(flatPricing) != 30 || !j.StillPaid {
+		t.Errorf("job of row 1 costs %s (still paid %v), want $0.30", j.Cost(flatPricing), j.StillPaid)
+	}
+}
+
+// listless is a store whose List fails: Run must judge refusals and read
+// the day's totals without listing the jobs.
+type listless struct{ jobs.Store }
+
+func (listless) List(context.Context, jobs.Filter) iter.Seq2[jobs.Job, error] {
+	return func(yield func(jobs.Job, error) bool) { yield(jobs.Job{}, errors.New("List called")) }
+}
+
+// TestRunSpendReadsNoJobs trips the breaker and totals a dry run's day on
+// a store that cannot list: both read the store's day totals only.
+func TestRunSpendReadsNoJobs(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	store := memstore.New()
+	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited, Pricing: flatPricing}
+	sum, err := batch.Run(t.Context(), cfg, manifestRows(t, "a.csv", manifestOf(5, "A")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := map[string]string{}
+	for _, r := range sum.Rows[:4] {
+		msgs[r.Key] = "content_policy_violation: flagged"
+	}
+	failAndReconcile(t, sim, cfg, msgs)
+
+	cfg.Store = listless{store}
+	cfg.PolicyBreaker = batch.PolicyBreaker{Window: 4, Share: 0.5}
+	sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "b.csv", manifestOf(2, "B")))
+	if !errors.Is(err, batch.ErrPolicySpike) || !strings.Contains(sum.Stopped, "4 of the last 4") {
+		t.Errorf("run after four refusals: %v, stopped %q; want ErrPolicySpike judged from the day's counts", err, sum.Stopped)
+	}
+	cfg.DryRun, cfg.Budget = true, batch.Budget{PerDay: 1000}
+	sum, err = batch.Run(t.Context(), cfg, manifestRows(t, "b.csv", manifestOf(2, "B")))
+	if err != nil || sum.Planned != 2 || sum.Spend.Day.Reserved != 150 || sum.Spend.Day.Finished != 4 {
+		t.Errorf("dry run: %+v, day %+v, %v; want 2 planned on the day's $0.50 reserved and four finished renders read from the store", sum.Counts, sum.Spend.Day, err)
 	}
 }

@@ -235,6 +235,29 @@ func TestCountsAndCost(t *testing.T) {
 	}
 }
 
+// TestCostAtRecordedPrices prices a job reserved at an earlier price list
+// at the prices recorded on it, and a job tracked before prices were
+// recorded at the configured ones.
+func TestCostAtRecordedPrices(t *testing.T) {
+	store := memstore.New()
+	created := time.Now().Add(-48 * time.Hour)
+	recorded := seedJob(1, console.StatePublished, created)
+	recorded.StillURL = "https://cdn.example.com/still-1.png"
+	recorded.PriceCents, recorded.StillCents, recorded.StillPaid, recorded.SpendDay = 80, 30, true, jobs.Day(created, nil)
+	legacy := seedJob(2, console.StatePublished, created)
+	for _, j := range []jobs.Job{recorded, legacy} {
+		if err := restore(store, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := newConsole(t, console.Config{Store: store, Pricing: &creativeai.Pricing{Clip: 40, Still: 25}})
+	p := getPage(t, srv.URL, "")
+	// 80 cents recorded, and one clip at today's 40 for the legacy job.
+	if p.Summary.Cost.Cents != 120 || p.Summary.Cost.Text != "$1.20" {
+		t.Errorf("cost %+v; want $1.20: the recorded $0.80 and the legacy job's clip at $0.40", p.Summary.Cost)
+	}
+}
+
 func TestPagingAndFilters(t *testing.T) {
 	store := seed(t, map[console.State]int{console.StateFailed: 30, console.StatePublished: 30, console.StateQueued: 7})
 	srv := newConsole(t, console.Config{Store: store, PageSize: 8})

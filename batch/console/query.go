@@ -183,7 +183,9 @@ type StateCount struct {
 	BuyerCopy string `json:"buyer_copy"`
 }
 
-// CostSummary totals what jobs have been charged for (see Units).
+// CostSummary totals what jobs have been charged for: their units (see
+// Units) and what they cost (see Cost: the prices recorded on the jobs, or
+// the configured pricing for jobs tracked before prices were recorded).
 type CostSummary struct {
 	Jobs   int              `json:"jobs"`
 	Clips  int              `json:"clips"`
@@ -193,16 +195,12 @@ type CostSummary struct {
 	Text string `json:"text"`
 }
 
-func (c *CostSummary) add(j *jobs.Job) {
+func (c *CostSummary) add(j *jobs.Job, p creativeai.Pricing) {
 	clips, stills := Units(j)
 	c.Jobs++
 	c.Clips += clips
 	c.Stills += stills
-}
-
-func (c *CostSummary) price(p creativeai.Pricing) {
-	c.Cents = p.Total(c.Clips, c.Stills)
-	c.Text = c.Cents.String()
+	c.Cents += Cost(j, p)
 }
 
 // summarize reads every job once.
@@ -217,9 +215,9 @@ func summarize(ctx context.Context, store jobs.Store, copy *jobs.BuyerCopy, p cr
 		}
 		counts[StateOf(&job)]++
 		s.Total++
-		s.Cost.add(&job)
+		s.Cost.add(&job, p)
 		if !job.CreatedAt.Before(midnight) {
-			s.Today.add(&job)
+			s.Today.add(&job, p)
 		}
 		if job.Collection != "" && len(collections) < maxChoices {
 			collections[job.Collection] = true
@@ -231,8 +229,7 @@ func summarize(ctx context.Context, store jobs.Store, copy *jobs.BuyerCopy, p cr
 	for _, st := range States() {
 		s.States = append(s.States, StateCount{State: st, Label: st.Label(), Count: counts[st], BuyerCopy: st.buyerLine(copy)})
 	}
-	s.Cost.price(p)
-	s.Today.price(p)
+	s.Cost.Text, s.Today.Text = s.Cost.Cents.String(), s.Today.Cents.String()
 	s.Collections = sortedKeys(collections)
 	s.Surfaces = sortedKeys(surfaces)
 	return s, nil

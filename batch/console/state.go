@@ -145,22 +145,11 @@ func DeliveryRetryable(j *jobs.Job) bool {
 	return j.Status == jobs.StatusCompleted && j.Delivery == jobs.DeliveryFailed
 }
 
-// Units counts what a job has been charged for so far: one clip per
-// generation the service accepted (earlier attempts included) and one still
-// when the clip was rendered from a refreshed still. A row that was never
-// accepted counts nothing. Multiply by a creativeai.Pricing for money.
-func Units(j *jobs.Job) (clips, stills int) {
-	clips = len(j.PreviousGenerationIDs)
-	if j.Submitted() {
-		clips++
-	}
-	if j.StillURL != "" {
-		stills = 1
-	}
-	return clips, stills
-}
+// Units counts what a job has been charged for so far (see jobs.Job.Units).
+func Units(j *jobs.Job) (clips, stills int) { return j.Units() }
 
-// Cost is what j has cost at prices p (see Units).
+// Cost is what j has cost: the prices recorded on it, or for a job tracked
+// before prices were recorded, its units at prices p (see jobs.Job.Cost).
 func Cost(j *jobs.Job, p creativeai.Pricing) creativeai.Cents {
-	return p.Total(Units(j))
+	return j.Cost(p)
 }

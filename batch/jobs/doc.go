@@ -31,8 +31,9 @@
 // decision (approved_at, review_note; delivery_status awaiting_review or
 // rejected; see [Job.Approve] and [Job.Reject]), the failure class of a
 // failed attempt (failure_class, not_billed; see [ClassifyFailure]), the
-// spend of the current attempt (price_cents, spend_day, reserved_at) and of
-// earlier ones (earlier_charges; see [Job.Spend] and [Store.Reserve]), the
+// spend of the current attempt (price_cents, still_cents, still_paid,
+// spend_day, reserved_at) and of earlier ones (earlier_charges; see
+// [Job.Spend], [Job.Cost] and [Store.Reserve]), the
 // archived copy of the output ([Archive]: archive_url, sha256,
 // archive_size, archive_content_type) and timestamps.
 package jobs

@@ -86,10 +86,17 @@ type Job struct {
 	// the calendar day it counts on (YYYY-MM-DD in the budget's time zone)
 	// and when it was reserved. A submit_failed attempt or a render the
 	// service did not bill keeps its price for the record but counts
-	// nothing (see Job.Charges).
+	// nothing beyond a still it paid for (see Job.Spend).
 	PriceCents creativeai.Cents `json:"price_cents,omitempty"`
 	SpendDay   string           `json:"spend_day,omitempty"`
 	ReservedAt time.Time        `json:"reserved_at,omitzero"`
+	// StillCents is the part of PriceCents that pays for the refreshed
+	// still the attempt renders before its clip; zero when it renders none.
+	// StillPaid reports that the still was rendered: StillCents then counts
+	// as spent whatever becomes of the clip, since the image service bills
+	// the still on its own.
+	StillCents creativeai.Cents `json:"still_cents,omitempty"`
+	StillPaid  bool             `json:"still_paid,omitempty"`
 	// EarlierCharges are what earlier attempts spent, oldest first, kept
 	// when a failed render is replayed so that the day it was spent on
 	// still counts it.

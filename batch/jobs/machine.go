@@ -73,6 +73,7 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 	if sub.Generation == nil && sub.Error == "" && !sub.KeyConflict {
 		if sub.StillURL != "" && !j.Submitted() && j.Status == StatusPending {
 			j.StillURL = sub.StillURL
+			j.StillPaid = j.StillPaid || j.StillCents > 0
 			j.UpdatedAt = now
 		}
 		return nil
@@ -105,6 +106,7 @@ func (j *Job) RecordSubmission(sub Submission, now time.Time) error {
 	j.GenerationID = gen.ID
 	if sub.StillURL != "" {
 		j.StillURL = sub.StillURL
+		j.StillPaid = j.StillPaid || j.StillCents > 0
 	}
 	if j.Status == StatusSubmitFailed || !j.Status.Known() {
 		j.Status = StatusPending

@@ -34,34 +34,49 @@ type Reservation struct {
 	// Cents is the estimated cost: the clip, plus the still when the job
 	// renders one.
 	Cents creativeai.Cents
+	// StillCents is the part of Cents that pays for a refreshed still
+	// rendered before the clip: once the still is recorded it counts as
+	// spent even if the clip is then refused (see Job.StillPaid).
+	StillCents creativeai.Cents
 	// DailyCap is the most that the day's reservations and spending may
 	// reach, across every process sharing the store; zero means no cap.
 	DailyCap creativeai.Cents
 }
 
-// DaySpend totals one day's spending in a store.
+// DaySpend totals one day's spending in a store: the attempts reserved on
+// that day (their SpendDay) and the charges earlier attempts left on it.
 type DaySpend struct {
 	Day string
 	// Reserved is held by attempts the service has not finished.
 	Reserved creativeai.Cents
 	// Spent is what finished attempts cost: completed renders and failed
-	// ones the service did not say were free.
+	// ones the service did not say were free, and stills rendered before a
+	// clip that was refused.
 	Spent creativeai.Cents
+	// Finished counts the current attempts reserved on the day whose render
+	// the service finished (completed or failed), and Refused the policy
+	// refusals among them (FailurePolicy): what the breaker against
+	// moderation refusals reads. An attempt replayed since counts no more.
+	Finished, Refused int
 }
 
 // Total returns Reserved plus Spent, what a daily cap is checked against.
 func (d DaySpend) Total() creativeai.Cents { return d.Reserved + d.Spent }
 
-// Add adds o's amounts to d's.
+// Add adds o's amounts and counts to d's.
 func (d *DaySpend) Add(o DaySpend) {
 	d.Reserved += o.Reserved
 	d.Spent += o.Spent
+	d.Finished += o.Finished
+	d.Refused += o.Refused
 }
 
-// Sub takes o's amounts from d's.
+// Sub takes o's amounts and counts from d's.
 func (d *DaySpend) Sub(o DaySpend) {
 	d.Reserved -= o.Reserved
 	d.Spent -= o.Spent
+	d.Finished -= o.Finished
+	d.Refused -= o.Refused
 }
 
 // Reserved is the outcome of Store.Reserve.
@@ -77,6 +92,15 @@ type Reserved struct {
 	Reused bool
 }
 
+// CheckDay returns an error wrapping ErrInvalid when day is not a spend day
+// key (YYYY-MM-DD; see Day).
+func CheckDay(day string) error {
+	if _, err := time.Parse(DayLayout, day); err != nil {
+		return fmt.Errorf("%w: spend day %q is not YYYY-MM-DD", ErrInvalid, day)
+	}
+	return nil
+}
+
 // ErrOverBudget is wrapped by the error of a reservation that would take a
 // day's spending over its cap.
 var ErrOverBudget = errors.New("batch: over budget")
@@ -88,11 +112,14 @@ var ErrNotReservable = errors.New("batch: job is not a pending, unsubmitted atte
 // Validate returns an error wrapping ErrInvalid when r cannot be served: a
 // day that is not YYYY-MM-DD, or a negative amount or cap.
 func (r *Reservation) Validate() error {
-	if _, err := time.Parse(DayLayout, r.Day); err != nil {
-		return fmt.Errorf("%w: reservation day %q is not YYYY-MM-DD", ErrInvalid, r.Day)
+	if err := CheckDay(r.Day); err != nil {
+		return fmt.Errorf("reservation: %w", err)
 	}
 	if r.Cents < 0 || r.DailyCap < 0 {
 		return fmt.Errorf("%w: reservation of %d cents under a daily cap of %d: want amounts of zero or more", ErrInvalid, r.Cents, r.DailyCap)
+	}
+	if r.StillCents < 0 || r.StillCents > r.Cents {
+		return fmt.Errorf("%w: reservation of %d cents with %d for the still: want the still's part between zero and the whole", ErrInvalid, r.Cents, r.StillCents)
 	}
 	return nil
 }
@@ -126,6 +153,7 @@ func (j *Job) Reserve(r Reservation, day DaySpend, now time.Time) (reused bool, 
 			ErrOverBudget, j.Key, r.Cents, day.Total(), r.DailyCap, r.Day)
 	}
 	j.PriceCents = r.Cents
+	j.StillCents, j.StillPaid = r.StillCents, false
 	j.SpendDay = r.Day
 	j.ReservedAt = now
 	j.UpdatedAt = now
@@ -133,11 +161,8 @@ func (j *Job) Reserve(r Reservation, day DaySpend, now time.Time) (reused bool, 
 }
 
 // Spend returns what j counts on each day it has spent or reserved on: its
-// earlier attempts' charges as spent, and its current attempt's price as
-// reserved while the service has not finished it, as spent once it has
-// completed or failed, and as nothing when it ended submit_failed (no render
-// was made) or failed with the service saying it was not billed. Days
-// appear once each, in the order first met.
+// earlier attempts' charges as spent, and its current attempt's (see
+// AttemptSpend). Days appear once each, in the order first met.
 func (j *Job) Spend() []DaySpend {
 	var out []DaySpend
 	add := func(d DaySpend) {
@@ -153,16 +178,43 @@ func (j *Job) Spend() []DaySpend {
 		add(DaySpend{Day: c.Day, Spent: c.Cents})
 	}
 	if j.SpendDay != "" {
-		switch {
-		case j.Status == StatusSubmitFailed, j.Status == StatusFailed && j.NotBilled:
-			add(DaySpend{Day: j.SpendDay})
-		case j.Status.Terminal():
-			add(DaySpend{Day: j.SpendDay, Spent: j.PriceCents})
-		default:
-			add(DaySpend{Day: j.SpendDay, Reserved: j.PriceCents})
-		}
+		add(j.AttemptSpend())
 	}
 	return out
+}
+
+// AttemptSpend returns what j's current attempt counts on its SpendDay: a
+// still it rendered (StillPaid) as spent from then on, and the rest of its
+// price as reserved while the service has not finished the render, as spent
+// once it has completed or failed, and as nothing when the attempt ended
+// submit_failed (no render was made) or failed with the service saying it
+// was not billed. A finished render counts in Finished, and a policy
+// refusal in Refused too. It is zero when j holds no reservation.
+func (j *Job) AttemptSpend() DaySpend {
+	d := DaySpend{Day: j.SpendDay}
+	if j.SpendDay == "" {
+		return d
+	}
+	rest := j.PriceCents
+	if j.StillPaid {
+		still := min(j.StillCents, rest)
+		d.Spent += still
+		rest -= still
+	}
+	if j.Status.Terminal() {
+		d.Finished = 1
+		if j.Status == StatusFailed && j.FailureClass == FailurePolicy {
+			d.Refused = 1
+		}
+	}
+	switch {
+	case j.Status == StatusSubmitFailed, j.Status == StatusFailed && j.NotBilled:
+	case j.Status.Terminal():
+		d.Spent += rest
+	default:
+		d.Reserved += rest
+	}
+	return d
 }
 
 // SpendOn returns what j counts on day (see Spend).
@@ -175,15 +227,58 @@ func (j *Job) SpendOn(day string) DaySpend {
 	return DaySpend{Day: day}
 }
 
-// closeSpend ends the current attempt's reservation before a replay: a
-// billed failed render's price moves to EarlierCharges, and a submit_failed
-// attempt's reservation is released.
+// closeSpend ends the current attempt's reservation before a replay: what
+// the attempt spent (a billed failed render, a still rendered before a
+// clip that was refused) moves to EarlierCharges, and the rest of its
+// reservation is released.
 func (j *Job) closeSpend() {
-	if j.SpendDay != "" && j.Status == StatusFailed && !j.NotBilled && j.PriceCents > 0 {
+	if spent := j.AttemptSpend().Spent; spent > 0 {
 		j.EarlierCharges = append(j.EarlierCharges[:len(j.EarlierCharges):len(j.EarlierCharges)],
-			Charge{Day: j.SpendDay, Cents: j.PriceCents})
+			Charge{Day: j.SpendDay, Cents: spent})
 	}
-	j.PriceCents = 0
+	j.PriceCents, j.StillCents, j.StillPaid = 0, 0, false
 	j.SpendDay = ""
 	j.ReservedAt = time.Time{}
+}
+
+// PriceRecorded reports whether j carries the prices of its attempts: every
+// job Run has reserved for does, while jobs tracked before the SDK reserved
+// spend (and imported records of them) do not.
+func (j *Job) PriceRecorded() bool {
+	return j.SpendDay != "" || len(j.EarlierCharges) > 0
+}
+
+// Cost returns what j has cost so far. For a job whose prices are recorded
+// (PriceRecorded) it sums them, so that the total stays right after a price
+// change: what its attempts spent (see Spend), plus the price of a render the
+// service accepted and has not finished, which it will bill. Other jobs are
+// priced at fallback, the pricing configured now: one clip per generation
+// the service accepted and one still when the job has one (see Units).
+func (j *Job) Cost(fallback creativeai.Pricing) creativeai.Cents {
+	if !j.PriceRecorded() {
+		return fallback.Total(j.Units())
+	}
+	var c creativeai.Cents
+	for _, d := range j.Spend() {
+		c += d.Spent
+		if j.Submitted() {
+			c += d.Reserved
+		}
+	}
+	return c
+}
+
+// Units counts what j has been charged for so far: one clip per generation
+// the service accepted (earlier attempts included) and one still when the
+// clip was rendered from a refreshed still. A row that was never accepted
+// counts nothing. Multiply by a creativeai.Pricing for money, or see Cost.
+func (j *Job) Units() (clips, stills int) {
+	clips = len(j.PreviousGenerationIDs)
+	if j.Submitted() {
+		clips++
+	}
+	if j.StillURL != "" {
+		stills = 1
+	}
+	return clips, stills
 }

@@ -129,6 +129,12 @@ type Store interface {
 	// moves on (see Job.Spend), so a crash never loses one.
 	Reserve(ctx context.Context, key string, r Reservation) (Reserved, error)
 
+	// DaySpend returns the totals of day (a spend day key, see Day) as
+	// Reserve counts them, across every process sharing the store. Stores
+	// keep the totals as jobs change, so it reads no job. A day that is not
+	// YYYY-MM-DD returns an error wrapping ErrInvalid.
+	DaySpend(ctx context.Context, day string) (DaySpend, error)
+
 	// Get returns the job with the given key, or ErrNotFound.
 	Get(ctx context.Context, key string) (Job, error)
 

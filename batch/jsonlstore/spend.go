@@ -14,3 +14,10 @@ import (
 func (s *Store) Reserve(ctx context.Context, key string, r jobs.Reservation) (jobs.Reserved, error) {
 	return in(s, ctx, func() (jobs.Reserved, error) { return s.mem.Reserve(ctx, key, r) })
 }
+
+// DaySpend returns the totals of day; see jobs.Store. It reads the other
+// processes' appends first, like every operation, and then answers from the
+// in-memory index.
+func (s *Store) DaySpend(ctx context.Context, day string) (jobs.DaySpend, error) {
+	return in(s, ctx, func() (jobs.DaySpend, error) { return s.mem.DaySpend(ctx, day) })
+}

@@ -79,3 +79,10 @@ func MigrateTo(ctx context.Context, db *sql.DB, d Dialect, version int) error {
 func ClaimQueries(s *Store) (all, bySurface string) {
 	return s.q.claimCandidates, s.q.claimSurfaceCandidates
 }
+
+// SpendDayQuery returns the SQL with which s totals one day of the spend
+// table (Reserve and DaySpend).
+func SpendDayQuery(s *Store) string {
+	_, sumDay := spendQueries(s.dialect, s.prefix)
+	return sumDay
+}

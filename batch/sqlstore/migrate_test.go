@@ -16,7 +16,7 @@ import (
 )
 
 // migrationCount is how many migrations the package embeds per dialect.
-const migrationCount = 3
+const migrationCount = 4
 
 func countRows(t *testing.T, db *sql.DB, table string) int {
 	t.Helper()
@@ -84,10 +84,7 @@ func TestMigrateConcurrent(t *testing.T) {
 func TestMigrateOutboxSurface(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := t.Context()
-		db, _ := b.open(t)
-		if err := sqlstore.MigrateTo(ctx, db, b.dialect, 1); err != nil {
-			t.Fatal(err)
-		}
+		db := openMigratedTo(t, b, 1)
 		due := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		job := jobs.Job{Key: "a", SKU: "A", TargetSurface: "meta-ads", GenerationID: "vgen_a", Status: jobs.StatusCompleted,
 			Delivery: jobs.DeliveryPending, DeliveryNextAt: due, CreatedAt: due, UpdatedAt: due}
@@ -206,4 +203,62 @@ func TestNewInvalid(t *testing.T) {
 	if n := countRows(t, db, "sqlite_master"); n != 0 {
 		t.Errorf("rejected options left %d schema objects behind", n)
 	}
+}
+
+// TestMigrateSpendFinished upgrades a database whose spend table predates
+// the counts of finished renders: the migration fills them in from the
+// jobs' records, so the policy breaker reads the day's refusals at once.
+func TestMigrateSpendFinished(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		db := openMigratedTo(t, b, 3)
+		at := time.Date(2026, 3, 11, 8, 0, 0, 0, time.UTC)
+		for i, j := range []jobs.Job{
+			{Key: "refused", SKU: "R", GenerationID: "vgen_r", Status: jobs.StatusFailed, FailureClass: jobs.FailurePolicy, NotBilled: true},
+			{Key: "done", SKU: "D", GenerationID: "vgen_d", Status: jobs.StatusCompleted},
+			{Key: "rendering", SKU: "P", GenerationID: "vgen_p", Status: jobs.StatusProcessing},
+		} {
+			j.PriceCents, j.SpendDay, j.ReservedAt, j.CreatedAt, j.UpdatedAt = 50, "2026-03-11", at, at, at
+			record, err := json.Marshal(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spent, reserved := 50, 0
+			switch j.Status {
+			case jobs.StatusFailed:
+				spent = 0
+			case jobs.StatusProcessing:
+				spent, reserved = 0, 50
+			}
+			for _, stmt := range []string{
+				`INSERT INTO catalogvideo_jobs (key, sku, generation_id, status, delivery, delivery_next_at, updated_at, record)
+					VALUES ('` + j.Key + `', '` + j.SKU + `', '` + j.GenerationID + `', '` + string(j.Status) + `', '', 0, ` + strconv.Itoa(i) + `, '` + string(record) + `')`,
+				`INSERT INTO catalogvideo_spend (key, day, reserved, spent) VALUES ('` + j.Key + `', '2026-03-11', ` + strconv.Itoa(reserved) + `, ` + strconv.Itoa(spent) + `)`,
+			} {
+				if _, err := db.ExecContext(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+		}
+		s := newStore(t, db, b.dialect) // migrates to the latest version
+		got, err := s.DaySpend(ctx, "2026-03-11")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := jobs.DaySpend{Day: "2026-03-11", Reserved: 50, Spent: 50, Finished: 2, Refused: 1}
+		if got != want {
+			t.Errorf("DaySpend after the migration = %+v, want %+v", got, want)
+		}
+	})
+}
+
+// openMigratedTo opens a database of b migrated up to version, as an older
+// program left it.
+func openMigratedTo(t *testing.T, b backend, version int) *sql.DB {
+	t.Helper()
+	db, _ := b.open(t)
+	if err := sqlstore.MigrateTo(t.Context(), db, b.dialect, version); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

@@ -96,3 +96,49 @@ func usesIndex(d sqlstore.Dialect, plan, index string) bool {
 	}
 	return strings.Contains(plan, "Index Scan using "+index+" on") && !strings.Contains(plan, "Sort")
 }
+
+// TestDaySpendQueryPlan checks that a day's totals (Reserve, DaySpend) are
+// an aggregate over the spend table's day index, so that their cost follows
+// the day's reservations rather than every job ever tracked: 20,000 jobs
+// spread over 100 days, with statistics gathered.
+func TestDaySpendQueryPlan(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		db, _ := b.open(t)
+		s := newStore(t, db, b.dialect)
+		if err := sqlstore.SeedJobs(ctx, s, completedJobs(20_000)); err != nil {
+			t.Fatal(err)
+		}
+		day := `'2026-01-01'::date + (seq % 100)::int`
+		if b.dialect == sqlstore.SQLite {
+			day = `date('2026-01-01', '+' || (seq % 100) || ' days')`
+		}
+		seed := `INSERT INTO catalogvideo_spend (key, day, reserved, spent, finished, refused)
+			SELECT key, ` + day + `, 0, 50, 1, 0 FROM catalogvideo_jobs`
+		if b.dialect == sqlstore.Postgres {
+			seed = strings.Replace(seed, "SELECT key, "+day, "SELECT key, to_char("+day+", 'YYYY-MM-DD')", 1)
+		}
+		if _, err := db.ExecContext(ctx, seed); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.DaySpend(ctx, "2026-01-05")
+		if err != nil || got.Spent != 200*50 || got.Finished != 200 {
+			t.Fatalf("DaySpend = %+v, %v; want the day's 200 jobs", got, err)
+		}
+		plan := explain(t, db, b.dialect, sqlstore.SpendDayQuery(s), []any{"2026-01-05"})
+		t.Logf("%s:\n%s", b.name, plan)
+		index := "catalogvideo_spend_day"
+		var reads bool
+		if b.dialect == sqlstore.SQLite {
+			reads = strings.Contains(plan, "USING INDEX "+index+" (day=?)")
+		} else {
+			reads = strings.Contains(plan, "Index Scan using "+index+" on") || strings.Contains(plan, "Bitmap Index Scan on "+index)
+		}
+		if !reads || strings.Contains(plan, "SCAN catalogvideo_spend\n") || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("plan of\n%s\ndoes not read the day through index %s:\n%s", sqlstore.SpendDayQuery(s), index, plan)
+		}
+	})
+}

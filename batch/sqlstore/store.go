@@ -256,7 +256,7 @@ func (s *Store) Track(ctx context.Context, job jobs.Job) (jobs.Job, bool, error)
 			return err
 		}
 		created = true
-		if err := s.indexSpend(ctx, q, &j); err != nil {
+		if err := s.indexSpend(ctx, q, &j, false); err != nil {
 			return err
 		}
 		before := indexedOf(&j)
@@ -792,7 +792,8 @@ func (s *Store) save(ctx context.Context, q querier, before indexed, j *jobs.Job
 	if _, err := q.ExecContext(ctx, query, args...); err != nil {
 		return fmt.Errorf("sqlstore: writing job %s: %w", j.Key, err)
 	}
-	return s.indexSpend(ctx, q, j)
+	replayed := j.SpendDay == "" && (before.status == jobs.StatusFailed || before.status == jobs.StatusSubmitFailed)
+	return s.indexSpend(ctx, q, j, replayed)
 }
 
 // rowArgs returns the column values of j in the order insertJob and

@@ -24,6 +24,8 @@ func init() {
 		testCase{"Reserve/DayBoundary", testReserveDayBoundary},
 		testCase{"Reserve/NotReservable", testReserveNotReservable},
 		testCase{"Reserve/Concurrent", testReserveConcurrent},
+		testCase{"Reserve/StillSpentWhenClipRefused", testReserveStillSpent},
+		testCase{"DaySpend/Totals", testDaySpendTotals},
 	)
 	durableCases = append(durableCases,
 		testCase{"Durable/Reservation", testDurableReservation},
@@ -32,6 +34,15 @@ func init() {
 
 // spendDay is the day key of Epoch in UTC.
 const spendDay = "2026-03-11"
+
+func (h *harness) daySpend(day string) jobs.DaySpend {
+	h.Helper()
+	d, err := h.s.DaySpend(h.ctx, day)
+	if err != nil {
+		h.Fatalf("DaySpend(%s): %v", day, err)
+	}
+	return d
+}
 
 func (h *harness) reserve(key string, r jobs.Reservation) jobs.Reserved {
 	h.Helper()
@@ -86,16 +97,7 @@ func testReserveOverCap(h *harness) {
 // failed renders are spent, a failed render the service did not bill and a
 // submit_failed row count nothing, and the freed room can be reserved again.
 func testReserveSettles(h *harness) {
-	day := func() jobs.DaySpend {
-		h.Helper()
-		h.track(newJob(fmt.Sprintf("probe-%d", h.clock.Now().Unix())))
-		r, err := h.s.Reserve(h.ctx, fmt.Sprintf("probe-%d", h.clock.Now().Unix()), jobs.Reservation{Day: spendDay, Cents: 0})
-		if err != nil {
-			h.Fatal(err)
-		}
-		h.clock.Advance(time.Second)
-		return r.Day
-	}
+	day := func() jobs.DaySpend { return h.daySpend(spendDay) }
 	for _, k := range []string{"done", "failed", "free", "refused"} {
 		h.track(newJob(k))
 		h.reserve(k, jobs.Reservation{Day: spendDay, Cents: 100, DailyCap: 400})
@@ -116,7 +118,8 @@ func testReserveSettles(h *harness) {
 	if !free.NotBilled || free.FailureClass != jobs.FailurePolicy {
 		h.Errorf("render failed as not billed: NotBilled = %v, FailureClass = %q; want true, policy", free.NotBilled, free.FailureClass)
 	}
-	h.diff("day settled", jobs.DaySpend{Day: spendDay, Spent: 200}, day())
+	// Three renders finished, one of them a policy refusal.
+	h.diff("day settled", jobs.DaySpend{Day: spendDay, Spent: 200, Finished: 3, Refused: 1}, day())
 
 	// The released room takes new reservations up to the cap again.
 	h.track(newJob("next"))
@@ -275,7 +278,106 @@ func CheckBudgetConcurrency(t *testing.T, a, b jobs.Store) {
 		if total != limit {
 			t.Errorf("the jobs hold %s reserved on %s, want exactly the cap %s", total, day, creativeai.Cents(limit))
 		}
+		if d, err := s.DaySpend(ctx, day); err != nil || d.Total() != limit {
+			t.Errorf("DaySpend(%s) = %+v, %v; want exactly the cap %s", day, d, err, creativeai.Cents(limit))
+		}
 	}
+}
+
+// testReserveStillSpent renders a still and then has the clip refused:
+// the still was billed on its own, so it stays spent on its day (and in
+// the day's cap) while the clip's part of the reservation is released, and
+// a replay that reuses the still reserves the clip alone.
+func testReserveStillSpent(h *harness) {
+	h.track(newJob("a"))
+	r := h.reserve("a", jobs.Reservation{Day: spendDay, Cents: 80, StillCents: 30, DailyCap: 200})
+	if r.Job.StillCents != 30 || r.Job.StillPaid {
+		h.Errorf("reserved job: still %d, paid %v; want 30 cents for a still not yet rendered", r.Job.StillCents, r.Job.StillPaid)
+	}
+	j := h.recordSubmission("a", jobs.Submission{StillURL: "https://cdn.example.com/still-a.png"})
+	if !j.StillPaid {
+		h.Errorf("job after its still was recorded: StillPaid false, want true")
+	}
+	h.diff("day with the still rendered", jobs.DaySpend{Day: spendDay, Reserved: 50, Spent: 30}, h.daySpend(spendDay))
+	h.recordSubmission("a", jobs.Submission{Error: "HTTP 400: unsupported aspect ratio", Class: jobs.FailureInput, StillURL: "https://cdn.example.com/still-a.png"})
+	h.diff("day after the clip was refused", jobs.DaySpend{Day: spendDay, Spent: 30}, h.daySpend(spendDay))
+
+	// The day's cap counts the still: 170 cents more fit, 171 do not.
+	h.track(newJob("b"))
+	_, err := h.s.Reserve(h.ctx, "b", jobs.Reservation{Day: spendDay, Cents: 171, DailyCap: 200})
+	h.wantErr("Reserve past a cap the paid still takes room of", err, jobs.ErrOverBudget)
+
+	// The replay keeps the still's charge; the new reservation is the clip.
+	j = h.replay("a")
+	if len(j.EarlierCharges) != 1 || j.EarlierCharges[0] != (jobs.Charge{Day: spendDay, Cents: 30}) || j.StillPaid || j.StillCents != 0 {
+		h.Errorf("replayed job: earlier %+v, still %d paid %v; want the still's 30 cents charged on %s and no still reserved", j.EarlierCharges, j.StillCents, j.StillPaid, spendDay)
+	}
+	h.reserve("a", jobs.Reservation{Day: spendDay, Cents: 50, DailyCap: 200})
+	h.diff("day after the replay reserved its clip", jobs.DaySpend{Day: spendDay, Reserved: 50, Spent: 30}, h.daySpend(spendDay))
+
+	// A render the service did not bill leaves its still spent too.
+	h.track(newJob("c"))
+	h.reserve("c", jobs.Reservation{Day: spendDay, Cents: 80, StillCents: 30})
+	h.recordSubmission("c", jobs.Submission{StillURL: "https://cdn.example.com/still-c.png"})
+	h.recordSubmission("c", jobs.Submission{Generation: &creativeai.Generation{ID: "vgen_c", Status: creativeai.StatusPending}, StillURL: "https://cdn.example.com/still-c.png"})
+	h.apply(creativeai.Generation{ID: "vgen_c", Status: creativeai.StatusFailed, Error: "content_policy_violation: refused by the safety system; not billed"})
+	h.diff("day after an unbilled render from a paid still", jobs.DaySpend{Day: spendDay, Reserved: 50, Spent: 60, Finished: 1, Refused: 1}, h.daySpend(spendDay))
+
+	_, err = h.s.Reserve(h.ctx, "b", jobs.Reservation{Day: spendDay, Cents: 50, StillCents: 60})
+	h.wantErr("Reserve with a still's part larger than the whole", err, jobs.ErrInvalid)
+}
+
+// testDaySpendTotals checks DaySpend against the jobs' own accounts
+// (jobs.Job.Spend) on two days, for reservations in every state.
+func testDaySpendTotals(h *harness) {
+	const otherDay = "2026-03-12"
+	if got := h.daySpend(spendDay); got != (jobs.DaySpend{Day: spendDay}) {
+		h.Errorf("DaySpend of an empty store = %+v, want zero", got)
+	}
+	for i, k := range []string{"pending", "rendering", "done", "failed", "refused", "other-day"} {
+		h.track(newJob(k))
+		day := spendDay
+		if k == "other-day" {
+			day = otherDay
+		}
+		h.reserve(k, jobs.Reservation{Day: day, Cents: creativeai.Cents(10 * (i + 1))})
+	}
+	for _, k := range []string{"rendering", "done", "failed", "other-day"} {
+		h.submit(k, "vgen_"+k)
+	}
+	h.complete("vgen_done")
+	h.complete("vgen_other-day")
+	h.apply(creativeai.Generation{ID: "vgen_failed", Status: creativeai.StatusFailed, Error: "provider timeout"})
+	h.recordSubmission("refused", jobs.Submission{Error: "HTTP 400: invalid_image_url", Class: jobs.FailureInput})
+	// pending 10 and rendering 20 reserved; done 30 and failed 40 spent;
+	// refused (submit_failed) counts nothing.
+	h.diff("DaySpend", jobs.DaySpend{Day: spendDay, Reserved: 30, Spent: 70, Finished: 2}, h.daySpend(spendDay))
+	h.diff("DaySpend of the other day", jobs.DaySpend{Day: otherDay, Spent: 60, Finished: 1}, h.daySpend(otherDay))
+	for _, day := range []string{spendDay, otherDay} {
+		var fromJobs jobs.DaySpend
+		for j, err := range h.s.List(h.ctx, jobs.Filter{}) {
+			if err != nil {
+				h.Fatal(err)
+			}
+			fromJobs.Add(j.SpendOn(day))
+		}
+		fromJobs.Day = day
+		h.diff("the jobs' own accounts of "+day, fromJobs, h.daySpend(day))
+	}
+	_, err := h.s.DaySpend(h.ctx, "March 11")
+	h.wantErr("DaySpend of a day that is not YYYY-MM-DD", err, jobs.ErrInvalid)
+
+	// A refusal the service did not bill, replayed on the next day: its
+	// day counts it no more, and the new attempt counts on the new day.
+	h.track(newJob("unbilled"))
+	h.reserve("unbilled", jobs.Reservation{Day: spendDay, Cents: 5})
+	h.submit("unbilled", "vgen_unbilled")
+	h.apply(creativeai.Generation{ID: "vgen_unbilled", Status: creativeai.StatusFailed, Error: "content_policy_violation: refused; not billed"})
+	h.diff("DaySpend with the refusal", jobs.DaySpend{Day: spendDay, Reserved: 30, Spent: 70, Finished: 3, Refused: 1}, h.daySpend(spendDay))
+	h.replay("unbilled")
+	h.reserve("unbilled", jobs.Reservation{Day: otherDay, Cents: 5})
+	h.diff("DaySpend after the refusal was replayed", jobs.DaySpend{Day: spendDay, Reserved: 30, Spent: 70, Finished: 2}, h.daySpend(spendDay))
+	h.diff("DaySpend of the replay's day", jobs.DaySpend{Day: otherDay, Reserved: 5, Spent: 60, Finished: 1}, h.daySpend(otherDay))
 }
 
 // testDurableReservation reopens the store between a reservation and the

@@ -31,7 +31,9 @@ import (
 type Config struct {
 	// Store is read on every scrape for the jobs by state; required.
 	Store jobs.Store
-	// Pricing prices the spend gauge (default creativeai.DefaultPricing()).
+	// Pricing prices the spend gauge for jobs tracked before the SDK
+	// recorded prices on jobs (default creativeai.DefaultPricing()); the
+	// others count the prices recorded on them.
 	Pricing *creativeai.Pricing
 	// ScrapeTimeout bounds the read of the store per scrape (default 10s).
 	ScrapeTimeout time.Duration
@@ -167,7 +169,7 @@ func newJobsCollector(store jobs.Store, p creativeai.Pricing, timeout time.Durat
 	return &jobsCollector{store: store, pricing: p, timeout: timeout,
 		jobs: prometheus.NewDesc("catalogvideo_jobs", "Jobs in the store by console state (queued, rendering, ready, awaiting_review, published, delivery_failed, failed, submit_failed).",
 			[]string{"state"}, nil),
-		spend: prometheus.NewDesc("catalogvideo_spend_dollars", "Estimated spend on the generations the service accepted for the jobs in the store, at the configured prices.",
+		spend: prometheus.NewDesc("catalogvideo_spend_dollars", "Estimated spend on the generations the service accepted for the jobs in the store, at the prices recorded on the jobs (the configured prices for jobs tracked before prices were recorded).",
 			nil, nil),
 		units: prometheus.NewDesc("catalogvideo_generations", "Generations the service accepted for the jobs in the store (earlier attempts included), by kind (clip, still).",
 			[]string{"kind"}, nil),
@@ -188,6 +190,7 @@ func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	counts := map[console.State]int{}
 	clips, stills := 0, 0
+	var spent creativeai.Cents
 	for job, err := range c.store.List(ctx, jobs.Filter{}) {
 		if err != nil {
 			ch <- prometheus.NewInvalidMetric(c.jobs, err)
@@ -197,11 +200,12 @@ func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 		cl, st := console.Units(&job)
 		clips += cl
 		stills += st
+		spent += console.Cost(&job, c.pricing)
 	}
 	for _, st := range console.States() {
 		ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(counts[st]), string(st))
 	}
 	ch <- prometheus.MustNewConstMetric(c.units, prometheus.GaugeValue, float64(clips), "clip")
 	ch <- prometheus.MustNewConstMetric(c.units, prometheus.GaugeValue, float64(stills), "still")
-	ch <- prometheus.MustNewConstMetric(c.spend, prometheus.GaugeValue, float64(c.pricing.Total(clips, stills))/100)
+	ch <- prometheus.MustNewConstMetric(c.spend, prometheus.GaugeValue, float64(spent)/100)
 }

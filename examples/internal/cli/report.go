@@ -75,27 +75,43 @@ func joinNonEmpty(a, b string) string {
 // counts it (see console.Units).
 func JobUnits(j *jobs.Job) (clips, stills int) { return console.Units(j) }
 
-// WriteCostSummary prints each job's cost and the total, with the prices
-// used, so a buyer sees the per-SKU math.
+// WriteCostSummary prints each job's cost and the total: the prices
+// recorded on the jobs when their cost was reserved, so that the totals stay
+// right after a price change, and for jobs tracked before prices were
+// recorded, p (see jobs.Job.Cost). The last line says which prices were used.
 func WriteCostSummary(w io.Writer, jobList []jobs.Job, p creativeai.Pricing) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SKU\tCLIPS\tSTILLS\tCOST")
-	var clips, stills int
+	var (
+		clips, stills, unrecorded int
+		total                     creativeai.Cents
+	)
 	for i := range jobList {
-		c, s := JobUnits(&jobList[i])
+		j := &jobList[i]
+		c, s := JobUnits(j)
+		cost := console.Cost(j, p)
 		clips += c
 		stills += s
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", jobList[i].SKU, c, s, p.Total(c, s))
+		total += cost
+		if !j.PriceRecorded() && c+s > 0 {
+			unrecorded++
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", j.SKU, c, s, cost)
 	}
-	fmt.Fprintf(tw, "total\t%d\t%d\t%s\n", clips, stills, p.Total(clips, stills))
+	fmt.Fprintf(tw, "total\t%d\t%d\t%s\n", clips, stills, total)
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if unrecorded == 0 {
+		_, err := fmt.Fprintln(w, "Prices: as recorded on each job when its cost was reserved.")
 		return err
 	}
 	note := ""
 	if p == creativeai.DefaultPricing() {
 		note = " (the top of the published ranges; your credit tier may pay less)"
 	}
-	_, err := fmt.Fprintf(w, "Prices: %s per clip, %s per still%s.\n", p.Clip, p.Still, note)
+	_, err := fmt.Fprintf(w, "Prices: as recorded on each job; %s tracked before prices were recorded at %s per clip, %s per still%s.\n",
+		Plural(unrecorded, "job"), p.Clip, p.Still, note)
 	return err
 }
 

@@ -33,16 +33,20 @@ func ExampleWriteStatusTable() {
 }
 
 func ExampleWriteCostSummary() {
-	_ = WriteCostSummary(os.Stdout, sampleJobs(), creativeai.Pricing{Clip: 36, Still: 21})
+	jobList := sampleJobs()
+	// SKU-1002 was reserved when a clip cost 50 cents and a still 30; the
+	// other jobs predate recorded prices and are priced at today's.
+	jobList[1].PriceCents, jobList[1].StillCents, jobList[1].StillPaid, jobList[1].SpendDay = 80, 30, true, "2026-11-30"
+	_ = WriteCostSummary(os.Stdout, jobList, creativeai.Pricing{Clip: 36, Still: 21})
 	// Output:
 	// SKU       CLIPS  STILLS  COST
 	// SKU-1001  1      0       $0.36
-	// SKU-1002  1      1       $0.57
+	// SKU-1002  1      1       $0.80
 	// SKU-1003  1      0       $0.36
 	// SKU-1004  0      0       $0.00
 	// SKU-1005  2      0       $0.72
-	// total     5      1       $2.01
-	// Prices: $0.36 per clip, $0.21 per still.
+	// total     5      1       $2.24
+	// Prices: as recorded on each job; 3 jobs tracked before prices were recorded at $0.36 per clip, $0.21 per still.
 }
 
 func TestWriteCounts(t *testing.T) {
