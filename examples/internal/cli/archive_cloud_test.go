@@ -92,7 +92,7 @@ func TestArchiveToGCS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(gcs.Stop)
-	gcs.CreateBucket("videos")
+	gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "videos"})
 	u, err := url.Parse(gcs.URL())
 	if err != nil {
 		t.Fatal(err)
