@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // DefaultBulkThreshold is how many videos of one batch must be waiting to
@@ -54,7 +55,10 @@ var errBulkUnfinished = errors.New("shopify: the bulk operation attaching the vi
 // the operation could not start (another bulk mutation is running on the
 // store, say), and those whose line failed and whose video is not on the
 // product. A line refused with userErrors fails its job as productUpdate
-// would.
+// would. An operation still running at the processing timeout is canceled
+// and waited for (bulkCancelTimeout), so that no line of it attaches a
+// video after a retry attached one; only one that does not stop then
+// leaves its jobs failed with errBulkUnfinished, to be retried later.
 func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJob {
 	var vars bytes.Buffer
 	enc := json.NewEncoder(&vars)
@@ -126,7 +130,14 @@ func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJo
 	log = log.With(slog.String("bulk_operation", id))
 	log.LogAttrs(ctx, slog.LevelInfo, "shopify: bulk operation started")
 
-	url, status, err := p.waitBulk(ctx, id)
+	url, status, err := p.waitBulk(ctx, id, p.processingTimeout)
+	if errors.Is(err, errBulkStillRunning) && ctx.Err() == nil {
+		// Lines it has not run yet would attach their videos later, after
+		// a retry attached them again: stop it, and go on once it has
+		// ended, when the lines it ran are on their products for good.
+		log.LogAttrs(ctx, slog.LevelWarn, "shopify: canceling a bulk operation still running at the processing timeout")
+		url, status, err = p.cancelBulk(ctx, id)
+	}
 	if err != nil {
 		return p.bulkUnfinished(jobs, err)
 	}
@@ -181,14 +192,40 @@ func (p *Publisher) bulkUnfinished(jobs []*batchJob, err error) []*batchJob {
 	return nil
 }
 
-// waitBulk polls a bulk operation, with the publisher's poll intervals and
-// processing timeout, until it ends, and returns its status and result URL.
-func (p *Publisher) waitBulk(ctx context.Context, id string) (url, status string, err error) {
-	deadline := p.clock.Now().Add(p.processingTimeout)
+// errBulkStillRunning is wrapped by waitBulk's error when the operation
+// had not ended within its timeout.
+var errBulkStillRunning = errors.New("still running")
+
+// bulkCancelTimeout bounds the wait for a canceled bulk operation to end;
+// Shopify says a cancelation takes effect after "a short delay".
+const bulkCancelTimeout = 2 * time.Minute
+
+// cancelBulk cancels a running bulk operation and waits, up to
+// bulkCancelTimeout, until it has ended (CANCELED, or COMPLETED or FAILED
+// if it ended first), returning its status and result URL.
+func (p *Publisher) cancelBulk(ctx context.Context, id string) (url, status string, err error) {
+	resp, err := bulkCancel(ctx, p.client, id)
+	if err != nil {
+		return "", "", fmt.Errorf("canceling bulk operation %s: %w", id, err)
+	}
+	// A refusal says it has ended already (completed, failed); the poll
+	// tells which.
+	payload := resp.GetBulkOperationCancel()
+	if ues := payload.GetUserErrors(); len(ues) > 0 {
+		p.logger.LogAttrs(ctx, slog.LevelInfo, "shopify: bulk operation not canceled", slog.String("bulk_operation", id), slog.String("reason", ues[0].GetMessage()))
+	}
+	return p.waitBulk(ctx, id, bulkCancelTimeout)
+}
+
+// waitBulk polls a bulk operation, with the publisher's poll intervals,
+// until it ends or timeout has passed, and returns its status and result
+// URL.
+func (p *Publisher) waitBulk(ctx context.Context, id string, timeout time.Duration) (url, status string, err error) {
+	deadline := p.clock.Now().Add(timeout)
 	for attempt := 0; ; attempt++ {
 		now := p.clock.Now()
 		if !now.Before(deadline) {
-			return "", "", fmt.Errorf("bulk operation %s still running after %v", id, p.processingTimeout)
+			return "", "", fmt.Errorf("bulk operation %s %w after %v", id, errBulkStillRunning, timeout)
 		}
 		if err := p.clock.Sleep(ctx, min(p.poll.Delay(attempt), deadline.Sub(now))); err != nil {
 			return "", "", err

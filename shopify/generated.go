@@ -34,6 +34,14 @@ func (v *__bulkAttachVideoInput) GetProduct() productRef { return v.Product }
 // GetMedia returns __bulkAttachVideoInput.Media, and is useful for accessing the field via an interface.
 func (v *__bulkAttachVideoInput) GetMedia() []createMediaInput { return v.Media }
 
+// __bulkCancelInput is used internally by genqlient
+type __bulkCancelInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __bulkCancelInput.Id, and is useful for accessing the field via an interface.
+func (v *__bulkCancelInput) GetId() string { return v.Id }
+
 // __bulkOperationStateInput is used internally by genqlient
 type __bulkOperationStateInput struct {
 	Id string `json:"id"`
@@ -967,6 +975,81 @@ type bulkAttachVideoResponse struct {
 // GetProductUpdate returns bulkAttachVideoResponse.ProductUpdate, and is useful for accessing the field via an interface.
 func (v *bulkAttachVideoResponse) GetProductUpdate() bulkAttachVideoProductUpdateProductUpdatePayload {
 	return v.ProductUpdate
+}
+
+// bulkCancelBulkOperationCancelBulkOperationCancelPayload includes the requested fields of the GraphQL type BulkOperationCancelPayload.
+// The GraphQL type's documentation follows.
+//
+// The result of bulkOperationCancel.
+type bulkCancelBulkOperationCancelBulkOperationCancelPayload struct {
+	// The operation being canceled.
+	BulkOperation bulkCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation `json:"bulkOperation"`
+	// Why it cannot be canceled.
+	UserErrors []bulkCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError `json:"userErrors"`
+}
+
+// GetBulkOperation returns bulkCancelBulkOperationCancelBulkOperationCancelPayload.BulkOperation, and is useful for accessing the field via an interface.
+func (v *bulkCancelBulkOperationCancelBulkOperationCancelPayload) GetBulkOperation() bulkCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation {
+	return v.BulkOperation
+}
+
+// GetUserErrors returns bulkCancelBulkOperationCancelBulkOperationCancelPayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *bulkCancelBulkOperationCancelBulkOperationCancelPayload) GetUserErrors() []bulkCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError {
+	return v.UserErrors
+}
+
+// bulkCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type bulkCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation struct {
+	// The operation's global ID.
+	Id string `json:"id"`
+	// Where the operation is.
+	Status string `json:"status"`
+}
+
+// GetId returns bulkCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation.Id, and is useful for accessing the field via an interface.
+func (v *bulkCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation) GetId() string {
+	return v.Id
+}
+
+// GetStatus returns bulkCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation.Status, and is useful for accessing the field via an interface.
+func (v *bulkCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation) GetStatus() string {
+	return v.Status
+}
+
+// bulkCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
+// The GraphQL type's documentation follows.
+//
+// A problem with a mutation's input.
+type bulkCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError struct {
+	// The path to the input field at fault.
+	Field []string `json:"field"`
+	// A description of the problem.
+	Message string `json:"message"`
+}
+
+// GetField returns bulkCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError.Field, and is useful for accessing the field via an interface.
+func (v *bulkCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns bulkCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError.Message, and is useful for accessing the field via an interface.
+func (v *bulkCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError) GetMessage() string {
+	return v.Message
+}
+
+// bulkCancelResponse is returned by bulkCancel on success.
+type bulkCancelResponse struct {
+	// Starts canceling a running bulk operation; it may take a moment to turn
+	// CANCELED, and the lines it had run stay applied.
+	BulkOperationCancel bulkCancelBulkOperationCancelBulkOperationCancelPayload `json:"bulkOperationCancel"`
+}
+
+// GetBulkOperationCancel returns bulkCancelResponse.BulkOperationCancel, and is useful for accessing the field via an interface.
+func (v *bulkCancelResponse) GetBulkOperationCancel() bulkCancelBulkOperationCancelBulkOperationCancelPayload {
+	return v.BulkOperationCancel
 }
 
 // bulkOperationStateNode includes the requested fields of the GraphQL interface Node.
@@ -6355,6 +6438,49 @@ func bulkAttachVideo(
 	}
 
 	data_ = &bulkAttachVideoResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by bulkCancel.
+const bulkCancel_Operation = `
+mutation bulkCancel ($id: ID!) {
+	bulkOperationCancel(id: $id) {
+		bulkOperation {
+			id
+			status
+		}
+		userErrors {
+			field
+			message
+		}
+	}
+}
+`
+
+// bulkCancel cancels a bulk operation still running at the processing
+// timeout, so that its lines stop applying before jobs are retried.
+func bulkCancel(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *bulkCancelResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "bulkCancel",
+		Query:  bulkCancel_Operation,
+		Variables: &__bulkCancelInput{
+			Id: id,
+		},
+	}
+
+	data_ = &bulkCancelResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

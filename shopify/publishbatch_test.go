@@ -299,3 +299,50 @@ func TestPublishBatchBulkWaitsForTheStoresRunningOperation(t *testing.T) {
 			st.BulkOperations, st.Calls, st.MediaCreated)
 	}
 }
+
+// TestPublishBatchBulkCanceledAtTheTimeout runs a bulk operation that is
+// still running when the processing timeout ends. The publisher cancels it
+// and waits until it has stopped: the lines Shopify had run keep their
+// videos, the others are attached one by one, and when the operation's
+// time would have come no line attaches a second video.
+func TestPublishBatchBulkCanceledAtTheTimeout(t *testing.T) {
+	c := newCatalog(6, 100, shopifytest.WithBulkDuration(time.Hour))
+	defer c.srv.Close()
+	pub := shopify.NewPublisher(c.srv.Client(), shopify.WithBulkThreshold(2), shopify.WithProcessingTimeout(time.Minute))
+
+	out := pub.PublishBatch(context.Background(), c.jobs)
+	for i, o := range out {
+		if o.Err != nil || o.Result.Status != shopify.MediaStatusReady {
+			t.Errorf("job %d = %+v, %v; want READY", i, o.Result, o.Err)
+		}
+	}
+	// Past the operation's own duration, the jobs are published again (a
+	// retry): each finds its video, and nothing is attached again.
+	c.clock.Advance(2 * time.Hour)
+	for i, o := range pub.PublishBatch(context.Background(), c.jobs) {
+		if o.Err != nil || !o.Result.Reused || o.Result.MediaID != out[i].Result.MediaID {
+			t.Errorf("republished job %d = %+v, %v; want its video reused", i, o.Result, o.Err)
+		}
+	}
+	videosOn := func() map[string]int {
+		n := map[string]int{}
+		for _, o := range out {
+			for _, m := range c.srv.Media(o.Result.ProductID) {
+				if m.ContentType == "VIDEO" {
+					n[o.Job.SKU]++
+				}
+			}
+		}
+		return n
+	}
+	for sku, n := range videosOn() {
+		if n != 1 {
+			t.Errorf("%s: %d videos, want 1", sku, n)
+		}
+	}
+	st := c.srv.Stats()
+	if st.BulkCancels != 1 || st.BulkOperations != 1 || st.MediaCreated != 6 || st.Calls["productUpdate"] != 3 {
+		t.Errorf("cancels %d, bulk operations %d, media %d, productUpdate calls %d; want 1 cancel, 1 operation, 6 videos, 3 attached one by one",
+			st.BulkCancels, st.BulkOperations, st.MediaCreated, st.Calls["productUpdate"])
+	}
+}

@@ -24,10 +24,13 @@ const (
 	maxBulkFileBytes = 100 << 20
 )
 
-// bulkOp is a bulk mutation: it runs every line when it starts (so its
-// effects are in the store at once) and reports RUNNING until it is read
-// in a later request (WithBulkDuration: until a time has passed), then
-// COMPLETED with its result file.
+// bulkOp is a bulk mutation. It reports RUNNING until it is read in a
+// later request (WithBulkDuration: until a time has passed), and its lines
+// take effect only then, when it turns COMPLETED with its result file: a
+// client that gives up on it while it runs must expect its lines to apply
+// later. bulkOperationCancel makes it CANCELING, and CANCELED at its next
+// read, with the first half of its lines applied (those Shopify had run)
+// and no result file.
 type bulkOp struct {
 	id         string
 	status     string
@@ -36,6 +39,12 @@ type bulkOp struct {
 	createdReq int64
 	reads      int
 	createdAt  time.Time
+
+	// run applies lines [from, to) and appends their results; nil once
+	// the operation has ended.
+	run       func(from, to int)
+	applied   int
+	cancelReq int64 // the request that began canceling it
 }
 
 // bulkOperationRunMutation starts a bulk mutation: the variables file must
@@ -99,41 +108,48 @@ func (s *Server) bulkOperationRunMutation(args map[string]any) (any, error) {
 		return refuse("INVALID_MUTATION", "Bulk mutations may select at most one connection field.", "mutation")
 	}
 
-	var result bytes.Buffer
+	var lineVars []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(file.content))
 	sc.Buffer(make([]byte, 64<<10), maxBulkFileBytes)
-	lines := 0
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
 			continue
 		}
-		out := map[string]any{"__lineNumber": lines}
 		var vars map[string]any
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.UseNumber()
 		if err := dec.Decode(&vars); err != nil {
-			return refuse("INVALID_STAGED_UPLOAD_FILE", fmt.Sprintf("Line %d is not a JSON object: %v", lines+1, err), "stagedUploadPath")
+			return refuse("INVALID_STAGED_UPLOAD_FILE", fmt.Sprintf("Line %d is not a JSON object: %v", len(lineVars)+1, err), "stagedUploadPath")
 		}
-		if vv, err := validator.VariableValues(s.schema, op, vars); err != nil {
-			out["errors"] = toList(err)
-		} else {
-			ex := &executor{schema: s.schema, vars: vv, fragments: doc.Fragments}
-			data, err := ex.object(mutationRoot{s}, op.SelectionSet, nil)
-			if err != nil {
-				out["errors"] = gqlerror.List{gqlerror.Errorf("%s", err.Error())}
-			} else {
-				out["data"] = data
-			}
-		}
-		b, _ := json.Marshal(out)
-		result.Write(b)
-		result.WriteByte('\n')
-		lines++
+		lineVars = append(lineVars, vars)
 	}
 	s.nextNum++
 	b := &bulkOp{id: "gid://shopify/BulkOperation/" + strconv.FormatInt(s.nextNum, 10), status: "RUNNING",
-		lines: lines, result: result.Bytes(), createdReq: s.reqSeq, createdAt: s.now()}
+		lines: len(lineVars), createdReq: s.reqSeq, createdAt: s.now()}
+	var result bytes.Buffer
+	b.run = func(from, to int) {
+		for i := from; i < to; i++ {
+			out := map[string]any{"__lineNumber": i}
+			if vv, err := validator.VariableValues(s.schema, op, lineVars[i]); err != nil {
+				out["errors"] = toList(err)
+			} else {
+				ex := &executor{schema: s.schema, vars: vv, fragments: doc.Fragments}
+				data, err := ex.object(mutationRoot{s}, op.SelectionSet, nil)
+				if err != nil {
+					out["errors"] = gqlerror.List{gqlerror.Errorf("%s", err.Error())}
+				} else {
+					out["data"] = data
+				}
+			}
+			line, _ := json.Marshal(out)
+			result.Write(line)
+			result.WriteByte('\n')
+		}
+		b.applied = to
+		b.result = result.Bytes()
+	}
+	lines := len(lineVars)
 	s.bulkOps[b.id] = b
 	s.bulkBusy = b
 	s.stats.BulkOperations++
@@ -143,25 +159,63 @@ func (s *Server) bulkOperationRunMutation(args map[string]any) (any, error) {
 	}}, nil
 }
 
-// advanceBulk completes a running operation once it has been read in a
-// later request, or its duration has passed. Callers hold s.mu.
+// advanceBulk completes a running operation, applying its lines, once it
+// has been read in a later request or its duration has passed, and ends a
+// canceling one. Callers hold s.mu.
 func (s *Server) advanceBulk(b *bulkOp) {
-	if b.status != "RUNNING" {
+	switch b.status {
+	case "CANCELING":
+		if s.reqSeq == b.cancelReq {
+			return
+		}
+		b.run(0, b.lines/2)
+		b.run, b.result = nil, nil
+		b.status = "CANCELED"
+	case "RUNNING":
+		if s.reqSeq != b.createdReq {
+			b.reads++
+		}
+		done := b.reads >= s.cfg.bulkReads
+		if s.cfg.bulkAfter > 0 {
+			done = s.now().Sub(b.createdAt) >= s.cfg.bulkAfter
+		}
+		if !done {
+			return
+		}
+		b.run(0, b.lines)
+		b.run = nil
+		b.status = "COMPLETED"
+	default:
 		return
 	}
-	if s.reqSeq != b.createdReq {
-		b.reads++
+	if s.bulkBusy == b {
+		s.bulkBusy = nil
 	}
-	done := b.reads >= s.cfg.bulkReads
-	if s.cfg.bulkAfter > 0 {
-		done = s.now().Sub(b.createdAt) >= s.cfg.bulkAfter
+}
+
+// bulkOperationCancel starts canceling a running bulk operation; one that
+// has ended is refused with a user error, as Shopify does. Callers hold
+// s.mu.
+func (s *Server) bulkOperationCancel(args map[string]any) (any, error) {
+	b := s.bulkOps[str(args["id"])]
+	var ues []object
+	switch {
+	case b == nil:
+		ues = append(ues, userError("Bulk operation does not exist", "id"))
+	case b.status == "RUNNING" || b.status == "CREATED":
+		s.stats.BulkCancels++
+		b.status, b.cancelReq = "CANCELING", s.reqSeq
+	case b.status != "CANCELING":
+		ues = append(ues, userError("A bulk operation cannot be canceled when it is "+strings.ToLower(b.status)))
 	}
-	if done {
-		b.status = "COMPLETED"
-		if s.bulkBusy == b {
-			s.bulkBusy = nil
-		}
+	var op any
+	if b != nil {
+		op = bulkObj{s, b}
 	}
+	if ues == nil {
+		ues = []object{}
+	}
+	return fields{name: "BulkOperationCancelPayload", values: map[string]any{"bulkOperation": op, "userErrors": ues}}, nil
 }
 
 type bulkObj struct {

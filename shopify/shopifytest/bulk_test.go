@@ -122,3 +122,58 @@ func TestBulkMutation(t *testing.T) {
 		t.Errorf("product has %d media, want the one the first line added", n)
 	}
 }
+
+// TestBulkMutationLinesApplyWhenItEnds checks the unkind part of a bulk
+// mutation: its lines take effect while it runs, not when it is started,
+// so a client that stops waiting must expect them later; a cancel stops it
+// with the lines it had run applied, and an ended operation cannot be
+// canceled.
+func TestBulkMutationLinesApplyWhenItEnds(t *testing.T) {
+	clock := shopifytest.NewVirtualClock(time.Unix(0, 0))
+	srv := shopifytest.NewServer(shopifytest.WithClock(clock), shopifytest.WithBulkDuration(time.Minute))
+	defer srv.Close()
+	var pids []string
+	var jsonl string
+	for i := range 4 {
+		pid := srv.AddProduct(shopifytest.Product{Title: "P", Variants: []shopifytest.Variant{{SKU: "P" + string(rune('0'+i))}}})
+		pids = append(pids, pid)
+		jsonl += `{"p":{"id":"` + pid + `"},"m":[{"originalSource":"https://www.youtube.com/watch?v=x","mediaContentType":"EXTERNAL_VIDEO"}]}` + "\n"
+	}
+	media := func() (n int) {
+		for _, pid := range pids {
+			n += len(srv.Media(pid))
+		}
+		return n
+	}
+	const cancel = `mutation($id: ID!) { bulkOperationCancel(id: $id) { bulkOperation { status } userErrors { message } } }`
+	const state = `query($id: ID!) { node(id: $id) { ... on BulkOperation { status url } } }`
+
+	_, a, _ := post(t, srv, bulkRun, map[string]any{"m": lineMutation, "p": stageBulk(t, srv, jsonl)})
+	id := a.Data["bulkOperationRunMutation"].(map[string]any)["bulkOperation"].(map[string]any)["id"]
+	if n := media(); n != 0 {
+		t.Fatalf("%d media right after the start, want none yet", n)
+	}
+	_, a, _ = post(t, srv, cancel, map[string]any{"id": id})
+	if st := a.Data["bulkOperationCancel"].(map[string]any)["bulkOperation"].(map[string]any)["status"]; st != "CANCELING" {
+		t.Errorf("cancel answered %v, want CANCELING", st)
+	}
+	_, a, _ = post(t, srv, state, map[string]any{"id": id})
+	if node := a.Data["node"].(map[string]any); node["status"] != "CANCELED" || node["url"] != nil {
+		t.Errorf("after the cancel: %+v, want CANCELED without results", node)
+	}
+	if n := media(); n != 2 {
+		t.Errorf("%d media after the cancel, want the 2 lines it had run", n)
+	}
+	clock.Advance(time.Hour)
+	post(t, srv, state, map[string]any{"id": id})
+	if n := media(); n != 2 {
+		t.Errorf("%d media once its time has passed, want still 2", n)
+	}
+	_, a, _ = post(t, srv, cancel, map[string]any{"id": id})
+	if ues := a.Data["bulkOperationCancel"].(map[string]any)["userErrors"].([]any); len(ues) != 1 {
+		t.Errorf("canceling an ended operation: %+v, want a user error", a.Data)
+	}
+	if st := srv.Stats(); st.BulkCancels != 1 {
+		t.Errorf("BulkCancels = %d, want 1", st.BulkCancels)
+	}
+}

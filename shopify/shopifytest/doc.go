@@ -56,11 +56,14 @@
 // BULK_MUTATION_VARIABLES) and uploaded, then bulkOperationRunMutation with
 // the target's key as stagedUploadPath. The mutation must validate and
 // select at most one connection; one bulk mutation runs per store at a time
-// (OPERATION_IN_PROGRESS otherwise). Every line runs when the operation
-// starts, without charging the bucket; the operation reports RUNNING until
+// (OPERATION_IN_PROGRESS otherwise). The operation reports RUNNING until
 // it is read in a later request (WithBulkDuration: until a time has passed)
 // and then COMPLETED with a url serving the result JSONL, one line per
-// input line with its answer and __lineNumber. Give the server
+// input line with its answer and __lineNumber; its lines take effect only
+// then, without charging the bucket, so a client that stops waiting sees
+// them land later, as on Shopify. bulkOperationCancel makes a running
+// operation CANCELING, and CANCELED at its next read with the first half of
+// its lines applied and no result file. Give the server
 // and the client the same VirtualClock to run throttling and processing
 // waits without sleeping. InjectFault and WithRandomFaults inject 5xx, 429
 // and lost responses; Stats counts calls per root field, throttles, uploads

@@ -260,6 +260,8 @@ func (m mutationRoot) field(name string, args map[string]any) (any, error) {
 		return m.productUpdate(args)
 	case "bulkOperationRunMutation":
 		return m.s.bulkOperationRunMutation(args)
+	case "bulkOperationCancel":
+		return m.s.bulkOperationCancel(args)
 	case "productReorderMedia":
 		return m.s.productReorderMedia(args)
 	case "fileUpdate":

@@ -185,9 +185,11 @@ type Stats struct {
 	// MediaCreated counts media added by productUpdate.
 	MediaCreated int
 	// BulkOperations counts bulk mutations started; BulkLines counts the
-	// lines they ran.
+	// lines they were given; BulkCancels counts bulkOperationCancel calls
+	// that began a cancelation.
 	BulkOperations int
 	BulkLines      int
+	BulkCancels    int
 	// Reorders counts productReorderMedia jobs started.
 	Reorders int
 	// MediaRemoved counts media detached from products by fileUpdate
