@@ -21,7 +21,7 @@ type preflightStore struct {
 	mug  string // the product of MUG-1, with room
 }
 
-func newPreflightStore(t *testing.T) *preflightStore {
+func newPreflightStore(t *testing.T, opts ...shopify.PreflightOption) *preflightStore {
 	t.Helper()
 	clock := shopifytest.NewVirtualClock(epoch)
 	srv := shopifytest.NewServer(shopifytest.WithClock(clock))
@@ -34,7 +34,7 @@ func newPreflightStore(t *testing.T) *preflightStore {
 	srv.AddProduct(shopifytest.Product{Title: "Boot", Variants: []shopifytest.Variant{{SKU: "TWIN-1"}}})
 	s.pub = shopify.NewPublisher(srv.Client(), shopify.WithSpoolDir(t.TempDir()))
 	var err error
-	if s.pre, err = shopify.NewPreflighter(s.pub); err != nil {
+	if s.pre, err = shopify.NewPreflighter(s.pub, opts...); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -66,60 +66,83 @@ func wantReason(t *testing.T, err error, reason shopify.PreflightReason, mention
 	}
 }
 
-func TestPreflightPassesAPublishableRow(t *testing.T) {
-	s := newPreflightStore(t)
-	if err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "MUG-1", Duration: 5 * time.Second}); err != nil {
-		t.Fatalf("MUG-1: %v, want nil", err)
+// bothPaths runs a test against a store whose preflighter looks SKUs up
+// per call (productVariants searches) and against one that reads them
+// with a bulk query from one SKU on: the answers must be the same.
+func bothPaths(t *testing.T, test func(t *testing.T, s *preflightStore)) {
+	t.Helper()
+	for _, path := range []struct {
+		name      string
+		threshold int
+	}{{"search", 0}, {"bulk", 1}} {
+		t.Run(path.name, func(t *testing.T) {
+			s := newPreflightStore(t, shopify.WithPreflightBulkThreshold(path.threshold))
+			test(t, s)
+			if bulk := s.srv.Stats().BulkQueries; (bulk > 0) != (path.threshold > 0) {
+				t.Errorf("%d bulk queries on the %s path", bulk, path.name)
+			}
+		})
 	}
+}
+
+func TestPreflightPassesAPublishableRow(t *testing.T) {
+	bothPaths(t, func(t *testing.T, s *preflightStore) {
+		if err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "MUG-1", Duration: 5 * time.Second}); err != nil {
+			t.Fatalf("MUG-1: %v, want nil", err)
+		}
+	})
 }
 
 func TestPreflightMissingSKU(t *testing.T) {
-	s := newPreflightStore(t)
-	err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "NOPE-9", Duration: 5 * time.Second})
-	wantReason(t, err, shopify.PreflightSKUNotFound, `"NOPE-9"`)
-	if !errors.Is(err, shopify.ErrSKUNotFound) {
-		t.Errorf("error %v does not match ErrSKUNotFound", err)
-	}
-	// Shopify's search ignores case; the check does not.
-	err = preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "mug-1", Duration: 5 * time.Second})
-	wantReason(t, err, shopify.PreflightSKUNotFound, `"mug-1"`)
+	bothPaths(t, func(t *testing.T, s *preflightStore) {
+		err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "NOPE-9", Duration: 5 * time.Second})
+		wantReason(t, err, shopify.PreflightSKUNotFound, `"NOPE-9"`)
+		if !errors.Is(err, shopify.ErrSKUNotFound) {
+			t.Errorf("error %v does not match ErrSKUNotFound", err)
+		}
+		// Shopify's search ignores case; the check does not.
+		err = preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "mug-1", Duration: 5 * time.Second})
+		wantReason(t, err, shopify.PreflightSKUNotFound, `"mug-1"`)
+	})
 }
 
 func TestPreflightSKUOnTwoProducts(t *testing.T) {
-	s := newPreflightStore(t)
-	err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "TWIN-1", Duration: 5 * time.Second})
-	wantReason(t, err, shopify.PreflightSKUAmbiguous, "2 products")
+	bothPaths(t, func(t *testing.T, s *preflightStore) {
+		err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "TWIN-1", Duration: 5 * time.Second})
+		wantReason(t, err, shopify.PreflightSKUAmbiguous, "2 products")
+	})
 }
 
 func TestPreflightFullProduct(t *testing.T) {
-	s := newPreflightStore(t)
-	err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "FULL-1", Duration: 5 * time.Second})
-	wantReason(t, err, shopify.PreflightProductFull, "has 250 media")
+	bothPaths(t, func(t *testing.T, s *preflightStore) {
+		err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "FULL-1", Duration: 5 * time.Second})
+		wantReason(t, err, shopify.PreflightProductFull, "has 250 media")
 
-	// One image less is not enough: a new video must leave a place free
-	// for a later replacement.
-	if n, err := s.srv.RemoveImages(s.full, 1); err != nil || n != 1 {
-		t.Fatalf("RemoveImages = %d, %v", n, err)
-	}
-	err = preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "FULL-1", Duration: 5 * time.Second})
-	wantReason(t, err, shopify.PreflightProductFull, "has 249 media")
+		// One image less is not enough: a new video must leave a place free
+		// for a later replacement.
+		if n, err := s.srv.RemoveImages(s.full, 1); err != nil || n != 1 {
+			t.Fatalf("RemoveImages = %d, %v", n, err)
+		}
+		err = preflightOne(t, s.pre, shopify.PreflightRow{Key: "k", SKU: "FULL-1", Duration: 5 * time.Second})
+		wantReason(t, err, shopify.PreflightProductFull, "has 249 media")
 
-	// Two images less leave room for exactly one video: the first row of a
-	// pass fits, the second row for the same product does not.
-	if n, err := s.srv.RemoveImages(s.full, 1); err != nil || n != 1 {
-		t.Fatalf("RemoveImages = %d, %v", n, err)
-	}
-	errs, err := s.pre.Preflight(context.Background(), []shopify.PreflightRow{
-		{Key: "a", SKU: "FULL-1", Duration: 5 * time.Second},
-		{Key: "b", SKU: "FULL-1", Duration: 10 * time.Second},
+		// Two images less leave room for exactly one video: the first row of a
+		// pass fits, the second row for the same product does not.
+		if n, err := s.srv.RemoveImages(s.full, 1); err != nil || n != 1 {
+			t.Fatalf("RemoveImages = %d, %v", n, err)
+		}
+		errs, err := s.pre.Preflight(context.Background(), []shopify.PreflightRow{
+			{Key: "a", SKU: "FULL-1", Duration: 5 * time.Second},
+			{Key: "b", SKU: "FULL-1", Duration: 10 * time.Second},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs[0] != nil {
+			t.Errorf("first row: %v, want room for it", errs[0])
+		}
+		wantReason(t, errs[1], shopify.PreflightProductFull, "would make 250")
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if errs[0] != nil {
-		t.Errorf("first row: %v, want room for it", errs[0])
-	}
-	wantReason(t, errs[1], shopify.PreflightProductFull, "would make 250")
 }
 
 func TestPreflightDurationTooLong(t *testing.T) {
@@ -142,30 +165,31 @@ func TestPreflightDurationTooLong(t *testing.T) {
 // video from this SDK: a new video for its SKU replaces that one, so the
 // product has room for it; without the SDK's video it would not.
 func TestPreflightReplacementCountsAsZero(t *testing.T) {
-	s := newPreflightStore(t)
-	url := s.srv.AddVideo(shopifytest.Video{Size: 1 << 20})
-	if _, err := s.pub.PublishVideo(context.Background(), shopify.VideoJob{Key: "old-key", SKU: "MUG-1", OutputURL: url}); err != nil {
-		t.Fatalf("PublishVideo: %v", err)
-	}
-	// 249 media: no room for a new video, room for the moment a
-	// replacement holds both.
-	if _, err := s.srv.AddImages(s.mug, shopify.DefaultMaxProductMedia-1-len(s.srv.Media(s.mug))); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(s.srv.Media(s.mug)); n != shopify.DefaultMaxProductMedia-1 {
-		t.Fatalf("product has %d media, want %d", n, shopify.DefaultMaxProductMedia-1)
-	}
-	// A new job (another key: another prompt) replaces the old video.
-	if err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "new-key", SKU: "MUG-1", Duration: 5 * time.Second}); err != nil {
-		t.Errorf("replacement: %v, want nil (the SDK's video is replaced)", err)
-	}
-	// The same job again reuses its own video.
-	if err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "old-key", SKU: "MUG-1", Duration: 5 * time.Second}); err != nil {
-		t.Errorf("same job: %v, want nil (its video is reused)", err)
-	}
-	// A full product whose only video is not the SDK's has no room.
-	err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "new-key", SKU: "FULL-1", Duration: 5 * time.Second})
-	wantReason(t, err, shopify.PreflightProductFull, "has 250 media")
+	bothPaths(t, func(t *testing.T, s *preflightStore) {
+		url := s.srv.AddVideo(shopifytest.Video{Size: 1 << 20})
+		if _, err := s.pub.PublishVideo(context.Background(), shopify.VideoJob{Key: "old-key", SKU: "MUG-1", OutputURL: url}); err != nil {
+			t.Fatalf("PublishVideo: %v", err)
+		}
+		// 249 media: no room for a new video, room for the moment a
+		// replacement holds both.
+		if _, err := s.srv.AddImages(s.mug, shopify.DefaultMaxProductMedia-1-len(s.srv.Media(s.mug))); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(s.srv.Media(s.mug)); n != shopify.DefaultMaxProductMedia-1 {
+			t.Fatalf("product has %d media, want %d", n, shopify.DefaultMaxProductMedia-1)
+		}
+		// A new job (another key: another prompt) replaces the old video.
+		if err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "new-key", SKU: "MUG-1", Duration: 5 * time.Second}); err != nil {
+			t.Errorf("replacement: %v, want nil (the SDK's video is replaced)", err)
+		}
+		// The same job again reuses its own video.
+		if err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "old-key", SKU: "MUG-1", Duration: 5 * time.Second}); err != nil {
+			t.Errorf("same job: %v, want nil (its video is reused)", err)
+		}
+		// A full product whose only video is not the SDK's has no room.
+		err := preflightOne(t, s.pre, shopify.PreflightRow{Key: "new-key", SKU: "FULL-1", Duration: 5 * time.Second})
+		wantReason(t, err, shopify.PreflightProductFull, "has 250 media")
+	})
 }
 
 // TestPreflightBatchesAndWarmsTheSKUCache checks that a pass over more
