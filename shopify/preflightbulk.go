@@ -157,7 +157,10 @@ func parsePreflightBulk(r io.Reader, skus []string) (map[string][]skuHit, error)
 			matches[h.SKU] = append(matches[h.SKU], h)
 		}
 	}
-	return matches, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("bulk query result: %w", err)
+	}
+	return matches, nil
 }
 
 // hit is what a preflight search (per call or bulk) found of a variant.
