@@ -257,10 +257,11 @@ func TestPreflightBatchesAndWarmsTheSKUCache(t *testing.T) {
 // instead, and that every row still gets its answer.
 func TestPreflightBulkFallsBack(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		setup func(t *testing.T, s *preflightStore)
+		name        string
+		bulkQueries int // started on the store, by the test and the pass
+		setup       func(t *testing.T, s *preflightStore)
 	}{
-		{"another bulk query runs", func(t *testing.T, s *preflightStore) {
+		{"another bulk query runs", 1, func(t *testing.T, s *preflightStore) {
 			// The foreign operation stays RUNNING: the store's clock does
 			// not move between the two requests, and WithBulkDuration is an
 			// hour.
@@ -276,10 +277,10 @@ func TestPreflightBulkFallsBack(t *testing.T) {
 				t.Fatalf("starting another bulk query: %v, %+v", err, out)
 			}
 		}},
-		{"bulkOperationRunQuery fails", func(t *testing.T, s *preflightStore) {
+		{"bulkOperationRunQuery fails", 0, func(t *testing.T, s *preflightStore) {
 			s.srv.InjectFault(shopifytest.Fault{Field: "bulkOperationRunQuery", Status: 401})
 		}},
-		{"polling fails", func(t *testing.T, s *preflightStore) {
+		{"polling fails", 1, func(t *testing.T, s *preflightStore) {
 			s.srv.InjectFault(shopifytest.Fault{Field: "node", Status: 401})
 		}},
 	} {
@@ -301,6 +302,9 @@ func TestPreflightBulkFallsBack(t *testing.T) {
 			wantReason(t, errs[1], shopify.PreflightSKUNotFound, "NOPE-9")
 			wantReason(t, errs[2], shopify.PreflightSKUAmbiguous, "2 products")
 			wantReason(t, errs[3], shopify.PreflightProductFull, "has 250 media")
+			if n := s.srv.Stats().BulkQueries; n != tc.bulkQueries {
+				t.Errorf("%d bulk queries started, want %d", n, tc.bulkQueries)
+			}
 			if n := s.srv.Calls("productVariants"); n != 1 {
 				t.Errorf("%d productVariants searches after the bulk query failed, want 1", n)
 			}

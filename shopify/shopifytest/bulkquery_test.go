@@ -12,8 +12,14 @@ import (
 const bulkRunQuery = `mutation($q: String!) { bulkOperationRunQuery(query: $q) {
 	bulkOperation { id status } userErrors { code field message } } }`
 
-func bulkQueryUserError(a gqlAnswer) string {
-	p, _ := a.Data["bulkOperationRunQuery"].(map[string]any)
+// bulkQueryUserError is the code of the first userError of a bulk
+// operation's start.
+func bulkQueryUserError(a gqlAnswer) string { return userErrorCode(a, "bulkOperationRunQuery") }
+
+// userErrorCode is the code of the first userError of the mutation field
+// answered in a, "" when there is none.
+func userErrorCode(a gqlAnswer, field string) string {
+	p, _ := a.Data[field].(map[string]any)
 	ues, _ := p["userErrors"].([]any)
 	if len(ues) == 0 {
 		return ""
@@ -58,7 +64,7 @@ func TestBulkQuery(t *testing.T) {
 		t.Errorf("a second bulk query while one runs: %+v, want OPERATION_IN_PROGRESS", a.Data)
 	}
 	// A bulk mutation may run beside it: one operation of each type.
-	if _, a, _ := post(t, srv, bulkRun, map[string]any{"m": lineMutation, "p": "tmp/none.jsonl"}); bulkMutationCode(a) != "NO_SUCH_FILE" {
+	if _, a, _ := post(t, srv, bulkRun, map[string]any{"m": lineMutation, "p": "tmp/none.jsonl"}); userErrorCode(a, "bulkOperationRunMutation") != "NO_SUCH_FILE" {
 		t.Errorf("a bulk mutation beside the bulk query: %+v, want refused only for its missing file", a.Data)
 	}
 
@@ -105,13 +111,4 @@ func TestBulkQuery(t *testing.T) {
 	if n := srv.Stats().BulkQueries; n != 2 {
 		t.Errorf("BulkQueries = %d, want 2", n)
 	}
-}
-
-func bulkMutationCode(a gqlAnswer) string {
-	p, _ := a.Data["bulkOperationRunMutation"].(map[string]any)
-	ues, _ := p["userErrors"].([]any)
-	if len(ues) == 0 {
-		return ""
-	}
-	return ues[0].(map[string]any)["code"].(string)
 }
