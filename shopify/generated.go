@@ -6564,7 +6564,7 @@ mutation bulkRunQuery ($query: String!) {
 }
 `
 
-// bulkRunQuery starts a bulk query (see preflightBulkQuery in preflight.go):
+// bulkRunQuery starts a bulk query (see preflightBulkQuery in preflightbulk.go):
 // one mutation, 10 cost points, whatever the number of SKUs it looks up.
 func bulkRunQuery(
 	ctx_ context.Context,

@@ -143,15 +143,17 @@ func NewPreflighter(pub *Publisher, opts ...PreflightOption) (*Preflighter, erro
 // A pass of at least DefaultPreflightBulkThreshold distinct SKUs (see
 // WithPreflightBulkThreshold) reads them with bulk queries of up to 250
 // SKUs (bulkOperationRunQuery: 10 cost points and a point per status poll,
-// whatever the size; the JSONL result is free), which costs well under 2
-// points per row from 8 SKUs on (BENCHMARKS.md) but takes seconds and runs
-// one at a time per store. Smaller passes, and the SKUs of a bulk query
-// that could not start (another bulk query is running on the store) or did
-// not complete, are looked up SKUsPerLookup to a productVariants search,
-// which also reads each product's media count: about three cost points per
-// row (the variant, its product and the count are an object each). Either
-// way SKUs are compared exactly in code. Only a product that is full costs
-// more, a page of its videos to look for one the row would replace.
+// whatever the size; the JSONL result is free), which costs at most 2
+// points per row from 8 SKUs on when the bulk query needs up to 6 polls
+// (1.75 at 8 rows and 0.06 at 500 with 4 polls, BENCHMARKS.md), but takes
+// seconds and runs one at a time per store. Smaller passes, and the SKUs
+// of a bulk query that could not start (another bulk query is running on
+// the store) or did not complete, are looked up SKUsPerLookup to a
+// productVariants search, which also reads each product's media count:
+// about three cost points per row (the variant, its product and the count
+// are an object each). Either way SKUs are compared exactly in code. Only
+// a product that is full costs more, a page of its videos to look for one
+// the row would replace.
 //
 // Shopify's plans also cap the hosted videos and 3D models of a store
 // (Basic 250, Shopify 1,000, Advanced 5,000; Plus by agreement, per

@@ -60,11 +60,18 @@
 // starts, without charging the bucket; the operation reports RUNNING until
 // it is read in a later request (WithBulkDuration: until a time has passed)
 // and then COMPLETED with a url serving the result JSONL, one line per
-// input line with its answer and __lineNumber. Give the server
+// input line with its answer and __lineNumber. Bulk queries
+// (bulkOperationRunQuery) work the same way: the query must validate and
+// select one connection (productVariants) without pagination arguments;
+// one bulk query runs per store at a time, beside a bulk mutation
+// (OPERATION_IN_PROGRESS otherwise); the mutation costs 10 points; and the
+// result JSONL holds one line per node, its objects inline. Nested
+// connections, which Shopify writes as lines with a __parentId, are
+// refused (userErrors INVALID). Give the server
 // and the client the same VirtualClock to run throttling and processing
 // waits without sleeping. InjectFault and WithRandomFaults inject 5xx, 429
 // and lost responses; Stats counts calls per root field, throttles, uploads
-// and rejected media.
+// and rejected media; Stats.BulkQueries counts bulk queries started.
 //
 // The fake is faithful where the publisher's correctness depends on it and
 // simple elsewhere: error messages are modelled on Shopify's but not copied,
