@@ -254,19 +254,30 @@ type bulkLine struct {
 
 // bulkResults downloads and parses a bulk operation's result file.
 func (p *Publisher) bulkResults(ctx context.Context, url string) (map[int]bulkLine, error) {
+	var out map[int]bulkLine
+	err := p.readBulkFile(ctx, url, func(r io.Reader) (err error) {
+		out, err = parseBulkResults(r)
+		return err
+	})
+	return out, err
+}
+
+// readBulkFile downloads a bulk operation's result file (a bulk mutation's
+// or a bulk query's) and hands its first maxBulkResultBytes to parse.
+func (p *Publisher) readBulkFile(ctx context.Context, url string, parse func(io.Reader) error) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := p.transfer.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: HTTP %d", redactURL(url), resp.StatusCode)
+		return fmt.Errorf("GET %s: HTTP %d", redactURL(url), resp.StatusCode)
 	}
-	return parseBulkResults(io.LimitReader(resp.Body, maxBulkResultBytes))
+	return parse(io.LimitReader(resp.Body, maxBulkResultBytes))
 }
 
 // parseBulkResults reads a bulk mutation's result JSONL: one object per

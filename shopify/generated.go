@@ -66,6 +66,14 @@ func (v *__bulkRunMutationInput) GetStagedUploadPath() string { return v.StagedU
 // GetClientIdentifier returns __bulkRunMutationInput.ClientIdentifier, and is useful for accessing the field via an interface.
 func (v *__bulkRunMutationInput) GetClientIdentifier() string { return v.ClientIdentifier }
 
+// __bulkRunQueryInput is used internally by genqlient
+type __bulkRunQueryInput struct {
+	Query string `json:"query"`
+}
+
+// GetQuery returns __bulkRunQueryInput.Query, and is useful for accessing the field via an interface.
+func (v *__bulkRunQueryInput) GetQuery() string { return v.Query }
+
 // __jobStateInput is used internally by genqlient
 type __jobStateInput struct {
 	Id string `json:"id"`
@@ -1426,6 +1434,89 @@ type bulkRunMutationResponse struct {
 // GetBulkOperationRunMutation returns bulkRunMutationResponse.BulkOperationRunMutation, and is useful for accessing the field via an interface.
 func (v *bulkRunMutationResponse) GetBulkOperationRunMutation() bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload {
 	return v.BulkOperationRunMutation
+}
+
+// bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload includes the requested fields of the GraphQL type BulkOperationRunQueryPayload.
+// The GraphQL type's documentation follows.
+//
+// The result of bulkOperationRunQuery.
+type bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload struct {
+	// The operation started, if one was.
+	BulkOperation bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation `json:"bulkOperation"`
+	// Why no operation was started.
+	UserErrors []bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError `json:"userErrors"`
+}
+
+// GetBulkOperation returns bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload.BulkOperation, and is useful for accessing the field via an interface.
+func (v *bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload) GetBulkOperation() bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation {
+	return v.BulkOperation
+}
+
+// GetUserErrors returns bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload) GetUserErrors() []bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError {
+	return v.UserErrors
+}
+
+// bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation struct {
+	// The operation's global ID.
+	Id string `json:"id"`
+	// Where the operation is.
+	Status string `json:"status"`
+}
+
+// GetId returns bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation.Id, and is useful for accessing the field via an interface.
+func (v *bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation) GetId() string {
+	return v.Id
+}
+
+// GetStatus returns bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation.Status, and is useful for accessing the field via an interface.
+func (v *bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation) GetStatus() string {
+	return v.Status
+}
+
+// bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError includes the requested fields of the GraphQL type BulkOperationUserError.
+// The GraphQL type's documentation follows.
+//
+// A problem starting a bulk query.
+type bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError struct {
+	// The error code.
+	Code string `json:"code"`
+	// The path to the input field at fault.
+	Field []string `json:"field"`
+	// A description of the problem.
+	Message string `json:"message"`
+}
+
+// GetCode returns bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError.Code, and is useful for accessing the field via an interface.
+func (v *bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError) GetCode() string {
+	return v.Code
+}
+
+// GetField returns bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError.Field, and is useful for accessing the field via an interface.
+func (v *bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError.Message, and is useful for accessing the field via an interface.
+func (v *bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError) GetMessage() string {
+	return v.Message
+}
+
+// bulkRunQueryResponse is returned by bulkRunQuery on success.
+type bulkRunQueryResponse struct {
+	// Starts a bulk query: Shopify runs the query (one connection at its root,
+	// no pagination arguments) in the background and writes one JSONL line per
+	// node to the operation's url.
+	BulkOperationRunQuery bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload `json:"bulkOperationRunQuery"`
+}
+
+// GetBulkOperationRunQuery returns bulkRunQueryResponse.BulkOperationRunQuery, and is useful for accessing the field via an interface.
+func (v *bulkRunQueryResponse) GetBulkOperationRunQuery() bulkRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload {
+	return v.BulkOperationRunQuery
 }
 
 // A new media item for a product.
@@ -6571,6 +6662,50 @@ func bulkRunMutation(
 	}
 
 	data_ = &bulkRunMutationResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by bulkRunQuery.
+const bulkRunQuery_Operation = `
+mutation bulkRunQuery ($query: String!) {
+	bulkOperationRunQuery(query: $query) {
+		bulkOperation {
+			id
+			status
+		}
+		userErrors {
+			code
+			field
+			message
+		}
+	}
+}
+`
+
+// bulkRunQuery starts a bulk query (see preflightBulkQuery in preflightbulk.go):
+// one mutation, 10 cost points, whatever the number of SKUs it looks up.
+func bulkRunQuery(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	query string,
+) (data_ *bulkRunQueryResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "bulkRunQuery",
+		Query:  bulkRunQuery_Operation,
+		Variables: &__bulkRunQueryInput{
+			Query: query,
+		},
+	}
+
+	data_ = &bulkRunQueryResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

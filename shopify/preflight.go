@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -88,8 +87,9 @@ func (e *PreflightError) Permanent() bool { return true }
 // again when their videos are published, within the cache's TTL) and its
 // media limit per product. It is safe for concurrent use.
 type Preflighter struct {
-	pub         *Publisher
-	maxDuration time.Duration
+	pub           *Publisher
+	maxDuration   time.Duration
+	bulkThreshold int // distinct SKUs from which a pass uses bulk queries; 0: never
 }
 
 // PreflightOption configures a Preflighter.
@@ -113,7 +113,7 @@ func NewPreflighter(pub *Publisher, opts ...PreflightOption) (*Preflighter, erro
 	if pub == nil {
 		return nil, errors.New("shopify: NewPreflighter: the Publisher is nil")
 	}
-	p := &Preflighter{pub: pub, maxDuration: MaxVideoDuration}
+	p := &Preflighter{pub: pub, maxDuration: MaxVideoDuration, bulkThreshold: DefaultPreflightBulkThreshold}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -140,11 +140,20 @@ func NewPreflighter(pub *Publisher, opts ...PreflightOption) (*Preflighter, erro
 //     videos for a moment. A video that replaces one already on the product
 //     (see replacesOnPublish) counts as zero and may use that place.
 //
-// The SKUs are looked up SKUsPerLookup to a productVariants search, which
-// also reads each product's media count, so a pass costs about three cost
-// points per row (the variant, its product and the count are an object
-// each); only a product that is full costs more, a page of its videos to
-// look for one the row would replace.
+// A pass of at least DefaultPreflightBulkThreshold distinct SKUs (see
+// WithPreflightBulkThreshold) reads them with bulk queries of up to 250
+// SKUs (bulkOperationRunQuery: 10 cost points and a point per status poll,
+// whatever the size; the JSONL result is free), which costs at most 2
+// points per row from 8 SKUs on when the bulk query needs up to 6 polls
+// (1.75 at 8 rows and 0.06 at 500 with 4 polls, BENCHMARKS.md), but takes
+// seconds and runs one at a time per store. Smaller passes, and the SKUs
+// of a bulk query that could not start (another bulk query is running on
+// the store) or did not complete, are looked up SKUsPerLookup to a
+// productVariants search, which also reads each product's media count:
+// about three cost points per row (the variant, its product and the count
+// are an object each). Either way SKUs are compared exactly in code. Only
+// a product that is full costs more, a page of its videos to look for one
+// the row would replace.
 //
 // Shopify's plans also cap the hosted videos and 3D models of a store
 // (Basic 250, Shopify 1,000, Advanced 5,000; Plus by agreement, per
@@ -173,15 +182,9 @@ func (p *Preflighter) Preflight(ctx context.Context, rows []PreflightRow) ([]err
 			skus = append(skus, sku)
 		}
 	}
-	hits := make(map[string][]skuHit, len(skus))
-	for batch := range slices.Chunk(skus, SKUsPerLookup) {
-		found, err := searchSKUPages(ctx, batch, p.page)
-		if err != nil {
-			return nil, err
-		}
-		for sku, hs := range found {
-			hits[sku] = hs
-		}
+	hits, err := p.search(ctx, skus)
+	if err != nil {
+		return nil, err
 	}
 
 	now := p.pub.clock.Now()
@@ -255,7 +258,7 @@ func (p *Preflighter) page(ctx context.Context, query string, first int, after s
 	conn := resp.GetProductVariants()
 	out := make([]skuHit, 0, len(conn.GetNodes()))
 	for _, n := range conn.GetNodes() {
-		out = append(out, skuHit{Variant: n.variant(), MediaCount: n.Product.MediaCount.GetCount()})
+		out = append(out, n.hit())
 	}
 	pi := conn.GetPageInfo()
 	return out, nextCursor(&pi, after), nil

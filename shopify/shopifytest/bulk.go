@@ -41,7 +41,8 @@ type bulkOp struct {
 	createdAt  time.Time
 
 	// run applies lines [from, to) and appends their results; nil once
-	// the operation has ended.
+	// the operation has ended, and for a bulk query, whose result is
+	// written when it starts.
 	run       func(from, to int)
 	applied   int
 	cancelReq int64 // the request that began canceling it
@@ -168,7 +169,9 @@ func (s *Server) advanceBulk(b *bulkOp) {
 		if s.reqSeq == b.cancelReq {
 			return
 		}
-		b.run(0, b.lines/2)
+		if b.run != nil {
+			b.run(0, b.lines/2)
+		}
 		b.run, b.result = nil, nil
 		b.status = "CANCELED"
 	case "RUNNING":
@@ -182,7 +185,9 @@ func (s *Server) advanceBulk(b *bulkOp) {
 		if !done {
 			return
 		}
-		b.run(0, b.lines)
+		if b.run != nil { // a bulk query's result is written when it starts
+			b.run(0, b.lines)
+		}
 		b.run = nil
 		b.status = "COMPLETED"
 	default:
@@ -190,6 +195,9 @@ func (s *Server) advanceBulk(b *bulkOp) {
 	}
 	if s.bulkBusy == b {
 		s.bulkBusy = nil
+	}
+	if s.bulkQuery == b {
+		s.bulkQuery = nil
 	}
 }
 

@@ -63,11 +63,18 @@
 // then, without charging the bucket, so a client that stops waiting sees
 // them land later, as on Shopify. bulkOperationCancel makes a running
 // operation CANCELING, and CANCELED at its next read with the first half of
-// its lines applied and no result file. Give the server
+// its lines applied and no result file. Bulk queries
+// (bulkOperationRunQuery) run the same way: the query must validate and
+// select one connection (productVariants) without pagination arguments;
+// one bulk query runs per store at a time, beside a bulk mutation
+// (OPERATION_IN_PROGRESS otherwise); the mutation costs 10 points; and the
+// result JSONL holds one line per node, its objects inline. Nested
+// connections, which Shopify writes as lines with a __parentId, are
+// refused (userErrors INVALID). Give the server
 // and the client the same VirtualClock to run throttling and processing
 // waits without sleeping. InjectFault and WithRandomFaults inject 5xx, 429
 // and lost responses; Stats counts calls per root field, throttles, uploads
-// and rejected media.
+// and rejected media; Stats.BulkQueries counts bulk queries started.
 //
 // The fake is faithful where the publisher's correctness depends on it and
 // simple elsewhere: error messages are modelled on Shopify's but not copied,

@@ -58,6 +58,16 @@ func (q queryRoot) field(name string, args map[string]any) (any, error) {
 // productVariants answers sku:"…" OR sku:"…" searches. Like Shopify's
 // search, matching ignores case, so callers must compare SKUs exactly.
 func (q queryRoot) productVariants(args map[string]any) (any, error) {
+	items, err := q.s.matchVariants(args)
+	if err != nil {
+		return nil, err
+	}
+	return page("ProductVariantConnection", items, args)
+}
+
+// matchVariants returns the variants a productVariants query matches, in
+// store order. Callers hold s.mu.
+func (s *Server) matchVariants(args map[string]any) ([]object, error) {
 	var match func(*variant) bool
 	if qs, ok := args["query"].(string); ok && strings.TrimSpace(qs) != "" {
 		terms, _, err := parseSearch(qs)
@@ -74,12 +84,12 @@ func (q queryRoot) productVariants(args map[string]any) (any, error) {
 		}
 	}
 	var items []object
-	for _, v := range q.s.variants {
+	for _, v := range s.variants {
 		if match == nil || match(v) {
-			items = append(items, variantObj{q.s, v})
+			items = append(items, variantObj{s, v})
 		}
 	}
-	return page("ProductVariantConnection", items, args)
+	return items, nil
 }
 
 // page cuts a connection's page out of items by first and after.
@@ -101,17 +111,31 @@ func page(typ string, items []object, args map[string]any) (any, error) {
 		start = n
 	}
 	end := min(len(items), start+first)
+	return connection(typ, items[start:end], start, end < len(items)), nil
+}
+
+// connection is a page of a connection of type typ: the items, which start
+// at offset start of the whole list, as nodes and as edges (type typ with
+// Edge for Connection) with their cursors.
+func connection(typ string, items []object, start int, hasNext bool) fields {
+	edges := make([]object, len(items))
+	for i, it := range items {
+		edges[i] = fields{name: strings.TrimSuffix(typ, "Connection") + "Edge", values: map[string]any{
+			"node": it, "cursor": encodeCursor(start + i + 1),
+		}}
+	}
 	var endCursor any
-	if end > start {
-		endCursor = encodeCursor(end)
+	if len(items) > 0 {
+		endCursor = encodeCursor(start + len(items))
 	}
 	return fields{name: typ, values: map[string]any{
-		"nodes": items[start:end],
+		"nodes": items,
+		"edges": edges,
 		"pageInfo": fields{name: "PageInfo", values: map[string]any{
-			"hasNextPage": end < len(items),
+			"hasNextPage": hasNext,
 			"endCursor":   endCursor,
 		}},
-	}}, nil
+	}}
 }
 
 func encodeCursor(n int) string {
@@ -262,6 +286,8 @@ func (m mutationRoot) field(name string, args map[string]any) (any, error) {
 		return m.s.bulkOperationRunMutation(args)
 	case "bulkOperationCancel":
 		return m.s.bulkOperationCancel(args)
+	case "bulkOperationRunQuery":
+		return m.s.bulkOperationRunQuery(args)
 	case "productReorderMedia":
 		return m.s.productReorderMedia(args)
 	case "fileUpdate":

@@ -47,6 +47,7 @@ type Server struct {
 	bulkOps   map[string]*bulkOp
 	jobs      map[string]*reorderJob
 	bulkBusy  *bulkOp // the bulk mutation running, one per store
+	bulkQuery *bulkOp // the bulk query running, one per store
 }
 
 type config struct {
@@ -190,6 +191,8 @@ type Stats struct {
 	BulkOperations int
 	BulkLines      int
 	BulkCancels    int
+	// BulkQueries counts bulk queries started (bulkOperationRunQuery).
+	BulkQueries int
 	// Reorders counts productReorderMedia jobs started.
 	Reorders int
 	// MediaRemoved counts media detached from products by fileUpdate
