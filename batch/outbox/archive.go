@@ -64,7 +64,7 @@ func Open(ctx context.Context, job jobs.Job) (*archive.Video, error) {
 		return info.archiver.Open(ctx, job)
 	}
 	if job.Archived() {
-		return nil, fmt.Errorf("outbox: job %s is archived at %s, but the context carries no archive (set Config.Archive and pass the sink's ctx)", job.Key, job.ArchiveURL)
+		return nil, fmt.Errorf("outbox: job %s was archived at %s, but this process has no archive to read it from: give it that archive (webhook-server -archive URL; in code, Config.Archive and the sink's ctx)", job.Key, job.ArchiveURL)
 	}
 	return archive.OpenOutput(ctx, nil, job)
 }

@@ -142,7 +142,7 @@ type options struct {
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options, error) {
-	fs := cli.NewFlagSet("catalog", "[-csv FILE] [-encoding NAME] [-template FILE] [-jobs video-jobs.jsonl] [-timeout D] [-webhook-url URL] [-listen ADDR] [-preflight=false] "+cli.SpendFlagsUsage, description)
+	fs := cli.NewFlagSet("catalog", "[-csv FILE] [-encoding NAME] [-template FILE] [-jobs video-jobs.jsonl] [-timeout D] [-webhook-url URL] [-listen ADDR] [-preflight=false] [-archive URL|none] "+cli.SpendFlagsUsage, description)
 	var o options
 	var encoding string
 	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (default: the workflow's three sample rows)")

@@ -74,8 +74,8 @@ commands:
                -all approves every job awaiting review; -note TEXT is kept.
   reject SKU... -reason TEXT
                refuse videos awaiting review: they are marked rejected with the
-               reason and never delivered; the console's replay (or
-               jobs.Store.Replay) renders them again.
+               reason and not delivered unless approved later; the console's
+               replay (or jobs.Store.Replay) renders them again.
   retry-delivery SKU...
                put jobs whose delivery failed for good back in the outbox,
                due now with their attempts reset.

@@ -81,6 +81,10 @@ import (
 	"github.com/creativeai-run/catalogvideo/webhook"
 )
 
+// minConsoleToken is the shortest console token taken on a non-loopback
+// address: the webhook signing secret's minimum (webhook.MinSecretBytes).
+const minConsoleToken = webhook.MinSecretBytes
+
 func main() { cli.Main("webhook-server", run) }
 
 const description = `Receives render webhooks, applies them to a job store, delivers finished
@@ -119,7 +123,8 @@ format) on their own listener and prints "console on http://HOST:PORT".
 
 exit status: 0 clean shutdown; 1 server or store failure; 2 bad flags or settings
 (including a signing secret that is blank, a pasted signature, a truncated whsec_
-key, or shorter than 16 bytes).`
+key, or shorter than 16 bytes; a -console-addr that is not loopback without a
+console token of 16 bytes or more; a -review surface without a sink).`
 
 type options struct {
 	addr            string
@@ -191,6 +196,8 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 		}
 		if loop, _ := console.IsLoopback(o.consoleAddr); !loop && env.ConsoleToken == "" {
 			return nil, cli.Usagef("-console-addr %s is not a loopback address, and the console would let anyone who reaches it replay jobs: set %s to a token of your choosing (sent as \"Authorization: Bearer TOKEN\" or typed into the login form), or listen on 127.0.0.1", o.consoleAddr, cli.EnvConsoleToken)
+		} else if !loop && len(env.ConsoleToken) < minConsoleToken {
+			return nil, cli.Usagef("%s is %d bytes; a console on %s needs at least %d, as a signing secret does (openssl rand -hex 16 makes one)", cli.EnvConsoleToken, len(env.ConsoleToken), o.consoleAddr, minConsoleToken)
 		}
 	}
 	if _, err := cli.ParseStoreSpec(o.jobs); err != nil {

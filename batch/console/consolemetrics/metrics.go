@@ -167,7 +167,7 @@ type jobsCollector struct {
 
 func newJobsCollector(store jobs.Store, p creativeai.Pricing, timeout time.Duration) *jobsCollector {
 	return &jobsCollector{store: store, pricing: p, timeout: timeout,
-		jobs: prometheus.NewDesc("catalogvideo_jobs", "Jobs in the store by console state (queued, rendering, ready, awaiting_review, published, delivery_failed, failed, submit_failed).",
+		jobs: prometheus.NewDesc("catalogvideo_jobs", "Jobs in the store by console state (queued, rendering, ready, awaiting_review, rejected, published, delivery_failed, failed, submit_failed).",
 			[]string{"state"}, nil),
 		spend: prometheus.NewDesc("catalogvideo_spend_dollars", "Estimated spend on the generations the service accepted for the jobs in the store, at the prices recorded on the jobs (the configured prices for jobs tracked before prices were recorded).",
 			nil, nil),

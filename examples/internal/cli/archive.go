@@ -79,6 +79,16 @@ func OpenArchive(ctx context.Context, raw string, logger *slog.Logger) (*Archive
 	if err != nil {
 		return nil, fmt.Errorf("-archive %s: %w", redactURL(raw), err)
 	}
+	// Opening checks only the URL; reach the bucket now, before anything
+	// is rendered and paid for, rather than at the first archive.
+	switch ok, err := b.IsAccessible(ctx); {
+	case err != nil:
+		b.Close()
+		return nil, fmt.Errorf("-archive %s: the bucket cannot be reached: %w", redactURL(raw), err)
+	case !ok:
+		b.Close()
+		return nil, fmt.Errorf("-archive %s: no such bucket; create it, or name one that exists", redactURL(raw))
+	}
 	bucket, err := blobarchive.New(b, raw)
 	if err == nil {
 		var a *archive.Archiver

@@ -100,3 +100,23 @@ func TestArchiveToGCS(t *testing.T) {
 	t.Setenv("STORAGE_EMULATOR_HOST", u.Host)
 	archiveRoundTrip(t, "gs://videos", "gs://videos/")
 }
+
+// TestOpenArchiveChecksTheBucket checks that a bucket that does not exist
+// is reported when the archive is opened, before anything is rendered.
+func TestOpenArchiveChecksTheBucket(t *testing.T) {
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	q := url.Values{"region": {"us-east-1"}, "endpoint": {srv.URL}, "use_path_style": {"true"}, "disable_https": {"true"}}
+	a, err := OpenArchive(t.Context(), "s3://missing?"+q.Encode(), nil)
+	if err == nil {
+		a.Close()
+		t.Fatal("OpenArchive of a bucket that does not exist succeeded")
+	}
+	if !strings.Contains(err.Error(), "no such bucket") && !strings.Contains(err.Error(), "cannot be reached") {
+		t.Errorf("error %q does not say the bucket is missing or unreachable", err)
+	}
+}

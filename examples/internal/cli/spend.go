@@ -21,7 +21,8 @@ const SpendHelp = `spend: each submission reserves its estimated cost (clip, plu
 job store before it is sent. A row over -max-spend (this run) or
 -max-daily-spend (the calendar day in -spend-timezone, across every run sharing
 the job store) is held back, stays tracked, and is submitted by a later run;
-the program then exits 3. -dry-run shows what the caps would let through.
+the program then exits 3. A cap must be above $0; leave it out for none.
+submit -dry-run shows what the caps would let through.
 
 failures are classified transient, input or policy. Renders that failed for a
 transient reason are retried automatically by a later run (up to
@@ -84,11 +85,16 @@ type usdFlag struct {
 
 func (u *usdFlag) String() string { return u.text }
 
-// Set parses a non-negative amount with at most two decimals.
+// Set parses a positive amount with at most two decimals. A cap of zero
+// is refused: it would hold every row back, and the zero value of a cap
+// means none, so it would read as no cap to whoever sees it later.
 func (u *usdFlag) Set(s string) error {
 	c, err := ParseUSD(s)
 	if err != nil {
 		return err
+	}
+	if c == 0 {
+		return fmt.Errorf("%q would let nothing be spent; give a cap above $0, or leave the flag out for no cap", s)
 	}
 	u.cents, u.text = c, s
 	return nil
@@ -103,7 +109,10 @@ func ParseUSD(s string) (creativeai.Cents, error) {
 		return 0, fmt.Errorf("%q has fractions of a cent; want dollars with at most two decimals, such as 12.50", s)
 	}
 	d, err := strconv.ParseFloat(t, 64)
-	if err != nil || whole == "" && frac == "" || math.IsNaN(d) || math.IsInf(d, 0) || d < 0 || d > 1e12 {
+	if err == nil && d > 1e12 && !math.IsInf(d, 0) {
+		return 0, fmt.Errorf("%q is more than the largest amount taken, $1,000,000,000,000", s)
+	}
+	if err != nil || whole == "" && frac == "" || math.IsNaN(d) || math.IsInf(d, 0) || d < 0 {
 		return 0, fmt.Errorf("%q is not an amount of US dollars; want a number such as 25 or 12.50", s)
 	}
 	return creativeai.Cents(math.Round(d * 100)), nil

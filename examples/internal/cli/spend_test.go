@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/creativeai-run/catalogvideo/batch"
@@ -52,6 +53,22 @@ func TestSpendFlags(t *testing.T) {
 		}
 		if cfg.Budget.PerRun != 250 || cfg.Budget.PerDay != 0 || cfg.Budget.Location.String() != "Europe/Berlin" || cfg.TransientRetry.MaxAttempts != 3 {
 			t.Errorf("%q: budget %+v, retry %+v", tc.args, cfg.Budget, cfg.TransientRetry)
+		}
+	}
+}
+
+// TestSpendFlagsRefuseAZeroCap checks that a cap of $0, which would read
+// as no cap, is refused with a message saying what to do.
+func TestSpendFlagsRefuseAZeroCap(t *testing.T) {
+	for _, name := range []string{"-max-spend", "-max-daily-spend"} {
+		for _, v := range []string{"0", "0.00", "$0"} {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			AddSpendFlags(fs)
+			err := fs.Parse([]string{name, v})
+			if err == nil || !strings.Contains(err.Error(), "leave the flag out for no cap") {
+				t.Errorf("%s %s: %v; want it refused, saying how to have no cap", name, v, err)
+			}
 		}
 	}
 }
