@@ -34,6 +34,7 @@ func TestExport(t *testing.T) {
 	}
 	copyText := jobs.DefaultBuyerCopy()
 	copyText.Statuses[jobs.StatusPending] = "In the queue"
+	copyText.NotSubmitted = "Not sent yet"
 
 	var buf bytes.Buffer
 	if err := batch.Export(ctx, batch.ExportConfig{Store: store, Writer: &buf, BuyerCopy: copyText}); err != nil {
@@ -67,7 +68,7 @@ func TestExport(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339, first["completed_at"].(string)); err != nil {
 		t.Errorf("completed_at: %v", err)
 	}
-	if diff := cmp.Diff([]any{"Not submitted - fix the row or retry the batch; nothing was charged", "In the queue"},
+	if diff := cmp.Diff([]any{"Not submitted - fix the row or retry the batch; nothing was charged", "Not sent yet"},
 		[]any{lines[1]["buyer_status"], lines[2]["buyer_status"]}); diff != "" {
 		t.Errorf("buyer_status (-want +got):\n%s", diff)
 	}

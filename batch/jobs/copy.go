@@ -45,6 +45,11 @@ type BuyerCopy struct {
 	// Unknown formats the line for a status the service sent that this
 	// package does not know; %s is replaced by the raw status.
 	Unknown string
+	// NotSubmitted is the line for a pending job not sent to the service
+	// yet (waiting its turn, or held back by a budget), which the pending
+	// line would wrongly say is queued with the provider; when empty, the
+	// pending line is shown.
+	NotSubmitted string
 }
 
 // DefaultBuyerCopy returns the workflow's buyer-facing table, extended with
@@ -66,7 +71,8 @@ func DefaultBuyerCopy() *BuyerCopy {
 			DeliveryAwaitingReview: "Video ready - waiting for approval before it is published",
 			DeliveryRejected:       "Video held back in review - it will be rendered again",
 		},
-		Unknown: "Update from provider (%s) - we'll keep watching",
+		Unknown:      "Update from provider (%s) - we'll keep watching",
+		NotSubmitted: "Waiting to be sent to the provider - nothing rendered yet",
 	}
 }
 

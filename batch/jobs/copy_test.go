@@ -63,3 +63,22 @@ func TestDefaultBuyerCopyCoversEveryState(t *testing.T) {
 		}
 	}
 }
+
+// TestBuyerStatusNotSubmitted checks that a pending job the service has
+// not been sent (held by a budget, say) is not shown as queued with the
+// provider, and that copy without the line falls back to the pending one.
+func TestBuyerStatusNotSubmitted(t *testing.T) {
+	c := DefaultBuyerCopy()
+	held := Job{Key: "k", SKU: "A", Status: StatusPending}
+	sent := Job{Key: "k", SKU: "A", Status: StatusPending, GenerationID: "vgen_1"}
+	if got := held.BuyerStatus(c); got != c.NotSubmitted || got == c.Statuses[StatusPending] {
+		t.Errorf("held job: %q, want the not-submitted line %q", got, c.NotSubmitted)
+	}
+	if got := sent.BuyerStatus(c); got != c.Statuses[StatusPending] {
+		t.Errorf("sent job: %q, want the pending line", got)
+	}
+	c.NotSubmitted = ""
+	if got := held.BuyerStatus(c); got != c.Statuses[StatusPending] {
+		t.Errorf("held job without a not-submitted line: %q, want the pending line", got)
+	}
+}

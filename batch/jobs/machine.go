@@ -212,6 +212,9 @@ func (j *Job) BuyerStatus(c *BuyerCopy) string {
 	if j.ProviderStatus != "" && !j.Status.Terminal() {
 		return c.For(Status(j.ProviderStatus), "")
 	}
+	if j.Status == StatusPending && j.GenerationID == "" && c.NotSubmitted != "" {
+		return c.NotSubmitted
+	}
 	return c.For(j.Status, j.Delivery)
 }
 

@@ -100,8 +100,8 @@ environment:
 
 exit status: 0 every row tracked; 1 some row submit_failed, interrupted,
 refusals spiked, or a store failure; 2 bad flags, missing API key,
-half-configured Shopify settings, or manifest errors; 3 a budget (-max-spend,
--max-daily-spend) held rows back.`
+half-configured Shopify settings, or manifest errors;
+3 a budget (-max-spend, -max-daily-spend) held rows back.`
 
 type options struct {
 	csv         string
