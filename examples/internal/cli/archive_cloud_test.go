@@ -71,10 +71,16 @@ func archiveRoundTrip(t *testing.T, raw, wantURLPrefix string) {
 	}
 }
 
-func TestArchiveToS3(t *testing.T) {
+// fakeS3 starts an S3 fake holding the given buckets, points the AWS SDK's
+// credentials at test values, and returns the query an s3:// URL needs to
+// reach the fake.
+func fakeS3(t *testing.T, buckets ...string) string {
+	t.Helper()
 	backend := s3mem.New()
-	if err := backend.CreateBucket("videos"); err != nil {
-		t.Fatal(err)
+	for _, name := range buckets {
+		if err := backend.CreateBucket(name); err != nil {
+			t.Fatal(err)
+		}
 	}
 	srv := httptest.NewServer(gofakes3.New(backend).Server())
 	t.Cleanup(srv.Close)
@@ -82,8 +88,11 @@ func TestArchiveToS3(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	q := url.Values{"region": {"us-east-1"}, "endpoint": {srv.URL}, "use_path_style": {"true"}, "disable_https": {"true"}}
-	archiveRoundTrip(t, "s3://videos?"+q.Encode(), "s3://videos/")
+	return url.Values{"region": {"us-east-1"}, "endpoint": {srv.URL}, "use_path_style": {"true"}, "disable_https": {"true"}}.Encode()
+}
+
+func TestArchiveToS3(t *testing.T) {
+	archiveRoundTrip(t, "s3://videos?"+fakeS3(t, "videos"), "s3://videos/")
 }
 
 func TestArchiveToGCS(t *testing.T) {
@@ -104,14 +113,7 @@ func TestArchiveToGCS(t *testing.T) {
 // TestOpenArchiveChecksTheBucket checks that a bucket that does not exist
 // is reported when the archive is opened, before anything is rendered.
 func TestOpenArchiveChecksTheBucket(t *testing.T) {
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	q := url.Values{"region": {"us-east-1"}, "endpoint": {srv.URL}, "use_path_style": {"true"}, "disable_https": {"true"}}
-	a, err := OpenArchive(t.Context(), "s3://missing?"+q.Encode(), nil)
+	a, err := OpenArchive(t.Context(), "s3://missing?"+fakeS3(t), nil)
 	if err == nil {
 		a.Close()
 		t.Fatal("OpenArchive of a bucket that does not exist succeeded")
