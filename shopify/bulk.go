@@ -130,14 +130,11 @@ func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJo
 	log = log.With(slog.String("bulk_operation", id))
 	log.LogAttrs(ctx, slog.LevelInfo, "shopify: bulk operation started")
 
-	url, status, err := p.waitBulk(ctx, id, p.processingTimeout)
-	if errors.Is(err, errBulkStillRunning) && ctx.Err() == nil {
-		// Lines it has not run yet would attach their videos later, after
-		// a retry attached them again: stop it, and go on once it has
-		// ended, when the lines it ran are on their products for good.
-		log.LogAttrs(ctx, slog.LevelWarn, "shopify: canceling a bulk operation still running at the processing timeout")
-		url, status, err = p.cancelBulk(ctx, id)
-	}
+	// Lines it has not run yet would attach their videos later, after a
+	// retry attached them again: one still running at the timeout is
+	// stopped, and the jobs go on once it has ended, when the lines it ran
+	// are on their products for good.
+	url, status, err := p.finishBulk(ctx, id)
 	if err != nil {
 		return p.bulkUnfinished(jobs, err)
 	}
@@ -199,6 +196,19 @@ var errBulkStillRunning = errors.New("still running")
 // bulkCancelTimeout bounds the wait for a canceled bulk operation to end;
 // Shopify says a cancelation takes effect after "a short delay".
 const bulkCancelTimeout = 2 * time.Minute
+
+// finishBulk waits for a bulk operation to end, up to the processing
+// timeout, and cancels one still running then (see cancelBulk), so that it
+// never goes on working behind the caller's back. It returns the
+// operation's final status and result URL.
+func (p *Publisher) finishBulk(ctx context.Context, id string) (url, status string, err error) {
+	url, status, err = p.waitBulk(ctx, id, p.processingTimeout)
+	if errors.Is(err, errBulkStillRunning) && ctx.Err() == nil {
+		p.logger.LogAttrs(ctx, slog.LevelWarn, "shopify: canceling a bulk operation still running at the processing timeout", slog.String("bulk_operation", id))
+		return p.cancelBulk(ctx, id)
+	}
+	return url, status, err
+}
 
 // cancelBulk cancels a running bulk operation and waits, up to
 // bulkCancelTimeout, until it has ended (CANCELED, or COMPLETED or FAILED

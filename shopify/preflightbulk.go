@@ -82,7 +82,7 @@ func (p *Preflighter) search(ctx context.Context, skus []string) (map[string][]s
 
 // searchBulk looks the SKUs up with one bulk query: bulkOperationRunQuery
 // with preflightBulkQuery, polls of the operation until it ends (the
-// publisher's waitBulk), and its JSONL result file, one variant a line. It
+// publisher's finishBulk), and its JSONL result file, one variant a line. It
 // returns an error, for the caller to search per call, when the operation
 // did not start (another bulk query is running on the store:
 // OPERATION_IN_PROGRESS), did not complete, or its result file could not be
@@ -100,12 +100,9 @@ func (p *Preflighter) searchBulk(ctx context.Context, skus []string) (map[string
 	if id == "" {
 		return nil, errors.New("bulkOperationRunQuery answered without an operation")
 	}
-	url, status, err := p.pub.waitBulk(ctx, id, p.pub.processingTimeout)
-	if errors.Is(err, errBulkStillRunning) && ctx.Err() == nil {
-		// Searched per call instead; a query left running would refuse
-		// the next pass's.
-		_, _, _ = p.pub.cancelBulk(ctx, id)
-	}
+	// A query left running would refuse the next pass's, so one still
+	// running at the timeout is canceled (and searched per call).
+	url, status, err := p.pub.finishBulk(ctx, id)
 	switch {
 	case err != nil:
 		return nil, err

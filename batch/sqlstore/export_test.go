@@ -86,3 +86,6 @@ func SpendDayQuery(s *Store) string {
 	_, sumDay := spendQueries(s.dialect, s.prefix)
 	return sumDay
 }
+
+// ListQuery returns the statement and arguments of List's first page for f.
+func ListQuery(s *Store, f jobs.Filter) (string, []any) { return s.listQuery(f, 0) }

@@ -16,7 +16,7 @@ import (
 )
 
 // migrationCount is how many migrations the package embeds per dialect.
-const migrationCount = 4
+const migrationCount = 5
 
 func countRows(t *testing.T, db *sql.DB, table string) int {
 	t.Helper()

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/batch/sqlstore"
 	"github.com/creativeai-run/catalogvideo/batch/storetest"
 )
@@ -139,6 +141,47 @@ func TestDaySpendQueryPlan(t *testing.T) {
 		}
 		if !reads || strings.Contains(plan, "SCAN catalogvideo_spend\n") || strings.Contains(plan, "Seq Scan") {
 			t.Errorf("plan of\n%s\ndoes not read the day through index %s:\n%s", sqlstore.SpendDayQuery(s), index, plan)
+		}
+	})
+}
+
+// TestListUpdatedSinceQueryPlan checks that listing the completed jobs
+// updated since a time (the archive sweep's pass) reads the status and
+// updated_at index, so that a pass costs the jobs that changed, not every
+// completed job: 20,000 completed jobs, 20 of them updated lately.
+func TestListUpdatedSinceQueryPlan(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		db, _ := b.open(t)
+		s := newStore(t, db, b.dialect)
+		jobList := completedJobs(20_000)
+		recent := storetest.Epoch.Add(100 * time.Hour)
+		for i := len(jobList) - 20; i < len(jobList); i++ {
+			jobList[i].UpdatedAt = recent
+		}
+		if err := sqlstore.SeedJobs(ctx, s, jobList); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+			t.Fatal(err)
+		}
+		f := jobs.Filter{Statuses: []jobs.Status{jobs.StatusCompleted}, UpdatedSince: recent}
+		n := 0
+		for _, err := range s.List(ctx, f) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n != 20 {
+			t.Fatalf("listed %d jobs, want the 20 updated lately", n)
+		}
+		query, args := sqlstore.ListQuery(s, f)
+		plan := explain(t, db, b.dialect, query, args)
+		t.Logf("%s:\n%s", b.name, plan)
+		index := "catalogvideo_jobs_status_updated"
+		if !strings.Contains(plan, index) || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("plan of\n%s\ndoes not read index %s:\n%s", query, index, plan)
 		}
 	})
 }
