@@ -29,6 +29,11 @@ import (
 // operations use only fields that exist in it and in 2025-01.
 const DefaultAPIVersion = "2026-10"
 
+// maxRechecks bounds how many times a paced request waits again because
+// the bucket came out poorer than the model said (see pacer.recheck); then
+// it is sent, and a THROTTLED answer is waited out as usual.
+const maxRechecks = 3
+
 const (
 	defaultMaxRetries         = 4
 	defaultMaxThrottleRetries = 20
@@ -313,12 +318,16 @@ func (c *Client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 			}
 			return err
 		}
-		if pace > 0 {
+		for range maxRechecks + 1 {
+			if pace <= 0 {
+				break
+			}
 			c.logger.LogAttrs(ctx, slog.LevelDebug, "shopify: pacing", slog.String("op", op), slog.Duration("wait", pace))
 			if err := c.clock.Sleep(ctx, pace); err != nil {
 				c.pacer.release(res)
 				return fmt.Errorf("shopify: %s: %w", op, err)
 			}
+			pace = c.pacer.recheck(&res)
 		}
 		out := c.send(ctx, op, shape, res, body, safe)
 		if out.err == nil {

@@ -55,6 +55,10 @@ type pacer struct {
 	// throttled.
 	refusedUntil time.Time
 	costs        map[string]float64 // cost shape → last requestedQueryCost
+	dearest      float64            // the largest actualQueryCost answered
+	// shift sums how much poorer than the model each answer found the
+	// bucket (richer counts negative); see recheck.
+	shift float64
 
 	// foreign is the estimated points per second other clients take;
 	// drift and driftSince accumulate evidence for it over a window.
@@ -85,7 +89,8 @@ func newPacer(enabled bool, jitter float64) *pacer {
 // observe gives it back.
 type reservation struct {
 	cost  float64
-	probe bool // the request that finds out the bucket
+	probe bool    // the request that finds out the bucket
+	shift float64 // pacer.shift when the wait was computed
 }
 
 // probeWait is how long a request waits, while the bucket is unknown, for
@@ -114,7 +119,7 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 	if seen && p.known && cost > p.max {
 		return reservation{}, 0, &MaxCostExceededError{RequestedCost: cost, MaximumAvailable: p.max}
 	}
-	r := reservation{cost: cost}
+	r := reservation{cost: cost, shift: p.shift}
 	if !p.known || p.rate <= 0 {
 		// The bucket is unknown until an answer reports it: one request
 		// finds out while the others wait, rather than all arriving at
@@ -131,13 +136,48 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 	p.pending += cost
 	p.avail = avail - cost
 	p.at = now
-	// With others drawing on the bucket, keep a second of their draw in
-	// hand: what they send while this request is on its way.
-	need := cost + min(p.foreign, p.max/10)
+	need := cost + p.margin()
 	if avail >= need {
 		return r, 0, nil
 	}
 	return r, p.jittered(secondsToDuration((need - avail) / p.refill())), nil
+}
+
+// margin is what a request leaves in the bucket for other clients. The
+// model refills at restoreRate less their average draw, but they send
+// whole requests, so the level jumps by a request's cost at a time: with
+// others drawing on the bucket, a request waits until it would leave the
+// dearest request seen (this client's dearest actualQueryCost stands for
+// theirs: they run the same operations), at most a quarter of the bucket.
+// Callers hold p.mu.
+func (p *pacer) margin() float64 {
+	if p.foreign <= 0 {
+		return 0
+	}
+	return min(p.dearest, p.max/4)
+}
+
+// recheck is the further wait of a request that has waited what reserve
+// said, before it is sent. The wait was computed from the model as it
+// stood; if the answers that arrived since found the bucket poorer than
+// the model (another client drew on it faster than its estimated rate, as
+// when it starts up), the request waits for the difference too, instead of
+// being sent into a THROTTLED; the margin it was paced with (see margin)
+// absorbs that much of the difference. Alone on the bucket the model's errors are
+// this client's own requests in flight, which it has reserved for, so only
+// a request sharing the bucket with others waits again.
+func (p *pacer) recheck(r *reservation) time.Duration {
+	if !p.enabled {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	extra := p.shift - r.shift - p.margin()
+	r.shift = p.shift
+	if p.foreign <= 0 || extra <= 0 || p.rate <= 0 {
+		return 0
+	}
+	return p.jittered(secondsToDuration(extra / p.refill()))
 }
 
 // estimate prices a shape not seen yet. The same operation seen with
@@ -283,12 +323,17 @@ func (p *pacer) observe(shape string, r reservation, c *queryCost, now time.Time
 	spent := 0.0
 	if c.ActualQueryCost != nil {
 		spent = *c.ActualQueryCost
+		p.dearest = max(p.dearest, spent)
 	}
 	p.learnForeign(ts, spent, now)
+	avail := ts.CurrentlyAvailable - p.pending
+	if p.known {
+		p.shift += p.level(now) - avail
+	}
 	p.known = true
 	p.max = ts.MaximumAvailable
 	p.rate = ts.RestoreRate
-	p.avail = ts.CurrentlyAvailable - p.pending
+	p.avail = avail
 	p.at = now
 }
 

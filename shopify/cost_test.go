@@ -154,6 +154,66 @@ func TestPacerLearnsOtherProcesses(t *testing.T) {
 	}
 }
 
+// TestPacerLeavesOthersTheirDearestRequest checks the margin: alone, a
+// request goes as soon as the bucket holds its cost; once another client
+// is seen, it waits until the bucket would still hold the dearest request
+// answered so far, since the other sends whole requests like it.
+func TestPacerLeavesOthersTheirDearestRequest(t *testing.T) {
+	p := newPacer(true, 0)
+	dear := status(100, 900)
+	actual := 80.0
+	dear.ActualQueryCost = &actual
+	p.observe("dear", reservation{}, dear, t0)
+	p.observe("q", reservation{}, status(100, 150), t0)
+	r, d := reserve(t, p, "q", t0)
+	if d != 0 {
+		t.Errorf("alone: 100 points from 150 waited %v, want 0", d)
+	}
+	p.release(r)
+
+	p.foreign = 10 // another client takes 10 of the 50 points a second
+	if _, d := reserve(t, p, "q", t0); d < 749*time.Millisecond || d > 752*time.Millisecond {
+		// (100 + 80 − 150) / (50 − 10) = 0.75 s.
+		t.Errorf("shared: 100 points from 150 waited %v, want 0.75s (until 80 are left over)", d)
+	}
+}
+
+// TestPacerRecheckWaitsForWhatOthersTook checks that a request which
+// waited its pace waits again for what answers since showed others took
+// beyond the model, and not for what they showed was left over.
+func TestPacerRecheckWaitsForWhatOthersTook(t *testing.T) {
+	p := newPacer(true, 0)
+	p.observe("q", reservation{}, status(100, 50), t0)
+	p.foreign = 10 // the model refills at 50 − 10 = 40 points a second
+	r, d := reserve(t, p, "q", t0)
+	if d < 1249*time.Millisecond || d > 1252*time.Millisecond {
+		t.Fatalf("100 points from 50 waited %v, want 1.25s", d)
+	}
+	// An answer one second later: the model expects 50 − 100 + 40 = −10
+	// net of r; the bucket reports 60, which is −40 net of r: 30 poorer.
+	now := t0.Add(time.Second)
+	p.observe("q", reservation{}, status(100, 60), now)
+	if w := p.recheck(&r); w < 749*time.Millisecond || w > 752*time.Millisecond {
+		t.Errorf("recheck after the bucket came out 30 points poorer = %v, want 0.75s (30 / 40 a second)", w)
+	}
+	if w := p.recheck(&r); w != 0 {
+		t.Errorf("second recheck with no new answer = %v, want 0", w)
+	}
+	// Richer than the model: no further wait.
+	p.observe("q", reservation{}, status(100, 400), now)
+	if w := p.recheck(&r); w != 0 {
+		t.Errorf("recheck after the bucket came out richer = %v, want 0", w)
+	}
+
+	alone := newPacer(true, 0)
+	alone.observe("q", reservation{}, status(100, 100), t0)
+	r, _ = reserve(t, alone, "q", t0)
+	alone.observe("q", reservation{}, status(100, 0), t0)
+	if w := alone.recheck(&r); w != 0 {
+		t.Errorf("alone: recheck = %v, want 0 (its own requests in flight explain the model's errors)", w)
+	}
+}
+
 func TestPacerJitterLengthensWaits(t *testing.T) {
 	p := newPacer(true, 0.5)
 	p.observe("q", reservation{}, status(200, 100), t0)
