@@ -1,9 +1,9 @@
 package shopifysink_test
 
 import (
-	"time"
-
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/batch/memstore"
@@ -100,5 +100,63 @@ func TestSinkPlacementPerSurface(t *testing.T) {
 		if err != nil || got.MediaID == "" || got.Slot != tc.want.Slot || got.Batch != tc.want.Batch {
 			t.Errorf("%s: ref %q (%+v, %v), want slot %d in batch %s", tc.sku, ref, got, err, tc.want.Slot, tc.want.Batch)
 		}
+	}
+}
+
+// TestSinkBatchesThroughBulkOperation delivers a backlog of 30 due
+// shopify-pdp jobs through the real outbox: with the default BatchSize a
+// worker hands them to the sink at once, which attaches them with one bulk
+// operation (30 ≥ shopify.DefaultBulkThreshold) and no productUpdate call;
+// each job ends delivered with the ref of the one video on its product.
+// The same backlog with BatchSize 1 goes one job at a time, a productUpdate
+// each.
+func TestSinkBatchesThroughBulkOperation(t *testing.T) {
+	const n = 30
+	for _, tc := range []struct {
+		batchSize            int
+		bulk, lines, updates int
+	}{
+		{0, 1, n, 0}, // outbox.DefaultBatchSize
+		{1, 0, 0, n},
+	} {
+		t.Run(fmt.Sprint("BatchSize ", tc.batchSize), func(t *testing.T) {
+			shop := shopifytest.NewServer(shopifytest.WithClock(shopifytest.NewVirtualClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))))
+			defer shop.Close()
+			store := memstore.New()
+			defer store.Close()
+			products := map[string]string{} // job key → product
+			for i := range n {
+				sku := fmt.Sprintf("CAT-%03d", i)
+				pid := shop.AddProduct(shopifytest.Product{Title: "Product " + sku, Variants: []shopifytest.Variant{{SKU: sku}}})
+				products[completed(t, store, sku, shop.AddVideo(shopifytest.Video{Size: 1024})).Key] = pid
+			}
+			sink := shopifysink.New(shopify.NewPublisher(shop.Client()))
+			got, err := outbox.DeliverOnce(t.Context(), outbox.Config{Store: store, Sinks: map[string]outbox.Sink{"shopify-pdp": sink}, BatchSize: tc.batchSize})
+			if got != n || err != nil {
+				t.Fatalf("DeliverOnce = %d, %v; want %d attempts", got, err, n)
+			}
+			st := shop.Stats()
+			if st.BulkOperations != tc.bulk || st.BulkLines != tc.lines || st.Calls["productUpdate"] != tc.updates {
+				t.Errorf("bulk operations %d of %d lines, %d productUpdate calls; want %d, %d, %d",
+					st.BulkOperations, st.BulkLines, st.Calls["productUpdate"], tc.bulk, tc.lines, tc.updates)
+			}
+			for key, pid := range products {
+				job, err := store.Get(t.Context(), key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ref, perr := shopify.ParseDeliveryRef(job.DeliveryRef)
+				var videos []string
+				for _, m := range shop.Media(pid) {
+					if m.ContentType == "VIDEO" {
+						videos = append(videos, m.ID)
+					}
+				}
+				if job.Delivery != jobs.DeliveryDelivered || job.DeliveryAttempts != 1 || perr != nil || len(videos) != 1 || ref.MediaID != videos[0] {
+					t.Errorf("%s: %s after %d attempts, ref %q (%v); product has videos %v; want delivered once with the ref of its one video",
+						job.SKU, job.Delivery, job.DeliveryAttempts, job.DeliveryRef, perr, videos)
+				}
+			}
+		})
 	}
 }
