@@ -2,6 +2,7 @@ package shopifysink_test
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -155,6 +156,51 @@ func TestSinkBatchesThroughBulkOperation(t *testing.T) {
 				if job.Delivery != jobs.DeliveryDelivered || job.DeliveryAttempts != 1 || perr != nil || len(videos) != 1 || ref.MediaID != videos[0] {
 					t.Errorf("%s: %s after %d attempts, ref %q (%v); product has videos %v; want delivered once with the ref of its one video",
 						job.SKU, job.Delivery, job.DeliveryAttempts, job.DeliveryRef, perr, videos)
+				}
+			}
+		})
+	}
+}
+
+// TestSinkBulkAnswerLost loses an answer of the bulk path while the outbox
+// delivers a backlog of 30 jobs: the start of the bulk operation (which
+// runs nonetheless, out of the publisher's sight) or a poll of it. The
+// batch's jobs are retried, and each ends delivered with exactly one video
+// on its product.
+func TestSinkBulkAnswerLost(t *testing.T) {
+	for _, field := range []string{"bulkOperationRunMutation", "node"} {
+		t.Run(field, func(t *testing.T) {
+			shop := shopifytest.NewServer(shopifytest.WithClock(shopifytest.NewVirtualClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))))
+			defer shop.Close()
+			store := memstore.New()
+			defer store.Close()
+			products := map[string]string{} // job key → product
+			for i := range 30 {
+				sku := fmt.Sprintf("CAT-%03d", i)
+				pid := shop.AddProduct(shopifytest.Product{Title: "Product " + sku, Variants: []shopifytest.Variant{{SKU: sku}}})
+				products[completed(t, store, sku, shop.AddVideo(shopifytest.Video{Size: 1024})).Key] = pid
+			}
+			shop.InjectFault(shopifytest.Fault{Field: field, Status: http.StatusBadGateway, AfterExecute: true})
+			cfg := outbox.Config{Store: store, Sinks: map[string]outbox.Sink{"shopify-pdp": shopifysink.New(shopify.NewPublisher(shop.Client()))},
+				Backoff: func(int) time.Duration { return 0 }}
+			// With no backoff the retries come within the same call.
+			if n, err := outbox.DeliverOnce(t.Context(), cfg); n < 30 || err != nil {
+				t.Fatalf("DeliverOnce = %d, %v; want 30 attempts or more", n, err)
+			}
+			for key, pid := range products {
+				job, err := store.Get(t.Context(), key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var videos []string
+				for _, m := range shop.Media(pid) {
+					if m.ContentType == "VIDEO" {
+						videos = append(videos, m.ID)
+					}
+				}
+				if ref, _ := shopify.ParseDeliveryRef(job.DeliveryRef); job.Delivery != jobs.DeliveryDelivered || len(videos) != 1 || ref.MediaID != videos[0] {
+					t.Errorf("%s: %s %q after %d attempts; product has videos %v; want delivered with its one video",
+						job.SKU, job.Delivery, job.DeliveryError, job.DeliveryAttempts, videos)
 				}
 			}
 		})
