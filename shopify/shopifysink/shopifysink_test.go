@@ -17,7 +17,7 @@ import (
 
 // completed tracks a shopify-pdp job for sku and completes its render with
 // output as the video, which puts it in the outbox.
-func completed(t *testing.T, store jobs.Store, sku, output string) jobs.Job {
+func completed(t testing.TB, store jobs.Store, sku, output string) jobs.Job {
 	t.Helper()
 	ctx := t.Context()
 	key := sku + "#k"
