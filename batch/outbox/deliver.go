@@ -185,15 +185,15 @@ type deliverer struct {
 	surfaces []string            // the surfaces of Sinks; nil with a Fallback
 	review   map[string]struct{} // Config.Review
 	// rounds are the claims a worker makes in each round, in order.
-	rounds []claim
+	rounds []claimSpec
 	// batchSinks are the BatchSinks of Sinks by surface, when BatchSize is
 	// above 1.
 	batchSinks map[string]BatchSink
 }
 
-// claim is one claim a worker makes in each round: up to BatchSize jobs of
-// one BatchSink's surface, or one job of the other surfaces.
-type claim struct {
+// claimSpec is one claim a worker makes in each round: up to BatchSize
+// jobs of one BatchSink's surface, or one job of the other surfaces.
+type claimSpec struct {
 	limit    int
 	surfaces []string  // jobs.Claim.TargetSurfaces; nil for every surface
 	batch    BatchSink // nil: one job at a time, through its Sink
@@ -243,7 +243,7 @@ func newDeliverer(cfg Config) (*deliverer, error) {
 	var single []string
 	for _, surface := range slices.Sorted(maps.Keys(cfg.Sinks)) {
 		if bs, ok := cfg.Sinks[surface].(BatchSink); ok && cfg.BatchSize > 1 {
-			d.rounds = append(d.rounds, claim{limit: cfg.BatchSize, surfaces: []string{surface}, batch: bs})
+			d.rounds = append(d.rounds, claimSpec{limit: cfg.BatchSize, surfaces: []string{surface}, batch: bs})
 			if d.batchSinks == nil {
 				d.batchSinks = map[string]BatchSink{}
 			}
@@ -256,9 +256,9 @@ func newDeliverer(cfg Config) (*deliverer, error) {
 	case cfg.Fallback != nil:
 		// Every surface, batch sinks' too: a job of theirs claimed here
 		// starts a batch (see claimAndDeliver).
-		d.rounds = append(d.rounds, claim{limit: 1})
+		d.rounds = append(d.rounds, claimSpec{limit: 1})
 	case len(single) > 0:
-		d.rounds = append(d.rounds, claim{limit: 1, surfaces: single})
+		d.rounds = append(d.rounds, claimSpec{limit: 1, surfaces: single})
 	}
 	if len(cfg.Review) > 0 {
 		d.review = make(map[string]struct{}, len(cfg.Review))
@@ -406,7 +406,7 @@ func (d *deliverer) work(ctx context.Context, owner string, once bool) (int, err
 // time, or in one batch for a BatchSink. It reports whether it claimed
 // anything, and returns how many attempts it made and the store's failures
 // to claim or record.
-func (d *deliverer) claimAndDeliver(ctx context.Context, owner string, c claim) (bool, int, error) {
+func (d *deliverer) claimAndDeliver(ctx context.Context, owner string, c claimSpec) (bool, int, error) {
 	got, err := d.claim(ctx, owner, c.limit, c.surfaces)
 	if err != nil || len(got) == 0 {
 		return false, 0, err
