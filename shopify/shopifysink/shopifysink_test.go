@@ -104,6 +104,57 @@ func TestSinkPlacementPerSurface(t *testing.T) {
 	}
 }
 
+// backlog is a virtual-clock store with n products and a memory job store
+// with a due shopify-pdp job for each.
+type backlog struct {
+	shop     *shopifytest.Server
+	store    jobs.Store
+	products map[string]string // job key → product
+}
+
+func newBacklog(t *testing.T, n int) *backlog {
+	shop := shopifytest.NewServer(shopifytest.WithClock(shopifytest.NewVirtualClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))))
+	t.Cleanup(shop.Close)
+	store := memstore.New()
+	t.Cleanup(func() { store.Close() })
+	b := &backlog{shop: shop, store: store, products: map[string]string{}}
+	for i := range n {
+		sku := fmt.Sprintf("CAT-%03d", i)
+		pid := shop.AddProduct(shopifytest.Product{Title: "Product " + sku, Variants: []shopifytest.Variant{{SKU: sku}}})
+		b.products[completed(t, store, sku, shop.AddVideo(shopifytest.Video{Size: 1024})).Key] = pid
+	}
+	return b
+}
+
+// config is the outbox's configuration with a shopifysink over the store.
+func (b *backlog) config() outbox.Config {
+	sink := shopifysink.New(shopify.NewPublisher(b.shop.Client()))
+	return outbox.Config{Store: b.store, Sinks: map[string]outbox.Sink{"shopify-pdp": sink}}
+}
+
+// checkDelivered checks that every job is delivered with the ref of the
+// one video on its product, after at most maxAttempts attempts.
+func (b *backlog) checkDelivered(t *testing.T, maxAttempts int) {
+	t.Helper()
+	for key, pid := range b.products {
+		job, err := b.store.Get(t.Context(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, perr := shopify.ParseDeliveryRef(job.DeliveryRef)
+		var videos []string
+		for _, m := range b.shop.Media(pid) {
+			if m.ContentType == "VIDEO" {
+				videos = append(videos, m.ID)
+			}
+		}
+		if job.Delivery != jobs.DeliveryDelivered || job.DeliveryAttempts > maxAttempts || perr != nil || len(videos) != 1 || ref.MediaID != videos[0] {
+			t.Errorf("%s: %s %q after %d attempts, ref %q (%v); product has videos %v; want delivered within %d attempts with the ref of its one video",
+				job.SKU, job.Delivery, job.DeliveryError, job.DeliveryAttempts, job.DeliveryRef, perr, videos, maxAttempts)
+		}
+	}
+}
+
 // TestSinkBatchesThroughBulkOperation delivers a backlog of 30 due
 // shopify-pdp jobs through the real outbox: with the default BatchSize a
 // worker hands them to the sink at once, which attaches them with one bulk
@@ -121,43 +172,18 @@ func TestSinkBatchesThroughBulkOperation(t *testing.T) {
 		{1, 0, 0, n},
 	} {
 		t.Run(fmt.Sprint("BatchSize ", tc.batchSize), func(t *testing.T) {
-			shop := shopifytest.NewServer(shopifytest.WithClock(shopifytest.NewVirtualClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))))
-			defer shop.Close()
-			store := memstore.New()
-			defer store.Close()
-			products := map[string]string{} // job key → product
-			for i := range n {
-				sku := fmt.Sprintf("CAT-%03d", i)
-				pid := shop.AddProduct(shopifytest.Product{Title: "Product " + sku, Variants: []shopifytest.Variant{{SKU: sku}}})
-				products[completed(t, store, sku, shop.AddVideo(shopifytest.Video{Size: 1024})).Key] = pid
-			}
-			sink := shopifysink.New(shopify.NewPublisher(shop.Client()))
-			got, err := outbox.DeliverOnce(t.Context(), outbox.Config{Store: store, Sinks: map[string]outbox.Sink{"shopify-pdp": sink}, BatchSize: tc.batchSize})
-			if got != n || err != nil {
+			b := newBacklog(t, n)
+			cfg := b.config()
+			cfg.BatchSize = tc.batchSize
+			if got, err := outbox.DeliverOnce(t.Context(), cfg); got != n || err != nil {
 				t.Fatalf("DeliverOnce = %d, %v; want %d attempts", got, err, n)
 			}
-			st := shop.Stats()
+			st := b.shop.Stats()
 			if st.BulkOperations != tc.bulk || st.BulkLines != tc.lines || st.Calls["productUpdate"] != tc.updates {
 				t.Errorf("bulk operations %d of %d lines, %d productUpdate calls; want %d, %d, %d",
 					st.BulkOperations, st.BulkLines, st.Calls["productUpdate"], tc.bulk, tc.lines, tc.updates)
 			}
-			for key, pid := range products {
-				job, err := store.Get(t.Context(), key)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ref, perr := shopify.ParseDeliveryRef(job.DeliveryRef)
-				var videos []string
-				for _, m := range shop.Media(pid) {
-					if m.ContentType == "VIDEO" {
-						videos = append(videos, m.ID)
-					}
-				}
-				if job.Delivery != jobs.DeliveryDelivered || job.DeliveryAttempts != 1 || perr != nil || len(videos) != 1 || ref.MediaID != videos[0] {
-					t.Errorf("%s: %s after %d attempts, ref %q (%v); product has videos %v; want delivered once with the ref of its one video",
-						job.SKU, job.Delivery, job.DeliveryAttempts, job.DeliveryRef, perr, videos)
-				}
-			}
+			b.checkDelivered(t, 1)
 		})
 	}
 }
@@ -170,39 +196,15 @@ func TestSinkBatchesThroughBulkOperation(t *testing.T) {
 func TestSinkBulkAnswerLost(t *testing.T) {
 	for _, field := range []string{"bulkOperationRunMutation", "node"} {
 		t.Run(field, func(t *testing.T) {
-			shop := shopifytest.NewServer(shopifytest.WithClock(shopifytest.NewVirtualClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))))
-			defer shop.Close()
-			store := memstore.New()
-			defer store.Close()
-			products := map[string]string{} // job key → product
-			for i := range 30 {
-				sku := fmt.Sprintf("CAT-%03d", i)
-				pid := shop.AddProduct(shopifytest.Product{Title: "Product " + sku, Variants: []shopifytest.Variant{{SKU: sku}}})
-				products[completed(t, store, sku, shop.AddVideo(shopifytest.Video{Size: 1024})).Key] = pid
-			}
-			shop.InjectFault(shopifytest.Fault{Field: field, Status: http.StatusBadGateway, AfterExecute: true})
-			cfg := outbox.Config{Store: store, Sinks: map[string]outbox.Sink{"shopify-pdp": shopifysink.New(shopify.NewPublisher(shop.Client()))},
-				Backoff: func(int) time.Duration { return 0 }}
+			b := newBacklog(t, 30)
+			b.shop.InjectFault(shopifytest.Fault{Field: field, Status: http.StatusBadGateway, AfterExecute: true})
+			cfg := b.config()
+			cfg.Backoff = func(int) time.Duration { return 0 }
 			// With no backoff the retries come within the same call.
 			if n, err := outbox.DeliverOnce(t.Context(), cfg); n < 30 || err != nil {
 				t.Fatalf("DeliverOnce = %d, %v; want 30 attempts or more", n, err)
 			}
-			for key, pid := range products {
-				job, err := store.Get(t.Context(), key)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var videos []string
-				for _, m := range shop.Media(pid) {
-					if m.ContentType == "VIDEO" {
-						videos = append(videos, m.ID)
-					}
-				}
-				if ref, _ := shopify.ParseDeliveryRef(job.DeliveryRef); job.Delivery != jobs.DeliveryDelivered || len(videos) != 1 || ref.MediaID != videos[0] {
-					t.Errorf("%s: %s %q after %d attempts; product has videos %v; want delivered with its one video",
-						job.SKU, job.Delivery, job.DeliveryError, job.DeliveryAttempts, videos)
-				}
-			}
+			b.checkDelivered(t, 2)
 		})
 	}
 }
