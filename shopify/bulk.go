@@ -59,10 +59,11 @@ var errBulkUnfinished = errors.New("shopify: the bulk operation attaching the vi
 // operation could not start (another bulk mutation still running at the
 // processing timeout, say), and those whose line failed and whose video is
 // not on the product. A line refused with userErrors fails its job as
-// productUpdate would. An operation still running at the processing timeout is canceled
-// and waited for (bulkCancelTimeout), so that no line of it attaches a
-// video after a retry attached one; only one that does not stop then
-// leaves its jobs failed with errBulkUnfinished, to be retried later.
+// productUpdate would. An operation still running at the processing
+// timeout is canceled and waited for (bulkCancelTimeout), so that no line
+// of it attaches a video after a retry attached one; only one that does
+// not stop then leaves its jobs failed with errBulkUnfinished, to be
+// retried later.
 func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJob {
 	log := p.logger.With(slog.Int("videos", len(jobs)))
 	notStarted := func(err error) []*batchJob {
@@ -75,7 +76,9 @@ func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJo
 	// by one.
 	deadline := p.clock.Now().Add(p.processingTimeout)
 	var payload bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload
-	for {
+	var path string
+	staged := 0 // how many jobs the file at path has lines for
+	for attempt := 0; ; attempt++ {
 		// The running operation may be an earlier attempt's at these very
 		// jobs, whose answer was lost: its lines attach their videos as it
 		// runs, so it is waited for, and the jobs it attached set aside,
@@ -87,9 +90,13 @@ func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJo
 		if len(jobs) == 0 {
 			return nil
 		}
-		path, err := p.stageBulkVariables(ctx, jobs)
-		if err != nil {
-			return notStarted(err)
+		if path == "" || staged != len(jobs) {
+			// Jobs only leave the list, so its length tells whether it
+			// changed since the file was staged.
+			if path, err = p.stageBulkVariables(ctx, jobs); err != nil {
+				return notStarted(err)
+			}
+			staged = len(jobs)
 		}
 		resp, err := bulkRunMutation(ctx, p.client, bulkAttachVideo_Operation, path, "")
 		if err != nil {
@@ -103,11 +110,16 @@ func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJo
 			break
 		}
 		err = fmt.Errorf("bulkOperationRunMutation refused: %s (%s)", ues[0].GetMessage(), ues[0].GetCode())
-		if ues[0].GetCode() != "OPERATION_IN_PROGRESS" || !p.clock.Now().Before(deadline) {
+		now := p.clock.Now()
+		if ues[0].GetCode() != "OPERATION_IN_PROGRESS" || !now.Before(deadline) {
 			return notStarted(err)
 		}
-		// Another operation started since the check: wait for it too.
+		// Another operation started since the check: wait a poll interval
+		// and look at it (awaitBulkMutation) again.
 		log.LogAttrs(ctx, slog.LevelDebug, "shopify: bulk operation refused while another runs", slog.String("error", err.Error()))
+		if serr := p.clock.Sleep(ctx, min(p.poll.Delay(attempt), deadline.Sub(now))); serr != nil {
+			return notStarted(fmt.Errorf("%w (%w)", serr, err))
+		}
 	}
 	id := payload.BulkOperation.GetId()
 	if id == "" {
