@@ -62,6 +62,7 @@ func TestUsage(t *testing.T) {
 		{name: "webhook-server no jobs", env: keyEnv, program: "webhook-server", code: 2, stderr: "-jobs is required"},
 		{name: "webhook-server no secret", program: "webhook-server", args: []string{"-jobs", jobsFile}, code: 2, stderr: "CREATIVEAI_WEBHOOK_SECRET"},
 		{name: "webhook-server polling without key", env: cleanEnv("CREATIVEAI_WEBHOOK_SECRET=rph_test_signing_secret"), program: "webhook-server", args: []string{"-jobs", jobsFile, "-poll-interval", "10s"}, code: 2, stderr: "-poll-interval"},
+		{name: "webhook-server no delivery batch", env: keyEnv, program: "webhook-server", args: []string{"-jobs", jobsFile, "-delivery-batch", "0"}, code: 2, stderr: "-delivery-batch is 0; want 1 or more"},
 		{name: "webhook-server bad path", env: keyEnv, program: "webhook-server", args: []string{"-jobs", jobsFile, "-path", "hooks"}, code: 2, stderr: "-path"},
 		{name: "webhook-server short secret", env: cleanEnv("CREATIVEAI_WEBHOOK_SECRET=hunter2"), program: "webhook-server", args: []string{"-jobs", jobsFile, "-poll-interval", "0"}, code: 2, stderr: "CREATIVEAI_WEBHOOK_SECRET: webhook: NewVerifier: secret 1 of 1: invalid signing secret: 7 bytes long, fewer than 16"},
 		{name: "webhook-server short API key as secret", env: keyEnv, program: "webhook-server", args: []string{"-jobs", jobsFile}, code: 2, stderr: "CREATIVEAI_API_KEY (the signing secret while CREATIVEAI_WEBHOOK_SECRET is not set): webhook: NewVerifier"},

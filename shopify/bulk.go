@@ -51,57 +51,53 @@ var errBulkUnfinished = errors.New("shopify: the bulk operation attaching the vi
 // through stagedUploadsCreate (BULK_MUTATION_VARIABLES);
 // bulkOperationRunMutation running bulkAttachVideo once per line; polls of
 // the operation until it ends; and its result file, one line per input
-// line. It returns the jobs left for the per-call path: all of them when
-// the operation could not start (another bulk mutation is running on the
-// store, say), and those whose line failed and whose video is not on the
-// product. A line refused with userErrors fails its job as productUpdate
-// would. An operation still running at the processing timeout is canceled
-// and waited for (bulkCancelTimeout), so that no line of it attaches a
-// video after a retry attached one; only one that does not stop then
-// leaves its jobs failed with errBulkUnfinished, to be retried later.
+// line. Before starting it reads the store's current bulk mutation
+// (currentBulkOperation) and waits for one still running, then sets aside
+// the jobs whose video it attached (see awaitBulkMutation): an earlier
+// attempt whose bulkOperationRunMutation answer was lost left it running.
+// It returns the jobs left for the per-call path: all of them when the
+// operation could not start (another bulk mutation still running at the
+// processing timeout, say), and those whose line failed and whose video is
+// not on the product. A line refused with userErrors fails its job as
+// productUpdate would. An operation still running at the processing
+// timeout is canceled and waited for (bulkCancelTimeout), so that no line
+// of it attaches a video after a retry attached one; only one that does
+// not stop then leaves its jobs failed with errBulkUnfinished, to be
+// retried later.
 func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJob {
-	var vars bytes.Buffer
-	enc := json.NewEncoder(&vars)
-	for _, b := range jobs {
-		line := bulkAttachVideoInput{Product: productRef{Id: b.v.ProductID}, Media: []createMediaInput{{
-			OriginalSource: b.target.ResourceURL, Alt: p.altText(b), MediaContentType: "VIDEO",
-		}}}
-		if err := enc.Encode(line); err != nil {
-			return jobs
-		}
-	}
 	log := p.logger.With(slog.Int("videos", len(jobs)))
 	notStarted := func(err error) []*batchJob {
 		log.LogAttrs(ctx, slog.LevelWarn, "shopify: bulk operation not started; attaching one by one", slog.String("error", err.Error()))
 		return jobs
 	}
 
-	const filename = "catalogvideo-attach.jsonl"
-	targets, err := p.stageInputs(ctx, []stagedUploadInput{{
-		Resource: "BULK_MUTATION_VARIABLES", Filename: filename, MimeType: bulkVariablesMIMEType, HttpMethod: "POST",
-	}})
-	if err != nil {
-		return notStarted(err)
-	}
-	path := ""
-	for _, prm := range targets[0].Params {
-		if prm[0] == "key" {
-			path = prm[1]
-		}
-	}
-	if path == "" {
-		return notStarted(errors.New("the staged target has no key parameter to give as stagedUploadPath"))
-	}
-	size := int64(vars.Len())
-	if err := p.upload(ctx, targets[0], filename, bulkVariablesMIMEType, &video{r: &vars, size: size, close: func() error { return nil }}); err != nil {
-		return notStarted(err)
-	}
-	// Shopify runs one bulk mutation per store at a time: when another
-	// (another process's) is running, wait for it, up to the processing
-	// timeout, then attach one by one.
+	// Shopify runs one bulk mutation per store at a time: when another is
+	// running, wait for it, up to the processing timeout, then attach one
+	// by one.
 	deadline := p.clock.Now().Add(p.processingTimeout)
 	var payload bulkRunMutationBulkOperationRunMutationBulkOperationRunMutationPayload
+	var path string
+	staged := 0 // how many jobs the file at path has lines for
 	for attempt := 0; ; attempt++ {
+		// The running operation may be an earlier attempt's at these very
+		// jobs, whose answer was lost: its lines attach their videos as it
+		// runs, so it is waited for, and the jobs it attached set aside,
+		// before any line is sent again.
+		var err error
+		if jobs, err = p.awaitBulkMutation(ctx, jobs, deadline); err != nil {
+			return p.bulkUnfinished(jobs, err)
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		if path == "" || staged != len(jobs) {
+			// Jobs only leave the list, so its length tells whether it
+			// changed since the file was staged.
+			if path, err = p.stageBulkVariables(ctx, jobs); err != nil {
+				return notStarted(err)
+			}
+			staged = len(jobs)
+		}
 		resp, err := bulkRunMutation(ctx, p.client, bulkAttachVideo_Operation, path, "")
 		if err != nil {
 			// Without an answer the operation may have started: its lines
@@ -118,7 +114,9 @@ func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJo
 		if ues[0].GetCode() != "OPERATION_IN_PROGRESS" || !now.Before(deadline) {
 			return notStarted(err)
 		}
-		log.LogAttrs(ctx, slog.LevelDebug, "shopify: waiting for the store's running bulk operation")
+		// Another operation started since the check: wait a poll interval
+		// and look at it (awaitBulkMutation) again.
+		log.LogAttrs(ctx, slog.LevelDebug, "shopify: bulk operation refused while another runs", slog.String("error", err.Error()))
 		if serr := p.clock.Sleep(ctx, min(p.poll.Delay(attempt), deadline.Sub(now))); serr != nil {
 			return notStarted(fmt.Errorf("%w (%w)", serr, err))
 		}
@@ -138,6 +136,7 @@ func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJo
 	if err != nil {
 		return p.bulkUnfinished(jobs, err)
 	}
+	p.bulkSeen = id
 	var lines map[int]bulkLine
 	if status == "COMPLETED" && url != "" {
 		if lines, err = p.bulkResults(ctx, url); err != nil {
@@ -187,6 +186,81 @@ func (p *Publisher) bulkUnfinished(jobs []*batchJob, err error) []*batchJob {
 		b.fail(fmt.Errorf("%w: %w", errBulkUnfinished, err))
 	}
 	return nil
+}
+
+// stageBulkVariables writes the jobs' bulkAttachVideo variables as JSONL,
+// one line per job in order, uploads the file through stagedUploadsCreate
+// (BULK_MUTATION_VARIABLES) and returns its stagedUploadPath.
+func (p *Publisher) stageBulkVariables(ctx context.Context, jobs []*batchJob) (string, error) {
+	var vars bytes.Buffer
+	enc := json.NewEncoder(&vars)
+	for _, b := range jobs {
+		line := bulkAttachVideoInput{Product: productRef{Id: b.v.ProductID}, Media: []createMediaInput{{
+			OriginalSource: b.target.ResourceURL, Alt: p.altText(b), MediaContentType: "VIDEO",
+		}}}
+		if err := enc.Encode(line); err != nil {
+			return "", err
+		}
+	}
+	const filename = "catalogvideo-attach.jsonl"
+	targets, err := p.stageInputs(ctx, []stagedUploadInput{{
+		Resource: "BULK_MUTATION_VARIABLES", Filename: filename, MimeType: bulkVariablesMIMEType, HttpMethod: "POST",
+	}})
+	if err != nil {
+		return "", err
+	}
+	path := ""
+	for _, prm := range targets[0].Params {
+		if prm[0] == "key" {
+			path = prm[1]
+		}
+	}
+	if path == "" {
+		return "", errors.New("the staged target has no key parameter to give as stagedUploadPath")
+	}
+	size := int64(vars.Len())
+	if err := p.upload(ctx, targets[0], filename, bulkVariablesMIMEType, &video{r: &vars, size: size, close: func() error { return nil }}); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// awaitBulkMutation reads the store's current bulk mutation. Unless this
+// Publisher saw it end, it may be an earlier attempt's at these jobs whose
+// bulkOperationRunMutation answer was lost, whose lines attach their videos
+// as it runs, after the jobs were checked for their videos: so it is
+// waited for while it runs (up to deadline), and then the jobs are checked
+// again (checkBatch), since its lines have attached their videos or never
+// will. It returns the jobs still to attach; those whose video is there
+// are reused, as checkBatch does. An error (the read failed, or the
+// operation still runs at deadline) leaves the jobs to be retried later:
+// attaching them now could attach twice. Callers hold p.bulk.
+func (p *Publisher) awaitBulkMutation(ctx context.Context, jobs []*batchJob, deadline time.Time) ([]*batchJob, error) {
+	resp, err := currentBulkMutation(ctx, p.client)
+	if err != nil {
+		return jobs, fmt.Errorf("reading the store's current bulk mutation: %w", err)
+	}
+	op := resp.GetCurrentBulkOperation()
+	if op.GetId() == "" || op.GetId() == p.bulkSeen {
+		return jobs, nil
+	}
+	switch op.GetStatus() {
+	case "COMPLETED", "FAILED", "CANCELED", "EXPIRED":
+	default:
+		p.logger.LogAttrs(ctx, slog.LevelInfo, "shopify: waiting for the store's running bulk mutation", slog.String("bulk_operation", op.GetId()))
+		if _, _, err := p.waitBulk(ctx, op.GetId(), deadline.Sub(p.clock.Now())); err != nil {
+			return jobs, fmt.Errorf("waiting for the store's bulk mutation %s: %w", op.GetId(), err)
+		}
+	}
+	p.bulkSeen = op.GetId()
+	p.checkBatch(ctx, jobs)
+	var rest []*batchJob
+	for _, b := range jobs {
+		if !b.done && b.item == nil {
+			rest = append(rest, b)
+		}
+	}
+	return rest, nil
 }
 
 // errBulkStillRunning is wrapped by waitBulk's error when the operation

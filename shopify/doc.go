@@ -81,12 +81,16 @@
 // whose line has no clear answer is looked for by its marker and, if its
 // video is not on the product, attached with productUpdate. Shopify runs
 // one bulk mutation per store at a time: a Publisher runs one at a time,
-// and one refused with OPERATION_IN_PROGRESS (another process's) waits for
-// it, up to the processing timeout, before attaching one by one. A bulk
-// operation whose start went unanswered, or that has not ended by the
-// timeout, fails its jobs with a retryable error rather than attaching
-// them one by one, since its lines may still apply; the retry's duplicate
-// check finds what they attached.
+// and before starting one reads the store's current bulk mutation
+// (currentBulkOperation(type: MUTATION)); one still running (another
+// process's) is waited for, up to the processing timeout, before attaching
+// one by one. A bulk operation whose start went unanswered, or that has
+// not ended by the timeout, fails its jobs with a retryable error rather
+// than attaching them one by one, since its lines may still apply. Its
+// lines may apply after the retry's duplicate check, too: so a current
+// bulk mutation the Publisher did not see end is waited for and the jobs
+// checked again before any line is sent, and a video it attached is
+// reused, never attached a second time.
 //
 // # Preflight
 //

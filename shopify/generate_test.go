@@ -97,8 +97,8 @@ func TestOperationsValidateAgainstProjectSchema(t *testing.T) {
 		t.Fatalf("schema.graphql: %v", err)
 	}
 	doc := validateOperations(t, schema)
-	if len(doc.Operations) != 19 {
-		t.Errorf("found %d operations, want 19", len(doc.Operations))
+	if len(doc.Operations) != 20 {
+		t.Errorf("found %d operations, want 20", len(doc.Operations))
 	}
 	for _, op := range doc.Operations {
 		if schema.Types[op.Name] != nil || schema.Types[strings.ToUpper(op.Name[:1])+op.Name[1:]] != nil {

@@ -1538,6 +1538,35 @@ func (v *createMediaInput) GetAlt() string { return v.Alt }
 // GetMediaContentType returns createMediaInput.MediaContentType, and is useful for accessing the field via an interface.
 func (v *createMediaInput) GetMediaContentType() string { return v.MediaContentType }
 
+// currentBulkMutationCurrentBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+// The GraphQL type's documentation follows.
+//
+// An asynchronous operation over many objects, such as a bulk mutation.
+type currentBulkMutationCurrentBulkOperation struct {
+	// The operation's global ID.
+	Id string `json:"id"`
+	// Where the operation is.
+	Status string `json:"status"`
+}
+
+// GetId returns currentBulkMutationCurrentBulkOperation.Id, and is useful for accessing the field via an interface.
+func (v *currentBulkMutationCurrentBulkOperation) GetId() string { return v.Id }
+
+// GetStatus returns currentBulkMutationCurrentBulkOperation.Status, and is useful for accessing the field via an interface.
+func (v *currentBulkMutationCurrentBulkOperation) GetStatus() string { return v.Status }
+
+// currentBulkMutationResponse is returned by currentBulkMutation on success.
+type currentBulkMutationResponse struct {
+	// Returns the current app's most recent bulk operation of the type. Apps
+	// can run one bulk query and one bulk mutation operation at a time, by shop.
+	CurrentBulkOperation currentBulkMutationCurrentBulkOperation `json:"currentBulkOperation"`
+}
+
+// GetCurrentBulkOperation returns currentBulkMutationResponse.CurrentBulkOperation, and is useful for accessing the field via an interface.
+func (v *currentBulkMutationResponse) GetCurrentBulkOperation() currentBulkMutationCurrentBulkOperation {
+	return v.CurrentBulkOperation
+}
+
 // An update of one file.
 type fileUpdate struct {
 	// The file's global ID (a Video's media ID).
@@ -6706,6 +6735,40 @@ func bulkRunQuery(
 	}
 
 	data_ = &bulkRunQueryResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by currentBulkMutation.
+const currentBulkMutation_Operation = `
+query currentBulkMutation {
+	currentBulkOperation(type: MUTATION) {
+		id
+		status
+	}
+}
+`
+
+// currentBulkMutation reads the app's latest bulk mutation before one is
+// started: one still running may be an earlier attempt's at the same jobs
+// whose answer was lost, and is waited for before their lines are sent again.
+func currentBulkMutation(
+	ctx_ context.Context,
+	client_ graphql.Client,
+) (data_ *currentBulkMutationResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "currentBulkMutation",
+		Query:  currentBulkMutation_Operation,
+	}
+
+	data_ = &currentBulkMutationResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

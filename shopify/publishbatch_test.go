@@ -3,6 +3,7 @@ package shopify_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -268,8 +269,8 @@ func (c gateClock) Sleep(ctx context.Context, d time.Duration) error {
 
 // TestPublishBatchBulkWaitsForTheStoresRunningOperation runs two
 // publishers' bulk operations on one store, which runs one at a time: the
-// second is refused OPERATION_IN_PROGRESS, waits, and starts once the
-// first has finished, instead of attaching one by one.
+// second finds the first running (currentBulkOperation), waits for it to
+// end, and starts its own then, instead of attaching one by one.
 func TestPublishBatchBulkWaitsForTheStoresRunningOperation(t *testing.T) {
 	c := newCatalog(6, 100, shopifytest.WithBulkDuration(30*time.Second))
 	defer c.srv.Close()
@@ -294,8 +295,8 @@ func TestPublishBatchBulkWaitsForTheStoresRunningOperation(t *testing.T) {
 		}
 	}
 	st := c.srv.Stats()
-	if st.BulkOperations != 2 || st.Calls["bulkOperationRunMutation"] < 3 || st.Calls["productUpdate"] != 0 || st.MediaCreated != 6 {
-		t.Errorf("bulk operations %d, calls %v, media %d; want 2 operations, at least one refused start, no productUpdate, 6 videos",
+	if st.BulkOperations != 2 || st.Calls["bulkOperationRunMutation"] != 2 || st.Calls["currentBulkOperation"] != 2 || st.Calls["productUpdate"] != 0 || st.MediaCreated != 6 {
+		t.Errorf("bulk operations %d, calls %v, media %d; want 2 operations started at the first try after a look at the store's current one each, no productUpdate, 6 videos",
 			st.BulkOperations, st.Calls, st.MediaCreated)
 	}
 }
@@ -344,5 +345,44 @@ func TestPublishBatchBulkCanceledAtTheTimeout(t *testing.T) {
 	if st.BulkCancels != 1 || st.BulkOperations != 1 || st.MediaCreated != 6 || st.Calls["productUpdate"] != 3 {
 		t.Errorf("cancels %d, bulk operations %d, media %d, productUpdate calls %d; want 1 cancel, 1 operation, 6 videos, 3 attached one by one",
 			st.BulkCancels, st.BulkOperations, st.MediaCreated, st.Calls["productUpdate"])
+	}
+}
+
+// TestPublishBatchBulkLostAnswerNotAttachedTwice loses the answer to
+// bulkOperationRunMutation: the operation runs on the store, out of the
+// publisher's sight, and attaches the videos once it is read. The retry of
+// the batch checks the jobs (no video yet), uploads again, and then finds
+// that operation as the store's current bulk mutation: it waits for it to
+// end, checks again and reuses the videos it attached, so that no product
+// gets a second video.
+func TestPublishBatchBulkLostAnswerNotAttachedTwice(t *testing.T) {
+	c := newCatalog(6, 100)
+	defer c.srv.Close()
+	c.srv.InjectFault(shopifytest.Fault{Field: "bulkOperationRunMutation", Status: http.StatusBadGateway, AfterExecute: true})
+	pub := shopify.NewPublisher(c.srv.Client(), shopify.WithBulkThreshold(2))
+
+	for i, o := range pub.PublishBatch(context.Background(), c.jobs) {
+		if o.Err == nil || shopify.IsPermanent(o.Err) {
+			t.Errorf("job %d with the operation's answer lost = %+v, %v; want a retryable error", i, o.Result, o.Err)
+		}
+	}
+	out := pub.PublishBatch(context.Background(), c.jobs)
+	for i, o := range out {
+		if o.Err != nil || o.Result.Status != shopify.MediaStatusReady || !o.Result.Reused {
+			t.Errorf("retried job %d = %+v, %v; want READY, the video the first operation attached reused", i, o.Result, o.Err)
+			continue
+		}
+		var vids []string
+		for _, m := range c.srv.Media(o.Result.ProductID) {
+			if m.ContentType == "VIDEO" {
+				vids = append(vids, m.ID)
+			}
+		}
+		if len(vids) != 1 || vids[0] != o.Result.MediaID {
+			t.Errorf("job %d: product has videos %v, want only %s", i, vids, o.Result.MediaID)
+		}
+	}
+	if st := c.srv.Stats(); st.BulkOperations != 1 || st.MediaCreated != 6 || st.Calls["productUpdate"] != 0 {
+		t.Errorf("bulk operations %d, media %d, productUpdate calls %d; want the one operation's 6 videos", st.BulkOperations, st.MediaCreated, st.Calls["productUpdate"])
 	}
 }

@@ -145,6 +145,9 @@ type Publisher struct {
 
 	bulkThreshold int
 	bulk          sync.Mutex // held while this Publisher runs a bulk operation
+	// bulkSeen is the last bulk mutation this Publisher saw end, whose
+	// lines need no second look (see awaitBulkMutation); guarded by bulk.
+	bulkSeen string
 
 	procMu       sync.Mutex
 	procEstimate time.Duration // typical attach-to-READY time seen; see firstPoll

@@ -34,13 +34,27 @@ func (d *deliverer) archive(ctx context.Context, job jobs.Job) (jobs.Job, error)
 // attemptKey keys the delivery attempt in the context a sink is given.
 type attemptKey struct{}
 
+// attemptInfo is what a sink's context carries: the archive, and the jobs
+// of the attempt (one, or a BatchSink's batch), for ArchiveTransport to
+// find the job a download is for.
 type attemptInfo struct {
 	archiver *archive.Archiver
-	job      jobs.Job
+	jobs     []jobs.Job
 }
 
-func withAttempt(ctx context.Context, a *archive.Archiver, job jobs.Job) context.Context {
-	return context.WithValue(ctx, attemptKey{}, attemptInfo{a, job})
+func withAttempt(ctx context.Context, a *archive.Archiver, js ...jobs.Job) context.Context {
+	return context.WithValue(ctx, attemptKey{}, attemptInfo{a, js})
+}
+
+// archivedJob returns the job of the attempt whose output_url is url and
+// that has an archived copy.
+func (info attemptInfo) archivedJob(url string) (jobs.Job, bool) {
+	for _, job := range info.jobs {
+		if job.OutputURL == url && job.Archived() {
+			return job, true
+		}
+	}
+	return jobs.Job{}, false
 }
 
 // ContextWithArchive returns ctx carrying a, for calling Open (or a sink
@@ -70,12 +84,13 @@ func Open(ctx context.Context, job jobs.Job) (*archive.Video, error) {
 }
 
 // ArchiveTransport returns an http.RoundTripper that answers a GET of the
-// output_url of the job being delivered from its archived copy (see Open),
+// output_url of a job being delivered from its archived copy (see Open),
 // and passes every other request to base (http.DefaultTransport when nil).
 // It lets a sink that downloads the output itself, such as a
 // shopify.Publisher given an http.Client with this transport
 // (shopify.WithTransferClient), publish from the archive without knowing
-// about it: the job is found in the request's context, which Deliver sets.
+// about it: the job is found in the request's context, which Deliver sets
+// (for a BatchSink, to the batch's jobs, matched by output_url).
 // A checksum mismatch surfaces as an error reading the response body.
 func ArchiveTransport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
@@ -88,10 +103,14 @@ type archiveTransport struct{ base http.RoundTripper }
 
 func (t *archiveTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	info, _ := req.Context().Value(attemptKey{}).(attemptInfo)
-	if req.Method != http.MethodGet || info.archiver == nil || !info.job.Archived() || req.URL.String() != info.job.OutputURL {
+	if req.Method != http.MethodGet || info.archiver == nil {
 		return t.base.RoundTrip(req)
 	}
-	v, err := info.archiver.Open(req.Context(), info.job)
+	job, ok := info.archivedJob(req.URL.String())
+	if !ok {
+		return t.base.RoundTrip(req)
+	}
+	v, err := info.archiver.Open(req.Context(), job)
 	if err != nil {
 		return nil, err
 	}

@@ -79,6 +79,13 @@ const (
 	DefaultLease        = DefaultAttemptTimeout + leaseMargin
 	DefaultMaxAttempts  = 8
 	DefaultPollInterval = 5 * time.Second
+	// DefaultBatchSize is the most jobs of one surface a worker hands a
+	// BatchSink at once. 50 fills one Shopify SKU lookup
+	// (shopify.SKUsPerLookup) and is twice the publisher's bulk threshold
+	// (shopify.DefaultBulkThreshold, 25), so a backlog of a surface is
+	// attached by bulk operations; larger batches would save little more
+	// while all their jobs wait for the slowest under one AttemptTimeout.
+	DefaultBatchSize = 50
 )
 
 // leaseMargin is how much longer than an attempt a default lease lasts: the
@@ -122,8 +129,17 @@ type Config struct {
 	// unless Fallback is set.
 	Review []string
 
-	// Workers is the number of deliveries in flight at once (default 4).
+	// Workers is the number of deliveries in flight at once (default 4):
+	// each worker delivers one job, or one batch of a BatchSink, at a time.
 	Workers int
+	// BatchSize is the most due jobs of one surface a worker claims at once
+	// for a surface whose sink is a BatchSink, and hands it in one
+	// DeliverBatch call (default DefaultBatchSize, 50; 1 delivers one job
+	// at a time through Deliver). A batch takes what is due, however few.
+	// Its jobs keep their leases while it runs, and the archives and the
+	// sink call of the whole batch share one AttemptTimeout. Sinks that are
+	// not BatchSinks, and Fallback, get one job at a time.
+	BatchSize int
 	// Owner names this process in claims (default host-pid-random).
 	Owner string
 	// Lease is how long a claimed job stays with its worker (default
@@ -166,8 +182,21 @@ var defaultBackoff = backoff.Policy{Initial: 30 * time.Second, Max: time.Hour}
 type deliverer struct {
 	cfg      Config
 	log      *slog.Logger
-	surfaces []string            // what a claim asks for; nil for every surface
+	surfaces []string            // the surfaces of Sinks; nil with a Fallback
 	review   map[string]struct{} // Config.Review
+	// rounds are the claims a worker makes in each round, in order.
+	rounds []claimSpec
+	// batchSinks are the BatchSinks of Sinks by surface, when BatchSize is
+	// above 1.
+	batchSinks map[string]BatchSink
+}
+
+// claimSpec is one claim a worker makes in each round: up to BatchSize
+// jobs of one BatchSink's surface, or one job of the other surfaces.
+type claimSpec struct {
+	limit    int
+	surfaces []string  // jobs.Claim.TargetSurfaces; nil for every surface
+	batch    BatchSink // nil: one job at a time, through its Sink
 }
 
 func newDeliverer(cfg Config) (*deliverer, error) {
@@ -176,6 +205,8 @@ func newDeliverer(cfg Config) (*deliverer, error) {
 		return nil, errors.New("outbox: Config.Store is nil")
 	case cfg.Workers < 0:
 		return nil, fmt.Errorf("outbox: Config.Workers is %d; want 0 (default %d) or more", cfg.Workers, DefaultWorkers)
+	case cfg.BatchSize < 0:
+		return nil, fmt.Errorf("outbox: Config.BatchSize is %d; want 0 (default %d) or more", cfg.BatchSize, DefaultBatchSize)
 	case cfg.MaxAttempts < 0:
 		return nil, fmt.Errorf("outbox: Config.MaxAttempts is %d; want 0 (default %d) or more", cfg.MaxAttempts, DefaultMaxAttempts)
 	case cfg.Lease < 0 || cfg.AttemptTimeout < 0 || cfg.PollInterval < 0:
@@ -187,6 +218,7 @@ func newDeliverer(cfg Config) (*deliverer, error) {
 		}
 	}
 	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
+	cfg.BatchSize = cmp.Or(cfg.BatchSize, DefaultBatchSize)
 	cfg.Clock = jobs.OrWall(cfg.Clock)
 	cfg.AttemptTimeout = cmp.Or(cfg.AttemptTimeout, DefaultAttemptTimeout)
 	cfg.Lease = cmp.Or(cfg.Lease, cfg.AttemptTimeout+leaseMargin)
@@ -207,6 +239,26 @@ func newDeliverer(cfg Config) (*deliverer, error) {
 			return nil, errors.New("outbox: Config has no Sinks and no Fallback, so nothing can be delivered")
 		}
 		d.surfaces = slices.Sorted(maps.Keys(cfg.Sinks))
+	}
+	var single []string
+	for _, surface := range slices.Sorted(maps.Keys(cfg.Sinks)) {
+		if bs, ok := cfg.Sinks[surface].(BatchSink); ok && cfg.BatchSize > 1 {
+			d.rounds = append(d.rounds, claimSpec{limit: cfg.BatchSize, surfaces: []string{surface}, batch: bs})
+			if d.batchSinks == nil {
+				d.batchSinks = map[string]BatchSink{}
+			}
+			d.batchSinks[surface] = bs
+		} else {
+			single = append(single, surface)
+		}
+	}
+	switch {
+	case cfg.Fallback != nil:
+		// Every surface, batch sinks' too: a job of theirs claimed here
+		// starts a batch (see claimAndDeliver).
+		d.rounds = append(d.rounds, claimSpec{limit: 1})
+	case len(single) > 0:
+		d.rounds = append(d.rounds, claimSpec{limit: 1, surfaces: single})
 	}
 	if len(cfg.Review) > 0 {
 		d.review = make(map[string]struct{}, len(cfg.Review))
@@ -238,6 +290,9 @@ func defaultOwner() string {
 // its target_surface with a per-attempt timeout, and records the result: the
 // sink's reference on success; on failure the error and the time of the next
 // attempt, with backoff, until MaxAttempts or a permanent error ends it.
+// For a surface whose sink is a BatchSink a worker claims up to
+// Config.BatchSize due jobs of that surface at once and hands them to
+// DeliverBatch in one call, then records each job's result as above.
 // A job of a Config.Review surface that is not approved reaches no sink: it
 // is recorded as awaiting review, and comes back once approved.
 // Several processes may run Deliver on one shared store; the store's leases
@@ -319,40 +374,87 @@ func (d *deliverer) runWorkers(ctx context.Context, once bool) (int, error) {
 	return total, firstErr
 }
 
+// work is one worker's claim loop. Each round makes every claim of
+// d.rounds and delivers what it got; a round that claims nothing ends the
+// loop with once, and otherwise waits PollInterval.
 func (d *deliverer) work(ctx context.Context, owner string, once bool) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
-		claimed, err := d.cfg.Store.ClaimDeliveries(ctx, jobs.Claim{Owner: owner, Limit: 1, Lease: d.cfg.Lease, Now: d.cfg.Clock.Now(), TargetSurfaces: d.surfaces})
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			err = fmt.Errorf("batch: claiming deliveries: %w", err)
-			if once {
-				return n, err
-			}
-			d.log.Error("batch: deliver", "error", err)
-		}
-		if len(claimed) == 0 {
-			if once {
-				return n, nil
-			}
-			if backoff.Sleep(ctx, d.cfg.PollInterval) != nil {
-				break
-			}
-			continue
-		}
-		for _, job := range claimed {
-			attempted, err := d.attempt(ctx, owner, job)
-			if attempted {
-				n++
-			}
+		claimed := false
+		for _, c := range d.rounds {
+			got, attempts, err := d.claimAndDeliver(ctx, owner, c)
+			claimed = claimed || got
+			n += attempts
 			if err != nil {
 				if once {
 					return n, err
 				}
 				d.log.Error("batch: deliver", "error", err)
 			}
+		}
+		if claimed {
+			continue
+		}
+		if once || backoff.Sleep(ctx, d.cfg.PollInterval) != nil {
+			break
+		}
+	}
+	return n, nil
+}
+
+// claimAndDeliver makes claim c and delivers what it got: one job at a
+// time, or in one batch for a BatchSink. It reports whether it claimed
+// anything, and returns how many attempts it made and the store's failures
+// to claim or record.
+func (d *deliverer) claimAndDeliver(ctx context.Context, owner string, c claimSpec) (bool, int, error) {
+	got, err := d.claim(ctx, owner, c.limit, c.surfaces)
+	if err != nil || len(got) == 0 {
+		return false, 0, err
+	}
+	sink := c.batch
+	if surface := got[0].TargetSurface; sink == nil && len(got) == 1 && d.batchSinks[surface] != nil {
+		// The Fallback's claim, which takes every surface, took a job of a
+		// batch sink's surface: claim the rest of a batch with it rather
+		// than deliver it alone.
+		sink = d.batchSinks[surface]
+		var more []jobs.Job
+		more, err = d.claim(ctx, owner, d.cfg.BatchSize-1, []string{surface})
+		got = append(got, more...)
+	}
+	var n int
+	var derr error
+	if sink != nil {
+		n, derr = d.attemptBatch(ctx, owner, sink, got)
+	} else {
+		n, derr = d.attemptEach(ctx, owner, got)
+	}
+	return true, n, errors.Join(err, derr)
+}
+
+// claim claims up to limit due jobs of surfaces (every surface when nil).
+// A claim cut short by the end of ctx is no error: the worker is stopping.
+func (d *deliverer) claim(ctx context.Context, owner string, limit int, surfaces []string) ([]jobs.Job, error) {
+	got, err := d.cfg.Store.ClaimDeliveries(ctx, jobs.Claim{Owner: owner, Limit: limit, Lease: d.cfg.Lease, Now: d.cfg.Clock.Now(), TargetSurfaces: surfaces})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("batch: claiming deliveries: %w", err)
+	}
+	return got, nil
+}
+
+// attemptEach attempts the claimed jobs one after the other. It returns how
+// many attempts it made, and stops at the first store failure.
+func (d *deliverer) attemptEach(ctx context.Context, owner string, claimed []jobs.Job) (int, error) {
+	n := 0
+	for _, job := range claimed {
+		attempted, err := d.attempt(ctx, owner, job)
+		if attempted {
+			n++
+		}
+		if err != nil {
+			return n, err
 		}
 	}
 	return n, nil
@@ -366,36 +468,60 @@ var errAttemptTimeout = errors.New("batch: delivery attempt timed out")
 // review. It reports whether it made an attempt, and returns an error only
 // when the store failed to record it.
 func (d *deliverer) attempt(ctx context.Context, owner string, job jobs.Job) (bool, error) {
+	actx, cancel := context.WithTimeoutCause(ctx, d.cfg.AttemptTimeout, errAttemptTimeout)
+	defer cancel()
+	job, held, err := d.prepare(actx, job)
+	if held {
+		return false, d.hold(ctx, owner, job)
+	}
+	var ref string
+	if err == nil {
+		ref, err = d.deliverOne(withAttempt(actx, d.cfg.Archive, job), job)
+	}
+	return true, d.record(ctx, actx, owner, job, ref, err)
+}
+
+// deliverOne hands job to the sink of its surface, or Fallback.
+func (d *deliverer) deliverOne(ctx context.Context, job jobs.Job) (string, error) {
 	sink, ok := d.cfg.Sinks[job.TargetSurface]
 	if !ok {
 		sink = d.cfg.Fallback
 	}
-	_, held := d.review[job.TargetSurface]
-	held = held && !job.Approved()
-	actx, cancel := context.WithTimeoutCause(ctx, d.cfg.AttemptTimeout, errAttemptTimeout)
-	var ref string
-	var err error
+	if sink == nil {
+		// Only a store that ignores Claim.TargetSurfaces hands out such a job.
+		return "", Permanent(fmt.Errorf("no delivery sink for target_surface %q", job.TargetSurface))
+	}
+	return sink.Deliver(ctx, job)
+}
+
+// prepare readies a claimed job for its sink within the attempt's context
+// actx: it archives the job first when Config.Archive is set and the job
+// has no archived copy, then reports whether the job is held for review
+// instead of delivered. It returns the job as recorded; an error (the
+// archive's) fails the attempt, and the job is not held.
+func (d *deliverer) prepare(actx context.Context, job jobs.Job) (_ jobs.Job, held bool, err error) {
 	if d.cfg.Archive != nil && !job.Archived() {
 		// Archived even when no sink takes the job, or before it waits for
 		// review: every video is kept.
-		job, err = d.archive(actx, job)
+		if job, err = d.archive(actx, job); err != nil {
+			return job, false, err
+		}
 	}
-	switch {
-	case err == nil && held:
-		cancel()
-		return false, d.hold(ctx, owner, job)
-	case err != nil:
-	case sink == nil:
-		// Only a store that ignores Claim.TargetSurfaces hands out such a job.
-		err = Permanent(fmt.Errorf("no delivery sink for target_surface %q", job.TargetSurface))
-	default:
-		ref, err = sink.Deliver(withAttempt(actx, d.cfg.Archive, job), job)
-	}
+	_, review := d.review[job.TargetSurface]
+	return job, review && !job.Approved(), nil
+}
+
+// record records the attempt at job made within actx: delivered with ref
+// when err is nil; otherwise failed for good (a permanent error, or the
+// last of MaxAttempts), due again at once (ctx ended: shutting down), or
+// due after Backoff. It logs a failure and reports the job as recorded to
+// OnResult. It returns an error only when the store failed to record it;
+// a lease lost meanwhile is logged, since the job's new owner records it.
+func (d *deliverer) record(ctx, actx context.Context, owner string, job jobs.Job, ref string, err error) error {
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errAttemptTimeout) {
 		// The error says only that its context ended; say which.
 		err = fmt.Errorf("%w (the attempt ran out of DeliverConfig.AttemptTimeout, %s)", err, d.cfg.AttemptTimeout)
 	}
-	cancel()
 
 	now := d.cfg.Clock.Now()
 	r := jobs.DeliveryResult{Owner: owner}
@@ -423,15 +549,15 @@ func (d *deliverer) attempt(ctx context.Context, owner string, job jobs.Job) (bo
 		// The lease ran out and another worker owns the job now; its result
 		// is the one that counts.
 		d.log.Warn("batch: delivery lease lost before recording", "key", job.Key, "owner", owner)
-		return true, nil
+		return nil
 	}
 	if rerr != nil {
-		return true, fmt.Errorf("batch: recording delivery of %s: %w", job.Key, rerr)
+		return fmt.Errorf("batch: recording delivery of %s: %w", job.Key, rerr)
 	}
 	if d.cfg.OnResult != nil {
 		d.cfg.OnResult(stored, err)
 	}
-	return true, nil
+	return nil
 }
 
 // hold records a claimed job that is not approved as awaiting review. The

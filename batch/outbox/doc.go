@@ -6,6 +6,17 @@
 // [Config.MaxAttempts] or a permanent error. Leases live in the store, so
 // any number of processes sharing it deliver each video once.
 //
+// # Batches
+//
+// A sink whose target takes several videos more cheaply in one call than
+// one by one implements [BatchSink] (shopify/shopifysink does: one SKU
+// lookup per batch, and a bulk operation from 25 videos). A worker claims
+// up to [Config.BatchSize] due jobs of such a surface at once, archives
+// each and holds those awaiting review as it would a single job, hands the
+// rest to DeliverBatch in one call within one [Config.AttemptTimeout], and
+// records each job's [Result] on its own: delivered, failed for good, or
+// retried with backoff. Other sinks get one job at a time.
+//
 // # Review gate
 //
 // [Config.Review] names surfaces whose videos a person approves first. A

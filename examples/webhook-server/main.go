@@ -8,7 +8,7 @@
 // Usage:
 //
 //	webhook-server -addr 127.0.0.1:8080 -jobs FILE|DSN [-path /webhooks/creativeai]
-//	               [-poll-interval 30s] [-delivery-workers 4] [-delivery-backoff 30s]
+//	               [-poll-interval 30s] [-delivery-workers 4] [-delivery-batch 50] [-delivery-backoff 30s]
 //	               [-shopify-poll-interval 2s] [-console-addr 127.0.0.1:8081] [-archive URL]
 //	               [-review SURFACE[,SURFACE]] [-v]
 //
@@ -29,6 +29,11 @@
 // GET /healthz. SIGINT or SIGTERM shut it down cleanly: requests in flight
 // finish, the workers stop and record what they were doing, and the store
 // is flushed and closed.
+//
+// -delivery-batch N is the most due shopify-pdp videos one delivery worker
+// publishes together (outbox.Config.BatchSize, default 50): a batch of 25
+// or more is attached by one Shopify bulk operation instead of a
+// productUpdate each; 1 publishes one video per delivery.
 //
 // -review holds the finished videos of the named target surfaces (such as
 // shopify-pdp) for a person's approval: they wait as awaiting_review in the
@@ -102,6 +107,9 @@ surface fails delivery with an error naming it.
 -archive URL keeps every video in that bucket before delivering it and
 records archive_url and sha256 on the job; deliveries read the archived copy.
 
+-delivery-batch N publishes up to N due shopify-pdp videos together: 25 or
+more go in one Shopify bulk operation; 1 publishes them one at a time.
+
 -review SURFACE[,SURFACE] holds finished videos of those target surfaces for
 approval: they wait as awaiting_review (archived first with -archive) and are
 delivered once approved in the console or with "jobs -jobs ... approve SKU";
@@ -132,6 +140,7 @@ type options struct {
 	path            string
 	pollInterval    time.Duration
 	workers         int
+	deliveryBatch   int
 	deliveryBackoff time.Duration
 	shopifyPoll     time.Duration
 	archive         string
@@ -153,6 +162,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	fs.StringVar(&o.path, "path", cli.DefaultWebhookPath, "URL `path` of the webhook handler")
 	fs.DurationVar(&o.pollInterval, "poll-interval", 30*time.Second, "how often to poll unfinished jobs (0 turns polling off; needs CREATIVEAI_API_KEY)")
 	fs.IntVar(&o.workers, "delivery-workers", outbox.DefaultWorkers, "`deliveries` in flight at once")
+	fs.IntVar(&o.deliveryBatch, "delivery-batch", outbox.DefaultBatchSize, "most due `videos` of a surface one worker delivers together (shopify-pdp: 25 or more go in one bulk operation; 1: one at a time)")
 	fs.DurationVar(&o.deliveryBackoff, "delivery-backoff", 30*time.Second, "wait before retrying a failed delivery; it doubles per attempt, up to an hour")
 	fs.DurationVar(&o.shopifyPoll, "shopify-poll-interval", 2*time.Second, "first wait between checks of a video Shopify is processing")
 	fs.StringVar(&o.consoleAddr, "console-addr", "", "`host:port` of the operator console and /metrics (off when empty; not loopback needs "+cli.EnvConsoleToken+")")
@@ -175,6 +185,8 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 		return nil, cli.Usagef("-poll-interval is %s; want 0 (off) or more", o.pollInterval)
 	case o.workers < 1:
 		return nil, cli.Usagef("-delivery-workers is %d; want 1 or more", o.workers)
+	case o.deliveryBatch < 1:
+		return nil, cli.Usagef("-delivery-batch is %d; want 1 or more", o.deliveryBatch)
 	case o.deliveryBackoff <= 0:
 		return nil, cli.Usagef("-delivery-backoff is %s; want a positive duration", o.deliveryBackoff)
 	case o.shopifyPoll <= 0:
@@ -475,6 +487,7 @@ func deliverConfig(o *options, env cli.Env, store jobs.Store, metrics *consoleme
 		Sinks:        sinks,
 		Review:       review,
 		Workers:      o.workers,
+		BatchSize:    o.deliveryBatch,
 		Backoff:      func(n int) time.Duration { return policy.Delay(n - 1) },
 		PollInterval: time.Second,
 		Logger:       logger,

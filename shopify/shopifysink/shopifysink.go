@@ -7,9 +7,10 @@
 //
 //	pub := shopify.NewPublisher(client)
 //	err := outbox.Deliver(ctx, outbox.Config{
-//		Store:   store,
-//		Sinks:   map[string]outbox.Sink{"shopify-pdp": shopifysink.New(pub)},
-//		Workers: 32, // concurrent deliveries coalesce into batches
+//		Store: store,
+//		Sinks: map[string]outbox.Sink{"shopify-pdp": shopifysink.New(pub)},
+//		// Up to 50 due videos per publish; 25 or more go in one bulk operation.
+//		BatchSize: outbox.DefaultBatchSize,
 //	})
 package shopifysink
 
@@ -24,7 +25,9 @@ import (
 // Option configures the sink of one surface.
 type Option func(*sink)
 
+// sink is the outbox.BatchSink of one surface.
 type sink struct {
+	pub       *shopify.Publisher
 	placement shopify.Placement
 }
 
@@ -45,25 +48,59 @@ func WithPlacement(pl shopify.Placement) Option {
 // already has a video from this SDK replaces it (see
 // shopify.Publisher.PublishBatch).
 //
-// Publish coalesces the deliveries that the outbox's workers make at the
-// same time into one batch (see shopify.Publisher.PublishBatch): more
-// delivery workers mean fuller batches and fewer cost points per video. The
-// ref recorded on the job is a shopify.DeliveryRef: the Shopify media id,
-// then the video's gallery slot, the video it replaced and its publish
+// The sink is an outbox.BatchSink: the outbox hands it up to
+// outbox.Config.BatchSize due jobs at once (50 by default), and
+// DeliverBatch publishes them with one shopify.Publisher.PublishBatch, so a
+// batch of at least the publisher's bulk threshold
+// (shopify.DefaultBulkThreshold, 25; shopify.WithBulkThreshold) is
+// attached by one bulk operation instead of a productUpdate per video. A
+// backlog, such as a catalog's renders finishing together, reaches Shopify
+// that way. Deliver, which the outbox calls with BatchSize 1, publishes
+// one job through shopify.Publisher.PublishJob, which coalesces the
+// deliveries of concurrent workers into small batches
+// (shopify.WithCoalescing).
+//
+// The ref recorded on each job is a shopify.DeliveryRef: the Shopify media
+// id, then the video's gallery slot, the video it replaced and its publish
 // batch, as in gid://shopify/Video/1005;slot=2;batch=pb-0f3a9c2e71d4
 // (read it with shopify.ParseDeliveryRef).
-func New(p *shopify.Publisher, opts ...Option) outbox.Sink {
-	var s sink
+func New(p *shopify.Publisher, opts ...Option) outbox.BatchSink {
+	s := &sink{pub: p}
 	for _, opt := range opts {
 		if opt != nil {
-			opt(&s)
+			opt(s)
 		}
 	}
-	return outbox.SinkFunc(func(ctx context.Context, job jobs.Job) (string, error) {
-		res, err := p.PublishJob(ctx, shopify.VideoJob{Key: job.Key, SKU: job.SKU, OutputURL: job.OutputURL, Placement: s.placement})
-		if err != nil {
-			return "", err
+	return s
+}
+
+// Deliver publishes job alone (see New).
+func (s *sink) Deliver(ctx context.Context, job jobs.Job) (string, error) {
+	res, err := s.pub.PublishJob(ctx, s.videoJob(job))
+	if err != nil {
+		return "", err
+	}
+	return res.DeliveryRef().String(), nil
+}
+
+// DeliverBatch publishes batch with one PublishBatch and returns each
+// job's ref or error, in the order of batch (see New).
+func (s *sink) DeliverBatch(ctx context.Context, batch []jobs.Job) []outbox.Result {
+	vjobs := make([]shopify.VideoJob, len(batch))
+	for i, job := range batch {
+		vjobs[i] = s.videoJob(job)
+	}
+	out := make([]outbox.Result, len(batch))
+	for i, o := range s.pub.PublishBatch(ctx, vjobs) {
+		if o.Err != nil {
+			out[i].Err = o.Err
+			continue
 		}
-		return res.DeliveryRef().String(), nil
-	})
+		out[i].Ref = o.Result.DeliveryRef().String()
+	}
+	return out
+}
+
+func (s *sink) videoJob(job jobs.Job) shopify.VideoJob {
+	return shopify.VideoJob{Key: job.Key, SKU: job.SKU, OutputURL: job.OutputURL, Placement: s.placement}
 }

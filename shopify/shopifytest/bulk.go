@@ -153,6 +153,7 @@ func (s *Server) bulkOperationRunMutation(args map[string]any) (any, error) {
 	lines := len(lineVars)
 	s.bulkOps[b.id] = b
 	s.bulkBusy = b
+	s.latestBulk["MUTATION"] = b
 	s.stats.BulkOperations++
 	s.stats.BulkLines += lines
 	return fields{name: "BulkOperationRunMutationPayload", values: map[string]any{

@@ -177,3 +177,36 @@ func TestBulkMutationLinesApplyWhenItEnds(t *testing.T) {
 		t.Errorf("BulkCancels = %d, want 1", st.BulkCancels)
 	}
 }
+
+// TestCurrentBulkOperation reads the latest bulk operation of each type:
+// none before any ran, then the mutation while it runs and after it ended,
+// and the query apart from it.
+func TestCurrentBulkOperation(t *testing.T) {
+	clock := shopifytest.NewVirtualClock(time.Unix(0, 0))
+	srv := shopifytest.NewServer(shopifytest.WithClock(clock), shopifytest.WithBulkDuration(time.Minute))
+	defer srv.Close()
+	pid := srv.AddProduct(shopifytest.Product{Title: "P", Variants: []shopifytest.Variant{{SKU: "P"}}})
+	const current = `query($t: BulkOperationType!) { currentBulkOperation(type: $t) { id status } }`
+	read := func(typ string) map[string]any {
+		t.Helper()
+		_, a, _ := post(t, srv, current, map[string]any{"t": typ})
+		op, _ := a.Data["currentBulkOperation"].(map[string]any)
+		return op
+	}
+	if op := read("MUTATION"); op != nil {
+		t.Errorf("before any operation: %+v, want null", op)
+	}
+	path := stageBulk(t, srv, `{"p":{"id":"`+pid+`"},"m":[]}`+"\n")
+	_, a, _ := post(t, srv, bulkRun, map[string]any{"m": lineMutation, "p": path})
+	started := a.Data["bulkOperationRunMutation"].(map[string]any)["bulkOperation"].(map[string]any)
+	if op := read("MUTATION"); op == nil || op["id"] != started["id"] || op["status"] != "RUNNING" {
+		t.Errorf("while it runs: %+v, want %v RUNNING", op, started["id"])
+	}
+	if op := read("QUERY"); op != nil {
+		t.Errorf("bulk query: %+v, want null (only a mutation ran)", op)
+	}
+	clock.Advance(time.Minute)
+	if op := read("MUTATION"); op == nil || op["id"] != started["id"] || op["status"] != "COMPLETED" {
+		t.Errorf("after its duration: %+v, want %v COMPLETED", op, started["id"])
+	}
+}

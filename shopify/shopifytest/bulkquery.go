@@ -132,6 +132,7 @@ func (s *Server) bulkOperationRunQuery(args map[string]any) (any, error) {
 		lines: len(nodes), result: result.Bytes(), createdReq: s.reqSeq, createdAt: s.now()}
 	s.bulkOps[b.id] = b
 	s.bulkQuery = b
+	s.latestBulk["QUERY"] = b
 	s.stats.BulkQueries++
 	return fields{name: "BulkOperationRunQueryPayload", values: map[string]any{
 		"bulkOperation": bulkObj{s, b}, "userErrors": []object{},

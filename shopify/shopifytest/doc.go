@@ -49,7 +49,8 @@
 // its payload selects (an assumption: Shopify does not say how payloads
 // count). Stats.PointsDebited sums what the bucket paid. The server also
 // answers node(id:) and nodes(ids:) for products, media and bulk
-// operations.
+// operations, and currentBulkOperation(type:) with the latest bulk
+// operation of the type.
 //
 // Bulk mutations work as Shopify's bulk import does: a JSONL file of
 // variables staged with stagedUploadsCreate(resource:

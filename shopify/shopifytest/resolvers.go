@@ -36,6 +36,12 @@ func (q queryRoot) field(name string, args map[string]any) (any, error) {
 			return jobObj{q.s, j}, nil
 		}
 		return nil, nil
+	case "currentBulkOperation":
+		// The argument defaults to QUERY in the schema, so it is always set.
+		if b := q.s.latestBulk[str(args["type"])]; b != nil {
+			return bulkObj{q.s, b}, nil
+		}
+		return nil, nil
 	case "node":
 		if o := q.s.node(str(args["id"])); o != nil {
 			return o, nil

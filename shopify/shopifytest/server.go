@@ -48,6 +48,9 @@ type Server struct {
 	jobs      map[string]*reorderJob
 	bulkBusy  *bulkOp // the bulk mutation running, one per store
 	bulkQuery *bulkOp // the bulk query running, one per store
+	// latestBulk is the most recent bulk operation of each type (QUERY,
+	// MUTATION), running or not: currentBulkOperation's answer.
+	latestBulk map[string]*bulkOp
 }
 
 type config struct {
@@ -236,9 +239,10 @@ func NewServer(opts ...Option) *Server {
 		uploads:  make(map[string]*upload),
 		videos:   make(map[string]*sourceVideo),
 
-		mediaByID: make(map[string]*media),
-		bulkOps:   make(map[string]*bulkOp),
-		jobs:      make(map[string]*reorderJob),
+		mediaByID:  make(map[string]*media),
+		bulkOps:    make(map[string]*bulkOp),
+		latestBulk: make(map[string]*bulkOp),
+		jobs:       make(map[string]*reorderJob),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/admin/api/{version}/graphql.json", s.serveGraphQL)
