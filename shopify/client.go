@@ -29,11 +29,6 @@ import (
 // operations use only fields that exist in it and in 2025-01.
 const DefaultAPIVersion = "2026-10"
 
-// maxRechecks bounds how many times a paced request waits again because
-// the bucket came out poorer than the model said (see pacer.recheck); then
-// it is sent, and a THROTTLED answer is waited out as usual.
-const maxRechecks = 3
-
 const (
 	defaultMaxRetries         = 4
 	defaultMaxThrottleRetries = 20
@@ -318,16 +313,12 @@ func (c *Client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 			}
 			return err
 		}
-		for range maxRechecks + 1 {
-			if pace <= 0 {
-				break
-			}
+		if pace > 0 {
 			c.logger.LogAttrs(ctx, slog.LevelDebug, "shopify: pacing", slog.String("op", op), slog.Duration("wait", pace))
-			if err := c.clock.Sleep(ctx, pace); err != nil {
+			if err := c.pace(ctx, &res, pace); err != nil {
 				c.pacer.release(res)
 				return fmt.Errorf("shopify: %s: %w", op, err)
 			}
-			pace = c.pacer.recheck(&res)
 		}
 		out := c.send(ctx, op, shape, res, body, safe)
 		if out.err == nil {
@@ -376,6 +367,48 @@ type outcome struct {
 	retry     bool          // err may go away if the request is sent again
 	throttled bool          // the request was refused for cost and not executed
 	wait      time.Duration // what the server asked to wait, if it did
+}
+
+// errPacerMoved ends a pacing sleep early: an answer changed the bucket's
+// model, and the wait is worked out again.
+var errPacerMoved = errors.New("shopify: the cost bucket's model moved")
+
+// pace waits d for the bucket to hold res, moving the end of the wait as
+// answers to other requests arrive (see pacer.adjust): sooner when the
+// bucket is richer than the model, later when others are drawing on it
+// faster than estimated, but never past the time the bucket takes to
+// refill from empty after the first end; then the request is sent, and a
+// THROTTLED answer is waited out as usual.
+func (c *Client) pace(ctx context.Context, res *reservation, d time.Duration) error {
+	deadline := c.clock.Now().Add(d)
+	latest := deadline.Add(c.pacer.refillTime())
+	for {
+		wait := deadline.Sub(c.clock.Now())
+		if wait <= 0 {
+			return nil
+		}
+		moved := c.pacer.changed()
+		sctx, cancel := context.WithCancelCause(ctx)
+		go func() {
+			select {
+			case <-moved:
+				cancel(errPacerMoved)
+			case <-sctx.Done():
+			}
+		}()
+		err := c.clock.Sleep(sctx, wait)
+		cancel(nil)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && !errors.Is(context.Cause(sctx), errPacerMoved) {
+			return err
+		}
+		deadline = deadline.Add(c.pacer.adjust(res, c.clock.Now()))
+		if deadline.After(latest) {
+			deadline = latest
+		}
+	}
 }
 
 // send makes one attempt. Its reservation goes back to the pacer with the

@@ -57,8 +57,10 @@ type pacer struct {
 	costs        map[string]float64 // cost shape → last requestedQueryCost
 	dearest      float64            // the largest actualQueryCost answered
 	// shift sums how much poorer than the model each answer found the
-	// bucket (richer counts negative); see recheck.
+	// bucket (richer counts negative); moved is closed, and replaced, when
+	// an answer changes it. See adjust.
 	shift float64
+	moved chan struct{}
 
 	// foreign is the estimated points per second other clients take;
 	// drift and driftSince accumulate evidence for it over a window.
@@ -81,7 +83,7 @@ const foreignWindowPoints = 500
 const defaultPacingJitter = 0.2
 
 func newPacer(enabled bool, jitter float64) *pacer {
-	return &pacer{enabled: enabled, jitter: jitter, costs: make(map[string]float64),
+	return &pacer{enabled: enabled, jitter: jitter, costs: make(map[string]float64), moved: make(chan struct{}),
 		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 }
 
@@ -90,7 +92,8 @@ func newPacer(enabled bool, jitter float64) *pacer {
 type reservation struct {
 	cost  float64
 	probe bool    // the request that finds out the bucket
-	shift float64 // pacer.shift when the wait was computed
+	shift float64 // pacer.shift when its wait was last set
+	slack float64 // what of a poorer bucket its margin still absorbs
 }
 
 // probeWait is how long a request waits, while the bucket is unknown, for
@@ -133,6 +136,7 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 		return r, 0, nil
 	}
 	avail := p.level(now)
+	r.slack = p.margin()
 	p.pending += cost
 	p.avail = avail - cost
 	p.at = now
@@ -157,27 +161,67 @@ func (p *pacer) margin() float64 {
 	return min(p.dearest, p.max/4)
 }
 
-// recheck is the further wait of a request that has waited what reserve
-// said, before it is sent. The wait was computed from the model as it
-// stood; if the answers that arrived since found the bucket poorer than
-// the model (another client drew on it faster than its estimated rate, as
-// when it starts up), the request waits for the difference too, instead of
-// being sent into a THROTTLED; the margin it was paced with (see margin)
-// absorbs that much of the difference. Alone on the bucket the model's errors are
-// this client's own requests in flight, which it has reserved for, so only
-// a request sharing the bucket with others waits again.
-func (p *pacer) recheck(r *reservation) time.Duration {
+// adjust moves the end of a paced request's wait by what the answers
+// that arrived since its wait was set found: a bucket richer than the
+// model (a request charged less than it asked for, an answer after a
+// stretch with none) ends the wait that much sooner, which matters most
+// after a request never seen before was priced at the whole bucket and
+// came back cheap; with others on the bucket, only once every request of
+// this client's queue is paid for, so woken requests do not go together. A bucket poorer than the model lengthens the wait only
+// when others share it (another client drew faster than its estimated
+// rate, as when it starts up), beyond the margin the request was paced
+// with, so the request is not sent into a THROTTLED. Alone on the bucket
+// the model's shortfalls are this client's own requests in flight, which
+// it has reserved for. See the moved channel for when to call it.
+func (p *pacer) adjust(r *reservation, now time.Time) time.Duration {
 	if !p.enabled {
 		return 0
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	extra := p.shift - r.shift - p.margin()
-	r.shift = p.shift
-	if p.foreign <= 0 || extra <= 0 || p.rate <= 0 {
+	delta := p.shift - r.shift
+	if p.rate <= 0 {
+		r.shift = p.shift
 		return 0
 	}
-	return p.jittered(secondsToDuration(extra / p.refill()))
+	if delta < 0 {
+		if p.foreign > 0 && p.level(now) < p.margin() {
+			// Others share the bucket and this client's queue is not
+			// paid for: requests woken together would reach Shopify
+			// together, into the others' next requests. The gain is kept
+			// to offset later shortfalls.
+			return 0
+		}
+		r.shift = p.shift
+		return -time.Duration(-delta / p.refill() * float64(time.Second))
+	}
+	r.shift = p.shift
+	absorbed := min(delta, r.slack)
+	r.slack -= absorbed
+	delta -= absorbed
+	if p.foreign <= 0 || delta <= 0 {
+		return 0
+	}
+	return p.jittered(secondsToDuration(delta / p.refill()))
+}
+
+// refillTime is how long the bucket takes to refill from empty at the
+// model's rate, or zero while the bucket is unknown.
+func (p *pacer) refillTime() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.enabled || p.rate <= 0 {
+		return 0
+	}
+	return secondsToDuration(p.max / p.refill())
+}
+
+// changed returns a channel closed when an answer next changes what the
+// model got wrong, so that paced requests call adjust.
+func (p *pacer) changed() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.moved
 }
 
 // estimate prices a shape not seen yet. The same operation seen with
@@ -328,7 +372,11 @@ func (p *pacer) observe(shape string, r reservation, c *queryCost, now time.Time
 	p.learnForeign(ts, spent, now)
 	avail := ts.CurrentlyAvailable - p.pending
 	if p.known {
-		p.shift += p.level(now) - avail
+		if d := p.level(now) - avail; d != 0 {
+			p.shift += d
+			close(p.moved)
+			p.moved = make(chan struct{})
+		}
 	}
 	p.known = true
 	p.max = ts.MaximumAvailable

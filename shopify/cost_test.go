@@ -178,10 +178,10 @@ func TestPacerLeavesOthersTheirDearestRequest(t *testing.T) {
 	}
 }
 
-// TestPacerRecheckWaitsForWhatOthersTook checks that a request which
-// waited its pace waits again for what answers since showed others took
-// beyond the model, and not for what they showed was left over.
-func TestPacerRecheckWaitsForWhatOthersTook(t *testing.T) {
+// TestPacerAdjustMovesTheWait checks that a paced request waits longer
+// for what answers since showed others took beyond the model, and less
+// for what they showed was left over, and that such answers signal it.
+func TestPacerAdjustMovesTheWait(t *testing.T) {
 	p := newPacer(true, 0)
 	p.observe("q", reservation{}, status(100, 50), t0)
 	p.foreign = 10 // the model refills at 50 − 10 = 40 points a second
@@ -192,24 +192,31 @@ func TestPacerRecheckWaitsForWhatOthersTook(t *testing.T) {
 	// An answer one second later: the model expects 50 − 100 + 40 = −10
 	// net of r; the bucket reports 60, which is −40 net of r: 30 poorer.
 	now := t0.Add(time.Second)
+	moved := p.changed()
 	p.observe("q", reservation{}, status(100, 60), now)
-	if w := p.recheck(&r); w < 749*time.Millisecond || w > 752*time.Millisecond {
+	select {
+	case <-moved:
+	default:
+		t.Error("an answer that moved the model did not close changed()")
+	}
+	if w := p.adjust(&r, now); w < 749*time.Millisecond || w > 752*time.Millisecond {
 		t.Errorf("recheck after the bucket came out 30 points poorer = %v, want 0.75s (30 / 40 a second)", w)
 	}
-	if w := p.recheck(&r); w != 0 {
+	if w := p.adjust(&r, now); w != 0 {
 		t.Errorf("second recheck with no new answer = %v, want 0", w)
 	}
-	// Richer than the model: no further wait.
+	// 340 richer than the model (it expected −40 net of r, the bucket
+	// holds 400 − 100): the wait ends 340 / 40 = 8.5 s sooner.
 	p.observe("q", reservation{}, status(100, 400), now)
-	if w := p.recheck(&r); w != 0 {
-		t.Errorf("recheck after the bucket came out richer = %v, want 0", w)
+	if w := p.adjust(&r, now); w != -8500*time.Millisecond {
+		t.Errorf("adjust after the bucket came out 340 points richer = %v, want -8.5s", w)
 	}
 
 	alone := newPacer(true, 0)
 	alone.observe("q", reservation{}, status(100, 100), t0)
 	r, _ = reserve(t, alone, "q", t0)
 	alone.observe("q", reservation{}, status(100, 0), t0)
-	if w := alone.recheck(&r); w != 0 {
+	if w := alone.adjust(&r, t0); w != 0 {
 		t.Errorf("alone: recheck = %v, want 0 (its own requests in flight explain the model's errors)", w)
 	}
 }

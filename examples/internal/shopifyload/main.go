@@ -129,14 +129,15 @@ func run(o options) error {
 
 	start := time.Now()
 	var failed int
+	var took []float64
 	if o.procs == 1 {
 		failed = publish(o, srv.Client(), jobs)
 	} else {
-		f, err := children(o, srv, jobs)
+		f, t, err := children(o, srv, jobs)
 		if err != nil {
 			return err
 		}
-		failed = f
+		failed, took = f, t
 	}
 	wall := time.Since(start)
 
@@ -152,6 +153,9 @@ func run(o options) error {
 	fmt.Printf("  THROTTLED             %d (%.2f%% of calls)\n", st.Throttled, 100*float64(st.Throttled)/float64(max(1, st.Requests)))
 	fmt.Printf("  bulk operations       %d (%d lines)\n", st.BulkOperations, st.BulkLines)
 	fmt.Printf("  time                  %.1f s (Shopify time; %.2f s wall)\n", shopifySecs, wall.Seconds())
+	for i, secs := range took {
+		fmt.Printf("  process %d published   in %.1f s (Shopify time)\n", i+1, secs*o.speedup)
+	}
 	fmt.Printf("  bucket's limit        %.1f s ((%.0f points − %.0f) / %.0f per s)\n", limit, st.PointsDebited, o.bucket, o.rate)
 	if limit > 0 {
 		fmt.Printf("  time / limit          %.2f\n", shopifySecs/limit)
@@ -236,29 +240,30 @@ func publish(o options, c *shopify.Client, jobs []shopify.VideoJob) int {
 }
 
 // children runs two child processes, each publishing half of the jobs,
-// and returns how many jobs failed.
-func children(o options, srv *shopifytest.Server, jobs []shopify.VideoJob) (int, error) {
+// and returns how many jobs failed and how long each child took to publish
+// its half, in wall seconds.
+func children(o options, srv *shopifytest.Server, jobs []shopify.VideoJob) (int, []float64, error) {
 	f, err := os.CreateTemp("", "shopifyload-*.jsonl")
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer os.Remove(f.Name())
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
 	for _, j := range jobs {
 		if err := enc.Encode(j); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
 	if err := w.Flush(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := f.Close(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	half := len(jobs) / 2
 	var cmds []*exec.Cmd
@@ -271,31 +276,35 @@ func children(o options, srv *shopifytest.Server, jobs []shopify.VideoJob) (int,
 		cmd.Stderr = os.Stderr
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		if err := cmd.Start(); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		cmds = append(cmds, cmd)
 		outs[i] = json.NewDecoder(stdout)
 	}
 	failed := 0
+	var took []float64
 	for i, cmd := range cmds {
 		var res childResult
 		if err := outs[i].Decode(&res); err != nil {
-			return 0, fmt.Errorf("child %d: reading its result: %w", i, err)
+			return 0, nil, fmt.Errorf("child %d: reading its result: %w", i, err)
 		}
 		if err := cmd.Wait(); err != nil {
-			return 0, fmt.Errorf("child %d: %w", i, err)
+			return 0, nil, fmt.Errorf("child %d: %w", i, err)
 		}
 		failed += res.Failed
+		took = append(took, res.Seconds)
 	}
-	return failed, nil
+	return failed, took, nil
 }
 
 // childResult is what a child prints on stdout.
 type childResult struct {
 	Failed int `json:"failed"`
+	// Seconds is how long its publishing took, in wall seconds.
+	Seconds float64 `json:"seconds"`
 }
 
 func runChild(o options) error {
@@ -319,6 +328,7 @@ func runChild(o options) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	failed := publish(o, c, jobs)
-	return json.NewEncoder(os.Stdout).Encode(childResult{Failed: failed})
+	return json.NewEncoder(os.Stdout).Encode(childResult{Failed: failed, Seconds: time.Since(start).Seconds()})
 }
