@@ -49,6 +49,7 @@ type journal struct {
 	bufLines int       // lines in buf
 	spare    []byte    // the previous batch's buffer, for reuse
 	enc      bytes.Buffer
+	rd       *bufio.Reader // reads other processes' lines (catchUp)
 	appended int64 // position of the last queued record
 	synced   int64 // position of the last durable record
 	flushing bool
@@ -188,7 +189,16 @@ func (j *journal) catchUp() error {
 // mid-line, never acknowledged) and ending a whole but unterminated last
 // line, so that appended lines start on a line of their own.
 func (j *journal) read(size int64) error {
-	r := bufio.NewReaderSize(io.NewSectionReader(j.f, j.off, size-j.off), 1<<16)
+	// One reader serves every catch-up: a process sharing the file catches
+	// up at each hold, and a fresh 64 KiB buffer each time is what it would
+	// mostly spend on.
+	section := io.NewSectionReader(j.f, j.off, size-j.off)
+	if j.rd == nil {
+		j.rd = bufio.NewReaderSize(section, 1<<16)
+	} else {
+		j.rd.Reset(section)
+	}
+	r := j.rd
 	end, n := j.off, j.lines
 	unterminated := false
 	for {
