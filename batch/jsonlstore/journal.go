@@ -50,8 +50,8 @@ type journal struct {
 	spare    []byte    // the previous batch's buffer, for reuse
 	enc      bytes.Buffer
 	rd       *bufio.Reader // reads other processes' lines (catchUp)
-	appended int64 // position of the last queued record
-	synced   int64 // position of the last durable record
+	appended int64         // position of the last queued record
+	synced   int64         // position of the last durable record
 	flushing bool
 	err      error // sticky: once a write fails, memory is ahead of the file
 	closed   bool
