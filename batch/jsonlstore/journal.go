@@ -51,7 +51,9 @@ type journal struct {
 	enc      bytes.Buffer
 	rd       *bufio.Reader // reads other processes' lines (catchUp)
 	appended int64         // position of the last queued record
+	written  int64         // position of the last record written to the file
 	synced   int64         // position of the last durable record
+	mustSync int64         // position of the last queued record that is not a lease
 	flushing bool
 	err      error // sticky: once a write fails, memory is ahead of the file
 	closed   bool
@@ -275,16 +277,32 @@ func (j *journal) Append(r memstore.Record) (int64, error) {
 	j.buf = append(j.buf, j.enc.Bytes()...)
 	j.bufLines++
 	j.appended++
+	if r.Lease == nil {
+		j.mustSync = j.appended
+	}
 	return j.appended, nil
 }
 
-// Commit implements memstore.Journal.
+// Commit implements memstore.Journal. A delivery lease is written but not
+// synced on its own: the next change's fsync carries it. Written is all the
+// lease needs to keep other processes from claiming the job, since they read
+// the file only after this process releases the lock, and a process killed
+// leaves its written lines to the kernel. Only a crash of the machine can
+// lose it, and that ends every delivery the lease was guarding, and every
+// process, so the first Store to open the file again is alone and ends the
+// leases in it anyway (see Open).
 func (j *journal) Commit(pos int64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.committing++
 	defer func() { j.committing-- }()
-	for j.synced < pos {
+	for {
+		// mustSync may lie beyond pos (others appended since); then every
+		// record up to pos is synced, leases included.
+		durable := min(pos, j.mustSync)
+		if j.synced >= durable && j.written >= pos {
+			return nil
+		}
 		if j.err != nil {
 			return j.err
 		}
@@ -298,23 +316,33 @@ func (j *journal) Commit(pos int64) error {
 			j.cond.Wait()
 			continue
 		}
+		// The leader writes every queued line, and syncs when its own
+		// operation needs it: a claim whose leases are all it waits for
+		// only writes, and the changes it wrote wait for the next leader's
+		// fsync.
+		sync := j.synced < durable
 		j.flushing, j.gathering = true, false
 		lines, n, upto := j.buf, j.bufLines, j.appended
 		j.buf, j.bufLines = j.spare[:0], 0
 		j.mu.Unlock()
-		err := j.write(lines)
+		err := j.write(lines, sync)
 		j.mu.Lock()
 		j.spare = lines[:0]
 		j.flushing = false
-		j.syncs++
+		if sync {
+			j.syncs++
+		}
 		if err != nil {
 			j.err = fmt.Errorf("jsonlstore: %s: %w", j.path, err)
 		} else {
-			j.synced = upto
+			j.written = upto
+			if sync {
+				j.synced = upto
+			}
 			j.off += int64(len(lines))
 			j.lines += n
 		}
-		// Another process waiting for the file gets it after each fsync:
+		// Another process waiting for the file gets it after each flush:
 		// the operations of this hold finish, and new ones wait for the
 		// next hold. A process alone keeps the hold.
 		if j.held && !j.yielding && j.lock.contended() {
@@ -322,14 +350,20 @@ func (j *journal) Commit(pos int64) error {
 		}
 		j.cond.Broadcast()
 	}
-	return nil
 }
 
-// write runs without j.mu; flushing keeps it the only writer in this
-// process, and the hold of the file lock the only one in any.
-func (j *journal) write(b []byte) error {
-	if _, err := j.f.WriteAt(b, j.off); err != nil {
-		return err
+// write writes b at the end of the file, and syncs the file when sync is
+// set, which makes every line written before durable. It runs without j.mu;
+// flushing keeps it the only writer in this process, and the hold of the
+// file lock the only one in any.
+func (j *journal) write(b []byte, sync bool) error {
+	if len(b) > 0 {
+		if _, err := j.f.WriteAt(b, j.off); err != nil {
+			return err
+		}
+	}
+	if !sync {
+		return nil
 	}
 	return j.f.Sync()
 }
@@ -381,7 +415,7 @@ func (j *journal) compact(records iter.Seq[memstore.Record]) error {
 	old := j.f
 	j.f, j.off, j.lines = tmp, size, lines
 	j.buf, j.bufLines = j.buf[:0], 0
-	j.synced = j.appended
+	j.written, j.synced = j.appended, j.appended
 	if err != nil && dirErr == nil {
 		dirErr = err
 	}
