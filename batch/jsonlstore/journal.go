@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
@@ -19,11 +20,12 @@ import (
 
 // journal is the memstore.Journal behind a Store: it appends encoded records to
 // the file and syncs them with group commit. Append only queues a line;
-// the first Commit that finds no write in flight becomes the leader, writes
-// everything queued so far with one write and one fsync, and wakes the
-// others, whose lines were in the same batch or are taken by the next
-// leader. Under load each fsync thus covers every change made while the
-// previous one ran.
+// a Commit that finds no write in flight, and every other operation of the
+// process waiting in Commit or gone, becomes the leader, writes everything
+// queued so far with one write and one fsync, and wakes the others, whose
+// lines were in the same batch or are taken by the next leader. Under load
+// each fsync thus covers every change made while the previous one ran, and
+// those of the operations it acknowledged that come straight back.
 //
 // Several processes may share the file. Every method of the Store runs in a
 // hold of the file lock (enter, leave): the first operation of a hold takes
@@ -59,15 +61,15 @@ type journal struct {
 	closed   bool
 	syncs    int64 // fsyncs of appended lines, for benchmarks
 
-	held       bool  // this process holds the file lock
-	acquiring  bool  // an operation is taking the lock and catching up
-	yielding   bool  // another process waits: admit no operation until the lock is handed over
-	handoff    bool  // the last hold ended for a waiting process; let it go first
-	active     int   // operations in the current hold
-	committing int   // operations waiting in Commit
-	waiting    int   // operations waiting in enter
-	gathering  bool  // no fsync yet in this hold
-	holds      int64 // holds begun, for tests
+	held      bool          // this process holds the file lock
+	acquiring bool          // an operation is taking the lock and catching up
+	yielding  bool          // another process waits: admit no operation until the lock is handed over
+	handoff   bool          // the last hold ended for a waiting process; let it go first
+	active    int           // operations in the current hold
+	waits     []*commitWait // Commit calls waiting for their records to be written or synced
+	waiting   int           // operations waiting in enter
+	gathering bool          // no fsync yet in this hold
+	holds     int64         // holds begun, for tests
 }
 
 func newJournal(path string, f *os.File, lock *fileLock, log *slog.Logger) *journal {
@@ -283,6 +285,19 @@ func (j *journal) Append(r memstore.Record) (int64, error) {
 	return j.appended, nil
 }
 
+// commitWait is a Commit call waiting until the records up to pos are
+// written and those up to durable synced.
+type commitWait struct{ pos, durable int64 }
+
+func (j *journal) met(w *commitWait) bool { return j.synced >= w.durable && j.written >= w.pos }
+
+// dropWait takes w off the waits when it is still there.
+func (j *journal) dropWait(w *commitWait) {
+	if i := slices.Index(j.waits, w); i >= 0 {
+		j.waits = slices.Delete(j.waits, i, i+1)
+	}
+}
+
 // Commit implements memstore.Journal. A delivery lease is written but not
 // synced on its own: the next change's fsync carries it. Written is all the
 // lease needs to keep other processes from claiming the job, since they read
@@ -294,25 +309,29 @@ func (j *journal) Append(r memstore.Record) (int64, error) {
 func (j *journal) Commit(pos int64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.committing++
-	defer func() { j.committing-- }()
-	for {
-		// mustSync may lie beyond pos (others appended since); then every
-		// record up to pos is synced, leases included.
-		durable := min(pos, j.mustSync)
-		if j.synced >= durable && j.written >= pos {
-			return nil
-		}
+	// Every record after mustSync is a lease, so durable is exact; when
+	// mustSync lies beyond pos (others appended since), every record up to
+	// pos is synced, leases included.
+	w := &commitWait{pos: pos, durable: min(pos, j.mustSync)}
+	if j.met(w) {
+		return nil
+	}
+	j.waits = append(j.waits, w)
+	defer j.dropWait(w)
+	for !j.met(w) {
 		if j.err != nil {
 			return j.err
 		}
-		// The first leader of a hold waits for the hold's other operations,
-		// and those about to join it, to queue their lines (they decide in
-		// memory, in microseconds), so that the fsync carries them all
-		// rather than one; a hold that follows another process's is often
-		// one fsync long. Later leaders go at once, as a process alone
-		// does: the next batch gathers while an fsync runs.
-		if j.flushing || j.held && j.gathering && (j.committing < j.active || !j.yielding && j.waiting > 0) {
+		// A leader waits until every operation of the hold is waiting
+		// here with its lines queued, or has left: those deciding queue
+		// theirs in microseconds (they work in memory), and an operation
+		// the last fsync acknowledged often comes straight back with its
+		// next change, so the fsync carries them all rather than one. The
+		// first leader of a hold also waits for operations about to join
+		// it, since a hold that follows another process's is often one
+		// fsync long. Commit calls outside any operation (Close's) count
+		// among the waits, which can only make a leader go early.
+		if j.flushing || j.held && (j.active > len(j.waits) || j.gathering && !j.yielding && j.waiting > 0) {
 			j.cond.Wait()
 			continue
 		}
@@ -320,7 +339,7 @@ func (j *journal) Commit(pos int64) error {
 		// operation needs it: a claim whose leases are all it waits for
 		// only writes, and the changes it wrote wait for the next leader's
 		// fsync.
-		sync := j.synced < durable
+		sync := j.synced < w.durable
 		j.flushing, j.gathering = true, false
 		lines, n, upto := j.buf, j.bufLines, j.appended
 		j.buf, j.bufLines = j.spare[:0], 0
@@ -341,6 +360,9 @@ func (j *journal) Commit(pos int64) error {
 			}
 			j.off += int64(len(lines))
 			j.lines += n
+			// The calls this flush satisfied no longer count as waiting,
+			// though they have yet to wake.
+			j.waits = slices.DeleteFunc(j.waits, j.met)
 		}
 		// Another process waiting for the file gets it after each flush:
 		// the operations of this hold finish, and new ones wait for the
@@ -350,6 +372,7 @@ func (j *journal) Commit(pos int64) error {
 		}
 		j.cond.Broadcast()
 	}
+	return nil
 }
 
 // write writes b at the end of the file, and syncs the file when sync is

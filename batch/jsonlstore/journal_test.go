@@ -138,3 +138,48 @@ func TestLeaseWrittenNotSynced(t *testing.T) {
 		t.Errorf("after recording the delivery: %d more syncs, synced %d of %d records; want one, all", syncs-before, synced, appended)
 	}
 }
+
+// TestGroupCommitWaitsForDeciding: a leader waits for the operations of the
+// hold that have not queued their change yet, so that one fsync carries
+// theirs too, even after the hold's first fsync.
+func TestGroupCommitWaitsForDeciding(t *testing.T) {
+	s := openInternal(t)
+	ctx := t.Context()
+	j := s.journal
+	apply := func(id string) {
+		if _, err := s.mem.Apply(ctx, creativeai.Generation{ID: id, Status: creativeai.StatusCompleted}); err != nil {
+			t.Error(err)
+		}
+	}
+	// An operation of this test's own, which first commits a change alone.
+	if err := j.enter(ctx); err != nil {
+		t.Fatal(err)
+	}
+	apply("vgen_0")
+	_, _, before := j.counts()
+
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := s.Apply(ctx, creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusCompleted}); err != nil {
+			t.Error(err)
+		}
+	})
+	for {
+		j.mu.Lock()
+		queued := j.appended == 2 && len(j.waits) == 1
+		j.mu.Unlock()
+		if queued {
+			break
+		}
+		runtime.Gosched()
+	}
+	if _, _, syncs := j.counts(); syncs != before {
+		t.Fatalf("%d fsyncs while an operation of the hold was still deciding; want none", syncs-before)
+	}
+	apply("vgen_2")
+	j.leave()
+	wg.Wait()
+	if appended, synced, syncs := j.counts(); syncs != before+1 || synced != appended {
+		t.Errorf("appended %d, synced %d with %d fsyncs; want both changes with one", appended, synced, syncs-before)
+	}
+}
