@@ -335,11 +335,11 @@ func (j *journal) Commit(pos int64) error {
 			j.cond.Wait()
 			continue
 		}
-		// The leader writes every queued line, and syncs when its own
-		// operation needs it: a claim whose leases are all it waits for
-		// only writes, and the changes it wrote wait for the next leader's
-		// fsync.
-		sync := j.synced < w.durable
+		// The leader writes every queued line, and syncs unless all that
+		// is not durable yet is leases: a claim alone only writes, while a
+		// claim that finds changes queued syncs them with its leases, so
+		// that they need not wait for another leader.
+		sync := j.synced < j.mustSync
 		j.flushing, j.gathering = true, false
 		lines, n, upto := j.buf, j.bufLines, j.appended
 		j.buf, j.bufLines = j.spare[:0], 0
