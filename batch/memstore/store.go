@@ -72,9 +72,9 @@ type Journal interface {
 	// may leave a Lease record to be made durable with the next record
 	// that is not one, as long as every store sharing the journal can read
 	// it when Commit returns: a lease lost in a crash only lets its job be
-	// claimed sooner. An error means
-	// the record may be lost; the journal should then fail every later
-	// Commit too, since the store's memory is ahead of its journal.
+	// claimed sooner. An error means the record may be lost; the journal
+	// should then fail every later Commit too, since the store's memory is
+	// ahead of its journal.
 	Commit(pos int64) error
 }
 
