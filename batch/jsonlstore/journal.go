@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
@@ -19,11 +20,12 @@ import (
 
 // journal is the memstore.Journal behind a Store: it appends encoded records to
 // the file and syncs them with group commit. Append only queues a line;
-// the first Commit that finds no write in flight becomes the leader, writes
-// everything queued so far with one write and one fsync, and wakes the
-// others, whose lines were in the same batch or are taken by the next
-// leader. Under load each fsync thus covers every change made while the
-// previous one ran.
+// a Commit that finds no write in flight, and every other operation of the
+// process waiting in Commit or gone, becomes the leader, writes everything
+// queued so far with one write and one fsync, and wakes the others, whose
+// lines were in the same batch or are taken by the next leader. Under load
+// each fsync thus covers every change made while the previous one ran, and
+// those of the operations it acknowledged that come straight back.
 //
 // Several processes may share the file. Every method of the Store runs in a
 // hold of the file lock (enter, leave): the first operation of a hold takes
@@ -49,22 +51,25 @@ type journal struct {
 	bufLines int       // lines in buf
 	spare    []byte    // the previous batch's buffer, for reuse
 	enc      bytes.Buffer
-	appended int64 // position of the last queued record
-	synced   int64 // position of the last durable record
+	rd       *bufio.Reader // reads other processes' lines (catchUp)
+	appended int64         // position of the last queued record
+	written  int64         // position of the last record written to the file
+	synced   int64         // position of the last durable record
+	mustSync int64         // position of the last queued record that is not a lease
 	flushing bool
 	err      error // sticky: once a write fails, memory is ahead of the file
 	closed   bool
 	syncs    int64 // fsyncs of appended lines, for benchmarks
 
-	held       bool  // this process holds the file lock
-	acquiring  bool  // an operation is taking the lock and catching up
-	yielding   bool  // another process waits: admit no operation until the lock is handed over
-	handoff    bool  // the last hold ended for a waiting process; let it go first
-	active     int   // operations in the current hold
-	committing int   // operations waiting in Commit
-	waiting    int   // operations waiting in enter
-	gathering  bool  // no fsync yet in this hold
-	holds      int64 // holds begun, for tests
+	held      bool          // this process holds the file lock
+	acquiring bool          // an operation is taking the lock and catching up
+	yielding  bool          // another process waits: admit no operation until the lock is handed over
+	handoff   bool          // the last hold ended for a waiting process; let it go first
+	active    int           // operations in the current hold
+	waits     []*commitWait // Commit calls waiting for their records to be written or synced
+	waiting   int           // operations waiting in enter
+	gathering bool          // no fsync yet in this hold
+	holds     int64         // holds begun, for tests
 }
 
 func newJournal(path string, f *os.File, lock *fileLock, log *slog.Logger) *journal {
@@ -188,7 +193,16 @@ func (j *journal) catchUp() error {
 // mid-line, never acknowledged) and ending a whole but unterminated last
 // line, so that appended lines start on a line of their own.
 func (j *journal) read(size int64) error {
-	r := bufio.NewReaderSize(io.NewSectionReader(j.f, j.off, size-j.off), 1<<16)
+	// One reader serves every catch-up: a process sharing the file catches
+	// up at each hold, and a fresh 64 KiB buffer each time is what it would
+	// mostly spend on.
+	section := io.NewSectionReader(j.f, j.off, size-j.off)
+	if j.rd == nil {
+		j.rd = bufio.NewReaderSize(section, 1<<16)
+	} else {
+		j.rd.Reset(section)
+	}
+	r := j.rd
 	end, n := j.off, j.lines
 	unterminated := false
 	for {
@@ -265,46 +279,92 @@ func (j *journal) Append(r memstore.Record) (int64, error) {
 	j.buf = append(j.buf, j.enc.Bytes()...)
 	j.bufLines++
 	j.appended++
+	if r.Lease == nil {
+		j.mustSync = j.appended
+	}
 	return j.appended, nil
 }
 
-// Commit implements memstore.Journal.
+// commitWait is a Commit call waiting until the records up to pos are
+// written and those up to durable synced.
+type commitWait struct{ pos, durable int64 }
+
+func (j *journal) met(w *commitWait) bool { return j.synced >= w.durable && j.written >= w.pos }
+
+// dropWait takes w off the waits when it is still there.
+func (j *journal) dropWait(w *commitWait) {
+	if i := slices.Index(j.waits, w); i >= 0 {
+		j.waits = slices.Delete(j.waits, i, i+1)
+	}
+}
+
+// Commit implements memstore.Journal. A delivery lease is written but not
+// synced on its own: the next change's fsync carries it. Written is all the
+// lease needs to keep other processes from claiming the job, since they read
+// the file only after this process releases the lock, and a process killed
+// leaves its written lines to the kernel. Only a crash of the machine can
+// lose it, and that ends every delivery the lease was guarding, and every
+// process, so the first Store to open the file again is alone and ends the
+// leases in it anyway (see Open).
 func (j *journal) Commit(pos int64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.committing++
-	defer func() { j.committing-- }()
-	for j.synced < pos {
+	// Every record after mustSync is a lease, so durable is exact; when
+	// mustSync lies beyond pos (others appended since), every record up to
+	// pos is synced, leases included.
+	w := &commitWait{pos: pos, durable: min(pos, j.mustSync)}
+	if j.met(w) {
+		return nil
+	}
+	j.waits = append(j.waits, w)
+	defer j.dropWait(w)
+	for !j.met(w) {
 		if j.err != nil {
 			return j.err
 		}
-		// The first leader of a hold waits for the hold's other operations,
-		// and those about to join it, to queue their lines (they decide in
-		// memory, in microseconds), so that the fsync carries them all
-		// rather than one; a hold that follows another process's is often
-		// one fsync long. Later leaders go at once, as a process alone
-		// does: the next batch gathers while an fsync runs.
-		if j.flushing || j.held && j.gathering && (j.committing < j.active || !j.yielding && j.waiting > 0) {
+		// A leader waits until every operation of the hold is waiting
+		// here with its lines queued, or has left: those deciding queue
+		// theirs in microseconds (they work in memory), and an operation
+		// the last fsync acknowledged often comes straight back with its
+		// next change, so the fsync carries them all rather than one. The
+		// first leader of a hold also waits for operations about to join
+		// it, since a hold that follows another process's is often one
+		// fsync long. Commit calls outside any operation (Close's) count
+		// among the waits, which can only make a leader go early.
+		if j.flushing || j.held && (j.active > len(j.waits) || j.gathering && !j.yielding && j.waiting > 0) {
 			j.cond.Wait()
 			continue
 		}
+		// The leader writes every queued line, and syncs unless all that
+		// is not durable yet is leases: a claim alone only writes, while a
+		// claim that finds changes queued syncs them with its leases, so
+		// that they need not wait for another leader.
+		sync := j.synced < j.mustSync
 		j.flushing, j.gathering = true, false
 		lines, n, upto := j.buf, j.bufLines, j.appended
 		j.buf, j.bufLines = j.spare[:0], 0
 		j.mu.Unlock()
-		err := j.write(lines)
+		err := j.write(lines, sync)
 		j.mu.Lock()
 		j.spare = lines[:0]
 		j.flushing = false
-		j.syncs++
+		if sync {
+			j.syncs++
+		}
 		if err != nil {
 			j.err = fmt.Errorf("jsonlstore: %s: %w", j.path, err)
 		} else {
-			j.synced = upto
+			j.written = upto
+			if sync {
+				j.synced = upto
+			}
 			j.off += int64(len(lines))
 			j.lines += n
+			// The calls this flush satisfied no longer count as waiting,
+			// though they have yet to wake.
+			j.waits = slices.DeleteFunc(j.waits, j.met)
 		}
-		// Another process waiting for the file gets it after each fsync:
+		// Another process waiting for the file gets it after each flush:
 		// the operations of this hold finish, and new ones wait for the
 		// next hold. A process alone keeps the hold.
 		if j.held && !j.yielding && j.lock.contended() {
@@ -315,11 +375,18 @@ func (j *journal) Commit(pos int64) error {
 	return nil
 }
 
-// write runs without j.mu; flushing keeps it the only writer in this
-// process, and the hold of the file lock the only one in any.
-func (j *journal) write(b []byte) error {
-	if _, err := j.f.WriteAt(b, j.off); err != nil {
-		return err
+// write writes b at the end of the file, and syncs the file when sync is
+// set, which makes every line written before durable. It runs without j.mu;
+// flushing keeps it the only writer in this process, and the hold of the
+// file lock the only one in any.
+func (j *journal) write(b []byte, sync bool) error {
+	if len(b) > 0 {
+		if _, err := j.f.WriteAt(b, j.off); err != nil {
+			return err
+		}
+	}
+	if !sync {
+		return nil
 	}
 	return j.f.Sync()
 }
@@ -371,7 +438,7 @@ func (j *journal) compact(records iter.Seq[memstore.Record]) error {
 	old := j.f
 	j.f, j.off, j.lines = tmp, size, lines
 	j.buf, j.bufLines = j.buf[:0], 0
-	j.synced = j.appended
+	j.written, j.synced = j.appended, j.appended
 	if err != nil && dirErr == nil {
 		dirErr = err
 	}

@@ -3,12 +3,16 @@ package jsonlstore
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
+	"github.com/creativeai-run/catalogvideo/batch/storetest"
 
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
@@ -101,5 +105,81 @@ func TestWriteFailureIsSticky(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, "a"); !errors.Is(err, jobs.ErrClosed) {
 		t.Errorf("Get after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestLeaseWrittenNotSynced: a claim writes its lease line, where other
+// processes read it, without an fsync of its own; the next change's fsync
+// makes it durable.
+func TestLeaseWrittenNotSynced(t *testing.T) {
+	s := openInternal(t)
+	ctx := t.Context()
+	job := storetest.CompletedJob(t, s, "SKU-1", "shopify-pdp")
+	_, _, before := s.journal.counts()
+	claimed, err := s.ClaimDeliveries(ctx, jobs.Claim{Owner: "a/0", Limit: 1, Lease: time.Hour})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %d jobs, %v", len(claimed), err)
+	}
+	appended, synced, syncs := s.journal.counts()
+	if syncs != before || synced != appended-1 {
+		t.Errorf("after the claim: %d more syncs, synced %d of %d records; want none, all but the lease", syncs-before, synced, appended)
+	}
+	b, err := os.ReadFile(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); !strings.Contains(lines[len(lines)-1], `"delivery_lease":{"key":"SKU-1#k","owner":"a/0"`) {
+		t.Errorf("last line of the file after the claim: %s; want the lease", lines[len(lines)-1])
+	}
+	if _, err := s.RecordDelivery(ctx, job.Key, jobs.DeliveryResult{Owner: "a/0", State: jobs.DeliveryDelivered, Ref: "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	if appended, synced, syncs := s.journal.counts(); syncs != before+1 || synced != appended {
+		t.Errorf("after recording the delivery: %d more syncs, synced %d of %d records; want one, all", syncs-before, synced, appended)
+	}
+}
+
+// TestGroupCommitWaitsForDeciding: a leader waits for the operations of the
+// hold that have not queued their change yet, so that one fsync carries
+// theirs too, even after the hold's first fsync.
+func TestGroupCommitWaitsForDeciding(t *testing.T) {
+	s := openInternal(t)
+	ctx := t.Context()
+	j := s.journal
+	apply := func(id string) {
+		if _, err := s.mem.Apply(ctx, creativeai.Generation{ID: id, Status: creativeai.StatusCompleted}); err != nil {
+			t.Error(err)
+		}
+	}
+	// An operation of this test's own, which first commits a change alone.
+	if err := j.enter(ctx); err != nil {
+		t.Fatal(err)
+	}
+	apply("vgen_0")
+	_, _, before := j.counts()
+
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := s.Apply(ctx, creativeai.Generation{ID: "vgen_1", Status: creativeai.StatusCompleted}); err != nil {
+			t.Error(err)
+		}
+	})
+	for {
+		j.mu.Lock()
+		queued := j.appended == 2 && len(j.waits) == 1
+		j.mu.Unlock()
+		if queued {
+			break
+		}
+		runtime.Gosched()
+	}
+	if _, _, syncs := j.counts(); syncs != before {
+		t.Fatalf("%d fsyncs while an operation of the hold was still deciding; want none", syncs-before)
+	}
+	apply("vgen_2")
+	j.leave()
+	wg.Wait()
+	if appended, synced, syncs := j.counts(); syncs != before+1 || synced != appended {
+		t.Errorf("appended %d, synced %d with %d fsyncs; want both changes with one", appended, synced, syncs-before)
 	}
 }

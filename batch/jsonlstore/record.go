@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
 	"github.com/creativeai-run/catalogvideo/batch/memstore"
@@ -101,13 +103,10 @@ func decodeLine(line []byte) (memstore.Record, error) {
 	if j.Key == "" {
 		return memstore.Record{}, errors.New("job has neither key nor sku")
 	}
-	// Reuse the service's lenient reading of these two fields, since the
-	// script copied them from events as they came.
-	var lenient creativeai.Generation
-	if err := json.Unmarshal(fmt.Appendf(nil, `{"completed_at":%s,"error":%s}`, orNull(w.CompletedAt), orNull(w.Error)), &lenient); err != nil {
+	var err error
+	if j.CompletedAt, j.Error, err = readLenient(w.CompletedAt, w.Error); err != nil {
 		return memstore.Record{}, err
 	}
-	j.CompletedAt, j.Error = lenient.CompletedAt, lenient.Error
 	switch {
 	case j.Status == "":
 		j.Status = jobs.StatusPending
@@ -120,6 +119,63 @@ func decodeLine(line []byte) (memstore.Record, error) {
 		j.Status = jobs.StatusPending
 	}
 	return memstore.Record{Job: &j}, nil
+}
+
+// readLenient reads completed_at and error. The lines this package writes
+// hold an RFC 3339 time and a plain string, which are read directly; any
+// other shape (a script's line: Unix seconds, an error object) goes through
+// the service's lenient reading, since the script copied these fields from
+// events as they came.
+func readLenient(completedAt, errText json.RawMessage) (time.Time, string, error) {
+	t, tok := plainTime(completedAt)
+	e, eok := plainString(errText)
+	if tok && eok {
+		return t, e, nil
+	}
+	return readService(completedAt, errText)
+}
+
+// readService reads completed_at and error as the creativeai package reads
+// the service's events.
+func readService(completedAt, errText json.RawMessage) (time.Time, string, error) {
+	var lenient creativeai.Generation
+	if err := json.Unmarshal(fmt.Appendf(nil, `{"completed_at":%s,"error":%s}`, orNull(completedAt), orNull(errText)), &lenient); err != nil {
+		return time.Time{}, "", err
+	}
+	return lenient.CompletedAt, lenient.Error, nil
+}
+
+// plainTime reads raw when it is absent, null or a JSON string without
+// escapes holding an RFC 3339 time (or only spaces), as the lenient reading
+// would; ok is false for anything else.
+func plainTime(raw json.RawMessage) (t time.Time, ok bool) {
+	s, ok := plainString(raw)
+	if !ok {
+		return time.Time{}, false
+	}
+	if s = strings.TrimSpace(s); s == "" {
+		return time.Time{}, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
+}
+
+// plainString reads raw when it is absent, null or a JSON string without
+// escapes in valid UTF-8, whose text is then the bytes between the quotes;
+// ok is false for anything else. raw has been checked as JSON.
+func plainString(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return "", true
+	case len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"':
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') >= 0 || !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
 }
 
 func orNull(raw json.RawMessage) []byte {

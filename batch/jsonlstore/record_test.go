@@ -2,6 +2,7 @@ package jsonlstore
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -101,4 +102,31 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// FuzzReadLenient checks the direct reading of completed_at and error
+// against the service's lenient one it stands in for.
+func FuzzReadLenient(f *testing.F) {
+	for _, seed := range [][2]string{
+		{`"2026-03-11T08:44:03Z"`, `null`}, {``, ``}, {`"2026-03-11T08:44:03.5+02:00"`, `"HTTP 500"`},
+		{`" 2026-03-11T08:44:03Z "`, `""`}, {`"1773218643"`, `{"code":"x"}`}, {`1773218643.25`, `"caf\u00e9"`},
+		{`"  "`, `"\"quoted\""`}, {`null`, `"\xff"`}, {`"2026-13-11T08:44:03Z"`, `12`},
+	} {
+		f.Add([]byte(seed[0]), []byte(seed[1]))
+	}
+	f.Fuzz(func(t *testing.T, completedAt, errText []byte) {
+		for _, raw := range [][]byte{completedAt, errText} {
+			if len(bytes.TrimSpace(raw)) > 0 && !json.Valid(raw) {
+				return // the line would not have parsed
+			}
+		}
+		wantT, wantE, werr := readService(completedAt, errText)
+		gotT, gotE, err := readLenient(completedAt, errText)
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("error %v, the service's reading %v", err, werr)
+		}
+		if !gotT.Equal(wantT) || gotT.String() != wantT.String() || gotE != wantE {
+			t.Fatalf("read (%v, %q), the service's reading (%v, %q)", gotT, gotE, wantT, wantE)
+		}
+	})
 }

@@ -36,11 +36,15 @@
 // for the lines other processes sharing the file appended since.
 // Every change is written and fsynced before the method that made it
 // returns; changes made concurrently share one write and one fsync (group
-// commit), so many appliers cost little more than one. A crash can leave
-// only the last line torn: Open logs it, skips it, and cuts it off before
-// appending. Any other line that does not parse makes Open fail with the
-// file name and line number, since skipping it could lose an acknowledged
-// update.
+// commit), so many appliers cost little more than one. A delivery lease
+// line is only written before ClaimDeliveries returns, which is all other
+// processes need to see it, and is made durable by the next fsync: a crash
+// of the machine that loses it has ended the delivery it guarded too, and
+// the first Store to open the file afterwards ends every lease in it
+// anyway (see Sharing the file). A crash can leave only the last line torn:
+// Open logs it, skips it, and cuts it off before appending. Any other line
+// that does not parse makes Open fail with the file name and line number,
+// since skipping it could lose an acknowledged update.
 //
 // # Sharing the file
 //

@@ -68,9 +68,13 @@ type Journal interface {
 	// store calls Append with its lock held, so Append must not wait for
 	// I/O. When Append fails the change is dropped.
 	Append(r Record) (pos int64, err error)
-	// Commit returns once every record up to pos is durable. An error means
-	// the record may be lost; the journal should then fail every later
-	// Commit too, since the store's memory is ahead of its journal.
+	// Commit returns once every record up to pos is durable. A journal
+	// may leave a Lease record to be made durable with the next record
+	// that is not one, as long as every store sharing the journal can read
+	// it when Commit returns: a lease lost in a crash only lets its job be
+	// claimed sooner. An error means the record may be lost; the journal
+	// should then fail every later Commit too, since the store's memory is
+	// ahead of its journal.
 	Commit(pos int64) error
 }
 

@@ -470,7 +470,12 @@ func deliverConfig(o *options, env cli.Env, store jobs.Store, metrics *consoleme
 			cli.EnvShopifyStore + " and " + cli.EnvShopifyToken + " set delivers them")
 	}
 	policy := backoff.Policy{Initial: o.deliveryBackoff, Max: max(time.Hour, o.deliveryBackoff)}
-	sinks := cli.Sinks(pub, &cli.AdPipelineSink{})
+	// The workers download each video from the output host (one CDN), and
+	// the default transport keeps two idle connections per host: keep one
+	// per worker, or the others dial and close a connection per video.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = max(o.workers, transport.MaxIdleConnsPerHost)
+	sinks := cli.Sinks(pub, &cli.AdPipelineSink{Client: &http.Client{Transport: transport}})
 	var review []string
 	for _, surface := range o.review {
 		// A surface this server has no sink for is never claimed here, so

@@ -66,7 +66,9 @@ func (s *AdPipelineSink) Deliver(ctx context.Context, job jobs.Job) (string, err
 	if n < 8 || string(head[4:8]) != "ftyp" {
 		return "", outbox.Permanent(errors.New("downloaded file is not an MP4 (no ftyp box)"))
 	}
-	rest, err := io.Copy(h, io.LimitReader(body, limit-int64(n)+1))
+	buf := copyBuffers.Get().(*[]byte)
+	rest, err := io.CopyBuffer(h, io.LimitReader(body, limit-int64(n)+1), *buf)
+	copyBuffers.Put(buf)
 	if err != nil {
 		return "", fmt.Errorf("download video: %w", err)
 	}
@@ -82,6 +84,10 @@ func (s *AdPipelineSink) Deliver(ctx context.Context, job jobs.Job) (string, err
 	s.mu.Unlock()
 	return fmt.Sprintf("ads:%d-bytes:sha256:%s", size, hex.EncodeToString(h.Sum(nil))[:16]), nil
 }
+
+// copyBuffers hold the buffers downloads are read through, so that a
+// delivery does not allocate (and clear) io.Copy's 32 KiB each time.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // Received returns the size of each video handed over, by job key.
 func (s *AdPipelineSink) Received() map[string]int64 {
