@@ -56,7 +56,7 @@
 // At catalog scale the limit is Shopify's cost bucket, so the publisher
 // works jobs in batches (PublishBatch): one productVariants lookup per 50
 // SKUs (answers are cached for WithSKUCacheTTL, so a retried delivery does
-// not look up again), one duplicate check per 25 products
+// not look up again), one duplicate check per 10 products
 // (nodes(ids:) with each product's newest videos), one stagedUploadsCreate
 // per 10 files, one productUpdate per video that reads back only the
 // newest video, and status polls of up to 50 videos per nodes(ids:) call,
@@ -118,7 +118,16 @@
 // still queued or in flight, and refills at restoreRate less what other
 // processes on the same store are seen to take (the shortfall between the
 // level an answer reports and what this client's own spending explains),
-// so two servers sharing a store pace to one bucket. Waits carry random
+// so two servers sharing a store pace to one bucket; never below half of
+// restoreRate, so that neither is starved by the other. Answers to
+// concurrent requests arrive in any order: one overtaken by the answer to
+// a later request does not set the model back to its older level. With
+// others on the bucket a request also leaves room for the dearest request
+// seen, since they send whole requests, not their average rate. A paced
+// request's wait moves as answers to other requests arrive: it ends sooner
+// when the bucket proves richer than the model (a request charged less
+// than it asked for) once this client's queued requests are all paid for,
+// and later when others drew more than estimated. Waits carry random
 // jitter (WithPacingJitter) so processes do not send in lockstep. A
 // THROTTLED answer (HTTP 200) is retried after
 // (requested − available) / restoreRate seconds plus jitter, HTTP 429 and

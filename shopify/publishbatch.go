@@ -19,7 +19,11 @@ const (
 	// productsPerCheck is how many products one duplicate check reads
 	// (nodes(ids:)); checkPageSize is how many of each product's newest
 	// videos it reads. A product with more videos is paged through alone.
-	productsPerCheck = 25
+	// A check requests 10 points per product and is charged about 3, so
+	// 10 products ask for 100 points: with more, a check waited for the
+	// bucket to climb while others' requests kept it low (productsPerCheck
+	// 25 asked for 250), which held back the requests paced behind it.
+	productsPerCheck = 10
 	checkPageSize    = 3
 	// uploadsPerStage is how many files one stagedUploadsCreate asks
 	// targets for; their downloads are open at the same time.
@@ -62,7 +66,7 @@ func (b *batchJob) fail(err error) {
 // PublishBatch publishes several videos together, spending fewer cost
 // points per video than publishing them one by one: one productVariants
 // lookup per 50 SKUs (answers are cached, so a retried job does not look
-// its SKU up again), one duplicate check per 25 products (nodes(ids:)),
+// its SKU up again), one duplicate check per 10 products (nodes(ids:)),
 // one stagedUploadsCreate per 10 files, one productUpdate per video (which
 // reads back only the newest video), and status polls of up to 50
 // processing videos per call (nodes(ids:)). The guarantees of PublishVideo

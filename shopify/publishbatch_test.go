@@ -45,10 +45,10 @@ func TestPublishBatch(t *testing.T) {
 	calls := func(f string) int { return after.Calls[f] - before.Calls[f] }
 	// The SKUs were cached by the first publish only for job 7; the rest
 	// take one lookup. 29 new videos: 3 stagings of up to 10, 29 attaches,
-	// 2 duplicate checks of up to 25 products and 2 polls of all of them;
+	// 3 duplicate checks of up to 10 products and 2 polls of all of them;
 	// the reused video's place in its gallery is read (1 call), the new
 	// ones are known to be last.
-	want := map[string]int{"productVariants": 1, "stagedUploadsCreate": 3, "productUpdate": 29, "nodes": 2 + 2 + 1, "product": 0}
+	want := map[string]int{"productVariants": 1, "stagedUploadsCreate": 3, "productUpdate": 29, "nodes": 3 + 2 + 1, "product": 0}
 	for f, n := range want {
 		if calls(f) != n {
 			t.Errorf("%s calls = %d, want %d", f, calls(f), n)

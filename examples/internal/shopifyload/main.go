@@ -39,8 +39,10 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -130,14 +132,17 @@ func run(o options) error {
 	start := time.Now()
 	var failed int
 	var took []float64
+	var byOp map[string]opCost
 	if o.procs == 1 {
-		failed = publish(o, srv.Client(), jobs)
+		var costs opCosts
+		failed = publish(o, srv.Client(shopify.WithCostObserver(costs.observe)), jobs)
+		byOp = costs.snapshot()
 	} else {
-		f, t, err := children(o, srv, jobs)
+		f, t, c, err := children(o, srv, jobs)
 		if err != nil {
 			return err
 		}
-		failed, took = f, t
+		failed, took, byOp = f, t, c
 	}
 	wall := time.Since(start)
 
@@ -159,6 +164,11 @@ func run(o options) error {
 	fmt.Printf("  bucket's limit        %.1f s ((%.0f points − %.0f) / %.0f per s)\n", limit, st.PointsDebited, o.bucket, o.rate)
 	if limit > 0 {
 		fmt.Printf("  time / limit          %.2f\n", shopifySecs/limit)
+	}
+	fmt.Printf("  by operation          calls, requested and actual points per call, THROTTLED\n")
+	for _, op := range slices.Sorted(maps.Keys(byOp)) {
+		c := byOp[op]
+		fmt.Printf("    %-28s %5d  %6.1f  %6.1f  %d\n", op, c.Calls, c.Requested/float64(max(1, c.Calls)), c.Actual/float64(max(1, c.Calls)), c.Throttled)
 	}
 	calls, _ := json.Marshal(st.Calls)
 	fmt.Printf("  calls by field        %s\n", calls)
@@ -242,28 +252,28 @@ func publish(o options, c *shopify.Client, jobs []shopify.VideoJob) int {
 // children runs two child processes, each publishing half of the jobs,
 // and returns how many jobs failed and how long each child took to publish
 // its half, in wall seconds.
-func children(o options, srv *shopifytest.Server, jobs []shopify.VideoJob) (int, []float64, error) {
+func children(o options, srv *shopifytest.Server, jobs []shopify.VideoJob) (int, []float64, map[string]opCost, error) {
 	f, err := os.CreateTemp("", "shopifyload-*.jsonl")
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer os.Remove(f.Name())
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
 	for _, j := range jobs {
 		if err := enc.Encode(j); err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 	}
 	if err := w.Flush(); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	if err := f.Close(); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	half := len(jobs) / 2
 	var cmds []*exec.Cmd
@@ -276,28 +286,30 @@ func children(o options, srv *shopifytest.Server, jobs []shopify.VideoJob) (int,
 		cmd.Stderr = os.Stderr
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		if err := cmd.Start(); err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		cmds = append(cmds, cmd)
 		outs[i] = json.NewDecoder(stdout)
 	}
 	failed := 0
 	var took []float64
+	var costs opCosts
 	for i, cmd := range cmds {
 		var res childResult
 		if err := outs[i].Decode(&res); err != nil {
-			return 0, nil, fmt.Errorf("child %d: reading its result: %w", i, err)
+			return 0, nil, nil, fmt.Errorf("child %d: reading its result: %w", i, err)
 		}
 		if err := cmd.Wait(); err != nil {
-			return 0, nil, fmt.Errorf("child %d: %w", i, err)
+			return 0, nil, nil, fmt.Errorf("child %d: %w", i, err)
 		}
 		failed += res.Failed
 		took = append(took, res.Seconds)
+		costs.add(res.Costs)
 	}
-	return failed, took, nil
+	return failed, took, costs.snapshot(), nil
 }
 
 // childResult is what a child prints on stdout.
@@ -305,6 +317,48 @@ type childResult struct {
 	Failed int `json:"failed"`
 	// Seconds is how long its publishing took, in wall seconds.
 	Seconds float64 `json:"seconds"`
+	// Costs is what its client was told each operation cost.
+	Costs map[string]opCost `json:"costs"`
+}
+
+// opCost sums what Shopify reported for one operation's answers.
+type opCost struct {
+	Calls     int     `json:"calls"`
+	Requested float64 `json:"requested"`
+	Actual    float64 `json:"actual"`
+	Throttled int     `json:"throttled"`
+}
+
+// opCosts gathers shopify.CostReports by operation.
+type opCosts struct {
+	mu sync.Mutex
+	m  map[string]opCost
+}
+
+func (c *opCosts) observe(r shopify.CostReport) {
+	c.add(map[string]opCost{r.Operation: {Calls: 1, Requested: r.Requested, Actual: r.Actual, Throttled: map[bool]int{true: 1}[r.Throttled]}})
+}
+
+func (c *opCosts) add(m map[string]opCost) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]opCost)
+	}
+	for op, v := range m {
+		sum := c.m[op]
+		sum.Calls += v.Calls
+		sum.Requested += v.Requested
+		sum.Actual += v.Actual
+		sum.Throttled += v.Throttled
+		c.m[op] = sum
+	}
+}
+
+func (c *opCosts) snapshot() map[string]opCost {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.m)
 }
 
 func runChild(o options) error {
@@ -324,11 +378,12 @@ func runChild(o options) error {
 			jobs = append(jobs, j)
 		}
 	}
-	c, err := shopify.NewClient("", o.token, shopify.WithEndpoint(o.endpoint))
+	var costs opCosts
+	c, err := shopify.NewClient("", o.token, shopify.WithEndpoint(o.endpoint), shopify.WithCostObserver(costs.observe))
 	if err != nil {
 		return err
 	}
 	start := time.Now()
 	failed := publish(o, c, jobs)
-	return json.NewEncoder(os.Stdout).Encode(childResult{Failed: failed, Seconds: time.Since(start).Seconds()})
+	return json.NewEncoder(os.Stdout).Encode(childResult{Failed: failed, Seconds: time.Since(start).Seconds(), Costs: costs.snapshot()})
 }
