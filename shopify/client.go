@@ -429,7 +429,6 @@ func (c *Client) send(ctx context.Context, op, shape string, res reservation, bo
 	httpReq.Header.Set("User-Agent", userAgent)
 	httpReq.Header.Set("X-Shopify-Access-Token", c.token)
 
-	c.pacer.sending(&res)
 	start := c.clock.Now()
 	hr, err := c.httpClient.Do(httpReq)
 	if err != nil {

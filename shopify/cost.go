@@ -61,9 +61,6 @@ type pacer struct {
 	// an answer changes it. See adjust.
 	shift float64
 	moved chan struct{}
-	// sent numbers requests as they are sent; fresh is the number of the
-	// request whose answer last set the model (see observe).
-	sent, fresh uint64
 
 	// foreign is the estimated points per second other clients take;
 	// drift and driftSince accumulate evidence for it over a window.
@@ -97,7 +94,6 @@ type reservation struct {
 	probe bool    // the request that finds out the bucket
 	shift float64 // pacer.shift when its wait was last set
 	slack float64 // what of a poorer bucket its margin still absorbs
-	seq   uint64  // order of sending among this client's requests; 0 before
 }
 
 // probeWait is how long a request waits, while the bucket is unknown, for
@@ -170,8 +166,8 @@ func (p *pacer) margin() float64 {
 // model (a request charged less than it asked for, an answer after a
 // stretch with none) ends the wait that much sooner, which matters most
 // after a request never seen before was priced at the whole bucket and
-// came back cheap; but only once every request of this client's queue is
-// paid for, so woken requests do not go together. A bucket poorer than the model lengthens the wait only
+// came back cheap; with others on the bucket, only once every request of
+// this client's queue is paid for, so woken requests do not go together. A bucket poorer than the model lengthens the wait only
 // when others share it (another client drew faster than its estimated
 // rate, as when it starts up), beyond the margin the request was paced
 // with, so the request is not sent into a THROTTLED. Alone on the bucket
@@ -189,11 +185,11 @@ func (p *pacer) adjust(r *reservation, now time.Time) time.Duration {
 		return 0
 	}
 	if delta < 0 {
-		if p.level(now) < p.margin() {
-			// This client's queue is not paid for: requests woken
-			// together would reach Shopify together, ahead of the
-			// schedule that spreads them, and into others' requests. The
-			// gain is kept to offset later shortfalls.
+		if p.foreign > 0 && p.level(now) < p.margin() {
+			// Others share the bucket and this client's queue is not
+			// paid for: requests woken together would reach Shopify
+			// together, into the others' next requests. The gain is kept
+			// to offset later shortfalls.
 			return 0
 		}
 		r.shift = p.shift
@@ -353,18 +349,6 @@ func (p *pacer) level(now time.Time) float64 {
 	return min(p.max-p.pending, p.avail+elapsed*p.refill())
 }
 
-// sending numbers r as it is sent, so that observe can tell an answer that
-// overtook it.
-func (p *pacer) sending(r *reservation) {
-	if !p.enabled {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.sent++
-	r.seq = p.sent
-}
-
 // observe records the bucket Shopify reported with the answer to a request
 // of the given shape, and gives back the request's reservation.
 func (p *pacer) observe(shape string, r reservation, c *queryCost, now time.Time) {
@@ -390,24 +374,6 @@ func (p *pacer) observe(shape string, r reservation, c *queryCost, now time.Time
 	if c.ActualQueryCost != nil {
 		spent = *c.ActualQueryCost
 		p.dearest = max(p.dearest, spent)
-	}
-	if p.known && r.seq != 0 && r.seq < p.fresh {
-		// An answer to a request sent after this one set the model
-		// already: this level may be older than that one (answers to
-		// concurrent requests arrive in any order), and resetting from it
-		// would forget the later request's charge. Only the refund of this
-		// request's reservation counts, taking its charge as not in the
-		// later answer's level.
-		if refund := r.cost - spent; refund > 0 {
-			p.avail += refund
-			p.shift -= refund
-			close(p.moved)
-			p.moved = make(chan struct{})
-		}
-		return
-	}
-	if r.seq != 0 {
-		p.fresh = r.seq
 	}
 	p.learnForeign(ts, spent, now)
 	avail := ts.CurrentlyAvailable - p.pending

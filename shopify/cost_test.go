@@ -233,33 +233,6 @@ func TestPacerPacesToAtLeastHalfTheRefill(t *testing.T) {
 	}
 }
 
-// TestPacerIgnoresAnOvertakenAnswersLevel sends two requests; the answer
-// to the later one arrives first and sets the model, so the earlier one's
-// answer, which reports an older and higher level, only gives back the
-// part of its reservation it was not charged.
-func TestPacerIgnoresAnOvertakenAnswersLevel(t *testing.T) {
-	p := newPacer(true, 0)
-	p.observe("q", reservation{}, status(100, 1000), t0)
-	first, _ := reserve(t, p, "q", t0)
-	second, _ := reserve(t, p, "q", t0)
-	p.sending(&first)
-	p.sending(&second)
-	charged := func(level float64) *queryCost {
-		c := status(100, level)
-		actual := 40.0
-		c.ActualQueryCost = &actual
-		return c
-	}
-	p.observe("q", second, charged(920), t0) // both charged 40 by then
-	p.observe("q", first, charged(960), t0)  // only the first was
-	// Resetting from the older 960 would forget the second's charge. The
-	// model keeps 920 less the first's reservation (100, its charge taken
-	// as not yet in that level, to be safe), plus its refund (60).
-	if got := p.level(t0); got != 920-100+60 {
-		t.Errorf("level = %v, want 880 (the later answer's 920 less the overtaken request's 40)", got)
-	}
-}
-
 func TestPacerJitterLengthensWaits(t *testing.T) {
 	p := newPacer(true, 0.5)
 	p.observe("q", reservation{}, status(200, 100), t0)

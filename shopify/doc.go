@@ -119,16 +119,15 @@
 // processes on the same store are seen to take (the shortfall between the
 // level an answer reports and what this client's own spending explains),
 // so two servers sharing a store pace to one bucket; never below half of
-// restoreRate, so that neither is starved by the other. Answers to
-// concurrent requests arrive in any order: one overtaken by the answer to
-// a later request does not set the model back to its older level. With
-// others on the bucket a request also leaves room for the dearest request
-// seen, since they send whole requests, not their average rate. A paced
-// request's wait moves as answers to other requests arrive: it ends sooner
-// when the bucket proves richer than the model (a request charged less
-// than it asked for) once this client's queued requests are all paid for,
-// and later when others drew more than estimated. Waits carry random
-// jitter (WithPacingJitter) so processes do not send in lockstep. A
+// restoreRate, so that neither is starved by the other. With others on the
+// bucket a request also leaves room for the dearest request seen, since
+// they send whole requests, not their average rate. A paced request's wait
+// moves as answers to other requests arrive: it ends sooner when the
+// bucket proves richer than the model (a request charged less than it
+// asked for; with others on the bucket, once this client's queued requests
+// are all paid for), and later when others drew more than estimated.
+// Waits carry random jitter (WithPacingJitter) so processes do not send in
+// lockstep. A
 // THROTTLED answer (HTTP 200) is retried after
 // (requested − available) / restoreRate seconds plus jitter, HTTP 429 and
 // 5xx honouring Retry-After. MAX_COST_EXCEEDED fails at once with a
