@@ -254,13 +254,7 @@ func (p *Publisher) awaitBulkMutation(ctx context.Context, jobs []*batchJob, dea
 	}
 	p.bulkSeen = op.GetId()
 	p.checkBatch(ctx, jobs)
-	var rest []*batchJob
-	for _, b := range jobs {
-		if !b.done && b.item == nil {
-			rest = append(rest, b)
-		}
-	}
-	return rest, nil
+	return unattached(jobs), nil
 }
 
 // errBulkStillRunning is wrapped by waitBulk's error when the operation

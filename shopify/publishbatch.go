@@ -131,13 +131,7 @@ func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []Publish
 	p.resolveBatch(ctx, work)
 	p.checkBatch(ctx, work)
 	p.snapshotBatch(ctx, work)
-	var upload []*batchJob // not failed, and not on the product already
-	for _, b := range work {
-		if !b.done && b.item == nil {
-			upload = append(upload, b)
-		}
-	}
-	for chunk := range slices.Chunk(upload, uploadsPerStage) {
+	for chunk := range slices.Chunk(unattached(work), uploadsPerStage) {
 		p.uploadBatch(ctx, chunk)
 	}
 	p.attachBatch(ctx, work)
@@ -342,17 +336,24 @@ func (p *Publisher) uploadBatch(ctx context.Context, chunk []*batchJob) {
 	}
 }
 
+// unattached returns the jobs of work neither settled (failed, say) nor
+// with their video on the product already.
+func unattached(work []*batchJob) []*batchJob {
+	var rest []*batchJob
+	for _, b := range work {
+		if !b.done && b.item == nil {
+			rest = append(rest, b)
+		}
+	}
+	return rest
+}
+
 // attachBatch attaches the uploaded videos: with one bulk operation when
 // there are at least the bulk threshold of them and no bulk operation of
 // this Publisher is running, else (and for what the bulk operation left
 // undone) with one productUpdate each.
 func (p *Publisher) attachBatch(ctx context.Context, work []*batchJob) {
-	var todo []*batchJob
-	for _, b := range work {
-		if !b.done && b.item == nil {
-			todo = append(todo, b)
-		}
-	}
+	todo := unattached(work)
 	if p.bulkThreshold > 0 && len(todo) >= p.bulkThreshold && p.bulk.TryLock() {
 		todo = p.attachBulk(ctx, todo)
 		p.bulk.Unlock()

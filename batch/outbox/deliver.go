@@ -180,10 +180,9 @@ type Config struct {
 var defaultBackoff = backoff.Policy{Initial: 30 * time.Second, Max: time.Hour}
 
 type deliverer struct {
-	cfg      Config
-	log      *slog.Logger
-	surfaces []string            // the surfaces of Sinks; nil with a Fallback
-	review   map[string]struct{} // Config.Review
+	cfg    Config
+	log    *slog.Logger
+	review map[string]struct{} // Config.Review
 	// rounds are the claims a worker makes in each round, in order.
 	rounds []claimSpec
 	// batchSinks are the BatchSinks of Sinks by surface, when BatchSize is
@@ -234,14 +233,12 @@ func newDeliverer(cfg Config) (*deliverer, error) {
 		cfg.Owner = defaultOwner()
 	}
 	d := &deliverer{cfg: cfg, log: logx.OrDiscard(cfg.Logger)}
-	if cfg.Fallback == nil {
-		if len(cfg.Sinks) == 0 {
-			return nil, errors.New("outbox: Config has no Sinks and no Fallback, so nothing can be delivered")
-		}
-		d.surfaces = slices.Sorted(maps.Keys(cfg.Sinks))
+	if cfg.Fallback == nil && len(cfg.Sinks) == 0 {
+		return nil, errors.New("outbox: Config has no Sinks and no Fallback, so nothing can be delivered")
 	}
+	surfaces := slices.Sorted(maps.Keys(cfg.Sinks))
 	var single []string
-	for _, surface := range slices.Sorted(maps.Keys(cfg.Sinks)) {
+	for _, surface := range surfaces {
 		if bs, ok := cfg.Sinks[surface].(BatchSink); ok && cfg.BatchSize > 1 {
 			d.rounds = append(d.rounds, claimSpec{limit: cfg.BatchSize, surfaces: []string{surface}, batch: bs})
 			if d.batchSinks == nil {
@@ -265,7 +262,7 @@ func newDeliverer(cfg Config) (*deliverer, error) {
 	}
 	for _, surface := range cfg.Review {
 		if _, ok := cfg.Sinks[surface]; surface == "" || (!ok && cfg.Fallback == nil) {
-			return nil, fmt.Errorf("outbox: Config.Review names target surface %q, which has no sink in Config.Sinks (have %q) and there is no Fallback", surface, d.surfaces)
+			return nil, fmt.Errorf("outbox: Config.Review names target surface %q, which has no sink in Config.Sinks (have %q) and there is no Fallback", surface, surfaces)
 		}
 		d.review[surface] = struct{}{}
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -84,20 +85,7 @@ func TestBulkMutation(t *testing.T) {
 	if _, a, _ := post(t, srv, bulkRun, map[string]any{"m": lineMutation, "p": path}); userError(a) != "OPERATION_IN_PROGRESS" {
 		t.Errorf("a second operation while one runs: %+v, want OPERATION_IN_PROGRESS", a.Data)
 	}
-	const state = `query($id: ID!) { node(id: $id) { ... on BulkOperation { status url objectCount } } }`
-	if _, a, _ := post(t, srv, state, map[string]any{"id": op["id"]}); a.Data["node"].(map[string]any)["status"] != "RUNNING" {
-		t.Errorf("before its duration: %+v, want RUNNING", a.Data)
-	}
-	clock.Advance(time.Minute)
-	_, a, _ = post(t, srv, state, map[string]any{"id": op["id"]})
-	node := a.Data["node"].(map[string]any)
-	if node["status"] != "COMPLETED" || node["objectCount"] != "2" || node["url"] == nil {
-		t.Fatalf("after its duration: %+v, want COMPLETED with 2 objects and a url", node)
-	}
-	resp, err := srv.HTTPClient().Get(node["url"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := runBulkToEnd(t, srv, clock, op["id"], 2)
 	defer resp.Body.Close()
 	var lines []map[string]any
 	sc := bufio.NewScanner(resp.Body)
@@ -209,4 +197,26 @@ func TestCurrentBulkOperation(t *testing.T) {
 	if op := read("MUTATION"); op == nil || op["id"] != started["id"] || op["status"] != "COMPLETED" {
 		t.Errorf("after its duration: %+v, want %v COMPLETED", op, started["id"])
 	}
+}
+
+// runBulkToEnd checks that the bulk operation id is RUNNING, advances clock
+// by its duration (a minute), checks that it COMPLETED with objects objects
+// and a url, and returns the GET of its result file.
+func runBulkToEnd(t *testing.T, srv *shopifytest.Server, clock *shopifytest.VirtualClock, id any, objects int) *http.Response {
+	t.Helper()
+	const state = `query($id: ID!) { node(id: $id) { ... on BulkOperation { status url objectCount } } }`
+	if _, a, _ := post(t, srv, state, map[string]any{"id": id}); a.Data["node"].(map[string]any)["status"] != "RUNNING" {
+		t.Errorf("before its duration: %+v, want RUNNING", a.Data)
+	}
+	clock.Advance(time.Minute)
+	_, a, _ := post(t, srv, state, map[string]any{"id": id})
+	node := a.Data["node"].(map[string]any)
+	if node["status"] != "COMPLETED" || node["objectCount"] != strconv.Itoa(objects) || node["url"] == nil {
+		t.Fatalf("after its duration: %+v, want COMPLETED with %d objects and a url", node, objects)
+	}
+	resp, err := srv.HTTPClient().Get(node["url"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }

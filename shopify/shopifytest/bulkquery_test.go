@@ -68,20 +68,7 @@ func TestBulkQuery(t *testing.T) {
 		t.Errorf("a bulk mutation beside the bulk query: %+v, want refused only for its missing file", a.Data)
 	}
 
-	const state = `query($id: ID!) { node(id: $id) { ... on BulkOperation { status url objectCount } } }`
-	if _, a, _ := post(t, srv, state, map[string]any{"id": op["id"]}); a.Data["node"].(map[string]any)["status"] != "RUNNING" {
-		t.Errorf("before its duration: %+v, want RUNNING", a.Data)
-	}
-	clock.Advance(time.Minute)
-	_, a, _ = post(t, srv, state, map[string]any{"id": op["id"]})
-	node := a.Data["node"].(map[string]any)
-	if node["status"] != "COMPLETED" || node["objectCount"] != "3" || node["url"] == nil {
-		t.Fatalf("after its duration: %+v, want COMPLETED with 3 objects and a url", node)
-	}
-	resp, err := srv.HTTPClient().Get(node["url"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := runBulkToEnd(t, srv, clock, op["id"], 3)
 	defer resp.Body.Close()
 	var skus []string
 	sc := bufio.NewScanner(resp.Body)
