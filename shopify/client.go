@@ -430,6 +430,7 @@ func (c *Client) send(ctx context.Context, op, shape string, res reservation, bo
 	httpReq.Header.Set("X-Shopify-Access-Token", c.token)
 
 	start := c.clock.Now()
+	c.pacer.sent(&res)
 	hr, err := c.httpClient.Do(httpReq)
 	if err != nil {
 		return outcome{err: fmt.Errorf("shopify: %s: %w", op, err), retry: safe}

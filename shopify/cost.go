@@ -51,6 +51,12 @@ type pacer struct {
 	at      time.Time
 	pending float64 // points reserved by requests not yet answered
 	probing bool    // a request is out to find the bucket
+	// charged sums what every answer so far was charged (actualQueryCost);
+	// see observe.
+	charged float64
+	// probingOps holds the operations never answered that have a request
+	// out to find their cost; see reserve.
+	probingOps map[string]bool
 	// refusedUntil is the end of the window a refusal opened; see
 	// throttled.
 	refusedUntil time.Time
@@ -83,17 +89,20 @@ const foreignWindowPoints = 500
 const defaultPacingJitter = 0.2
 
 func newPacer(enabled bool, jitter float64) *pacer {
-	return &pacer{enabled: enabled, jitter: jitter, costs: make(map[string]float64), moved: make(chan struct{}),
+	return &pacer{enabled: enabled, jitter: jitter, costs: make(map[string]float64), probingOps: make(map[string]bool), moved: make(chan struct{}),
 		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 }
 
 // reservation is what reserve set aside for one request; release or
 // observe gives it back.
 type reservation struct {
-	cost  float64
-	probe bool    // the request that finds out the bucket
-	shift float64 // pacer.shift when its wait was last set
-	slack float64 // what of a poorer bucket its margin still absorbs
+	cost    float64
+	probe   bool    // the request that finds out the bucket
+	probeOp string  // the operation whose cost this request finds out
+	sent    bool    // it left: see pacer.sent
+	charged float64 // pacer.charged when it left
+	shift   float64 // pacer.shift when its wait was last set
+	slack   float64 // what of a poorer bucket its margin still absorbs
 }
 
 // probeWait is how long a request waits, while the bucket is unknown, for
@@ -101,7 +110,8 @@ type reservation struct {
 const probeWait = 50 * time.Millisecond
 
 // errProbing tells reserve's caller to wait probeWait and ask again: the
-// bucket is unknown and another request is finding it out.
+// bucket, or the cost of the request's operation, is unknown and another
+// request is finding it out.
 var errProbing = errors.New("shopify: waiting for the first answer to report the cost bucket")
 
 // reserve debits the expected cost of a request of the given shape (see
@@ -123,6 +133,19 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 		return reservation{}, 0, &MaxCostExceededError{RequestedCost: cost, MaximumAvailable: p.max}
 	}
 	r := reservation{cost: cost, shift: p.shift}
+	if op := shapeOp(shape); !seen && p.known && cost >= p.max {
+		// An operation never answered is priced at the whole bucket (see
+		// estimate). One request finds out its cost while the others of
+		// the operation wait for it: each priced at the whole bucket, they
+		// would hold many buckets' worth of points at once, and every
+		// request paced behind them would wait that out with the bucket
+		// full.
+		if p.probingOps[op] {
+			return reservation{}, probeWait, errProbing
+		}
+		p.probingOps[op] = true
+		r.probeOp = op
+	}
 	if !p.known || p.rate <= 0 {
 		// The bucket is unknown until an answer reports it: one request
 		// finds out while the others wait, rather than all arriving at
@@ -155,10 +178,23 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 // theirs: they run the same operations), at most a quarter of the bucket.
 // Callers hold p.mu.
 func (p *pacer) margin() float64 {
-	if p.foreign <= 0 {
+	if !p.shared() {
 		return 0
 	}
 	return min(p.dearest, p.max/4)
+}
+
+// sharedShare is the share of the restore rate others must be seen to
+// take before the bucket counts as shared. Below it the estimate is noise:
+// the answers of this client's own concurrent requests, arriving out of
+// order, blur each sample, and a process alone would otherwise pace as if
+// shared for the rest of its run while the estimate decays toward zero.
+const sharedShare = 0.1
+
+// shared reports whether other clients are seen to draw on the bucket.
+// Callers hold p.mu.
+func (p *pacer) shared() bool {
+	return p.rate > 0 && p.foreign >= sharedShare*p.rate
 }
 
 // adjust moves the end of a paced request's wait by what the answers
@@ -186,7 +222,7 @@ func (p *pacer) adjust(r *reservation, now time.Time) time.Duration {
 		return 0
 	}
 	if delta < 0 {
-		if p.foreign > 0 && p.level(now) < p.margin() {
+		if p.shared() && p.level(now) < p.margin() {
 			// Others share the bucket and this client's queue is not
 			// paid for: requests woken together would reach Shopify
 			// together, into the others' next requests. The gain is kept
@@ -197,10 +233,13 @@ func (p *pacer) adjust(r *reservation, now time.Time) time.Duration {
 		return -time.Duration(-delta / p.refill() * float64(time.Second))
 	}
 	r.shift = p.shift
+	if !p.shared() {
+		return secondsToDuration(delta / p.refill())
+	}
 	absorbed := min(delta, r.slack)
 	r.slack -= absorbed
 	delta -= absorbed
-	if p.foreign <= 0 || delta <= 0 {
+	if delta <= 0 {
 		return 0
 	}
 	return p.jittered(secondsToDuration(delta / p.refill()))
@@ -258,6 +297,12 @@ func (p *pacer) estimate(shape string) float64 {
 	return dearest
 }
 
+// shapeOp is the operation name of a cost shape.
+func shapeOp(shape string) string {
+	op, _, _ := strings.Cut(shape, "(")
+	return op
+}
+
 // shapeItems splits a cost shape into the operation name and the number
 // of items of its first list variable (see costShape).
 func shapeItems(shape string) (op string, items int, ok bool) {
@@ -279,6 +324,17 @@ func shapeItems(shape string) (op string, items int, ok bool) {
 	return op, n, true
 }
 
+// sent notes what answers had been charged when a request left, so that
+// observe can tell what was charged while it was out.
+func (p *pacer) sent(r *reservation) {
+	if !p.enabled {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r.sent, r.charged = true, p.charged
+}
+
 // release returns a reservation whose request was never answered (it was
 // not sent, or failed on the way), so its points stop being held.
 func (p *pacer) release(r reservation) {
@@ -297,6 +353,9 @@ func (p *pacer) release(r reservation) {
 func (p *pacer) unreserve(r reservation) {
 	if r.probe {
 		p.probing = false
+	}
+	if r.probeOp != "" {
+		delete(p.probingOps, r.probeOp)
 	}
 	p.pending = max(0, p.pending-r.cost)
 }
@@ -377,7 +436,18 @@ func (p *pacer) observe(shape string, r reservation, c *queryCost, now time.Time
 		p.dearest = max(p.dearest, spent)
 	}
 	p.learnForeign(ts, spent, now)
+	// Answers overtake each other: the level this answer reports may
+	// predate the charges of requests answered while it was out, whose
+	// reservations are gone, and taking it as it stands would make the
+	// model richer than the bucket by those charges and send requests into
+	// THROTTLED. Shopify ran some of them before this one, and subtracting
+	// those too leaves the model poorer than the bucket until the next
+	// answer.
 	avail := ts.CurrentlyAvailable - p.pending
+	if r.sent {
+		avail -= p.charged - r.charged
+	}
+	p.charged += spent
 	if p.known {
 		if d := p.level(now) - avail; d != 0 {
 			p.shift += d

@@ -171,6 +171,15 @@ func TestPacerLeavesOthersTheirDearestRequest(t *testing.T) {
 	}
 	p.release(r)
 
+	// A foreign rate under a tenth of the restore rate is noise from this
+	// client's own answers arriving out of order, not another client.
+	p.foreign = 4
+	r, d = reserve(t, p, "q", t0)
+	if d != 0 {
+		t.Errorf("4 of 50 points a second seen taken: 100 points from 150 waited %v, want 0", d)
+	}
+	p.release(r)
+
 	p.foreign = 10 // another client takes 10 of the 50 points a second
 	if _, d := reserve(t, p, "q", t0); d < 749*time.Millisecond || d > 752*time.Millisecond {
 		// (100 + 80 − 150) / (50 − 10) = 0.75 s.
@@ -212,12 +221,68 @@ func TestPacerAdjustMovesTheWait(t *testing.T) {
 		t.Errorf("adjust after the bucket came out 340 points richer = %v, want -8.5s", w)
 	}
 
+	// Alone, the wait moves both ways by the model's error: a poorer
+	// reading is most often this client's own request counted twice (charged
+	// in the level, still reserved) and is undone by its answer, so a wait
+	// that only ever moved sooner would drift ahead of the bucket.
 	alone := newPacer(true, 0)
 	alone.observe("q", reservation{}, status(100, 100), t0)
 	r, _ = reserve(t, alone, "q", t0)
 	alone.observe("q", reservation{}, status(100, 0), t0)
-	if w := alone.adjust(&r, t0); w != 0 {
-		t.Errorf("alone: recheck = %v, want 0 (its own requests in flight explain the model's errors)", w)
+	if w := alone.adjust(&r, t0); w != 2001*time.Millisecond {
+		t.Errorf("alone, 100 points poorer: recheck = %v, want 2.001s (100 / 50 a second)", w)
+	}
+	alone.observe("q", reservation{}, status(100, 100), t0)
+	if w := alone.adjust(&r, t0); w != -2*time.Second {
+		t.Errorf("alone, 100 points richer again: recheck = %v, want -2s", w)
+	}
+}
+
+// TestPacerOvertakenAnswer checks that an answer arriving after the answer
+// of a request that left later does not make the model richer than the
+// bucket: the level it reports predates that later request's charge.
+func TestPacerOvertakenAnswer(t *testing.T) {
+	p := newPacer(true, 0)
+	p.observe("q", reservation{}, status(100, 1000), t0)
+	a, _ := reserve(t, p, "q", t0)
+	p.sent(&a)
+	b, _ := reserve(t, p, "q", t0)
+	p.sent(&b)
+	charged := func(available float64) *queryCost {
+		c := status(100, available)
+		actual := 100.0
+		c.ActualQueryCost = &actual
+		return c
+	}
+	// Shopify ran a (1000 → 900) and then b (900 → 800), but b's answer
+	// comes first.
+	p.observe("q", b, charged(800), t0)
+	p.observe("q", a, charged(900), t0)
+	if lvl := p.level(t0); lvl != 800 {
+		t.Errorf("level after the overtaken answer = %v, want 800 (900 less b's charge)", lvl)
+	}
+}
+
+// TestPacerProbesAnOperationOnce checks that while the first request of
+// an operation never answered is out, priced at the whole bucket, the
+// others of that operation wait for its answer instead of each holding a
+// whole bucket, and that other operations are not held up.
+func TestPacerProbesAnOperationOnce(t *testing.T) {
+	p := newPacer(true, 0)
+	p.observe("q", reservation{}, status(10, 1000), t0)
+	first, d := reserve(t, p, "new(ids#3)", t0)
+	if d != 0 || first.cost != 1000 {
+		t.Fatalf("first request of a new operation: cost %v, wait %v; want the whole bucket, at once", first.cost, d)
+	}
+	if _, wait, err := p.reserve("new(ids#5)", t0); !errors.Is(err, errProbing) || wait != probeWait {
+		t.Errorf("second request of the operation while the first is out: wait %v, err %v; want to wait for its answer", wait, err)
+	}
+	if r, _ := reserve(t, p, "q", t0); r.cost != 10 {
+		t.Errorf("another operation's request cost %v, want 10", r.cost)
+	}
+	p.observe("new(ids#3)", first, status(30, 960), t0)
+	if r, _ := reserve(t, p, "new(ids#5)", t0); r.cost != 50 {
+		t.Errorf("after the answer: cost %v, want 30 scaled to 5 IDs = 50", r.cost)
 	}
 }
 
