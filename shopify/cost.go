@@ -61,7 +61,7 @@ type pacer struct {
 	// throttled.
 	refusedUntil time.Time
 	costs        map[string]float64 // cost shape → last requestedQueryCost
-	dearest      float64            // the largest actualQueryCost answered
+	dearest      float64            // the largest requestedQueryCost answered
 	// shift sums how much poorer than the model each answer found the
 	// bucket (richer counts negative); moved is closed, and replaced, when
 	// an answer changes it. See adjust.
@@ -71,6 +71,8 @@ type pacer struct {
 	// foreign is the estimated points per second other clients take;
 	// drift and driftSince accumulate evidence for it over a window.
 	foreign    float64
+	sampled    bool // foreign has had a sample; see margin
+	fullStart  bool // the first answer found the bucket over half full
 	seenLevel  float64
 	seenAt     time.Time
 	drift      float64
@@ -163,7 +165,7 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 	p.pending += cost
 	p.avail = avail - cost
 	p.at = now
-	need := cost + p.margin()
+	need := min(cost+p.margin(), p.max)
 	if avail >= need {
 		return r, 0, nil
 	}
@@ -173,15 +175,26 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 // margin is what a request leaves in the bucket for other clients. The
 // model refills at restoreRate less their average draw, but they send
 // whole requests, so the level jumps by a request's cost at a time: with
-// others drawing on the bucket, a request waits until it would leave the
-// dearest request seen (this client's dearest actualQueryCost stands for
-// theirs: they run the same operations), at most a quarter of the bucket.
-// Callers hold p.mu.
+// others drawing on the bucket, a request waits until it would leave what
+// the dearest request seen must find in the bucket to run (this client's
+// dearest requestedQueryCost stands for theirs: they run the same
+// operations), at most a quarter of the bucket. Callers hold p.mu.
 func (p *pacer) margin() float64 {
-	if !p.shared() {
-		return 0
+	switch {
+	case p.fullStart && !p.sampled:
+		// Processes that start together each find a full bucket and
+		// would each spend it before any answer shows the other. Until
+		// the foreign rate has its first sample, half is left for
+		// another; a process alone loses nothing by it, as the half stays
+		// in the bucket for it to spend once the sample shows none. A
+		// process that starts to a bucket less than half full paces
+		// normally: others are drawing on it already, or the bucket has
+		// no burst to share.
+		return p.max / 2
+	case p.shared():
+		return min(p.dearest, p.max/4)
 	}
-	return min(p.dearest, p.max/4)
+	return 0
 }
 
 // sharedShare is the share of the restore rate others must be seen to
@@ -433,7 +446,9 @@ func (p *pacer) observe(shape string, r reservation, c *queryCost, now time.Time
 	spent := 0.0
 	if c.ActualQueryCost != nil {
 		spent = *c.ActualQueryCost
-		p.dearest = max(p.dearest, spent)
+		// A request runs only when its requested cost is there, however
+		// little it is then charged.
+		p.dearest = max(p.dearest, c.RequestedQueryCost)
 	}
 	p.learnForeign(ts, spent, now)
 	// Answers overtake each other: the level this answer reports may
@@ -454,6 +469,9 @@ func (p *pacer) observe(shape string, r reservation, c *queryCost, now time.Time
 			close(p.moved)
 			p.moved = make(chan struct{})
 		}
+	}
+	if !p.known {
+		p.fullStart = ts.CurrentlyAvailable+spent > ts.MaximumAvailable/2
 	}
 	p.known = true
 	p.max = ts.MaximumAvailable
@@ -478,6 +496,7 @@ func (p *pacer) learnForeign(ts *throttleStatus, spent float64, now time.Time) {
 			sample := p.drift / span.Seconds()
 			p.foreign = min(max(0.7*p.foreign+0.3*sample, 0), 0.9*ts.RestoreRate)
 			p.drift, p.driftSince = 0, now
+			p.sampled = true
 		}
 	} else {
 		p.driftSince = now

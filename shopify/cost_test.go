@@ -164,6 +164,7 @@ func TestPacerLeavesOthersTheirDearestRequest(t *testing.T) {
 	actual := 80.0
 	dear.ActualQueryCost = &actual
 	p.observe("dear", reservation{}, dear, t0)
+	p.sampled = true // past the start (see TestPacerLeavesHalfAFullBucketAtStart)
 	p.observe("q", reservation{}, status(100, 150), t0)
 	r, d := reserve(t, p, "q", t0)
 	if d != 0 {
@@ -181,9 +182,62 @@ func TestPacerLeavesOthersTheirDearestRequest(t *testing.T) {
 	p.release(r)
 
 	p.foreign = 10 // another client takes 10 of the 50 points a second
-	if _, d := reserve(t, p, "q", t0); d < 749*time.Millisecond || d > 752*time.Millisecond {
-		// (100 + 80 − 150) / (50 − 10) = 0.75 s.
-		t.Errorf("shared: 100 points from 150 waited %v, want 0.75s (until 80 are left over)", d)
+	if _, d := reserve(t, p, "q", t0); d < 1249*time.Millisecond || d > 1252*time.Millisecond {
+		// (100 + 100 − 150) / (50 − 10) = 1.25 s: the other's request
+		// needs its requested cost in the bucket, not what it is charged.
+		t.Errorf("shared: 100 points from 150 waited %v, want 1.25s (until 100 are left over)", d)
+	}
+}
+
+// TestPacerLeavesHalfAFullBucketAtStart checks the start: a process that
+// finds the bucket over half full spends only the half above the middle
+// until its answers have measured whether another client draws on the
+// bucket, so that processes started together do not each spend it all;
+// then, alone, it spends the rest.
+func TestPacerLeavesHalfAFullBucketAtStart(t *testing.T) {
+	p := newPacer(true, 0)
+	charged := func(available float64) *queryCost {
+		c := status(100, available)
+		actual := 100.0
+		c.ActualQueryCost = &actual
+		return c
+	}
+	p.observe("q", reservation{}, charged(900), t0)
+	var burst []reservation
+	for i := range 4 {
+		r, d := reserve(t, p, "q", t0)
+		if d != 0 {
+			t.Fatalf("request %d from 900 waited %v, want 0 down to half the bucket", i+1, d)
+		}
+		burst = append(burst, r)
+	}
+	r, d := reserve(t, p, "q", t0)
+	if d != 2001*time.Millisecond {
+		t.Errorf("fifth request at 500 waited %v, want 2.001s (until 100 above half)", d)
+	}
+	p.release(r)
+	for i, r := range burst {
+		p.observe("q", r, charged(800-100*float64(i)), t0)
+	}
+	// Answers over a whole sample window, each charged what refilled:
+	// nobody else draws, and the other half is this process's.
+	now := t0
+	for range 12 {
+		r, _ := reserve(t, p, "q", now)
+		now = now.Add(2 * time.Second)
+		p.observe("q", r, charged(500), now)
+	}
+	if p.foreign != 0 || !p.sampled {
+		t.Fatalf("after a window alone: foreign %v, sampled %v; want 0, true", p.foreign, p.sampled)
+	}
+	if _, d := reserve(t, p, "q", now); d != 0 {
+		t.Errorf("after a window alone, 100 from 500 waited %v, want 0", d)
+	}
+
+	low := newPacer(true, 0)
+	low.observe("q", reservation{}, charged(300), t0)
+	if _, d := reserve(t, low, "q", t0); d != 0 {
+		t.Errorf("start at 300 of 1000: 100 points waited %v, want 0 (no burst to share)", d)
 	}
 }
 
