@@ -217,12 +217,13 @@ func (p *pacer) shared() bool {
 // after a request never seen before was priced at the whole bucket and
 // came back cheap; with others on the bucket, only once every request of
 // this client's queue is paid for, so woken requests do not go together.
-// A bucket poorer than the model lengthens the wait only when others share
-// it (another client drew faster than its estimated rate, as when it
-// starts up), beyond the margin the request was paced with, so the request
-// is not sent into a THROTTLED. Alone on the bucket the model's shortfalls
-// are this client's own requests in flight, which it has reserved for. See
-// the moved channel for when to call it.
+// A bucket poorer than the model lengthens the wait. Alone on the bucket
+// it does so by all of it: most such errors are this client's own request
+// counted twice (charged in the level, still reserved), which its answer
+// undoes, and a wait that moved only sooner would drift ahead of the
+// bucket into THROTTLED. With others on it (another client drew faster
+// than its estimated rate), by what exceeds the margin the request was
+// paced with. See the moved channel for when to call it.
 func (p *pacer) adjust(r *reservation, now time.Time) time.Duration {
 	if !p.enabled {
 		return 0

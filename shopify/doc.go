@@ -115,20 +115,27 @@
 // client sends a request only when its model of the app's cost bucket can
 // pay the request's requested cost. The model is reset from every answer's
 // extensions.cost.throttleStatus, minus the points reserved for requests
-// still queued or in flight, and refills at restoreRate less what other
-// processes on the same store are seen to take (the shortfall between the
-// level an answer reports and what this client's own spending explains),
-// so two servers sharing a store pace to one bucket; never below half of
-// restoreRate, so that neither is starved by the other. With others on the
-// bucket a request also leaves room for the dearest request seen, since
-// they send whole requests, not their average rate. A paced request's wait
-// moves as answers to other requests arrive: it ends sooner when the
-// bucket proves richer than the model (a request charged less than it
-// asked for; with others on the bucket, once this client's queued requests
-// are all paid for), and later when others drew more than estimated.
-// Waits carry random jitter (WithPacingJitter) so processes do not send in
-// lockstep. A
-// THROTTLED answer (HTTP 200) is retried after
+// still queued or in flight and the charges of answers that arrived while
+// the request was out (answers overtake each other), and refills at
+// restoreRate less what other processes on the same store are seen to take
+// (the shortfall between the level an answer reports and what this
+// client's own spending explains), so two servers sharing a store pace to
+// one bucket; never below half of restoreRate, so that neither is starved
+// by the other. With others taking a tenth of the refill or more, a
+// request also leaves room for the dearest requested cost seen, since they
+// send whole requests, not their average rate. A process that starts to a
+// bucket over half full leaves half of it until its answers have measured
+// whether others draw on it, so processes started together do not each
+// spend the whole bucket. The first request of an operation never answered
+// is priced at the whole bucket, and the others of that operation wait for
+// its answer. A paced request's wait moves as answers to other requests
+// arrive, by what they show the model got wrong: sooner when the bucket
+// proves richer (a request charged less than it asked for; with others on
+// the bucket, once this client's queued requests are all paid for), and
+// later when it proves poorer (alone, by all of it, as the next answer
+// undoes the error; with others, by what exceeds the margin left). Waits
+// carry random jitter (WithPacingJitter) so processes do not send in
+// lockstep. A THROTTLED answer (HTTP 200) is retried after
 // (requested − available) / restoreRate seconds plus jitter, HTTP 429 and
 // 5xx honouring Retry-After. MAX_COST_EXCEEDED fails at once with a
 // *MaxCostExceededError, before sending when the cost is already known.
