@@ -127,6 +127,8 @@ func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJo
 	}
 	log = log.With(slog.String("bulk_operation", id))
 	log.LogAttrs(ctx, slog.LevelInfo, "shopify: bulk operation started")
+	p.setBulk(&p.bulkOwn, id)
+	defer p.setBulk(&p.bulkOwn, "")
 
 	// Lines it has not run yet would attach their videos later, after a
 	// retry attached them again: one still running at the timeout is
@@ -136,7 +138,7 @@ func (p *Publisher) attachBulk(ctx context.Context, jobs []*batchJob) []*batchJo
 	if err != nil {
 		return p.bulkUnfinished(jobs, err)
 	}
-	p.bulkSeen = id
+	p.setBulk(&p.bulkSeen, id)
 	var lines map[int]bulkLine
 	if status == "COMPLETED" && url != "" {
 		if lines, err = p.bulkResults(ctx, url); err != nil {
@@ -226,22 +228,27 @@ func (p *Publisher) stageBulkVariables(ctx context.Context, jobs []*batchJob) (s
 }
 
 // awaitBulkMutation reads the store's current bulk mutation. Unless this
-// Publisher saw it end, it may be an earlier attempt's at these jobs whose
-// bulkOperationRunMutation answer was lost, whose lines attach their videos
-// as it runs, after the jobs were checked for their videos: so it is
-// waited for while it runs (up to deadline), and then the jobs are checked
-// again (checkBatch), since its lines have attached their videos or never
-// will. It returns the jobs still to attach; those whose video is there
-// are reused, as checkBatch does. An error (the read failed, or the
-// operation still runs at deadline) leaves the jobs to be retried later:
-// attaching them now could attach twice. Callers hold p.bulk.
+// Publisher saw it end or runs it now, it may be an earlier attempt's at
+// these jobs whose bulkOperationRunMutation answer was lost (or another
+// process's), whose lines attach their videos as it runs, after the jobs
+// were checked for their videos: so it is waited for while it runs (up to
+// deadline), and then the jobs are checked again (checkBatch), since its
+// lines have attached their videos or never will. It returns the jobs
+// still to attach; those whose video is there are reused, as checkBatch
+// does. An error (the read failed, or the operation still runs at
+// deadline) leaves the jobs to be retried later: attaching them now could
+// attach twice. A bulk attach calls it before starting its operation, and
+// a batch attached one by one before its first productUpdate.
 func (p *Publisher) awaitBulkMutation(ctx context.Context, jobs []*batchJob, deadline time.Time) ([]*batchJob, error) {
 	resp, err := currentBulkMutation(ctx, p.client)
 	if err != nil {
 		return jobs, fmt.Errorf("reading the store's current bulk mutation: %w", err)
 	}
 	op := resp.GetCurrentBulkOperation()
-	if op.GetId() == "" || op.GetId() == p.bulkSeen {
+	p.bulkMu.Lock()
+	known := op.GetId() == "" || op.GetId() == p.bulkSeen || op.GetId() == p.bulkOwn
+	p.bulkMu.Unlock()
+	if known {
 		return jobs, nil
 	}
 	switch op.GetStatus() {
@@ -252,9 +259,16 @@ func (p *Publisher) awaitBulkMutation(ctx context.Context, jobs []*batchJob, dea
 			return jobs, fmt.Errorf("waiting for the store's bulk mutation %s: %w", op.GetId(), err)
 		}
 	}
-	p.bulkSeen = op.GetId()
+	p.setBulk(&p.bulkSeen, op.GetId())
 	p.checkBatch(ctx, jobs)
 	return unattached(jobs), nil
+}
+
+// setBulk sets bulkSeen or bulkOwn under bulkMu.
+func (p *Publisher) setBulk(field *string, id string) {
+	p.bulkMu.Lock()
+	defer p.bulkMu.Unlock()
+	*field = id
 }
 
 // errBulkStillRunning is wrapped by waitBulk's error when the operation

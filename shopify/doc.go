@@ -88,9 +88,11 @@
 // not ended by the timeout, fails its jobs with a retryable error rather
 // than attaching them one by one, since its lines may still apply. Its
 // lines may apply after the retry's duplicate check, too: so a current
-// bulk mutation the Publisher did not see end is waited for and the jobs
-// checked again before any line is sent, and a video it attached is
-// reused, never attached a second time.
+// bulk mutation the Publisher did not see end (nor runs now) is waited for
+// and the jobs checked again before any line is sent, or, with bulk
+// operations on, before a batch too small for one (or finding this
+// Publisher's bulk operation running) is attached one by one; a video it
+// attached is reused, never attached a second time.
 //
 // # Preflight
 //

@@ -354,9 +354,20 @@ func unattached(work []*batchJob) []*batchJob {
 // undone) with one productUpdate each.
 func (p *Publisher) attachBatch(ctx context.Context, work []*batchJob) {
 	todo := unattached(work)
-	if p.bulkThreshold > 0 && len(todo) >= p.bulkThreshold && p.bulk.TryLock() {
+	switch {
+	case p.bulkThreshold > 0 && len(todo) >= p.bulkThreshold && p.bulk.TryLock():
 		todo = p.attachBulk(ctx, todo)
 		p.bulk.Unlock()
+	case p.bulkThreshold > 0 && len(todo) > 0:
+		// An earlier attempt at these jobs may have started a bulk
+		// operation whose answer was lost, and then failed them (see
+		// bulkUnfinished): its lines would attach their videos after
+		// these were attached one by one.
+		var err error
+		if todo, err = p.awaitBulkMutation(ctx, todo, p.clock.Now().Add(p.processingTimeout)); err != nil {
+			p.bulkUnfinished(todo, err)
+			return
+		}
 	}
 	for _, b := range todo {
 		p.attachJob(ctx, b)

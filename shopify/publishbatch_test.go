@@ -386,3 +386,47 @@ func TestPublishBatchBulkLostAnswerNotAttachedTwice(t *testing.T) {
 		t.Errorf("bulk operations %d, media %d, productUpdate calls %d; want the one operation's 6 videos", st.BulkOperations, st.MediaCreated, st.Calls["productUpdate"])
 	}
 }
+
+// TestPublishBatchLostBulkAnswerThenOneByOne loses the answer to
+// bulkOperationRunMutation and retries the jobs in batches too small for
+// a bulk operation, as the outbox may after the jobs were rescheduled: each
+// is attached one by one only after the publisher has looked at the
+// store's current bulk mutation, waited for the one it lost sight of, and
+// found the videos it attached, so that no product gets a second video.
+func TestPublishBatchLostBulkAnswerThenOneByOne(t *testing.T) {
+	c := newCatalog(6, 100, shopifytest.WithBulkDuration(30*time.Second))
+	defer c.srv.Close()
+	c.srv.InjectFault(shopifytest.Fault{Field: "bulkOperationRunMutation", Status: http.StatusBadGateway, AfterExecute: true})
+	pub := shopify.NewPublisher(c.srv.Client(), shopify.WithBulkThreshold(2))
+
+	for i, o := range pub.PublishBatch(context.Background(), c.jobs) {
+		if o.Err == nil || shopify.IsPermanent(o.Err) {
+			t.Errorf("job %d with the operation's answer lost = %+v, %v; want a retryable error", i, o.Result, o.Err)
+		}
+	}
+	for i, j := range c.jobs {
+		o := pub.PublishBatch(context.Background(), []shopify.VideoJob{j})[0]
+		if o.Err != nil || o.Result.Status != shopify.MediaStatusReady || !o.Result.Reused {
+			t.Errorf("job %d retried alone = %+v, %v; want READY, the video the lost operation attached reused", i, o.Result, o.Err)
+		}
+	}
+	c.clock.Advance(time.Hour)
+	for _, j := range c.jobs {
+		v, err := c.srv.Client().LookupSKU(context.Background(), j.SKU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range c.srv.Media(v.ProductID) {
+			if m.ContentType == "VIDEO" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d videos, want 1", j.SKU, n)
+		}
+	}
+	if st := c.srv.Stats(); st.BulkOperations != 1 || st.MediaCreated != 6 || st.Calls["productUpdate"] != 0 {
+		t.Errorf("bulk operations %d, media %d, productUpdate calls %d; want the lost operation's 6 videos and no productUpdate", st.BulkOperations, st.MediaCreated, st.Calls["productUpdate"])
+	}
+}

@@ -145,9 +145,12 @@ type Publisher struct {
 
 	bulkThreshold int
 	bulk          sync.Mutex // held while this Publisher runs a bulk operation
-	// bulkSeen is the last bulk mutation this Publisher saw end, whose
-	// lines need no second look (see awaitBulkMutation); guarded by bulk.
+	// bulkMu guards bulkSeen, the last bulk mutation this Publisher saw
+	// end, and bulkOwn, the one it runs now and got the start answer for:
+	// neither needs a second look (see awaitBulkMutation).
+	bulkMu   sync.Mutex
 	bulkSeen string
+	bulkOwn  string
 
 	procMu       sync.Mutex
 	procEstimate time.Duration // typical attach-to-READY time seen; see firstPoll

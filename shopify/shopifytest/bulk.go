@@ -161,6 +161,21 @@ func (s *Server) bulkOperationRunMutation(args map[string]any) (any, error) {
 	}}, nil
 }
 
+// advanceDue completes the running operations whose duration has passed,
+// whether or not anybody reads them: Shopify runs a bulk operation's lines
+// on its own time, and a client that lost sight of one still finds its
+// videos on the products. Callers hold s.mu.
+func (s *Server) advanceDue() {
+	if s.cfg.bulkAfter <= 0 {
+		return
+	}
+	for _, b := range []*bulkOp{s.bulkBusy, s.bulkQuery} {
+		if b != nil {
+			s.advanceBulk(b)
+		}
+	}
+}
+
 // advanceBulk completes a running operation, applying its lines, once it
 // has been read in a later request or its duration has passed, and ends a
 // canceling one. Callers hold s.mu.

@@ -67,6 +67,7 @@ func (s *Server) handleGraphQL(body []byte) (int, any) {
 	defer s.mu.Unlock()
 	s.reqSeq++
 	s.stats.Requests++
+	s.advanceDue()
 
 	doc, perr := parser.ParseQuery(&ast.Source{Name: "request", Input: req.Query})
 	if perr != nil {

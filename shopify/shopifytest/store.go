@@ -144,6 +144,7 @@ func (s *Server) AddProduct(p Product) string {
 func (s *Server) Media(productID string) []Media {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.advanceDue()
 	p := s.products[productID]
 	if p == nil {
 		return nil
