@@ -356,16 +356,8 @@ func TestPublishBatchBulkCanceledAtTheTimeout(t *testing.T) {
 // end, checks again and reuses the videos it attached, so that no product
 // gets a second video.
 func TestPublishBatchBulkLostAnswerNotAttachedTwice(t *testing.T) {
-	c := newCatalog(6, 100)
+	c, pub := loseBulkStart(t)
 	defer c.srv.Close()
-	c.srv.InjectFault(shopifytest.Fault{Field: "bulkOperationRunMutation", Status: http.StatusBadGateway, AfterExecute: true})
-	pub := shopify.NewPublisher(c.srv.Client(), shopify.WithBulkThreshold(2))
-
-	for i, o := range pub.PublishBatch(context.Background(), c.jobs) {
-		if o.Err == nil || shopify.IsPermanent(o.Err) {
-			t.Errorf("job %d with the operation's answer lost = %+v, %v; want a retryable error", i, o.Result, o.Err)
-		}
-	}
 	out := pub.PublishBatch(context.Background(), c.jobs)
 	for i, o := range out {
 		if o.Err != nil || o.Result.Status != shopify.MediaStatusReady || !o.Result.Reused {
@@ -394,16 +386,8 @@ func TestPublishBatchBulkLostAnswerNotAttachedTwice(t *testing.T) {
 // store's current bulk mutation, waited for the one it lost sight of, and
 // found the videos it attached, so that no product gets a second video.
 func TestPublishBatchLostBulkAnswerThenOneByOne(t *testing.T) {
-	c := newCatalog(6, 100, shopifytest.WithBulkDuration(30*time.Second))
+	c, pub := loseBulkStart(t, shopifytest.WithBulkDuration(30*time.Second))
 	defer c.srv.Close()
-	c.srv.InjectFault(shopifytest.Fault{Field: "bulkOperationRunMutation", Status: http.StatusBadGateway, AfterExecute: true})
-	pub := shopify.NewPublisher(c.srv.Client(), shopify.WithBulkThreshold(2))
-
-	for i, o := range pub.PublishBatch(context.Background(), c.jobs) {
-		if o.Err == nil || shopify.IsPermanent(o.Err) {
-			t.Errorf("job %d with the operation's answer lost = %+v, %v; want a retryable error", i, o.Result, o.Err)
-		}
-	}
 	for i, j := range c.jobs {
 		o := pub.PublishBatch(context.Background(), []shopify.VideoJob{j})[0]
 		if o.Err != nil || o.Result.Status != shopify.MediaStatusReady || !o.Result.Reused {
@@ -429,4 +413,20 @@ func TestPublishBatchLostBulkAnswerThenOneByOne(t *testing.T) {
 	if st := c.srv.Stats(); st.BulkOperations != 1 || st.MediaCreated != 6 || st.Calls["productUpdate"] != 0 {
 		t.Errorf("bulk operations %d, media %d, productUpdate calls %d; want the lost operation's 6 videos and no productUpdate", st.BulkOperations, st.MediaCreated, st.Calls["productUpdate"])
 	}
+}
+
+// loseBulkStart publishes 6 jobs with bulk operations from 2 videos on and
+// the answer to bulkOperationRunMutation lost: the operation runs on the
+// store out of the publisher's sight, and every job must fail retryably.
+func loseBulkStart(t *testing.T, opts ...shopifytest.Option) (*catalog, *shopify.Publisher) {
+	t.Helper()
+	c := newCatalog(6, 100, opts...)
+	c.srv.InjectFault(shopifytest.Fault{Field: "bulkOperationRunMutation", Status: http.StatusBadGateway, AfterExecute: true})
+	pub := shopify.NewPublisher(c.srv.Client(), shopify.WithBulkThreshold(2))
+	for i, o := range pub.PublishBatch(context.Background(), c.jobs) {
+		if o.Err == nil || shopify.IsPermanent(o.Err) {
+			t.Errorf("job %d with the operation's answer lost = %+v, %v; want a retryable error", i, o.Result, o.Err)
+		}
+	}
+	return c, pub
 }
