@@ -128,14 +128,15 @@ func (p *pacer) reserve(shape string, now time.Time) (reservation, time.Duration
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cost, seen := p.costs[shape]
+	opSeen := seen
 	if !seen {
-		cost = p.estimate(shape)
+		cost, opSeen = p.estimate(shape)
 	}
 	if seen && p.known && cost > p.max {
 		return reservation{}, 0, &MaxCostExceededError{RequestedCost: cost, MaximumAvailable: p.max}
 	}
 	r := reservation{cost: cost, shift: p.shift}
-	if op := shapeOp(shape); !seen && p.known && cost >= p.max {
+	if op, _, _ := shapeItems(shape); !opSeen && p.known {
 		// An operation never answered is priced at the whole bucket (see
 		// estimate). One request finds out its cost while the others of
 		// the operation wait for it: each priced at the whole bucket, they
@@ -285,8 +286,9 @@ func (p *pacer) changed() <-chan struct{} {
 // waits for a full bucket rather than risk a THROTTLED (a request costs
 // what it asks for whatever else is known; once per operation, and most
 // first requests go out at start-up, when the bucket is full); before the
-// bucket is known, at the dearest shape seen. Callers hold p.mu.
-func (p *pacer) estimate(shape string) float64 {
+// bucket is known, at the dearest shape seen. It reports whether the
+// operation was seen. Callers hold p.mu.
+func (p *pacer) estimate(shape string) (cost float64, opSeen bool) {
 	op, items, ok := shapeItems(shape)
 	scaled, dearest, sameOp := 0.0, 0.0, false
 	for s, c := range p.costs {
@@ -304,17 +306,11 @@ func (p *pacer) estimate(shape string) float64 {
 	}
 	switch {
 	case sameOp:
-		return scaled
+		return scaled, true
 	case p.known:
-		return p.max
+		return p.max, false
 	}
-	return dearest
-}
-
-// shapeOp is the operation name of a cost shape.
-func shapeOp(shape string) string {
-	op, _, _ := strings.Cut(shape, "(")
-	return op
+	return dearest, false
 }
 
 // shapeItems splits a cost shape into the operation name and the number

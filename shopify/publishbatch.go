@@ -351,7 +351,8 @@ func unattached(work []*batchJob) []*batchJob {
 // attachBatch attaches the uploaded videos: with one bulk operation when
 // there are at least the bulk threshold of them and no bulk operation of
 // this Publisher is running, else (and for what the bulk operation left
-// undone) with one productUpdate each.
+// undone) with one productUpdate each, after a look at the store's current
+// bulk mutation when bulk operations are on (awaitBulkMutation).
 func (p *Publisher) attachBatch(ctx context.Context, work []*batchJob) {
 	todo := unattached(work)
 	switch {

@@ -123,14 +123,8 @@ func TestDeliverBatch(t *testing.T) {
 			Backoff:  func(n int) time.Duration { return time.Duration(n) * time.Minute },
 			OnResult: func(job jobs.Job, err error) { reported = append(reported, job.SKU) },
 		}
-		deliverOnce := func(want int) {
-			t.Helper()
-			if n, err := outbox.DeliverOnce(t.Context(), cfg); err != nil || n != want {
-				t.Fatalf("DeliverOnce = %d, %v; want %d attempts", n, err, want)
-			}
-		}
 
-		deliverOnce(6)
+		deliverOnce(t, cfg, 6)
 		if got, want := pdp.sortedBatches(), [][]string{{"FLAKY", "GONE", "OK-1", "OK-2"}}; !slices.EqualFunc(got, want, slices.Equal) {
 			t.Errorf("batches %q, want %q", got, want)
 		}
@@ -159,9 +153,9 @@ func TestDeliverBatch(t *testing.T) {
 			}
 		}
 
-		deliverOnce(0) // FLAKY waits out its backoff
+		deliverOnce(t, cfg, 0) // FLAKY waits out its backoff
 		clock.Advance(time.Minute)
-		deliverOnce(1)
+		deliverOnce(t, cfg, 1)
 		if got := pdp.sortedBatches(); len(got) != 2 || !slices.Equal(got[1], []string{"FLAKY"}) {
 			t.Errorf("batches %q; want a second of FLAKY alone", got)
 		}

@@ -32,16 +32,10 @@ func TestReviewGate(t *testing.T) {
 			Review:   []string{"shopify-pdp"},
 			OnResult: func(job jobs.Job, err error) { reported = append(reported, job.SKU) },
 		}
-		deliverOnce := func(want int) {
-			t.Helper()
-			if n, err := outbox.DeliverOnce(t.Context(), cfg); err != nil || n != want {
-				t.Fatalf("DeliverOnce = %d, %v; want %d attempts", n, err, want)
-			}
-		}
-		deliverOnce(1)
+		deliverOnce(t, cfg, 1)
 		for range 3 {
 			clock.Advance(time.Hour)
-			deliverOnce(0)
+			deliverOnce(t, cfg, 0)
 		}
 		if pdp.count(held.Key) != 0 || pdp.count(rejected.Key) != 0 || meta.count(ads.Key) != 1 {
 			t.Fatalf("sink calls: pdp %v, meta %v; want only SKU-3 delivered", pdp.calls, meta.calls)
@@ -61,13 +55,13 @@ func TestReviewGate(t *testing.T) {
 		if _, err := store.Approve(t.Context(), held.Key, "ok"); err != nil {
 			t.Fatal(err)
 		}
-		deliverOnce(1)
+		deliverOnce(t, cfg, 1)
 		got, err := store.Get(t.Context(), held.Key)
 		if err != nil || got.Delivery != jobs.DeliveryDelivered || pdp.count(held.Key) != 1 {
 			t.Errorf("approved job: %+v, %v, %d sink calls; want delivered once", got, err, pdp.count(held.Key))
 		}
 		clock.Advance(24 * time.Hour)
-		deliverOnce(0)
+		deliverOnce(t, cfg, 0)
 		if got, _ := store.Get(t.Context(), rejected.Key); pdp.count(rejected.Key) != 0 || got.Delivery != jobs.DeliveryRejected || got.ReviewNote != "wrong colourway" {
 			t.Errorf("rejected job: %+v after %d sink calls; want rejected, never delivered", got, pdp.count(rejected.Key))
 		}
@@ -123,5 +117,14 @@ func TestReviewConfig(t *testing.T) {
 	// With a Fallback any surface may be reviewed.
 	if _, err := outbox.DeliverOnce(t.Context(), outbox.Config{Store: store, Fallback: sink, Review: []string{"cms"}}); err != nil {
 		t.Errorf("Review with a Fallback: %v", err)
+	}
+}
+
+// deliverOnce runs one DeliverOnce pass over cfg and fails the test unless
+// it made want attempts.
+func deliverOnce(t *testing.T, cfg outbox.Config, want int) {
+	t.Helper()
+	if n, err := outbox.DeliverOnce(t.Context(), cfg); err != nil || n != want {
+		t.Fatalf("DeliverOnce = %d, %v; want %d attempts", n, err, want)
 	}
 }
