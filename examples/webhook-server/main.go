@@ -100,9 +100,10 @@ Serves the webhook handler at -path and GET /healthz, and prints
 shut it down cleanly (in-flight requests finish, the store is flushed).
 
 Deliveries go by target_surface: shopify-pdp to the Shopify product with the
-row's SKU (needs SHOPIFY_*; without it they are retried with backoff), meta-ads
-to a stand-in ad pipeline that downloads and checks the video; any other
-surface fails delivery with an error naming it.
+row's SKU (needs SHOPIFY_*; without it this server leaves them pending in the
+job store for a server that has it, and says so once at start), meta-ads to a
+stand-in ad pipeline that downloads and checks the video; any other surface
+is left pending the same way.
 
 -archive URL keeps every video in that bucket before delivering it and
 records archive_url and sha256 on the job; deliveries read the archived copy.
