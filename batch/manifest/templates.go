@@ -306,8 +306,10 @@ func (t *Templates) Render(row Row) (Row, error) {
 	return row, nil
 }
 
-// MaxPromptBytes bounds what a template may render for one row: a prompt
-// is a sentence or two, and a template that writes more has gone wrong.
+// MaxPromptBytes bounds a row's video_prompt and still_prompt, whether a
+// template rendered it or the manifest gave it: a prompt is a sentence or
+// two, and a field that holds more has gone wrong (a template that runs on,
+// a whole file pasted into a cell).
 const MaxPromptBytes = 16 << 10
 
 // cappedBuilder is a strings.Builder that refuses to grow past max bytes,
