@@ -1,10 +1,17 @@
 package examples_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/creativeai-run/catalogvideo/creativeai/creativeaitest"
 )
 
 // TestJobsStatusReportsTornLine: opening a job file whose last line is torn
@@ -31,4 +38,91 @@ func TestJobsStatusReportsTornLine(t *testing.T) {
 	if got, err := os.ReadFile(file); err != nil || string(got) != whole {
 		t.Errorf("job file after status: %q (%v), want the whole line only", got, err)
 	}
+}
+
+// TestSubmitInterruptCountsUnreadRows: a submit interrupted early counts
+// the manifest's rows it never reached, in "Submitted X/Y" and in the
+// reason it exits 1; the rerun submits the rest, each row once.
+func TestSubmitInterruptCountsUnreadRows(t *testing.T) {
+	t.Parallel()
+	sim := creativeaitest.NewServer(creativeaitest.WithManualRender())
+	defer sim.Close()
+	env := cleanEnv("CREATIVEAI_API_KEY="+sim.APIKey, "CREATIVEAI_BASE_URL="+sim.URL)
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "rows.csv")
+	var manifest strings.Builder
+	manifest.WriteString("sku,image_url,video_prompt\n")
+	for i := range 5 {
+		fmt.Fprintf(&manifest, "SKU-%02d,https://cdn.example.com/catalog/%02d-hero.jpg,slow push\n", i, i)
+	}
+	if err := os.WriteFile(csv, []byte(manifest.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jobsFile := filepath.Join(dir, "jobs.jsonl")
+	// One call a minute: the second row waits for the limiter until the
+	// interrupt.
+	args := []string{"-csv", csv, "-jobs", jobsFile, "-webhook-url=", "-concurrency", "1", "-rate", "0.0167"}
+	p := startProgram(t, dir, env, "submit", args...)
+	waitFor(t, time.Minute, "the first row submitted", func() (bool, error) {
+		return strings.Contains(p.stderr.String(), "[1/5] SKU-00 submitted"), nil
+	})
+	if code := p.stop(syscall.SIGINT, time.Minute); code != 1 {
+		t.Fatalf("exit %d after SIGINT, want 1\nstderr:\n%s", code, p.stderr)
+	}
+	if !strings.Contains(p.stdout.String(), "Submitted 1/5 jobs") {
+		t.Errorf("stdout does not count the manifest's 5 rows:\n%s", p.stdout)
+	}
+	m := regexp.MustCompile(`interrupted: (\d+) rows? not answered yet and (\d+) rows? of \S+ not reached; rerun`).FindStringSubmatch(p.stderr.String())
+	if m == nil {
+		t.Fatalf("stderr does not say how many rows were not reached:\n%s", p.stderr)
+	}
+	if a, b := atoi(t, m[1]), atoi(t, m[2]); a+b != 4 {
+		t.Errorf("%d rows not answered and %d not reached, want 4 in all:\n%s", a, b, p.stderr)
+	}
+
+	res := runProgram(t, dir, env, "submit", append(args[:len(args)-1], "100")...)
+	if res.code != 0 || !strings.Contains(res.stdout, "Submitted 5/5 jobs") {
+		t.Errorf("rerun exited %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if n := sim.Stats().Renders; n != 5 {
+		t.Errorf("%d renders, want 5", n)
+	}
+}
+
+// TestSubmitRefusesPipe: submit reads -csv twice (to check every row, then
+// to submit), so a pipe such as -csv <(iconv …) is refused with exit 2
+// instead of waiting forever for a second writer.
+func TestSubmitRefusesPipe(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "rows.csv")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	go func() {
+		// The writer end: open blocks until submit opens the pipe to read.
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			_, _ = f.WriteString("sku,image_url,video_prompt\nSKU-1,https://cdn.example.com/1.jpg,spin\n")
+			f.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		// Should submit not have opened the pipe, the writer is let go.
+		if f, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	res := runProgram(t, dir, cleanEnv(), "submit", "-csv", fifo, "-dry-run")
+	if res.code != 2 || !strings.Contains(res.stderr, "is not a regular file (a pipe)") {
+		t.Errorf("exit %d, want 2 and the pipe named\nstderr:\n%s", res.code, res.stderr)
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
