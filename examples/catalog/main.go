@@ -69,6 +69,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,6 +177,11 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	var err error
 	if o.encoding, err = cli.EncodingOption(encoding); err != nil {
 		return nil, err
+	}
+	if o.listen != "" {
+		if _, _, err := net.SplitHostPort(o.listen); err != nil {
+			return nil, cli.Usagef("-listen %q: %v", o.listen, err)
+		}
 	}
 	if o.webhookURL != "" {
 		if err := cli.CheckWebhookURL(o.webhookURL); err != nil {
