@@ -292,7 +292,7 @@ var scientific = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[eE][+-][0-9]+$`)
 func (m *Reader) row(rec []string) (Row, *Warning, *RowError) {
 	start := m.line(0)
 	if len(rec) != m.fields {
-		re := &RowError{File: m.name, Line: start, Err: fmt.Errorf("has %d fields, the header has %d", len(rec), m.fields)}
+		re := &RowError{File: m.name, Line: start, Err: fieldCount(len(rec), m.fields, m.stats.Delimiter)}
 		if i := m.index[colSKU]; i < len(rec) {
 			re.SKU = strings.TrimSpace(rec[i])
 		}
@@ -399,6 +399,16 @@ func excerpt(s string) string {
 		return string(r[:40]) + "…"
 	}
 	return s
+}
+
+// fieldCount explains a row whose number of fields is not the header's, and
+// how such rows come about.
+func fieldCount(got, want int, delim rune) error {
+	fix := fmt.Sprintf("put quotes around a field that holds %s, or remove the extra fields", delimiterName(delim))
+	if got < want {
+		fix = "give every column a field, even an empty one"
+	}
+	return fmt.Errorf("has %d field%s, the header has %d: %s", got, map[bool]string{true: "", false: "s"}[got == 1], want, fix)
 }
 
 // errNotUTF8 and errReplacement are what checkText finds.

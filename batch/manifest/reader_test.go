@@ -190,8 +190,8 @@ func TestManifestRowErrors(t *testing.T) {
 		`cat.csv:7: duration "5 minutes" is not a duration such as 5s (sku "F")`,
 		`cat.csv:8: duration "0" must be at least 1s (sku "G")`,
 		`cat.csv:9: aspect_ratio "16x9" is not an aspect ratio such as 16:9 (sku "H")`,
-		`cat.csv:10: has 3 fields, the header has 6 (sku "I")`,
-		`cat.csv:11: has 7 fields, the header has 6 (sku "J")`,
+		`cat.csv:10: has 3 fields, the header has 6: give every column a field, even an empty one (sku "I")`,
+		`cat.csv:11: has 7 fields, the header has 6: put quotes around a field that holds commas, or remove the extra fields (sku "J")`,
 		`cat.csv:12: malformed CSV at character 35: extraneous or missing " in quoted-field`,
 		`cat.csv:13: duplicates line 2 (same sku and render inputs) (sku "A")`,
 		`cat.csv:14: duplicates line 2 (same sku and render inputs) (sku "A")`,
@@ -351,5 +351,21 @@ func TestManifestPromptLength(t *testing.T) {
 	var re *manifest.RowError
 	if err := r.Validate(); !errors.As(err, &re) || re.Column != "video_prompt" {
 		t.Errorf("Validate = %v, want a *RowError for video_prompt", err)
+	}
+}
+
+// TestManifestFieldCount pins how a row with the wrong number of fields is
+// explained: in the file's delimiter, one field in the singular.
+func TestManifestFieldCount(t *testing.T) {
+	csv := "sku;image_url;video_prompt\n" +
+		"A\n" +
+		"B;https://cdn.example.com/b.jpg;slow; push\n"
+	_, errs := readAll(t, "semi.csv", csv)
+	want := []string{
+		`semi.csv:2: has 1 field, the header has 3: give every column a field, even an empty one (sku "A")`,
+		`semi.csv:3: has 4 fields, the header has 3: put quotes around a field that holds semicolons, or remove the extra fields (sku "B")`,
+	}
+	if diff := cmp.Diff(want, rowErrorTexts(t, errs)); diff != "" {
+		t.Errorf("row errors (-want +got):\n%s", diff)
 	}
 }
