@@ -1,7 +1,9 @@
 package examples_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -125,4 +127,77 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestCatalogResumesUnarchivedOutputs: an offline run interrupted after its
+// renders completed but before their videos were archived and delivered
+// leaves output_urls on its simulator, which died with it. The rerun of
+// the same command must finish them from its own simulator's resumed
+// renders, not retry the dead URLs until -timeout, run after run.
+func TestCatalogResumesUnarchivedOutputs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "rows.csv")
+	manifest := "sku,image_url,video_prompt,target_surface\n" +
+		"SKU-1,https://cdn.example.com/1.jpg,spin,meta-ads\n" +
+		"SKU-2,https://cdn.example.com/2.jpg,spin,\n"
+	if err := os.WriteFile(csv, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := runProgram(t, dir, cleanEnv(), "catalog", "-csv", csv); res.code != 0 {
+		t.Fatalf("first run exited %d\nstderr:\n%s", res.code, res.stderr)
+	}
+
+	// Make the job file what an interrupted run leaves: completed renders
+	// on a simulator that is gone, neither archived nor delivered.
+	file := filepath.Join(dir, "video-jobs.jsonl")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for line := range strings.Lines(string(data)) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := rec["output_url"].(string)
+		u, err := url.Parse(out)
+		if err != nil || u.Host == "" {
+			t.Fatalf("job without an output_url: %s", line)
+		}
+		u.Host = "127.0.0.1:9" // the discard port: nothing answers
+		rec["output_url"] = u.String()
+		for _, k := range []string{"archive_url", "sha256", "archive_size", "archive_content_type", "delivery_ref", "delivery_attempts", "delivery_next_at"} {
+			delete(rec, k)
+		}
+		if rec["target_surface"] != nil && rec["target_surface"] != "" {
+			rec["delivery_status"] = "pending"
+		}
+		b, _ := json.Marshal(rec)
+		lines = append(lines, string(b)+"\n")
+	}
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "video-archive")); err != nil {
+		t.Fatal(err)
+	}
+
+	res := runProgram(t, dir, cleanEnv(), "catalog", "-csv", csv)
+	if res.code != 0 {
+		t.Fatalf("rerun exited %d, want 0\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"resumed render", "Video live - published to its destination"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("rerun's stdout lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	data, err = os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), `"archive_url":`); n != 2 {
+		t.Errorf("%d jobs archived, want 2:\n%s", n, data)
+	}
 }
