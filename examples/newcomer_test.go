@@ -2,7 +2,6 @@ package examples_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -51,15 +50,7 @@ func TestSubmitInterruptCountsUnreadRows(t *testing.T) {
 	defer sim.Close()
 	env := cleanEnv("CREATIVEAI_API_KEY="+sim.APIKey, "CREATIVEAI_BASE_URL="+sim.URL)
 	dir := t.TempDir()
-	csv := filepath.Join(dir, "rows.csv")
-	var manifest strings.Builder
-	manifest.WriteString("sku,image_url,video_prompt\n")
-	for i := range 5 {
-		fmt.Fprintf(&manifest, "SKU-%02d,https://cdn.example.com/catalog/%02d-hero.jpg,slow push\n", i, i)
-	}
-	if err := os.WriteFile(csv, []byte(manifest.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	csv := writeRows(t, dir, 5)
 	jobsFile := filepath.Join(dir, "jobs.jsonl")
 	// One call a minute: the second row waits for the limiter until the
 	// interrupt.
