@@ -89,6 +89,22 @@ func cleanEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
+// writeRows writes rows.csv in dir, a manifest of n rows SKU-00, SKU-01, …,
+// and returns its path.
+func writeRows(t *testing.T, dir string, n int) string {
+	t.Helper()
+	var manifest strings.Builder
+	manifest.WriteString("sku,image_url,video_prompt\n")
+	for i := range n {
+		fmt.Fprintf(&manifest, "SKU-%02d,https://cdn.example.com/catalog/%02d-hero.jpg,slow push\n", i, i)
+	}
+	csv := filepath.Join(dir, "rows.csv")
+	if err := os.WriteFile(csv, []byte(manifest.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return csv
+}
+
 // result is how a finished program ended.
 type result struct {
 	code           int

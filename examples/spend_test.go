@@ -1,7 +1,6 @@
 package examples_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,15 +17,7 @@ func TestSubmitBudget(t *testing.T) {
 	defer sim.Close()
 	env := cleanEnv("CREATIVEAI_API_KEY="+sim.APIKey, "CREATIVEAI_BASE_URL="+sim.URL)
 	dir := t.TempDir()
-	csv := filepath.Join(dir, "rows.csv")
-	var manifest strings.Builder
-	manifest.WriteString("sku,image_url,video_prompt\n")
-	for i := range 3 {
-		fmt.Fprintf(&manifest, "SKU-%02d,https://cdn.example.com/catalog/%02d-hero.jpg,slow push\n", i, i)
-	}
-	if err := os.WriteFile(csv, []byte(manifest.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	csv := writeRows(t, dir, 3)
 	jobsFile := filepath.Join(dir, "jobs.jsonl")
 	args := []string{"-csv", csv, "-jobs", jobsFile, "-webhook-url=", "-concurrency", "1", "-rate", "100"}
 

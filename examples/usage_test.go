@@ -49,6 +49,7 @@ func TestUsage(t *testing.T) {
 		{name: "catalog unknown flag", program: "catalog", args: []string{"-bogus"}, code: 2, stderr: "flag provided but not defined: -bogus"},
 		{name: "catalog negative timeout", program: "catalog", args: []string{"-timeout", "-1s"}, code: 2, stderr: "-timeout"},
 		{name: "catalog webhook-url offline", program: "catalog", args: []string{"-webhook-url", "https://example.com/h"}, code: 2, stderr: "CREATIVEAI_API_KEY"},
+		{name: "catalog bad listen", program: "catalog", args: []string{"-listen", "nonsense"}, code: 2, stderr: `-listen "nonsense": address nonsense: missing port in address`},
 		{name: "submit no flags", env: keyEnv, program: "submit", code: 2, stderr: "-csv is required"},
 		{name: "submit no jobs", env: keyEnv, program: "submit", args: []string{"-csv", good, "-webhook-url", "https://example.com/h"}, code: 2, stderr: "-jobs is required"},
 		{name: "submit no webhook-url", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile}, code: 2, stderr: "-webhook-url is required"},

@@ -91,9 +91,12 @@ func DecodeRecord(line []byte) (Record, error) {
 }
 
 // DecodeRecords yields the records of an export in order with their line
-// numbers, skipping blank lines. A bad record is yielded as a *RecordError
-// naming name and the line, and reading goes on; a failure to read r is
-// yielded as another error, naming the same, and ends the sequence.
+// numbers, skipping blank lines and a UTF-8 byte-order mark (an editor's
+// "UTF-8 with BOM"). A bad record is yielded as a *RecordError naming name
+// and the line, and reading goes on; a file in UTF-16 (what Windows
+// PowerShell's > writes) is one for line 1 that ends the sequence. A failure
+// to read r is yielded as another error, naming the same, and ends the
+// sequence.
 func DecodeRecords(r io.Reader, name string) iter.Seq2[NumberedRecord, error] {
 	return func(yield func(NumberedRecord, error) bool) {
 		sc := bufio.NewScanner(r)
@@ -101,10 +104,19 @@ func DecodeRecords(r io.Reader, name string) iter.Seq2[NumberedRecord, error] {
 		line := 0
 		for sc.Scan() {
 			line++
-			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			text := sc.Bytes()
+			if line == 1 {
+				if bytes.HasPrefix(text, []byte{0xFF, 0xFE}) || bytes.HasPrefix(text, []byte{0xFE, 0xFF}) {
+					yield(NumberedRecord{}, &RecordError{name, 1, errors.New("the file is UTF-16 text (as Windows PowerShell's > writes it), " +
+						"not one JSON record per line: save it as UTF-8, or write the export with | Out-File -Encoding utf8")})
+					return
+				}
+				text = bytes.TrimPrefix(text, []byte("\ufeff"))
+			}
+			if len(bytes.TrimSpace(text)) == 0 {
 				continue
 			}
-			rec, err := DecodeRecord(sc.Bytes())
+			rec, err := DecodeRecord(text)
 			if err != nil {
 				if !yield(NumberedRecord{}, &RecordError{name, line, err}) {
 					return

@@ -73,3 +73,30 @@ func TestDecodeRecordReview(t *testing.T) {
 		t.Errorf("unknown delivery state: %v", err)
 	}
 }
+
+// TestDecodeRecordsByteOrderMark: an export saved by an editor as "UTF-8
+// with BOM" (and CRLF) reads as it is; one in UTF-16, as Windows
+// PowerShell's > writes it, is refused saying so, not as a JSON error at
+// its first byte.
+func TestDecodeRecordsByteOrderMark(t *testing.T) {
+	var keys []string
+	for rec, err := range jobs.DecodeRecords(strings.NewReader("\ufeff{\"key\":\"A\",\"sku\":\"A\",\"status\":\"completed\"}\r\n{\"key\":\"B\",\"sku\":\"B\",\"status\":\"pending\"}\r\n"), "jobs.jsonl") {
+		if err != nil {
+			t.Fatalf("DecodeRecords: %v", err)
+		}
+		keys = append(keys, rec.Key)
+	}
+	if diff := cmp.Diff([]string{"A", "B"}, keys); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
+	}
+
+	utf16 := "\xff\xfe{\x00\"\x00k\x00e\x00y\x00\"\x00"
+	var errs []error
+	for _, err := range jobs.DecodeRecords(strings.NewReader(utf16), "jobs.jsonl") {
+		errs = append(errs, err)
+	}
+	var re *jobs.RecordError
+	if len(errs) != 1 || !errors.As(errs[0], &re) || !strings.Contains(errs[0].Error(), "jobs.jsonl:1: the file is UTF-16 text") {
+		t.Errorf("errors %v, want one *RecordError saying the file is UTF-16", errs)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/transform"
 
 	"github.com/creativeai-run/catalogvideo/creativeai"
@@ -34,6 +35,9 @@ type Reader struct {
 	keys                 []string // header names as columnKey makes them, for Row.Product
 	// products makes row fill Row.Product (see Reader.RecordProducts).
 	products bool
+	// legacy is the single-byte encoding the text was decoded from, nil
+	// for UTF-8 and UTF-16: with it, row looks for UTF-8 read as legacy.
+	legacy *charmap.Charmap
 }
 
 // Stats describes how a manifest was read. Rows has its final value once
@@ -145,6 +149,9 @@ func NewReader(r io.Reader, name string, opts ...Option) (*Reader, error) {
 
 	m := &Reader{name: name, cr: cr, skip: skip, seen: make(DigestSet), warn: c.warn,
 		stats: Stats{Encoding: enc, Delimiter: comma}, promptsFromTemplates: c.promptsFromTemplates}
+	if cm, ok := c.enc.(*charmap.Charmap); ok && enc == c.encName {
+		m.legacy = cm
+	}
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, &Error{File: name, Err: errors.New("empty manifest: no header line")}
@@ -285,7 +292,7 @@ var scientific = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[eE][+-][0-9]+$`)
 func (m *Reader) row(rec []string) (Row, *Warning, *RowError) {
 	start := m.line(0)
 	if len(rec) != m.fields {
-		re := &RowError{File: m.name, Line: start, Err: fmt.Errorf("has %d fields, the header has %d", len(rec), m.fields)}
+		re := &RowError{File: m.name, Line: start, Err: fieldCount(len(rec), m.fields, m.stats.Delimiter)}
 		if i := m.index[colSKU]; i < len(rec) {
 			re.SKU = strings.TrimSpace(rec[i])
 		}
@@ -316,6 +323,10 @@ func (m *Reader) row(rec []string) (Row, *Warning, *RowError) {
 				re.SKU = ""
 			}
 			return Row{}, nil, re
+		}
+		if m.legacy != nil && misread(m.legacy, rec[i]) {
+			return Row{}, nil, fail(c, fmt.Errorf("reads %q, which is UTF-8 text decoded as %s: the file is UTF-8 (\"CSV UTF-8\"); read it without naming an encoding",
+				excerpt(rec[i]), m.stats.Encoding))
 		}
 	}
 	row := Row{
@@ -360,6 +371,44 @@ func (m *Reader) row(rec []string) (Row, *Warning, *RowError) {
 			Message: fmt.Sprintf("%q has spaces around it, which no store SKU has; read as %q: remove the spaces in the file", raw, sku)}
 	}
 	return row, w, nil
+}
+
+// misread reports whether s, decoded from cm, was UTF-8 text all along: its
+// bytes in cm are valid UTF-8 with characters beyond ASCII ("café" saved as
+// UTF-8 reads "cafÃ©" as windows-1252). Text really written in a
+// single-byte encoding almost never forms such sequences, which need a
+// letter such as Ã or Â followed by punctuation from 0x80–0xBF.
+func misread(cm *charmap.Charmap, s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return false
+	}
+	raw, err := cm.NewEncoder().String(s)
+	return err == nil && utf8.ValidString(raw)
+}
+
+// excerpt shortens s to its first 40 characters for a message.
+func excerpt(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
+// fieldCount explains a row whose number of fields is not the header's, and
+// how such rows come about.
+func fieldCount(got, want int, delim rune) error {
+	fix := fmt.Sprintf("put quotes around a field that holds %s, or remove the extra fields", delimiterName(delim))
+	if got < want {
+		fix = "give every column a field, even an empty one"
+	}
+	return fmt.Errorf("has %d field%s, the header has %d: %s", got, map[bool]string{true: "", false: "s"}[got == 1], want, fix)
 }
 
 // errNotUTF8 and errReplacement are what checkText finds.

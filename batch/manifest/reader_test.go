@@ -190,8 +190,8 @@ func TestManifestRowErrors(t *testing.T) {
 		`cat.csv:7: duration "5 minutes" is not a duration such as 5s (sku "F")`,
 		`cat.csv:8: duration "0" must be at least 1s (sku "G")`,
 		`cat.csv:9: aspect_ratio "16x9" is not an aspect ratio such as 16:9 (sku "H")`,
-		`cat.csv:10: has 3 fields, the header has 6 (sku "I")`,
-		`cat.csv:11: has 7 fields, the header has 6 (sku "J")`,
+		`cat.csv:10: has 3 fields, the header has 6: give every column a field, even an empty one (sku "I")`,
+		`cat.csv:11: has 7 fields, the header has 6: put quotes around a field that holds commas, or remove the extra fields (sku "J")`,
 		`cat.csv:12: malformed CSV at character 35: extraneous or missing " in quoted-field`,
 		`cat.csv:13: duplicates line 2 (same sku and render inputs) (sku "A")`,
 		`cat.csv:14: duplicates line 2 (same sku and render inputs) (sku "A")`,
@@ -296,5 +296,76 @@ func TestDefaultsApply(t *testing.T) {
 	want := manifest.Row{SKU: "A", Model: "veo-3.1", Duration: creativeai.Duration(5), AspectRatio: "1:1"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Apply (-want +got):\n%s", diff)
+	}
+}
+
+// TestManifestControlCharacters pins that a control character in a name
+// column, or a NUL in a prompt, is a row error naming where it is: a NUL
+// in a SKU made PostgreSQL refuse the row and stop the whole run.
+func TestManifestControlCharacters(t *testing.T) {
+	csv := "sku,image_url,video_prompt,collection,target_surface\n" +
+		"A\x001,https://cdn.example.com/a.jpg,p,,\n" + // 2
+		"B\x0b2,https://cdn.example.com/b.jpg,p,,\n" + // 3
+		"C,https://cdn.example.com/c.jpg,one\x00two,,\n" + // 4
+		"D,https://cdn.example.com/d.jpg,p,mu\x7fgs,\n" + // 5
+		"E,https://cdn.example.com/e.jpg,p,,meta-ads\x1b\n" + // 6
+		"F,https://cdn.example.com/f.jpg,\"tab\there, and\nline\",,\n" // 7-8 ok
+	rows, errs := readAll(t, "ctl.csv", csv)
+	fix := `, which shows as nothing in a spreadsheet: delete it (retype the field), or save the file again from its source as "CSV UTF-8"`
+	want := []string{
+		`ctl.csv:2: sku has the control character U+0000 at character 2` + fix + ` (sku "A\x001")`,
+		`ctl.csv:3: sku has the control character U+000B at character 2` + fix + ` (sku "B\v2")`,
+		`ctl.csv:4: video_prompt has the control character U+0000 at character 4` + fix + ` (sku "C")`,
+		`ctl.csv:5: collection has the control character U+007F at character 3` + fix + ` (sku "D")`,
+		`ctl.csv:6: target_surface has the control character U+001B at character 9` + fix + ` (sku "E")`,
+	}
+	if diff := cmp.Diff(want, rowErrorTexts(t, errs)); diff != "" {
+		t.Errorf("row errors (-want +got):\n%s", diff)
+	}
+	if len(rows) != 1 || rows[0].SKU != "F" {
+		t.Errorf("valid rows %+v, want only F: tabs and line breaks in a prompt are text", rows)
+	}
+}
+
+// TestManifestPromptLength pins that a prompt over MaxPromptBytes is a row
+// error whether the manifest gave it or not, as it is for templates.
+func TestManifestPromptLength(t *testing.T) {
+	long := strings.Repeat("x", manifest.MaxPromptBytes+1)
+	csv := "sku,image_url,video_prompt,still_prompt\n" +
+		"A,https://cdn.example.com/a.jpg," + long + ",\n" +
+		"B,https://cdn.example.com/b.jpg,p," + long + "\n" +
+		"C,https://cdn.example.com/c.jpg," + long[1:] + ",\n"
+	rows, errs := readAll(t, "long.csv", csv)
+	want := []string{
+		`long.csv:2: video_prompt is 16385 bytes long, more than the 16384 (16 KiB) a prompt may have: shorten it (sku "A")`,
+		`long.csv:3: still_prompt is 16385 bytes long, more than the 16384 (16 KiB) a prompt may have: shorten it (sku "B")`,
+	}
+	if diff := cmp.Diff(want, rowErrorTexts(t, errs)); diff != "" {
+		t.Errorf("row errors (-want +got):\n%s", diff)
+	}
+	if len(rows) != 1 || rows[0].SKU != "C" {
+		t.Errorf("valid rows %v, want only C, whose prompt is exactly the limit", len(rows))
+	}
+	// Rows built in code are held to the same rule by Validate.
+	r := manifest.Row{SKU: "D", ImageURL: "https://cdn.example.com/d.jpg", VideoPrompt: long}
+	var re *manifest.RowError
+	if err := r.Validate(); !errors.As(err, &re) || re.Column != "video_prompt" {
+		t.Errorf("Validate = %v, want a *RowError for video_prompt", err)
+	}
+}
+
+// TestManifestFieldCount pins how a row with the wrong number of fields is
+// explained: in the file's delimiter, one field in the singular.
+func TestManifestFieldCount(t *testing.T) {
+	csv := "sku;image_url;video_prompt\n" +
+		"A\n" +
+		"B;https://cdn.example.com/b.jpg;slow; push\n"
+	_, errs := readAll(t, "semi.csv", csv)
+	want := []string{
+		`semi.csv:2: has 1 field, the header has 3: give every column a field, even an empty one (sku "A")`,
+		`semi.csv:3: has 4 fields, the header has 3: put quotes around a field that holds semicolons, or remove the extra fields (sku "B")`,
+	}
+	if diff := cmp.Diff(want, rowErrorTexts(t, errs)); diff != "" {
+		t.Errorf("row errors (-want +got):\n%s", diff)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/creativeai-run/catalogvideo/creativeai"
 )
@@ -77,8 +78,10 @@ type Row struct {
 }
 
 // Validate reports the first problem that keeps r from being submitted, as a
-// *RowError naming the column: an empty sku or video_prompt, an image_url
-// that is not an absolute http(s) URL, or an invalid aspect ratio.
+// *RowError naming the column: an empty sku or video_prompt, a control
+// character in sku, collection, target_surface or model, a NUL in a prompt,
+// a prompt longer than [MaxPromptBytes], an image_url that is not an
+// absolute http(s) URL, or an invalid aspect ratio.
 func (r Row) Validate() error {
 	if col, err := r.check(); err != nil {
 		return &RowError{File: r.File, Line: r.Line, Column: manifestColumns[col], SKU: r.SKU, Err: err}
@@ -99,6 +102,27 @@ func (r Row) checkWith(promptRequired bool) (int, error) {
 	case r.ImageURL == "":
 		return colImageURL, errors.New("is empty")
 	}
+	// A control character never belongs in a name, and a NUL in any text
+	// is refused by PostgreSQL, which would stop the whole run at this row.
+	for _, f := range []struct {
+		col  int
+		text string
+	}{{colSKU, r.SKU}, {colCollection, r.Collection}, {colTargetSurface, r.TargetSurface}, {colModel, r.Model}} {
+		if err := checkControl(f.text, unicode.IsControl); err != nil {
+			return f.col, err
+		}
+	}
+	for _, f := range []struct {
+		col  int
+		text string
+	}{{colVideoPrompt, r.VideoPrompt}, {colStillPrompt, r.StillPrompt}} {
+		if err := checkControl(f.text, func(c rune) bool { return c == 0 }); err != nil {
+			return f.col, err
+		}
+		if len(f.text) > MaxPromptBytes {
+			return f.col, fmt.Errorf("is %d bytes long, more than the %d (16 KiB) a prompt may have: shorten it", len(f.text), MaxPromptBytes)
+		}
+	}
 	if err := checkImageURL(r.ImageURL); err != nil {
 		return colImageURL, err
 	}
@@ -111,6 +135,21 @@ func (r Row) checkWith(promptRequired bool) (int, error) {
 		}
 	}
 	return 0, nil
+}
+
+// checkControl reports the first character of s that bad refuses, by its
+// code point and its position, so that it can be found in a spreadsheet
+// that shows nothing there.
+func checkControl(s string, bad func(rune) bool) error {
+	n := 0
+	for _, c := range s {
+		n++
+		if bad(c) {
+			return fmt.Errorf("has the control character %U at character %d, which shows as nothing in a spreadsheet: "+
+				"delete it (retype the field), or save the file again from its source as \"CSV UTF-8\"", c, n)
+		}
+	}
+	return nil
 }
 
 func checkImageURL(s string) error {

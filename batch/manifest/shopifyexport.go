@@ -279,7 +279,7 @@ func (x *ShopifyExportReader) Rows() iter.Seq2[Row, error] {
 					p = &exportProduct{}
 				}
 				p.errs = append(p.errs, &RowError{File: x.name, Line: line,
-					Err: fmt.Errorf("has %d fields, the header has %d", len(rec), len(x.header))})
+					Err: fieldCount(len(rec), len(x.header), x.cr.Comma)})
 				continue
 			}
 			if blankRecord(rec) {

@@ -156,7 +156,7 @@ func TestShopifyExportRowErrors(t *testing.T) {
 		{
 			name: "short row, then the next product",
 			rows: "a,A,T,Color,Red\nb,B,T,Title,Default Title,B-1,https://x.example/b.jpg,1,\n",
-			want: []string{`shop.csv:2: has 5 fields, the header has 9`},
+			want: []string{`shop.csv:2: has 5 fields, the header has 9: give every column a field, even an empty one`},
 			skus: []string{"B-1"},
 		},
 		{

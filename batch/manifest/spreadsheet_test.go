@@ -105,6 +105,49 @@ func TestWithEncoding(t *testing.T) {
 	}
 }
 
+// TestWithEncodingOnUTF8File: a UTF-8 file read with a single-byte encoding
+// named (a merchant passing -encoding windows-1252 out of habit) makes
+// "cafÃ©" of "café"; the rows that hold such text are refused, saying the
+// file is UTF-8, and ASCII rows, which read the same either way, go on.
+func TestWithEncodingOnUTF8File(t *testing.T) {
+	utf8File := "sku,image_url,video_prompt,collection\n" +
+		"A,https://cdn.example.com/a.jpg,slow push – café table,\n" +
+		"B,https://cdn.example.com/b.jpg,plain ASCII,\n" +
+		"C,https://cdn.example.com/c.jpg,plain,Été\n"
+	fix := `: the file is UTF-8 ("CSV UTF-8"); read it without naming an encoding`
+	rows, errs, _, _ := read(t, strings.NewReader(utf8File), manifest.WithEncoding("windows-1252"))
+	want := []string{
+		`sheet.csv:2: video_prompt reads "slow push â€“ cafÃ© table", which is UTF-8 text decoded as windows-1252` + fix + ` (sku "A")`,
+		`sheet.csv:4: collection reads "Ã‰tÃ©", which is UTF-8 text decoded as windows-1252` + fix + ` (sku "C")`,
+	}
+	if diff := cmp.Diff(want, errs); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"plain ASCII"}, prompts(rows)); diff != "" {
+		t.Errorf("prompts (-want +got):\n%s", diff)
+	}
+
+	// Any single-byte encoding: ISO-8859-15 too.
+	_, errs, _, _ = read(t, strings.NewReader("sku,image_url,video_prompt\nD,https://cdn.example.com/d.jpg,café\n"), manifest.WithEncoding("iso-8859-15"))
+	want = []string{`sheet.csv:2: video_prompt reads "cafÃ©", which is UTF-8 text decoded as iso-8859-15` + fix + ` (sku "D")`}
+	if diff := cmp.Diff(want, errs); diff != "" {
+		t.Errorf("iso-8859-15 errors (-want +got):\n%s", diff)
+	}
+
+	// Where UTF-8 bytes fall on a code a single-byte encoding leaves
+	// undefined (0x9D of ”), the U+FFFD check already says so.
+	_, errs, _, _ = read(t, strings.NewReader("sku,image_url,video_prompt\nE,https://cdn.example.com/e.jpg,”\n"), manifest.WithEncoding("windows-1252"))
+	if len(errs) != 1 || !strings.Contains(errs[0], "decoded with the wrong encoding") {
+		t.Errorf("errors %q, want the row refused for its U+FFFD", errs)
+	}
+
+	// The same text really saved in windows-1252 reads as it should.
+	rows, errs, _, _ = read(t, strings.NewReader(cp1252), manifest.WithEncoding("windows-1252"))
+	if len(errs) > 0 || len(rows) != 3 {
+		t.Errorf("windows-1252 file: %d rows, errors %q; want 3 rows", len(rows), errs)
+	}
+}
+
 func TestWithEncodingUTF8StillChecked(t *testing.T) {
 	// Naming UTF-8 must not turn bad bytes into U+FFFD silently.
 	_, errs, _, _ := read(t, strings.NewReader(cp1252), manifest.WithEncoding("utf-8"))

@@ -44,8 +44,8 @@ type Templates struct {
 	versions map[string]string // template name → version
 }
 
-// ParseTemplates parses text, the content of a template file; file names it
-// in errors, usually its path. It fails for a syntax error, a file with no
+// ParseTemplates parses text, the content of a template file (UTF-8, with
+// or without a byte-order mark); file names it in errors, usually its path. It fails for a syntax error, a file with no
 // {{define}} block, text outside the blocks, an unknown variable such as
 // {{.Colour}}, or a {{template}} call of a block that is not defined; the
 // error gives the file, line and column.
@@ -53,6 +53,9 @@ func ParseTemplates(file, text string) (*Templates, error) {
 	if !utf8.ValidString(text) {
 		return nil, fmt.Errorf("%s: the template file is not UTF-8 text; save it as UTF-8", file)
 	}
+	// Editors on Windows save "UTF-8 with BOM": the mark is no text of the
+	// file, and would read as text outside the blocks.
+	text = strings.TrimPrefix(text, "\ufeff")
 	root, err := template.New(file).Option("missingkey=error").Parse(text)
 	if err != nil {
 		// text/template says "template: FILE:LINE: problem".
@@ -306,8 +309,10 @@ func (t *Templates) Render(row Row) (Row, error) {
 	return row, nil
 }
 
-// MaxPromptBytes bounds what a template may render for one row: a prompt
-// is a sentence or two, and a template that writes more has gone wrong.
+// MaxPromptBytes bounds a row's video_prompt and still_prompt, whether a
+// template rendered it or the manifest gave it: a prompt is a sentence or
+// two, and a field that holds more has gone wrong (a template that runs on,
+// a whole file pasted into a cell).
 const MaxPromptBytes = 16 << 10
 
 // cappedBuilder is a strings.Builder that refuses to grow past max bytes,

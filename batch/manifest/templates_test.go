@@ -338,3 +338,25 @@ func TestREADMETemplates(t *testing.T) {
 		}
 	}
 }
+
+// TestParseTemplatesByteOrderMark: a template file saved as "UTF-8 with
+// BOM" parses as the same file without the mark: the same templates, the
+// same versions (so rows keep their keys).
+func TestParseTemplatesByteOrderMark(t *testing.T) {
+	plain, err := manifest.ParseTemplates("prompts.tmpl", promptFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bom, err := manifest.ParseTemplates("prompts.tmpl", "\ufeff"+promptFile)
+	if err != nil {
+		t.Fatalf("with a byte-order mark: %v", err)
+	}
+	if diff := cmp.Diff(plain.Names(), bom.Names()); diff != "" {
+		t.Errorf("names (-plain +bom):\n%s", diff)
+	}
+	for _, name := range plain.Names() {
+		if plain.Version(name) != bom.Version(name) {
+			t.Errorf("version of %q: %s without the mark, %s with it", name, plain.Version(name), bom.Version(name))
+		}
+	}
+}

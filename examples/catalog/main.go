@@ -69,11 +69,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/creativeai-run/catalogvideo/batch/archive"
 	"github.com/creativeai-run/catalogvideo/batch/manifest"
 	"github.com/creativeai-run/catalogvideo/examples/internal/cli"
 )
@@ -177,6 +180,11 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	if o.encoding, err = cli.EncodingOption(encoding); err != nil {
 		return nil, err
 	}
+	if o.listen != "" {
+		if _, _, err := net.SplitHostPort(o.listen); err != nil {
+			return nil, cli.Usagef("-listen %q: %v", o.listen, err)
+		}
+	}
 	if o.webhookURL != "" {
 		if err := cli.CheckWebhookURL(o.webhookURL); err != nil {
 			return nil, cli.Usagef("-webhook-url: %v", err)
@@ -221,7 +229,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	arch, err := openArchive(ctx, o.archive, spec, logger)
+	// Offline, outputs of an earlier run's simulator are fetched from this
+	// run's (see resumedTransport), which the run sets up later.
+	resumed := &resumedTransport{next: http.DefaultTransport}
+	arch, err := openArchive(ctx, o.archive, spec, logger, archive.WithHTTPClient(&http.Client{Transport: resumed}))
 	if err != nil {
 		store.Close()
 		return err
@@ -241,6 +252,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rows:    rows,
 		source:  source,
 	}
+	resumed.run = r
 	runErr := r.run(ctx)
 	// Leave one line per job in the file, as the workflow's job manifest
 	// has, so people can read it; the store's own log may have several.
@@ -278,7 +290,7 @@ func readManifest(path, templateFile string, stderr io.Writer, encoding manifest
 
 // openArchive opens -archive, or by default the folder video-archive beside
 // a job file; none for "none" or a PostgreSQL store without -archive.
-func openArchive(ctx context.Context, flag string, spec cli.StoreSpec, logger *slog.Logger) (*cli.Archive, error) {
+func openArchive(ctx context.Context, flag string, spec cli.StoreSpec, logger *slog.Logger, opts ...archive.Option) (*cli.Archive, error) {
 	raw := flag
 	switch {
 	case flag == "none":
@@ -293,5 +305,5 @@ func openArchive(ctx context.Context, flag string, spec cli.StoreSpec, logger *s
 		}
 		raw = u
 	}
-	return cli.OpenArchive(ctx, raw, logger)
+	return cli.OpenArchive(ctx, raw, logger, opts...)
 }

@@ -285,7 +285,7 @@ func rowsOf(rows []manifest.Row) iter.Seq2[manifest.Row, error] {
 // left as it is and not waited for.
 func (r *catalogRun) resumeLost(ctx context.Context) {
 	for _, job := range r.watch.tracked(ctx) {
-		if !job.Submitted() || !waitsOnRender(&job) {
+		if !job.Submitted() || !waitsOnRender(&job, r.archive != nil) {
 			continue
 		}
 		if _, known := r.sim.Generation(job.GenerationID); known {
@@ -311,13 +311,14 @@ func (r *catalogRun) resumeLost(ctx context.Context) {
 }
 
 // waitsOnRender reports whether a job still needs its render: not finished,
-// or finished but not yet delivered (the video must be downloaded again).
-func waitsOnRender(j *jobs.Job) bool {
+// or finished but not yet delivered, or not yet archived when archiving
+// (the video must be downloaded again).
+func waitsOnRender(j *jobs.Job, archiving bool) bool {
 	switch j.Status {
 	case jobs.StatusPending, jobs.StatusProcessing:
 		return true
 	case jobs.StatusCompleted:
-		return j.Delivery == jobs.DeliveryPending
+		return j.Delivery == jobs.DeliveryPending || archiving && !j.Archived()
 	}
 	return false
 }
@@ -375,6 +376,40 @@ func (s *resumedOutput) Deliver(ctx context.Context, job jobs.Job) (string, erro
 		return "", outbox.Permanent(errors.New("the video was rendered by an earlier offline run, whose simulator is gone"))
 	}
 	return s.next.Deliver(ctx, job)
+}
+
+// resumedTransport is the archive's transport offline: a download of a
+// video whose output_url belongs to an earlier run's simulator (on this
+// machine, at another port) is sent to this run's copy of the resumed render
+// instead, as resumedOutput does for deliveries; until resumeLost has
+// resumed it, the download fails and the archive retries. Other downloads
+// go to next as they are.
+type resumedTransport struct {
+	run  *catalogRun // set before the run starts; its sim is nil live
+	next http.RoundTripper
+}
+
+func (t *resumedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	sim := t.run.sim
+	if sim == nil || !onLoopback(req.URL.String()) || strings.HasPrefix(req.URL.String(), sim.URL+"/") {
+		return t.next.RoundTrip(req)
+	}
+	// The simulator names an output after its generation: /outputs/ID.mp4.
+	id := strings.TrimSuffix(path.Base(req.URL.Path), path.Ext(req.URL.Path))
+	gen, known := sim.Generation(id)
+	switch {
+	case known && gen.Status == creativeai.StatusCompleted:
+		u, err := url.Parse(gen.OutputURL)
+		if err != nil {
+			return nil, err
+		}
+		moved := req.Clone(req.Context())
+		moved.URL, moved.Host = u, ""
+		return t.next.RoundTrip(moved)
+	case known:
+		return nil, fmt.Errorf("waiting for the resumed render of %s", id)
+	}
+	return nil, fmt.Errorf("%s is a video of an earlier offline run, whose simulator is gone; waiting for its render to be resumed", req.URL.Redacted())
 }
 
 // onLoopback reports whether rawURL points at this machine, where the

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -152,19 +153,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case cmd == "reject" && strings.TrimSpace(*reason) == "":
 			return cli.Usagef("reject needs -reason TEXT: why the video is rejected, for whoever replays it")
 		}
-		return decide(ctx, *jobsSpec, newDecision(cmd, *note, strings.TrimSpace(*reason)), operands, *all, stdout)
+		return decide(ctx, *jobsSpec, newDecision(cmd, *note, strings.TrimSpace(*reason)), operands, *all, stdout, stderr)
 	}
 	if len(operands) > 0 {
 		return cli.Usagef("unexpected arguments after %s: %q", cmd, operands)
 	}
-	return runCommand(ctx, *jobsSpec, cmd, stdout)
+	return runCommand(ctx, *jobsSpec, cmd, stdout, stderr)
+}
+
+// storeLogger is where a store reports what it repaired on opening, such as
+// the torn last line of a job file it cut off: even a read-only command
+// changes the file then, and says so.
+func storeLogger(stderr io.Writer) *slog.Logger {
+	return cli.NewLogger(stderr, slog.LevelWarn, false)
 }
 
 // commands lists the commands for error messages.
 const commands = "status, export, compact, import, approve, reject, retry-delivery, or rollback"
 
 // runCommand runs one command on the job store named by jobsSpec.
-func runCommand(ctx context.Context, jobsSpec, cmd string, stdout io.Writer) error {
+func runCommand(ctx context.Context, jobsSpec, cmd string, stdout, stderr io.Writer) error {
 	if jobsSpec == "" {
 		return cli.Usagef("-jobs is required")
 	}
@@ -186,7 +194,7 @@ func runCommand(ctx context.Context, jobsSpec, cmd string, stdout io.Writer) err
 		return err
 	}
 
-	store, _, err := cli.OpenStore(ctx, jobsSpec, nil)
+	store, _, err := cli.OpenStore(ctx, jobsSpec, storeLogger(stderr))
 	if err != nil {
 		return err
 	}
@@ -271,7 +279,7 @@ func importFile(ctx context.Context, jobsSpec, file string, stdout, stderr io.Wr
 
 	// Unlike the other commands, import may create the store: a new JSONL
 	// file or database is the usual target.
-	store, _, err := cli.OpenStore(ctx, jobsSpec, nil)
+	store, _, err := cli.OpenStore(ctx, jobsSpec, storeLogger(stderr))
 	if err != nil {
 		return err
 	}

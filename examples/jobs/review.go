@@ -69,8 +69,8 @@ func newDecision(cmd, note, reason string) decision {
 // Every name is checked against the store first: an unknown SKU, or a SKU
 // none of whose jobs the command applies to (a job not awaiting review,
 // a delivery that did not fail), is a usage error and nothing changes.
-func decide(ctx context.Context, jobsSpec string, d decision, args []string, all bool, stdout io.Writer) error {
-	store, err := openExisting(ctx, jobsSpec)
+func decide(ctx context.Context, jobsSpec string, d decision, args []string, all bool, stdout, stderr io.Writer) error {
+	store, err := openExisting(ctx, jobsSpec, stderr)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func pick(ctx context.Context, store jobs.Store, d decision, args []string, all 
 
 // openExisting opens the store jobsSpec names, refusing a JSONL file that
 // does not exist rather than creating it.
-func openExisting(ctx context.Context, jobsSpec string) (jobs.Store, error) {
+func openExisting(ctx context.Context, jobsSpec string, stderr io.Writer) (jobs.Store, error) {
 	if jobsSpec == "" {
 		return nil, cli.Usagef("-jobs is required")
 	}
@@ -155,6 +155,6 @@ func openExisting(ctx context.Context, jobsSpec string) (jobs.Store, error) {
 	if err := checkExists(spec); err != nil {
 		return nil, err
 	}
-	store, _, err := cli.OpenStore(ctx, jobsSpec, nil)
+	store, _, err := cli.OpenStore(ctx, jobsSpec, storeLogger(stderr))
 	return store, err
 }

@@ -83,7 +83,7 @@ func rollbackCommand(ctx context.Context, jobsSpec string, args []string, stdout
 	if _, err := cli.ParseStoreSpec(*spec); err != nil {
 		return cli.Usagef("-jobs: %v", err)
 	}
-	store, _, err := cli.OpenStore(ctx, *spec, nil)
+	store, _, err := cli.OpenStore(ctx, *spec, storeLogger(stderr))
 	if err != nil {
 		return err
 	}

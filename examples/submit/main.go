@@ -291,10 +291,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return runErr
 	}
-	fmt.Fprintf(stdout, "Submitted %d/%d jobs -> %s\n", accepted, sum.Total(), display)
+	// An interrupted run stops reading the manifest: the rows it never
+	// reached are in no count of the summary, yet are the manifest's.
+	unread := max(valid-sum.Total(), 0)
+	fmt.Fprintf(stdout, "Submitted %d/%d jobs -> %s\n", accepted, sum.Total()+unread, display)
 	switch {
 	case errors.Is(runErr, context.Canceled) && ctx.Err() != nil:
-		return fmt.Errorf("interrupted: %d rows not answered yet; rerun the same command to go on", sum.Interrupted)
+		return fmt.Errorf("interrupted: %s not answered yet and %s of %s not reached; rerun the same command to go on",
+			cli.Plural(sum.Interrupted, "row"), cli.Plural(unread, "row"), o.csv)
 	case runErr != nil:
 		return runErr
 	case sum.Invalid > 0:
@@ -313,13 +317,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // checkManifest checks the whole manifest file before anything is sent.
+// The file is read again to submit, so it must be one that can be: a pipe
+// (such as -csv <(iconv …)) would leave the second read waiting forever.
 func checkManifest(path string, defaults manifest.Defaults, templates *manifest.Templates, stderr io.Writer, each func(manifest.Row), opts ...manifest.Option) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, cli.Invalidf("manifest: %v", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+		return 0, cli.Invalidf("-csv %s is not a regular file (%s): submit reads the manifest twice, "+
+			"once to check every row before anything is sent; save it to a file and give that", path, fileKind(fi.Mode()))
+	}
 	return cli.CheckManifest(f, path, defaults, templates, stderr, each, opts...)
+}
+
+// fileKind names what a file that is not a regular one is.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a pipe"
+	case m&(os.ModeDevice|os.ModeCharDevice) != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return m.Type().String()
 }
 
 // rowsAre formats a row count with its verb, such as "1 row is".

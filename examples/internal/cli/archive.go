@@ -66,8 +66,9 @@ func FolderURL(dir string) (string, error) {
 }
 
 // OpenArchive opens the bucket an -archive URL names and an Archiver
-// writing into it. A file:// folder is created when missing.
-func OpenArchive(ctx context.Context, raw string, logger *slog.Logger) (*Archive, error) {
+// writing into it, configured further by opts. A file:// folder is created
+// when missing.
+func OpenArchive(ctx context.Context, raw string, logger *slog.Logger, opts ...archive.Option) (*Archive, error) {
 	if err := CheckArchiveURL(raw); err != nil {
 		return nil, err
 	}
@@ -92,7 +93,7 @@ func OpenArchive(ctx context.Context, raw string, logger *slog.Logger) (*Archive
 	bucket, err := blobarchive.New(b, raw)
 	if err == nil {
 		var a *archive.Archiver
-		if a, err = archive.New(bucket, archive.WithLogger(logger)); err == nil {
+		if a, err = archive.New(bucket, append([]archive.Option{archive.WithLogger(logger)}, opts...)...); err == nil {
 			return &Archive{Archiver: a, Display: bucket.URL("")[:len(bucket.URL(""))-1], bucket: b}, nil
 		}
 	}

@@ -93,7 +93,8 @@ func NewFlagSet(name, synopsis, description string) *flag.FlagSet {
 
 // Parse parses args with fs. Asked for help (-h), it prints the usage to
 // stdout and returns flag.ErrHelp; on a bad flag it prints the flag
-// package's message and the usage to stderr and returns a *UsageError.
+// package's message and a pointer to -h to stderr (the whole usage would
+// scroll the message out of sight) and returns a *UsageError.
 func Parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	var buf bytes.Buffer
 	fs.SetOutput(&buf)
@@ -106,7 +107,8 @@ func Parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 		_, _ = stdout.Write(buf.Bytes())
 		return flag.ErrHelp
 	default:
-		_, _ = stderr.Write(buf.Bytes())
+		msg, _, _ := bytes.Cut(buf.Bytes(), []byte("\n"))
+		fmt.Fprintf(stderr, "%s: %s\nRun '%s -h' for usage.\n", fs.Name(), msg, fs.Name())
 		return &UsageError{Err: err, printed: true}
 	}
 }

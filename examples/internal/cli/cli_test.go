@@ -31,11 +31,14 @@ func TestRunExitCodes(t *testing.T) {
 		code       int
 		stdout     string
 		stderrPart string
+		stderrIs   bool // stderr is stderrPart and nothing more
 	}{
 		{args: []string{"-name", "x"}, code: ExitOK, stdout: "hello x\n"},
 		{args: []string{"-h"}, code: ExitOK, stdout: "usage: prog -name NAME\n\nGreets NAME.\n\nflags:\n"},
 		{args: nil, code: ExitUsage, stderrPart: "prog: -name is required\nRun 'prog -h' for usage."},
-		{args: []string{"-bogus"}, code: ExitUsage, stderrPart: "flag provided but not defined: -bogus"},
+		// A bad flag: its message and a pointer to -h, not the whole usage,
+		// which would scroll the message out of sight.
+		{args: []string{"-bogus"}, code: ExitUsage, stderrPart: "prog: flag provided but not defined: -bogus\nRun 'prog -h' for usage.\n", stderrIs: true},
 		{args: []string{"-name", "x", "-fail"}, code: ExitFailure, stderrPart: "prog: it broke"},
 	}
 	for _, tt := range tests {
@@ -47,6 +50,9 @@ func TestRunExitCodes(t *testing.T) {
 			}
 			if !strings.HasPrefix(stdout.String(), tt.stdout) {
 				t.Errorf("stdout = %q, want prefix %q", stdout.String(), tt.stdout)
+			}
+			if tt.stderrIs && stderr.String() != tt.stderrPart {
+				t.Errorf("stderr = %q, want %q", stderr.String(), tt.stderrPart)
 			}
 			if !strings.Contains(stderr.String(), tt.stderrPart) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tt.stderrPart)
