@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
@@ -422,6 +423,7 @@ func (j *journal) compact(records iter.Seq[memstore.Record]) error {
 	}
 	defer j.release()
 
+	removeStaleTemps(j.path, j.log)
 	tmp, lines, err := j.writeTemp(records)
 	if err != nil {
 		return fmt.Errorf("jsonlstore: compact %s: %w", j.path, err)
@@ -451,6 +453,31 @@ func (j *journal) compact(records iter.Seq[memstore.Record]) error {
 	return errors.Join(dirErr, old.Close())
 }
 
+// removeStaleTemps removes the temporary files of compactions killed
+// before their rename, which would otherwise stay beside the job file, each
+// up to its size. A compaction runs holding the file lock, so any such file
+// found while holding it belongs to a process that is gone. A file that
+// cannot be removed is logged and left: compaction does not need it gone.
+func removeStaleTemps(path string, log *slog.Logger) {
+	dir, prefix := filepath.Dir(path), filepath.Base(path)+".compact-"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		log.Warn("jsonlstore: cannot list leftovers of killed compactions", "dir", dir, "error", err)
+		return
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		if err := os.Remove(name); err != nil {
+			log.Warn("jsonlstore: cannot remove the leftover of a killed compaction", "file", name, "error", err)
+			continue
+		}
+		log.Info("jsonlstore: removed the leftover of a killed compaction", "file", name)
+	}
+}
+
 // writeTemp writes records to a synced temporary file beside the journal,
 // with the journal's permissions, and leaves it open at its end. It returns
 // the number of lines.
@@ -470,6 +497,9 @@ func (j *journal) writeTemp(records iter.Seq[memstore.Record]) (_ *os.File, line
 		}
 	}()
 	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
+		return nil, 0, err
+	}
+	if err := keepOwner(tmp, info); err != nil {
 		return nil, 0, err
 	}
 	w := bufio.NewWriterSize(tmp, 1<<20)

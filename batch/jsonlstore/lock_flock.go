@@ -41,6 +41,17 @@ func openLock(path string) (*fileLock, error) {
 	return &fileLock{f: f, want: want, open: open}, nil
 }
 
+// keepOwner gives the sidecar files the job file's owner where this
+// process may (see keepOwner), so that a program run by another user, such
+// as root, that creates them does not lock the file's owner out. It is best
+// effort: a sidecar this process cannot give away stays as it is, and an
+// Open by the owner then fails naming it.
+func (l *fileLock) keepOwner(info os.FileInfo) {
+	for _, f := range []*os.File{l.f, l.want, l.open} {
+		_ = keepOwner(f, info)
+	}
+}
+
 // sole marks this Store as having the file open and reports whether no
 // other Store has it open. It is called once, holding the write lock, so
 // that two Stores opening at once do not both find themselves alone.

@@ -348,3 +348,39 @@ func TestShareArchiveAndReserve(t *testing.T) {
 		}
 	}
 }
+
+// TestShareKeepsOwner: the job file belongs to the user the servers run as,
+// and an operator runs a program on it as root. The sidecar files it
+// creates and the file its compaction renames into place stay the owner's,
+// or the servers could no longer open them ("permission denied" on every
+// webhook until someone runs chown).
+func TestShareKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving files to another user takes root")
+	}
+	const uid, gid = 65534, 65534 // nobody, nogroup
+	dir := t.TempDir()
+	path := filepath.Join(dir, "jobs.jsonl")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, path)
+	if _, _, err := s.Track(t.Context(), jobs.Job{Key: "a", SKU: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + ".lock", path + ".lock.want", path + ".lock.open"} {
+		info, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := info.Sys().(*syscall.Stat_t); st.Uid != uid || st.Gid != gid {
+			t.Errorf("%s belongs to uid %d gid %d, want the job file's owner %d:%d", filepath.Base(name), st.Uid, st.Gid, uid, gid)
+		}
+	}
+}

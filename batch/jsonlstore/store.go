@@ -50,9 +50,10 @@
 //
 // Any number of programs on one machine may open the same file at once
 // (submit, webhook servers, status, compact). Every operation runs holding
-// an flock on the sidecar file path+".lock" (path+".want" queues the
-// waiters, path+".open" tells whether any Store has the file open; all are
-// left in place), and the first operation of a hold first reads the lines
+// an flock on the sidecar file path+".lock" (path+".lock.want" queues the
+// waiters, path+".lock.open" tells whether any Store has the file open; all
+// are left in place, and are given the job file's owner when another user,
+// such as root, creates them), and the first operation of a hold first reads the lines
 // other processes appended since, so each process acts on
 // the whole file: a status never moves backward, and a delivery leased by
 // one process is not claimed by another until the lease ends or the owner
@@ -62,7 +63,7 @@
 // process killed at any moment releases the lock, and at most its own
 // unacknowledged last line is torn, which the next process cuts off. Its
 // delivery leases run out with their Lease, or at once when a Store opens
-// the file with no other open (path+".open" tells).
+// the file with no other open (path+".lock.open" tells).
 //
 // What sharing costs: operations of different processes take turns rather
 // than share an fsync (a process hands the lock over after each fsync when
@@ -138,6 +139,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	lock, err := openLock(path + ".lock")
 	if err != nil {
 		return nil, fmt.Errorf("jsonlstore: open %s (lock file %s.lock): %w", path, path, err)
+	}
+	if info, err := os.Stat(path); err == nil {
+		lock.keepOwner(info)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -246,7 +250,11 @@ func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryR
 // the leases held, through a synced temporary file renamed over it, so a
 // crash leaves either the old file or the new one. Changes wait while it
 // runs, in this process and in others sharing the file; those reread the new
-// file before their next operation.
+// file before their next operation. The new file keeps the job file's
+// permissions, owner and group: a Compact that may not give it the owner
+// (another user's file, without root) fails naming the owner and leaves the
+// file as it was. Compact also removes the temporary files of compactions
+// killed before their rename.
 func (s *Store) Compact(ctx context.Context) error {
 	_, err := in(s, ctx, func() (struct{}, error) {
 		return struct{}{}, s.mem.Snapshot(s.journal.compact)
