@@ -59,6 +59,7 @@ type journal struct {
 	mustSync int64         // position of the last queued record that is not a lease
 	flushing bool
 	err      error // sticky: once a write fails, memory is ahead of the file
+	readErr  error // why the last hold could not begin (the file unreadable), until one can
 	closed   bool
 	syncs    int64 // fsyncs of appended lines, for benchmarks
 
@@ -107,6 +108,7 @@ func (j *journal) enter(ctx context.Context) error {
 			err := j.begin(handoff)
 			j.mu.Lock()
 			j.acquiring = false
+			j.readErr = err
 			j.cond.Broadcast()
 			if err != nil {
 				return err

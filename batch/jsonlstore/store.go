@@ -79,6 +79,7 @@
 package jsonlstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -260,6 +261,23 @@ func (s *Store) Compact(ctx context.Context) error {
 		return struct{}{}, s.mem.Snapshot(s.journal.compact)
 	})
 	return err
+}
+
+// Err returns why the store cannot work, or nil while it can, for a health
+// check to report what a failing Apply tells only its caller:
+//
+//   - after a failed write or fsync of the file (a full disk, a file size
+//     limit, an I/O error), that error for good: this process's memory may
+//     be ahead of the file, so the store refuses every later change until
+//     it is reopened;
+//   - while the file cannot be read (a line that does not parse, a
+//     compacted file this process may not open, a file removed), the error
+//     of the last operation that tried, until one succeeds;
+//   - after Close, jobs.ErrClosed.
+func (s *Store) Err() error {
+	s.journal.mu.Lock()
+	defer s.journal.mu.Unlock()
+	return cmp.Or(s.journal.err, s.journal.readErr)
 }
 
 // Close waits for every change to be durable and closes the file. Closing
