@@ -384,3 +384,43 @@ func TestShareKeepsOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestShareThroughSymlink: one program names the job file by a symbolic
+// link, another by the file it points to. They take one lock, and a
+// compaction through the link replaces the file, not the link, so both go on
+// reading and writing one file.
+func TestShareThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "data", "jobs.jsonl")
+	if err := os.Mkdir(filepath.Dir(target), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "jobs.jsonl")
+	if err := os.Symlink(filepath.Join("data", "jobs.jsonl"), link); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	viaLink, viaTarget := open(t, link), open(t, target)
+	if _, _, err := viaLink.Track(ctx, jobs.Job{Key: "a", SKU: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := viaLink.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := viaTarget.Track(ctx, jobs.Job{Key: "b", SKU: "B"}); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Lstat(link); err != nil || info.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("after a compaction through the link, %s is %v (%v), want the link", link, info.Mode(), err)
+	}
+	if _, err := os.Stat(link + ".lock"); err == nil {
+		t.Errorf("a lock file beside the link: programs using the target would not take it")
+	}
+	for name, s := range map[string]*jsonlstore.Store{"via link": viaLink, "via target": viaTarget, "reopened": open(t, target)} {
+		var got []string
+		for _, j := range list(t, s) {
+			got = append(got, j.Key)
+		}
+		diff(t, name, []string{"a", "b"}, got)
+	}
+}

@@ -86,6 +86,7 @@ import (
 	"iter"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
@@ -128,7 +129,9 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // Open opens the job file at path, creating it if it does not exist, and
 // reads it into memory. Other Stores, in this process or others, may have the
 // file open too (on systems without flock, a second Open in this process
-// fails with an error wrapping jobs.ErrLocked).
+// fails with an error wrapping jobs.ErrLocked). A path that is a symbolic
+// link stands for the file it points to: the lock files sit beside that
+// file, and Compact replaces it, keeping the link.
 func Open(path string, opts ...Option) (*Store, error) {
 	var o options
 	for _, opt := range opts {
@@ -137,18 +140,28 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 	}
 	o.logger = logx.OrDiscard(o.logger)
-	lock, err := openLock(path + ".lock")
-	if err != nil {
-		return nil, fmt.Errorf("jsonlstore: open %s (lock file %s.lock): %w", path, path, err)
-	}
-	if info, err := os.Stat(path); err == nil {
-		lock.keepOwner(info)
-	}
+	// Programs that name one file by a link and by its target must take
+	// the same lock, and a compaction through the link must not replace
+	// the link with a file of its own, which programs that use the target
+	// would never read.
+	// The file is opened (created through a dangling link) first, so that
+	// the link resolves.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("jsonlstore: %w", err), lock.close())
+		return nil, fmt.Errorf("jsonlstore: %w", err)
 	}
-	j := newJournal(path, f, lock, o.logger)
+	file := path
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		file = target
+	}
+	lock, err := openLock(file + ".lock")
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("jsonlstore: open %s (lock file %s.lock): %w", path, file, err), f.Close())
+	}
+	if info, err := f.Stat(); err == nil {
+		lock.keepOwner(info)
+	}
+	j := newJournal(file, f, lock, o.logger)
 	j.mem = memstore.New(memstore.WithClock(o.clock), memstore.WithJournal(j))
 	// The first hold reads the whole file. A Store that finds no other
 	// with the file open ends the leases in it, which belong to processes
