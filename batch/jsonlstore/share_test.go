@@ -424,3 +424,49 @@ func TestShareThroughSymlink(t *testing.T) {
 		diff(t, name, []string{"a", "b"}, got)
 	}
 }
+
+// TestShareFileReplaced: while two programs have the file open, an operator
+// moves an older copy over it. That is no compaction: the copy lacks a job
+// the programs had read, and its records are older than theirs. The
+// programs refuse every change from then on, saying why, rather than act on
+// a mix of both files; a compaction, which keeps every job, never trips it.
+func TestShareFileReplaced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "jobs.jsonl")
+	ctx := t.Context()
+	a, b := open(t, path), open(t, path)
+	for _, key := range []string{"k1", "k2"} {
+		if _, _, err := a.Track(ctx, jobs.Job{Key: key, SKU: key}); err != nil {
+			t.Fatal(err)
+		}
+		if key == "k1" {
+			if err := os.WriteFile(filepath.Join(dir, "backup.jsonl"), []byte(readFile(t, path)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := b.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Get(ctx, "k2"); err != nil {
+		t.Fatalf("Get after a compaction: %v", err)
+	}
+	if err := os.Rename(filepath.Join(dir, "backup.jsonl"), path); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]*jsonlstore.Store{"a": a, "b": b} {
+		_, _, err := s.Track(ctx, jobs.Job{Key: "k3-" + name, SKU: "k3"})
+		if err == nil || !strings.Contains(err.Error(), "replaced") || !strings.Contains(err.Error(), "k2") {
+			t.Errorf("%s: Track after the file was replaced: %v; want an error saying it was replaced, naming k2", name, err)
+		}
+		if err := s.Err(); err == nil {
+			t.Errorf("%s: Err after the file was replaced: nil", name)
+		}
+		if _, err := s.RecordSubmission(ctx, "k1", jobs.Submission{Error: "HTTP 500"}); err == nil {
+			t.Errorf("%s: a change acknowledged after the file was replaced", name)
+		}
+	}
+	if got := readFile(t, path); strings.Contains(got, "k3") || strings.Contains(got, "HTTP 500") {
+		t.Errorf("changes written into the replacement file:\n%s", got)
+	}
+}

@@ -282,7 +282,9 @@ func (s *Store) Compact(ctx context.Context) error {
 //   - after a failed write or fsync of the file (a full disk, a file size
 //     limit, an I/O error), that error for good: this process's memory may
 //     be ahead of the file, so the store refuses every later change until
-//     it is reopened;
+//     it is reopened; the same once the file was replaced by one that is
+//     not a compaction of it (it lacks jobs this process had read: a backup
+//     moved over it, the file deleted and created anew);
 //   - while the file cannot be read (a line that does not parse, a
 //     compacted file this process may not open, a file removed), the error
 //     of the last operation that tried, until one succeeds;
