@@ -470,3 +470,25 @@ func TestShareFileReplaced(t *testing.T) {
 		t.Errorf("changes written into the replacement file:\n%s", got)
 	}
 }
+
+// TestShareReadOnlySidecars: the lock files were created by another user
+// (an operator's "jobs status" before the servers first ran), so this one
+// may only read them. flock needs no more, so the file opens and works.
+func TestShareReadOnlySidecars(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may write any file; run as another user")
+	}
+	path := filepath.Join(t.TempDir(), "jobs.jsonl")
+	for _, name := range []string{path + ".lock", path + ".lock.want", path + ".lock.open"} {
+		if err := os.WriteFile(name, nil, 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := open(t, path), open(t, path)
+	if _, _, err := a.Track(t.Context(), jobs.Job{Key: "a", SKU: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Get(t.Context(), "a"); err != nil {
+		t.Fatalf("b does not see a's job: %v", err)
+	}
+}
