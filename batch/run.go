@@ -738,6 +738,13 @@ func (r *runner) handle(ctx, admit context.Context, t task) (RowResult, error) {
 	case errors.Is(err, ErrBudget):
 		res.Outcome, res.Error, res.Status = OutcomeHeld, err.Error(), job.Status
 		return res, nil
+	case errors.Is(err, jobs.ErrNotReservable):
+		// Another run on the store (a second submit on the job file)
+		// submitted this attempt since the lookup: the row is tracked.
+		if cur, gerr := r.cfg.Store.Get(ctx, t.key); gerr == nil {
+			job = &cur
+		}
+		return skipped(res, job), nil
 	case err != nil:
 		res.Outcome, res.Error = OutcomeInterrupted, err.Error()
 		return res, err

@@ -665,3 +665,58 @@ func TestRunKeyConflictAfterWebhookURLChange(t *testing.T) {
 		t.Errorf("renders %d, want 2: the lost one and the replay %s", st.Renders, gen.ID)
 	}
 }
+
+// submittedMeanwhile is a store on which another run (a second submit on
+// the same job file) submits a job's attempt between this run's lookup and
+// its reservation.
+type submittedMeanwhile struct {
+	jobs.Store
+	key, generationID string
+}
+
+func (s *submittedMeanwhile) Reserve(ctx context.Context, key string, r jobs.Reservation) (jobs.Reserved, error) {
+	if key == s.key {
+		gen := &creativeai.Generation{ID: s.generationID, Object: "video.generation", Status: creativeai.StatusPending}
+		if _, err := s.Store.RecordSubmission(ctx, key, jobs.Submission{Generation: gen}); err != nil {
+			return jobs.Reserved{}, err
+		}
+	}
+	return s.Store.Reserve(ctx, key, r)
+}
+
+// TestRunRowSubmittedByAnotherRun: two runs share a store, and the other
+// submits a row this one found tracked but not submitted. The row is
+// skipped, as it would have been had the lookup come a moment later, and the
+// run goes on with its other rows rather than stop on a store error.
+func TestRunRowSubmittedByAnotherRun(t *testing.T) {
+	sim := newSim(t, creativeaitest.WithManualRender())
+	mem := memstore.New()
+	rows := []manifest.Row{
+		{SKU: "SKU-1", ImageURL: "https://cdn.example.com/1.jpg", VideoPrompt: "spin", Line: 2},
+		{SKU: "SKU-2", ImageURL: "https://cdn.example.com/2.jpg", VideoPrompt: "spin", Line: 3},
+	}
+	// The other run tracked SKU-1 and is about to submit it.
+	resolved := manifest.Defaults{}.Apply(rows[0])
+	tracked, _, err := mem.Track(t.Context(), jobs.Job{
+		Key: manifest.RowKey(rows[0], manifest.Defaults{}), SKU: rows[0].SKU, Status: jobs.StatusPending,
+		ImageURL: rows[0].ImageURL, VideoPrompt: rows[0].VideoPrompt, Model: resolved.Model, Duration: resolved.Duration, AspectRatio: resolved.AspectRatio,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &submittedMeanwhile{Store: mem, key: tracked.Key, generationID: "vgen_other_run"}
+	cfg := batch.Config{Client: simClient(t, sim.URL, sim.APIKey), Store: store, Rate: unlimited, Budget: batch.Budget{PerDay: 1_000_000}}
+	sum, err := batch.Run(t.Context(), cfg, seqOf(rows...))
+	if err != nil {
+		t.Fatalf("Run stopped: %v", err)
+	}
+	if want := (batch.Counts{Submitted: 1, Skipped: 1}); sum.Counts != want {
+		t.Errorf("counts %+v, want %+v: SKU-1 skipped, SKU-2 submitted", sum.Counts, want)
+	}
+	if got, err := mem.Get(t.Context(), tracked.Key); err != nil || got.GenerationID != "vgen_other_run" {
+		t.Errorf("SKU-1 after the run: %+v, %v; want the other run's submission kept", got, err)
+	}
+	if st := sim.Stats(); st.Renders != 1 {
+		t.Errorf("renders %d, want 1: SKU-2 only", st.Renders)
+	}
+}

@@ -2,7 +2,9 @@ package jsonlstore_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -423,4 +425,32 @@ func FuzzOpen(f *testing.F) {
 		defer s.Close()
 		diff(t, "jobs after reopen", first, list(t, s))
 	})
+}
+
+// TestCompactRemovesLeftovers: a compaction killed before its rename leaves
+// its temporary file, as large as the job file; the next compaction removes
+// it, and leaves other files alone.
+func TestCompactRemovesLeftovers(t *testing.T) {
+	path, _ := buildFile(t)
+	leftover := path + ".compact-1234567"
+	others := []string{path + ".compacted", path + ".lock", filepath.Join(filepath.Dir(path), "other.jsonl.compact-1")}
+	for _, name := range append([]string{leftover}, others...) {
+		if err := os.WriteFile(name, []byte(`{"key":"half-writ`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := open(t, path, jsonlstore.WithClock(clock))
+	want := list(t, s)
+	if err := s.Compact(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(leftover); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("leftover of a killed compaction still there after Compact: %v", err)
+	}
+	for _, name := range others {
+		if _, err := os.Stat(name); err != nil {
+			t.Errorf("Compact removed %s, which no compaction left: %v", filepath.Base(name), err)
+		}
+	}
+	diff(t, "jobs after Compact", want, list(t, s))
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
@@ -58,6 +59,7 @@ type journal struct {
 	mustSync int64         // position of the last queued record that is not a lease
 	flushing bool
 	err      error // sticky: once a write fails, memory is ahead of the file
+	readErr  error // why the last hold could not begin (the file unreadable), until one can
 	closed   bool
 	syncs    int64 // fsyncs of appended lines, for benchmarks
 
@@ -106,6 +108,12 @@ func (j *journal) enter(ctx context.Context) error {
 			err := j.begin(handoff)
 			j.mu.Lock()
 			j.acquiring = false
+			j.readErr = err
+			if errors.Is(err, errReplaced) {
+				// Memory now holds records of the other file: refuse
+				// every change, for good.
+				j.err = err
+			}
 			j.cond.Broadcast()
 			if err != nil {
 				return err
@@ -160,11 +168,17 @@ func (j *journal) begin(handoff bool) error {
 // another process compacted the file (the path names a new file), it reads
 // the new file from its start; restoring a record this process has seen
 // changes nothing, since a job record replaces the job whole.
+//
+// A compaction keeps every job, so a new file that lacks one this process
+// had read was put there by something else (a backup moved over it, the
+// file deleted and created anew): the records restored from it may be older
+// than the ones they replaced, and catchUp fails with errReplaced.
 func (j *journal) catchUp() error {
 	cur, err := os.Stat(j.path)
 	if err != nil {
 		return fmt.Errorf("jsonlstore: %w", err)
 	}
+	var keys map[string]struct{}
 	if old, err := j.f.Stat(); err != nil {
 		return fmt.Errorf("jsonlstore: %w", err)
 	} else if !os.SameFile(old, cur) {
@@ -178,21 +192,52 @@ func (j *journal) catchUp() error {
 		if err != nil {
 			return fmt.Errorf("jsonlstore: %w", err)
 		}
+		keys = make(map[string]struct{})
 	}
 	switch size := cur.Size(); {
-	case size == j.off:
+	case size == j.off && keys == nil:
 		return nil
 	case size < j.off:
 		return fmt.Errorf("jsonlstore: %s shrank from %d to %d bytes while open; was it edited by hand? Reopen it", j.path, j.off, size)
 	}
-	return j.read(cur.Size())
+	if err := j.read(cur.Size(), keys); err != nil || keys == nil {
+		return err
+	}
+	if n, key := j.missing(keys); n > 0 {
+		return fmt.Errorf("%w: %s was replaced by a file that lacks %d of the jobs this program had read from it (%s, for one), so it is no compaction; put the file back, or restart every program that has it open", errReplaced, j.path, n, key)
+	}
+	return nil
+}
+
+// errReplaced is the sticky error of a journal whose file was replaced by
+// one that is not a compaction of it (see catchUp).
+var errReplaced = errors.New("jsonlstore: job file replaced under this program")
+
+// missing returns how many of the jobs in memory keys lacks, and one of them.
+func (j *journal) missing(keys map[string]struct{}) (n int, example string) {
+	_ = j.mem.Snapshot(func(records iter.Seq[memstore.Record]) error {
+		for r := range records {
+			if r.Job == nil {
+				break // the jobs come first
+			}
+			if _, ok := keys[r.Job.Key]; !ok {
+				if n == 0 {
+					example = r.Job.Key
+				}
+				n++
+			}
+		}
+		return nil
+	})
+	return n, example
 }
 
 // read restores the lines from off to size and leaves off after the last
 // whole line, cutting off a torn tail (the write of a process that died
 // mid-line, never acknowledged) and ending a whole but unterminated last
-// line, so that appended lines start on a line of their own.
-func (j *journal) read(size int64) error {
+// line, so that appended lines start on a line of their own. It adds the
+// key of every job record read to keys, unless keys is nil.
+func (j *journal) read(size int64, keys map[string]struct{}) error {
 	// One reader serves every catch-up: a process sharing the file catches
 	// up at each hold, and a fresh 64 KiB buffer each time is what it would
 	// mostly spend on.
@@ -234,6 +279,9 @@ func (j *journal) read(size int64) error {
 		}
 		if derr == nil {
 			derr = j.mem.Restore(rec)
+		}
+		if keys != nil && rec.Job != nil {
+			keys[rec.Job.Key] = struct{}{}
 		}
 		if derr != nil {
 			return fmt.Errorf("jsonlstore: %s:%d: %w", j.path, n, derr)
@@ -422,6 +470,7 @@ func (j *journal) compact(records iter.Seq[memstore.Record]) error {
 	}
 	defer j.release()
 
+	removeStaleTemps(j.path, j.log)
 	tmp, lines, err := j.writeTemp(records)
 	if err != nil {
 		return fmt.Errorf("jsonlstore: compact %s: %w", j.path, err)
@@ -451,6 +500,31 @@ func (j *journal) compact(records iter.Seq[memstore.Record]) error {
 	return errors.Join(dirErr, old.Close())
 }
 
+// removeStaleTemps removes the temporary files of compactions killed
+// before their rename, which would otherwise stay beside the job file, each
+// up to its size. A compaction runs holding the file lock, so any such file
+// found while holding it belongs to a process that is gone. A file that
+// cannot be removed is logged and left: compaction does not need it gone.
+func removeStaleTemps(path string, log *slog.Logger) {
+	dir, prefix := filepath.Dir(path), filepath.Base(path)+".compact-"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		log.Warn("jsonlstore: cannot list leftovers of killed compactions", "dir", dir, "error", err)
+		return
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		if err := os.Remove(name); err != nil {
+			log.Warn("jsonlstore: cannot remove the leftover of a killed compaction", "file", name, "error", err)
+			continue
+		}
+		log.Info("jsonlstore: removed the leftover of a killed compaction", "file", name)
+	}
+}
+
 // writeTemp writes records to a synced temporary file beside the journal,
 // with the journal's permissions, and leaves it open at its end. It returns
 // the number of lines.
@@ -470,6 +544,9 @@ func (j *journal) writeTemp(records iter.Seq[memstore.Record]) (_ *os.File, line
 		}
 	}()
 	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
+		return nil, 0, err
+	}
+	if err := keepOwner(tmp, info); err != nil {
 		return nil, 0, err
 	}
 	w := bufio.NewWriterSize(tmp, 1<<20)

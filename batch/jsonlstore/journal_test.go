@@ -90,9 +90,22 @@ func TestWriteFailureIsSticky(t *testing.T) {
 	if _, _, err := s.Track(ctx, jobs.Job{Key: "a", SKU: "A"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Err(); err != nil {
+		t.Fatalf("Err of a working store: %v", err)
+	}
+	// The same file, open read-only: it reads as before, and writes fail.
+	ro, err := os.Open(s.journal.path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.journal.f.Close()
-	if _, err := s.RecordSubmission(ctx, "a", jobs.Submission{Error: "HTTP 500"}); err == nil {
+	s.journal.f = ro
+	_, werr := s.RecordSubmission(ctx, "a", jobs.Submission{Error: "HTTP 500"})
+	if werr == nil {
 		t.Fatal("change acknowledged although its write failed")
+	}
+	if err := s.Err(); err == nil || !strings.Contains(werr.Error(), err.Error()) {
+		t.Errorf("Err after a failed write = %v; want the write's error (%v)", err, werr)
 	}
 	if j, err := s.Get(ctx, "a"); err == nil {
 		t.Errorf("Get after a failed write = %+v; want the write's error", j)
@@ -105,6 +118,46 @@ func TestWriteFailureIsSticky(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, "a"); !errors.Is(err, jobs.ErrClosed) {
 		t.Errorf("Get after Close: %v, want ErrClosed", err)
+	}
+	if err := s.Err(); err == nil {
+		t.Error("Err after Close: nil")
+	}
+}
+
+// TestUnreadableFileErr: while another process's line does not parse, every
+// operation fails and Err says why; once the line is gone, both recover.
+func TestUnreadableFileErr(t *testing.T) {
+	s := openInternal(t)
+	ctx := t.Context()
+	if _, _, err := s.Track(ctx, jobs.Job{Key: "a", SKU: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(s.journal.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(s.journal.path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("not json\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := s.Get(ctx, "a"); err == nil {
+		t.Fatal("Get while the file has a line that does not parse: no error")
+	}
+	if err := s.Err(); err == nil || !strings.Contains(err.Error(), ":2:") {
+		t.Errorf("Err while line 2 does not parse = %v; want an error naming the line", err)
+	}
+	if err := os.Truncate(s.journal.path, info.Size()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "a"); err != nil {
+		t.Fatalf("Get once the line is gone: %v", err)
+	}
+	if err := s.Err(); err != nil {
+		t.Errorf("Err once the file reads again = %v; want nil", err)
 	}
 }
 

@@ -4,6 +4,7 @@ package jsonlstore
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -26,19 +27,45 @@ type fileLock struct {
 }
 
 func openLock(path string) (*fileLock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openSidecar(path)
 	if err != nil {
 		return nil, err
 	}
-	want, err := os.OpenFile(path+".want", os.O_RDWR|os.O_CREATE, 0o644)
+	want, err := openSidecar(path + ".want")
 	if err != nil {
 		return nil, errors.Join(err, f.Close())
 	}
-	open, err := os.OpenFile(path+".open", os.O_RDWR|os.O_CREATE, 0o644)
+	open, err := openSidecar(path + ".open")
 	if err != nil {
 		return nil, errors.Join(err, f.Close(), want.Close())
 	}
 	return &fileLock{f: f, want: want, open: open}, nil
+}
+
+// openSidecar opens (creating) a sidecar file to flock. Nothing is ever
+// written to it, so one this process may only read, such as one another
+// user created, is opened read-only: flock needs no more on a local file
+// system (over NFS, where flock becomes a POSIX lock that needs write
+// access, the read-write open is the one that works).
+func openSidecar(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if errors.Is(err, fs.ErrPermission) {
+		if ro, rerr := os.Open(name); rerr == nil {
+			return ro, nil
+		}
+	}
+	return f, err
+}
+
+// keepOwner gives the sidecar files the job file's owner where this
+// process may (see keepOwner), so that a program run by another user, such
+// as root, that creates them does not lock the file's owner out. It is best
+// effort: a sidecar this process cannot give away stays as it is, and an
+// Open by the owner then fails naming it.
+func (l *fileLock) keepOwner(info os.FileInfo) {
+	for _, f := range []*os.File{l.f, l.want, l.open} {
+		_ = keepOwner(f, info)
+	}
 }
 
 // sole marks this Store as having the file open and reports whether no

@@ -49,5 +49,8 @@ func (l *fileLock) close() error {
 	return l.f.Close()
 }
 
+// keepOwner does nothing: a file is never shared here.
+func (l *fileLock) keepOwner(os.FileInfo) {}
+
 // sole reports true: a file is never shared here.
 func (l *fileLock) sole() (bool, error) { return true, nil }

@@ -348,3 +348,147 @@ func TestShareArchiveAndReserve(t *testing.T) {
 		}
 	}
 }
+
+// TestShareKeepsOwner: the job file belongs to the user the servers run as,
+// and an operator runs a program on it as root. The sidecar files it
+// creates and the file its compaction renames into place stay the owner's,
+// or the servers could no longer open them ("permission denied" on every
+// webhook until someone runs chown).
+func TestShareKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving files to another user takes root")
+	}
+	const uid, gid = 65534, 65534 // nobody, nogroup
+	dir := t.TempDir()
+	path := filepath.Join(dir, "jobs.jsonl")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, path)
+	if _, _, err := s.Track(t.Context(), jobs.Job{Key: "a", SKU: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + ".lock", path + ".lock.want", path + ".lock.open"} {
+		info, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := info.Sys().(*syscall.Stat_t); st.Uid != uid || st.Gid != gid {
+			t.Errorf("%s belongs to uid %d gid %d, want the job file's owner %d:%d", filepath.Base(name), st.Uid, st.Gid, uid, gid)
+		}
+	}
+}
+
+// TestShareThroughSymlink: one program names the job file by a symbolic
+// link, another by the file it points to. They take one lock, and a
+// compaction through the link replaces the file, not the link, so both go on
+// reading and writing one file.
+func TestShareThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "data", "jobs.jsonl")
+	if err := os.Mkdir(filepath.Dir(target), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "jobs.jsonl")
+	if err := os.Symlink(filepath.Join("data", "jobs.jsonl"), link); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	viaLink, viaTarget := open(t, link), open(t, target)
+	if _, _, err := viaLink.Track(ctx, jobs.Job{Key: "a", SKU: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := viaLink.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := viaTarget.Track(ctx, jobs.Job{Key: "b", SKU: "B"}); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Lstat(link); err != nil || info.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("after a compaction through the link, %s is %v (%v), want the link", link, info.Mode(), err)
+	}
+	if _, err := os.Stat(link + ".lock"); err == nil {
+		t.Errorf("a lock file beside the link: programs using the target would not take it")
+	}
+	for name, s := range map[string]*jsonlstore.Store{"via link": viaLink, "via target": viaTarget, "reopened": open(t, target)} {
+		var got []string
+		for _, j := range list(t, s) {
+			got = append(got, j.Key)
+		}
+		diff(t, name, []string{"a", "b"}, got)
+	}
+}
+
+// TestShareFileReplaced: while two programs have the file open, an operator
+// moves an older copy over it. That is no compaction: the copy lacks a job
+// the programs had read, and its records are older than theirs. The
+// programs refuse every change from then on, saying why, rather than act on
+// a mix of both files; a compaction, which keeps every job, never trips it.
+func TestShareFileReplaced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "jobs.jsonl")
+	ctx := t.Context()
+	a, b := open(t, path), open(t, path)
+	for _, key := range []string{"k1", "k2"} {
+		if _, _, err := a.Track(ctx, jobs.Job{Key: key, SKU: key}); err != nil {
+			t.Fatal(err)
+		}
+		if key == "k1" {
+			if err := os.WriteFile(filepath.Join(dir, "backup.jsonl"), []byte(readFile(t, path)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := b.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Get(ctx, "k2"); err != nil {
+		t.Fatalf("Get after a compaction: %v", err)
+	}
+	if err := os.Rename(filepath.Join(dir, "backup.jsonl"), path); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]*jsonlstore.Store{"a": a, "b": b} {
+		_, _, err := s.Track(ctx, jobs.Job{Key: "k3-" + name, SKU: "k3"})
+		if err == nil || !strings.Contains(err.Error(), "replaced") || !strings.Contains(err.Error(), "k2") {
+			t.Errorf("%s: Track after the file was replaced: %v; want an error saying it was replaced, naming k2", name, err)
+		}
+		if err := s.Err(); err == nil {
+			t.Errorf("%s: Err after the file was replaced: nil", name)
+		}
+		if _, err := s.RecordSubmission(ctx, "k1", jobs.Submission{Error: "HTTP 500"}); err == nil {
+			t.Errorf("%s: a change acknowledged after the file was replaced", name)
+		}
+	}
+	if got := readFile(t, path); strings.Contains(got, "k3") || strings.Contains(got, "HTTP 500") {
+		t.Errorf("changes written into the replacement file:\n%s", got)
+	}
+}
+
+// TestShareReadOnlySidecars: the lock files were created by another user
+// (an operator's "jobs status" before the servers first ran), so this one
+// may only read them. flock needs no more, so the file opens and works.
+func TestShareReadOnlySidecars(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may write any file; run as another user")
+	}
+	path := filepath.Join(t.TempDir(), "jobs.jsonl")
+	for _, name := range []string{path + ".lock", path + ".lock.want", path + ".lock.open"} {
+		if err := os.WriteFile(name, nil, 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := open(t, path), open(t, path)
+	if _, _, err := a.Track(t.Context(), jobs.Job{Key: "a", SKU: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Get(t.Context(), "a"); err != nil {
+		t.Fatalf("b does not see a's job: %v", err)
+	}
+}

@@ -50,9 +50,10 @@
 //
 // Any number of programs on one machine may open the same file at once
 // (submit, webhook servers, status, compact). Every operation runs holding
-// an flock on the sidecar file path+".lock" (path+".want" queues the
-// waiters, path+".open" tells whether any Store has the file open; all are
-// left in place), and the first operation of a hold first reads the lines
+// an flock on the sidecar file path+".lock" (path+".lock.want" queues the
+// waiters, path+".lock.open" tells whether any Store has the file open; all
+// are left in place, and are given the job file's owner when another user,
+// such as root, creates them), and the first operation of a hold first reads the lines
 // other processes appended since, so each process acts on
 // the whole file: a status never moves backward, and a delivery leased by
 // one process is not claimed by another until the lease ends or the owner
@@ -62,7 +63,7 @@
 // process killed at any moment releases the lock, and at most its own
 // unacknowledged last line is torn, which the next process cuts off. Its
 // delivery leases run out with their Lease, or at once when a Store opens
-// the file with no other open (path+".open" tells).
+// the file with no other open (path+".lock.open" tells).
 //
 // What sharing costs: operations of different processes take turns rather
 // than share an fsync (a process hands the lock over after each fsync when
@@ -78,12 +79,14 @@
 package jsonlstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/creativeai-run/catalogvideo/batch/jobs"
@@ -126,7 +129,9 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // Open opens the job file at path, creating it if it does not exist, and
 // reads it into memory. Other Stores, in this process or others, may have the
 // file open too (on systems without flock, a second Open in this process
-// fails with an error wrapping jobs.ErrLocked).
+// fails with an error wrapping jobs.ErrLocked). A path that is a symbolic
+// link stands for the file it points to: the lock files sit beside that
+// file, and Compact replaces it, keeping the link.
 func Open(path string, opts ...Option) (*Store, error) {
 	var o options
 	for _, opt := range opts {
@@ -135,15 +140,28 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 	}
 	o.logger = logx.OrDiscard(o.logger)
-	lock, err := openLock(path + ".lock")
-	if err != nil {
-		return nil, fmt.Errorf("jsonlstore: open %s (lock file %s.lock): %w", path, path, err)
-	}
+	// Programs that name one file by a link and by its target must take
+	// the same lock, and a compaction through the link must not replace
+	// the link with a file of its own, which programs that use the target
+	// would never read.
+	// The file is opened (created through a dangling link) first, so that
+	// the link resolves.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("jsonlstore: %w", err), lock.close())
+		return nil, fmt.Errorf("jsonlstore: %w", err)
 	}
-	j := newJournal(path, f, lock, o.logger)
+	file := path
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		file = target
+	}
+	lock, err := openLock(file + ".lock")
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("jsonlstore: open %s (lock file %s.lock): %w", path, file, err), f.Close())
+	}
+	if info, err := f.Stat(); err == nil {
+		lock.keepOwner(info)
+	}
+	j := newJournal(file, f, lock, o.logger)
 	j.mem = memstore.New(memstore.WithClock(o.clock), memstore.WithJournal(j))
 	// The first hold reads the whole file. A Store that finds no other
 	// with the file open ends the leases in it, which belong to processes
@@ -246,12 +264,35 @@ func (s *Store) RecordDelivery(ctx context.Context, key string, r jobs.DeliveryR
 // the leases held, through a synced temporary file renamed over it, so a
 // crash leaves either the old file or the new one. Changes wait while it
 // runs, in this process and in others sharing the file; those reread the new
-// file before their next operation.
+// file before their next operation. The new file keeps the job file's
+// permissions, owner and group: a Compact that may not give it the owner
+// (another user's file, without root) fails naming the owner and leaves the
+// file as it was. Compact also removes the temporary files of compactions
+// killed before their rename.
 func (s *Store) Compact(ctx context.Context) error {
 	_, err := in(s, ctx, func() (struct{}, error) {
 		return struct{}{}, s.mem.Snapshot(s.journal.compact)
 	})
 	return err
+}
+
+// Err returns why the store cannot work, or nil while it can, for a health
+// check to report what a failing Apply tells only its caller:
+//
+//   - after a failed write or fsync of the file (a full disk, a file size
+//     limit, an I/O error), that error for good: this process's memory may
+//     be ahead of the file, so the store refuses every later change until
+//     it is reopened; the same once the file was replaced by one that is
+//     not a compaction of it (it lacks jobs this process had read: a backup
+//     moved over it, the file deleted and created anew);
+//   - while the file cannot be read (a line that does not parse, a
+//     compacted file this process may not open, a file removed), the error
+//     of the last operation that tried, until one succeeds;
+//   - after Close, jobs.ErrClosed.
+func (s *Store) Err() error {
+	s.journal.mu.Lock()
+	defer s.journal.mu.Unlock()
+	return cmp.Or(s.journal.err, s.journal.readErr)
 }
 
 // Close waits for every change to be durable and closes the file. Closing

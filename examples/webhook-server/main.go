@@ -26,7 +26,9 @@
 //
 // It prints "listening on http://HOST:PORT" once it accepts connections
 // (useful with -addr 127.0.0.1:0) and serves the webhook handler at -path and
-// GET /healthz. SIGINT or SIGTERM shut it down cleanly: requests in flight
+// GET /healthz, which answers 503 while the job file cannot be read, and
+// for good once a write to it failed (a full disk, say), since the store
+// then refuses every change until the server restarts. SIGINT or SIGTERM shut it down cleanly: requests in flight
 // finish, the workers stop and record what they were doing, and the store
 // is flushed and closed.
 //
@@ -95,7 +97,9 @@ func main() { cli.Main("webhook-server", run) }
 const description = `Receives render webhooks, applies them to a job store, delivers finished
 videos, and polls unfinished jobs as a fallback.
 
-Serves the webhook handler at -path and GET /healthz, and prints
+Serves the webhook handler at -path and GET /healthz (503 while the job file
+cannot be read, and for good once a write to it failed, as on a full disk:
+restart the server then), and prints
 "listening on http://HOST:PORT" once it accepts connections. SIGINT or SIGTERM
 shut it down cleanly (in-flight requests finish, the store is flushed).
 
@@ -302,6 +306,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	mux.Handle(o.path, receiver)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		// A job file whose write failed refuses every change until the
+		// server restarts, and one that cannot be read fails every
+		// operation until it is mended: say so, so that a load balancer or
+		// supervisor stops sending the server webhooks it can only answer
+		// with 503.
+		if failed, ok := store.(interface{ Err() error }); ok {
+			if err := failed.Err(); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = fmt.Fprintf(w, "job store failing: %v\n", err)
+				return
+			}
+		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
 
