@@ -196,7 +196,14 @@ func (w *writer) commitOnce(reqs []*request, errs []error) (handled int) {
 		return len(reqs)
 	}
 	ctx := context.Background() // the transaction belongs to no single caller
-	conn, err := w.db.Conn(ctx)
+	// A new connection runs the DSN's pragmas, which can fail with
+	// SQLITE_BUSY while another connection migrates a fresh database (seen
+	// under load in TestMigrateConcurrent, busy_timeout set).
+	var conn *sql.Conn
+	err := retryBusy(ctx, func() (err error) {
+		conn, err = w.db.Conn(ctx)
+		return err
+	})
 	if err != nil {
 		return fail(fmt.Errorf("sqlstore: connection: %w", err))
 	}
