@@ -65,8 +65,11 @@ func wholeSeconds(s string) (int64, bool) {
 	return n, true
 }
 
-// maxDurationSeconds bounds decoded durations; no service renders clips of
-// hours, and the bound keeps arithmetic on Duration far from overflow.
+// MaxDuration is the longest clip length ParseDuration and Duration's JSON
+// decoding accept, 24 hours: no service renders clips of hours, and the
+// bound keeps arithmetic on Duration far from overflow.
+const MaxDuration Duration = maxDurationSeconds
+
 const maxDurationSeconds = 24 * 60 * 60
 
 func checkDuration(orig string, n int64) (Duration, error) {

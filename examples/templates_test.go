@@ -159,7 +159,7 @@ func TestCatalogShopifyExportWithTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := runProgram(t, dir, cleanEnv(), "catalog", "-csv", csvPath, "-template", tmplPath)
-	if res.code != 2 || !strings.Contains(res.stderr, `prompts.tmpl:2:16: template "default" uses .Brand, which is not a variable`) {
+	if res.code != 2 || !strings.Contains(res.stderr, `prompts.tmpl:2:17: template "default" uses .Brand, which is not a variable`) {
 		t.Fatalf("bad template: exit %d\nstderr:\n%s", res.code, res.stderr)
 	}
 	if err := os.WriteFile(tmplPath, []byte(promptTemplates), 0o644); err != nil {

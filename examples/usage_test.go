@@ -27,6 +27,8 @@ func TestUsage(t *testing.T) {
 	titled := write("titled.csv", "sku,image_url,title,collection\nA,https://cdn.example.com/a.jpg,Mug,new-arrivals\n")
 	prompts := write("prompts.tmpl", `{{define "default"}}5-second hero shot of the {{.Title}}, slow push{{end}}`)
 	badPrompts := write("bad.tmpl", `hero shot of the {{.Title}}`)
+	utf16LE := write("utf16le.csv", "s\x00k\x00u\x00,\x00i\x00m\x00a\x00g\x00e\x00_\x00u\x00r\x00l\x00,\x00v\x00i\x00d\x00e\x00o\x00_\x00p\x00r\x00o\x00m\x00p\x00t\x00\n\x00")
+	scientific := write("scientific.csv", "sku,image_url,video_prompt\n1.23457E+11,https://cdn.example.com/a.jpg,spin\n")
 	jobsFile := write("jobs.jsonl", `{"sku":"A","generation_id":"vgen_1","status":"pending"}`+"\n")
 	keyEnv := cleanEnv("CREATIVEAI_API_KEY=rph_test_key")
 
@@ -38,6 +40,8 @@ func TestUsage(t *testing.T) {
 		code    int
 		stdout  string // substring expected on stdout
 		stderr  string // substring expected on stderr
+		// notStderr must not be on stderr.
+		notStderr string
 	}{
 		// Help goes to stdout and exits 0.
 		{name: "catalog help", program: "catalog", args: []string{"-h"}, stdout: "usage: catalog"},
@@ -48,6 +52,15 @@ func TestUsage(t *testing.T) {
 		// Bad flags.
 		{name: "catalog unknown flag", program: "catalog", args: []string{"-bogus"}, code: 2, stderr: "flag provided but not defined: -bogus"},
 		{name: "catalog negative timeout", program: "catalog", args: []string{"-timeout", "-1s"}, code: 2, stderr: "-timeout"},
+		{name: "catalog timeout not a duration", program: "catalog", args: []string{"-timeout", "x"}, code: 2, stderr: `catalog: -timeout "x": not a duration; want a Go duration with its unit, such as 90s, 30m or 2h`},
+		{name: "catalog timeout too long", program: "catalog", args: []string{"-timeout", "99999999999h"}, code: 2, stderr: `catalog: -timeout "99999999999h": too long; the longest duration is 2562047h`},
+		{name: "catalog zero timeout", program: "catalog", args: []string{"-timeout", "0"}, code: 2, stderr: "catalog: -timeout is 0, which would stop the run before any row finished; give a positive duration such as 30m, or leave the flag out for the default (15s offline, 30m0s live)"},
+		{name: "catalog help says -timeout is above 0", program: "catalog", args: []string{"-h"}, stdout: "how long to wait for every row to finish, above 0"},
+		{name: "catalog retry-failed neither boolean nor classes", program: "catalog", args: []string{"-retry-failed=foo"}, code: 2, stderr: `catalog: -retry-failed "foo": unknown failure class "foo" (want a comma-separated list of transient, input, policy, or all); the flag also takes true or false, and alone means true (every class)`},
+		{name: "catalog bad boolean", program: "catalog", args: []string{"-preflight=maybe"}, code: 2, stderr: `catalog: -preflight "maybe": not a boolean; want true or false (-preflight alone means true)`},
+		{name: "submit rate not a number", program: "submit", args: []string{"-rate", "fast"}, code: 2, stderr: `submit: -rate "fast": not a number; want one such as 2 (the default)`},
+		{name: "webhook-server poll interval without unit", program: "webhook-server", args: []string{"-poll-interval", "5"}, code: 2, stderr: `webhook-server: -poll-interval "5": not a duration; want a Go duration with its unit`},
+		{name: "submit duration too long", env: keyEnv, program: "submit", args: []string{"-csv", good, "-jobs", jobsFile, "-webhook-url=", "-duration", "99999h"}, code: 2, stderr: `-duration "99999h" is longer than 86400s (24h), the longest clip length taken; write the clip's length in seconds, such as 5s`},
 		{name: "catalog webhook-url offline", program: "catalog", args: []string{"-webhook-url", "https://example.com/h"}, code: 2, stderr: "CREATIVEAI_API_KEY"},
 		{name: "catalog bad listen", program: "catalog", args: []string{"-listen", "nonsense"}, code: 2, stderr: `-listen "nonsense": address nonsense: missing port in address`},
 		{name: "submit no flags", env: keyEnv, program: "submit", code: 2, stderr: "-csv is required"},
@@ -105,10 +118,13 @@ func TestUsage(t *testing.T) {
 		{name: "submit not UTF-8", program: "submit", args: []string{"-csv", cp1252, "-dry-run"}, code: 2, stderr: cp1252 + ":2: video_prompt has byte 0x93, which is not UTF-8"},
 		{name: "submit unknown encoding", program: "submit", args: []string{"-csv", cp1252, "-dry-run", "-encoding", "klingon"}, code: 2, stderr: `-encoding: unknown text encoding "klingon"`},
 		{name: "catalog unknown encoding", program: "catalog", args: []string{"-encoding", "klingon"}, code: 2, stderr: `-encoding: unknown text encoding "klingon"`},
+		{name: "submit UTF-16 read as windows-1252", program: "submit", args: []string{"-csv", utf16LE, "-dry-run", "-encoding", "windows-1252"}, code: 2, stderr: utf16LE + ":1: the header is mostly NUL characters: the file is UTF-16 (little-endian) text, not windows-1252; name its encoding utf-16le instead"},
+		{name: "submit UTF-16 in the wrong byte order", program: "submit", args: []string{"-csv", utf16LE, "-dry-run", "-encoding", "utf-16be"}, code: 2, stderr: "the file is UTF-16 (little-endian), not utf-16be; name its encoding utf-16le instead"},
+		{name: "submit scientific SKU", program: "submit", args: []string{"-csv", scientific, "-dry-run"}, code: 2, stderr: scientific + `:2: sku "1.23457E+11" is a number in scientific notation`, notStderr: `(sku "1.23457E+11")`},
 		{name: "catalog not UTF-8", program: "catalog", args: []string{"-csv", cp1252, "-jobs", filepath.Join(dir, "c2.jsonl")}, code: 2, stderr: "which is not UTF-8"},
 
-		{name: "submit bad template", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", badPrompts}, code: 2, stderr: badPrompts + `:1:0: text outside the {{define "NAME"}}…{{end}} blocks is not used; move it into a block`},
-		{name: "submit template misses a column", program: "submit", args: []string{"-csv", good, "-dry-run", "-template", prompts}, code: 2, stderr: good + ":2: prompt template: " + prompts + `:1:48: executing "default" at <.Title>: error calling Title: Title is blank for this row`},
+		{name: "submit bad template", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", badPrompts}, code: 2, stderr: badPrompts + `:1:1: text outside the {{define "NAME"}}…{{end}} blocks is not used; move it into a block`},
+		{name: "submit template misses a column", program: "submit", args: []string{"-csv", good, "-dry-run", "-template", prompts}, code: 2, stderr: good + ":2: prompt template: " + prompts + `:1:49: executing "default" at <.Title>: error calling Title: Title is blank for this row`},
 
 		// A dry run needs no key and sends nothing.
 		{name: "submit dry run template", program: "submit", args: []string{"-csv", titled, "-dry-run", "-template", prompts}, stdout: titled + `:2: sku "A", template "default" version `},
@@ -145,6 +161,9 @@ func TestUsage(t *testing.T) {
 			}
 			if !strings.Contains(res.stderr, tt.stderr) {
 				t.Errorf("stderr does not contain %q:\n%s", tt.stderr, res.stderr)
+			}
+			if tt.notStderr != "" && strings.Contains(res.stderr, tt.notStderr) {
+				t.Errorf("stderr contains %q:\n%s", tt.notStderr, res.stderr)
 			}
 		})
 	}

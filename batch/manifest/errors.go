@@ -21,7 +21,9 @@ type RowError struct {
 	Err error
 }
 
-// Error formats the problem as "file:line: column problem (sku "X")".
+// Error formats the problem as "file:line: column problem (sku "X")". The
+// SKU is left out when the problem is with the sku column and its message
+// already quotes it.
 func (e *RowError) Error() string {
 	var b strings.Builder
 	b.WriteString(position(e.File, e.Line))
@@ -30,8 +32,9 @@ func (e *RowError) Error() string {
 		b.WriteString(e.Column)
 		b.WriteString(" ")
 	}
-	b.WriteString(e.Err.Error())
-	if e.SKU != "" {
+	msg := e.Err.Error()
+	b.WriteString(msg)
+	if e.SKU != "" && (e.Column != ColumnSKU || !strings.Contains(msg, strconv.Quote(e.SKU))) {
 		fmt.Fprintf(&b, " (sku %q)", e.SKU)
 	}
 	return b.String()

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/creativeai-run/catalogvideo/batch/manifest"
+	"github.com/creativeai-run/catalogvideo/creativeai"
 )
 
 // FuzzManifest feeds arbitrary bytes to the manifest reader, as UTF-8 or as
@@ -118,6 +120,28 @@ func FuzzManifest(f *testing.F) {
 		}
 		if diff := cmp.Diff(rows, again, cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("round trip changed the rows (-first +second):\n%s", diff)
+		}
+	})
+}
+
+// FuzzParseDuration checks that a duration is accepted exactly when the
+// client takes it and it is at least 1s, and that a refusal quotes the text.
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"5s", "5", "1m", "99999h", "0", "-5s", "1.5s", "5 minutes", "86401", "9999999999999999999999h", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := manifest.ParseDuration(s)
+		want, werr := creativeai.ParseDuration(s)
+		switch {
+		case werr == nil && want > 0:
+			if err != nil || got != want {
+				t.Fatalf("ParseDuration(%q) = %v, %v; the client reads %v", s, got, err, want)
+			}
+		case err == nil:
+			t.Fatalf("ParseDuration(%q) = %v; the client says %v, %v", s, got, want, werr)
+		case !strings.HasPrefix(err.Error(), strconv.Quote(s)):
+			t.Fatalf("ParseDuration(%q) error %q does not start with the text", s, err)
 		}
 	})
 }

@@ -112,6 +112,51 @@ func decode(r io.Reader, c config) (io.Reader, string, error) {
 	return br, cmp.Or(c.encName, "utf-8"), nil
 }
 
+// misdecodedUTF16 explains a header that UTF-16 text without a byte-order
+// mark makes when read as the encoding enc names: mostly NULs when enc is a
+// single-byte encoding (each ASCII letter's other byte), or mostly
+// characters U+XX00 whose XX is ASCII when enc is UTF-16 of the other byte
+// order. It returns nil for any other header.
+func misdecodedUTF16(header []string, enc string) error {
+	var n, nul, swapped int
+	first := rune(-1)
+	for _, h := range header {
+		for _, r := range h {
+			if first < 0 {
+				first = r
+			}
+			n++
+			switch {
+			case r == 0:
+				nul++
+			case r > 0xFF && r < 0x8000 && r&0xFF == 0:
+				swapped++
+			}
+		}
+	}
+	// A third is far above what any text holds, and far below what UTF-16
+	// of a header (ASCII names) makes: half NULs, or nearly all swapped.
+	switch {
+	case n == 0:
+		return nil
+	case 3*nul >= n:
+		order, name := "little-endian", "utf-16le"
+		if first == 0 {
+			order, name = "big-endian", "utf-16be"
+		}
+		return fmt.Errorf("the header is mostly NUL characters: the file is UTF-16 (%s) text, not %s; name its encoding %s instead, or save it as CSV UTF-8", order, enc, name)
+	case 3*swapped >= n && (enc == "utf-16le" || enc == "utf-16be"):
+		order, name := "big-endian", "utf-16be"
+		if enc == "utf-16be" {
+			order, name = "little-endian", "utf-16le"
+		}
+		head := []rune(strings.Join(header, ","))
+		return fmt.Errorf("the header reads %q…, UTF-16 read in the wrong byte order: the file is UTF-16 (%s), not %s; name its encoding %s instead, or save it as CSV UTF-8",
+			string(head[:min(len(head), 6)]), order, enc, name)
+	}
+	return nil
+}
+
 // crToLF turns a CR that no LF follows into an LF, so files saved with
 // classic Mac line ends (CR only) read as lines: encoding/csv ends lines only
 // at LF. CRLF is left for encoding/csv, which reads it as LF.

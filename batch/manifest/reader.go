@@ -8,7 +8,9 @@ import (
 	"io"
 	"iter"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
@@ -196,6 +198,9 @@ func NewReader(r io.Reader, name string, opts ...Option) (*Reader, error) {
 		}
 	}
 	if len(missing) > 0 {
+		if err := misdecodedUTF16(header, enc); err != nil {
+			return nil, &Error{File: name, Line: line, Err: err}
+		}
 		return nil, &Error{File: name, Line: line,
 			Err: fmt.Errorf("missing required column %s (the header has %q%s)", strings.Join(missing, ", "), header, split)}
 	}
@@ -349,12 +354,9 @@ func (m *Reader) row(rec []string) (Row, *Warning, *RowError) {
 			"format the column as Text, enter the SKUs again, and save", sku))
 	}
 	if d := get(colDuration); d != "" {
-		v, err := creativeai.ParseDuration(d)
+		v, err := ParseDuration(d)
 		if err != nil {
-			return Row{}, nil, fail(colDuration, fmt.Errorf("%q is not a duration such as 5s", d))
-		}
-		if v <= 0 {
-			return Row{}, nil, fail(colDuration, fmt.Errorf("%q must be at least 1s", d))
+			return Row{}, nil, fail(colDuration, err)
 		}
 		row.Duration = v
 	}
@@ -371,6 +373,33 @@ func (m *Reader) row(rec []string) (Row, *Warning, *RowError) {
 			Message: fmt.Sprintf("%q has spaces around it, which no store SKU has; read as %q: remove the spaces in the file", raw, sku)}
 	}
 	return row, w, nil
+}
+
+// ParseDuration reads a clip length as the duration column holds it: "5s",
+// "5", or a Go duration of whole seconds such as "1m" (see
+// [creativeai.ParseDuration]), at least 1s and at most
+// [creativeai.MaxDuration]. Its error starts with s quoted and says what is
+// wrong and what to write instead.
+func ParseDuration(s string) (creativeai.Duration, error) {
+	v, err := creativeai.ParseDuration(s)
+	if err == nil && v > 0 {
+		return v, nil
+	}
+	t := strings.TrimSpace(s)
+	d, perr := time.ParseDuration(t)
+	if n, err := strconv.ParseInt(t, 10, 64); err == nil {
+		d, perr = time.Duration(n)*time.Second, nil
+	}
+	switch {
+	case perr != nil:
+		return 0, fmt.Errorf("%q is not a duration such as 5s", s)
+	case d > creativeai.MaxDuration.Std():
+		return 0, fmt.Errorf("%q is longer than %s (%s), the longest clip length taken; write the clip's length in seconds, such as 5s",
+			s, creativeai.MaxDuration, strings.TrimSuffix(creativeai.MaxDuration.Std().String(), "0m0s"))
+	case d < time.Second:
+		return 0, fmt.Errorf("%q must be at least 1s", s)
+	}
+	return 0, fmt.Errorf("%q is not a whole number of seconds; write seconds such as 5s", s)
 }
 
 // misread reports whether s, decoded from cm, was UTF-8 text all along: its

@@ -369,3 +369,46 @@ func TestManifestFieldCount(t *testing.T) {
 		t.Errorf("row errors (-want +got):\n%s", diff)
 	}
 }
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]creativeai.Duration{"5s": 5, "5": 5, " 10s ": 10, "1m": 60, "24h": creativeai.MaxDuration} {
+		if got, err := manifest.ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"99999h":               `"99999h" is longer than 86400s (24h), the longest clip length taken; write the clip's length in seconds, such as 5s`,
+		"86401":                `"86401" is longer than 86400s (24h)`,
+		"5 minutes":            `"5 minutes" is not a duration such as 5s`,
+		"99999999999999999999": `"99999999999999999999" is not a duration such as 5s`,
+		"1.5s":                 `"1.5s" is not a whole number of seconds; write seconds such as 5s`,
+		"0":                    `"0" must be at least 1s`,
+		"-5s":                  `"-5s" must be at least 1s`,
+		"500ms":                `"500ms" must be at least 1s`,
+	} {
+		if got, err := manifest.ParseDuration(in); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("ParseDuration(%q) = %v, %v; want the error %q", in, got, err, want)
+		}
+	}
+	// In a manifest, the error names the file, line and column.
+	_, errs := readAll(t, "cat.csv", "sku,image_url,video_prompt,duration\nA,https://cdn.example.com/a.jpg,p,99999h\n")
+	if got := rowErrorTexts(t, errs); len(got) != 1 || !strings.HasPrefix(got[0], `cat.csv:2: duration "99999h" is longer than 86400s (24h)`) {
+		t.Errorf("errors %q", got)
+	}
+}
+
+// The SKU follows a row's error unless the error is the SKU's and quotes it.
+func TestRowErrorSKU(t *testing.T) {
+	for _, tt := range []struct {
+		err  manifest.RowError
+		want string
+	}{
+		{manifest.RowError{File: "m.csv", Line: 2, Column: "sku", SKU: "1E+5", Err: errors.New(`"1E+5" is a number`)}, `m.csv:2: sku "1E+5" is a number`},
+		{manifest.RowError{File: "m.csv", Line: 2, Column: "sku", SKU: "A\tB", Err: errors.New("has a tab")}, `m.csv:2: sku has a tab (sku "A\tB")`},
+		{manifest.RowError{File: "m.csv", Line: 2, Column: "image_url", SKU: "A", Err: errors.New(`"A" is not a URL`)}, `m.csv:2: image_url "A" is not a URL (sku "A")`},
+	} {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}

@@ -221,6 +221,32 @@ func TestUTF16WithoutBOM(t *testing.T) {
 	}
 }
 
+// UTF-16 without a byte-order mark read as the wrong encoding makes a
+// garbled header; the error names the encoding to give instead.
+func TestUTF16WithoutBOMWrongEncoding(t *testing.T) {
+	le, _ := unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewEncoder().String(unicodeText)
+	be, _ := unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM).NewEncoder().String(unicodeText)
+	for _, tt := range []struct{ name, data, named, want string }{
+		{"le read as be", le, "utf-16be", "sheet.csv:1: the header reads \"猀欀甀\u0900椀洀\"…, UTF-16 read in the wrong byte order: the file is UTF-16 (little-endian), not utf-16be; name its encoding utf-16le instead, or save it as CSV UTF-8"},
+		{"be read as le", be, "utf-16le", "sheet.csv:1: the header reads \"猀欀甀\u0900椀洀\"…, UTF-16 read in the wrong byte order: the file is UTF-16 (big-endian), not utf-16le; name its encoding utf-16be instead, or save it as CSV UTF-8"},
+		{"le read as windows-1252", le, "windows-1252", `sheet.csv:1: the header is mostly NUL characters: the file is UTF-16 (little-endian) text, not windows-1252; name its encoding utf-16le instead, or save it as CSV UTF-8`},
+		{"be read as iso-8859-15", be, "iso-8859-15", `sheet.csv:1: the header is mostly NUL characters: the file is UTF-16 (big-endian) text, not iso-8859-15; name its encoding utf-16be instead, or save it as CSV UTF-8`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := headerError(t, strings.NewReader(tt.data), manifest.WithEncoding(tt.named)); got != tt.want {
+				t.Errorf("error\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+	// A header that only lacks a column is not taken for swapped UTF-16
+	// for a character U+XX00.
+	data, _ := unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewEncoder().String("sku,image_url,怀\n")
+	got := headerError(t, strings.NewReader(data), manifest.WithEncoding("utf-16le"))
+	if !strings.Contains(got, "missing required column video_prompt") {
+		t.Errorf("error %q, want the missing column", got)
+	}
+}
+
 func TestUTF16LoneSurrogate(t *testing.T) {
 	data, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String("sku\timage_url\tvideo_prompt\nA\thttps://x.example/a.jpg\tab")
 	data += "\x00\xD8" + "c\x00\n\x00" // a high surrogate with no low one
@@ -332,9 +358,9 @@ func TestSKUScientificNotation(t *testing.T) {
 	rows, errs, _, _ := read(t, strings.NewReader(csv))
 	fix := "is a number in scientific notation, as a spreadsheet shows a long numeric SKU, and its digits are lost; format the column as Text, enter the SKUs again, and save"
 	want := []string{
-		`sheet.csv:2: sku "1.23457E+11" ` + fix + ` (sku "1.23457E+11")`,
-		`sheet.csv:3: sku "4E+15" ` + fix + ` (sku "4E+15")`,
-		`sheet.csv:4: sku "7.1e-05" ` + fix + ` (sku "7.1e-05")`,
+		`sheet.csv:2: sku "1.23457E+11" ` + fix,
+		`sheet.csv:3: sku "4E+15" ` + fix,
+		`sheet.csv:4: sku "7.1e-05" ` + fix,
 	}
 	if diff := cmp.Diff(want, errs); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)

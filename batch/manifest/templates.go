@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -45,10 +47,12 @@ type Templates struct {
 }
 
 // ParseTemplates parses text, the content of a template file (UTF-8, with
-// or without a byte-order mark); file names it in errors, usually its path. It fails for a syntax error, a file with no
-// {{define}} block, text outside the blocks, an unknown variable such as
-// {{.Colour}}, or a {{template}} call of a block that is not defined; the
-// error gives the file, line and column.
+// or without a byte-order mark); file names it in errors, usually its path.
+// It fails for a syntax error, a file with no {{define}} block, text outside
+// the blocks, an unknown variable such as {{.Colour}}, or a {{template}}
+// call of a block that is not defined; the error gives the file, the line
+// and, but for a syntax error, the column (both 1-based; the column counts
+// bytes).
 func ParseTemplates(file, text string) (*Templates, error) {
 	if !utf8.ValidString(text) {
 		return nil, fmt.Errorf("%s: the template file is not UTF-8 text; save it as UTF-8", file)
@@ -67,8 +71,7 @@ func ParseTemplates(file, text string) (*Templates, error) {
 			if tn, ok := n.(*parse.TextNode); ok && strings.TrimSpace(string(tn.Text)) == "" {
 				continue
 			}
-			loc, _ := root.Tree.ErrorContext(n)
-			return nil, fmt.Errorf("%s: text outside the {{define \"NAME\"}}…{{end}} blocks is not used; move it into a block", loc)
+			return nil, fmt.Errorf("%s: text outside the {{define \"NAME\"}}…{{end}} blocks is not used; move it into a block", location(root.Tree, n))
 		}
 	}
 	for _, d := range root.Templates() {
@@ -133,15 +136,13 @@ func (t *Templates) check(name string) error {
 			}
 		case *parse.TemplateNode:
 			if t.set.Lookup(n.Name) == nil || t.set.Lookup(n.Name).Tree == nil {
-				loc, _ := tree.ErrorContext(n)
-				err = fmt.Errorf("%s: template %q calls {{template %q}}, which is not defined in this file", loc, name, n.Name)
+				err = fmt.Errorf("%s: template %q calls {{template %q}}, which is not defined in this file", location(tree, n), name, n.Name)
 				return false
 			}
 		}
 		if field != "" && !promptFields[field] {
-			loc, _ := tree.ErrorContext(n)
 			err = fmt.Errorf("%s: template %q uses .%s, which is not a variable; use one of %s, or {{.Column %q}} for a manifest column",
-				loc, name, field, strings.Join(sortedKeys(promptFields), ", "), strings.ToLower(field))
+				location(tree, n), name, field, strings.Join(sortedKeys(promptFields), ", "), strings.ToLower(field))
 			return false
 		}
 		return true
@@ -198,6 +199,48 @@ func (t *Templates) version(name string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
+
+// location returns "file:line:column" for node n of tree, the column
+// 1-based like the line and counted in bytes, as Go's compiler and editors
+// count: text/template's ErrorContext gives the 0-based byte offset.
+func location(tree *parse.Tree, n parse.Node) string {
+	loc, _ := tree.ErrorContext(n)
+	return oneBasedColumn(loc)
+}
+
+// oneBasedColumn adds 1 to the column of a "file:line:column" text/template
+// wrote, and returns other text unchanged.
+func oneBasedColumn(loc string) string {
+	m := lineColumn.FindStringSubmatch(loc)
+	if m == nil {
+		return loc
+	}
+	col, _ := strconv.Atoi(m[2])
+	return m[1] + ":" + strconv.Itoa(col+1)
+}
+
+var (
+	// lineColumn splits "file:line:column" after the line.
+	lineColumn = regexp.MustCompile(`^(.*:[0-9]+):([0-9]+)$`)
+	// execPosition finds where a text/template execution error says it
+	// happened: "template: FILE:LINE:COL: executing …".
+	execPosition = regexp.MustCompile(`^template: (.*:[0-9]+:[0-9]+): executing `)
+)
+
+// oneBasedExecError is a text/template execution error whose column is
+// 1-based (see location); it unwraps to the error itself.
+type oneBasedExecError struct{ err error }
+
+func (e oneBasedExecError) Error() string {
+	msg := e.err.Error()
+	m := execPosition.FindStringSubmatchIndex(msg)
+	if m == nil {
+		return msg
+	}
+	return msg[:m[2]] + oneBasedColumn(msg[m[2]:m[3]]) + msg[m[3]:]
+}
+
+func (e oneBasedExecError) Unwrap() error { return e.err }
 
 // walk calls fn for n and every node under it, until fn returns false; it
 // reports whether the walk went to the end.
@@ -295,7 +338,7 @@ func (t *Templates) Render(row Row) (Row, error) {
 	b := &cappedBuilder{max: MaxPromptBytes}
 	if err := t.set.ExecuteTemplate(b, name, PromptData{row: row}); err != nil {
 		// "prompt template: FILE:LINE:COL: executing "NAME" at <.Vendor>: …"
-		return fail(fmt.Errorf("prompt %w", err))
+		return fail(fmt.Errorf("prompt %w", oneBasedExecError{err}))
 	}
 	prompt := strings.TrimSpace(b.String())
 	switch {

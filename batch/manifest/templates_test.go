@@ -84,9 +84,9 @@ func TestTemplatesRenderErrors(t *testing.T) {
 		want string
 	}{
 		{"blank variable", blankVendor,
-			`products.csv:7: prompt template: prompts.tmpl:5:20: executing "Mugs" at <.Vendor>: error calling Vendor: Vendor is blank for this row; fill it in the source (for a Shopify export, on the product's first row), or guard the text with {{if .Has "Vendor"}}…{{end}} (sku "SKU-1")`},
+			`products.csv:7: prompt template: prompts.tmpl:5:21: executing "Mugs" at <.Vendor>: error calling Vendor: Vendor is blank for this row; fill it in the source (for a Shopify export, on the product's first row), or guard the text with {{if .Has "Vendor"}}…{{end}} (sku "SKU-1")`},
 		{"option with no value", noColor,
-			`products.csv:7: prompt template: prompts.tmpl:5:43: executing "Mugs" at <.Options.Color>: map has no entry for key "Color" (sku "SKU-1")`},
+			`products.csv:7: prompt template: prompts.tmpl:5:44: executing "Mugs" at <.Options.Color>: map has no entry for key "Color" (sku "SKU-1")`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tmpl.Render(tt.row)
@@ -106,7 +106,7 @@ func TestTemplatesRenderErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = strict.Render(row("", "", map[string]string{"size": "M"}))
-	if want := `products.csv:7: prompt template: strict.tmpl:1:36: executing "default" at <.Column>: error calling Column: the file has no column "Material"; add it, or use {{if .Has "Material"}}…{{end}} around the text (sku "SKU-1")`; err == nil || err.Error() != want {
+	if want := `products.csv:7: prompt template: strict.tmpl:1:37: executing "default" at <.Column>: error calling Column: the file has no column "Material"; add it, or use {{if .Has "Material"}}…{{end}} around the text (sku "SKU-1")`; err == nil || err.Error() != want {
 		t.Errorf("missing column:\n got %v\nwant %s", err, want)
 	}
 	_, err = strict.Render(row("", "", map[string]string{"material": ""}))
@@ -147,19 +147,19 @@ func TestTemplatesRenderErrors(t *testing.T) {
 func TestParseTemplatesErrors(t *testing.T) {
 	for _, tt := range []struct{ name, text, want string }{
 		{"unknown variable", "{{define \"default\"}}\nA {{.Colour}} mug{{end}}",
-			`prompts.tmpl:2:4: template "default" uses .Colour, which is not a variable; use one of Collection, Column, Handle, Has, Options, SKU, Title, Type, Vendor, or {{.Column "colour"}} for a manifest column`},
+			`prompts.tmpl:2:5: template "default" uses .Colour, which is not a variable; use one of Collection, Column, Handle, Has, Options, SKU, Title, Type, Vendor, or {{.Column "colour"}} for a manifest column`},
 		{"unknown variable through $", "{{define \"default\"}}{{range .Options}}{{$.Price}}{{end}}{{end}}",
 			`uses .Price, which is not a variable`},
 		{"unknown variable in a condition", "{{define \"default\"}}{{if .Colour}}x{{end}}{{end}}",
 			`uses .Colour, which is not a variable`},
 		{"text outside blocks", "{{define \"default\"}}x{{end}}\nstray text\n",
-			`prompts.tmpl:1:28: text outside the {{define "NAME"}}…{{end}} blocks is not used; move it into a block`},
+			`prompts.tmpl:1:29: text outside the {{define "NAME"}}…{{end}} blocks is not used; move it into a block`},
 		{"no blocks", "just a prompt",
-			`prompts.tmpl:1:0: text outside the {{define "NAME"}}…{{end}} blocks is not used`},
+			`prompts.tmpl:1:1: text outside the {{define "NAME"}}…{{end}} blocks is not used`},
 		{"empty file", "  \n",
 			`prompts.tmpl: no templates: write each prompt as {{define "NAME"}}…{{end}}, NAME a collection, a product type, or "default"`},
 		{"undefined template", "{{define \"default\"}}{{template \"light\"}}{{end}}",
-			`prompts.tmpl:1:31: template "default" calls {{template "light"}}, which is not defined in this file`},
+			`prompts.tmpl:1:32: template "default" calls {{template "light"}}, which is not defined in this file`},
 		{"a block that includes itself", "{{define \"default\"}}{{template \"a\"}}{{end}}{{define \"a\"}}x{{template \"b\"}}{{end}}{{define \"b\"}}{{template \"a\"}}{{end}}",
 			`prompts.tmpl: template "a" includes itself (a → b → a); a prompt cannot repeat without end`},
 		{"syntax", "{{define \"default\"}}{{.Title}{{end}}",

@@ -42,6 +42,10 @@
 // starting "preflight:" and is rendered by a rerun with -retry-failed once
 // the store is fixed. -preflight=false skips the check.
 //
+// -timeout is how long the run waits for every row to finish; it must be
+// above 0 (a run always waits for its renders), and left out it is 15s
+// offline and 30m live.
+//
 // Rerunning with the same job file is safe: rows already tracked are
 // reported and not submitted again. A -timeout too short for the rows at the
 // API's rate (two calls a second; a row with a still_prompt makes two)
@@ -151,7 +155,7 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	fs.StringVar(&o.csv, "csv", "", "manifest CSV `file` (default: the workflow's three sample rows)")
 	fs.StringVar(&encoding, "encoding", "", cli.EncodingFlagHelp)
 	fs.StringVar(&o.jobs, "jobs", "video-jobs.jsonl", cli.JobsFlagHelp)
-	fs.DurationVar(&o.timeout, "timeout", 0, fmt.Sprintf("how long to wait for every row to finish (default %s offline, %s live)", offlineTimeout, liveTimeout))
+	fs.DurationVar(&o.timeout, "timeout", 0, fmt.Sprintf("how long to wait for every row to finish, above 0 (default %s offline, %s live)", offlineTimeout, liveTimeout))
 	o.spend = cli.AddSpendFlags(fs)
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "live only: public `URL` that forwards to -listen; without it the run polls")
 	fs.StringVar(&o.listen, "listen", "", "`host:port` of the webhook receiver (default 127.0.0.1:0 offline, 127.0.0.1:8080 live with -webhook-url)")
@@ -169,7 +173,11 @@ func parseFlags(args []string, stdout, stderr io.Writer, env cli.Env) (*options,
 	case fs.NArg() > 0:
 		return nil, cli.Usagef("unexpected arguments %q", fs.Args())
 	case o.timeout < 0:
-		return nil, cli.Usagef("-timeout is %s; want a positive duration", o.timeout)
+		return nil, cli.Usagef("-timeout is %s; want a positive duration such as 90s, 30m or 2h", o.timeout)
+	case o.timeout == 0 && cli.IsSet(fs, "timeout"):
+		// A run waits for its renders, which need time: 0 cannot mean none,
+		// and "no timeout" would leave a run with a stuck render hanging.
+		return nil, cli.Usagef("-timeout is 0, which would stop the run before any row finished; give a positive duration such as 30m, or leave the flag out for the default (%s offline, %s live)", offlineTimeout, liveTimeout)
 	case o.webhookURL != "" && !env.Live():
 		return nil, cli.Usagef("-webhook-url is for live runs (set %s); offline runs receive webhooks locally", cli.EnvAPIKey)
 	}

@@ -165,8 +165,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*options, error) {
 	case o.model == "":
 		return nil, cli.Usagef("-model is empty")
 	}
-	if o.duration, err = creativeai.ParseDuration(durationText); err != nil || o.duration == 0 {
-		return nil, cli.Usagef("-duration %q: want a positive whole number of seconds, such as 5s", durationText)
+	if o.duration, err = manifest.ParseDuration(durationText); err != nil {
+		return nil, cli.Usagef("-duration %v", err)
 	}
 	if err := cli.CheckAspectRatio(o.aspectRatio); err != nil {
 		return nil, cli.Usagef("-aspect-ratio: %v", err)

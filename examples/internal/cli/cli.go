@@ -17,8 +17,11 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Exit codes shared by every program. Outside tests rely on them.
@@ -108,10 +111,65 @@ func Parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	default:
 		msg, _, _ := bytes.Cut(buf.Bytes(), []byte("\n"))
+		if better := explainFlagError(fs, string(msg)); better != "" {
+			msg, err = []byte(better), errors.New(better)
+		}
 		fmt.Fprintf(stderr, "%s: %s\nRun '%s -h' for usage.\n", fs.Name(), msg, fs.Name())
 		return &UsageError{Err: err, printed: true}
 	}
 }
+
+// invalidValue matches the flag package's message for a value its flag
+// refused: "invalid value "x" for flag -timeout: parse error", or "invalid
+// boolean value "x" for -name: …" for a flag that may stand alone.
+var invalidValue = regexp.MustCompile(`^invalid (?:boolean )?value ("(?:[^"\\]|\\.)*") for (?:flag )?-(\S+): (.*)$`)
+
+// explainFlagError rewrites the flag package's message for a refused value
+// as "-name "value": what is wrong; what to write", or returns "" for any
+// other message. For its own types the flag package says only "parse
+// error" or "value out of range", which names neither the type wanted nor
+// an example of it.
+func explainFlagError(fs *flag.FlagSet, msg string) string {
+	m := invalidValue.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	value, name, reason := m[1], m[2], m[3]
+	f := fs.Lookup(name)
+	if f == nil {
+		return ""
+	}
+	var kind, want string
+	if g, ok := f.Value.(flag.Getter); ok {
+		switch g.Get().(type) {
+		case time.Duration:
+			kind, want = "a duration", "a Go duration with its unit, such as 90s, 30m or 2h"
+			if s, err := strconv.Unquote(value); err == nil && durationSyntax.MatchString(s) {
+				// time.ParseDuration refuses what overflows int64 nanoseconds.
+				return fmt.Sprintf("-%s %s: too long; the longest duration is 2562047h (about 292 years)", name, value)
+			}
+		case bool:
+			kind, want = "a boolean", fmt.Sprintf("true or false (-%s alone means true)", name)
+		case int, int64, uint, uint64:
+			kind, want = "a whole number", fmt.Sprintf("one such as %s (the default)", f.DefValue)
+		case float64:
+			kind, want = "a number", fmt.Sprintf("one such as %s (the default)", f.DefValue)
+		}
+	}
+	switch {
+	case kind != "" && reason == "value out of range":
+		return fmt.Sprintf("-%s %s: out of range; want %s", name, value, want)
+	case kind != "":
+		return fmt.Sprintf("-%s %s: not %s; want %s", name, value, kind, want)
+	case strings.HasPrefix(reason, value):
+		// The flag's own message starts with the value: "-max-spend "x" is not …".
+		return fmt.Sprintf("-%s %s", name, reason)
+	}
+	return fmt.Sprintf("-%s %s: %s", name, value, reason)
+}
+
+// durationSyntax matches what time.ParseDuration reads, whatever the size.
+var durationSyntax = regexp.MustCompile(`^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
 
 // CheckWebhookURL reports whether s can receive webhooks from the service:
 // an absolute http or https URL.

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRunExitCodes(t *testing.T) {
@@ -56,6 +58,45 @@ func TestRunExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), tt.stderrPart) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tt.stderrPart)
+			}
+		})
+	}
+}
+
+// A refused value is reported with the flag, the value, what is wrong and
+// what to write, not the flag package's "parse error".
+func TestParseExplainsRefusedValues(t *testing.T) {
+	newFlags := func() *flag.FlagSet {
+		fs := NewFlagSet("prog", "", "")
+		fs.Duration("timeout", time.Minute, "")
+		fs.Int("workers", 4, "")
+		fs.Float64("rate", 2.5, "")
+		fs.Bool("v", false, "")
+		fs.Var(new(retryFlag), "retry-failed", "")
+		fs.Var(new(usdFlag), "max-spend", "")
+		return fs
+	}
+	for _, tt := range []struct{ arg, want string }{
+		{"-timeout=x", `-timeout "x": not a duration; want a Go duration with its unit, such as 90s, 30m or 2h`},
+		{"-timeout=90", `-timeout "90": not a duration; want a Go duration with its unit, such as 90s, 30m or 2h`},
+		{"-timeout=3000000h", `-timeout "3000000h": too long; the longest duration is 2562047h (about 292 years)`},
+		{"-workers=many", `-workers "many": not a whole number; want one such as 4 (the default)`},
+		{"-workers=99999999999999999999", `-workers "99999999999999999999": out of range; want one such as 4 (the default)`},
+		{"-rate=fast", `-rate "fast": not a number; want one such as 2.5 (the default)`},
+		{"-v=maybe", `-v "maybe": not a boolean; want true or false (-v alone means true)`},
+		{"-retry-failed=foo", `-retry-failed "foo": unknown failure class "foo" (want a comma-separated list of transient, input, policy, or all); the flag also takes true or false, and alone means true (every class)`},
+		{"-max-spend=abc", `-max-spend "abc" is not an amount of US dollars; want a number such as 25 or 12.50`},
+		{"-bogus", `flag provided but not defined: -bogus`},
+	} {
+		t.Run(tt.arg, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := Parse(newFlags(), []string{tt.arg}, &stdout, &stderr)
+			var usage *UsageError
+			if !errors.As(err, &usage) || err.Error() != tt.want {
+				t.Errorf("error %v (%T), want a *UsageError %q", err, err, tt.want)
+			}
+			if want := "prog: " + tt.want + "\nRun 'prog -h' for usage.\n"; stderr.String() != want {
+				t.Errorf("stderr %q, want %q", stderr.String(), want)
 			}
 		})
 	}

@@ -152,7 +152,7 @@ func (r *retryFlag) Set(s string) error {
 	}
 	classes, err := jobs.ParseFailureClasses(s)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w; the flag also takes true or false, and alone means true (every class)", err)
 	}
 	r.set, r.classes = true, classes
 	return nil

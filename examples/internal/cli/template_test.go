@@ -72,7 +72,7 @@ func TestCheckManifestShopifyExportErrors(t *testing.T) {
 			name: "a value missing", templates: `{{define "default"}}{{.Title}} in {{.Column "material"}}{{end}}`,
 			err: "2 invalid rows",
 			stderr: []string{
-				`products_export.csv:2: prompt template: prompts.tmpl:1:36: executing "default" at <.Column>: error calling Column: the file has no column "material"; add it, or use {{if .Has "material"}}…{{end}} around the text (sku "MUG-BLU")`,
+				`products_export.csv:2: prompt template: prompts.tmpl:1:37: executing "default" at <.Column>: error calling Column: the file has no column "material"; add it, or use {{if .Has "material"}}…{{end}} around the text (sku "MUG-BLU")`,
 			},
 		},
 		{
@@ -111,7 +111,7 @@ func TestLoadTemplates(t *testing.T) {
 	}
 	for _, tt := range []struct{ name, path, want string }{
 		{"missing file", filepath.Join(t.TempDir(), "absent.tmpl"), "-template: open "},
-		{"unknown variable", writeTemplates(t, "{{define \"default\"}}\n{{.Colour}}{{end}}"), "prompts.tmpl:2:2: template \"default\" uses .Colour, which is not a variable"},
+		{"unknown variable", writeTemplates(t, "{{define \"default\"}}\n{{.Colour}}{{end}}"), "prompts.tmpl:2:3: template \"default\" uses .Colour, which is not a variable"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := LoadTemplates(tt.path)
