@@ -151,10 +151,11 @@ func videoFilename(key, sku, batch string, replaces bool) string {
 	return name + ".mp4"
 }
 
-// filenameInfo is what a video's file name tells (see VideoFilename):
-// whether it replaced an earlier video, and its publish batch. Both are
-// zero for a file name the publisher did not write.
+// filenameInfo is what a video's file name tells (see VideoFilename): its
+// job's marker, whether it replaced an earlier video, and its publish
+// batch. All are zero for a file name the publisher did not write.
 type filenameInfo struct {
+	marker   string
 	replaces bool
 	batch    string
 }
@@ -166,7 +167,7 @@ func parseFilename(filename string) filenameInfo {
 	if !ok || len(rest) < tagged || !strings.HasPrefix(rest, "cv-") {
 		return filenameInfo{}
 	}
-	var info filenameInfo
+	info := filenameInfo{marker: rest[:tagged-12]}
 	switch rest[tagged-11 : tagged-10] {
 	case "r":
 		info.replaces = true

@@ -16,11 +16,11 @@ func TestMediaMarkerAndFilename(t *testing.T) {
 		t.Errorf("VideoFilename = %q: want the marker, a tag per SKU, .mp4", name)
 	}
 	for name, want := range map[string]filenameInfo{
-		name:                                {batch: "night_run-2"},
-		VideoFilename("row-1", "MUG-1", ""): {},
-		videoFilename("row-1", "MUG-1", "r-2", true): {replaces: true, batch: "r-2"},
-		videoFilename("row-1", "MUG-1", "", true):    {replaces: true},
-		videoFilename("row-1", "MUG-1", "r", false):  {batch: "r"},
+		name:                                {marker: m, batch: "night_run-2"},
+		VideoFilename("row-1", "MUG-1", ""): {marker: m},
+		videoFilename("row-1", "MUG-1", "r-2", true): {marker: m, replaces: true, batch: "r-2"},
+		videoFilename("row-1", "MUG-1", "", true):    {marker: m, replaces: true},
+		videoFilename("row-1", "MUG-1", "r", false):  {marker: m, batch: "r"},
 		m + ".mp4":                           {},
 		"merchant-clip.mp4":                  {},
 		strings.Replace(name, "-s", "-x", 1): {},

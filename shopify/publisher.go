@@ -63,6 +63,12 @@ type VideoJob struct {
 	// DefaultPlacement). A video that replaces an earlier one of the SKU
 	// takes that one's slot instead.
 	Placement Placement
+	// CreatedAt is when the job was created (the batch package's
+	// jobs.Job.CreatedAt, say). It orders the jobs of one SKU in one
+	// PublishBatch: they are published one after the other, by CreatedAt
+	// and then by key, each replacing the one before, so the newest job's
+	// video is the one left on the product. Zero sorts first.
+	CreatedAt time.Time
 }
 
 func (j VideoJob) validate() error {
@@ -124,7 +130,9 @@ type PublishOutcome struct {
 // instead of uploading again), streams the mp4 from the job's URL into a
 // staged upload, attaches it with productUpdate as VIDEO media, and waits
 // for Shopify to finish processing it. A Publisher is safe for concurrent
-// use; jobs with the same key are published one at a time.
+// use; jobs with the same key, and jobs with the same SKU, are published
+// one at a time, so that a later job of a SKU finds the earlier one's
+// video and replaces it.
 type Publisher struct {
 	client            *Client
 	transfer          *http.Client

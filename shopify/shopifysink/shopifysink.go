@@ -46,7 +46,9 @@ func WithPlacement(pl shopify.Placement) Option {
 // (unknown SKU, media limit, processing failed) carry Permanent() bool,
 // which the outbox honours by not retrying them. A job for a SKU that
 // already has a video from this SDK replaces it (see
-// shopify.Publisher.PublishBatch).
+// shopify.Publisher.PublishBatch); jobs of one SKU delivered together are
+// published oldest first (jobs.Job.CreatedAt), so the newest one's video
+// is the one that stays, and each job's ref is recorded.
 //
 // The sink is an outbox.BatchSink: the outbox hands it up to
 // outbox.Config.BatchSize due jobs at once (50 by default), and
@@ -102,5 +104,5 @@ func (s *sink) DeliverBatch(ctx context.Context, batch []jobs.Job) []outbox.Resu
 }
 
 func (s *sink) videoJob(job jobs.Job) shopify.VideoJob {
-	return shopify.VideoJob{Key: job.Key, SKU: job.SKU, OutputURL: job.OutputURL, Placement: s.placement}
+	return shopify.VideoJob{Key: job.Key, SKU: job.SKU, OutputURL: job.OutputURL, Placement: s.placement, CreatedAt: job.CreatedAt}
 }
