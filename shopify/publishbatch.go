@@ -92,7 +92,9 @@ func (b *batchJob) fail(err error) {
 // the earlier ones delivered (their Result says where their video was
 // until the next one replaced it), the next one's Result.Replaced naming
 // the video it took the place of. Such jobs cost a round of the steps
-// each: SKUs repeated in a batch are meant to be rare.
+// each: SKUs repeated in a batch are meant to be rare. A job older than
+// the one whose video is on the product already is not published (see
+// PublishResult.Superseded).
 //
 // Outcomes are in the order of jobs. Jobs that share a key are published
 // once and all get that outcome. With at least the bulk threshold of videos
@@ -327,7 +329,7 @@ func (p *Publisher) uploadBatch(ctx context.Context, chunk []*batchJob) {
 	}
 	files := make([]stagedFile, len(todo))
 	for i, b := range todo {
-		files[i] = stagedFile{Filename: videoFilename(b.job.Key, b.v.SKU, p.batch, b.snap != nil), Size: b.vid.size}
+		files[i] = stagedFile{Filename: videoFilename(b.job.Key, b.v.SKU, p.batch, b.snap != nil, b.job.CreatedAt), Size: b.vid.size}
 	}
 	targets, err := p.stage(ctx, files)
 	for i, b := range todo {

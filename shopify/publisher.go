@@ -111,6 +111,12 @@ type PublishResult struct {
 	// WithBatchID), for rolling a batch back; read from the video's file
 	// name for a video an earlier attempt attached.
 	Batch string
+	// Superseded reports that the job's video was not published because
+	// the SKU's video on the product is a newer job's (a later
+	// VideoJob.CreatedAt, read from its file name): publishing the older
+	// one would replace the newer. MediaID is then the newer job's video,
+	// and nothing was uploaded.
+	Superseded bool
 }
 
 // PublishOutcome is the result of one job of PublishVideos.

@@ -120,6 +120,9 @@ func (p *Publisher) snapshotBatch(ctx context.Context, work []*batchJob) {
 				continue
 			}
 		}
+		if b.item == nil && p.supersede(ctx, b) {
+			continue
+		}
 		g, err := p.readGallery(ctx, b.v.ProductID, b.marker, b.count)
 		if err != nil {
 			b.fail(err)

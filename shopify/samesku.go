@@ -16,7 +16,10 @@ import (
 // the SKU's earlier one, and both would stay on the product. So jobs of
 // one SKU are published one after the other: within a PublishBatch in
 // rounds (skuRounds), and across concurrent calls under the SKU's lock
-// (lockBatch).
+// (lockBatch). Jobs published apart, as renders finish, may come in any
+// order: an older job that finds a newer one's video leaves it
+// (supersede), and one that finds its own video replaced by a newer one
+// reports it (findReplaced).
 
 // maxReplacedHops bounds how many replacements back findReplaced looks:
 // enough for the jobs of one SKU that one batch holds, while a SKU
@@ -177,4 +180,23 @@ func (p *Publisher) findReplaced(ctx context.Context, b *batchJob) (settled bool
 		return true, nil
 	}
 	return false, nil
+}
+
+// supersede settles a job new to the product whose SKU's video there
+// (b.prev) belongs to a newer job, by the creation times their file names
+// carry (VideoFilename): its renders finished after the newer job's, say.
+// Replacing the newer video with the older would leave the product with
+// the wrong one, so nothing is uploaded and the job reports the newer
+// video with Result.Superseded. Jobs without a CreatedAt, and videos whose
+// file name has none, are never superseded: the later publish replaces.
+func (p *Publisher) supersede(ctx context.Context, b *batchJob) bool {
+	created := parseFilename(b.prev.Filename).created
+	if b.job.CreatedAt.IsZero() || created.IsZero() || !created.After(b.job.CreatedAt) {
+		return false
+	}
+	b.res.MediaID, b.res.Status, b.res.Superseded = b.prev.ID, b.prev.Status, true
+	b.prev, b.done = nil, true
+	p.logger.LogAttrs(ctx, slog.LevelInfo, "shopify: a newer job's video of the SKU is on the product; not publishing the older one",
+		slog.String("sku", b.v.SKU), slog.String("product", b.v.ProductID), slog.String("media", b.res.MediaID))
+	return true
 }

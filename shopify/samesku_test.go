@@ -205,3 +205,40 @@ func TestPublishSameSKUConcurrent(t *testing.T) {
 		t.Errorf("%d media removed, %d invalid; want %d and 0", st.MediaRemoved, st.Invalid, skus*(perSKU-1))
 	}
 }
+
+// TestPublishSameSKUOlderAfterNewer publishes a SKU's newer job first and
+// its older job after, as renders that finish out of order are delivered:
+// the older job finds the newer one's video (by the creation time in its
+// file name) and leaves it, reporting it as superseded; a job without a
+// CreatedAt replaces it as any later publish does.
+func TestPublishSameSKUOlderAfterNewer(t *testing.T) {
+	m := newMerchStore(t)
+	pid := m.product("Mug", 2, "SKU-1")
+	created := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	older, newer := m.job("SKU-1#spin", "SKU-1"), m.job("SKU-1#zoom", "SKU-1")
+	older.CreatedAt, newer.CreatedAt = created, created.Add(time.Millisecond)
+	pub := m.publisher()
+	n, err := pub.PublishVideo(context.Background(), newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gallery, uploads := m.gallery(pid), m.srv.Stats().Uploads
+	for range 2 { // and again, as a redelivery
+		o, err := pub.PublishVideo(context.Background(), older)
+		if err != nil || !o.Superseded || o.MediaID != n.MediaID || o.Replaced != "" || o.Status != shopify.MediaStatusReady {
+			t.Errorf("older job after the newer: %+v, %v; want it superseded by %s", o, err, n.MediaID)
+		}
+		if ref := o.DeliveryRef().String(); ref != n.MediaID+";superseded=true" {
+			t.Errorf("older job's ref %q", ref)
+		}
+	}
+	if g := m.gallery(pid); !slices.Equal(g, gallery) || m.srv.Stats().Uploads != uploads {
+		t.Errorf("gallery %v, %d uploads; want %v unchanged and no upload", g, m.srv.Stats().Uploads-uploads, gallery)
+	}
+
+	undated := m.job("SKU-1#pan", "SKU-1")
+	u, err := pub.PublishVideo(context.Background(), undated)
+	if err != nil || u.Superseded || u.Replaced != n.MediaID || !slices.Equal(m.videoIDs(pid), []string{u.MediaID}) {
+		t.Errorf("a job without CreatedAt: %+v, %v; videos %v; want it to replace %s", u, err, m.videoIDs(pid), n.MediaID)
+	}
+}
