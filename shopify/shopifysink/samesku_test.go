@@ -82,12 +82,7 @@ func TestSinkSameSKU(t *testing.T) {
 				refs[key] = ref
 			}
 			o, n := refs[older], refs[newer]
-			var videos []string
-			for _, m := range shop.Media(pid) {
-				if m.ContentType == "VIDEO" {
-					videos = append(videos, m.ID)
-				}
-			}
+			videos := videoIDs(shop, pid)
 			replaced := !o.Superseded && o.Slot == 2 && o.Replaced == "" && n.Replaced == o.MediaID
 			superseded := o.Superseded && o.MediaID == n.MediaID && n.Replaced == ""
 			truthful := replaced
