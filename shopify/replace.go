@@ -112,16 +112,13 @@ func (p *Publisher) snapshotBatch(ctx context.Context, work []*batchJob) {
 		if b.done || b.prev == nil {
 			continue
 		}
-		if b.item == nil && parseFilename(b.prev.Filename).replaces {
-			if settled, err := p.findReplaced(ctx, b); err != nil || settled {
+		if b.item == nil {
+			if settled, err := p.settleOlder(ctx, b); err != nil || settled {
 				if err != nil {
 					b.fail(err)
 				}
 				continue
 			}
-		}
-		if b.item == nil && p.supersede(ctx, b) {
-			continue
 		}
 		g, err := p.readGallery(ctx, b.v.ProductID, b.marker, b.count)
 		if err != nil {

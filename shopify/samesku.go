@@ -182,21 +182,41 @@ func (p *Publisher) findReplaced(ctx context.Context, b *batchJob) (settled bool
 	return false, nil
 }
 
-// supersede settles a job new to the product whose SKU's video there
-// (b.prev) belongs to a newer job, by the creation times their file names
-// carry (VideoFilename): its renders finished after the newer job's, say.
-// Replacing the newer video with the older would leave the product with
-// the wrong one, so nothing is uploaded and the job reports the newer
-// video with Result.Superseded. Jobs without a CreatedAt, and videos whose
-// file name has none, are never superseded: the later publish replaces.
-func (p *Publisher) supersede(ctx context.Context, b *batchJob) bool {
-	created := parseFilename(b.prev.Filename).created
-	if b.job.CreatedAt.IsZero() || created.IsZero() || !created.After(b.job.CreatedAt) {
-		return false
+// settleOlder settles a job new to the product that is older than the
+// SKU's video there (b.prev), and reports whether it did: one whose own
+// video that one replaced (findReplaced), and one that comes after a newer
+// job's video was published (supersede). Which job is newer is told by
+// the creation times the file names carry (VideoFilename); a job newer
+// than the video, by those, is a new video for the SKU and needs no look
+// along the replacements.
+func (p *Publisher) settleOlder(ctx context.Context, b *batchJob) (settled bool, err error) {
+	info := parseFilename(b.prev.Filename)
+	dated := !b.job.CreatedAt.IsZero() && !info.created.IsZero()
+	if dated && !info.created.After(b.job.CreatedAt) {
+		return false, nil
 	}
+	if info.replaces {
+		if settled, err := p.findReplaced(ctx, b); err != nil || settled {
+			return settled, err
+		}
+	}
+	if !dated {
+		return false, nil
+	}
+	p.supersede(ctx, b)
+	return true, nil
+}
+
+// supersede settles a job whose SKU's video on the product (b.prev)
+// belongs to a newer job: its render finished after the newer job's was
+// published, say. Replacing the newer video with the older would leave
+// the product with the wrong one, so nothing is uploaded and the job
+// reports the newer video with Result.Superseded. Jobs without a
+// CreatedAt, and videos whose file name has none, are never superseded:
+// the later publish replaces.
+func (p *Publisher) supersede(ctx context.Context, b *batchJob) {
 	b.res.MediaID, b.res.Status, b.res.Superseded = b.prev.ID, b.prev.Status, true
 	b.prev, b.done = nil, true
 	p.logger.LogAttrs(ctx, slog.LevelInfo, "shopify: a newer job's video of the SKU is on the product; not publishing the older one",
 		slog.String("sku", b.v.SKU), slog.String("product", b.v.ProductID), slog.String("media", b.res.MediaID))
-	return true
 }

@@ -126,13 +126,27 @@ func TestPublishBatchSameSKU(t *testing.T) {
 }
 
 // TestPublishBatchSameSKUKeyOrder: jobs without CreatedAt are published
-// in the order of their keys.
+// in the order of their keys, and find their videos when delivered again.
 func TestPublishBatchSameSKUKeyOrder(t *testing.T) {
 	m := newMerchStore(t)
 	pid := m.product("Mug", 2, "SKU-1")
 	jobs := []shopify.VideoJob{m.job("b", "SKU-1"), m.job("c", " SKU-1"), m.job("a", "SKU-1 ")}
 	out := m.publisher().PublishBatch(context.Background(), jobs)
 	checkReplacedInOrder(t, m, pid, "SKU-1", []shopify.PublishOutcome{out[2], out[0], out[1]})
+
+	// Delivered again, the oldest job finds its video two replacements
+	// back, off the product, and nothing changes.
+	gallery := m.gallery(pid)
+	for i, o := range m.publisher().PublishBatch(context.Background(), jobs) {
+		want := out[i].Result
+		want.Reused = true
+		if o.Err != nil || o.Result != want {
+			t.Errorf("job %s again: %+v, %v; want %+v", o.Job.Key, o.Result, o.Err, want)
+		}
+	}
+	if g := m.gallery(pid); !slices.Equal(g, gallery) {
+		t.Errorf("gallery %v after publishing again, want %v unchanged", g, gallery)
+	}
 }
 
 // TestPublishBatchSameSKUBulk: with the bulk threshold met, the first job
