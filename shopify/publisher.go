@@ -519,8 +519,10 @@ func processingError(m *mediaItem) error {
 		Err: fmt.Errorf("processing video %s failed: %s", m.ID, strings.Join(msgs, "; "))}
 }
 
-// keyedMutex serializes work per key, so two concurrent publishes of one
-// job cannot both miss each other's video and attach it twice. Waiting for
+// keyedMutex serializes work per name: a job's key, so two concurrent
+// publishes of one job cannot both miss each other's video and attach it
+// twice, and a job's SKU, so two jobs of one SKU cannot both miss each
+// other's video and both stay on the product (see lockBatch). Waiting for
 // a key ends with the context: a publish queued behind a long one (a video
 // still processing) gives up at its own deadline instead of overrunning it.
 type keyedMutex struct {
