@@ -305,7 +305,10 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 //	})
 //
 // Errors that retrying cannot fix have a Permanent() bool method returning
-// true (see IsPermanent), which the outbox can check with errors.As.
+// true (see IsPermanent), which the outbox can check with errors.As. The
+// media ID of a job a newer job of its SKU superseded is the newer job's
+// video (see PublishResult.Superseded); PublishJob, which shopifysink
+// uses, tells the two apart.
 //
 // Concurrent calls are coalesced: calls that arrive within the coalescing
 // window (WithCoalescing) are published together by one PublishBatch, so
