@@ -82,3 +82,25 @@ func TestParseAltTemplateRefusals(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseFilename reads file names as Shopify hands them back, which
+// anyone with access to the store's files may have written: it must not
+// panic, and what videoFilename writes must read back.
+func FuzzParseFilename(f *testing.F) {
+	f.Add("row-1", "MUG-1", "pb-1", true, int64(1_795_000_000_000_000_000))
+	f.Add("k", " SKU ", "", false, int64(0))
+	f.Fuzz(func(t *testing.T, key, sku, batch string, replaces bool, nanos int64) {
+		_ = parseFilename(key)
+		created := time.Time{}
+		if nanos > 0 {
+			created = time.Unix(0, nanos).UTC()
+		}
+		if !validBatchID(batch) {
+			batch = ""
+		}
+		want := filenameInfo{marker: MediaMarker(key), replaces: replaces, created: created, batch: batch}
+		if got := parseFilename(videoFilename(key, sku, batch, replaces, created)); got != want {
+			t.Fatalf("parseFilename(videoFilename(%q, %q, %q, %v, %v)) = %+v, want %+v", key, sku, batch, replaces, created, got, want)
+		}
+	})
+}
