@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"text/template"
+	"time"
 	"unicode/utf8"
 )
 
@@ -134,28 +136,39 @@ func skuTag(sku string) string {
 // it; the SKU's tag tells a later job's video for the same SKU which
 // video to replace, and the batch which publish batch attached it. A video
 // that replaces an earlier one has its SKU's tag start with "r" instead of
-// "s".
+// "s". A job with a VideoJob.CreatedAt has it after the tag, as "." and
+// "t" and its Unix time in nanoseconds in base 36
+// (cv-…-s0123456789.t18f0c2b1ka8w0-pb-….mp4), so that an older job of the
+// SKU published later can tell that this video is newer and leave it (see
+// PublishResult.Superseded).
 func VideoFilename(key, sku, batch string) string {
-	return videoFilename(key, sku, batch, false)
+	return videoFilename(key, sku, batch, false, time.Time{})
 }
 
-func videoFilename(key, sku, batch string, replaces bool) string {
+func videoFilename(key, sku, batch string, replaces bool, created time.Time) string {
 	tag := skuTag(sku)
 	if replaces {
 		tag = "r" + tag[1:]
 	}
 	name := MediaMarker(key) + "-" + tag
+	if !created.IsZero() {
+		// "." cannot be in a batch ID, so the time is never taken for one.
+		name += ".t" + strconv.FormatInt(created.UnixNano(), 36)
+	}
 	if batch != "" {
 		name += "-" + batch
 	}
 	return name + ".mp4"
 }
 
-// filenameInfo is what a video's file name tells (see VideoFilename):
-// whether it replaced an earlier video, and its publish batch. Both are
-// zero for a file name the publisher did not write.
+// filenameInfo is what a video's file name tells (see VideoFilename): its
+// job's marker, whether it replaced an earlier video, when its job was
+// created, and its publish batch. All are zero for a file name the
+// publisher did not write.
 type filenameInfo struct {
+	marker   string
 	replaces bool
+	created  time.Time
 	batch    string
 }
 
@@ -166,7 +179,7 @@ func parseFilename(filename string) filenameInfo {
 	if !ok || len(rest) < tagged || !strings.HasPrefix(rest, "cv-") {
 		return filenameInfo{}
 	}
-	var info filenameInfo
+	info := filenameInfo{marker: rest[:tagged-12]}
 	switch rest[tagged-11 : tagged-10] {
 	case "r":
 		info.replaces = true
@@ -175,6 +188,13 @@ func parseFilename(filename string) filenameInfo {
 		return filenameInfo{}
 	}
 	rest = rest[tagged:]
+	if t, ok := strings.CutPrefix(rest, ".t"); ok {
+		digits, _, _ := strings.Cut(t, "-")
+		if n, err := strconv.ParseInt(digits, 36, 64); err == nil {
+			info.created = time.Unix(0, n).UTC()
+		}
+		rest = strings.TrimPrefix(t, digits)
+	}
 	if b, ok := strings.CutPrefix(rest, "-"); ok && validBatchID(b) {
 		info.batch = b
 	}

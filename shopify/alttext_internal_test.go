@@ -3,6 +3,7 @@ package shopify
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -15,12 +16,15 @@ func TestMediaMarkerAndFilename(t *testing.T) {
 	if !strings.HasPrefix(name, m+"-s") || !strings.HasSuffix(name, ".mp4") || name == VideoFilename("row-1", "MUG-2", "night_run-2") {
 		t.Errorf("VideoFilename = %q: want the marker, a tag per SKU, .mp4", name)
 	}
+	created := time.Date(2026, 11, 30, 9, 0, 0, 123, time.UTC)
 	for name, want := range map[string]filenameInfo{
-		name:                                {batch: "night_run-2"},
-		VideoFilename("row-1", "MUG-1", ""): {},
-		videoFilename("row-1", "MUG-1", "r-2", true): {replaces: true, batch: "r-2"},
-		videoFilename("row-1", "MUG-1", "", true):    {replaces: true},
-		videoFilename("row-1", "MUG-1", "r", false):  {batch: "r"},
+		name:                                {marker: m, batch: "night_run-2"},
+		VideoFilename("row-1", "MUG-1", ""): {marker: m},
+		videoFilename("row-1", "MUG-1", "r-2", true, time.Time{}): {marker: m, replaces: true, batch: "r-2"},
+		videoFilename("row-1", "MUG-1", "", true, time.Time{}):    {marker: m, replaces: true},
+		videoFilename("row-1", "MUG-1", "r", false, time.Time{}):  {marker: m, batch: "r"},
+		videoFilename("row-1", "MUG-1", "b-1", true, created):     {marker: m, replaces: true, created: created, batch: "b-1"},
+		videoFilename("row-1", "MUG-1", "", false, created):       {marker: m, created: created},
 		m + ".mp4":                           {},
 		"merchant-clip.mp4":                  {},
 		strings.Replace(name, "-s", "-x", 1): {},
@@ -29,7 +33,7 @@ func TestMediaMarkerAndFilename(t *testing.T) {
 			t.Errorf("parseFilename(%q) = %+v, want %+v", name, got, want)
 		}
 	}
-	if !publishedFor("MUG-1")(mediaItem{Filename: videoFilename("row-1", "MUG-1", "b", true)}) {
+	if !publishedFor("MUG-1")(mediaItem{Filename: videoFilename("row-1", "MUG-1", "b", true, time.Time{})}) {
 		t.Error("publishedFor misses a replacement's file name")
 	}
 	own := hasMarker(m)
@@ -40,7 +44,7 @@ func TestMediaMarkerAndFilename(t *testing.T) {
 		t.Error("hasMarker matches another job's video or an unbracketed alt")
 	}
 	bySKU := publishedFor("MUG-1")
-	if !bySKU(mediaItem{Filename: VideoFilename("row-9", "MUG-1", "b")}) || bySKU(mediaItem{Filename: VideoFilename("row-9", "MUG-2", "b")}) ||
+	if !bySKU(mediaItem{Filename: VideoFilename("row-9", "MUG-1", "b")}) || !bySKU(mediaItem{Filename: videoFilename("row-9", "MUG-1", "b", false, created)}) || bySKU(mediaItem{Filename: VideoFilename("row-9", "MUG-2", "b")}) ||
 		bySKU(mediaItem{Filename: "merchant-upload-" + skuTag("MUG-1") + ".mp4"}) {
 		t.Error("publishedFor must match this SDK's videos of the SKU and nothing else")
 	}
@@ -77,4 +81,26 @@ func TestParseAltTemplateRefusals(t *testing.T) {
 			t.Errorf("ParseAltTemplate(%q) accepted", text)
 		}
 	}
+}
+
+// FuzzParseFilename reads file names as Shopify hands them back, which
+// anyone with access to the store's files may have written: it must not
+// panic, and what videoFilename writes must read back.
+func FuzzParseFilename(f *testing.F) {
+	f.Add("row-1", "MUG-1", "pb-1", true, int64(1_795_000_000_000_000_000))
+	f.Add("k", " SKU ", "", false, int64(0))
+	f.Fuzz(func(t *testing.T, key, sku, batch string, replaces bool, nanos int64) {
+		_ = parseFilename(key)
+		created := time.Time{}
+		if nanos > 0 {
+			created = time.Unix(0, nanos).UTC()
+		}
+		if !validBatchID(batch) {
+			batch = ""
+		}
+		want := filenameInfo{marker: MediaMarker(key), replaces: replaces, created: created, batch: batch}
+		if got := parseFilename(videoFilename(key, sku, batch, replaces, created)); got != want {
+			t.Fatalf("parseFilename(videoFilename(%q, %q, %q, %v, %v)) = %+v, want %+v", key, sku, batch, replaces, created, got, want)
+		}
+	})
 }

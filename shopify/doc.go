@@ -48,8 +48,12 @@
 // order is written to a product metafield first, and the old video is
 // detached with fileUpdate only after the new one is READY and in its
 // slot, so a failure leaves the product as it was or with both videos,
-// never with none. Publisher.Rollback restores the snapshot. The result's
-// DeliveryRef is what shopifysink records on the job.
+// never with none. Jobs of one SKU are published one after the other,
+// oldest first (VideoJob.CreatedAt, then the key), so each replaces the
+// one before and the newest stays; an older job that comes after a newer
+// one's video was published leaves it (PublishResult.Superseded). Publisher.Rollback restores the
+// snapshot. The result's DeliveryRef is what shopifysink records on the
+// job.
 //
 // # Batches
 //

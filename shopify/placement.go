@@ -105,7 +105,7 @@ func (p *Publisher) placeBatch(ctx context.Context, work []*batchJob) {
 	var todo []*batchJob
 	perProduct := make(map[string]int)
 	for _, b := range work {
-		if b.err == nil && b.located && b.res.Status == MediaStatusReady && b.snap == nil {
+		if b.err == nil && b.located && b.res.Status == MediaStatusReady && b.snap == nil && b.replacedBy == "" {
 			todo = append(todo, b)
 			perProduct[b.v.ProductID]++
 		}

@@ -57,6 +57,10 @@ type batchJob struct {
 	// replaces, and snap the snapshot recorded before replacing it.
 	prev *mediaItem
 	snap *Snapshot
+	// replacedBy is the video that replaced the job's own, which
+	// findReplaced found off the product: the job was published and then
+	// replaced by a newer job of its SKU, and is settled as it was.
+	replacedBy string
 }
 
 func (b *batchJob) fail(err error) {
@@ -81,13 +85,24 @@ func (b *batchJob) fail(err error) {
 // Result.Replaced and Result.Batch tell what happened; Result.DeliveryRef
 // is the account to record.
 //
+// Jobs that share a SKU are published one after the other, oldest first
+// (VideoJob.CreatedAt, then key), each after the one before is READY and
+// in its slot, so each replaces the one before as above and only the
+// newest job's video stays on the product. Each gets its own outcome:
+// the earlier ones delivered (their Result says where their video was
+// until the next one replaced it), the next one's Result.Replaced naming
+// the video it took the place of. Such jobs cost a round of the steps
+// each: SKUs repeated in a batch are meant to be rare. A job older than
+// the one whose video is on the product already is not published (see
+// PublishResult.Superseded).
+//
 // Outcomes are in the order of jobs. Jobs that share a key are published
 // once and all get that outcome. With at least the bulk threshold of videos
 // to attach (WithBulkThreshold, DefaultBulkThreshold), they are attached
 // by one bulk operation instead of a productUpdate each; hand PublishBatch
 // a whole catalog to make the most of it. Each job waits for any other publish
-// of its key in progress; if ctx ends first, the jobs not yet published
-// report the context's cause.
+// of its key or its SKU in progress (a concurrent call's); if ctx ends
+// first, the jobs not yet published report the context's cause.
 func (p *Publisher) PublishBatch(ctx context.Context, jobs []VideoJob) []PublishOutcome {
 	return p.publishBatch(ctx, jobs)
 }
@@ -111,34 +126,11 @@ func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []Publish
 		index = append(index, i)
 	}
 
-	// Keys are locked in sorted order, so batches that share keys cannot
-	// deadlock each other.
-	order := make([]int, len(work))
-	for i := range order {
-		order[i] = i
+	unlock := p.lockBatch(ctx, work)
+	defer unlock()
+	for _, round := range skuRounds(work) {
+		p.publishRound(ctx, round)
 	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(work[a].job.Key, work[b].job.Key) })
-	for _, w := range order {
-		b := work[w]
-		unlock, err := p.keys.lock(ctx, b.job.Key)
-		if err != nil {
-			b.fail(fmt.Errorf("shopify: waiting for another publish of key %q: %w", b.job.Key, err))
-			continue
-		}
-		defer unlock()
-	}
-
-	p.resolveBatch(ctx, work)
-	p.checkBatch(ctx, work)
-	p.snapshotBatch(ctx, work)
-	for chunk := range slices.Chunk(unattached(work), uploadsPerStage) {
-		p.uploadBatch(ctx, chunk)
-	}
-	p.attachBatch(ctx, work)
-	p.pollBatch(ctx, work)
-	p.replaceBatch(ctx, work)
-	p.placeBatch(ctx, work)
-	p.clearLegacyMarkers(ctx, work)
 
 	for _, b := range work {
 		switch {
@@ -157,6 +149,22 @@ func (p *Publisher) publishBatch(ctx context.Context, jobs []VideoJob) []Publish
 		}
 	}
 	return out
+}
+
+// publishRound takes jobs of distinct SKUs through every step of
+// publishing, from the SKU lookup to the gallery slot.
+func (p *Publisher) publishRound(ctx context.Context, work []*batchJob) {
+	p.resolveBatch(ctx, work)
+	p.checkBatch(ctx, work)
+	p.snapshotBatch(ctx, work)
+	for chunk := range slices.Chunk(unattached(work), uploadsPerStage) {
+		p.uploadBatch(ctx, chunk)
+	}
+	p.attachBatch(ctx, work)
+	p.pollBatch(ctx, work)
+	p.replaceBatch(ctx, work)
+	p.placeBatch(ctx, work)
+	p.clearLegacyMarkers(ctx, work)
 }
 
 // resolveBatch finds each job's variant, looking up the SKUs the cache
@@ -321,7 +329,7 @@ func (p *Publisher) uploadBatch(ctx context.Context, chunk []*batchJob) {
 	}
 	files := make([]stagedFile, len(todo))
 	for i, b := range todo {
-		files[i] = stagedFile{Filename: videoFilename(b.job.Key, b.v.SKU, p.batch, b.snap != nil), Size: b.vid.size}
+		files[i] = stagedFile{Filename: videoFilename(b.job.Key, b.v.SKU, p.batch, b.snap != nil, b.job.CreatedAt), Size: b.vid.size}
 	}
 	targets, err := p.stage(ctx, files)
 	for i, b := range todo {

@@ -63,6 +63,12 @@ type VideoJob struct {
 	// DefaultPlacement). A video that replaces an earlier one of the SKU
 	// takes that one's slot instead.
 	Placement Placement
+	// CreatedAt is when the job was created (the batch package's
+	// jobs.Job.CreatedAt, say). It orders the jobs of one SKU in one
+	// PublishBatch: they are published one after the other, by CreatedAt
+	// and then by key, each replacing the one before, so the newest job's
+	// video is the one left on the product. Zero sorts first.
+	CreatedAt time.Time
 }
 
 func (j VideoJob) validate() error {
@@ -105,6 +111,12 @@ type PublishResult struct {
 	// WithBatchID), for rolling a batch back; read from the video's file
 	// name for a video an earlier attempt attached.
 	Batch string
+	// Superseded reports that the job's video was not published because
+	// the SKU's video on the product is a newer job's (a later
+	// VideoJob.CreatedAt, read from its file name): publishing the older
+	// one would replace the newer. MediaID is then the newer job's video,
+	// and nothing was uploaded.
+	Superseded bool
 }
 
 // PublishOutcome is the result of one job of PublishVideos.
@@ -124,7 +136,9 @@ type PublishOutcome struct {
 // instead of uploading again), streams the mp4 from the job's URL into a
 // staged upload, attaches it with productUpdate as VIDEO media, and waits
 // for Shopify to finish processing it. A Publisher is safe for concurrent
-// use; jobs with the same key are published one at a time.
+// use; jobs with the same key, and jobs with the same SKU, are published
+// one at a time, so that a later job of a SKU finds the earlier one's
+// video and replaces it.
 type Publisher struct {
 	client            *Client
 	transfer          *http.Client
@@ -291,7 +305,10 @@ func NewPublisher(c *Client, opts ...PublisherOption) *Publisher {
 //	})
 //
 // Errors that retrying cannot fix have a Permanent() bool method returning
-// true (see IsPermanent), which the outbox can check with errors.As.
+// true (see IsPermanent), which the outbox can check with errors.As. The
+// media ID of a job a newer job of its SKU superseded is the newer job's
+// video (see PublishResult.Superseded); PublishJob, which shopifysink
+// uses, tells the two apart.
 //
 // Concurrent calls are coalesced: calls that arrive within the coalescing
 // window (WithCoalescing) are published together by one PublishBatch, so
@@ -505,8 +522,10 @@ func processingError(m *mediaItem) error {
 		Err: fmt.Errorf("processing video %s failed: %s", m.ID, strings.Join(msgs, "; "))}
 }
 
-// keyedMutex serializes work per key, so two concurrent publishes of one
-// job cannot both miss each other's video and attach it twice. Waiting for
+// keyedMutex serializes work per name: a job's key, so two concurrent
+// publishes of one job cannot both miss each other's video and attach it
+// twice, and a job's SKU, so two jobs of one SKU cannot both miss each
+// other's video and both stay on the product (see lockBatch). Waiting for
 // a key ends with the context: a publish queued behind a long one (a video
 // still processing) gives up at its own deadline instead of overrunning it.
 type keyedMutex struct {

@@ -15,6 +15,9 @@ import (
 //
 //	gid://shopify/Video/1005;slot=2;replaced=gid://shopify/Video/998;batch=pb-0f3a9c2e71d4;rolled_back=2026-11-30T07:12:00Z
 //
+// A job that a newer job of its SKU superseded has the newer job's video
+// and "superseded=true": gid://shopify/Video/1007;superseded=true.
+//
 // A ref from an SDK before placements is the media ID alone, which
 // ParseDeliveryRef reads as a DeliveryRef with only MediaID set.
 type DeliveryRef struct {
@@ -30,11 +33,15 @@ type DeliveryRef struct {
 	// RolledBack is when the video was rolled back (see
 	// Publisher.Rollback); zero while it is published.
 	RolledBack time.Time
+	// Superseded reports that the job's video was not published: a newer
+	// job of its SKU had published its own, MediaID, which stays (see
+	// PublishResult.Superseded). Its text form is "superseded=true".
+	Superseded bool
 }
 
 // DeliveryRef returns the ref to record for the result.
 func (r PublishResult) DeliveryRef() DeliveryRef {
-	return DeliveryRef{MediaID: r.MediaID, Slot: r.Slot, Replaced: r.Replaced, Batch: r.Batch}
+	return DeliveryRef{MediaID: r.MediaID, Slot: r.Slot, Replaced: r.Replaced, Batch: r.Batch, Superseded: r.Superseded}
 }
 
 // String is the ref's text form.
@@ -52,6 +59,9 @@ func (r DeliveryRef) String() string {
 	}
 	if !r.RolledBack.IsZero() {
 		b.WriteString(";rolled_back=" + r.RolledBack.UTC().Format(time.RFC3339))
+	}
+	if r.Superseded {
+		b.WriteString(";superseded=true")
 	}
 	return b.String()
 }
@@ -89,6 +99,8 @@ func ParseDeliveryRef(s string) (DeliveryRef, error) {
 			r.Batch = value
 		case "rolled_back":
 			r.RolledBack, err = time.Parse(time.RFC3339, value)
+		case "superseded":
+			r.Superseded, err = strconv.ParseBool(value)
 		default:
 			return DeliveryRef{}, fmt.Errorf("shopify: delivery ref %q: unknown field %q (written by a newer SDK?)", s, name)
 		}

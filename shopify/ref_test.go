@@ -13,6 +13,7 @@ func TestDeliveryRefRoundTrip(t *testing.T) {
 		{MediaID: "gid://shopify/Video/9", Slot: 2, Batch: "pb-0f3a9c2e71d4"},
 		{MediaID: "gid://shopify/Video/9", Slot: 3, Replaced: "gid://shopify/Video/5", Batch: "night-run",
 			RolledBack: time.Date(2026, 11, 30, 7, 12, 0, 0, time.UTC)},
+		{MediaID: "gid://shopify/Video/11", Superseded: true},
 	}
 	for _, r := range refs {
 		got, err := shopify.ParseDeliveryRef(r.String())
@@ -29,7 +30,7 @@ func TestDeliveryRefRoundTrip(t *testing.T) {
 func TestParseDeliveryRefRefusals(t *testing.T) {
 	for _, s := range []string{"", ";slot=2", "slot=2", "gid://shopify/Video/1;slot", "gid://shopify/Video/1;slot=0",
 		"gid://shopify/Video/1;slot=x", "gid://shopify/Video/1;slot=2;slot=3", "gid://shopify/Video/1;colour=red",
-		"gid://shopify/Video/1;rolled_back=yesterday", "gid://shopify/Video/1;batch= x"} {
+		"gid://shopify/Video/1;rolled_back=yesterday", "gid://shopify/Video/1;batch= x", "gid://shopify/Video/1;superseded=maybe"} {
 		if r, err := shopify.ParseDeliveryRef(s); err == nil {
 			t.Errorf("ParseDeliveryRef(%q) = %+v, want an error", s, r)
 		}

@@ -112,6 +112,14 @@ func (p *Publisher) snapshotBatch(ctx context.Context, work []*batchJob) {
 		if b.done || b.prev == nil {
 			continue
 		}
+		if b.item == nil {
+			if settled, err := p.settleOlder(ctx, b); err != nil || settled {
+				if err != nil {
+					b.fail(err)
+				}
+				continue
+			}
+		}
 		g, err := p.readGallery(ctx, b.v.ProductID, b.marker, b.count)
 		if err != nil {
 			b.fail(err)

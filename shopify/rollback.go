@@ -47,7 +47,9 @@ func (p *Publisher) Rollback(ctx context.Context, key, sku string) (RollbackResu
 	if strings.TrimSpace(key) == "" || strings.TrimSpace(sku) == "" {
 		return RollbackResult{}, &PermanentError{Op: "rollback", Err: errors.New("a roll back needs the job's key and SKU")}
 	}
-	unlock, err := p.keys.lock(ctx, key)
+	// The SKU's lock too: a publish of another job of the SKU in progress
+	// would otherwise snapshot the gallery while this changes it.
+	unlock, err := p.lockNames(ctx, keyLock(key), skuLock(sku))
 	if err != nil {
 		return RollbackResult{}, err
 	}

@@ -2,9 +2,12 @@
 // one row per SKU with its hero image, the motion prompt of its clip, where
 // the video goes, and optional render settings. [NewReader] streams a
 // manifest in constant memory (apart from 16 bytes a row kept to report
-// duplicate rows); header problems are an [*Error] before any row is read,
-// and a bad row is a [*RowError] naming the file, line and column, after
-// which the next rows are still read.
+// duplicate rows, and 16 more to warn about rows of one SKU and surface);
+// header problems are an [*Error] before any row is read, and a bad row is
+// a [*RowError] naming the file, line and column, after which the next
+// rows are still read. A [Warning] tells of a row whose video will replace
+// an earlier row's on the product: the same SKU and target_surface with
+// other render inputs.
 //
 // It reads files as spreadsheets save them: UTF-8 with or without a
 // byte-order mark, UTF-16 with one, other encodings when named

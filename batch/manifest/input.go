@@ -63,8 +63,9 @@ func promptsFromTemplates() Option {
 }
 
 // WithWarnings calls fn, in row order and from the goroutine ranging over
-// Rows, for each change the reader made to a row it yields: today only a
-// SKU read without the spaces around it.
+// Rows, for each Warning about a row it yields: a SKU read without the
+// spaces around it, and a row whose video will replace an earlier row's
+// (the same SKU and target_surface with other render inputs).
 func WithWarnings(fn func(Warning)) Option {
 	return func(c *config) error {
 		c.warn = fn

@@ -20,8 +20,9 @@ import (
 )
 
 // Reader reads manifest rows from CSV one at a time, so a file of any
-// size is read in constant memory, apart from the set of row digests kept to
-// report duplicate rows (16 bytes and a line number per row).
+// size is read in constant memory, apart from the sets of row digests kept
+// to report duplicate rows and rows of one SKU and surface (16 bytes and a
+// line number per row each).
 type Reader struct {
 	name   string
 	cr     *csv.Reader
@@ -29,9 +30,11 @@ type Reader struct {
 	fields int             // number of header fields
 	skip   int             // lines before encoding/csv's first line (a sep= line)
 	seen   DigestSet
-	read   bool
-	warn   func(Warning)
-	stats  Stats
+	// surfaces finds rows of one SKU and target_surface (see surfaceSet).
+	surfaces surfaceSet
+	read     bool
+	warn     func(Warning)
+	stats    Stats
 	// promptsFromTemplates leaves video_prompt to the templates Open applies.
 	promptsFromTemplates bool
 	keys                 []string // header names as columnKey makes them, for Row.Product
@@ -65,13 +68,18 @@ type Stats struct {
 // Stats returns what the reader has found so far.
 func (m *Reader) Stats() Stats { return m.stats }
 
-// Warning is a change the reader made to a row it yields, for the user to
-// fix in the source: today, a SKU with spaces around it, which a spreadsheet
-// keeps but no store matches.
+// Warning is something about a row it yields that the reader tells the
+// user to fix in the source: a SKU with spaces around it, which a
+// spreadsheet keeps but no store matches (the reader removes them), or a
+// row with the SKU and target_surface of an earlier row and other render
+// inputs, whose video will replace the earlier row's on the product.
 type Warning struct {
 	File string
 	// Line is the row's first line (1-based).
 	Line int
+	// OtherLine is the earlier row's first line for a row of the same SKU
+	// and target_surface; 0 for other warnings.
+	OtherLine int
 	// Column is the header name of the field concerned.
 	Column string
 	// SKU is the row's SKU as yielded.
@@ -149,7 +157,7 @@ func NewReader(r io.Reader, name string, opts ...Option) (*Reader, error) {
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 
-	m := &Reader{name: name, cr: cr, skip: skip, seen: make(DigestSet), warn: c.warn,
+	m := &Reader{name: name, cr: cr, skip: skip, seen: make(DigestSet), surfaces: make(surfaceSet), warn: c.warn,
 		stats: Stats{Encoding: enc, Delimiter: comma}, promptsFromTemplates: c.promptsFromTemplates}
 	if cm, ok := c.enc.(*charmap.Charmap); ok && enc == c.encName {
 		m.legacy = cm
@@ -256,7 +264,7 @@ func (m *Reader) Rows() iter.Seq2[Row, error] {
 				m.stats.EmptyRows++
 				continue
 			}
-			row, warning, rerr := m.row(rec)
+			row, warnings, rerr := m.row(rec)
 			if rerr != nil {
 				m.stats.Invalid++
 				if !yield(Row{}, rerr) {
@@ -264,10 +272,10 @@ func (m *Reader) Rows() iter.Seq2[Row, error] {
 				}
 				continue
 			}
-			if warning != nil {
+			for _, w := range warnings {
 				m.stats.Warnings++
 				if m.warn != nil {
-					m.warn(*warning)
+					m.warn(w)
 				}
 			}
 			m.stats.Rows++
@@ -294,7 +302,7 @@ func blank(rec []string) bool {
 var scientific = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[eE][+-][0-9]+$`)
 
 // row converts one record, checking it field by field.
-func (m *Reader) row(rec []string) (Row, *Warning, *RowError) {
+func (m *Reader) row(rec []string) (Row, []Warning, *RowError) {
 	start := m.line(0)
 	if len(rec) != m.fields {
 		re := &RowError{File: m.name, Line: start, Err: fieldCount(len(rec), m.fields, m.stats.Delimiter)}
@@ -367,12 +375,15 @@ func (m *Reader) row(rec []string) (Row, *Warning, *RowError) {
 		return Row{}, nil, &RowError{File: m.name, Line: start, SKU: row.SKU,
 			Err: fmt.Errorf("duplicates line %d (same sku and render inputs)", first)}
 	}
-	var w *Warning
+	var ws []Warning
 	if raw := rec[m.index[colSKU]]; raw != sku {
-		w = &Warning{File: m.name, Line: m.line(m.index[colSKU]), Column: ColumnSKU, SKU: sku,
-			Message: fmt.Sprintf("%q has spaces around it, which no store SKU has; read as %q: remove the spaces in the file", raw, sku)}
+		ws = append(ws, Warning{File: m.name, Line: m.line(m.index[colSKU]), Column: ColumnSKU, SKU: sku,
+			Message: fmt.Sprintf("%q has spaces around it, which no store SKU has; read as %q: remove the spaces in the file", raw, sku)})
 	}
-	return row, w, nil
+	if first, dup := m.surfaces.add(row, start); dup {
+		ws = append(ws, m.replacesWarning(row, first))
+	}
+	return row, ws, nil
 }
 
 // ParseDuration reads a clip length as the duration column holds it: "5s",

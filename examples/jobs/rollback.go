@@ -122,8 +122,9 @@ func parseSince(s string) (time.Time, error) {
 }
 
 // rollbackTargets picks the delivered shopify-pdp jobs to roll back,
-// newest first: for each SKU its latest delivery; or every delivery of the
-// batch; or every delivery recorded since the time.
+// newest first: for each SKU its latest delivery that published a video
+// (not a superseded one); or every delivery of the batch; or every
+// delivery recorded since the time.
 func rollbackTargets(ctx context.Context, store jobs.Store, skus []string, batchID string, since time.Time) ([]jobs.Job, error) {
 	latest := make(map[string]jobs.Job)
 	var out []jobs.Job
@@ -136,7 +137,9 @@ func rollbackTargets(ctx context.Context, store jobs.Store, skus []string, batch
 		}
 		switch {
 		case len(skus) > 0:
-			if slices.Contains(skus, j.SKU) {
+			// A superseded job put nothing on the product: the SKU's
+			// latest delivery is the newer job whose video stayed.
+			if ref, err := shopify.ParseDeliveryRef(j.DeliveryRef); slices.Contains(skus, j.SKU) && (err != nil || !ref.Superseded) {
 				if l, ok := latest[j.SKU]; !ok || !j.UpdatedAt.Before(l.UpdatedAt) {
 					latest[j.SKU] = j
 				}

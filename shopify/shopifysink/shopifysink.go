@@ -46,7 +46,11 @@ func WithPlacement(pl shopify.Placement) Option {
 // (unknown SKU, media limit, processing failed) carry Permanent() bool,
 // which the outbox honours by not retrying them. A job for a SKU that
 // already has a video from this SDK replaces it (see
-// shopify.Publisher.PublishBatch).
+// shopify.Publisher.PublishBatch). The job's CreatedAt orders the jobs of
+// one SKU: delivered together they are published oldest first, and an
+// older job delivered after a newer one leaves the newer video in place
+// (its ref ends in ";superseded=true"), so the newest job's video is the
+// one that stays.
 //
 // The sink is an outbox.BatchSink: the outbox hands it up to
 // outbox.Config.BatchSize due jobs at once (50 by default), and
@@ -102,5 +106,5 @@ func (s *sink) DeliverBatch(ctx context.Context, batch []jobs.Job) []outbox.Resu
 }
 
 func (s *sink) videoJob(job jobs.Job) shopify.VideoJob {
-	return shopify.VideoJob{Key: job.Key, SKU: job.SKU, OutputURL: job.OutputURL, Placement: s.placement}
+	return shopify.VideoJob{Key: job.Key, SKU: job.SKU, OutputURL: job.OutputURL, Placement: s.placement, CreatedAt: job.CreatedAt}
 }

@@ -142,17 +142,23 @@ func (b *backlog) checkDelivered(t *testing.T, maxAttempts int) {
 			t.Fatal(err)
 		}
 		ref, perr := shopify.ParseDeliveryRef(job.DeliveryRef)
-		var videos []string
-		for _, m := range b.shop.Media(pid) {
-			if m.ContentType == "VIDEO" {
-				videos = append(videos, m.ID)
-			}
-		}
+		videos := videoIDs(b.shop, pid)
 		if job.Delivery != jobs.DeliveryDelivered || job.DeliveryAttempts > maxAttempts || perr != nil || len(videos) != 1 || ref.MediaID != videos[0] {
 			t.Errorf("%s: %s %q after %d attempts, ref %q (%v); product has videos %v; want delivered within %d attempts with the ref of its one video",
 				job.SKU, job.Delivery, job.DeliveryError, job.DeliveryAttempts, job.DeliveryRef, perr, videos, maxAttempts)
 		}
 	}
+}
+
+// videoIDs are the ids of the product's videos, in gallery order.
+func videoIDs(shop *shopifytest.Server, productID string) []string {
+	var ids []string
+	for _, m := range shop.Media(productID) {
+		if m.ContentType == "VIDEO" {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids
 }
 
 // TestSinkBatchesThroughBulkOperation delivers a backlog of 30 due

@@ -19,7 +19,8 @@ import (
 // The file may be a manifest or a Shopify product export (see
 // manifest.Open); templates, if not nil, write every row's prompt, and the
 // variants of an export that are skipped are listed on stderr. Warnings (a
-// SKU read without its surrounding spaces) and a note of the rows and
+// SKU read without its surrounding spaces, a row whose video replaces an
+// earlier row's) and a note of the rows and
 // columns skipped as empty go to stderr too; opts are passed to
 // manifest.Open.
 //
