@@ -51,9 +51,9 @@
 // never with none. Jobs of one SKU are published one after the other,
 // oldest first (VideoJob.CreatedAt, then the key), so each replaces the
 // one before and the newest stays; an older job that comes after a newer
-// one's video was published leaves it (PublishResult.Superseded). Publisher.Rollback restores the
-// snapshot. The result's DeliveryRef is what shopifysink records on the
-// job.
+// one's video was published leaves it (PublishResult.Superseded).
+// Publisher.Rollback restores the snapshot. The result's DeliveryRef is
+// what shopifysink records on the job.
 //
 // # Batches
 //

@@ -60,31 +60,32 @@ func (p *Publisher) lockBatch(ctx context.Context, work []*batchJob) (unlock fun
 		}
 		unlocks = append(unlocks, u)
 	}
-	return func() {
-		for _, u := range slices.Backward(unlocks) {
-			u()
-		}
-	}
+	return unlockAll(unlocks)
 }
 
 // lockNames takes the named locks in sorted order (see lockBatch), or
 // none of them and the context's cause if ctx ends first.
 func (p *Publisher) lockNames(ctx context.Context, names ...string) (unlock func(), err error) {
 	var unlocks []func()
-	unlock = func() {
-		for _, u := range slices.Backward(unlocks) {
-			u()
-		}
-	}
 	for _, name := range slices.Sorted(slices.Values(names)) {
 		u, err := p.keys.lock(ctx, name)
 		if err != nil {
-			unlock()
+			unlockAll(unlocks)()
 			return nil, err
 		}
 		unlocks = append(unlocks, u)
 	}
-	return unlock, nil
+	return unlockAll(unlocks), nil
+}
+
+// unlockAll returns the function that releases the locks of unlocks, the
+// last taken first.
+func unlockAll(unlocks []func()) func() {
+	return func() {
+		for _, u := range slices.Backward(unlocks) {
+			u()
+		}
+	}
 }
 
 // skuRounds splits work into rounds that each hold at most one job per

@@ -53,8 +53,8 @@
 // an flock on the sidecar file path+".lock" (path+".lock.want" queues the
 // waiters, path+".lock.open" tells whether any Store has the file open; all
 // are left in place, and are given the job file's owner when another user,
-// such as root, creates them), and the first operation of a hold first reads the lines
-// other processes appended since, so each process acts on
+// such as root, creates them), and the first operation of a hold first
+// reads the lines other processes appended since, so each process acts on
 // the whole file: a status never moves backward, and a delivery leased by
 // one process is not claimed by another until the lease ends or the owner
 // records its attempt. A process under load keeps the lock, and its group

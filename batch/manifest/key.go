@@ -72,14 +72,20 @@ func Key(sku string, resolved [sha256.Size]byte) string {
 // row even where the prompt reads the same. Collection, target_surface,
 // Product, File and Line are not part of it.
 func (r Row) Digest() [sha256.Size]byte {
-	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
 	fields := []string{"catalogvideo/row/v1", r.SKU, r.ImageURL, r.VideoPrompt, r.StillPrompt, r.Model, durationText(r.Duration), r.AspectRatio}
 	if r.Template != "" || r.TemplateVersion != "" {
 		// Only then, so that the keys of rows with their own prompts stay
 		// what they were.
 		fields = append(fields, r.Template, r.TemplateVersion)
 	}
+	return hashFields(fields...)
+}
+
+// hashFields returns the SHA-256 of fields, each length-prefixed so that no
+// two different lists hash the same input.
+func hashFields(fields ...string) [sha256.Size]byte {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
 	for _, f := range fields {
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
 		h.Write([]byte(f))

@@ -30,8 +30,8 @@ type Reader struct {
 	fields int             // number of header fields
 	skip   int             // lines before encoding/csv's first line (a sep= line)
 	seen   DigestSet
-	// surfaces finds rows of one SKU and target_surface (see surfaceSet).
-	surfaces surfaceSet
+	// surfaces finds rows of one SKU and target_surface (see surfaceDigest).
+	surfaces DigestSet
 	read     bool
 	warn     func(Warning)
 	stats    Stats
@@ -157,7 +157,7 @@ func NewReader(r io.Reader, name string, opts ...Option) (*Reader, error) {
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 
-	m := &Reader{name: name, cr: cr, skip: skip, seen: make(DigestSet), surfaces: make(surfaceSet), warn: c.warn,
+	m := &Reader{name: name, cr: cr, skip: skip, seen: make(DigestSet), surfaces: make(DigestSet), warn: c.warn,
 		stats: Stats{Encoding: enc, Delimiter: comma}, promptsFromTemplates: c.promptsFromTemplates}
 	if cm, ok := c.enc.(*charmap.Charmap); ok && enc == c.encName {
 		m.legacy = cm
@@ -380,8 +380,12 @@ func (m *Reader) row(rec []string) (Row, []Warning, *RowError) {
 		ws = append(ws, Warning{File: m.name, Line: m.line(m.index[colSKU]), Column: ColumnSKU, SKU: sku,
 			Message: fmt.Sprintf("%q has spaces around it, which no store SKU has; read as %q: remove the spaces in the file", raw, sku)})
 	}
-	if first, dup := m.surfaces.add(row, start); dup {
-		ws = append(ws, m.replacesWarning(row, first))
+	// Rows without a target_surface are delivered nowhere: they replace
+	// nothing.
+	if row.TargetSurface != "" {
+		if first, dup := m.surfaces.Add(surfaceDigest(row), start); dup {
+			ws = append(ws, m.replacesWarning(row, first))
+		}
 	}
 	return row, ws, nil
 }
@@ -448,7 +452,11 @@ func fieldCount(got, want int, delim rune) error {
 	if got < want {
 		fix = "give every column a field, even an empty one"
 	}
-	return fmt.Errorf("has %d field%s, the header has %d: %s", got, map[bool]string{true: "", false: "s"}[got == 1], want, fix)
+	fields := "fields"
+	if got == 1 {
+		fields = "field"
+	}
+	return fmt.Errorf("has %d %s, the header has %d: %s", got, fields, want, fix)
 }
 
 // errNotUTF8 and errReplacement are what checkText finds.

@@ -363,12 +363,12 @@ type resumedOutput struct {
 }
 
 func (s *resumedOutput) Deliver(ctx context.Context, job jobs.Job) (string, error) {
-	gen, known := s.sim.Generation(job.GenerationID)
+	output, known, err := resumedRender(s.sim, job.GenerationID)
 	switch {
-	case known && gen.Status == creativeai.StatusCompleted:
-		job.OutputURL = gen.OutputURL
+	case err != nil:
+		return "", err
 	case known:
-		return "", fmt.Errorf("waiting for the resumed render of %s", job.GenerationID)
+		job.OutputURL = output
 	case !onLoopback(job.OutputURL):
 		// Not a simulator's video (a live render in the same job file):
 		// deliver it as it is.
@@ -396,20 +396,31 @@ func (t *resumedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	// The simulator names an output after its generation: /outputs/ID.mp4.
 	id := strings.TrimSuffix(path.Base(req.URL.Path), path.Ext(req.URL.Path))
-	gen, known := sim.Generation(id)
+	output, known, err := resumedRender(sim, id)
 	switch {
-	case known && gen.Status == creativeai.StatusCompleted:
-		u, err := url.Parse(gen.OutputURL)
-		if err != nil {
-			return nil, err
-		}
-		moved := req.Clone(req.Context())
-		moved.URL, moved.Host = u, ""
-		return t.next.RoundTrip(moved)
-	case known:
-		return nil, fmt.Errorf("waiting for the resumed render of %s", id)
+	case err != nil:
+		return nil, err
+	case !known:
+		return nil, fmt.Errorf("%s is a video of an earlier offline run, whose simulator is gone; waiting for its render to be resumed", req.URL.Redacted())
 	}
-	return nil, fmt.Errorf("%s is a video of an earlier offline run, whose simulator is gone; waiting for its render to be resumed", req.URL.Redacted())
+	u, err := url.Parse(output)
+	if err != nil {
+		return nil, err
+	}
+	moved := req.Clone(req.Context())
+	moved.URL, moved.Host = u, ""
+	return t.next.RoundTrip(moved)
+}
+
+// resumedRender returns the output URL of this run's simulator for the
+// generation id, which resumeLost resumed from an earlier run's, and
+// whether the simulator knows it; an error while its render still runs.
+func resumedRender(sim *creativeaitest.Server, id string) (outputURL string, known bool, err error) {
+	gen, known := sim.Generation(id)
+	if known && gen.Status != creativeai.StatusCompleted {
+		return "", true, fmt.Errorf("waiting for the resumed render of %s", id)
+	}
+	return gen.OutputURL, known, nil
 }
 
 // onLoopback reports whether rawURL points at this machine, where the

@@ -28,9 +28,9 @@
 // (useful with -addr 127.0.0.1:0) and serves the webhook handler at -path and
 // GET /healthz, which answers 503 while the job file cannot be read, and
 // for good once a write to it failed (a full disk, say), since the store
-// then refuses every change until the server restarts. SIGINT or SIGTERM shut it down cleanly: requests in flight
-// finish, the workers stop and record what they were doing, and the store
-// is flushed and closed.
+// then refuses every change until the server restarts. SIGINT or SIGTERM
+// shut it down cleanly: requests in flight finish, the workers stop and
+// record what they were doing, and the store is flushed and closed.
 //
 // -delivery-batch N is the most due shopify-pdp videos one delivery worker
 // publishes together (outbox.Config.BatchSize, default 50): a batch of 25
