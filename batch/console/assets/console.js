@@ -9,9 +9,15 @@
     if (!t || t.startsWith("0001-")) return "-";
     return new Date(t).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC").replace(/Z$/, " UTC");
   }
+  // A submitted form is replacing the page: a poll's reload then would
+  // cancel that navigation and lose its answer (the notice of what was
+  // done), so polling stops. No form here cancels its submission.
+  var leaving = false;
+  document.addEventListener("submit", function () { leaving = true; });
   function poll(ms, fn) {
     var timer = null;
     function tick() {
+      if (leaving) return;
       if (document.hidden) { timer = setTimeout(tick, ms); return; }
       fn().catch(function () {}).then(function () { timer = setTimeout(tick, ms); });
     }
@@ -119,7 +125,7 @@
       return get(liveJob.dataset.api).then(function (v) {
         // A job page is mostly static: reload only when the job moved on,
         // so a playing video is not interrupted by a no-op refresh.
-        if (v.state !== liveJob.dataset.state) location.reload();
+        if (v.state !== liveJob.dataset.state && !leaving) location.reload();
       });
     });
   }
